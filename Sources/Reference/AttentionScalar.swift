@@ -1,0 +1,47 @@
+import COpenBLAS
+import RealModule
+
+/// A floating-point type the reference computes attention in: f64 through `cblas_dgemm`, f32 through `cblas_sgemm`.
+public protocol AttentionScalar: BinaryFloatingPoint, Real, Sendable where Magnitude == Self {
+    /// C = alpha * A * op(B) + beta * C, all row-major. `transB` selects op(B) = B^T.
+    static func gemm(
+        m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int, transB: Bool,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    )
+    /// The name used in files and messages ("f64", "f32").
+    static var precisionName: String { get }
+}
+
+extension Double: AttentionScalar {
+    public static func gemm(
+        m: Int, n: Int, k: Int, alpha: Double,
+        a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int, transB: Bool,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static var precisionName: String { "f64" }
+}
+
+extension Float: AttentionScalar {
+    public static func gemm(
+        m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static var precisionName: String { "f32" }
+}
+
+/// Controls OpenBLAS's own thread pool (the reference parallelises over heads itself and runs BLAS single-threaded).
+public enum BLASThreads {
+    public static var count: Int { Int(openblas_get_num_threads()) }
+    public static func set(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+}

@@ -1,0 +1,127 @@
+import RealModule
+
+/// One unit of kernel work: a block of query rows of one (batch, KV head) group against a contiguous key range.
+/// Rows of a group are the query rows of all query heads that share the KV head (GQA), contiguous in memory.
+struct Tile<S: AttentionScalar> {
+    let q: UnsafePointer<S>          // first row of this tile
+    let k: UnsafePointer<S>?         // key 0 of the KV head
+    let v: UnsafePointer<S>?         // value 0 of the KV head
+    let d: Int, dv: Int
+    let batch: Int, firstHead: Int, queries: Int
+    let rows: Range<Int>             // rows within the group
+    let keys: Range<Int>
+
+    /// Computes normalised outputs and LSEs of the tile's rows into `o` (rows x dv) and `lse` (rows).
+    func run(rule: ScoreRule, keyBlock: Int, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
+        let nr = rows.count
+        o.initialize(repeating: 0, count: nr * dv)
+        lse.initialize(repeating: -.infinity, count: nr)
+        guard let k, let v, !keys.isEmpty, nr > 0 else { return }
+
+        // Per-row key interval (cache length, causality, window) clipped to this tile's keys.
+        var heads = [Int](repeating: 0, count: nr), queryIndex = [Int](repeating: 0, count: nr)
+        var lo = [Int](repeating: 0, count: nr), hi = [Int](repeating: 0, count: nr)
+        var spanLo = Int.max, spanHi = Int.min
+        for r in 0..<nr {
+            let g = rows.lowerBound + r
+            heads[r] = firstHead + g / queries
+            queryIndex[r] = g % queries
+            let iv = rule.keyInterval(batch: batch, query: queryIndex[r]).clamped(to: keys)
+            lo[r] = iv.lowerBound; hi[r] = iv.upperBound
+            if !iv.isEmpty { spanLo = min(spanLo, iv.lowerBound); spanHi = max(spanHi, iv.upperBound) }
+        }
+        guard spanLo < spanHi else { return }
+
+        let elementwise = rule.hasElementwiseTerms
+        let scale = S(rule.scale)
+        var runningMax = [S](repeating: -.infinity, count: nr)
+        var runningSum = [S](repeating: 0, count: nr)
+        let scores = UnsafeMutablePointer<S>.allocate(capacity: nr * keyBlock)
+        let backup = UnsafeMutablePointer<S>.allocate(capacity: nr * dv)
+        defer { scores.deallocate(); backup.deallocate() }
+
+        var j0 = spanLo
+        while j0 < spanHi {
+            let j1 = min(j0 + keyBlock, spanHi), nk = j1 - j0
+            defer { j0 = j1 }
+            var anyVisible = false
+            for r in 0..<nr where lo[r] < j1 && hi[r] > j0 { anyVisible = true; break }
+            if !anyVisible { continue }
+
+            S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: k + j0 * d, ldb: d, transB: true,
+                   beta: 0, c: scores, ldc: nk)
+            for r in 0..<nr {
+                let row = scores + r * nk
+                var rowMax = -S.infinity
+                for c in 0..<nk {
+                    let j = j0 + c
+                    if j < lo[r] || j >= hi[r] { row[c] = -.infinity; continue }
+                    if elementwise {
+                        if let s = rule.score(scaledDot: Double(row[c]), batch: batch, head: heads[r],
+                                              query: queryIndex[r], key: j) {
+                            row[c] = S(s)
+                        } else {
+                            row[c] = -.infinity
+                            continue
+                        }
+                    }
+                    if row[c] > rowMax || row[c].isNaN { rowMax = row[c] }
+                    if rowMax.isNaN { break }
+                }
+                let old = runningMax[r]
+                let newMax = (old.isNaN || rowMax.isNaN) ? S.nan : max(old, rowMax)
+                if newMax == -.infinity {
+                    for c in 0..<nk { row[c] = 0 }
+                    continue
+                }
+                var sum: S = 0
+                for c in 0..<nk {
+                    let e = S.exp(row[c] - newMax)
+                    row[c] = e
+                    sum += e
+                }
+                let alpha = S.exp(old - newMax)
+                runningSum[r] = runningSum[r] * alpha + sum
+                if alpha != 1 {
+                    let orow = o + r * dv
+                    for c in 0..<dv { orow[c] *= alpha }
+                }
+                runningMax[r] = newMax
+            }
+            backup.update(from: o, count: nr * dv)
+            S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: v + j0 * dv, ldb: dv, transB: false,
+                   beta: 1, c: o, ldc: dv)
+            // A non-finite output row may come from 0 x (NaN or Inf) of an excluded key: redo it excluding them.
+            for r in 0..<nr {
+                let orow = o + r * dv
+                var finite = true
+                for c in 0..<dv where !orow[c].isFinite { finite = false; break }
+                if finite { continue }
+                let prow = scores + r * nk
+                let brow = backup + r * dv
+                for c in 0..<dv { orow[c] = brow[c] }
+                for cj in 0..<nk {
+                    let j = j0 + cj
+                    guard j >= lo[r], j < hi[r],
+                          rule.passesElementwiseMasks(batch: batch, head: heads[r], query: queryIndex[r], key: j)
+                    else { continue }
+                    let w = prow[cj], vrow = v + j * dv
+                    for c in 0..<dv { orow[c] += w * vrow[c] }
+                }
+            }
+        }
+
+        for r in 0..<nr {
+            let orow = o + r * dv
+            let m = runningMax[r], l = runningSum[r]
+            if m == -.infinity || l == 0 {
+                for c in 0..<dv { orow[c] = 0 }
+                lse[r] = -.infinity
+            } else {
+                let inv = 1 / l
+                for c in 0..<dv { orow[c] *= inv }
+                lse[r] = m + S.log(l)
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Dispatch
+import RealModule
+
+/// Exact attention on BLAS: scores and P.V through gemm, softmax online over key blocks (memory bounded by the tile
+/// sizes, never by Sq x Sk). Masked keys are excluded, never multiplied by zero: NaN or Inf in a masked K or V row
+/// cannot reach the output. Fully masked rows give output 0 and LSE -inf. NaN in unmasked inputs propagates.
+public enum ExactAttention {
+    /// Attention of every query over the keys in `keyRange` (default all). Masks keep their global key positions,
+    /// so the result over a key shard is that shard's partial (O_i, LSE_i).
+    public static func forward<S: AttentionScalar>(
+        _ x: AttentionInputs<S>, options: AttentionOptions = AttentionOptions(),
+        keyRange: Range<Int>? = nil, blocking: KernelBlocking = .default
+    ) throws -> AttentionPartial<S> {
+        let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads,
+                                 queries: x.queries, keys: x.keys, headDim: x.headDim)
+        let range = keyRange ?? 0..<x.keys
+        guard range.lowerBound >= 0, range.upperBound <= x.keys else {
+            throw ReferenceError.invalidOption("key range \(range) outside 0..<\(x.keys)")
+        }
+        return compute(x, rule: rule, keyRange: range, blocking: blocking)
+    }
+
+    static func compute<S: AttentionScalar>(
+        _ x: AttentionInputs<S>, rule: ScoreRule, keyRange: Range<Int>, blocking: KernelBlocking
+    ) -> AttentionPartial<S> {
+        let (B, Hq, Hkv, G) = (x.batch, x.queryHeads, x.kvHeads, x.groupSize)
+        let (sq, sk, d, dv) = (x.queries, x.keys, x.headDim, x.valueDim)
+        var result = AttentionPartial<S>.empty(batch: B, heads: Hq, queries: sq, valueDim: dv)
+        let rowsPerGroup = G * sq
+        if rowsPerGroup == 0 || B == 0 || Hkv == 0 { return result }
+
+        let rowBlocks = (rowsPerGroup + blocking.queryRows - 1) / blocking.queryRows
+        let chunks = (rowBlocks == 1 && keyRange.count > blocking.splitKeys)
+            ? (keyRange.count + blocking.splitKeys - 1) / blocking.splitKeys : 1
+        let groups = B * Hkv
+        let items = groups * rowBlocks * chunks
+        // Chunked problems write per-chunk partials here, merged afterwards in chunk order.
+        var chunkOutputs = [S](repeating: 0, count: chunks > 1 ? items * rowsPerGroup * dv : 0)
+        var chunkLSE = [S](repeating: -.infinity, count: chunks > 1 ? items * rowsPerGroup : 0)
+
+        let savedThreads = BLASThreads.count
+        if items > 1 { BLASThreads.set(1) }
+        defer { if items > 1 { BLASThreads.set(savedThreads) } }
+
+        x.q.data.withUnsafeBufferPointer { qBuf in
+        x.k.data.withUnsafeBufferPointer { kBuf in
+        x.v.data.withUnsafeBufferPointer { vBuf in
+        result.output.data.withUnsafeMutableBufferPointer { oBuf in
+        result.lse.data.withUnsafeMutableBufferPointer { lBuf in
+        chunkOutputs.withUnsafeMutableBufferPointer { coBuf in
+        chunkLSE.withUnsafeMutableBufferPointer { clBuf in
+            let p = SendablePointers(q: qBuf.baseAddress, k: kBuf.baseAddress, v: vBuf.baseAddress,
+                                     o: oBuf.baseAddress, lse: lBuf.baseAddress,
+                                     chunkO: coBuf.baseAddress, chunkLSE: clBuf.baseAddress)
+            let body = { (item: Int) in
+                let chunk = item % chunks
+                let rowBlock = (item / chunks) % rowBlocks
+                let group = item / (chunks * rowBlocks)
+                let b = group / Hkv, kvh = group % Hkv
+                let r0 = rowBlock * blocking.queryRows
+                let r1 = min(r0 + blocking.queryRows, rowsPerGroup)
+                let keys: Range<Int>
+                if chunks > 1 {
+                    let lo = keyRange.lowerBound + chunk * blocking.splitKeys
+                    keys = lo..<min(lo + blocking.splitKeys, keyRange.upperBound)
+                } else {
+                    keys = keyRange
+                }
+                let tile = Tile(
+                    q: p.q! + ((b * Hq + kvh * G) * sq + r0) * d,
+                    k: p.k.map { $0 + (b * Hkv + kvh) * sk * d },
+                    v: p.v.map { $0 + (b * Hkv + kvh) * sk * dv },
+                    d: d, dv: dv, batch: b, firstHead: kvh * G, queries: sq, rows: r0..<r1, keys: keys)
+                if chunks > 1 {
+                    let base = (group * chunks + chunk) * rowsPerGroup
+                    tile.run(rule: rule, keyBlock: blocking.keys, o: p.chunkO! + base * dv, lse: p.chunkLSE! + base)
+                } else {
+                    let rowBase = (b * Hq + kvh * G) * sq + r0
+                    tile.run(rule: rule, keyBlock: blocking.keys, o: p.o! + rowBase * dv, lse: p.lse! + rowBase)
+                }
+            }
+            if items == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: items, execute: body) }
+
+            if chunks > 1 {
+                for group in 0..<groups {
+                    let b = group / Hkv, kvh = group % Hkv
+                    for r in 0..<rowsPerGroup {
+                        let bases = (0..<chunks).map { (group * chunks + $0) * rowsPerGroup + r }
+                        let row = (b * Hq + kvh * G) * sq + r
+                        p.lse![row] = MergeOperator.mergeRow(
+                            outputs: bases.map { UnsafePointer(p.chunkO! + $0 * dv) },
+                            lses: bases.map { p.chunkLSE![$0] }, valueDim: dv, into: p.o! + row * dv)
+                    }
+                }
+            }
+        }}}}}}}
+        return result
+    }
+}
+
+/// Raw base pointers shared by the parallel workers; each worker writes a disjoint region.
+struct SendablePointers<S>: @unchecked Sendable {
+    let q: UnsafePointer<S>?, k: UnsafePointer<S>?, v: UnsafePointer<S>?
+    let o: UnsafeMutablePointer<S>?, lse: UnsafeMutablePointer<S>?
+    let chunkO: UnsafeMutablePointer<S>?, chunkLSE: UnsafeMutablePointer<S>?
+}

@@ -1,0 +1,2 @@
+/// Namespace of the discrete-event cluster simulator (see Sources/Simulator/README.md).
+public enum SimulatorModule {}
