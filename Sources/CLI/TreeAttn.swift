@@ -1,8 +1,17 @@
 import ArgumentParser
 
+/// The `treeattn` command: thin glue over the Reference and Simulator libraries.
 @main
 struct TreeAttn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "treeattn",
-        abstract: "Exact attention reference, tree reductions and a cluster simulator for Tree Attention.")
+        abstract: "Exact attention reference, tree reductions and a cluster simulator for Tree Attention.",
+        subcommands: [AttentionCommand.self, SimulateCommand.self, BenchCommand.self])
+}
+
+/// `treeattn bench ...`: release-build benchmarks that report ratios against a baseline measured in the same run.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks (build with -c release).",
+        subcommands: [BenchReferenceCommand.self, BenchSimulatorCommand.self])
 }
