@@ -27,7 +27,9 @@ let package = Package(
             dependencies: [
                 "COpenBLAS",
                 .product(name: "Numerics", package: "swift-numerics"),
-            ]
+            ],
+            // The numerical core is optimised even in debug builds, so the test suite runs real sizes quickly.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "Simulator",

@@ -12,6 +12,8 @@ public protocol AttentionScalar: BinaryFloatingPoint, Real, Sendable where Magni
     )
     /// The name used in files and messages ("f64", "f32").
     static var precisionName: String { get }
+    /// sum |x_i| through BLAS (`cblas_dasum`/`sasum`): a streaming-read baseline for benchmarks.
+    static func absoluteSum(_ x: UnsafePointer<Self>, count: Int) -> Self
 }
 
 extension Double: AttentionScalar {
@@ -25,6 +27,7 @@ extension Double: AttentionScalar {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     public static var precisionName: String { "f64" }
+    public static func absoluteSum(_ x: UnsafePointer<Double>, count: Int) -> Double { cblas_dasum(Int32(count), x, 1) }
 }
 
 extension Float: AttentionScalar {
@@ -38,6 +41,7 @@ extension Float: AttentionScalar {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     public static var precisionName: String { "f32" }
+    public static func absoluteSum(_ x: UnsafePointer<Float>, count: Int) -> Float { cblas_sasum(Int32(count), x, 1) }
 }
 
 /// Controls OpenBLAS's own thread pool (the reference parallelises over heads itself and runs BLAS single-threaded).

@@ -45,3 +45,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         (0..<count).map { _ in normal() * std }
     }
 }
+
+extension SeededGenerator {
+    /// The first output for seed 42 (xoshiro256** after SplitMix64), computed independently; pins the algorithm.
+    static let pinnedFirstOutputOfSeed42: UInt64 = 0x1578_0b2e_0c2e_c716
+}

@@ -1,0 +1,28 @@
+# Quick start: `make demo` (main job on embedded defaults) and `make test` (every test). Both install what they need.
+SWIFT ?= swift
+PYTHON ?= python3
+BIN := .build/debug/treeattn
+
+.PHONY: setup build demo test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+demo: build
+	$(BIN) demo
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
+
+bench: setup
+	$(SWIFT) build -c release
+	.build/release/treeattn bench reference
+	.build/release/treeattn bench simulator
+
+clean:
+	rm -rf .build

@@ -1,0 +1,62 @@
+/// Simulated time: an integer number of picoseconds (no floating-point drift, deterministic ordering).
+/// Int64 picoseconds cover about 106 days.
+public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The time in picoseconds.
+    public var picoseconds: Int64
+
+    public init(picoseconds: Int64) { self.picoseconds = picoseconds }
+
+    public static let zero = SimTime(picoseconds: 0)
+
+    /// Rounds to the nearest picosecond. Negative or non-finite inputs are a programming error upstream and are
+    /// clamped to zero / Int64.max.
+    public init(seconds: Double) {
+        let ps = (seconds * 1e12).rounded()
+        if !(ps > 0) { picoseconds = 0 } else if ps >= 9.2e18 { picoseconds = Int64.max } else { picoseconds = Int64(ps) }
+    }
+
+    public static func seconds(_ s: Double) -> SimTime { SimTime(seconds: s) }
+    public static func milliseconds(_ ms: Double) -> SimTime { SimTime(seconds: ms * 1e-3) }
+    public static func microseconds(_ us: Double) -> SimTime { SimTime(seconds: us * 1e-6) }
+    public static func nanoseconds(_ ns: Double) -> SimTime { SimTime(seconds: ns * 1e-9) }
+
+    public var seconds: Double { Double(picoseconds) * 1e-12 }
+    public var microseconds: Double { Double(picoseconds) * 1e-6 }
+    public var nanoseconds: Double { Double(picoseconds) * 1e-3 }
+
+    public static func < (a: SimTime, b: SimTime) -> Bool { a.picoseconds < b.picoseconds }
+    public static func + (a: SimTime, b: SimTime) -> SimTime { SimTime(picoseconds: a.picoseconds + b.picoseconds) }
+    public static func - (a: SimTime, b: SimTime) -> SimTime { SimTime(picoseconds: a.picoseconds - b.picoseconds) }
+    public static func += (a: inout SimTime, b: SimTime) { a.picoseconds += b.picoseconds }
+
+    /// Human-readable with an explicit unit, e.g. "20.031 us", "1.250 ms", "2.000 s".
+    public var description: String { Self.format(seconds: seconds) }
+
+    /// Formats a duration in seconds with an SI unit (s, ms, us, ns, ps) and 4 significant digits.
+    public static func format(seconds s: Double) -> String {
+        let a = abs(s)
+        let (value, unit): (Double, String)
+        if a == 0 { return "0 s" }
+        if a >= 1 { (value, unit) = (s, "s") }
+        else if a >= 1e-3 { (value, unit) = (s * 1e3, "ms") }
+        else if a >= 1e-6 { (value, unit) = (s * 1e6, "us") }
+        else if a >= 1e-9 { (value, unit) = (s * 1e9, "ns") }
+        else { (value, unit) = (s * 1e12, "ps") }
+        return formatSignificant(value, digits: 4) + " " + unit
+    }
+}
+
+/// Formats with `digits` significant digits, no exponent for the ranges used by `SimTime.format`.
+func formatSignificant(_ value: Double, digits: Int) -> String {
+    let a = abs(value)
+    let intDigits = a < 1 ? 1 : Int(log10(a).rounded(.down)) + 1
+    let decimals = max(0, digits - intDigits)
+    return String(format: "%.\(decimals)f", value)
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation

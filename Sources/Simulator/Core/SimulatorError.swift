@@ -1,0 +1,21 @@
+/// Every way the simulator refuses its input. Each case renders as one line that names the problem; nothing is
+/// silently replaced by a fallback.
+public enum SimulatorError: Error, CustomStringConvertible, Equatable {
+    /// A cluster description (file, preset or API call) is invalid.
+    case cluster(String)
+    /// An option value is out of range or malformed.
+    case invalidArgument(String)
+    /// A valid request that this simulator does not model (e.g. an algorithm for an operation it cannot run).
+    case unsupported(String)
+    /// A file could not be read or written.
+    case file(path: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .cluster(let message): return "cluster error: \(message)"
+        case .invalidArgument(let message): return "invalid argument: \(message)"
+        case .unsupported(let message): return "unsupported: \(message)"
+        case .file(let path, let problem): return "\(path): \(problem)"
+        }
+    }
+}

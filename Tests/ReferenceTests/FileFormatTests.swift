@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+@testable import Reference
+
+@Suite struct FileFormatTests {
+    static let values: [Double] = [0, -0.0, 1, -2.5, 1e-3, 65504, 3.0e38, 1e-40, .infinity, -.infinity, 0.1, 123.456]
+
+    @Test(arguments: [DType.f64, .f32, .f16, .bf16])
+    func npyRoundTripsEveryFloatType(_ dtype: DType) throws {
+        let t = try TensorData(values: Self.values, shape: [3, 4], dtype: dtype)
+        let bytes = NPYFile.encode(t)
+        #expect(bytes.count % 64 == t.bytes.count % 64, "data starts at a multiple of 64")
+        let back = try NPYFile.decode(bytes)
+        #expect(back == t)
+        #expect(back.doubles() == Self.values.map { Rounding.to(dtype, $0) })
+    }
+
+    @Test(arguments: [DType.f64, .f32, .f16, .bf16, .i64, .i32, .u8, .bool])
+    func safetensorsRoundTripsWithMetadata(_ dtype: DType) throws {
+        let vals: [Double] = dtype.isFloatingPoint ? Self.values : [0, 1, 1, 0, 1, 0]
+        let t = try TensorData(values: vals, shape: [vals.count], dtype: dtype)
+        let file = SafetensorsFile(tensors: [("a", t), ("b", t)], metadata: ["seed": "7", "note": "quote \" and \\"])
+        let bytes = file.encode()
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.1) << (8 * $1.0) }
+        #expect(headerLength % 8 == 0)
+        let back = try SafetensorsFile.decode(bytes)
+        #expect(back.metadata == file.metadata)
+        #expect(back.tensors.map(\.name) == ["a", "b"])
+        #expect(back["b"] == t)
+        #expect(back.encode() == bytes, "re-encoding reproduces the same bytes")
+    }
+
+    @Test func npyHeaderIsWhatNumPyWrites() throws {
+        let t = try TensorData(values: [1, 2, 3, 4, 5, 6], shape: [2, 3], dtype: .f64)
+        let bytes = NPYFile.encode(t)
+        let header = String(decoding: bytes[10..<(bytes.count - 48)], as: UTF8.self)
+        #expect(header.hasPrefix("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"))
+        #expect(header.hasSuffix("\n"))
+        #expect(NPYFile.encode(try TensorData(values: [1], shape: [1], dtype: .f32)).count == 64 + 4)
+        let oneD = String(decoding: NPYFile.encode(try TensorData(values: [1, 2], shape: [2], dtype: .f32)), as: UTF8.self)
+        #expect(oneD.contains("'shape': (2,)"))
+    }
+
+    @Test func malformedNpyFilesGiveOneLineErrors() throws {
+        let good = NPYFile.encode(try TensorData(values: [1, 2, 3, 4], shape: [2, 2], dtype: .f32))
+        func message(_ bytes: [UInt8]) -> String {
+            do { _ = try NPYFile.decode(bytes, name: "x.npy"); return "no error" } catch { return "\(error)" }
+        }
+        #expect(message(Array("hello world".utf8)).contains("wrong magic"))
+        #expect(message(Array(good.dropLast(3))).contains("truncated data"))
+        #expect(message(Array(good.prefix(20))).contains("truncated .npy header"))
+        #expect(message(good + [0, 0, 0, 0]).contains("shape/size mismatch"))
+        var big = good; big[8] = 0xFF; big[9] = 0xFF
+        #expect(message(big).contains("truncated .npy header"))
+        var v2 = Array(good.prefix(8)) + [0, 0, 0, 0x10, 0, 0]; v2[6] = 2
+        #expect(message(v2).contains("header too large"))
+        let text = String(decoding: good, as: UTF8.self)
+        #expect(message(Array(text.replacingOccurrences(of: "<f4", with: "<c8").utf8)).contains("unsupported dtype '<c8'"))
+        #expect(message(Array(text.replacingOccurrences(of: "<f4", with: ">f4").utf8)).contains("unsupported dtype"))
+        #expect(message(Array(text.replacingOccurrences(of: "False", with: "True ").utf8)).contains("Fortran"))
+        for m in [message(Array("hello world".utf8)), message(big)] { #expect(!m.contains("\n") && m.hasPrefix("x.npy: ")) }
+    }
+
+    @Test func malformedSafetensorsFilesGiveOneLineErrors() throws {
+        let t = try TensorData(values: [1, 2, 3, 4], shape: [2, 2], dtype: .f32)
+        let good = SafetensorsFile(tensors: [("q", t)]).encode()
+        func message(_ bytes: [UInt8]) -> String {
+            do { _ = try SafetensorsFile.decode(bytes, name: "x.safetensors"); return "no error" } catch { return "\(error)" }
+        }
+        func withHeader(_ json: String, data: Int) -> [UInt8] {
+            withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { Array($0) } + Array(json.utf8) + [UInt8](repeating: 0, count: data)
+        }
+        #expect(message([1, 2, 3]).contains("truncated"))
+        #expect(message(Array(good.dropLast(1))).contains("truncated data"))
+        #expect(message([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0] + [0]).contains("header too large"))
+        #expect(message(withHeader("[1,2]", data: 0)).contains("does not start with '{'"))
+        #expect(message(withHeader("{\"q\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", data: 8)).contains("unsupported dtype C64"))
+        #expect(message(withHeader("{\"q\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", data: 8)).contains("does not match"))
+        #expect(message(withHeader("{\"q\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", data: 8)).contains("holes"))
+        #expect(message(good + [0]).contains("after the last tensor"))
+        #expect(message(withHeader("{\"q\":", data: 0)).contains("not a JSON object"))
+        let file = try SafetensorsFile.decode(good)
+        #expect(throws: ReferenceError.file(path: "f", problem: "no tensor 'k' (has: q)")) { try file.require("k", in: "f") }
+    }
+
+    /// Round to nearest even in ONE step from f64, checked against hand-computed neighbours.
+    @Test func roundingIsNearestEvenWithoutDoubleRounding() {
+        // bf16 has 8 significant bits: around 1 the spacing is 2^-7.
+        #expect(Rounding.toBFloat16(1 + 0x1p-8) == 1)                       // tie -> even (1.0)
+        #expect(Rounding.toBFloat16(1 + 3 * 0x1p-8) == 1 + 0x1p-6)          // tie -> even (1 + 2^-6)
+        #expect(Rounding.toBFloat16(1 + 0x1p-8 + 0x1p-40) == 1 + 0x1p-7)    // just above the tie -> up
+        // Double rounding trap: f64 -> f32 would round 1 + 2^-8 + 2^-30 down to the tie 1 + 2^-8, then bf16 to 1.
+        #expect(Rounding.toBFloat16(1 + 0x1p-8 + 0x1p-30) == 1 + 0x1p-7)
+        #expect(Rounding.bfloat16Bits(Rounding.toBFloat16(.nan)) == 0x7FC0)
+        #expect(Rounding.toBFloat16(3.4e38) == .infinity)
+        #expect(Rounding.toFloat16(65504) == 65504)
+        #expect(Rounding.toFloat16(65520) == .infinity)                     // the tie above the largest f16 overflows
+        #expect(Rounding.toFloat16(0x1p-25) == 0)                           // tie between 0 and 2^-24 -> even (0)
+        #expect(Rounding.toFloat16(0x1p-25 + 0x1p-40) == 0x1p-24)
+        #expect(Rounding.float16Bits(1) == 0x3C00 && Rounding.float16Bits(-2) == 0xC000 && Rounding.float16Bits(0x1p-24) == 1)
+        for bits in stride(from: 0, to: 0x7C00, by: 37) {
+            #expect(Rounding.float16Bits(Rounding.float16Value(UInt16(bits))) == UInt16(bits))
+        }
+        // Against Swift's own Float16 conversion (correctly rounded) on many values.
+        var g = SeededGenerator(seed: 3)
+        for _ in 0..<2000 {
+            let x = g.normal() * 100
+            #expect(Rounding.toFloat16(x) == Double(Float16(x)))
+        }
+    }
+
+    @Test func generatorIsPortableAndPinned() {
+        var g = SeededGenerator(seed: 42)
+        // First outputs of xoshiro256** seeded by SplitMix64(42), pinned so a change of algorithm is caught.
+        let first = (0..<3).map { _ in g.next() }
+        var h = SeededGenerator(seed: 42)
+        #expect(first == (0..<3).map { _ in h.next() })
+        #expect(first[0] == SeededGenerator.pinnedFirstOutputOfSeed42)
+    }
+
+    @Test func atomicWritesLeaveNoPartialFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AtomicFile.write([1, 2, 3], to: dir + "/a.bin")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["a.bin"])
+        #expect(throws: ReferenceError.self) { try AtomicFile.write([1], to: dir + "/missing/b.bin") }
+        #expect(throws: ReferenceError.file(path: dir + "/nope.npy", problem: "no such file")) { _ = try NPYFile.read(dir + "/nope.npy") }
+    }
+}

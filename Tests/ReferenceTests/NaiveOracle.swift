@@ -1,0 +1,111 @@
+import Foundation
+@testable import Reference
+
+/// The independent oracle of the tests: attention as plain f64 loops with compensated sums, masks written directly
+/// from the spec (reference-semantics.md), sharing no code with the kernel's ScoreRule.
+struct NaiveOracle {
+    struct Case {
+        var b = 1, hq = 2, hkv = 2, sq = 3, sk = 7, d = 8, dv = 8
+        var scale: Double? = nil
+        var causal: CausalMode = .none
+        var window: (Int, Int)? = nil
+        var softcap: Double? = nil
+        var alibi: [Double]? = nil
+        var boolMask: [Bool]? = nil        // full (b, hq, sq, sk)
+        var additive: [Double]? = nil      // full (b, hq, sq, sk)
+        var seqlens: [Int]? = nil
+        var seed: UInt64 = 1
+        var std = 1.0
+
+        var options: AttentionOptions {
+            var o = AttentionOptions(scale: scale, causal: causal, softcap: softcap, alibiSlopes: alibi, cacheSeqlens: seqlens)
+            if let w = window { o.window = SlidingWindow(left: w.0, right: w.1) }
+            if let m = boolMask {
+                o.mask = try! BroadcastMask(Tensor(shape: [b, hq, sq, sk], data: m), batch: b, heads: hq, queries: sq, keys: sk)
+            }
+            if let a = additive {
+                o.additiveMask = try! BroadcastMask(Tensor(shape: [b, hq, sq, sk], data: a), batch: b, heads: hq, queries: sq, keys: sk)
+            }
+            return o
+        }
+
+        func inputs() -> AttentionInputs<Double> {
+            var g = SeededGenerator(seed: seed)
+            return try! AttentionInputs(
+                q: Tensor(shape: [b, hq, sq, d], data: g.normals(b * hq * sq * d, std: std)),
+                k: Tensor(shape: [b, hkv, sk, d], data: g.normals(b * hkv * sk * d, std: std)),
+                v: Tensor(shape: [b, hkv, sk, dv], data: g.normals(b * hkv * sk * dv)))
+        }
+    }
+
+    /// Neumaier sum, written again here so the oracle shares nothing with the library.
+    static func sum(_ xs: [Double]) -> Double {
+        var s = 0.0, c = 0.0
+        for x in xs {
+            let t = s + x
+            c += abs(s) >= abs(x) ? (s - t) + x : (x - t) + s
+            s = t
+        }
+        return s + c
+    }
+
+    static func visible(_ c: Case, b: Int, h: Int, i: Int, j: Int) -> Bool {
+        let skb = c.seqlens?[b] ?? c.sk
+        if j >= skb { return false }
+        switch c.causal {
+        case .none: break
+        case .topLeft: if j > i { return false }
+        case .bottomRight: if j > i + skb - c.sq { return false }
+        }
+        if let (l, r) = c.window {
+            if l >= 0, j < i + skb - c.sq - l { return false }
+            if r >= 0, j > i + skb - c.sq + r { return false }
+        }
+        let flat = ((b * c.hq + h) * c.sq + i) * c.sk + j
+        if let m = c.boolMask, !m[flat] { return false }
+        if let a = c.additive, a[flat] == -.infinity { return false }
+        return true
+    }
+
+    /// Returns (output (b,hq,sq,dv), lse (b,hq,sq)) computed row by row.
+    static func attention(_ c: Case, _ x: AttentionInputs<Double>, keys: Range<Int>? = nil) -> ([Double], [Double]) {
+        var out = [Double](repeating: 0, count: c.b * c.hq * c.sq * c.dv)
+        var lse = [Double](repeating: -.infinity, count: c.b * c.hq * c.sq)
+        let scale = c.scale ?? 1 / Double(c.d).squareRoot()
+        let group = c.hq / c.hkv
+        for b in 0..<c.b { for h in 0..<c.hq { for i in 0..<c.sq {
+            let kv = h / group
+            var scores: [(Int, Double)] = []
+            for j in keys ?? 0..<c.sk where visible(c, b: b, h: h, i: i, j: j) {
+                let dot = sum((0..<c.d).map { x.q[b, h, i, $0] * x.k[b, kv, j, $0] })
+                var s = scale * dot
+                if let cap = c.softcap { s = cap * tanh(s / cap) }
+                if let slopes = c.alibi { s -= slopes[h] * Double(abs(i + (c.seqlens?[b] ?? c.sk) - c.sq - j)) }
+                if let a = c.additive { s += a[((b * c.hq + h) * c.sq + i) * c.sk + j] }
+                scores.append((j, s))
+            }
+            let row = (b * c.hq + h) * c.sq + i
+            guard let m = scores.map(\.1).max() else { continue }
+            let weights = scores.map { exp($0.1 - m) }
+            let total = sum(weights)
+            lse[row] = m + log(total)
+            for e in 0..<c.dv {
+                out[row * c.dv + e] = sum(zip(scores, weights).map { $1 * x.v[b, kv, $0.0, e] }) / total
+            }
+        } } }
+        return (out, lse)
+    }
+}
+
+/// max |a - b| / max(1, max |b|) over finite entries; -inf entries must match exactly (returns inf otherwise).
+func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+    precondition(a.count == b.count)
+    var worst = 0.0, scale = 1.0
+    for y in b where y.isFinite { scale = max(scale, abs(y)) }
+    for (x, y) in zip(a, b) {
+        if x.isNaN || y.isNaN { if !(x.isNaN && y.isNaN) { return .infinity }; continue }
+        if !x.isFinite || !y.isFinite { if x != y { return .infinity }; continue }
+        worst = max(worst, abs(x - y))
+    }
+    return worst / scale
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the project needs, idempotently: OpenBLAS + LAPACKE (Debian) and the Python packages of the checks.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then
+  echo "setup: installing libopenblas-dev liblapacke-dev pkg-config"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev liblapacke-dev pkg-config >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+missing=()
+for spec in numpy:numpy mpmath:mpmath safetensors:safetensors ml_dtypes:ml_dtypes jax:jax; do
+  module=${spec%%:*}; package=${spec##*:}
+  "$PY" -c "import $module" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: pip installing ${missing[*]}"
+  "$PY" -m pip install -q "${missing[@]}"
+fi
