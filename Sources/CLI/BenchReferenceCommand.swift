@@ -21,25 +21,28 @@ struct BenchReferenceCommand: ParsableCommand {
         let d = 128
         print("BLAS threads: \(BLASThreads.count)")
 
-        // Baseline 1: raw dgemm on the QK^T shape of one head (seq x seq x d), all BLAS threads.
+        // Baseline: raw dgemm on the QK^T shape of one head (seq x seq x d), all BLAS threads. Baseline and
+        // attention runs alternate, best of each, so a busy machine slows both alike.
         var g = SeededGenerator(seed: 1)
         let a = g.normals(seq * d), b = g.normals(seq * d)
         var c = [Double](repeating: 0, count: seq * seq)
-        let gemmTime = best(repeats) {
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                Double.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
-                            transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
-            } } }
-        }
-        let gemmRate = 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9
-        c = []
-
-        // Prefill: b=1, h=heads, s=seq, d=128, f64, no mask. FLOPs = 4 b h s^2 d (QK^T and PV).
         let x = try AttentionInputs(
             q: Tensor(shape: [1, heads, seq, d], data: g.normals(heads * seq * d)),
             k: Tensor(shape: [1, heads, seq, d], data: g.normals(heads * seq * d)),
             v: Tensor(shape: [1, heads, seq, d], data: g.normals(heads * seq * d)))
-        let attentionTime = try best(repeats) { _ = try ExactAttention.forward(x) }
+        var gemmTime = Double.infinity, attentionTime = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            gemmTime = min(gemmTime, time {
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    Double.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
+                                transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
+                } } }
+            })
+            // Prefill: b=1, h=heads, s=seq, d=128, f64, no mask. FLOPs = 4 b h s^2 d (QK^T and PV).
+            attentionTime = min(attentionTime, try time { _ = try ExactAttention.forward(x) })
+        }
+        c = []
+        let gemmRate = 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9
         let attentionRate = 4 * Double(heads) * Double(seq) * Double(seq) * Double(d) / attentionTime / 1e9
         print(String(format: "prefill b=1 h=%d s=%d d=%d f64: %.3f s, %.1f GFLOP/s", heads, seq, d, attentionTime, attentionRate))
         print(String(format: "raw cblas_dgemm %dx%dx%d:        %.1f GFLOP/s", seq, seq, d, gemmRate))
@@ -52,28 +55,27 @@ struct BenchReferenceCommand: ParsableCommand {
             k: Tensor(shape: [1, 1, n, d], data: [Double](repeating: 0.01, count: n * d)),
             v: Tensor(shape: [1, 1, n, d], data: [Double](repeating: 1, count: n * d)))
         let rssBefore = peakResidentBytes()
-        let decodeTime = try best(repeats) { _ = try ExactAttention.forward(kv) }
+        var decodeTime = Double.infinity, streamTime = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            decodeTime = min(decodeTime, try time { _ = try ExactAttention.forward(kv) })
+            // Baseline: the same bytes streamed by BLAS (dasum over K and V).
+            streamTime = min(streamTime, time {
+                kv.k.data.withUnsafeBufferPointer { _ = Double.absoluteSum($0.baseAddress!, count: n * d) }
+                kv.v.data.withUnsafeBufferPointer { _ = Double.absoluteSum($0.baseAddress!, count: n * d) }
+            })
+        }
         let rssGrowth = peakResidentBytes() - rssBefore
         let kvBytes = Double(2 * n * d * 8)
-        // Baseline 2: the same bytes streamed by BLAS (dasum over K and V).
-        let streamTime = best(repeats) {
-            kv.k.data.withUnsafeBufferPointer { _ = Double.absoluteSum($0.baseAddress!, count: n * d) }
-            kv.v.data.withUnsafeBufferPointer { _ = Double.absoluteSum($0.baseAddress!, count: n * d) }
-        }
         print(String(format: "decode Sq=1 Sk=%d Hq=8 Hkv=1 d=%d f64: %.4f s, %.2f GB/s of K/V", n, d, decodeTime, kvBytes / decodeTime / 1e9))
         print(String(format: "BLAS streaming read (dasum) of K/V:      %.2f GB/s", kvBytes / streamTime / 1e9))
         print(String(format: "ratio decode / stream: %.2f; peak RSS growth during decode: %.1f MB (K/V: %.0f MB)",
                      streamTime / decodeTime, Double(rssGrowth) / 1e6, kvBytes / 1e6))
     }
 
-    func best(_ n: Int, _ body: () throws -> Void) rethrows -> Double {
-        var bestTime = Double.infinity
-        for _ in 0..<max(1, n) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
-            bestTime = min(bestTime, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        return bestTime
+    func time(_ body: () throws -> Void) rethrows -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 }
 

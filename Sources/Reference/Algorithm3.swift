@@ -25,7 +25,7 @@ public enum Algorithm3 {
         var denominator = [S](repeating: 0, count: first.rows)
         for p in parts {
             for row in 0..<first.rows where p.lse.data[row] != -.infinity && m[row] != -.infinity {
-                let w = S.exp(p.lse.data[row] - m[row])
+                let w = S.portableExp(p.lse.data[row] - m[row])
                 denominator[row] += w
                 for c in 0..<dv { numerator[row * dv + c] += w * p.output.data[row * dv + c] }
             }
@@ -34,7 +34,7 @@ public enum Algorithm3 {
         for row in 0..<first.rows {
             if m[row] == -.infinity { continue }
             for c in 0..<dv { result.output.data[row * dv + c] = numerator[row * dv + c] / denominator[row] }
-            result.lse.data[row] = m[row] + S.log(denominator[row])
+            result.lse.data[row] = m[row] + S.portableLog(denominator[row])
         }
         return result
     }

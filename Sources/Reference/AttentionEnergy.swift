@@ -64,7 +64,7 @@ public struct AttentionEnergy: Sendable {
             for c in 0..<dv {
                 var acc = CompensatedSum()
                 for (j, s) in e {
-                    acc.add(Double.exp(s - f) * x.v.data[((b * x.kvHeads + kvh) * x.keys + j) * dv + c])
+                    acc.add(PortableMath.exp(s - f) * x.v.data[((b * x.kvHeads + kvh) * x.keys + j) * dv + c])
                 }
                 out.data[row * dv + c] = acc.value
             }
@@ -84,8 +84,8 @@ public struct AttentionEnergy: Sendable {
         guard let m = values.max(), m != -.infinity else { return values.contains(where: \.isNaN) ? .nan : -.infinity }
         if !m.isFinite { return m }
         var sum = CompensatedSum()
-        for v in values { sum.add(Double.exp(v - m)) }
-        return m + Double.log(sum.value)
+        for v in values { sum.add(PortableMath.exp(v - m)) }
+        return m + PortableMath.log(sum.value)
     }
 
     private func validate(_ zeta: Tensor<Double>?) throws {

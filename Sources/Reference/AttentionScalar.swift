@@ -44,6 +44,15 @@ extension Float: AttentionScalar {
     public static func absoluteSum(_ x: UnsafePointer<Float>, count: Int) -> Float { cblas_sasum(Int32(count), x, 1) }
 }
 
+extension AttentionScalar {
+    /// e^x through `PortableMath` (same bits on every machine), rounded once to Self.
+    @inline(__always) public static func portableExp(_ x: Self) -> Self { Self(PortableMath.exp(Double(x))) }
+    /// log x through `PortableMath`.
+    @inline(__always) public static func portableLog(_ x: Self) -> Self { Self(PortableMath.log(Double(x))) }
+    /// log(1 + x) through `PortableMath`.
+    @inline(__always) public static func portableLog1p(_ x: Self) -> Self { Self(PortableMath.log1p(Double(x))) }
+}
+
 /// Controls OpenBLAS's own thread pool (the reference parallelises over heads itself and runs BLAS single-threaded).
 public enum BLASThreads {
     public static var count: Int { Int(openblas_get_num_threads()) }

@@ -12,6 +12,8 @@ struct Tile<S: AttentionScalar> {
     let keys: Range<Int>
 
     /// Computes normalised outputs and LSEs of the tile's rows into `o` (rows x dv) and `lse` (rows).
+    @_specialize(where S == Double)
+    @_specialize(where S == Float)
     func run(rule: ScoreRule, keyBlock: Int, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
         let nr = rows.count
         o.initialize(repeating: 0, count: nr * dv)
@@ -74,13 +76,8 @@ struct Tile<S: AttentionScalar> {
                     for c in 0..<nk { row[c] = 0 }
                     continue
                 }
-                var sum: S = 0
-                for c in 0..<nk {
-                    let e = S.exp(row[c] - newMax)
-                    row[c] = e
-                    sum += e
-                }
-                let alpha = S.exp(old - newMax)
+                let sum = SoftmaxExp.exponentiate(row, count: nk, minus: newMax)
+                let alpha = S.portableExp(old - newMax)
                 runningSum[r] = runningSum[r] * alpha + sum
                 if alpha != 1 {
                     let orow = o + r * dv
@@ -120,7 +117,7 @@ struct Tile<S: AttentionScalar> {
             } else {
                 let inv = 1 / l
                 for c in 0..<dv { orow[c] *= inv }
-                lse[r] = m + S.log(l)
+                lse[r] = m + S.portableLog(l)
             }
         }
     }

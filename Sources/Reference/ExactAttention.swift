@@ -7,6 +7,8 @@ import RealModule
 public enum ExactAttention {
     /// Attention of every query over the keys in `keyRange` (default all). Masks keep their global key positions,
     /// so the result over a key shard is that shard's partial (O_i, LSE_i).
+    @_specialize(exported: true, where S == Double)
+    @_specialize(exported: true, where S == Float)
     public static func forward<S: AttentionScalar>(
         _ x: AttentionInputs<S>, options: AttentionOptions = AttentionOptions(),
         keyRange: Range<Int>? = nil, blocking: KernelBlocking = .default
@@ -20,6 +22,8 @@ public enum ExactAttention {
         return compute(x, rule: rule, keyRange: range, blocking: blocking)
     }
 
+    @_specialize(where S == Double)
+    @_specialize(where S == Float)
     static func compute<S: AttentionScalar>(
         _ x: AttentionInputs<S>, rule: ScoreRule, keyRange: Range<Int>, blocking: KernelBlocking
     ) -> AttentionPartial<S> {

@@ -26,7 +26,7 @@ public enum MergeOperator {
         var weights = [S](repeating: 0, count: lses.count)
         var total: S = 0
         for (i, l) in lses.enumerated() where l != -.infinity {
-            weights[i] = S.exp(l - m)
+            weights[i] = S.portableExp(l - m)
             total += weights[i]
         }
         for c in 0..<valueDim { out[c] = 0 }
@@ -35,7 +35,7 @@ public enum MergeOperator {
             let scaled = w / total
             for c in 0..<valueDim { out[c] += scaled * row[c] }
         }
-        return m + S.log(total)
+        return m + S.portableLog(total)
     }
 
     /// Merges two partials of the same shape.

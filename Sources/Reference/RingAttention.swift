@@ -34,12 +34,12 @@ public enum RingAttention {
                     continue
                 }
                 let diff = lb - l
-                let sigmoid = 1 / (1 + S.exp(-diff))
+                let sigmoid = 1 / (1 + S.portableExp(-diff))
                 for c in 0..<dv {
                     let o = running.output.data[row * dv + c]
                     running.output.data[row * dv + c] = o - sigmoid * (o - block.output.data[row * dv + c])
                 }
-                running.lse.data[row] = diff > 0 ? lb + S.log(onePlus: S.exp(-diff)) : l + S.log(onePlus: S.exp(diff))
+                running.lse.data[row] = diff > 0 ? lb + S.portableLog1p(S.portableExp(-diff)) : l + S.portableLog1p(S.portableExp(diff))
             }
         }
         return running

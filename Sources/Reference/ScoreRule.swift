@@ -77,7 +77,7 @@ public struct ScoreRule: Sendable {
     public func score(scaledDot s: Double, batch: Int, head: Int, query i: Int, key j: Int) -> Double? {
         if let m = options.mask, !m.tensor.data[m.rowOffset(batch: batch, head: head, query: i) + j] { return nil }
         var x = s
-        if let c = options.softcap { x = c * Double.tanh(x / c) }
+        if let c = options.softcap { x = c * PortableMath.tanh(x / c) }
         if let slopes = options.alibiSlopes {
             let distance = i + validKeys(batch: batch) - queries - j
             x -= slopes[head] * Double(abs(distance))

@@ -159,3 +159,50 @@ func peakResidentBytes() -> Int {
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return usage.ru_maxrss * 1024
 }
+
+@Suite struct SoftmaxExpTests {
+    /// The kernel's exponential against libm's over the whole range it is used on, and its special values.
+    @Test func agreesWithLibmWithinTwoUlps() {
+        var worst = 0.0
+        var x = -708.0
+        while x <= 0 {
+            let want = Foundation.exp(x), got = SoftmaxExp.exp(x)
+            worst = max(worst, abs(got - want) / want.ulp)
+            x += 0.0137
+        }
+        #expect(worst <= 2, "worst error \(worst) ulps")
+        #expect(SoftmaxExp.exp(0) == 1)
+        #expect(SoftmaxExp.exp(-.infinity) == 0)
+        #expect(SoftmaxExp.exp(-800) == 0)
+        #expect(SoftmaxExp.exp(.nan).isNaN)
+        #expect(abs(SoftmaxExp.exp(-1e-300) - 1) == 0)
+    }
+}
+
+@Suite struct PortableMathTests {
+    /// Errors in units in the last place of libm's value (libm itself is within 1 ulp of the truth).
+    static func ulps(_ got: Double, _ want: Double) -> Double { abs(got - want) / want.ulp }
+
+    @Test func agreesWithLibmInUlps() {
+        var g = SeededGenerator(seed: 11)
+        var worst = [String: Double]()
+        func note(_ name: String, _ got: Double, _ want: Double) { worst[name] = max(worst[name] ?? 0, Self.ulps(got, want)) }
+        for _ in 0..<20_000 {
+            let x = (g.uniform() * 2 - 1) * 700
+            note("exp", PortableMath.exp(x), Foundation.exp(x))
+            let y = Foundation.exp((g.uniform() * 2 - 1) * 700)
+            note("log", PortableMath.log(y), Foundation.log(y))
+            let t = (g.uniform() * 2 - 1) * 4
+            note("tanh", PortableMath.tanh(t), Foundation.tanh(t))
+            let small = (g.uniform() * 2 - 1) * 0.3
+            note("log1p", PortableMath.log1p(small), Foundation.log1p(small))
+            note("expm1", PortableMath.expm1(small), Foundation.expm1(small))
+        }
+        // Design targets: exp and log within 2 ulps, the composed functions within 3.
+        #expect(worst["exp"]! <= 2 && worst["log"]! <= 2, "\(worst)")
+        #expect(worst["tanh"]! <= 3 && worst["log1p"]! <= 3 && worst["expm1"]! <= 3, "\(worst)")
+        #expect(PortableMath.log(1) == 0 && PortableMath.log(0) == -.infinity && PortableMath.log(-1).isNaN)
+        #expect(PortableMath.exp(710) == .infinity && PortableMath.tanh(30) == 1 && PortableMath.tanh(-0.0) == 0)
+        #expect(Self.ulps(PortableMath.log(0x1p-1070), Foundation.log(0x1p-1070)) <= 2)  // subnormal argument
+    }
+}
