@@ -18,6 +18,7 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
+	bash scripts/golden-check.sh $(BIN)
 
 bench: setup
 	$(SWIFT) build -c release

@@ -72,6 +72,27 @@ public struct AttentionEnergy: Sendable {
         return out
     }
 
+    /// The partial attention (O, LSE) over `keys` at zeta = 0 in one pass: O = dF/dzeta, LSE = F.
+    /// Deterministic (portable exp/log, compensated sums): the engine of the golden files.
+    public func partial(keys: Range<Int>? = nil) throws -> AttentionPartial<Double> {
+        let x = inputs, dv = x.valueDim
+        var result = AttentionPartial<Double>.empty(batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: dv)
+        forEachRow { b, h, i, row in
+            let e = exponents(batch: b, head: h, query: i, zeta: nil, keys: keys ?? 0..<x.keys)
+            let f = AttentionEnergy.logSumExp(e.map(\.value))
+            guard f != -.infinity else { return }
+            result.lse.data[row] = f
+            let kvh = h / x.groupSize
+            let weights = e.map { PortableMath.exp($0.value - f) }
+            for c in 0..<dv {
+                var acc = CompensatedSum()
+                for (n, (j, _)) in e.enumerated() { acc.add(weights[n] * x.v.data[((b * x.kvHeads + kvh) * x.keys + j) * dv + c]) }
+                result.output.data[row * dv + c] = acc.value
+            }
+        }
+        return result
+    }
+
     /// F_tot = sum over rows that see at least one key of F_i.
     public func total(zeta: Tensor<Double>? = nil) throws -> Double {
         var sum = CompensatedSum()

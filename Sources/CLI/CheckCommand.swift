@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Reference
+
+/// `treeattn check`: compares backend outputs with golden files and exits non-zero if any case fails.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check backend outputs against golden files.",
+        discussion: """
+            Results: a folder with <case>.safetensors (tensors out, optional lse; metadata layout, lse_base), or \
+            <case>.out.npy and <case>.lse.npy, or <case>/out.npy; or one .safetensors with <case>.out and <case>.lse. \
+            Output layout bhsd or bshd (auto: metadata, then shape); LSE natural log or base 2; FlashAttention 2's +inf \
+            LSE of empty rows is recognised. Rule: \(GoldenTolerance.rule).
+            """)
+
+    @Option(help: "Golden folder (with manifest.json).") var golden: String
+    @Option(help: "Results folder or .safetensors file.") var results: String
+    @Option(help: "Write a JSON report here.") var json: String?
+    @Option(help: "auto, bhsd or bshd.") var layout = "auto"
+    @Option(help: "auto, e or 2.") var lseBase = "auto"
+    @Option(help: "Only cases whose name contains this text.") var cases: String?
+
+    func run() throws {
+        guard let l = GoldenChecker.Layout(rawValue: layout) else { throw CLIError("--layout must be auto, bhsd or bshd") }
+        guard let base = GoldenChecker.LSEBase(rawValue: lseBase) else { throw CLIError("--lse-base must be auto, e or 2") }
+        var checker = GoldenChecker(goldenFolder: golden, results: results)
+        checker.layout = l
+        checker.lseBase = base
+        checker.filter = cases
+        let rows: [GoldenChecker.Row]
+        do { rows = try checker.run() } catch let error as ReferenceError { throw CLIError(error.description) }
+        let nameWidth = max(4, rows.map(\.caseName.count).max() ?? 4)
+        print("case".padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+              + "  tensor  max abs     max rel     normwise    tolerance   worst index       result")
+        for r in rows {
+            let cells = [r.maxAbs, r.maxRel, r.normwiseRel, r.atol].map { String(format: "%-10.3e", $0) }.joined(separator: "  ")
+            print(r.caseName.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+                  + r.tensor.padding(toLength: 6, withPad: " ", startingAt: 0) + "  " + cells + "  "
+                  + r.worstIndex.map(String.init).joined(separator: ",").padding(toLength: 16, withPad: " ", startingAt: 0)
+                  + "  " + (r.passed ? "PASS" : "FAIL") + "  (" + r.note + ")")
+        }
+        let failed = rows.filter { !$0.passed }.count
+        print("\(rows.count - failed) passed, \(failed) failed")
+        if let json {
+            let items = rows.map { r in
+                "{\"case\": \"\(r.caseName)\", \"tensor\": \"\(r.tensor)\", \"max_abs\": \(num(r.maxAbs)), \"max_rel\": \(num(r.maxRel)), "
+                    + "\"normwise_rel\": \(num(r.normwiseRel)), \"worst_index\": \(r.worstIndex), \"tolerance\": \(num(r.atol)), "
+                    + "\"passed\": \(r.passed), \"note\": \"\(r.note)\"}"
+            }
+            let text = "{\"passed\": \(failed == 0), \"failed\": \(failed), \"rows\": [\n  " + items.joined(separator: ",\n  ") + "\n]}\n"
+            do { try AtomicFile.write(text, to: json) } catch let error as ReferenceError { throw CLIError(error.description) }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// JSON has no NaN or infinity: write them as strings.
+    func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "\"\(x)\"" }
+}

@@ -1,0 +1,109 @@
+/// One golden test case, as written in suite files (YAML or JSON) and in each golden file's metadata.
+/// Shapes are bhsd; `alibi: true` uses the standard slopes 2^(-8(h+1)/H); `splits` adds tree data for each p.
+public struct GoldenCaseSpec: Codable, Equatable, Sendable {
+    public var name: String
+    public var batch: Int = 1
+    public var heads: Int = 2
+    public var kvHeads: Int?
+    public var seqQ: Int
+    public var seqK: Int
+    public var headDim: Int
+    public var valueDim: Int?
+    public var causal: String?
+    public var window: [Int]?
+    public var softcap: Double?
+    public var scale: Double?
+    public var alibi: Bool?
+    public var cacheSeqlens: [Int]?
+    /// Standard deviation of q and k entries (large values give extreme logits).
+    public var std: Double?
+    public var seed: UInt64?
+    /// Shard counts for tree data (shard partials and every level of the binary tree).
+    public var splits: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+        case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
+        case kvHeads = "kv_heads", seqQ = "seq_q", seqK = "seq_k", headDim = "head_dim", valueDim = "value_dim"
+        case cacheSeqlens = "cache_seqlens"
+    }
+
+    public init(name: String, batch: Int = 1, heads: Int = 2, kvHeads: Int? = nil, seqQ: Int, seqK: Int, headDim: Int,
+                valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
+                scale: Double? = nil, alibi: Bool? = nil, cacheSeqlens: [Int]? = nil, std: Double? = nil,
+                seed: UInt64? = nil, splits: [Int]? = nil) {
+        self.name = name; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads; self.seqQ = seqQ
+        self.seqK = seqK; self.headDim = headDim; self.valueDim = valueDim; self.causal = causal; self.window = window
+        self.softcap = softcap; self.scale = scale; self.alibi = alibi; self.cacheSeqlens = cacheSeqlens; self.std = std
+        self.seed = seed; self.splits = splits
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? 1
+        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? 2
+        kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads)
+        seqQ = try c.decode(Int.self, forKey: .seqQ)
+        seqK = try c.decode(Int.self, forKey: .seqK)
+        headDim = try c.decode(Int.self, forKey: .headDim)
+        valueDim = try c.decodeIfPresent(Int.self, forKey: .valueDim)
+        causal = try c.decodeIfPresent(String.self, forKey: .causal)
+        window = try c.decodeIfPresent([Int].self, forKey: .window)
+        softcap = try c.decodeIfPresent(Double.self, forKey: .softcap)
+        scale = try c.decodeIfPresent(Double.self, forKey: .scale)
+        alibi = try c.decodeIfPresent(Bool.self, forKey: .alibi)
+        cacheSeqlens = try c.decodeIfPresent([Int].self, forKey: .cacheSeqlens)
+        std = try c.decodeIfPresent(Double.self, forKey: .std)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        splits = try c.decodeIfPresent([Int].self, forKey: .splits)
+    }
+
+    public var kvHeadCount: Int { kvHeads ?? heads }
+    public var valueDimension: Int { valueDim ?? headDim }
+
+    /// Elements of q, k and v together; suites refuse absurd sizes before allocating.
+    public var inputElements: Int {
+        batch * (heads * seqQ * headDim + kvHeadCount * seqK * (headDim + valueDimension))
+    }
+
+    /// Checks sizes and options, with a one-line message naming the case.
+    public func validate() throws {
+        func fail(_ m: String) -> ReferenceError { .invalidOption("case '\(name)': \(m)") }
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw fail("name must be letters, digits, '-', '_' or '.'")
+        }
+        for (key, v) in [("batch", batch), ("heads", heads), ("kv_heads", kvHeadCount), ("head_dim", headDim),
+                         ("value_dim", valueDimension)] where v < 1 || v > 4096 {
+            throw fail("\(key) must be in 1...4096, got \(v)")
+        }
+        for (key, v) in [("seq_q", seqQ), ("seq_k", seqK)] where v < 0 || v > 1 << 20 {
+            throw fail("\(key) must be in 0...\(1 << 20), got \(v)")
+        }
+        guard heads % kvHeadCount == 0 else { throw fail("heads (\(heads)) must be a multiple of kv_heads (\(kvHeadCount))") }
+        guard inputElements <= 1 << 26 else { throw fail("inputs of \(inputElements) elements exceed the 2^26 limit of a golden case") }
+        if let causal, CausalMode(rawValue: causal) == nil { throw fail("unknown causal '\(causal)' (none, top-left, bottom-right)") }
+        if let window, window.count != 2 { throw fail("window must be [left, right]") }
+        if let std, !(std.isFinite && std > 0) { throw fail("std must be positive") }
+        if let splits, let bad = splits.first(where: { $0 < 1 || $0 > 4096 }) { throw fail("split \(bad) outside 1...4096") }
+        _ = try options()
+    }
+
+    /// The attention options this case exercises.
+    public func options() throws -> AttentionOptions {
+        var o = AttentionOptions(scale: scale, causal: CausalMode(rawValue: causal ?? "none") ?? .none, softcap: softcap,
+                                 cacheSeqlens: cacheSeqlens)
+        if let window { o.window = SlidingWindow(left: window[0], right: window[1]) }
+        if alibi == true { o.alibiSlopes = GoldenCaseSpec.alibiSlopes(heads: heads) }
+        _ = try ScoreRule(options: o, batch: batch, queryHeads: heads, queries: seqQ, keys: seqK, headDim: headDim)
+        return o
+    }
+
+    /// ALiBi's standard slopes 2^(-8 (h+1) / H).
+    public static func alibiSlopes(heads: Int) -> [Double] {
+        (0..<heads).map { h in
+            let e = 8 * Double(h + 1) / Double(heads)
+            // Exact powers of two when 8(h+1)/H is an integer (H = 1, 2, 4, 8), else the portable exp.
+            return e == e.rounded() ? Double(sign: .plus, exponent: -Int(e), significand: 1) : PortableMath.exp(-e * 0.6931471805599453)
+        }
+    }
+}

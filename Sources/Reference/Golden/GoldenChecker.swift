@@ -1,0 +1,140 @@
+import Foundation
+
+/// Compares a backend's outputs with golden files: per case and tensor the max abs and rel errors, the normwise
+/// relative error, the worst index and PASS/FAIL under the case's derived tolerance. Accepts bhsd or bshd outputs,
+/// LSE in base e or 2, and FlashAttention 2's +inf LSE for empty rows. NaN never passes.
+public struct GoldenChecker {
+    public enum Layout: String, Sendable { case auto, bhsd, bshd }
+    public enum LSEBase: String, Sendable { case auto, e, two = "2" }
+
+    /// One line of the report.
+    public struct Row: Sendable {
+        public let caseName: String
+        public let tensor: String
+        public let maxAbs: Double
+        public let maxRel: Double
+        public let normwiseRel: Double
+        public let worstIndex: [Int]
+        public let atol: Double
+        public let passed: Bool
+        public let note: String
+    }
+
+    public let goldenFolder: String
+    public let results: String
+    public var layout: Layout = .auto
+    public var lseBase: LSEBase = .auto
+    /// Only cases whose name contains this text (nil: every case in the manifest).
+    public var filter: String?
+
+    public init(goldenFolder: String, results: String) {
+        self.goldenFolder = goldenFolder
+        self.results = results
+    }
+
+    public func run() throws -> [Row] {
+        let manifest = try GoldenManifest.read(folder: goldenFolder)
+        let entries = manifest.entries.filter { filter == nil || $0.name.contains(filter!) }
+        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches '\(filter ?? "")'") }
+        let resultFile: SafetensorsFile? = results.hasSuffix(".safetensors") ? try SafetensorsFile.read(results) : nil
+        if resultFile == nil {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: results, isDirectory: &isDir), isDir.boolValue else {
+                throw ReferenceError.file(path: results, problem: "results must be a folder or a .safetensors file")
+            }
+        }
+        var rows: [Row] = []
+        for entry in entries {
+            let golden = try SafetensorsFile.read(goldenFolder + "/" + entry.file)
+            let goldenOut = try golden.require("out", in: entry.file)
+            let goldenLSE = try golden.require("lse", in: entry.file)
+            let found = try locate(entry.name, in: resultFile)
+            let (out, outLayout) = try orient(found.out, like: goldenOut.shape, metadata: found.metadata, name: entry.name)
+            rows.append(compare(entry.name, "out", got: out, want: goldenOut.doubles(), shape: goldenOut.shape,
+                                atol: entry.outputAtol, note: "layout \(outLayout)"))
+            if let lse = found.lse {
+                guard lse.dtype.isFloatingPoint else { throw mismatch(entry.name, "lse has dtype \(lse.dtype.rawValue), expected a float type") }
+                guard lse.shape == goldenLSE.shape else {
+                    throw mismatch(entry.name, "lse has shape \(lse.shape), golden is \(goldenLSE.shape) (batch, heads, seq_q)")
+                }
+                let base = lseBase != .auto ? lseBase : (found.metadata["lse_base"] == "2" ? .two : .e)
+                var values = lse.doubles()
+                if base == .two { values = values.map { $0 * 0.6931471805599453 } }
+                var note = "base \(base == .two ? "2" : "e")"
+                let want = goldenLSE.doubles()
+                if zip(values, want).contains(where: { $0 == .infinity && $1 == -.infinity }) {
+                    values = zip(values, want).map { $0 == .infinity && $1 == -.infinity ? -.infinity : $0 }
+                    note += ", +inf empty rows read as -inf (FlashAttention 2)"
+                }
+                rows.append(compare(entry.name, "lse", got: values, want: want, shape: goldenLSE.shape, atol: entry.lseAtol, note: note))
+            }
+        }
+        return rows
+    }
+
+    struct Found { let out: TensorData; let lse: TensorData?; let metadata: [String: String] }
+
+    func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
+        if let file {
+            guard let out = file["\(name).out"] else {
+                throw ReferenceError.file(path: results, problem: "no tensor '\(name).out' for golden case \(name)")
+            }
+            return Found(out: out, lse: file["\(name).lse"], metadata: file.metadata)
+        }
+        let st = results + "/\(name).safetensors"
+        if FileManager.default.fileExists(atPath: st) {
+            let f = try SafetensorsFile.read(st)
+            return Found(out: try f.require("out", in: st), lse: f["lse"], metadata: f.metadata)
+        }
+        for (outPath, lsePath) in [(results + "/\(name).out.npy", results + "/\(name).lse.npy"),
+                                   (results + "/\(name)/out.npy", results + "/\(name)/lse.npy")]
+        where FileManager.default.fileExists(atPath: outPath) {
+            let lse = FileManager.default.fileExists(atPath: lsePath) ? try NPYFile.read(lsePath) : nil
+            return Found(out: try NPYFile.read(outPath), lse: lse, metadata: [:])
+        }
+        throw ReferenceError.file(path: results, problem: "no results for golden case \(name) (looked for \(name).safetensors, \(name).out.npy, \(name)/out.npy)")
+    }
+
+    /// Returns the output in bhsd order and the layout it was read in.
+    func orient(_ t: TensorData, like shape: [Int], metadata: [String: String], name: String) throws -> ([Double], String) {
+        guard t.dtype.isFloatingPoint else { throw mismatch(name, "out has dtype \(t.dtype.rawValue), expected a float type") }
+        let bshdShape = [shape[0], shape[2], shape[1], shape[3]]
+        var chosen = layout
+        if chosen == .auto, let m = metadata["layout"], let l = Layout(rawValue: m) { chosen = l }
+        if chosen == .auto { chosen = t.shape == shape ? .bhsd : (t.shape == bshdShape ? .bshd : .auto) }
+        switch chosen {
+        case .bhsd where t.shape == shape:
+            return (t.doubles(), "bhsd")
+        case .bshd where t.shape == bshdShape:
+            return (try Tensor(shape: t.shape, data: t.doubles()).swappingAxes12().data, "bshd")
+        default:
+            throw mismatch(name, "out has shape \(t.shape); golden is \(shape) in bhsd (or \(bshdShape) in bshd)")
+        }
+    }
+
+    func mismatch(_ name: String, _ problem: String) -> ReferenceError { .shape("case \(name): \(problem)") }
+
+    func compare(_ name: String, _ tensor: String, got: [Double], want: [Double], shape: [Int], atol: Double, note: String) -> Row {
+        var maxAbs = 0.0, worst = 0, sumSq = 0.0, refSq = 0.0, maxRel = 0.0, nan = false
+        let big = want.filter(\.isFinite).map(abs).max() ?? 0
+        for (i, (g, w)) in zip(got, want).enumerated() {
+            if w == -.infinity || w == .infinity {
+                if g != w { maxAbs = .infinity; worst = i; nan = nan || g.isNaN }
+                continue
+            }
+            let e = abs(g - w)
+            if e.isNaN { nan = true; maxAbs = .nan; worst = i; continue }
+            if !maxAbs.isNaN && e > maxAbs { maxAbs = e; worst = i }
+            sumSq += e * e
+            refSq += w * w
+            if abs(w) >= 1e-6 * big, w != 0 { maxRel = max(maxRel, e / abs(w)) }
+        }
+        var index: [Int] = []
+        var rest = worst
+        for n in shape.reversed() { index.insert(n == 0 ? 0 : rest % n, at: 0); rest /= max(n, 1) }
+        let passed = !nan && !maxAbs.isNaN && maxAbs <= atol
+        return Row(caseName: name, tensor: tensor, maxAbs: maxAbs, maxRel: maxRel,
+                   normwiseRel: refSq > 0 ? (sumSq / refSq).squareRoot() : (sumSq == 0 ? 0 : .infinity),
+                   worstIndex: index, atol: atol, passed: passed, note: nan ? note + ", NaN in results" : note)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// manifest.json of a golden folder: which cases exist, their files, dtypes and tolerances.
+public struct GoldenManifest: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public let name: String
+        public let file: String
+        public let dtype: String
+        public let outputAtol: Double
+        public let lseAtol: Double
+    }
+
+    public let suite: String
+    public let entries: [Entry]
+
+    public init(suite: String, cases: [GoldenCase]) {
+        self.suite = suite
+        entries = cases.map { Entry(name: $0.name, file: "\($0.name).safetensors", dtype: $0.dtype.rawValue,
+                                    outputAtol: $0.outputTolerance.atol, lseAtol: $0.lseTolerance.atol) }
+        specs = cases.map(\.spec.canonicalJSON)
+    }
+
+    private var specs: [String] = []
+
+    /// Deterministic JSON text (fixed key order, Swift's round-trip number text).
+    public var json: String {
+        var lines = ["{", "  \"generator\": \(jsonString(GoldenCase.generatorVersion)),", "  \"suite\": \(jsonString(suite)),",
+                     "  \"layout\": \"bhsd\",", "  \"lse_base\": \"e\",", "  \"tolerance_rule\": \(jsonString(GoldenTolerance.rule)),",
+                     "  \"cases\": ["]
+        for (n, e) in entries.enumerated() {
+            let spec = n < specs.count ? specs[n] : "{}"
+            lines.append("    {\"name\": \(jsonString(e.name)), \"file\": \(jsonString(e.file)), \"dtype\": \(jsonString(e.dtype)), "
+                         + "\"out_atol\": \(e.outputAtol), \"lse_atol\": \(e.lseAtol), \"case\": \(spec)}"
+                         + (n + 1 < entries.count ? "," : ""))
+        }
+        lines += ["  ]", "}", ""]
+        return lines.joined(separator: "\n")
+    }
+
+    /// Reads manifest.json of `folder`, with one-line errors for a missing or malformed file.
+    public static func read(folder: String) throws -> GoldenManifest {
+        let path = folder + "/manifest.json"
+        let bytes = try AtomicFile.read(path)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let cases = object["cases"] as? [[String: Any]] else {
+            throw ReferenceError.file(path: path, problem: "not a golden manifest (expected a JSON object with 'cases')")
+        }
+        let entries = try cases.map { c -> Entry in
+            guard let name = c["name"] as? String, let file = c["file"] as? String, let dtype = c["dtype"] as? String,
+                  let out = (c["out_atol"] as? NSNumber)?.doubleValue, let lse = (c["lse_atol"] as? NSNumber)?.doubleValue else {
+                throw ReferenceError.file(path: path, problem: "a case lacks name, file, dtype, out_atol or lse_atol")
+            }
+            return Entry(name: name, file: file, dtype: dtype, outputAtol: out, lseAtol: lse)
+        }
+        return GoldenManifest(suite: object["suite"] as? String ?? "?", entries: entries)
+    }
+
+    private init(suite: String, entries: [Entry]) {
+        self.suite = suite
+        self.entries = entries
+    }
+}

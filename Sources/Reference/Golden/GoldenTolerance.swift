@@ -1,0 +1,27 @@
+/// A derived tolerance (FlashAttention's rule): a backend passes when its max abs error against the f64 golden is
+/// at most 2 x the max abs error of the emulated naive same-precision pipeline plus a floor. The floor is
+/// FlashAttention 3's: 2 x max |t(t(g + 0.3) - 0.3) - g|, the rounding noise of dtype t at the golden's magnitude.
+public struct GoldenTolerance: Equatable, Sendable {
+    public let naiveMaxAbsError: Double
+    public let floor: Double
+    public var atol: Double { 2 * naiveMaxAbsError + floor }
+
+    public static let rule = "pass when max|backend - golden_f64| <= 2 * max|naive_same_precision - golden_f64| + floor, "
+        + "floor = 2 * max|t(t(golden + 0.3) - 0.3) - golden|; NaN never passes; -inf LSE rows must be -inf (or +inf, FlashAttention 2)"
+
+    public init(naiveMaxAbsError: Double, floor: Double) {
+        self.naiveMaxAbsError = naiveMaxAbsError
+        self.floor = floor
+    }
+
+    /// Derives the tolerance of `golden` from the naive pipeline's values, for rounding type `dtype`.
+    public static func derive(golden: [Double], naive: [Double], dtype: DType) -> GoldenTolerance {
+        var worst = 0.0, floor = 0.0
+        for (g, n) in zip(golden, naive) where g.isFinite {
+            worst = max(worst, n.isFinite ? abs(n - g) : .infinity)
+            let noise = Rounding.to(dtype, Rounding.to(dtype, g + 0.3) - 0.3) - g
+            floor = max(floor, 2 * abs(noise))
+        }
+        return GoldenTolerance(naiveMaxAbsError: worst, floor: floor)
+    }
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Independent Python client of `treeattn golden` files (issue 3).
+
+Loads every case of a golden folder with NumPy, safetensors and ml_dtypes (no code shared with the Swift side),
+recomputes the goldens in NumPy f64 from the quantised inputs and checks:
+  * out and lse (F64) within 1e-12 (relative to max(1, |value|)); out_f32/lse_f32 are the F64 values rounded once;
+  * inputs carry the case's dtype; metadata names layout bhsd, LSE base e, the generator and the tolerances;
+  * every tree shard partial and every level of the pinned binary tree within 1e-12;
+  * the recorded naive-pipeline error agrees (within a factor of 2) with a NumPy emulation of the same pipeline.
+Prints 'N passed, N failed' and exits non-zero on any failure.
+"""
+import argparse
+import sys
+
+import ml_dtypes
+import numpy as np
+
+from golden_common import alibi_bias, even_shards, load_case, load_manifest, visibility
+
+RESULTS = {"pass": 0, "fail": []}
+
+
+def check(cond, what):
+    if cond:
+        RESULTS["pass"] += 1
+    else:
+        RESULTS["fail"].append(what)
+        print("FAIL:", what)
+
+
+def rel(got, want):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if np.any(np.isneginf(want) != np.isneginf(got)):
+        return np.inf
+    f = np.isfinite(want)
+    if not f.any():
+        return 0.0
+    return float(np.max(np.abs(got[f] - want[f]))) / max(1.0, float(np.max(np.abs(want[f]))))
+
+
+def attention(q, k, v, spec, keys=None):
+    """Exact attention in NumPy f64 over keys [lo, hi)."""
+    b_, hq, sq, d = q.shape
+    hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
+    scale = spec.get("scale", 1.0 / np.sqrt(d))
+    lo, hi = keys if keys else (0, sk)
+    out = np.zeros((b_, hq, sq, dv))
+    lse = np.full((b_, hq, sq), -np.inf)
+    for b in range(b_):
+        vis = visibility(spec, b, sq, sk)
+        vis[:, :lo] = False
+        vis[:, hi:] = False
+        for h in range(hq):
+            kvh = h // (hq // hkv)
+            s = scale * (q[b, h] @ k[b, kvh].T)
+            if "softcap" in spec:
+                s = spec["softcap"] * np.tanh(s / spec["softcap"])
+            s = s + alibi_bias(spec, b, h, sq, sk)
+            s = np.where(vis, s, -np.inf)
+            m = s.max(axis=1)
+            rows = np.isfinite(m)
+            w = np.exp(s[rows] - m[rows, None])
+            tot = w.sum(axis=1)
+            lse[b, h, rows] = m[rows] + np.log(tot)
+            out[b, h, rows] = (w @ v[b, kvh]) / tot[:, None]
+    return out, lse
+
+
+def merge(parts):
+    """n-ary log-sum-exp merge of (out, lse) partials."""
+    lses = np.stack([p[1] for p in parts])
+    m = lses.max(axis=0)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    w = np.where(np.isneginf(lses), 0.0, np.exp(lses - safe))
+    tot = w.sum(axis=0)
+    out = sum(wi[..., None] * p[0] for wi, p in zip(w, parts))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(tot[..., None] > 0, out / np.where(tot > 0, tot, 1)[..., None], 0.0)
+        lse = np.where(tot > 0, safe + np.log(np.where(tot > 0, tot, 1)), -np.inf)
+    return out, lse
+
+
+def rounder(dtype):
+    if dtype == "bf16":
+        return lambda x: np.asarray(x, np.float32).astype(ml_dtypes.bfloat16).astype(np.float32)
+    if dtype == "f16":
+        return lambda x: np.asarray(x, np.float32).astype(np.float16).astype(np.float32)
+    return lambda x: np.asarray(x, np.float32)
+
+
+def naive_error(q, k, v, spec, dtype, golden):
+    """The same-precision naive pipeline in NumPy: S, P, O rounded to dtype, f32 accumulation."""
+    t = rounder(dtype)
+    b_, hq, sq, d = q.shape
+    hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
+    scale = t(spec.get("scale", 1.0 / np.sqrt(d)))
+    worst = 0.0
+    for b in range(b_):
+        vis = visibility(spec, b, sq, sk)
+        for h in range(hq):
+            kvh = h // (hq // hkv)
+            # Sequential f32 accumulation (cumsum), the naive order the Swift emulation uses too.
+            prods = q[b, h].astype(np.float32)[:, None, :] * k[b, kvh].astype(np.float32)[None, :, :]
+            s = t(t(np.cumsum(prods, axis=-1, dtype=np.float32)[..., -1]) * scale)
+            if "softcap" in spec:
+                s = t(spec["softcap"] * np.tanh(s.astype(np.float64) / spec["softcap"]))
+            s = t(s + alibi_bias(spec, b, h, sq, sk))
+            s = np.where(vis, s, -np.inf).astype(np.float32)
+            m = s.max(axis=1)
+            rows = np.isfinite(m)
+            e = np.exp(s[rows] - m[rows, None]).astype(np.float32)
+            p = t(e / e.sum(axis=1, keepdims=True))
+            pv = p[:, :, None] * v[b, kvh].astype(np.float32)[None, :, :]
+            o = t(np.cumsum(pv, axis=1, dtype=np.float32)[:, -1, :]) if pv.shape[1] else np.zeros((p.shape[0], dv), np.float32)
+            worst = max(worst, float(np.max(np.abs(o - golden[b, h, rows]), initial=0.0)))
+    return worst
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--golden", required=True)
+    args = ap.parse_args()
+    manifest = load_manifest(args.golden)
+    check(manifest.get("layout") == "bhsd" and manifest.get("lse_base") == "e", "manifest layout/lse base")
+    for entry in manifest["cases"]:
+        tensors, meta, spec = load_case(args.golden, entry)
+        name = entry["name"]
+        want_dtype = {"bf16": ml_dtypes.bfloat16, "f16": np.float16, "f32": np.float32}[entry["dtype"]]
+        check(all(tensors[n].dtype == want_dtype for n in "qkv"), f"{name}: inputs stored as {entry['dtype']}")
+        check(meta.get("layout") == "bhsd" and meta.get("lse_base") == "e" and "generator" in meta, f"{name}: metadata")
+        check(float(meta["tolerance.out.atol"]) == entry["out_atol"], f"{name}: manifest tolerance matches metadata")
+        q, k, v = (tensors[n].astype(np.float64) for n in "qkv")
+        out, lse = attention(q, k, v, spec)
+        check(rel(tensors["out"], out) <= 1e-12, f"{name}: out vs NumPy f64 ({rel(tensors['out'], out):.2e})")
+        check(rel(tensors["lse"], lse) <= 1e-12, f"{name}: lse vs NumPy f64 ({rel(tensors['lse'], lse):.2e})")
+        check(np.array_equal(tensors["out"].astype(np.float32), tensors["out_f32"]), f"{name}: out_f32 is out rounded once")
+        check(np.array_equal(tensors["lse"].astype(np.float32), tensors["lse_f32"]), f"{name}: lse_f32 is lse rounded once")
+        ours = naive_error(q, k, v, spec, entry["dtype"], out)
+        recorded = float(meta["tolerance.out.naive_max_abs_error"])
+        check(recorded == 0 and ours < 1e-6 or 0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2,
+              f"{name}: naive error recorded {recorded:.3e} vs NumPy emulation {ours:.3e}")
+        for p in spec.get("splits", []):
+            parts = [attention(q, k, v, spec, keys=span) for span in even_shards(k.shape[2], p)]
+            for i, (o_s, l_s) in enumerate(parts):
+                check(rel(tensors[f"tree.p{p}.shard{i}.out"], o_s) <= 1e-12 and rel(tensors[f"tree.p{p}.shard{i}.lse"], l_s) <= 1e-12,
+                      f"{name}: p={p} shard {i}")
+            level, nodes = 1, parts
+            while len(nodes) > 1:  # binary: pairs left to right, odd node carried up
+                nodes = [merge(nodes[n:n + 2]) if n + 1 < len(nodes) else nodes[n] for n in range(0, len(nodes), 2)]
+                for n, (o_n, l_n) in enumerate(nodes):
+                    check(rel(tensors[f"tree.p{p}.level{level}.node{n}.out"], o_n) <= 1e-12
+                          and rel(tensors[f"tree.p{p}.level{level}.node{n}.lse"], l_n) <= 1e-12, f"{name}: p={p} level {level} node {n}")
+                level += 1
+            check(f"tree.p{p}.level{level}.node0.out" not in tensors, f"{name}: p={p} has no extra levels")
+    print(f"{RESULTS['pass']} passed, {len(RESULTS['fail'])} failed")
+    return 1 if RESULTS["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
