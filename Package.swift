@@ -52,6 +52,7 @@ let package = Package(
             name: "ReferenceTests",
             dependencies: ["Reference", .product(name: "Numerics", package: "swift-numerics")]
         ),
+        .testTarget(name: "CLITests"),
         .testTarget(
             name: "SimulatorTests",
             dependencies: ["Simulator", "Reference"]
