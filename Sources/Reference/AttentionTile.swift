@@ -55,6 +55,16 @@ struct Tile<S: AttentionScalar> {
             for r in 0..<nr {
                 let row = scores + r * nk
                 var rowMax = -S.infinity
+                if !elementwise && lo[r] <= j0 && hi[r] >= j1 {
+                    // Whole block visible, no modifiers: a branch-free max; the sum only detects NaN.
+                    var nanProbe: S = 0
+                    for c in 0..<nk {
+                        let x = row[c]
+                        rowMax = x > rowMax ? x : rowMax
+                        nanProbe += x
+                    }
+                    if nanProbe.isNaN { rowMax = .nan }
+                } else {
                 for c in 0..<nk {
                     let j = j0 + c
                     if j < lo[r] || j >= hi[r] { row[c] = -.infinity; continue }
@@ -69,6 +79,7 @@ struct Tile<S: AttentionScalar> {
                     }
                     if row[c] > rowMax || row[c].isNaN { rowMax = row[c] }
                     if rowMax.isNaN { break }
+                }
                 }
                 let old = runningMax[r]
                 let newMax = (old.isNaN || rowMax.isNaN) ? S.nan : max(old, rowMax)

@@ -14,4 +14,10 @@ public struct KernelBlocking: Sendable {
     }
 
     public static let `default` = KernelBlocking()
+
+    /// Keys per block for a tile of `rows` query rows: the score tile keeps the area queryRows x keys, so tiles with
+    /// few rows (decoding) take longer key blocks and fewer, larger gemm calls. Capped at 16384 keys.
+    public func keyBlock(rows: Int) -> Int {
+        min(max(keys, 16_384), max(keys, keys * queryRows / max(rows, 1)))
+    }
 }

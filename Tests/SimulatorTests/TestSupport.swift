@@ -32,3 +32,15 @@ func deliveryTimes(_ network: Network, _ messages: [(from: Int, to: Int, bytes: 
     sim.run()
     return (done, flows)
 }
+
+/// p GPUs with one simplex link per ordered pair (like an xGMI mesh): bandwidth B, latency a, one hop.
+func fullyConnected(_ p: Int, bandwidth: Double, latency: SimTime, gpusPerServer: Int? = nil) throws -> Cluster {
+    var net = Network()
+    let cls = try net.addLinkClass(LinkClass(name: "mesh", forwarding: .cutThrough))
+    let gpus = try (0..<p).map { try net.addNode("gpu\($0)", kind: .gpu) }
+    for i in 0..<p { for j in 0..<p where i != j {
+        try net.addLink(from: gpus[i], to: gpus[j], bandwidth: bandwidth, latency: latency, linkClass: cls)
+    } }
+    let g = gpusPerServer ?? p
+    return try Cluster(name: "mesh\(p)", gpu: .h100SXM5, network: net, gpus: gpus, serverOf: (0..<p).map { $0 / g })
+}

@@ -39,16 +39,26 @@ public final class Simulation {
         schedule(at: now + delay, target: closureTarget, kind: 0, payload: Int64(slot))
     }
 
+    /// Called every `progressInterval` events during `run` (for progress display on long runs).
+    public var progress: ((Simulation) -> Void)?
+    public var progressInterval = 1_000_000
+
     /// Runs until the queue is empty or the next event is after `limit`. Returns the number of events handled.
     @discardableResult
     public func run(until limit: SimTime? = nil) -> Int {
         let start = eventsHandled
         let cap = limit?.picoseconds ?? Int64.max
+        var countdown = progressInterval
         while let top = queue.peek, top.time <= cap {
             let event = queue.next()!
             now = SimTime(picoseconds: event.time)
             eventsHandled += 1
             handlers[Int(event.target)].handle(event, in: self)
+            countdown -= 1
+            if countdown == 0 {
+                countdown = progressInterval
+                progress?(self)
+            }
         }
         return eventsHandled - start
     }

@@ -40,12 +40,16 @@ public final class FlowScheduler: EventHandler {
     private var fUpdated: [Int64] = []
     private var fVersion: [UInt32] = []
     private var fLinks: [[Int32]] = []
+    /// The link each flow is limited by (saturated, and the flow has the largest rate on it).
+    private var fBottleneck: [Int32] = []
     private var freeFlows: [Int32] = []
 
     // Links.
     private let capacity: [Double]
     private var linkFlows: [[Int32]]
     private var linkMark: [UInt32]
+    /// Sum of current rates of the flows on each link.
+    private var linkUsed: [Double]
     private var flowMark: [UInt32] = []
     private var epoch: UInt32 = 0
     private let solver = MaxMinFairShare()
@@ -61,6 +65,7 @@ public final class FlowScheduler: EventHandler {
         capacity = network.links.map(\.bandwidth)
         linkFlows = [[Int32]](repeating: [], count: network.links.count)
         linkMark = [UInt32](repeating: 0, count: network.links.count)
+        linkUsed = [Double](repeating: 0, count: network.links.count)
         linkBytes = [Double](repeating: 0, count: network.links.count)
         target = simulation.register(self)
     }
@@ -95,7 +100,6 @@ public final class FlowScheduler: EventHandler {
             tRoute.append(route); tSegment.append(0); tBytes.append(bytes); tContext.append(context)
         }
         if routes[Int(route)].segments.isEmpty {
-            onTransmitted?(context)
             simulation.schedule(at: simulation.now, target: target, kind: Kind.arrival.rawValue, payload: Int64(t))
             return
         }
@@ -115,14 +119,21 @@ public final class FlowScheduler: EventHandler {
             f = Int32(fTransfer.count)
             fTransfer.append(t); fRemaining.append(bytes); fRate.append(0); fUpdated.append(now)
             fVersion.append(0); fLinks.append(segment.links); flowMark.append(0); newRates.append(0)
+            fBottleneck.append(-1)
         }
-        var alone = true
+        // Fast path (exact): if the new flow fits at its uncontended rate on every link without exceeding any
+        // capacity, the previous allocation plus this flow at full rate is still max-min fair.
+        var fits = true
+        let rate = segment.bottleneck
+        var limiting: Int32 = -1
         for l in segment.links {
             linkBytes[Int(l)] += bytes
-            if !linkFlows[Int(l)].isEmpty { alone = false }
+            if linkUsed[Int(l)] + rate > capacity[Int(l)] * (1 + 1e-12) { fits = false }
+            if limiting < 0 && capacity[Int(l)] == rate { limiting = l }
             linkFlows[Int(l)].append(f)
         }
-        if alone {
+        if fits {
+            fBottleneck[Int(f)] = limiting
             setRate(f, segment.bottleneck, now: now)
         } else {
             rebalance(from: segment.links, now: now)
@@ -135,6 +146,8 @@ public final class FlowScheduler: EventHandler {
         if fRate[i] > 0 {
             fRemaining[i] = max(0, fRemaining[i] - fRate[i] * Double(now - fUpdated[i]) * 1e-12)
         }
+        let delta = rate - fRate[i]
+        for l in fLinks[i] { linkUsed[Int(l)] += delta }
         fUpdated[i] = now
         fRate[i] = rate
         fVersion[i] &+= 1
@@ -175,13 +188,13 @@ public final class FlowScheduler: EventHandler {
         if componentFlows.count == 1 {
             let f = componentFlows[0]
             var rate = Double.infinity
-            for l in fLinks[Int(f)] { rate = min(rate, capacity[Int(l)]) }
+            for l in fLinks[Int(f)] where capacity[Int(l)] < rate { rate = capacity[Int(l)]; fBottleneck[Int(f)] = l }
             if rate != fRate[Int(f)] { setRate(f, rate, now: now) }
             return
         }
         fairShareSolves += 1
         solver.solve(flows: componentFlows, links: componentLinks, capacity: capacity, linkFlows: linkFlows,
-                     flowLinks: fLinks, rates: &newRates)
+                     flowLinks: fLinks, rates: &newRates, bottlenecks: &fBottleneck)
         for f in componentFlows {
             var rate = newRates[Int(f)]
             if !(rate > 0) {  // numerical dust: never stall a flow
@@ -206,7 +219,14 @@ public final class FlowScheduler: EventHandler {
     private func finishTransmission(_ f: Int32, now: Int64) {
         let t = fTransfer[Int(f)]
         let links = fLinks[Int(f)]
+        // Other flows can only speed up if this flow was on a saturated link they share (exact skip otherwise).
+        var affected = false
+        let rate = fRate[Int(f)]
         for l in links {
+            if !affected && linkFlows[Int(l)].count > 1 && linkUsed[Int(l)] >= capacity[Int(l)] * (1 - 1e-9) {
+                for g in linkFlows[Int(l)] where g != f && fBottleneck[Int(g)] == l { affected = true; break }
+            }
+            linkUsed[Int(l)] -= rate
             let list = linkFlows[Int(l)]
             if let at = list.firstIndex(of: f) {
                 linkFlows[Int(l)].swapAt(at, list.count - 1)
@@ -217,7 +237,7 @@ public final class FlowScheduler: EventHandler {
         fVersion[Int(f)] &+= 1
         fRate[Int(f)] = 0
         freeFlows.append(f)
-        rebalance(from: links, now: now)
+        if affected { rebalance(from: links, now: now) }
 
         let segmentIndex = Int(tSegment[Int(t)])
         let segment = routes[Int(tRoute[Int(t)])].segments[segmentIndex]
@@ -243,6 +263,7 @@ public final class FlowScheduler: EventHandler {
         }
         let context = tContext[Int(t)]
         freeTransfers.append(t)
+        if route.segments.isEmpty { onTransmitted?(context) }
         onDelivered?(context)
     }
 

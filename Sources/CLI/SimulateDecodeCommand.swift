@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import Simulator
+
+/// `treeattn simulate decode`: one decode step under several strategies, with breakdowns, volumes and memory.
+struct SimulateDecodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Simulate one decode step: Tree vs Ring Attention and the alternatives.",
+        discussion: """
+            Strategies: \(DecodeStrategy.usage). tree:ALG picks the all-reduce algorithm (\(CollectiveAlgorithm.usage)).
+            Overheads default to zero (idealised); every one is an explicit option. Output keys: docs/simulator.md.
+            """)
+
+    @OptionGroup var clusterOptions: SimulateClusterOptions
+
+    @Option(name: .long, help: "Comma-separated strategies.")
+    var strategy: String = "tree,ring"
+
+    @Option(name: .long, help: "Sequence length N (tokens of K/V).")
+    var seqLen: Int
+
+    @Option(name: .long, help: "Batch size b.")
+    var batch: Int = 1
+
+    @Option(name: .long, help: "Query heads n_h.")
+    var heads: Int
+
+    @Option(name: .long, help: "Key/value heads n_kv (default: heads).")
+    var kvHeads: Int?
+
+    @Option(name: .long, help: "Head dimension d_h.")
+    var headDim: Int
+
+    @Option(name: .long, help: "bf16, fp16, fp32 or fp8.")
+    var dtype: String = "bf16"
+
+    @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
+    var ringKv: String = "expanded"
+
+    @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds.")
+    var launchUs: Double = 0
+
+    @Option(name: .long, help: "Overhead per collective call, microseconds.")
+    var collectiveCallUs: Double = 0
+
+    @Option(name: .long, help: "Software overhead per message, microseconds.")
+    var perMessageUs: Double = 0
+
+    @Option(name: .long, help: "Fraction of peak HBM bandwidth reached (0-1].")
+    var etaMem: Double = 1
+
+    @Option(name: .long, help: "Fraction of peak FLOP/s reached (0-1].")
+    var etaCompute: Double = 1
+
+    @Option(name: .long, help: "Segments for pipelined tree all-reduces (default: ceil(bytes / 1 MiB)).")
+    var segments: Int?
+
+    @Option(name: .long, help: "table, json or csv.")
+    var format: SimulateFormat = .table
+
+    @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON of every strategy here.")
+    var trace: String?
+
+    func run() throws {
+        try reportingErrors {
+            let cluster = try clusterOptions.load()
+            let workload = try DecodeWorkload(sequenceLength: seqLen, batch: batch, heads: heads, kvHeads: kvHeads,
+                                              headDim: headDim, dtype: dtype)
+            var options = DecodeOptions()
+            for (value, name) in [(launchUs, "--launch-us"), (collectiveCallUs, "--collective-call-us"), (perMessageUs, "--per-message-us")] {
+                guard value >= 0, value.isFinite else { throw SimulatorError.invalidArgument("\(name) must be >= 0") }
+            }
+            options.kernelLaunch = .microseconds(launchUs)
+            options.collectiveCall = .microseconds(collectiveCallUs)
+            options.perMessage = .microseconds(perMessageUs)
+            options.memoryEfficiency = etaMem
+            options.computeEfficiency = etaCompute
+            options.collective.segments = segments
+            switch ringKv {
+            case "expanded": options.ringSendsExpandedKV = true
+            case "native": options.ringSendsExpandedKV = false
+            default: throw SimulatorError.invalidArgument("--ring-kv must be expanded or native, got '\(ringKv)'")
+            }
+            let strategies = try strategy.split(separator: ",").map { try DecodeStrategy.parse(String($0).trimmingCharacters(in: .whitespaces)) }
+            guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
+            let model = try DecodeModel(cluster: cluster, workload: workload, options: options)
+            let reports = try model.compare(strategies, recording: true)
+            if let path = trace {
+                var t = ChromeTrace()
+                for r in reports {
+                    guard let e = r.execution else { continue }
+                    let names = (0..<r.gpus).map { model.cluster.network.nodes[model.cluster.gpus[$0]].name }
+                    t.add(e, section: r.strategy, deviceNames: names)
+                }
+                try t.write(to: path)
+            }
+            print(render(reports, model: model))
+        }
+    }
+
+    func render(_ reports: [DecodeReport], model: DecodeModel) -> String {
+        let w = model.workload
+        switch format {
+        case .json:
+            let rows: [[String: Any]] = reports.map { r in
+                var linkBytes: [String: Any] = [:]
+                for (name, b) in r.bytesPerLinkClass { linkBytes[name] = b }
+                return [
+                    "strategy": r.strategy, "gpus": r.gpus, "latency_s": r.latency.seconds, "compute_s": r.compute.seconds,
+                    "communication_s": r.communication.seconds, "overhead_s": r.overhead.seconds, "idle_s": r.idle.seconds,
+                    "bytes_per_link_class": linkBytes, "elements_sent_per_device": r.elementsSentPerDevice,
+                    "paper_volume_elements": jsonNumber(r.paperVolumeElements),
+                    "peak_memory_elements": r.peakMemoryElements, "peak_memory_bytes": r.peakMemoryBytes,
+                    "paper_peak_memory_elements": jsonNumber(r.paperPeakMemoryElements), "fits_in_memory": r.fitsInMemory,
+                    "speedup_vs_ring": jsonNumber(r.speedupVsRing), "events": r.events, "messages": r.messages, "notes": r.notes,
+                ]
+            }
+            let o = model.options
+            return (try? jsonString([
+                "schema_version": SimulatorModule.schemaVersion, "cluster": model.cluster.name, "gpus": model.gpus,
+                "gpu": model.cluster.gpu.name,
+                "workload": ["seq_len": w.sequenceLength, "batch": w.batch, "heads": w.heads, "kv_heads": w.kvHeads,
+                             "head_dim": w.headDim, "dtype": w.dtype],
+                "options": ["kernel_launch_s": o.kernelLaunch.seconds, "collective_call_s": o.collectiveCall.seconds,
+                            "per_message_s": o.perMessage.seconds, "memory_efficiency": o.memoryEfficiency,
+                            "compute_efficiency": o.computeEfficiency, "ring_sends_expanded_kv": o.ringSendsExpandedKV],
+                "strategies": rows,
+            ] as [String: Any])) ?? "{}"
+        case .csv:
+            var lines = ["strategy,gpus,latency_s,compute_s,communication_s,overhead_s,idle_s,elements_sent_per_device,paper_volume_elements,peak_memory_elements,peak_memory_bytes,paper_peak_memory_elements,fits_in_memory,speedup_vs_ring"]
+            for r in reports {
+                let cells: [String] = [r.strategy, "\(r.gpus)", "\(r.latency.seconds)", "\(r.compute.seconds)",
+                                       "\(r.communication.seconds)", "\(r.overhead.seconds)", "\(r.idle.seconds)",
+                                       "\(r.elementsSentPerDevice)", r.paperVolumeElements.map { "\($0)" } ?? "",
+                                       "\(r.peakMemoryElements)", "\(r.peakMemoryBytes)",
+                                       r.paperPeakMemoryElements.map { "\($0)" } ?? "", "\(r.fitsInMemory)",
+                                       r.speedupVsRing.map { "\($0)" } ?? ""]
+                lines.append(cells.joined(separator: ","))
+            }
+            return lines.joined(separator: "\n")
+        case .table:
+            let header = ["strategy", "gpus", "latency", "compute", "comm", "overhead", "idle", "sent/dev (elem)",
+                          "paper V", "peak mem/dev", "paper mem (elem)", "vs ring"]
+            let rows = reports.map { r -> [String] in
+                [r.strategy, "\(r.gpus)", r.latency.description, r.compute.description, r.communication.description,
+                 r.overhead.description, r.idle.description, String(format: "%.4g", r.elementsSentPerDevice),
+                 r.paperVolumeElements.map { String(format: "%.4g", $0) } ?? "-",
+                 formatBytes(r.peakMemoryBytes) + (r.fitsInMemory ? "" : " (!)"),
+                 r.paperPeakMemoryElements.map { String(format: "%.4g", $0) } ?? "-",
+                 r.speedupVsRing.map { String(format: "%.2fx", $0) } ?? "-"]
+            }
+            var text = "\(model.cluster.name): \(model.gpus) x \(model.cluster.gpu.name); N=\(w.sequenceLength) b=\(w.batch) n_h=\(w.heads) n_kv=\(w.kvHeads) d_h=\(w.headDim) \(w.dtype)\n"
+            text += renderTable(header, rows)
+            var linkRows: [[String]] = []
+            for r in reports {
+                let parts = r.bytesPerLinkClass.filter { $0.bytes > 0 }.map { "\($0.name) \(formatBytes($0.bytes))" }
+                linkRows.append([r.strategy, parts.isEmpty ? "-" : parts.joined(separator: ", ")])
+            }
+            text += "\n\n" + renderTable(["strategy", "bytes carried per link class"], linkRows)
+            let notes = reports.flatMap { r in r.notes.map { "\(r.strategy): \($0)" } }
+            if !notes.isEmpty { text += "\n\nnotes:\n" + notes.map { "  " + $0 }.joined(separator: "\n") }
+            return text
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// A validated cluster: a network whose GPU nodes are the ranks, the GPU model, and the grouping of GPUs into
+/// servers (machines, e.g. DGX nodes) used by topology-aware algorithms.
+public struct Cluster: Sendable {
+    public var name: String
+    public var gpu: GPUSpec
+    public var network: Network
+    /// Network node of each GPU, in rank order.
+    public var gpus: [Int]
+    /// Server (machine) index of each GPU.
+    public var serverOf: [Int]
+
+    /// Validates: at least one GPU, server indices given per GPU, every GPU reaches every other.
+    public init(name: String, gpu: GPUSpec, network: Network, gpus: [Int]? = nil, serverOf: [Int]? = nil) throws {
+        let gpus = gpus ?? network.gpuNodes
+        guard !gpus.isEmpty else { throw SimulatorError.cluster("'\(name)': a cluster needs at least one GPU") }
+        for g in gpus where !network.nodes.indices.contains(g) || network.nodes[g].kind != .gpu {
+            throw SimulatorError.cluster("'\(name)': rank node \(g) is not a GPU")
+        }
+        let servers = serverOf ?? [Int](repeating: 0, count: gpus.count)
+        guard servers.count == gpus.count else {
+            throw SimulatorError.cluster("'\(name)': server assignment has \(servers.count) entries for \(gpus.count) GPUs")
+        }
+        try network.validateGPUConnectivity()
+        self.name = name
+        self.gpu = gpu
+        self.network = network
+        self.gpus = gpus
+        self.serverOf = servers
+    }
+
+    public var gpuCount: Int { gpus.count }
+    public var serverCount: Int { Set(serverOf).count }
+
+    /// GPUs per server if all servers hold the same number, else nil.
+    public var uniformGPUsPerServer: Int? {
+        var counts: [Int: Int] = [:]
+        for s in serverOf { counts[s, default: 0] += 1 }
+        let values = Set(counts.values)
+        return values.count == 1 ? values.first : nil
+    }
+
+    /// The first `count` GPUs as a smaller cluster sharing the same network (for `--gpus`).
+    public func prefix(_ count: Int) throws -> Cluster {
+        guard count >= 1 && count <= gpuCount else {
+            throw SimulatorError.invalidArgument("--gpus must be in 1...\(gpuCount) for \(name), got \(count)")
+        }
+        var c = self
+        c.gpus = Array(gpus.prefix(count))
+        c.serverOf = Array(serverOf.prefix(count))
+        c.name = count == gpuCount ? name : "\(name) (first \(count) GPUs)"
+        return c
+    }
+
+    /// Rank groups by server, in rank order.
+    public var serverGroups: [[Int]] {
+        var order: [Int] = []
+        var groups: [Int: [Int]] = [:]
+        for (rank, s) in serverOf.enumerated() {
+            if groups[s] == nil { order.append(s) }
+            groups[s, default: []].append(rank)
+        }
+        return order.map { groups[$0]! }
+    }
+}

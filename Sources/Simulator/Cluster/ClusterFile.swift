@@ -1,0 +1,165 @@
+import Foundation
+import Yams
+
+/// Reads cluster descriptions from YAML (or JSON) with explicit units in key names: `bandwidth_GBps`
+/// (GB = 1e9 bytes per second), `bandwidth_Gbps` (1e9 bits per second), `latency_ns`, `latency_us`, `memory_GB`,
+/// `hbm_bandwidth_GBps`, `bf16_TFLOPS`. Unknown keys are errors. Schema: docs/simulator.md.
+public enum ClusterFile {
+    /// Loads a file; `.json` files are parsed as JSON, anything else as YAML.
+    public static func load(path: String) throws -> Cluster {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw SimulatorError.file(path: path, problem: "cannot read file")
+        }
+        do {
+            return try parse(text, origin: path, json: path.lowercased().hasSuffix(".json"))
+        } catch let error as SimulatorError {
+            if case .cluster(let message) = error { throw SimulatorError.file(path: path, problem: message) }
+            throw error
+        }
+    }
+
+    /// Parses a description. `origin` names it in error messages.
+    public static func parse(_ text: String, origin: String = "cluster", json: Bool = false) throws -> Cluster {
+        let root: Any?
+        do {
+            if json {
+                root = try JSONSerialization.jsonObject(with: Data(text.utf8))
+            } else {
+                root = try Yams.load(yaml: text)
+            }
+        } catch {
+            throw SimulatorError.cluster("\(json ? "JSON" : "YAML") syntax error: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        var top = try ConfigFields(normalise(root), context: "cluster")
+        if top.has("preset") {
+            try top.onlyKeys(["name", "preset", "nodes", "gpus", "gpu"])
+        } else {
+            try top.onlyKeys(["name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "nics", "hosts", "links"])
+        }
+        let name = try top.string("name") ?? origin
+        if let preset = try top.string("preset") {
+            let count = try top.int("nodes") ?? top.int("gpus")
+            let gpuOverride = try top.raw("gpu").map { try gpuSpec($0, base: nil) }
+            try top.finish()
+            var cluster = try ClusterPreset.parse(preset, count: count).build()
+            cluster.name = name == origin ? cluster.name : name
+            if let g = gpuOverride { cluster.gpu = g }
+            return cluster
+        }
+        var net = Network()
+        guard let gpuCount = try top.int("gpus") else { throw SimulatorError.cluster("cluster: missing 'gpus' (or 'preset')") }
+        guard gpuCount >= 1 else { throw SimulatorError.cluster("cluster: 'gpus' must be >= 1, got \(gpuCount)") }
+        guard let gpuValue = top.raw("gpu") else { throw SimulatorError.cluster("cluster: missing 'gpu'") }
+        let spec = try gpuSpec(gpuValue, base: nil)
+        let perServer = try top.int("gpus_per_server") ?? gpuCount
+        guard perServer >= 1 else { throw SimulatorError.cluster("cluster: 'gpus_per_server' must be >= 1") }
+        let gpus = try (0..<gpuCount).map { try net.addNode("gpu\($0)", kind: .gpu) }
+        for (key, kind) in [("switches", NetworkNode.Kind.switch), ("nics", .nic), ("hosts", .host)] {
+            for n in try top.stringList(key) { try net.addNode(n, kind: kind) }
+        }
+        guard let classes = top.raw("link_classes") as? [String: Any] else {
+            throw SimulatorError.cluster("cluster: missing 'link_classes' mapping (name: {forwarding: ...})")
+        }
+        for className in classes.keys.sorted() {
+            var f = try ConfigFields(classes[className], context: "link_classes.\(className)")
+            let forwarding = try Forwarding.parse(f.requiredString("forwarding"), mtuBytes: f.int("mtu_bytes"))
+            try f.finish()
+            try net.addLinkClass(LinkClass(name: className, forwarding: forwarding))
+        }
+        guard let links = try top.list("links"), !links.isEmpty else { throw SimulatorError.cluster("cluster: missing 'links'") }
+        for (i, item) in links.enumerated() {
+            var f = try ConfigFields(item, context: "links[\(i)]")
+            try f.onlyKeys(["from", "to", "class", "bandwidth_GBps", "bandwidth_Gbps", "latency_ns", "latency_us", "duplex"])
+            func node(_ key: String) throws -> Int {
+                let n = try f.requiredString(key)
+                guard let id = net.node(named: n) else { throw SimulatorError.cluster("links[\(i)]: unknown node '\(n)' in '\(key)'") }
+                return id
+            }
+            let from = try node("from"), to = try node("to")
+            let className = try f.requiredString("class")
+            guard let cls = net.linkClass(named: className) else {
+                throw SimulatorError.cluster("links[\(i)]: unknown link class '\(className)'")
+            }
+            let bandwidth: Double
+            switch try f.oneOf(["bandwidth_GBps", "bandwidth_Gbps"]) {
+            case "bandwidth_GBps": bandwidth = try f.positive("bandwidth_GBps")! * 1e9
+            case "bandwidth_Gbps": bandwidth = try f.positive("bandwidth_Gbps")! * 1e9 / 8
+            default: throw SimulatorError.cluster("links[\(i)]: missing 'bandwidth_GBps' (or 'bandwidth_Gbps')")
+            }
+            let latency: SimTime
+            switch try f.oneOf(["latency_ns", "latency_us"]) {
+            case "latency_ns": latency = .nanoseconds(try f.nonNegative("latency_ns")!)
+            case "latency_us": latency = .microseconds(try f.nonNegative("latency_us")!)
+            default: throw SimulatorError.cluster("links[\(i)]: missing 'latency_ns' (or 'latency_us')")
+            }
+            let duplex = try f.bool("duplex") ?? true
+            try f.finish()
+            do {
+                if duplex {
+                    try net.addDuplexLink(from, to, bandwidth: bandwidth, latency: latency, linkClass: cls)
+                } else {
+                    try net.addLink(from: from, to: to, bandwidth: bandwidth, latency: latency, linkClass: cls)
+                }
+            } catch let SimulatorError.cluster(message) {
+                throw SimulatorError.cluster("links[\(i)]: \(message)")
+            }
+        }
+        try top.finish()
+        let serverOf = (0..<gpuCount).map { $0 / perServer }
+        return try Cluster(name: name, gpu: spec, network: net, gpus: gpus, serverOf: serverOf)
+    }
+
+    /// `gpu: H100-SXM5` (a known model) or a mapping with `model` and/or explicit
+    /// `name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB` (explicit values override the model's).
+    static func gpuSpec(_ value: Any, base: GPUSpec?) throws -> GPUSpec {
+        if let model = value as? String { return try GPUSpec.named(model) }
+        var f = try ConfigFields(value, context: "gpu")
+        var spec = try f.string("model").map { try GPUSpec.named($0) }
+        let name = try f.string("name") ?? spec?.name
+        let bw = try f.positive("hbm_bandwidth_GBps").map { $0 * 1e9 } ?? spec?.memoryBandwidth
+        let flops = try f.positive("bf16_TFLOPS").map { $0 * 1e12 } ?? spec?.bf16FlopsPerSecond
+        let memory = try f.positive("memory_GB").map { $0 * 1e9 } ?? spec?.memoryBytes
+        try f.finish()
+        guard let name, let bw, let flops, let memory else {
+            throw SimulatorError.cluster("gpu: give 'model' or all of name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB")
+        }
+        spec = try GPUSpec(name: name, memoryBandwidth: bw, bf16FlopsPerSecond: flops, memoryBytes: memory)
+        return spec!
+    }
+
+    /// Converts parser output to plain Swift containers (NSNull -> nil markers, NSNumber -> Int/Double/Bool).
+    static func normalise(_ value: Any?) -> Any? {
+        switch value {
+        case let d as [String: Any]: return d.compactMapValues { normalise($0) }
+        case let d as [AnyHashable: Any]:
+            var out: [String: Any] = [:]
+            for (k, v) in d { if let nv = normalise(v) { out[String(describing: k)] = nv } }
+            return out
+        case let l as [Any]: return l.compactMap { normalise($0) }
+        case is NSNull: return nil
+        case let n as NSNumber:
+            if String(cString: n.objCType) == "c" { return n.boolValue }
+            if n.doubleValue.rounded() == n.doubleValue, abs(n.doubleValue) < 1e15, !String(describing: n).contains(".") {
+                return n.intValue
+            }
+            return n.doubleValue
+        default: return value
+        }
+    }
+}
+
+extension Cluster {
+    /// Resolves a `--cluster` argument: a preset name (optionally with ":N") or a path to a YAML/JSON file.
+    /// `count` is a --nodes/--gpus style override for presets.
+    public static func resolve(_ spec: String, count: Int? = nil) throws -> Cluster {
+        let looksLikeFile = spec.hasSuffix(".yaml") || spec.hasSuffix(".yml") || spec.hasSuffix(".json") || spec.contains("/")
+        if looksLikeFile || FileManager.default.fileExists(atPath: spec) {
+            guard FileManager.default.fileExists(atPath: spec) else {
+                throw SimulatorError.file(path: spec, problem: "no such cluster file (presets: \(ClusterPreset.usage))")
+            }
+            if count != nil { throw SimulatorError.invalidArgument("--nodes only applies to presets, not to cluster files") }
+            return try ClusterFile.load(path: spec)
+        }
+        return try ClusterPreset.parse(spec, count: count).build()
+    }
+}

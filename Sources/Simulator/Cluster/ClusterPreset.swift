@@ -1,0 +1,107 @@
+/// Built-in clusters. Hardware numbers and their sources are in docs/simulator.md; latencies marked as assumptions
+/// there are ours, not vendor figures.
+public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
+    /// N DGX/HGX H100 servers: 8 H100 per server on NVSwitch (450 GB/s per direction per GPU), one 400 Gb/s
+    /// (50 GB/s) ConnectX-7 NIC per GPU behind PCIe Gen5, rail-optimised leaf switch per GPU index and a
+    /// non-blocking spine joining the rails.
+    case dgxH100(servers: Int)
+    /// One MI300X platform: G (2...8) GPUs fully connected by xGMI, one 64 GB/s link per direction per pair.
+    case mi300x(gpus: Int)
+    /// G (>= 2) RTX 4090 on PCIe 4.0 x16 without peer-to-peer: every transfer goes GPU -> host memory -> GPU.
+    case rtx4090PCIe(gpus: Int)
+
+    public static let usage = "dgx-h100[:NODES], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
+
+    public var description: String {
+        switch self {
+        case .dgxH100(let n): return "dgx-h100:\(n)"
+        case .mi300x(let g): return "mi300x:\(g)"
+        case .rtx4090PCIe(let g): return "rtx4090-pcie:\(g)"
+        }
+    }
+
+    /// Parses "dgx-h100", "dgx-h100:16", "mi300x", "mi300x:4", "rtx4090-pcie", "rtx4090-pcie:4". `count` (e.g. a
+    /// --nodes option) overrides a missing suffix; giving both with different values is an error.
+    public static func parse(_ text: String, count: Int? = nil) throws -> ClusterPreset {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        var n: Int? = nil
+        if parts.count == 2 {
+            guard let v = Int(parts[1]) else { throw SimulatorError.cluster("preset '\(text)': '\(parts[1])' is not an integer") }
+            n = v
+        }
+        if let c = count {
+            if let v = n, v != c { throw SimulatorError.cluster("preset '\(text)' conflicts with a count of \(c)") }
+            n = c
+        }
+        switch parts.first ?? "" {
+        case "dgx-h100":
+            let s = n ?? 1
+            guard s >= 1 else { throw SimulatorError.cluster("dgx-h100 needs at least 1 node, got \(s)") }
+            return .dgxH100(servers: s)
+        case "mi300x":
+            let g = n ?? 8
+            guard (1...8).contains(g) else { throw SimulatorError.cluster("mi300x has 1 to 8 GPUs, got \(g)") }
+            return .mi300x(gpus: g)
+        case "rtx4090-pcie":
+            let g = n ?? 2
+            guard g >= 1 else { throw SimulatorError.cluster("rtx4090-pcie needs at least 1 GPU, got \(g)") }
+            return .rtx4090PCIe(gpus: g)
+        default:
+            throw SimulatorError.cluster("unknown preset '\(text)' (known: \(usage))")
+        }
+    }
+
+    /// Builds the cluster.
+    public func build() throws -> Cluster {
+        var net = Network()
+        switch self {
+        case .dgxH100(let servers):
+            let nvlink = try net.addLinkClass(LinkClass(name: "nvlink", forwarding: .cutThrough))
+            let pcie = try net.addLinkClass(LinkClass(name: "pcie", forwarding: .cutThrough))
+            let ib = try net.addLinkClass(LinkClass(name: "ib", forwarding: .packetised(mtuBytes: 4096)))
+            var gpus: [Int] = [], serverOf: [Int] = [], nics: [[Int]] = []
+            for s in 0..<servers {
+                let sw = try net.addNode("s\(s)/nvswitch", kind: .switch)
+                var serverNICs: [Int] = []
+                for i in 0..<8 {
+                    let g = try net.addNode("s\(s)/gpu\(i)", kind: .gpu)
+                    gpus.append(g)
+                    serverOf.append(s)
+                    try net.addDuplexLink(g, sw, bandwidth: 450e9, latency: .nanoseconds(25), linkClass: nvlink)
+                    if servers > 1 {
+                        let nic = try net.addNode("s\(s)/nic\(i)", kind: .nic)
+                        try net.addDuplexLink(g, nic, bandwidth: 64e9, latency: .nanoseconds(100), linkClass: pcie)
+                        serverNICs.append(nic)
+                    }
+                }
+                nics.append(serverNICs)
+            }
+            if servers > 1 {
+                let spine = try net.addNode("spine", kind: .switch)
+                for rail in 0..<8 {
+                    let leaf = try net.addNode("rail\(rail)", kind: .switch)
+                    for s in 0..<servers {
+                        try net.addDuplexLink(nics[s][rail], leaf, bandwidth: 50e9, latency: .nanoseconds(500), linkClass: ib)
+                    }
+                    try net.addDuplexLink(leaf, spine, bandwidth: 50e9 * Double(servers), latency: .nanoseconds(500), linkClass: ib)
+                }
+            }
+            return try Cluster(name: description, gpu: .h100SXM5, network: net, gpus: gpus, serverOf: serverOf)
+        case .mi300x(let count):
+            let xgmi = try net.addLinkClass(LinkClass(name: "xgmi", forwarding: .cutThrough))
+            let gpus = try (0..<count).map { try net.addNode("gpu\($0)", kind: .gpu) }
+            for i in 0..<count {
+                for j in 0..<count where j != i {
+                    try net.addLink(from: gpus[i], to: gpus[j], bandwidth: 64e9, latency: .nanoseconds(250), linkClass: xgmi)
+                }
+            }
+            return try Cluster(name: description, gpu: .mi300x, network: net, gpus: gpus, serverOf: nil)
+        case .rtx4090PCIe(let count):
+            let pcie = try net.addLinkClass(LinkClass(name: "pcie", forwarding: .packetised(mtuBytes: 524_288)))
+            let host = try net.addNode("host", kind: .host)
+            let gpus = try (0..<count).map { try net.addNode("gpu\($0)", kind: .gpu) }
+            for g in gpus { try net.addDuplexLink(g, host, bandwidth: 31.5e9, latency: .nanoseconds(500), linkClass: pcie) }
+            return try Cluster(name: description, gpu: .rtx4090, network: net, gpus: gpus, serverOf: nil)
+        }
+    }
+}

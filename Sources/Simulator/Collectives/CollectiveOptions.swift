@@ -1,0 +1,29 @@
+/// Knobs of the event-simulated collectives. Defaults are idealised: no reduction cost, no per-call overhead.
+public struct CollectiveOptions: Equatable, Sendable {
+    /// Reduction compute cost, seconds per byte reduced (the gamma of the alpha-beta-gamma model).
+    public var reductionSecondsPerByte: Double = 0
+    /// Segments for pipelined trees and chains; nil derives ceil(bytes / segmentBytes).
+    public var segments: Int? = nil
+    /// Target segment size when `segments` is nil.
+    public var segmentBytes: Double = 1_048_576
+    /// When the next segment on a connection may start.
+    public var pacing: ChannelPacing = .backToBack
+    /// Fixed overhead charged on every rank before the collective starts (launch and synchronisation).
+    public var callOverhead: SimTime = .zero
+
+    public init(reductionSecondsPerByte: Double = 0, segments: Int? = nil, segmentBytes: Double = 1_048_576,
+                pacing: ChannelPacing = .backToBack, callOverhead: SimTime = .zero) {
+        self.reductionSecondsPerByte = reductionSecondsPerByte
+        self.segments = segments
+        self.segmentBytes = segmentBytes
+        self.pacing = pacing
+        self.callOverhead = callOverhead
+    }
+
+    func segmentCount(bytes: Double) -> Int {
+        if let k = segments { return max(1, k) }
+        return max(1, Int((bytes / segmentBytes).rounded(.up)))
+    }
+
+    func reduceTime(_ bytes: Double) -> SimTime { SimTime(seconds: reductionSecondsPerByte * bytes) }
+}

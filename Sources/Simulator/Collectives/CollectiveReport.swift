@@ -1,0 +1,74 @@
+/// The outcome of one simulated (or modelled) collective, with nccl-tests bandwidth conventions.
+public struct CollectiveReport: Sendable {
+    public var cluster: String
+    public var ranks: Int
+    public var operation: CollectiveOperation
+    public var algorithm: String
+    /// "event-simulation" or "nccl-model".
+    public var method: String
+    public var bytes: Double
+    public var time: SimTime
+    /// bytes / time, bytes/s.
+    public var algorithmBandwidth: Double
+    /// algorithmBandwidth * operation.busBandwidthFactor, bytes/s.
+    public var busBandwidth: Double
+    public var events: Int
+    public var messages: Int
+    public var bytesPerLinkClass: [(name: String, bytes: Double)]
+    /// Extra explanation (e.g. the NCCL protocol the model chose).
+    public var note: String
+    /// The underlying execution (nil for the NCCL model).
+    public var execution: ExecutionResult?
+}
+
+extension Collective {
+    /// Simulates the collective on all GPUs of `cluster` (use `Cluster.prefix` for fewer).
+    /// `progress` is called every million events with the simulation (for long runs).
+    public func run(on cluster: Cluster, recording: Bool = false, progress: ((Simulation) -> Void)? = nil) throws -> CollectiveReport {
+        let p = cluster.gpuCount
+        if case .nccl(let a) = algorithm {
+            let inputs = try NCCLModel.Inputs(cluster: cluster)
+            let prediction = try NCCLModel.predict(operation, bytes: bytes, inputs: inputs, algorithm: a)
+            let time = prediction.time + options.callOverhead
+            return report(cluster, time: time, method: "nccl-model", events: 0, messages: 0, linkBytes: [],
+                          note: "NCCL model chose \(prediction.algorithm.rawValue)/\(prediction.proto.rawValue): "
+                              + "latency \(prediction.latency), algBw \(formatBandwidth(prediction.algorithmBandwidth)); "
+                              + "intra-server hardware \(inputs.intraHardware.rawValue)", execution: nil)
+        }
+        let phases = try self.phases(ranks: p, serverGroups: cluster.serverGroups)
+        let sim = Simulation()
+        sim.progress = progress
+        let flows = FlowScheduler(network: cluster.network, simulation: sim)
+        let executor = Executor(simulation: sim, flows: flows, devices: cluster.gpus, recording: recording, pacing: options.pacing)
+        let result = try executor.run(phases)
+        var note = ""
+        if case .hierarchical = algorithm, cluster.serverCount == 1 {
+            note = "single server: hierarchical reduces to ring reduce-scatter + ring all-gather"
+        }
+        return report(cluster, time: result.makespan, method: "event-simulation", events: result.events,
+                      messages: result.messages, linkBytes: result.bytesPerLinkClass, note: note, execution: result)
+    }
+
+    private func report(_ cluster: Cluster, time: SimTime, method: String, events: Int, messages: Int,
+                        linkBytes: [(name: String, bytes: Double)], note: String, execution: ExecutionResult?) -> CollectiveReport {
+        let algBw = time.picoseconds > 0 ? bytes / time.seconds : 0
+        return CollectiveReport(cluster: cluster.name, ranks: cluster.gpuCount, operation: operation,
+                                algorithm: algorithm.description, method: method, bytes: bytes, time: time,
+                                algorithmBandwidth: algBw, busBandwidth: algBw * operation.busBandwidthFactor(ranks: cluster.gpuCount),
+                                events: events, messages: messages, bytesPerLinkClass: linkBytes, note: note, execution: execution)
+    }
+}
+
+/// "123.4 GB/s" (GB = 1e9 bytes).
+public func formatBandwidth(_ bytesPerSecond: Double) -> String {
+    String(format: "%.2f GB/s", bytesPerSecond / 1e9)
+}
+
+/// "1.049 MB (1048576 B)" style byte counts with decimal units.
+public func formatBytes(_ bytes: Double) -> String {
+    let units: [(Double, String)] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+    for (scale, unit) in units where abs(bytes) >= scale { return String(format: "%.4g %@", bytes / scale, unit) }
+    return String(format: "%.0f B", bytes)
+}
+
+import Foundation

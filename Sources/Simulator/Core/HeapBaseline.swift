@@ -1,0 +1,22 @@
+import Foundation
+import HeapModule
+
+/// The benchmark baseline: raw `Heap<Event>` pop-then-push throughput with `live` pending events, the floor of
+/// any event loop built on the heap. Returns operations per second.
+public enum HeapBaseline {
+    public static func measure(operations: Int, live: Int = 4096) -> (opsPerSecond: Double, seconds: Double, checksum: Int64) {
+        var heap = Heap<Event>()
+        var rng = UInt64(0x9E3779B97F4A7C15)
+        for i in 0..<live { heap.insert(Event(time: Int64(i), sequence: UInt64(i), target: 0, kind: 0, payload: 0)) }
+        var checksum: Int64 = 0
+        let start = Date()
+        for i in 0..<operations {
+            let e = heap.popMin()!
+            checksum &+= e.time
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            heap.insert(Event(time: e.time + Int64(rng >> 44), sequence: UInt64(live + i), target: 0, kind: 0, payload: 0))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        return (Double(operations) / seconds, seconds, checksum)
+    }
+}

@@ -1,0 +1,52 @@
+/// Splits each device's timeline [0, makespan] into compute, exposed communication, overhead and idle, using the
+/// union of recorded intervals (so overlapped communication is not double counted).
+struct ActivityBreakdown {
+    var compute = 0.0, communication = 0.0, overhead = 0.0, idle = 0.0
+
+    init(_ result: ExecutionResult, ranks: Int) {
+        guard ranks > 0 else { return }
+        var computeIntervals = [[(Int64, Int64)]](repeating: [], count: ranks)
+        var overheadIntervals = computeIntervals, commIntervals = computeIntervals
+        for a in result.activities {
+            let iv = (a.start.picoseconds, a.end.picoseconds)
+            switch a.kind {
+            case .compute: computeIntervals[a.rank].append(iv)
+            case .overhead: overheadIntervals[a.rank].append(iv)
+            case .communication: commIntervals[a.rank].append(iv)
+            }
+        }
+        for t in result.transfers {
+            commIntervals[t.sourceRank].append((t.start.picoseconds, t.transmitted.picoseconds))
+            commIntervals[t.destinationRank].append((t.start.picoseconds, t.delivered.picoseconds))
+        }
+        let total = Double(result.makespan.picoseconds)
+        for r in 0..<ranks {
+            let c = Self.measure(computeIntervals[r])
+            let co = Self.measure(computeIntervals[r] + overheadIntervals[r])
+            let all = Self.measure(computeIntervals[r] + overheadIntervals[r] + commIntervals[r])
+            compute += c
+            overhead += co - c
+            communication += all - co
+            idle += total - all
+        }
+        let scale = 1e-12 / Double(ranks)
+        compute *= scale; overhead *= scale; communication *= scale; idle *= scale
+    }
+
+    /// Total length of the union of intervals, picoseconds.
+    static func measure(_ intervals: [(Int64, Int64)]) -> Double {
+        let sorted = intervals.filter { $0.1 > $0.0 }.sorted { $0.0 < $1.0 }
+        var total: Int64 = 0
+        var current: (Int64, Int64)? = nil
+        for iv in sorted {
+            if let c = current, iv.0 <= c.1 {
+                current = (c.0, max(c.1, iv.1))
+            } else {
+                if let c = current { total += c.1 - c.0 }
+                current = iv
+            }
+        }
+        if let c = current { total += c.1 - c.0 }
+        return Double(total)
+    }
+}

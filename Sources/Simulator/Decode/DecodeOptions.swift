@@ -1,0 +1,21 @@
+/// Every modelling knob of the decode simulation, as explicit named parameters. The defaults are idealised:
+/// no launch, call or per-message overheads, 100% of peak HBM bandwidth and FLOP/s.
+public struct DecodeOptions: Equatable, Sendable {
+    /// Fixed cost of every local kernel (flash-decode, merge, rescale).
+    public var kernelLaunch: SimTime = .zero
+    /// Fixed cost of every collective call (dispatch and synchronisation), on every rank.
+    public var collectiveCall: SimTime = .zero
+    /// Software overhead per point-to-point message before it enters the network.
+    public var perMessage: SimTime = .zero
+    /// Fraction of peak HBM bandwidth achieved by local kernels.
+    public var memoryEfficiency: Double = 1
+    /// Fraction of peak FLOP/s achieved by local kernels.
+    public var computeEfficiency: Double = 1
+    /// Ring Attention sends K/V expanded to n_h heads (as the paper's PyTorch code does, GQA repeat factor times the
+    /// bytes) instead of the n_kv heads actually stored.
+    public var ringSendsExpandedKV: Bool = true
+    /// Options of the collectives used by `tree` (reduction cost, segmentation, pacing).
+    public var collective: CollectiveOptions = CollectiveOptions()
+
+    public init() {}
+}

@@ -1,0 +1,46 @@
+/// How one decode step is distributed over p GPUs that each hold N/p tokens of K/V (except `singleGPU`).
+public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
+    /// The paper's Algorithm 3: local flash-decode partial, then all-reduce of the max (b n_h values), of the
+    /// numerator (b d values) and of the denominator (b n_h values), fp32, with the given collective algorithm.
+    case tree(collective: CollectiveAlgorithm)
+    /// Ring Attention: K/V chunks travel around the ring. `overlap`: p-1 hops overlapped with compute;
+    /// no overlap: p sequential compute-then-send steps (the JAX baseline, p hops).
+    case ring(overlap: Bool)
+    /// Reviewers' alternative: partials (not K/V) pass along the ring, merged at each hop; result on rank p-1.
+    case passPartials
+    /// Reviewers' alternative (Star Attention style): every rank sends its partial to rank 0, which merges them.
+    case gatherToOne
+    /// Everything on one GPU (no communication).
+    case singleGPU
+
+    public var description: String {
+        switch self {
+        case .tree(let c): return c == .tree ? "tree" : "tree:\(c)"
+        case .ring(let overlap): return overlap ? "ring" : "ring-sequential"
+        case .passPartials: return "pass-partials"
+        case .gatherToOne: return "gather"
+        case .singleGPU: return "single"
+        }
+    }
+
+    public static let usage = "tree[:COLLECTIVE], ring, ring-sequential, pass-partials, gather, single"
+
+    public static func parse(_ text: String) throws -> DecodeStrategy {
+        switch text {
+        case "tree": return .tree(collective: .tree)
+        case "ring": return .ring(overlap: true)
+        case "ring-sequential", "ring-no-overlap": return .ring(overlap: false)
+        case "pass-partials": return .passPartials
+        case "gather", "gather-to-one": return .gatherToOne
+        case "single", "single-gpu": return .singleGPU
+        default:
+            if text.hasPrefix("tree:") {
+                let algorithm = try CollectiveAlgorithm.parse(String(text.dropFirst(5)))
+                if case .binomial = algorithm { throw SimulatorError.unsupported("binomial is a broadcast, not an all-reduce") }
+                if case .chain = algorithm { throw SimulatorError.unsupported("chain is a broadcast, not an all-reduce") }
+                return .tree(collective: algorithm)
+            }
+            throw SimulatorError.invalidArgument("unknown decode strategy '\(text)' (\(usage))")
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// One decode step of attention: a single new query token per sequence attending to N cached keys.
+/// Notation follows the paper: b batch, n_h query heads, n_kv key/value heads, d_h head dim, d = n_h d_h.
+public struct DecodeWorkload: Equatable, Sendable {
+    public var sequenceLength: Int
+    public var batch: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    /// Element type of K, V and q (bf16, fp16, fp32, fp8).
+    public var dtype: String
+    public var elementBytes: Int
+    /// Partials (outputs, max, denominators) travel in fp32.
+    public var partialElementBytes: Int = 4
+
+    public init(sequenceLength: Int, batch: Int = 1, heads: Int, kvHeads: Int? = nil, headDim: Int, dtype: String = "bf16") throws {
+        let kv = kvHeads ?? heads
+        for (value, name) in [(sequenceLength, "seq-len"), (batch, "batch"), (heads, "heads"), (kv, "kv-heads"), (headDim, "head-dim")] {
+            guard value >= 1 else { throw SimulatorError.invalidArgument("\(name) must be >= 1, got \(value)") }
+        }
+        guard heads % kv == 0 else {
+            throw SimulatorError.invalidArgument("heads (\(heads)) must be a multiple of kv-heads (\(kv))")
+        }
+        let sizes = ["bf16": 2, "fp16": 2, "f16": 2, "fp32": 4, "f32": 4, "fp8": 1]
+        guard let size = sizes[dtype.lowercased()] else {
+            throw SimulatorError.invalidArgument("unknown dtype '\(dtype)' (bf16, fp16, fp32, fp8)")
+        }
+        self.sequenceLength = sequenceLength
+        self.batch = batch
+        self.heads = heads
+        self.kvHeads = kv
+        self.headDim = headDim
+        self.dtype = dtype.lowercased()
+        elementBytes = size
+    }
+
+    /// d = n_h d_h.
+    public var modelDim: Int { heads * headDim }
+    /// GQA repeat factor n_h / n_kv.
+    public var groupSize: Int { heads / kvHeads }
+
+    /// K and V elements for `tokens` tokens stored natively (n_kv heads).
+    public func kvElements(tokens: Int) -> Double { 2 * Double(batch * tokens * kvHeads * headDim) }
+    /// Elements of one partial result: output (b d) plus log-sum-exp (b n_h).
+    public var partialElements: Double { Double(batch * modelDim + batch * heads) }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// Chrome / Perfetto trace (JSON object format): one complete event (ph "X") per compute interval and per transfer,
+/// pid per device (offset per section, e.g. per strategy), tid 0 compute, 1 send, 2 receive; ts and dur in
+/// microseconds. Open in ui.perfetto.dev or chrome://tracing.
+public struct ChromeTrace {
+    private var events: [[String: Any]] = []
+    private var nextPid = 0
+
+    public init() {}
+
+    /// Adds one execution as a section: devices become processes named "<section> / <device name>".
+    public mutating func add(_ result: ExecutionResult, section: String, deviceNames: [String]) {
+        let base = nextPid
+        nextPid += deviceNames.count
+        for (rank, name) in deviceNames.enumerated() {
+            events.append(["ph": "M", "name": "process_name", "pid": base + rank, "tid": 0, "args": ["name": "\(section) / \(name)"]])
+            events.append(["ph": "M", "name": "process_sort_index", "pid": base + rank, "tid": 0, "args": ["sort_index": base + rank]])
+            for (tid, thread) in ["compute", "send", "receive"].enumerated() {
+                events.append(["ph": "M", "name": "thread_name", "pid": base + rank, "tid": tid, "args": ["name": thread]])
+            }
+        }
+        for a in result.activities {
+            events.append(["ph": "X", "name": a.label, "cat": a.kind.rawValue, "pid": base + a.rank, "tid": 0,
+                           "ts": a.start.microseconds, "dur": (a.end - a.start).microseconds])
+        }
+        for t in result.transfers {
+            let args: [String: Any] = ["bytes": t.bytes, "from": t.sourceRank, "to": t.destinationRank]
+            events.append(["ph": "X", "name": "send to \(t.destinationRank)", "cat": "transfer", "pid": base + t.sourceRank,
+                           "tid": 1, "ts": t.start.microseconds, "dur": (t.transmitted - t.start).microseconds, "args": args])
+            events.append(["ph": "X", "name": "recv from \(t.sourceRank)", "cat": "transfer", "pid": base + t.destinationRank,
+                           "tid": 2, "ts": t.start.microseconds, "dur": (t.delivered - t.start).microseconds, "args": args])
+        }
+    }
+
+    /// Number of events so far (metadata included).
+    public var count: Int { events.count }
+
+    public func jsonData() throws -> Data {
+        let root: [String: Any] = ["traceEvents": events, "displayTimeUnit": "ns",
+                                   "otherData": ["generator": "treeattn simulator", "time_unit": "microseconds"]]
+        return try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
+    }
+
+    /// Writes atomically: to a temporary file in the same directory, then rename.
+    public func write(to path: String) throws {
+        try AtomicWrite.write(try jsonData(), to: path)
+    }
+}
+
+/// Write-then-rename so readers never see a half-written file.
+public enum AtomicWrite {
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temp = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try data.write(to: temp)
+            if rename(temp.path, url.path) != 0 {
+                let problem = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(at: temp)
+                throw SimulatorError.file(path: path, problem: "rename failed: \(problem)")
+            }
+        } catch let error as SimulatorError {
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw SimulatorError.file(path: path, problem: "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
