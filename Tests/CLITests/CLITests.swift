@@ -154,3 +154,22 @@ enum CLI {
         CLI.expectOneLineError(try CLI.run(["golden", "--suite", yaml, "--out", dir + "/x"]), contains: "exceed the 2^26 limit")
     }
 }
+
+@Suite struct ExplainCLITests {
+    /// docs/tutorial.md quotes `treeattn explain`; the quote must be what the program prints today.
+    @Test func tutorialQuotesTheCurrentOutput() throws {
+        let r = try CLI.run(["explain"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try String(contentsOfFile: CLI.root + "/docs/tutorial.md", encoding: .utf8)
+        let start = try #require(doc.range(of: "<!-- explain-output:begin -->\n```\n"))
+        let end = try #require(doc.range(of: "```\n<!-- explain-output:end -->"))
+        #expect(String(doc[start.upperBound..<end.lowerBound]) == r.stdout)
+        #expect(r.stdout.contains("max |tree - exact|"))
+    }
+
+    @Test func explainRejectsAbsurdSizes() throws {
+        CLI.expectOneLineError(try CLI.run(["explain", "--tokens", "0"]), contains: "--tokens must be in 1...64")
+        CLI.expectOneLineError(try CLI.run(["explain", "--tree", "star"]), contains: "unknown reduction shape")
+        CLI.expectOneLineError(try CLI.run(["explain", "--cluster", "nowhere-9000"]), contains: "nowhere-9000")
+    }
+}
