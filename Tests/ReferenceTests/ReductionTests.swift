@@ -106,3 +106,25 @@ import Testing
         #expect(throws: ReferenceError.self) { try MergeOperator.merge([AttentionPartial<Double>]()) }
     }
 }
+
+@Suite struct PlanDrawingTests {
+    @Test func drawingShowsEveryMergeUnderItsParent() throws {
+        let plan = try ReductionPlan(leaves: 5, shape: .binary)
+        let text = plan.drawing { level, node in "L\(level).\(node)" }
+        #expect(text == """
+            L3.0
+            ├── L2.0
+            │   ├── L1.0
+            │   │   ├── L0.0
+            │   │   └── L0.1
+            │   └── L1.1
+            │       ├── L0.2
+            │       └── L0.3
+            └── L2.1
+                └── L1.2
+                    └── L0.4
+            """)
+        #expect(plan.leaves(level: 2, node: 0) == [0, 1, 2, 3])
+        #expect(try ReductionPlan(leaves: 1, shape: .binary).drawing { _, _ in "only" } == "only")
+    }
+}
