@@ -26,6 +26,8 @@ struct RandomInputsCommand: ParsableCommand {
                               ("head-dim", headDim), ("value-dim", dv)] where value < 0 || value > 1 << 24 {
             throw CLIError("--\(name) must be in 0...\(1 << 24), got \(value)")
         }
+        let total = batch * (heads * seqQ * headDim + kv * seqK * (headDim + dv))
+        guard total <= 1 << 30 else { throw CLIError("q, k and v would hold \(total) elements; the limit is 2^30") }
         guard kv > 0, heads % kv == 0 else { throw CLIError("--heads (\(heads)) must be a multiple of --kv-heads (\(kv))") }
         guard std.isFinite, std > 0 else { throw CLIError("--std must be positive and finite") }
         let type: DType

@@ -78,6 +78,8 @@ enum CLI {
                                contains: "--window needs L,R")
         CLI.expectOneLineError(try CLI.run(["attention", "--q", dir + "/b/q.npy", "--k", dir + "/b/k.npy", "--v", dir + "/b/v.npy",
                                             "--out", dir + "/nofolder/o.npy"]), contains: "output folder does not exist")
+        CLI.expectOneLineError(try CLI.run(["random-inputs", "--seq-k", "16777216", "--head-dim", "4096", "--out", dir + "/huge"]),
+                               contains: "the limit is 2^30")
         #expect(!FileManager.default.fileExists(atPath: out), "no output after errors")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains("tmp") })
     }

@@ -12,17 +12,29 @@ public final class Simulation {
     public private(set) var eventsHandled: Int = 0
     @usableFromInline var queue = EventQueue()
     var handlers: [EventHandler] = []
+    /// How to call each handler: the simulator's own final classes directly and without reference counting
+    /// (`handlers` keeps them alive), anything else through the protocol.
+    private enum Dispatch { case flows(Unmanaged<FlowScheduler>), executor(Unmanaged<Executor>), other }
+    private var dispatch: [Dispatch] = []
     private let closures = ClosureHandler()
     private let closureTarget: Int32
 
     public init() {
         handlers.append(closures)
+        dispatch.append(.other)
         closureTarget = 0
     }
 
     /// Registers a handler; the returned index is the `target` of its events.
     public func register(_ handler: EventHandler) -> Int32 {
         handlers.append(handler)
+        if let flows = handler as? FlowScheduler {
+            dispatch.append(.flows(.passUnretained(flows)))
+        } else if let executor = handler as? Executor {
+            dispatch.append(.executor(.passUnretained(executor)))
+        } else {
+            dispatch.append(.other)
+        }
         return Int32(handlers.count - 1)
     }
 
@@ -49,11 +61,14 @@ public final class Simulation {
         let start = eventsHandled
         let cap = limit?.picoseconds ?? Int64.max
         var countdown = progressInterval
-        while let top = queue.peek, top.time <= cap {
-            let event = queue.next()!
+        while let event = queue.next(notAfter: cap) {
             now = SimTime(picoseconds: event.time)
             eventsHandled += 1
-            handlers[Int(event.target)].handle(event, in: self)
+            switch dispatch[Int(event.target)] {
+            case .flows(let flows): flows._withUnsafeGuaranteedRef { $0.handle(event, in: self) }
+            case .executor(let executor): executor._withUnsafeGuaranteedRef { $0.handle(event, in: self) }
+            case .other: handlers[Int(event.target)].handle(event, in: self)
+            }
             countdown -= 1
             if countdown == 0 {
                 countdown = progressInterval

@@ -1,5 +1,3 @@
-import DequeModule
-
 /// Runs rank programs on a network: ranks map to GPU nodes, sends become flows in the `FlowScheduler`, receives
 /// match messages by (phase, source, tag). Programs are run as consecutive phases: a rank starts phase k+1 as soon
 /// as all its own lanes of phase k are done (no global barrier).
@@ -18,6 +16,14 @@ public final class Executor: EventHandler {
 
     private var target: Int32 = -1
     private var phases: [RankProgram] = []
+    /// The phases boxed, to call `operation` on the hot path without copying the existential (`phaseBoxes` keeps
+    /// the boxes alive).
+    private final class ProgramBox {
+        let program: RankProgram
+        init(_ program: RankProgram) { self.program = program }
+    }
+    private var phaseBoxes: [ProgramBox] = []
+    private var phaseRefs: [Unmanaged<ProgramBox>] = []
 
     // Processes (lanes).
     private var pRank: [Int32] = [], pLane: [Int32] = [], pStep: [Int32] = [], pPhase: [Int32] = []
@@ -28,16 +34,18 @@ public final class Executor: EventHandler {
     private var rankActive: [Int32]
     private var rankFinish: [SimTime]
     private var bytesSent: [Double]
-    // Mailboxes: value >= 0 is a waiting process, value < 0 is -(number of arrived, unconsumed messages).
-    private struct MessageKey: Hashable { var phase: Int32; var source: Int32; var tag: Int64 }
-    private var mailbox: [[MessageKey: Int32]]
-    // Channels.
-    private struct ChannelKey: Hashable { var source: Int32; var destination: Int32; var channel: Int32 }
-    private var channelIndex: [ChannelKey: Int32] = [:]
+    // Mailboxes, keyed by (rank, phase, source, tag): value >= 0 is a waiting process, value < 0 is -(number of
+    // arrived, unconsumed messages).
+    private struct MessageKey { var phase: Int32; var source: Int32; var tag: Int64 }
+    private var mailbox = IndexTable()
+    // Channels, keyed by (source, destination, channel); each caches its network route.
+    private var channelIndex = IndexTable()
     private var channelBusy: [Bool] = []
-    private var channelQueue: [Deque<Int32>] = []
+    private var channelRoute: [Int32] = []
+    /// FIFO of messages waiting for each channel, linked through `mNext` (-1: empty / end).
+    private var channelHead: [Int32] = [], channelTail: [Int32] = []
     // Messages in flight.
-    private var mSource: [Int32] = [], mDestination: [Int32] = [], mChannel: [Int32] = []
+    private var mSource: [Int32] = [], mDestination: [Int32] = [], mChannel: [Int32] = [], mNext: [Int32] = []
     private var mKey: [MessageKey] = [], mBytes: [Double] = [], mStart: [SimTime] = [], mTransmitted: [SimTime] = []
     private var mProcess: [Int32] = [], mGeneration: [UInt32] = []
     private var freeMessages: [Int32] = []
@@ -59,10 +67,8 @@ public final class Executor: EventHandler {
         rankActive = [Int32](repeating: 0, count: p)
         rankFinish = [SimTime](repeating: .zero, count: p)
         bytesSent = [Double](repeating: 0, count: p)
-        mailbox = [[MessageKey: Int32]](repeating: [:], count: p)
         target = simulation.register(self)
-        flows.onTransmitted = { [unowned self] in self.transmitted(Int32($0)) }
-        flows.onDelivered = { [unowned self] in self.delivered(Int32($0)) }
+        flows.executor = Unmanaged.passUnretained(self)
     }
 
     /// Runs the phases to completion and returns the result. Throws if a program deadlocks (a receive without a
@@ -73,12 +79,14 @@ public final class Executor: EventHandler {
             throw SimulatorError.invalidArgument("phase \(i) is written for \(phase.ranks) ranks, the executor has \(p)")
         }
         self.phases = phases
+        phaseBoxes = phases.map(ProgramBox.init)
+        phaseRefs = phaseBoxes.map { Unmanaged.passUnretained($0) }
         let startEvents = simulation.eventsHandled
         for r in 0..<p { enterPhase(rank: r, phase: 0) }
         simulation.run()
         for r in 0..<p where Int(rankPhase[r]) < phases.count {
-            let waiting = mailbox[r].first(where: { $0.value >= 0 })
-            let detail = waiting.map { " (waits for tag \($0.key.tag) from rank \($0.key.source))" } ?? ""
+            let waiting = mailbox.first(where: { key, value in key.a >> 32 == UInt64(r) && value >= 0 })
+            let detail = waiting.map { " (waits for tag \(Int64(bitPattern: $0.key.c)) from rank \(Int32(truncatingIfNeeded: $0.key.b)))" } ?? ""
             throw SimulatorError.invalidArgument("program deadlocked: rank \(r) stuck in phase \(rankPhase[r])\(detail)")
         }
         let makespan = max(rankFinish.max() ?? .zero, lastActivity)
@@ -117,12 +125,19 @@ public final class Executor: EventHandler {
         return Int32(pRank.count - 1)
     }
 
+    @inline(__always)
+    private static func mailboxKey(rank: Int, _ key: MessageKey) -> IndexTable.Key {
+        IndexTable.Key(a: UInt64(UInt32(truncatingIfNeeded: rank)) << 32 | UInt64(UInt32(bitPattern: key.phase)),
+                       b: UInt64(UInt32(bitPattern: key.source)), c: UInt64(bitPattern: key.tag))
+    }
+
     private func advance(_ proc: Int32) {
         let i = Int(proc)
         let rank = Int(pRank[i]), lane = Int(pLane[i]), phase = Int(pPhase[i])
-        let program = phases[phase]
+        let program = phaseRefs[phase]
         while true {
-            guard let op = program.operation(rank: rank, lane: lane, step: Int(pStep[i])) else {
+            let step = Int(pStep[i])
+            guard let op = program._withUnsafeGuaranteedRef({ $0.program.operation(rank: rank, lane: lane, step: step) }) else {
                 finish(proc)
                 return
             }
@@ -135,12 +150,12 @@ public final class Executor: EventHandler {
             case .waitSends:
                 if pOutstanding[i] > 0 { pWaitingSends[i] = true; return }
             case .recv(let from, let tag):
-                let key = MessageKey(phase: Int32(phase), source: Int32(from), tag: tag)
-                if let v = mailbox[rank][key], v < 0 {
-                    if v == -1 { mailbox[rank][key] = nil } else { mailbox[rank][key] = v + 1 }
+                let key = Self.mailboxKey(rank: rank, MessageKey(phase: Int32(phase), source: Int32(from), tag: tag))
+                if let v = mailbox[key], v < 0 {
+                    if v == -1 { mailbox.remove(key) } else { mailbox.insert(key, v + 1) }
                     continue
                 }
-                mailbox[rank][key] = proc
+                mailbox.insert(key, proc)
                 return
             case .compute(let duration, let label), .overhead(let duration, let label),
                  .modelledCommunication(let duration, let label):
@@ -176,13 +191,20 @@ public final class Executor: EventHandler {
     // MARK: messages
 
     private func post(from: Int, to: Int, bytes: Double, key: MessageKey, channel: Int32, process: Int32) {
-        let ck = ChannelKey(source: Int32(from), destination: Int32(to), channel: channel)
+        let ck = IndexTable.Key(a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(truncatingIfNeeded: to)),
+                                b: UInt64(UInt32(bitPattern: channel)), c: 0)
         let c: Int32
         if let existing = channelIndex[ck] { c = existing } else {
             c = Int32(channelBusy.count)
-            channelIndex[ck] = c
+            channelIndex.insert(ck, c)
             channelBusy.append(false)
-            channelQueue.append([])
+            channelHead.append(-1)
+            channelTail.append(-1)
+            do {
+                channelRoute.append(try flows.routeID(devices[from], devices[to]))
+            } catch {
+                preconditionFailure("route between ranks failed after validation: \(error)")
+            }
         }
         let m: Int32
         if let reused = freeMessages.popLast() {
@@ -192,7 +214,7 @@ public final class Executor: EventHandler {
             mProcess[Int(m)] = process; mGeneration[Int(m)] = pGeneration[Int(process)]
         } else {
             m = Int32(mSource.count)
-            mSource.append(Int32(from)); mDestination.append(Int32(to)); mChannel.append(c)
+            mSource.append(Int32(from)); mDestination.append(Int32(to)); mChannel.append(c); mNext.append(-1)
             mKey.append(key); mBytes.append(bytes); mStart.append(.zero); mTransmitted.append(.zero)
             mProcess.append(process); mGeneration.append(pGeneration[Int(process)])
         }
@@ -200,7 +222,10 @@ public final class Executor: EventHandler {
         messageCount += 1
         bytesSent[from] += bytes
         if channelBusy[Int(c)] {
-            channelQueue[Int(c)].append(m)
+            mNext[Int(m)] = -1
+            let tail = channelTail[Int(c)]
+            if tail < 0 { channelHead[Int(c)] = m } else { mNext[Int(tail)] = m }
+            channelTail[Int(c)] = m
         } else {
             start(m)
         }
@@ -217,24 +242,27 @@ public final class Executor: EventHandler {
 
     private func inject(_ m: Int32) {
         mStart[Int(m)] = simulation.now
-        do {
-            try flows.send(from: devices[Int(mSource[Int(m)])], to: devices[Int(mDestination[Int(m)])],
-                           bytes: mBytes[Int(m)], context: Int64(m))
-        } catch {
-            preconditionFailure("route between ranks failed after validation: \(error)")
-        }
+        flows.send(route: channelRoute[Int(mChannel[Int(m)])], bytes: mBytes[Int(m)], context: Int64(m))
     }
 
     private func release(channel c: Int32) {
-        if let next = channelQueue[Int(c)].popFirst() { start(next) } else { channelBusy[Int(c)] = false }
+        let next = channelHead[Int(c)]
+        if next >= 0 {
+            let after = mNext[Int(next)]
+            channelHead[Int(c)] = after
+            if after < 0 { channelTail[Int(c)] = -1 }
+            start(next)
+        } else {
+            channelBusy[Int(c)] = false
+        }
     }
 
-    private func transmitted(_ m: Int32) {
+    func transmitted(_ m: Int32) {
         mTransmitted[Int(m)] = simulation.now
         if pacing == .backToBack { release(channel: mChannel[Int(m)]) }
     }
 
-    private func delivered(_ m: Int32) {
+    func delivered(_ m: Int32) {
         let i = Int(m)
         let now = simulation.now
         lastActivity = max(lastActivity, now)
@@ -244,7 +272,7 @@ public final class Executor: EventHandler {
         }
         let channel = mChannel[i]
         let rank = Int(mDestination[i])
-        let key = mKey[i]
+        let key = Self.mailboxKey(rank: rank, mKey[i])
         let sender = mProcess[i], generation = mGeneration[i]
         freeMessages.append(m)
         if pGeneration[Int(sender)] == generation {
@@ -255,11 +283,12 @@ public final class Executor: EventHandler {
             }
         }
         if pacing == .afterDelivery { release(channel: channel) }
-        if let v = mailbox[rank][key], v >= 0 {
-            mailbox[rank][key] = nil
+        let v = mailbox[key]
+        if let v, v >= 0 {
+            mailbox.remove(key)
             advance(v)
         } else {
-            mailbox[rank][key] = (mailbox[rank][key] ?? 0) - 1
+            mailbox.insert(key, (v ?? 0) - 1)
         }
     }
 }

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import Simulator
+
+/// `treeattn sweep`: decode latency over sequence lengths x GPU counts x strategies, peak memory over hidden sizes;
+/// writes CSV tables and SVG plots (docs/sweep.md).
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Sweep decode latency and memory; write CSV and SVG plots.",
+        discussion: """
+            Writes into --out: sweep.csv (one row per GPU count x sequence length x strategy, every report field),
+            latency.svg, speedup.svg, and with --hidden-sizes memory.csv and memory.svg. Overheads default to zero
+            (idealised). Columns and the overhead model: docs/sweep.md.
+            """)
+
+    @Option(name: .long, help: "Preset (\(ClusterPreset.usage)) or a YAML/JSON cluster file; must hold the largest --gpus.")
+    var cluster: String
+
+    @Option(name: .long, help: "Comma-separated sequence lengths N (e.g. 80000,160000 or 80k,1.28M).")
+    var seqLens: String
+
+    @Option(name: .long, help: "Comma-separated GPU counts (the first N GPUs of the cluster).")
+    var gpus: String
+
+    @Option(name: .long, help: "Comma-separated strategies (\(DecodeStrategy.usage)).")
+    var strategy: String = "tree,ring"
+
+    @Option(name: .long, help: "Query heads n_h.")
+    var heads: Int = 16
+
+    @Option(name: .long, help: "Key/value heads n_kv (default: heads).")
+    var kvHeads: Int?
+
+    @Option(name: .long, help: "Head dimension d_h.")
+    var headDim: Int = 128
+
+    @Option(name: .long, help: "Batch size b.")
+    var batch: Int = 1
+
+    @Option(name: .long, help: "bf16, fp16, fp32 or fp8.")
+    var dtype: String = "bf16"
+
+    @Option(name: .long, help: "Comma-separated hidden sizes d for the memory plot (\"\" for none).")
+    var hiddenSizes: String = "2048,4096"
+
+    @Option(name: .long, help: "Output directory (created if missing).")
+    var out: String = "sweep-out"
+
+    @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
+    var ringKv: String = "expanded"
+
+    @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds.")
+    var launchUs: Double = 0
+
+    @Option(name: .long, help: "Overhead per collective call, microseconds.")
+    var collectiveCallUs: Double = 0
+
+    @Option(name: .long, help: "Software overhead per message, microseconds.")
+    var perMessageUs: Double = 0
+
+    @Option(name: .long, help: "Fraction of peak HBM bandwidth reached (0-1].")
+    var etaMem: Double = 1
+
+    @Option(name: .long, help: "Fraction of peak FLOP/s reached (0-1].")
+    var etaCompute: Double = 1
+
+    @Option(name: .long, help: "Segments for pipelined tree all-reduces (default: ceil(bytes / 1 MiB)).")
+    var segments: Int?
+
+    @Flag(name: .long, help: "No progress bar.")
+    var quiet = false
+
+    func configuration() throws -> SweepConfiguration {
+        let strategies = try parseList(strategy, "--strategy") { try DecodeStrategy.parse($0) }
+        var c = SweepConfiguration(cluster: cluster, sequenceLengths: try parseList(seqLens, "--seq-lens", parseCount),
+                                   gpuCounts: try parseList(gpus, "--gpus", parseCount), strategies: strategies)
+        c.heads = heads
+        c.kvHeads = kvHeads
+        c.headDim = headDim
+        c.batch = batch
+        c.dtype = dtype
+        c.hiddenSizes = hiddenSizes.trimmingCharacters(in: .whitespaces).isEmpty ? [] : try parseList(hiddenSizes, "--hidden-sizes", parseCount)
+        c.options = try decodeOptions(launchUs: launchUs, collectiveCallUs: collectiveCallUs, perMessageUs: perMessageUs,
+                                      etaMem: etaMem, etaCompute: etaCompute, ringKv: ringKv, segments: segments)
+        try c.validate()
+        return c
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let c = try configuration()
+            let bar = ProgressBar(title: "sweep", enabled: !quiet)
+            defer { bar.close() }
+            let result = try Sweep.run(c) { bar.update($0, $1, $2) }
+            let files = try Sweep.files(result)
+            try writeFiles(files, into: out)
+            bar.close()
+            print("wrote \(files.map { (out as NSString).appendingPathComponent($0.name) }.joined(separator: ", ")) (\(result.points.count) points)")
+        }
+    }
+}
+
+/// Splits "a,b,c" and parses each item; an empty list or a bad item is a one-line error.
+func parseList<T>(_ text: String, _ option: String, _ parse: (String) throws -> T) throws -> [T] {
+    let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
+        throw SimulatorError.invalidArgument("\(option) must be a comma-separated list without empty items, got '\(text)'")
+    }
+    return try items.map { item in
+        do { return try parse(item) } catch SimulatorError.invalidArgument(let message) {
+            throw SimulatorError.invalidArgument("\(option): \(message)")
+        }
+    }
+}
+
+/// A positive count: "80000", "80k", "1.28M", "5.12M" (k = 1e3, M = 1e6, exact integers only).
+func parseCount(_ text: String) throws -> Int {
+    var number = text, scale = 1.0
+    if let last = text.last, let factor = ["k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9][String(last)] {
+        number = String(text.dropLast())
+        scale = factor
+    }
+    guard let v = Double(number), v.isFinite, v * scale >= 1, v * scale < 1e15,
+          (v * scale).rounded() == v * scale || abs((v * scale).rounded() - v * scale) < 1e-6 else {
+        throw SimulatorError.invalidArgument("'\(text)' is not a positive integer count (e.g. 80000, 80k, 1.28M)")
+    }
+    return Int((v * scale).rounded())
+}
+
+/// The decode options shared by `simulate decode` and `sweep`, validated.
+func decodeOptions(launchUs: Double, collectiveCallUs: Double, perMessageUs: Double, etaMem: Double, etaCompute: Double,
+                   ringKv: String, segments: Int?) throws -> DecodeOptions {
+    var options = DecodeOptions()
+    for (value, name) in [(launchUs, "--launch-us"), (collectiveCallUs, "--collective-call-us"), (perMessageUs, "--per-message-us")] {
+        guard value >= 0, value.isFinite else { throw SimulatorError.invalidArgument("\(name) must be >= 0") }
+    }
+    for (value, name) in [(etaMem, "--eta-mem"), (etaCompute, "--eta-compute")] {
+        guard value > 0, value <= 1 else { throw SimulatorError.invalidArgument("\(name) must be in (0, 1], got \(value)") }
+    }
+    if let k = segments, k < 1 { throw SimulatorError.invalidArgument("--segments must be >= 1") }
+    options.kernelLaunch = .microseconds(launchUs)
+    options.collectiveCall = .microseconds(collectiveCallUs)
+    options.perMessage = .microseconds(perMessageUs)
+    options.memoryEfficiency = etaMem
+    options.computeEfficiency = etaCompute
+    options.collective.segments = segments
+    switch ringKv {
+    case "expanded": options.ringSendsExpandedKV = true
+    case "native": options.ringSendsExpandedKV = false
+    default: throw SimulatorError.invalidArgument("--ring-kv must be expanded or native, got '\(ringKv)'")
+    }
+    return options
+}
+
+/// Creates the directory if needed and writes every file atomically (temporary name, then rename).
+func writeFiles(_ files: [(name: String, contents: String)], into directory: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw SimulatorError.file(path: directory, problem: "exists and is not a directory") }
+    } else {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw SimulatorError.file(path: directory, problem: "cannot create directory")
+        }
+    }
+    for f in files {
+        try AtomicWrite.write(Data(f.contents.utf8), to: (directory as NSString).appendingPathComponent(f.name))
+    }
+}

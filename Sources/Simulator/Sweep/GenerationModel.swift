@@ -1,0 +1,162 @@
+/// "Prefill N tokens, then generate": the paper's model-level benchmark (Table 1, Table 2). The paper's
+/// `generate(x, num_new_tokens=10)` runs one prefill forward (which yields the first new token) and then
+/// `newTokens - 1` single-token decode forwards.
+public struct GenerationWorkload: Equatable, Sendable {
+    public var model: ModelSpec
+    public var promptTokens: Int
+    public var newTokens: Int
+    public var batch: Int
+
+    public init(model: ModelSpec, promptTokens: Int, newTokens: Int = 10, batch: Int = 1) throws {
+        guard promptTokens >= 1, newTokens >= 1, batch >= 1 else {
+            throw SimulatorError.invalidArgument("prompt tokens, new tokens and batch must be >= 1")
+        }
+        self.model = model
+        self.promptTokens = promptTokens
+        self.newTokens = newTokens
+        self.batch = batch
+    }
+
+    /// Decode forwards after the prefill.
+    public var decodeSteps: Int { newTokens - 1 }
+}
+
+/// Times of one generation run. `total = prefill + decodeSteps x decodeStep`.
+public struct GenerationReport: Sendable, Equatable {
+    public var strategy: String
+    public var gpus: Int
+    /// Ring-attention prefill of all layers (attention part), on the busiest rank.
+    public var prefillAttention: SimTime
+    /// Prefill outside attention: every layer's weights over N/p tokens plus the LM head (0 if not included).
+    public var prefillOther: SimTime
+    /// One decode layer's attention (the simulated decode step) plus its sync calls.
+    public var decodeAttentionPerLayer: SimTime
+    /// One decode forward outside attention (weights read for one token, kernel launches, LM head).
+    public var decodeOtherPerStep: SimTime
+    public var decodeSteps: Int
+
+    public var prefill: SimTime { prefillAttention + prefillOther }
+    public var decodeStep: SimTime { SimTime(picoseconds: decodeAttentionPerLayer.picoseconds * Int64(layers)) + decodeOtherPerStep }
+    public var total: SimTime { prefill + SimTime(picoseconds: decodeStep.picoseconds * Int64(decodeSteps)) }
+    public var layers: Int
+}
+
+/// The model-level workload on a cluster, under one calibration. Per layer (all layers identical, run back to back):
+///
+/// - prefill attention: causal ring attention over p ranks with t = N/p tokens each, simulated on the network:
+///   at step s every rank sends its current K/V chunk (K and V as two messages, expanded to n_h heads as the
+///   paper's code does) to the next rank and computes one block: the causal diagonal block at s = 0 (half the
+///   FLOPs), full blocks for s <= rank, nothing for s > rank (the paper's code skips them). Block time =
+///   launch + max(bytes / (HBM bw eta_mem), 4 b n_h t^2 d_h / (peak eta_attn)).
+/// - decode attention: `DecodeModel.run` of one decode step at sequence length N, plus the sync calls.
+/// - outside attention (optional, `includeNonAttention`): a roofline of the layer's weights over the rank's tokens,
+///   max(weight bytes / (HBM bw eta_mem), 2 x weights x tokens / (peak eta_gemm)) + kernelsPerLayer x launch, and
+///   the LM head once per forward (weights + fp32 logits written). Activations' memory traffic is not counted.
+///   Every rank runs the whole model on its own tokens (sequence parallelism, as the paper's code).
+public struct GenerationModel: Sendable {
+    public var cluster: Cluster
+    public var workload: GenerationWorkload
+    public var calibration: Calibration
+    public var includeNonAttention: Bool
+
+    /// `gpus` nil uses every GPU of the cluster. The calibration's link efficiency is applied to the cluster here.
+    public init(cluster: Cluster, gpus: Int? = nil, workload: GenerationWorkload, calibration: Calibration,
+                includeNonAttention: Bool = true) throws {
+        let c = try gpus.map { try cluster.prefix($0) } ?? cluster
+        self.cluster = try calibration.apply(to: c)
+        self.workload = workload
+        self.calibration = calibration
+        self.includeNonAttention = includeNonAttention
+        guard workload.promptTokens >= self.cluster.gpuCount else {
+            throw SimulatorError.invalidArgument("prompt of \(workload.promptTokens) tokens is shorter than \(self.cluster.gpuCount) GPUs")
+        }
+    }
+
+    public var gpus: Int { cluster.gpuCount }
+
+    func roofline(efficiency: Double) throws -> Roofline {
+        try Roofline(gpu: cluster.gpu, memoryEfficiency: calibration.memoryEfficiency, computeEfficiency: efficiency,
+                     kernelLaunch: calibration.kernelLaunch)
+    }
+
+    /// Time of one layer's weights (outside attention) over `tokens` tokens per rank.
+    public func layerOther(tokens: Int) throws -> SimTime {
+        guard includeNonAttention else { return .zero }
+        let m = workload.model, e = Double(try m.decodeWorkload(sequenceLength: 1).elementBytes)
+        let roof = try roofline(efficiency: calibration.matmulEfficiency)
+        let t = Double(tokens * workload.batch)
+        let weights = roof.time(bytes: m.layerParameters * e, flops: 2 * m.layerParameters * t) - calibration.kernelLaunch
+        return weights + SimTime(picoseconds: calibration.kernelLaunch.picoseconds * Int64(calibration.kernelsPerLayer))
+    }
+
+    /// The LM head over `tokens` tokens per rank (weights read, fp32 logits written).
+    public func head(tokens: Int) throws -> SimTime {
+        guard includeNonAttention else { return .zero }
+        let m = workload.model, e = Double(try m.decodeWorkload(sequenceLength: 1).elementBytes)
+        let t = Double(tokens * workload.batch)
+        return try roofline(efficiency: calibration.matmulEfficiency)
+            .time(bytes: m.headParameters * e + t * Double(m.vocab) * 4, flops: 2 * m.headParameters * t)
+    }
+
+    /// Tokens per rank in the prefill (the paper's code: N // p, the same on every rank).
+    public var prefillTokensPerRank: Int { workload.promptTokens / gpus }
+
+    /// One layer of causal ring-attention prefill, simulated (makespan over ranks).
+    public func prefillAttentionLayer() throws -> SimTime {
+        let p = gpus, t = prefillTokensPerRank, m = workload.model, b = workload.batch
+        let w = try m.decodeWorkload(sequenceLength: workload.promptTokens, batch: b, expandedKV: calibration.attentionOnExpandedKV)
+        let e = Double(w.elementBytes)
+        let roof = try roofline(efficiency: calibration.attentionEfficiency)
+        let blockFlops = 4 * Double(b * m.heads) * Double(t) * Double(t) * Double(m.headDim)
+        let blockBytes = Double(b * t) * Double(m.headDim) * (Double(2 * m.heads) + 2 * Double(w.kvHeads)) * e
+        let full = roof.time(bytes: blockBytes, flops: blockFlops)
+        let diagonal = roof.time(bytes: blockBytes, flops: blockFlops / 2)
+        // K and V chunks travel expanded to n_h heads (repeat_kv runs before ring_attention in the paper's code).
+        let messageBytes = Double(b * t * m.heads * m.headDim) * e
+        var ops = [[RankOperation]](repeating: [], count: p)
+        for r in 0..<p {
+            let next = (r + 1) % p, prev = (r + p - 1) % p
+            for s in 0..<p {
+                let last = s == p - 1
+                if !last {
+                    ops[r].append(.send(to: next, bytes: messageBytes, tag: Int64(2 * s)))
+                    ops[r].append(.send(to: next, bytes: messageBytes, tag: Int64(2 * s + 1)))
+                }
+                if s == 0 { ops[r].append(.compute(diagonal, label: "causal block")) }
+                else if s <= r { ops[r].append(.compute(full, label: "block")) }
+                if !last {
+                    ops[r].append(.recv(from: prev, tag: Int64(2 * s)))
+                    ops[r].append(.recv(from: prev, tag: Int64(2 * s + 1)))
+                }
+            }
+        }
+        let sim = Simulation()
+        let flows = FlowScheduler(network: cluster.network, simulation: sim)
+        let executor = Executor(simulation: sim, flows: flows, devices: cluster.gpus, recording: false)
+        executor.messageOverhead = calibration.perMessage
+        return try executor.run([ListProgram(singleLane: ops)]).makespan
+    }
+
+    /// One decode layer's attention with `strategy` (simulated), plus the sync calls the calibration names.
+    public func decodeAttentionLayer(_ strategy: DecodeStrategy) throws -> SimTime {
+        let w = try workload.model.decodeWorkload(sequenceLength: workload.promptTokens, batch: workload.batch,
+                                                  expandedKV: calibration.attentionOnExpandedKV)
+        let model = try DecodeModel(cluster: cluster, workload: w, options: calibration.decodeOptions)
+        var calls = calibration.syncCallsPerLayer
+        if case .ring = strategy { calls += calibration.ringExtraCallsPerLayer }
+        return try model.run(strategy, recording: false).latency
+            + SimTime(picoseconds: calibration.collectiveCall.picoseconds * Int64(calls))
+    }
+
+    public func run(_ strategy: DecodeStrategy) throws -> GenerationReport {
+        let layers = Int64(workload.model.layers)
+        let prefillAttention = SimTime(picoseconds: try prefillAttentionLayer().picoseconds * layers)
+        let prefillOther = SimTime(picoseconds: try layerOther(tokens: prefillTokensPerRank).picoseconds * layers)
+            + (try head(tokens: prefillTokensPerRank))
+        let decodeOther = SimTime(picoseconds: try layerOther(tokens: 1).picoseconds * layers) + (try head(tokens: 1))
+        return GenerationReport(strategy: strategy.description, gpus: gpus, prefillAttention: prefillAttention,
+                                prefillOther: prefillOther, decodeAttentionPerLayer: try decodeAttentionLayer(strategy),
+                                decodeOtherPerStep: decodeOther, decodeSteps: workload.decodeSteps,
+                                layers: workload.model.layers)
+    }
+}

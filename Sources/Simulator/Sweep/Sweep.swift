@@ -1,0 +1,248 @@
+import Foundation
+
+/// What `treeattn sweep` runs: every (GPU count, sequence length, strategy) of one decode workload on one cluster,
+/// plus peak memory at each hidden size. All overheads are the explicit fields of `options`.
+public struct SweepConfiguration: Sendable {
+    /// A preset or cluster file (`Cluster.resolve`); it must hold at least the largest GPU count.
+    public var cluster: String
+    public var sequenceLengths: [Int]
+    public var gpuCounts: [Int]
+    public var strategies: [DecodeStrategy]
+    public var batch: Int = 1
+    public var heads: Int = 16
+    public var kvHeads: Int? = nil
+    public var headDim: Int = 128
+    public var dtype: String = "bf16"
+    /// Hidden sizes d = n_h d_h of the memory plot (n_h = d / d_h, the GQA group size kept); evaluated at the
+    /// largest sequence length and the smallest GPU count. Empty: no memory points.
+    public var hiddenSizes: [Int] = []
+    public var options: DecodeOptions = DecodeOptions()
+
+    public init(cluster: String, sequenceLengths: [Int], gpuCounts: [Int], strategies: [DecodeStrategy]) {
+        self.cluster = cluster
+        self.sequenceLengths = sequenceLengths
+        self.gpuCounts = gpuCounts
+        self.strategies = strategies
+    }
+
+    /// Rejects empty lists, duplicates, non-positive values and hidden sizes that are not a multiple of d_h.
+    public func validate() throws {
+        for (list, name) in [(sequenceLengths, "--seq-lens"), (gpuCounts, "--gpus")] {
+            guard !list.isEmpty else { throw SimulatorError.invalidArgument("\(name) is empty") }
+            guard list.allSatisfy({ $0 >= 1 }) else { throw SimulatorError.invalidArgument("\(name) values must be >= 1") }
+            guard Set(list).count == list.count else { throw SimulatorError.invalidArgument("\(name) has duplicates") }
+        }
+        guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
+        guard Set(strategies.map(\.description)).count == strategies.count else {
+            throw SimulatorError.invalidArgument("--strategy has duplicates")
+        }
+        let base = try workload(sequenceLength: sequenceLengths[0])
+        for d in hiddenSizes {
+            guard d >= 1, d % headDim == 0 else {
+                throw SimulatorError.invalidArgument("hidden size \(d) is not a positive multiple of head-dim \(headDim)")
+            }
+            guard (d / headDim) % base.groupSize == 0 else {
+                throw SimulatorError.invalidArgument("hidden size \(d) gives \(d / headDim) heads, not a multiple of the GQA group size \(base.groupSize)")
+            }
+        }
+        guard Set(hiddenSizes).count == hiddenSizes.count else { throw SimulatorError.invalidArgument("--hidden-sizes has duplicates") }
+        for n in sequenceLengths { for p in gpuCounts where n < p {
+            throw SimulatorError.invalidArgument("sequence length \(n) is shorter than \(p) GPUs (every GPU needs a token)")
+        } }
+    }
+
+    public func workload(sequenceLength: Int, heads h: Int? = nil) throws -> DecodeWorkload {
+        let n = h ?? heads
+        let kv = h.map { $0 / (heads / (kvHeads ?? heads)) } ?? kvHeads
+        return try DecodeWorkload(sequenceLength: sequenceLength, batch: batch, heads: n, kvHeads: kv, headDim: headDim, dtype: dtype)
+    }
+
+    /// Units of work reported to the progress callback.
+    public var totalSteps: Int { gpuCounts.count * sequenceLengths.count + hiddenSizes.count }
+}
+
+/// One simulated point.
+public struct SweepPoint: Sendable {
+    public var cluster: String
+    public var gpuName: String
+    public var sequenceLength: Int
+    public var workload: DecodeWorkload
+    public var report: DecodeReport
+}
+
+/// Peak memory per device at one hidden size, for one strategy: the paper's formula (tree and ring) and ours.
+public struct MemoryPoint: Sendable, Equatable {
+    public var hidden: Int
+    public var heads: Int
+    public var strategy: String
+    public var sequenceLength: Int
+    public var gpus: Int
+    public var paperBytes: Double?
+    public var simulatedBytes: Double
+}
+
+public struct SweepResult: Sendable {
+    public var configuration: SweepConfiguration
+    public var points: [SweepPoint]
+    public var memory: [MemoryPoint]
+}
+
+/// The sweep engine and its outputs (CSV tables and SVG plots). Deterministic: the same configuration gives the
+/// same bytes.
+public enum Sweep {
+    /// Runs every point; `progress(done, total, label)` is called after each (GPU count, sequence length) and each
+    /// hidden size.
+    public static func run(_ c: SweepConfiguration, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SweepResult {
+        try c.validate()
+        let cluster = try Cluster.resolve(c.cluster)
+        guard let maxGPUs = c.gpuCounts.max(), maxGPUs <= cluster.gpuCount else {
+            throw SimulatorError.invalidArgument("--gpus \(c.gpuCounts.max() ?? 0) exceeds the \(cluster.gpuCount) GPUs of \(cluster.name)")
+        }
+        var points: [SweepPoint] = []
+        var done = 0
+        let total = c.totalSteps
+        for p in c.gpuCounts {
+            for n in c.sequenceLengths {
+                let w = try c.workload(sequenceLength: n)
+                let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
+                for r in try model.compare(c.strategies, recording: true) {
+                    var report = r
+                    report.execution = nil  // keep memory flat over long sweeps
+                    points.append(SweepPoint(cluster: model.cluster.name, gpuName: cluster.gpu.name, sequenceLength: n, workload: w, report: report))
+                }
+                done += 1
+                progress(done, total, "p=\(p) N=\(n)")
+            }
+        }
+        var memory: [MemoryPoint] = []
+        if !c.hiddenSizes.isEmpty {
+            let n = c.sequenceLengths.max()!, p = c.gpuCounts.min()!
+            for d in c.hiddenSizes {
+                let w = try c.workload(sequenceLength: n, heads: d / c.headDim)
+                let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
+                for s in c.strategies {
+                    let r = try model.run(s, recording: false)
+                    memory.append(MemoryPoint(hidden: d, heads: w.heads, strategy: s.description, sequenceLength: n, gpus: model.gpus,
+                                              paperBytes: model.paperMemory(s, p: model.gpus).map { $0 * Double(w.elementBytes) },
+                                              simulatedBytes: r.peakMemoryBytes))
+                }
+                done += 1
+                progress(done, total, "memory d=\(d)")
+            }
+        }
+        return SweepResult(configuration: c, points: points, memory: memory)
+    }
+
+    /// Columns of the point CSV, in order (the link-class byte columns `bytes_<class>` follow, sorted by name).
+    public static let pointColumns = [
+        "cluster", "gpu", "gpus", "seq_len", "batch", "heads", "kv_heads", "head_dim", "dtype", "strategy",
+        "latency_s", "compute_s", "communication_s", "overhead_s", "idle_s", "elements_sent_per_device",
+        "paper_volume_elements", "peak_memory_elements", "peak_memory_bytes", "paper_peak_memory_elements",
+        "fits_in_memory", "speedup_vs_ring", "events", "messages",
+        "kernel_launch_s", "collective_call_s", "per_message_s", "memory_efficiency", "compute_efficiency",
+        "ring_sends_expanded_kv", "notes",
+    ]
+
+    /// One row per (GPU count, sequence length, strategy): every report field.
+    public static func pointsCSV(_ result: SweepResult) -> CSVTable {
+        let classes = Array(Set(result.points.flatMap { $0.report.bytesPerLinkClass.map(\.name) })).sorted()
+        var table = CSVTable(header: pointColumns + classes.map { "bytes_\($0)" })
+        let o = result.configuration.options
+        let num = CSVTable.number
+        for pt in result.points {
+            let r = pt.report, w = pt.workload
+            var bytes: [String: Double] = [:]
+            for (name, b) in r.bytesPerLinkClass { bytes[name, default: 0] += b }
+            let row: [String] = [
+                pt.cluster, pt.gpuName, "\(r.gpus)", "\(pt.sequenceLength)", "\(w.batch)", "\(w.heads)", "\(w.kvHeads)",
+                "\(w.headDim)", w.dtype, r.strategy,
+                num(r.latency.seconds), num(r.compute.seconds), num(r.communication.seconds), num(r.overhead.seconds),
+                num(r.idle.seconds), num(r.elementsSentPerDevice), num(r.paperVolumeElements), num(r.peakMemoryElements),
+                num(r.peakMemoryBytes), num(r.paperPeakMemoryElements), "\(r.fitsInMemory)", num(r.speedupVsRing),
+                "\(r.events)", "\(r.messages)",
+                num(o.kernelLaunch.seconds), num(o.collectiveCall.seconds), num(o.perMessage.seconds),
+                num(o.memoryEfficiency), num(o.computeEfficiency), "\(o.ringSendsExpandedKV)", r.notes.joined(separator: "; "),
+            ] + classes.map { num(bytes[$0] ?? 0) }
+            table.rows.append(row)
+        }
+        return table
+    }
+
+    public static let memoryColumns = ["hidden", "heads", "strategy", "seq_len", "gpus", "tokens_per_gpu",
+                                       "paper_peak_memory_bytes", "simulated_peak_memory_bytes"]
+
+    public static func memoryCSV(_ result: SweepResult) -> CSVTable {
+        var table = CSVTable(header: memoryColumns)
+        for m in result.memory {
+            table.rows.append(["\(m.hidden)", "\(m.heads)", m.strategy, "\(m.sequenceLength)", "\(m.gpus)",
+                               CSVTable.number(Double(m.sequenceLength) / Double(m.gpus)),
+                               CSVTable.number(m.paperBytes), CSVTable.number(m.simulatedBytes)])
+        }
+        return table
+    }
+
+    static func settingCaption(_ c: SweepConfiguration) -> String {
+        let o = c.options
+        return "\(c.cluster); b=\(c.batch) n_h=\(c.heads) n_kv=\(c.kvHeads ?? c.heads) d_h=\(c.headDim) \(c.dtype); "
+            + "launch \(o.kernelLaunch), call \(o.collectiveCall), msg \(o.perMessage), eta_mem \(o.memoryEfficiency), eta_c \(o.computeEfficiency)"
+    }
+
+    /// Latency vs sequence length, one line per (strategy, GPU count); log-log.
+    public static func latencyPlot(_ result: SweepResult, title: String = "Decode latency vs sequence length") throws -> LinePlot {
+        let c = result.configuration
+        var series: [PlotSeries] = []
+        for (si, s) in c.strategies.enumerated() {
+            for (gi, p) in c.gpuCounts.enumerated() {
+                let pts = result.points.filter { $0.report.strategy == s.description && $0.report.gpus == p }
+                    .map { (x: Double($0.sequenceLength), y: $0.report.latency.seconds) }
+                series.append(PlotSeries(name: "\(s) (\(p) GPUs)", points: pts, colour: si, dash: gi))
+            }
+        }
+        return try LinePlot(title: title, xLabel: "sequence length N (tokens)", xScale: .log, xFormat: .si,
+                            yLabel: "latency per decode step (s)", yScale: .log, series: series, caption: settingCaption(c))
+    }
+
+    /// Speedup over Ring (ring latency / strategy latency) vs GPU count, one line per (strategy, sequence length).
+    public static func speedupPlot(_ result: SweepResult, title: String = "Speedup over Ring Attention vs GPU count") throws -> LinePlot {
+        let c = result.configuration
+        var series: [PlotSeries] = []
+        let others = c.strategies.filter { $0.description != "ring" }
+        for (si, s) in (others.isEmpty ? c.strategies : others).enumerated() {
+            for (ni, n) in c.sequenceLengths.enumerated() {
+                let pts = result.points.filter { $0.report.strategy == s.description && $0.sequenceLength == n }
+                    .compactMap { pt in pt.report.speedupVsRing.map { (x: Double(pt.report.gpus), y: $0) } }
+                series.append(PlotSeries(name: "\(s)/ring, N=\(PlotAxis.formatTick(Double(n), .si))", points: pts, colour: ni, dash: si))
+            }
+        }
+        return try LinePlot(title: title, xLabel: "GPUs", xScale: .log, xTicks: c.gpuCounts.map(Double.init),
+                            yLabel: "speedup over ring (x)", yScale: .log, series: series, caption: settingCaption(c))
+    }
+
+    /// Peak memory per device vs hidden size: the paper's formula (dashed) and our accounting (solid).
+    public static func memoryPlot(_ result: SweepResult, title: String = "Peak attention memory per GPU vs hidden size") throws -> LinePlot {
+        let c = result.configuration
+        guard let first = result.memory.first else { throw SimulatorError.invalidArgument("no hidden sizes: no memory plot") }
+        var series: [PlotSeries] = []
+        for (si, s) in c.strategies.enumerated() {
+            let pts = result.memory.filter { $0.strategy == s.description }
+            series.append(PlotSeries(name: "\(s) simulated", points: pts.map { (x: Double($0.hidden), y: $0.simulatedBytes / 1e9) }, colour: si))
+            let paper = pts.compactMap { m in m.paperBytes.map { (x: Double(m.hidden), y: $0 / 1e9) } }
+            if !paper.isEmpty { series.append(PlotSeries(name: "\(s) paper formula", points: paper, colour: si, dash: 1)) }
+        }
+        return try LinePlot(title: title, xLabel: "hidden size d = n_h d_h", xScale: .linear, xTicks: c.hiddenSizes.map(Double.init),
+                            yLabel: "peak memory per GPU (GB)", yScale: .linear, series: series,
+                            caption: "N=\(first.sequenceLength), \(first.gpus) GPUs (t=\(first.sequenceLength / first.gpus) tokens/GPU), b=\(c.batch), \(c.dtype); GB = 1e9 bytes")
+    }
+
+    /// Every output file of a sweep: name -> contents.
+    public static func files(_ result: SweepResult) throws -> [(name: String, contents: String)] {
+        var files: [(String, String)] = [("sweep.csv", pointsCSV(result).render()),
+                                         ("latency.svg", try latencyPlot(result).render()),
+                                         ("speedup.svg", try speedupPlot(result).render())]
+        if !result.memory.isEmpty {
+            files.append(("memory.csv", memoryCSV(result).render()))
+            files.append(("memory.svg", try memoryPlot(result).render()))
+        }
+        return files
+    }
+}
