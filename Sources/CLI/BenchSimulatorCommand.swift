@@ -27,6 +27,10 @@ struct BenchSimulatorCommand: ParsableCommand {
             let (heapRate, heapSeconds, checksum) = HeapBaseline.measure(operations: heapOperations)
             print(String(format: "baseline  Heap<Event> pop+push: %.2fM ops/s (%d ops in %.2f s, checksum %lld)",
                          heapRate / 1e6, heapOperations, heapSeconds, checksum))
+            // For information: the simulator's own event queue on the same workload (same checksum).
+            let (queueRate, queueSeconds, queueChecksum) = HeapBaseline.measureEventQueue(operations: heapOperations)
+            print(String(format: "          EventQueue pop+push:  %.2fM ops/s (%d ops in %.2f s, checksum %lld)",
+                         queueRate / 1e6, heapOperations, queueSeconds, queueChecksum))
 
             let cluster = try ClusterPreset.dgxH100(servers: gpus / 8).build()
             let size = try parseBytes(bytes)

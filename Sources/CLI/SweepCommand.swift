@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reference
 import Simulator
 
 /// `treeattn sweep`: decode latency over sequence lengths x GPU counts x strategies, peak memory over hidden sizes;
@@ -164,6 +165,6 @@ func writeFiles(_ files: [(name: String, contents: String)], into directory: Str
         }
     }
     for f in files {
-        try AtomicWrite.write(Data(f.contents.utf8), to: (directory as NSString).appendingPathComponent(f.name))
+        try AtomicFile.write(f.contents, to: (directory as NSString).appendingPathComponent(f.name))
     }
 }

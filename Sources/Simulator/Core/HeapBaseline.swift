@@ -19,4 +19,22 @@ public enum HeapBaseline {
         let seconds = Date().timeIntervalSince(start)
         return (Double(operations) / seconds, seconds, checksum)
     }
+
+    /// The same pop-then-push loop through the simulator's own `EventQueue` (the `Heap` plus sequence numbering);
+    /// the checksum equals `measure`'s for the same arguments (both pop in (time, sequence) order).
+    public static func measureEventQueue(operations: Int, live: Int = 4096) -> (opsPerSecond: Double, seconds: Double, checksum: Int64) {
+        var queue = EventQueue()
+        var rng = UInt64(0x9E3779B97F4A7C15)
+        for i in 0..<live { queue.schedule(time: Int64(i), target: 0, kind: 0, payload: 0) }
+        var checksum: Int64 = 0
+        let start = Date()
+        for _ in 0..<operations {
+            let e = queue.next()!
+            checksum &+= e.time
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            queue.schedule(time: e.time + Int64(rng >> 44), target: 0, kind: 0, payload: 0)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        return (Double(operations) / seconds, seconds, checksum)
+    }
 }

@@ -37,9 +37,9 @@ struct IndexTable {
         return Int(truncatingIfNeeded: h)
     }
 
-    /// The slot holding `key`, or the empty slot where it would go.
+    /// The slot holding `key`, or the empty slot where it would go (valid until the next insertion or removal).
     @inline(__always)
-    private func probe(_ key: Key) -> Int {
+    func probe(_ key: Key) -> Int {
         var i = Self.hash(key) & mask
         while slots[i].used && slots[i].key != key { i = (i &+ 1) & mask }
         return i
@@ -55,8 +55,17 @@ struct IndexTable {
         }
     }
 
+    /// The value in a slot from `probe`, nil if the slot is empty.
+    @inline(__always)
+    func value(atSlot i: Int) -> Int32? { slots[i].used ? slots[i].value : nil }
+
     mutating func insert(_ key: Key, _ value: Int32) {
-        let i = probe(key)
+        insert(key, value, atSlot: probe(key))
+    }
+
+    /// Sets `key` (found or to be placed at slot i, from `probe`) to `value`.
+    @inline(__always)
+    mutating func insert(_ key: Key, _ value: Int32, atSlot i: Int) {
         if slots[i].used { slots[i].value = value; return }
         slots[i] = Slot(key: key, value: value, used: true)
         count += 1
@@ -64,7 +73,12 @@ struct IndexTable {
     }
 
     mutating func remove(_ key: Key) {
-        var i = probe(key)
+        remove(atSlot: probe(key))
+    }
+
+    /// Removes the entry in slot i (from `probe`), if any.
+    mutating func remove(atSlot slot: Int) {
+        var i = slot
         guard slots[i].used else { return }
         slots[i].used = false
         count -= 1

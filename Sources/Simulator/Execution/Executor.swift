@@ -36,10 +36,27 @@ public final class Executor: EventHandler {
     private var bytesSent: [Double]
     // Mailboxes, keyed by (rank, phase, source, tag): value >= 0 is a waiting process, value < 0 is -(number of
     // arrived, unconsumed messages).
-    private struct MessageKey { var phase: Int32; var source: Int32; var tag: Int64 }
+    // Each rank's first entry lives inline in `inbox[rank]` (a ring or tree step rarely has more than one pending),
+    // further ones in the shared `mailbox` table; a key is in exactly one of the two places.
+    private struct MessageKey: Equatable { var phase: Int32; var source: Int32; var tag: Int64 }
+    private struct Inbox {
+        var key = MessageKey(phase: 0, source: 0, tag: 0)
+        var value: Int32 = 0
+        var used = false
+        /// Entries of this rank in `mailbox`.
+        var overflow: Int32 = 0
+    }
+    private var inbox: [Inbox]
     private var mailbox = IndexTable()
+    /// Where a mailbox lookup found its key: inline (`slot` -1), in the table (`slot` >= 0; also where a new key
+    /// goes), or nowhere and the table was not probed (`slot` -2).
+    private struct MailboxEntry { var value: Int32?; var slot: Int }
     // Channels, keyed by (source, destination, channel); each caches its network route.
     private var channelIndex = IndexTable()
+    /// The channel each rank sent on last (destination, channel id, index; index -1: none), checked before
+    /// `channelIndex`.
+    private struct LastChannel { var destination: Int32 = -1; var channel: Int32 = 0; var index: Int32 = -1 }
+    private var lastChannel: [LastChannel]
     private var channelBusy: [Bool] = []
     private var channelRoute: [Int32] = []
     /// FIFO of messages waiting for each channel, linked through `mNext` (-1: empty / end).
@@ -67,8 +84,15 @@ public final class Executor: EventHandler {
         rankActive = [Int32](repeating: 0, count: p)
         rankFinish = [SimTime](repeating: .zero, count: p)
         bytesSent = [Double](repeating: 0, count: p)
+        inbox = [Inbox](repeating: Inbox(), count: p)
+        lastChannel = [LastChannel](repeating: LastChannel(), count: p)
         target = simulation.register(self)
         flows.executor = Unmanaged.passUnretained(self)
+    }
+
+    deinit {
+        // The scheduler calls its executor without reference counting: never leave it pointing at a dead one.
+        if let e = flows.executor, e.toOpaque() == Unmanaged.passUnretained(self).toOpaque() { flows.executor = nil }
     }
 
     /// Runs the phases to completion and returns the result. Throws if a program deadlocks (a receive without a
@@ -85,8 +109,13 @@ public final class Executor: EventHandler {
         for r in 0..<p { enterPhase(rank: r, phase: 0) }
         simulation.run()
         for r in 0..<p where Int(rankPhase[r]) < phases.count {
-            let waiting = mailbox.first(where: { key, value in key.a >> 32 == UInt64(r) && value >= 0 })
-            let detail = waiting.map { " (waits for tag \(Int64(bitPattern: $0.key.c)) from rank \(Int32(truncatingIfNeeded: $0.key.b)))" } ?? ""
+            var waiting: (tag: Int64, source: Int32)? = nil
+            if inbox[r].used && inbox[r].value >= 0 {
+                waiting = (inbox[r].key.tag, inbox[r].key.source)
+            } else if let e = mailbox.first(where: { key, value in key.a >> 32 == UInt64(r) && value >= 0 }) {
+                waiting = (Int64(bitPattern: e.key.c), Int32(truncatingIfNeeded: e.key.b))
+            }
+            let detail = waiting.map { " (waits for tag \($0.tag) from rank \($0.source))" } ?? ""
             throw SimulatorError.invalidArgument("program deadlocked: rank \(r) stuck in phase \(rankPhase[r])\(detail)")
         }
         let makespan = max(rankFinish.max() ?? .zero, lastActivity)
@@ -131,6 +160,39 @@ public final class Executor: EventHandler {
                        b: UInt64(UInt32(bitPattern: key.source)), c: UInt64(bitPattern: key.tag))
     }
 
+    @inline(__always)
+    private func mailboxFind(rank: Int, _ key: MessageKey) -> MailboxEntry {
+        let box = inbox[rank]
+        if box.used && box.key == key { return MailboxEntry(value: box.value, slot: -1) }
+        if box.overflow == 0 { return MailboxEntry(value: nil, slot: -2) }
+        let slot = mailbox.probe(Self.mailboxKey(rank: rank, key))
+        return MailboxEntry(value: mailbox.value(atSlot: slot), slot: slot)
+    }
+
+    /// Sets the entry found by `mailboxFind` (no other mailbox change in between) to `value`.
+    @inline(__always)
+    private func mailboxSet(rank: Int, _ key: MessageKey, _ value: Int32, _ entry: MailboxEntry) {
+        if entry.slot == -1 { inbox[rank].value = value; return }
+        let tableKey = Self.mailboxKey(rank: rank, key)
+        if entry.value != nil { mailbox.insert(tableKey, value, atSlot: entry.slot); return }
+        if !inbox[rank].used {
+            inbox[rank].key = key
+            inbox[rank].value = value
+            inbox[rank].used = true
+            return
+        }
+        mailbox.insert(tableKey, value, atSlot: entry.slot >= 0 ? entry.slot : mailbox.probe(tableKey))
+        inbox[rank].overflow += 1
+    }
+
+    /// Removes the (existing) entry found by `mailboxFind`.
+    @inline(__always)
+    private func mailboxRemove(rank: Int, _ entry: MailboxEntry) {
+        if entry.slot == -1 { inbox[rank].used = false; return }
+        mailbox.remove(atSlot: entry.slot)
+        inbox[rank].overflow -= 1
+    }
+
     private func advance(_ proc: Int32) {
         let i = Int(proc)
         let rank = Int(pRank[i]), lane = Int(pLane[i]), phase = Int(pPhase[i])
@@ -150,12 +212,13 @@ public final class Executor: EventHandler {
             case .waitSends:
                 if pOutstanding[i] > 0 { pWaitingSends[i] = true; return }
             case .recv(let from, let tag):
-                let key = Self.mailboxKey(rank: rank, MessageKey(phase: Int32(phase), source: Int32(from), tag: tag))
-                if let v = mailbox[key], v < 0 {
-                    if v == -1 { mailbox.remove(key) } else { mailbox.insert(key, v + 1) }
+                let key = MessageKey(phase: Int32(phase), source: Int32(from), tag: tag)
+                let entry = mailboxFind(rank: rank, key)
+                if let v = entry.value, v < 0 {
+                    if v == -1 { mailboxRemove(rank: rank, entry) } else { mailboxSet(rank: rank, key, v + 1, entry) }
                     continue
                 }
-                mailbox.insert(key, proc)
+                mailboxSet(rank: rank, key, proc, entry)
                 return
             case .compute(let duration, let label), .overhead(let duration, let label),
                  .modelledCommunication(let duration, let label):
@@ -190,21 +253,32 @@ public final class Executor: EventHandler {
 
     // MARK: messages
 
-    private func post(from: Int, to: Int, bytes: Double, key: MessageKey, channel: Int32, process: Int32) {
+    /// The index of channel (from, to, channel), created (with its route) on first use.
+    private func findChannel(from: Int, to: Int, _ channel: Int32) -> Int32 {
         let ck = IndexTable.Key(a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(truncatingIfNeeded: to)),
                                 b: UInt64(UInt32(bitPattern: channel)), c: 0)
+        if let existing = channelIndex[ck] { return existing }
+        let c = Int32(channelBusy.count)
+        channelIndex.insert(ck, c)
+        channelBusy.append(false)
+        channelHead.append(-1)
+        channelTail.append(-1)
+        do {
+            channelRoute.append(try flows.routeID(devices[from], devices[to]))
+        } catch {
+            preconditionFailure("route between ranks failed after validation: \(error)")
+        }
+        return c
+    }
+
+    private func post(from: Int, to: Int, bytes: Double, key: MessageKey, channel: Int32, process: Int32) {
+        let last = lastChannel[from]
         let c: Int32
-        if let existing = channelIndex[ck] { c = existing } else {
-            c = Int32(channelBusy.count)
-            channelIndex.insert(ck, c)
-            channelBusy.append(false)
-            channelHead.append(-1)
-            channelTail.append(-1)
-            do {
-                channelRoute.append(try flows.routeID(devices[from], devices[to]))
-            } catch {
-                preconditionFailure("route between ranks failed after validation: \(error)")
-            }
+        if last.index >= 0 && last.destination == Int32(to) && last.channel == channel {
+            c = last.index
+        } else {
+            c = findChannel(from: from, to: to, channel)
+            lastChannel[from] = LastChannel(destination: Int32(to), channel: channel, index: c)
         }
         let m: Int32
         if let reused = freeMessages.popLast() {
@@ -272,7 +346,7 @@ public final class Executor: EventHandler {
         }
         let channel = mChannel[i]
         let rank = Int(mDestination[i])
-        let key = Self.mailboxKey(rank: rank, mKey[i])
+        let key = mKey[i]
         let sender = mProcess[i], generation = mGeneration[i]
         freeMessages.append(m)
         if pGeneration[Int(sender)] == generation {
@@ -283,12 +357,12 @@ public final class Executor: EventHandler {
             }
         }
         if pacing == .afterDelivery { release(channel: channel) }
-        let v = mailbox[key]
-        if let v, v >= 0 {
-            mailbox.remove(key)
+        let entry = mailboxFind(rank: rank, key)
+        if let v = entry.value, v >= 0 {
+            mailboxRemove(rank: rank, entry)
             advance(v)
         } else {
-            mailbox.insert(key, (v ?? 0) - 1)
+            mailboxSet(rank: rank, key, (entry.value ?? 0) - 1, entry)
         }
     }
 }

@@ -6,9 +6,10 @@
 /// links end segments, so the next segment starts only when the whole message has arrived.
 ///
 /// Performance layout (the event loop calls into this millions of times a second): every table is a flat array of
-/// plain values indexed by slot numbers (routes, segments, transfers, flows, links), so the hot paths do no
-/// reference counting, hashing or allocation. Route segments are flattened into `segmentLinks`; each link's flows
-/// live in a slab of `linkFlowPool` (append at the end, remove by swapping with the last, exactly as an array).
+/// plain structs indexed by slot numbers (routes, segments, transfers, flows, links), so the hot paths do no
+/// reference counting, hashing or allocation, and one flow or link is one cache line. Route segments are flattened
+/// into `segmentLinks`; each link's flows live in a slab of `linkFlowPool` (append at the end, remove by swapping
+/// with the last, exactly as an array), and each flow remembers its position in its links' lists.
 public final class FlowScheduler: EventHandler {
     public let network: Network
     public let simulation: Simulation
@@ -25,67 +26,76 @@ public final class FlowScheduler: EventHandler {
     var executor: Unmanaged<Executor>?
 
     /// Bytes carried by each link so far (a message crossing h links counts h times).
-    public private(set) var linkBytes: [Double]
+    public var linkBytes: [Double] { links.map(\.bytes) }
     /// Number of transfers started.
     public private(set) var transfersStarted = 0
     /// Number of max-min recomputations over components of more than one flow.
     public private(set) var fairShareSolves = 0
 
     // Routes, and their segments flattened into plain tables.
+    private struct RouteState { var firstSegment: Int32; var segmentCount: Int32 }
+    private struct SegmentState {
+        var latency: Int64
+        /// Minimum link bandwidth (the uncontended rate).
+        var bottleneck: Double
+        /// Links: segmentLinks[linkStart..<linkEnd]; packetisation delays: packet*[packetStart..<packetEnd].
+        var linkStart: Int32, linkEnd: Int32, packetStart: Int32, packetEnd: Int32
+    }
     private var routeIndex: [Int64: Int32] = [:]
     private var routes: [Route] = []
-    private var routeFirstSegment: [Int32] = []
-    private var routeSegmentCount: [Int32] = []
-    private var sLinkStart: [Int32] = [], sLinkEnd: [Int32] = []
+    private var routeState: [RouteState] = []
+    private var segments: [SegmentState] = []
     private var segmentLinks: [Int32] = []
-    private var sLatency: [Int64] = []
-    private var sBottleneck: [Double] = []
-    private var sPacketStart: [Int32] = [], sPacketEnd: [Int32] = []
     private var packetMTU: [Double] = [], packetBandwidth: [Double] = []
 
     // Transfers (messages), slot-allocated.
-    private var tRoute: [Int32] = []
-    private var tSegment: [Int32] = []
-    private var tBytes: [Double] = []
-    private var tContext: [Int64] = []
+    private struct TransferState { var bytes: Double; var context: Int64; var route: Int32; var segment: Int32 }
+    private var transfers: [TransferState] = []
     private var freeTransfers: [Int32] = []
 
-    // Flows (one in-flight segment of a transfer), slot-allocated. A flow's links are
-    // segmentLinks[fLinkStart[f]..<fLinkEnd[f]].
-    private var fTransfer: [Int32] = []
-    private var fRemaining: [Double] = []
-    private var fRate: [Double] = []
-    private var fUpdated: [Int64] = []
-    private var fVersion: [UInt32] = []
-    private var fLinkStart: [Int32] = []
-    private var fLinkEnd: [Int32] = []
-    /// The link each flow is limited by (saturated, and the flow has the largest rate on it).
-    private var fBottleneck: [Int32] = []
+    // Flows (one in-flight segment of a transfer), slot-allocated.
+    private struct FlowState {
+        var remaining: Double
+        var rate: Double
+        var updated: Int64
+        /// -1 when the slot is free.
+        var transfer: Int32
+        var version: UInt32
+        /// The flow's links: segmentLinks[linkStart..<linkEnd].
+        var linkStart: Int32, linkEnd: Int32
+        /// The link the flow is limited by (saturated, and the flow has the largest rate on it), or -1.
+        var bottleneck: Int32
+        var mark: UInt32
+    }
+    private var flows: [FlowState] = []
     private var freeFlows: [Int32] = []
-
-    // Links. The flows on link l are linkFlowPool[lfStart[l] ..< lfStart[l] + lfCount[l]] (capacity lfCapacity[l]).
-    private let capacity: [Double]
-    private var lfStart: [Int32]
-    private var lfCount: [Int32]
-    private var lfCapacity: [Int32]
-    private var linkFlowPool: [Int32] = []
-    /// Position of flow f in the list of its k-th link is fPosition[f * maxHops + k] (an offset from lfStart), so
-    /// removing a flow from a link shared by hundreds of flows needs no search.
+    /// Position of flow f in the list of its k-th link is fPosition[f * maxHops + k] (an offset from the link's
+    /// `flowStart`), so removing a flow from a link shared by hundreds of flows needs no search.
     private var fPosition: [Int32] = []
     /// The most links in any segment so far.
     private var maxHops = 1
-    private var linkMark: [UInt32]
-    /// Sum of current rates of the flows on each link.
-    private var linkUsed: [Double]
-    /// Number of flows in flight whose bottleneck (`fBottleneck`) is each link: replaces a scan of the link's flows
-    /// when a flow finishes (a spine link can carry hundreds of flows, none of them limited by it).
-    private var linkBottlenecked: [Int32]
-    private var flowMark: [UInt32] = []
+
+    // Links. The flows on link l are linkFlowPool[flowStart ..< flowStart + flowCount] (slab size flowCapacity).
+    private struct LinkState {
+        var capacity: Double
+        /// Sum of current rates of the flows on the link.
+        var used: Double
+        var bytes: Double
+        var flowStart: Int32, flowCount: Int32, flowCapacity: Int32
+        /// Flows in flight whose bottleneck is this link: replaces a scan of the link's flows when a flow finishes
+        /// (a spine link can carry hundreds of flows, none of them limited by it).
+        var bottlenecked: Int32
+        var mark: UInt32
+    }
+    private let capacity: [Double]
+    private var links: [LinkState]
+    private var linkFlowPool: [Int32] = []
     private var epoch: UInt32 = 0
     private let solver = MaxMinFairShare()
     private var componentFlows: [Int32] = []
     private var componentLinks: [Int32] = []
     private var newRates: [Double] = []
+    private var newBottlenecks: [Int32] = []
 
     private enum Kind: Int32 { case transmitEnd = 0, arrival = 1 }
 
@@ -95,23 +105,17 @@ public final class FlowScheduler: EventHandler {
 
     /// Testing aid: every flow in flight, with its links and current rate (bytes/s).
     func activeFlows() -> [(links: [Int32], rate: Double)] {
-        fTransfer.indices.filter { fTransfer[$0] >= 0 }.map {
-            (Array(segmentLinks[Int(fLinkStart[$0])..<Int(fLinkEnd[$0])]), fRate[$0])
-        }
+        flows.filter { $0.transfer >= 0 }.map { (Array(segmentLinks[Int($0.linkStart)..<Int($0.linkEnd)]), $0.rate) }
     }
 
     public init(network: Network, simulation: Simulation) {
         self.network = network
         self.simulation = simulation
-        let n = network.links.count
         capacity = network.links.map(\.bandwidth)
-        lfStart = [Int32](repeating: 0, count: n)
-        lfCount = [Int32](repeating: 0, count: n)
-        lfCapacity = [Int32](repeating: 0, count: n)
-        linkMark = [UInt32](repeating: 0, count: n)
-        linkUsed = [Double](repeating: 0, count: n)
-        linkBottlenecked = [Int32](repeating: 0, count: n)
-        linkBytes = [Double](repeating: 0, count: n)
+        links = network.links.map {
+            LinkState(capacity: $0.bandwidth, used: 0, bytes: 0, flowStart: 0, flowCount: 0, flowCapacity: 0,
+                      bottlenecked: 0, mark: 0)
+        }
         target = simulation.register(self)
     }
 
@@ -128,18 +132,15 @@ public final class FlowScheduler: EventHandler {
         routes.append(route)
         let id = Int32(routes.count - 1)
         routeIndex[key] = id
-        routeFirstSegment.append(Int32(sLinkStart.count))
-        routeSegmentCount.append(Int32(route.segments.count))
+        routeState.append(RouteState(firstSegment: Int32(segments.count), segmentCount: Int32(route.segments.count)))
         for segment in route.segments {
             if segment.links.count > maxHops { widenPositions(to: segment.links.count) }
-            sLinkStart.append(Int32(segmentLinks.count))
+            let linkStart = Int32(segmentLinks.count), packetStart = Int32(packetMTU.count)
             segmentLinks.append(contentsOf: segment.links)
-            sLinkEnd.append(Int32(segmentLinks.count))
-            sLatency.append(segment.latency.picoseconds)
-            sBottleneck.append(segment.bottleneck)
-            sPacketStart.append(Int32(packetMTU.count))
             for d in segment.packetDelays { packetMTU.append(d.mtuBytes); packetBandwidth.append(d.bandwidth) }
-            sPacketEnd.append(Int32(packetMTU.count))
+            segments.append(SegmentState(latency: segment.latency.picoseconds, bottleneck: segment.bottleneck,
+                                         linkStart: linkStart, linkEnd: Int32(segmentLinks.count),
+                                         packetStart: packetStart, packetEnd: Int32(packetMTU.count)))
         }
         return id
     }
@@ -154,15 +155,16 @@ public final class FlowScheduler: EventHandler {
     func send(route: Int32, bytes: Double, context: Int64) {
         precondition(bytes >= 0 && bytes.isFinite, "bytes must be finite and >= 0")
         transfersStarted += 1
+        let state = TransferState(bytes: bytes, context: context, route: route, segment: 0)
         let t: Int32
         if let reused = freeTransfers.popLast() {
             t = reused
-            tRoute[Int(t)] = route; tSegment[Int(t)] = 0; tBytes[Int(t)] = bytes; tContext[Int(t)] = context
+            transfers[Int(t)] = state
         } else {
-            t = Int32(tRoute.count)
-            tRoute.append(route); tSegment.append(0); tBytes.append(bytes); tContext.append(context)
+            t = Int32(transfers.count)
+            transfers.append(state)
         }
-        if routeSegmentCount[Int(route)] == 0 {
+        if routeState[Int(route)].segmentCount == 0 {
             simulation.schedule(at: simulation.now, target: target, kind: Kind.arrival.rawValue, payload: Int64(t))
             return
         }
@@ -173,9 +175,8 @@ public final class FlowScheduler: EventHandler {
 
     /// Re-lays out `fPosition` for segments of up to `hops` links.
     private func widenPositions(to hops: Int) {
-        let flows = fTransfer.count
-        var wider = [Int32](repeating: -1, count: flows * hops)
-        for f in 0..<flows { for k in 0..<maxHops { wider[f * hops + k] = fPosition[f * maxHops + k] } }
+        var wider = [Int32](repeating: -1, count: flows.count * hops)
+        for f in flows.indices { for k in 0..<maxHops { wider[f * hops + k] = fPosition[f * maxHops + k] } }
         fPosition = wider
         maxHops = hops
     }
@@ -183,104 +184,120 @@ public final class FlowScheduler: EventHandler {
     /// Appends flow f, whose `hop`-th link is l, to l's list.
     @inline(__always)
     private func linkAppend(_ l: Int, _ f: Int32, hop: Int) {
-        var count = Int(lfCount[l])
-        if count == Int(lfCapacity[l]) {  // move the list to a slab twice as large at the end of the pool
+        let count = Int(links[l].flowCount)
+        if count == Int(links[l].flowCapacity) {  // move the list to a slab twice as large at the end of the pool
             let newCapacity = max(4, 2 * count)
-            let old = Int(lfStart[l]), start = linkFlowPool.count
+            let old = Int(links[l].flowStart), start = linkFlowPool.count
             linkFlowPool.append(contentsOf: repeatElement(-1, count: newCapacity))
             for i in 0..<count { linkFlowPool[start + i] = linkFlowPool[old + i] }
-            lfStart[l] = Int32(start)
-            lfCapacity[l] = Int32(newCapacity)
+            links[l].flowStart = Int32(start)
+            links[l].flowCapacity = Int32(newCapacity)
         }
-        linkFlowPool[Int(lfStart[l]) + count] = f
+        linkFlowPool[Int(links[l].flowStart) + count] = f
         fPosition[Int(f) * maxHops + hop] = Int32(count)
-        count += 1
-        lfCount[l] = Int32(count)
+        links[l].flowCount = Int32(count + 1)
     }
 
     /// Removes flow f, whose `hop`-th link is l, from l's list: swapped with the last element, then dropped (the
     /// same order as `swapAt` + `removeLast` on an array).
     @inline(__always)
     private func linkRemove(_ l: Int, _ f: Int32, hop: Int) {
-        let start = Int(lfStart[l])
+        let start = Int(links[l].flowStart)
         let i = Int(fPosition[Int(f) * maxHops + hop])
-        let last = Int(lfCount[l]) - 1
+        let last = Int(links[l].flowCount) - 1
         if i != last {
             let g = linkFlowPool[start + last]
             linkFlowPool[start + i] = g
             linkFlowPool[start + last] = f
             // g's position on l: find which of g's links l is.
-            let gStart = Int(fLinkStart[Int(g)])
+            let gStart = Int(flows[Int(g)].linkStart)
             var k = gStart
             while segmentLinks[k] != Int32(l) { k += 1 }
             fPosition[Int(g) * maxHops + (k - gStart)] = Int32(i)
         }
-        lfCount[l] -= 1
+        links[l].flowCount = Int32(last)
     }
 
     // MARK: flows
 
     private func startSegment(of t: Int32) {
-        let seg = Int(routeFirstSegment[Int(tRoute[Int(t)])] + tSegment[Int(t)])
-        let bytes = tBytes[Int(t)]
+        let transfer = transfers[Int(t)]
+        let seg = Int(routeState[Int(transfer.route)].firstSegment + transfer.segment)
+        let segment = segments[seg]
+        let bytes = transfer.bytes
         let now = simulation.now.picoseconds
-        let linkStart = sLinkStart[seg], linkEnd = sLinkEnd[seg]
+        let state = FlowState(remaining: bytes, rate: 0, updated: now, transfer: t, version: 0,
+                              linkStart: segment.linkStart, linkEnd: segment.linkEnd, bottleneck: -1, mark: 0)
         let f: Int32
         if let reused = freeFlows.popLast() {
             f = reused
-            let i = Int(f)
-            fTransfer[i] = t; fRemaining[i] = bytes; fRate[i] = 0; fUpdated[i] = now
-            fVersion[i] &+= 1; fLinkStart[i] = linkStart; fLinkEnd[i] = linkEnd; fBottleneck[i] = -1
+            let version = flows[Int(f)].version &+ 1, mark = flows[Int(f)].mark
+            flows[Int(f)] = state
+            flows[Int(f)].version = version
+            flows[Int(f)].mark = mark
         } else {
-            f = Int32(fTransfer.count)
-            fTransfer.append(t); fRemaining.append(bytes); fRate.append(0); fUpdated.append(now)
-            fVersion.append(0); fLinkStart.append(linkStart); fLinkEnd.append(linkEnd); flowMark.append(0)
+            f = Int32(flows.count)
+            flows.append(state)
             fPosition.append(contentsOf: repeatElement(-1, count: maxHops))
-            newRates.append(0); fBottleneck.append(-1)
+            newRates.append(0)
+            newBottlenecks.append(-1)
         }
         // Fast path (exact): if the new flow fits at its uncontended rate on every link without exceeding any
         // capacity, the previous allocation plus this flow at full rate is still max-min fair.
         var fits = true
-        let rate = sBottleneck[seg]
+        let rate = segment.bottleneck
         var limiting: Int32 = -1
-        for k in Int(linkStart)..<Int(linkEnd) {
+        let linkStart = Int(segment.linkStart)
+        for k in linkStart..<Int(segment.linkEnd) {
             let l32 = segmentLinks[k]
             let l = Int(l32)
-            linkBytes[l] += bytes
-            if linkUsed[l] + rate > capacity[l] * (1 + 1e-12) { fits = false }
-            if limiting < 0 && capacity[l] == rate { limiting = l32 }
-            linkAppend(l, f, hop: k - Int(linkStart))
+            links[l].bytes += bytes
+            if links[l].used + rate > links[l].capacity * (1 + 1e-12) { fits = false }
+            if limiting < 0 && links[l].capacity == rate { limiting = l32 }
+            linkAppend(l, f, hop: k - linkStart)
         }
         if fits && !alwaysRecompute {
             setBottleneck(f, limiting)
             setRate(f, rate, now: now)
         } else {
-            rebalance(seedsFrom: Int(linkStart), to: Int(linkEnd), now: now)
+            rebalance(seedsFrom: linkStart, to: Int(segment.linkEnd), now: now)
         }
     }
 
     @inline(__always)
     private func setBottleneck(_ f: Int32, _ l: Int32) {
-        let old = fBottleneck[Int(f)]
-        if old >= 0 { linkBottlenecked[Int(old)] -= 1 }
-        if l >= 0 { linkBottlenecked[Int(l)] += 1 }
-        fBottleneck[Int(f)] = l
+        let old = flows[Int(f)].bottleneck
+        if old >= 0 { links[Int(old)].bottlenecked -= 1 }
+        if l >= 0 { links[Int(l)].bottlenecked += 1 }
+        flows[Int(f)].bottleneck = l
     }
 
     /// Brings flow f's remaining bytes up to date and reschedules its transmit end at the new rate.
     private func setRate(_ f: Int32, _ rate: Double, now: Int64) {
         let i = Int(f)
-        if fRate[i] > 0 {
-            fRemaining[i] = max(0, fRemaining[i] - fRate[i] * Double(now - fUpdated[i]) * 1e-12)
+        var flow = flows[i]
+        if flow.rate > 0 {
+            flow.remaining = max(0, flow.remaining - flow.rate * Double(now - flow.updated) * 1e-12)
         }
-        let delta = rate - fRate[i]
-        for k in Int(fLinkStart[i])..<Int(fLinkEnd[i]) { linkUsed[Int(segmentLinks[k])] += delta }
-        fUpdated[i] = now
-        fRate[i] = rate
-        fVersion[i] &+= 1
-        let duration = Int64((fRemaining[i] / rate * 1e12).rounded())
+        let delta = rate - flow.rate
+        for k in Int(flow.linkStart)..<Int(flow.linkEnd) { links[Int(segmentLinks[k])].used += delta }
+        flow.updated = now
+        flow.rate = rate
+        flow.version &+= 1
+        flows[i] = flow
+        let duration = Int64((flow.remaining / rate * 1e12).rounded())
         simulation.schedule(at: SimTime(picoseconds: now + duration), target: target, kind: Kind.transmitEnd.rawValue,
-                     payload: Int64(f) | Int64(fVersion[i]) << 32)
+                            payload: Int64(f) | Int64(flow.version) << 32)
+    }
+
+    /// What `MaxMinFairShare.solve` reads of the scheduler's lists.
+    private struct Lists: FairShareLists {
+        let links: [LinkState]
+        let flows: [FlowState]
+        func linkFlows(_ l: Int) -> Range<Int> {
+            Int(links[l].flowStart)..<Int(links[l].flowStart + links[l].flowCount)
+        }
+        func flowLinks(_ f: Int) -> Range<Int> { Int(flows[f].linkStart)..<Int(flows[f].linkEnd) }
     }
 
     /// Recomputes max-min rates for the connected component (flows sharing links, transitively) reachable from the
@@ -288,8 +305,8 @@ public final class FlowScheduler: EventHandler {
     private func rebalance(seedsFrom seedStart: Int, to seedEnd: Int, now: Int64) {
         epoch &+= 1
         if epoch == 0 {  // wrapped: clear marks
-            for i in linkMark.indices { linkMark[i] = 0 }
-            for i in flowMark.indices { flowMark[i] = 0 }
+            for i in links.indices { links[i].mark = 0 }
+            for i in flows.indices { flows[i].mark = 0 }
             epoch = 1
         }
         componentFlows.removeAll(keepingCapacity: true)
@@ -297,24 +314,24 @@ public final class FlowScheduler: EventHandler {
         var queue = 0
         for k in seedStart..<seedEnd {
             let l = segmentLinks[k]
-            if linkMark[Int(l)] != epoch && lfCount[Int(l)] > 0 {
-                linkMark[Int(l)] = epoch
+            if links[Int(l)].mark != epoch && links[Int(l)].flowCount > 0 {
+                links[Int(l)].mark = epoch
                 componentLinks.append(l)
             }
         }
         while queue < componentLinks.count {
             let l = Int(componentLinks[queue])
             queue += 1
-            let start = Int(lfStart[l])
-            for j in start..<start + Int(lfCount[l]) {
+            let start = Int(links[l].flowStart)
+            for j in start..<start + Int(links[l].flowCount) {
                 let f = linkFlowPool[j]
-                if flowMark[Int(f)] == epoch { continue }
-                flowMark[Int(f)] = epoch
+                if flows[Int(f)].mark == epoch { continue }
+                flows[Int(f)].mark = epoch
                 componentFlows.append(f)
-                for k in Int(fLinkStart[Int(f)])..<Int(fLinkEnd[Int(f)]) {
+                for k in Int(flows[Int(f)].linkStart)..<Int(flows[Int(f)].linkEnd) {
                     let m = segmentLinks[k]
-                    if linkMark[Int(m)] != epoch {
-                        linkMark[Int(m)] = epoch
+                    if links[Int(m)].mark != epoch {
+                        links[Int(m)].mark = epoch
                         componentLinks.append(m)
                     }
                 }
@@ -325,35 +342,30 @@ public final class FlowScheduler: EventHandler {
             let f = Int(componentFlows[0])
             var rate = Double.infinity
             var bottleneck: Int32 = -1
-            for k in Int(fLinkStart[f])..<Int(fLinkEnd[f]) {
+            for k in Int(flows[f].linkStart)..<Int(flows[f].linkEnd) {
                 let l = segmentLinks[k]
                 if capacity[Int(l)] < rate { rate = capacity[Int(l)]; bottleneck = l }
             }
             setBottleneck(Int32(f), bottleneck)
-            if rate != fRate[f] { setRate(Int32(f), rate, now: now) }
+            if rate != flows[f].rate { setRate(Int32(f), rate, now: now) }
             return
         }
         fairShareSolves += 1
-        for f in componentFlows {
-            let old = fBottleneck[Int(f)]
-            if old >= 0 { linkBottlenecked[Int(old)] -= 1 }
-        }
         solver.solve(flows: componentFlows, links: componentLinks, capacity: capacity,
-                     linkFlowStart: lfStart, linkFlowCount: lfCount, linkFlowPool: linkFlowPool,
-                     flowLinkStart: fLinkStart, flowLinkEnd: fLinkEnd, flowLinkPool: segmentLinks,
-                     rates: &newRates, bottlenecks: &fBottleneck)
-        for f in componentFlows {
-            let new = fBottleneck[Int(f)]
-            if new >= 0 { linkBottlenecked[Int(new)] += 1 }
-        }
+                     lists: Lists(links: links, flows: flows), flowSlots: flows.count,
+                     linkFlowPool: linkFlowPool, flowLinkPool: segmentLinks,
+                     rates: &newRates, bottlenecks: &newBottlenecks)
+        for f in componentFlows { setBottleneck(f, newBottlenecks[Int(f)]) }
         for f in componentFlows {
             var rate = newRates[Int(f)]
             if !(rate > 0) {  // numerical dust: never stall a flow
                 var smallest = Double.infinity
-                for k in Int(fLinkStart[Int(f)])..<Int(fLinkEnd[Int(f)]) { smallest = min(smallest, capacity[Int(segmentLinks[k])]) }
+                for k in Int(flows[Int(f)].linkStart)..<Int(flows[Int(f)].linkEnd) {
+                    smallest = min(smallest, capacity[Int(segmentLinks[k])])
+                }
                 rate = 1e-9 * (smallest < .infinity ? smallest : 1)
             }
-            if rate != fRate[Int(f)] { setRate(f, rate, now: now) }
+            if rate != flows[Int(f)].rate { setRate(f, rate, now: now) }
         }
     }
 
@@ -362,7 +374,7 @@ public final class FlowScheduler: EventHandler {
         case Kind.transmitEnd.rawValue:
             let f = Int32(truncatingIfNeeded: event.payload & 0xffff_ffff)
             let version = UInt32(truncatingIfNeeded: event.payload >> 32)
-            guard fVersion[Int(f)] == version, fTransfer[Int(f)] >= 0 else { return }  // stale
+            guard flows[Int(f)].version == version, flows[Int(f)].transfer >= 0 else { return }  // stale
             finishTransmission(f, now: event.time)
         default:
             arrive(Int32(event.payload))
@@ -370,56 +382,58 @@ public final class FlowScheduler: EventHandler {
     }
 
     private func finishTransmission(_ f: Int32, now: Int64) {
-        let t = Int(fTransfer[Int(f)])
-        let linkStart = Int(fLinkStart[Int(f)]), linkEnd = Int(fLinkEnd[Int(f)])
+        let flow = flows[Int(f)]
+        let t = Int(flow.transfer)
+        let linkStart = Int(flow.linkStart), linkEnd = Int(flow.linkEnd)
         // Other flows can only speed up if this flow was on a saturated link they share (exact skip otherwise).
         var affected = false
-        let rate = fRate[Int(f)]
-        let ownBottleneck = fBottleneck[Int(f)]
+        let rate = flow.rate
         for k in linkStart..<linkEnd {
             let l32 = segmentLinks[k]
             let l = Int(l32)
-            if !affected && lfCount[l] > 1 && linkUsed[l] >= capacity[l] * (1 - 1e-9) {
+            let link = links[l]
+            if !affected && link.flowCount > 1 && link.used >= link.capacity * (1 - 1e-9) {
                 // Another flow on l has l as its bottleneck.
-                if linkBottlenecked[l] - (ownBottleneck == l32 ? 1 : 0) > 0 { affected = true }
+                if link.bottlenecked - (flow.bottleneck == l32 ? 1 : 0) > 0 { affected = true }
             }
-            linkUsed[l] -= rate
+            links[l].used -= rate
             linkRemove(l, f, hop: k - linkStart)
         }
         setBottleneck(f, -1)
-        fTransfer[Int(f)] = -1
-        fVersion[Int(f)] &+= 1
-        fRate[Int(f)] = 0
+        flows[Int(f)].transfer = -1
+        flows[Int(f)].version &+= 1
+        flows[Int(f)].rate = 0
         freeFlows.append(f)
         if affected || alwaysRecompute { rebalance(seedsFrom: linkStart, to: linkEnd, now: now) }
 
-        let segmentIndex = Int(tSegment[t])
-        let seg = Int(routeFirstSegment[Int(tRoute[t])]) + segmentIndex
-        var delay = sLatency[seg]
-        let packetStart = Int(sPacketStart[seg]), packetEnd = Int(sPacketEnd[seg])
-        if packetStart < packetEnd {
-            let bytes = tBytes[t]
+        let transfer = transfers[t]
+        let segmentIndex = Int(transfer.segment)
+        let segment = segments[Int(routeState[Int(transfer.route)].firstSegment) + segmentIndex]
+        var delay = segment.latency
+        if segment.packetStart < segment.packetEnd {
             var extra = 0.0
-            for k in packetStart..<packetEnd { extra += min(packetMTU[k], bytes) / packetBandwidth[k] }
+            for k in Int(segment.packetStart)..<Int(segment.packetEnd) {
+                extra += min(packetMTU[k], transfer.bytes) / packetBandwidth[k]
+            }
             delay += Int64((extra * 1e12).rounded())
         }
-        if segmentIndex == 0 { transmitted(tContext[t]) }
+        if segmentIndex == 0 { transmitted(transfer.context) }
         simulation.schedule(at: SimTime(picoseconds: now + delay), target: target, kind: Kind.arrival.rawValue,
-                     payload: Int64(t))
+                            payload: Int64(t))
     }
 
     private func arrive(_ t: Int32) {
-        let route = Int(tRoute[Int(t)])
-        let segments = Int(routeSegmentCount[route])
-        let next = Int(tSegment[Int(t)]) + 1
-        if next < segments {
-            tSegment[Int(t)] = Int32(next)
+        let transfer = transfers[Int(t)]
+        let segmentCount = Int(routeState[Int(transfer.route)].segmentCount)
+        let next = Int(transfer.segment) + 1
+        if next < segmentCount {
+            transfers[Int(t)].segment = Int32(next)
             startSegment(of: t)
             return
         }
-        let context = tContext[Int(t)]
+        let context = transfer.context
         freeTransfers.append(t)
-        if segments == 0 { transmitted(context) }
+        if segmentCount == 0 { transmitted(context) }
         executor?._withUnsafeGuaranteedRef { $0.delivered(Int32(truncatingIfNeeded: context)) }
         onDelivered?(context)
     }
@@ -433,7 +447,7 @@ public final class FlowScheduler: EventHandler {
     /// Bytes carried per link class name (sum over the class's links), in class order.
     public var bytesPerLinkClass: [(name: String, bytes: Double)] {
         var sums = [Double](repeating: 0, count: network.linkClasses.count)
-        for (i, l) in network.links.enumerated() { sums[l.linkClass] += linkBytes[i] }
+        for (i, l) in network.links.enumerated() { sums[l.linkClass] += links[i].bytes }
         return network.linkClasses.enumerated().map { ($0.element.name, sums[$0.offset]) }
     }
 }

@@ -35,20 +35,27 @@ public final class MaxMinFairShare {
         let usedLinks = (0..<capacities.count).filter { linkCount[$0] > 0 }.map { Int32($0) }
         let solver = MaxMinFairShare()
         solver.solve(flows: paths.indices.filter { !paths[$0].isEmpty }.map { Int32($0) }, links: usedLinks,
-                     capacity: capacities, linkFlowStart: linkStart, linkFlowCount: linkCount, linkFlowPool: linkFlowPool,
-                     flowLinkStart: flowStart, flowLinkEnd: flowEnd, flowLinkPool: flowLinkPool,
+                     capacity: capacities,
+                     lists: ArrayLists(linkStart: linkStart, linkCount: linkCount, flowStart: flowStart, flowEnd: flowEnd),
+                     flowSlots: paths.count, linkFlowPool: linkFlowPool, flowLinkPool: flowLinkPool,
                      rates: &rates, bottlenecks: &bottlenecks)
         return rates
     }
 
+    /// Where each link's flows and each flow's links are in the two pools.
+    struct ArrayLists: FairShareLists {
+        var linkStart: [Int32], linkCount: [Int32], flowStart: [Int32], flowEnd: [Int32]
+        func linkFlows(_ l: Int) -> Range<Int> { Int(linkStart[l])..<Int(linkStart[l] + linkCount[l]) }
+        func flowLinks(_ f: Int) -> Range<Int> { Int(flowStart[f])..<Int(flowEnd[f]) }
+    }
+
     /// Solves one connected component. `links` must contain every link used by `flows`, and link l's list
-    /// (linkFlowPool[linkFlowStart[l] ..< linkFlowStart[l] + linkFlowCount[l]]) must hold exactly the component's
-    /// flows on l; flow f's links are flowLinkPool[flowLinkStart[f] ..< flowLinkEnd[f]]. Writes `rates[f]` for each
-    /// flow f and `bottlenecks[f]`, the link at which it was frozen (saturated, and f has the largest rate on it).
-    func solve(flows: [Int32], links: [Int32], capacity: [Double],
-               linkFlowStart: [Int32], linkFlowCount: [Int32], linkFlowPool: [Int32],
-               flowLinkStart: [Int32], flowLinkEnd: [Int32], flowLinkPool: [Int32],
-               rates: inout [Double], bottlenecks: inout [Int32]) {
+    /// (linkFlowPool[lists.linkFlows(l)]) must hold exactly the component's flows on l; flow f's links are
+    /// flowLinkPool[lists.flowLinks(f)]; flows are numbered below `flowSlots`. Writes `rates[f]` for each flow f
+    /// and `bottlenecks[f]`, the link at which it was frozen (saturated, and f has the largest rate on it).
+    func solve<Lists: FairShareLists>(flows: [Int32], links: [Int32], capacity: [Double], lists: Lists, flowSlots: Int,
+                                      linkFlowPool: [Int32], flowLinkPool: [Int32],
+                                      rates: inout [Double], bottlenecks: inout [Int32]) {
         // Work on local copies (moved, not copied) so the hot loops touch no class storage.
         var remaining = self.remaining, unfrozen = self.unfrozen, frozen = self.frozen
         self.remaining = []; self.unfrozen = []; self.frozen = []
@@ -57,10 +64,10 @@ public final class MaxMinFairShare {
             remaining = [Double](repeating: 0, count: capacity.count)
             unfrozen = [Int32](repeating: 0, count: capacity.count)
         }
-        if frozen.count < flowLinkStart.count { frozen = [Bool](repeating: false, count: flowLinkStart.count) }
+        if frozen.count < flowSlots { frozen = [Bool](repeating: false, count: flowSlots) }
         for l in links {
             remaining[Int(l)] = capacity[Int(l)]
-            unfrozen[Int(l)] = linkFlowCount[Int(l)]
+            unfrozen[Int(l)] = Int32(lists.linkFlows(Int(l)).count)
         }
         for f in flows { frozen[Int(f)] = false }
         var left = flows.count
@@ -75,15 +82,14 @@ public final class MaxMinFairShare {
             let level = bestShare * (1 + 1e-12)
             let share = max(bestShare, 0)
             for l in links where unfrozen[Int(l)] > 0 && remaining[Int(l)] / Double(unfrozen[Int(l)]) <= level {
-                let start = Int(linkFlowStart[Int(l)])
-                for j in start..<start + Int(linkFlowCount[Int(l)]) {
+                for j in lists.linkFlows(Int(l)) {
                     let f = linkFlowPool[j]
                     if frozen[Int(f)] { continue }
                     frozen[Int(f)] = true
                     rates[Int(f)] = share
                     bottlenecks[Int(f)] = l
                     left -= 1
-                    for k in Int(flowLinkStart[Int(f)])..<Int(flowLinkEnd[Int(f)]) {
+                    for k in lists.flowLinks(Int(f)) {
                         let m = Int(flowLinkPool[k])
                         remaining[m] -= share
                         unfrozen[m] -= 1
@@ -92,4 +98,11 @@ public final class MaxMinFairShare {
             }
         }
     }
+}
+
+/// The flow lists `MaxMinFairShare.solve` reads: ranges into a pool of flow indices per link, and into a pool of
+/// link indices per flow.
+protocol FairShareLists {
+    func linkFlows(_ l: Int) -> Range<Int>
+    func flowLinks(_ f: Int) -> Range<Int>
 }

@@ -1,3 +1,4 @@
+import Reference
 import Foundation
 
 /// Chrome / Perfetto trace (JSON object format): one complete event (ph "X") per compute interval and per transfer,
@@ -44,28 +45,10 @@ public struct ChromeTrace {
 
     /// Writes atomically: to a temporary file in the same directory, then rename.
     public func write(to path: String) throws {
-        try AtomicWrite.write(try jsonData(), to: path)
-    }
-}
-
-/// Write-then-rename so readers never see a half-written file.
-public enum AtomicWrite {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
-            try data.write(to: temp)
-            if rename(temp.path, url.path) != 0 {
-                let problem = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temp)
-                throw SimulatorError.file(path: path, problem: "rename failed: \(problem)")
-            }
-        } catch let error as SimulatorError {
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw SimulatorError.file(path: path, problem: "cannot write: \(error.localizedDescription)")
+            try AtomicFile.write([UInt8](try jsonData()), to: path)
+        } catch let error as ReferenceError {
+            throw SimulatorError.file(path: path, problem: error.description)
         }
     }
 }
