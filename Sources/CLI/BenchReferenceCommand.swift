@@ -13,13 +13,17 @@ struct BenchReferenceCommand: ParsableCommand {
     @Option(help: "Prefill heads.") var heads = 8
     @Option(help: "Decode keys.") var decodeKeys = 1 << 20
     @Option(help: "Repetitions (best time is reported).") var repeats = 3
+    @Option(help: "Kernel tile: query rows per block.") var queryRows = KernelBlocking.default.queryRows
+    @Option(help: "Kernel tile: keys per block.") var keyBlock = KernelBlocking.default.keys
 
     func run() throws {
         #if DEBUG
         print("warning: debug build; run `swift run -c release treeattn bench reference` for meaningful numbers")
         #endif
         let d = 128
-        print("BLAS threads: \(BLASThreads.count)")
+        guard queryRows > 0, keyBlock > 0 else { throw CLIError("--query-rows and --key-block must be positive") }
+        let blocking = KernelBlocking(queryRows: queryRows, keys: keyBlock)
+        print("BLAS threads: \(BLASThreads.count); kernel tile \(queryRows) query rows x \(keyBlock) keys")
 
         // Baseline: raw dgemm on the QK^T shape of one head (seq x seq x d), all BLAS threads. Baseline and
         // attention runs alternate, best of each, so a busy machine slows both alike.
@@ -39,7 +43,7 @@ struct BenchReferenceCommand: ParsableCommand {
                 } } }
             })
             // Prefill: b=1, h=heads, s=seq, d=128, f64, no mask. FLOPs = 4 b h s^2 d (QK^T and PV).
-            attentionTime = min(attentionTime, try time { _ = try ExactAttention.forward(x) })
+            attentionTime = min(attentionTime, try time { _ = try ExactAttention.forward(x, blocking: blocking) })
         }
         c = []
         let gemmRate = 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9
@@ -57,7 +61,7 @@ struct BenchReferenceCommand: ParsableCommand {
         let rssBefore = peakResidentBytes()
         var decodeTime = Double.infinity, streamTime = Double.infinity
         for _ in 0..<max(1, repeats) {
-            decodeTime = min(decodeTime, try time { _ = try ExactAttention.forward(kv) })
+            decodeTime = min(decodeTime, try time { _ = try ExactAttention.forward(kv, blocking: blocking) })
             // Baseline: the same bytes streamed by BLAS (dasum over K and V).
             streamTime = min(streamTime, time {
                 kv.k.data.withUnsafeBufferPointer { _ = Double.absoluteSum($0.baseAddress!, count: n * d) }

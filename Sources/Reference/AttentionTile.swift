@@ -56,14 +56,21 @@ struct Tile<S: AttentionScalar> {
                 let row = scores + r * nk
                 var rowMax = -S.infinity
                 if !elementwise && lo[r] <= j0 && hi[r] >= j1 {
-                    // Whole block visible, no modifiers: a branch-free max; the sum only detects NaN.
-                    var nanProbe: S = 0
-                    for c in 0..<nk {
-                        let x = row[c]
-                        rowMax = x > rowMax ? x : rowMax
-                        nanProbe += x
+                    // Whole block visible, no modifiers: a branch-free max; the sums only detect NaN.
+                    // Two interleaved maxima and probes break the loop-carried dependency.
+                    var m0 = -S.infinity, m1 = -S.infinity, p0: S = 0, p1: S = 0
+                    var c = 0
+                    while c + 2 <= nk {
+                        let x0 = row[c], x1 = row[c + 1]
+                        m0 = x0 > m0 ? x0 : m0
+                        m1 = x1 > m1 ? x1 : m1
+                        p0 += x0
+                        p1 += x1
+                        c += 2
                     }
-                    if nanProbe.isNaN { rowMax = .nan }
+                    if c < nk { m0 = row[c] > m0 ? row[c] : m0; p0 += row[c] }
+                    rowMax = m0 > m1 ? m0 : m1
+                    if (p0 + p1).isNaN { rowMax = .nan }
                 } else {
                 for c in 0..<nk {
                     let j = j0 + c

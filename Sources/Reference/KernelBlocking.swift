@@ -6,7 +6,7 @@ public struct KernelBlocking: Sendable {
     public var keys: Int
     public var splitKeys: Int
 
-    public init(queryRows: Int = 128, keys: Int = 512, splitKeys: Int = 65_536) {
+    public init(queryRows: Int = 256, keys: Int = 512, splitKeys: Int = 65_536) {
         precondition(queryRows > 0 && keys > 0 && splitKeys > 0, "block sizes must be positive")
         self.queryRows = queryRows
         self.keys = keys

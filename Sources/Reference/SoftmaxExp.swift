@@ -39,13 +39,17 @@ public enum SoftmaxExp {
         if S.self == Double.self {
             let r = UnsafeMutableRawPointer(row).assumingMemoryBound(to: Double.self)
             let md = Double(m)
-            var s = 0.0
-            for c in 0..<count {
-                let e = exp(r[c] - md)
-                r[c] = e
-                s += e
+            // Two passes: the exponentials (no loop-carried dependency, so the loop vectorises), then a sum with
+            // four interleaved accumulators (a fixed order: the result does not depend on the machine).
+            for c in 0..<count { r[c] = exp(r[c] - md) }
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var c = 0
+            while c + 4 <= count {
+                s0 += r[c]; s1 += r[c + 1]; s2 += r[c + 2]; s3 += r[c + 3]
+                c += 4
             }
-            return S(s)
+            while c < count { s0 += r[c]; c += 1 }
+            return S((s0 + s1) + (s2 + s3))
         }
         for c in 0..<count {
             let e = S(exp(Double(row[c] - m)))
