@@ -81,6 +81,8 @@ public struct MemoryPoint: Sendable, Equatable {
     public var simulatedBytes: Double
 }
 
+/// Everything a sweep computed: its configuration, one point per (GPU count, sequence length, strategy), and the
+/// memory points of the hidden-size plot.
 public struct SweepResult: Sendable {
     public var configuration: SweepConfiguration
     public var points: [SweepPoint]
