@@ -35,26 +35,7 @@ struct SimulateDecodeCommand: ParsableCommand {
     @Option(name: .long, help: "bf16, fp16, fp32 or fp8.")
     var dtype: String = "bf16"
 
-    @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
-    var ringKv: String = "expanded"
-
-    @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds.")
-    var launchUs: Double = 0
-
-    @Option(name: .long, help: "Overhead per collective call, microseconds.")
-    var collectiveCallUs: Double = 0
-
-    @Option(name: .long, help: "Software overhead per message, microseconds.")
-    var perMessageUs: Double = 0
-
-    @Option(name: .long, help: "Fraction of peak HBM bandwidth reached (0-1].")
-    var etaMem: Double = 1
-
-    @Option(name: .long, help: "Fraction of peak FLOP/s reached (0-1].")
-    var etaCompute: Double = 1
-
-    @Option(name: .long, help: "Segments for pipelined tree all-reduces (default: ceil(bytes / 1 MiB)).")
-    var segments: Int?
+    @OptionGroup var overheads: DecodeOverheadOptions
 
     @Option(name: .long, help: "table, json or csv.")
     var format: SimulateFormat = .table
@@ -67,21 +48,7 @@ struct SimulateDecodeCommand: ParsableCommand {
             let cluster = try clusterOptions.load()
             let workload = try DecodeWorkload(sequenceLength: seqLen, batch: batch, heads: heads, kvHeads: kvHeads,
                                               headDim: headDim, dtype: dtype)
-            var options = DecodeOptions()
-            for (value, name) in [(launchUs, "--launch-us"), (collectiveCallUs, "--collective-call-us"), (perMessageUs, "--per-message-us")] {
-                guard value >= 0, value.isFinite else { throw SimulatorError.invalidArgument("\(name) must be >= 0") }
-            }
-            options.kernelLaunch = .microseconds(launchUs)
-            options.collectiveCall = .microseconds(collectiveCallUs)
-            options.perMessage = .microseconds(perMessageUs)
-            options.memoryEfficiency = etaMem
-            options.computeEfficiency = etaCompute
-            options.collective.segments = segments
-            switch ringKv {
-            case "expanded": options.ringSendsExpandedKV = true
-            case "native": options.ringSendsExpandedKV = false
-            default: throw SimulatorError.invalidArgument("--ring-kv must be expanded or native, got '\(ringKv)'")
-            }
+            let options = try overheads.decodeOptions()
             let strategies = try strategy.split(separator: ",").map { try DecodeStrategy.parse(String($0).trimmingCharacters(in: .whitespaces)) }
             guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
             let model = try DecodeModel(cluster: cluster, workload: workload, options: options)

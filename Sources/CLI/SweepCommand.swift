@@ -48,26 +48,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .long, help: "Output directory (created if missing).")
     var out: String = "sweep-out"
 
-    @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
-    var ringKv: String = "expanded"
-
-    @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds.")
-    var launchUs: Double = 0
-
-    @Option(name: .long, help: "Overhead per collective call, microseconds.")
-    var collectiveCallUs: Double = 0
-
-    @Option(name: .long, help: "Software overhead per message, microseconds.")
-    var perMessageUs: Double = 0
-
-    @Option(name: .long, help: "Fraction of peak HBM bandwidth reached (0-1].")
-    var etaMem: Double = 1
-
-    @Option(name: .long, help: "Fraction of peak FLOP/s reached (0-1].")
-    var etaCompute: Double = 1
-
-    @Option(name: .long, help: "Segments for pipelined tree all-reduces (default: ceil(bytes / 1 MiB)).")
-    var segments: Int?
+    @OptionGroup var overheads: DecodeOverheadOptions
 
     @Flag(name: .long, help: "No progress bar.")
     var quiet = false
@@ -82,8 +63,7 @@ struct SweepCommand: ParsableCommand {
         c.batch = batch
         c.dtype = dtype
         c.hiddenSizes = hiddenSizes.trimmingCharacters(in: .whitespaces).isEmpty ? [] : try parseList(hiddenSizes, "--hidden-sizes", parseCount)
-        c.options = try decodeOptions(launchUs: launchUs, collectiveCallUs: collectiveCallUs, perMessageUs: perMessageUs,
-                                      etaMem: etaMem, etaCompute: etaCompute, ringKv: ringKv, segments: segments)
+        c.options = try overheads.decodeOptions()
         try c.validate()
         return c
     }
@@ -127,31 +107,6 @@ func parseCount(_ text: String) throws -> Int {
         throw SimulatorError.invalidArgument("'\(text)' is not a positive integer count (e.g. 80000, 80k, 1.28M)")
     }
     return Int((v * scale).rounded())
-}
-
-/// The decode options shared by `simulate decode` and `sweep`, validated.
-func decodeOptions(launchUs: Double, collectiveCallUs: Double, perMessageUs: Double, etaMem: Double, etaCompute: Double,
-                   ringKv: String, segments: Int?) throws -> DecodeOptions {
-    var options = DecodeOptions()
-    for (value, name) in [(launchUs, "--launch-us"), (collectiveCallUs, "--collective-call-us"), (perMessageUs, "--per-message-us")] {
-        guard value >= 0, value.isFinite else { throw SimulatorError.invalidArgument("\(name) must be >= 0") }
-    }
-    for (value, name) in [(etaMem, "--eta-mem"), (etaCompute, "--eta-compute")] {
-        guard value > 0, value <= 1 else { throw SimulatorError.invalidArgument("\(name) must be in (0, 1], got \(value)") }
-    }
-    if let k = segments, k < 1 { throw SimulatorError.invalidArgument("--segments must be >= 1") }
-    options.kernelLaunch = .microseconds(launchUs)
-    options.collectiveCall = .microseconds(collectiveCallUs)
-    options.perMessage = .microseconds(perMessageUs)
-    options.memoryEfficiency = etaMem
-    options.computeEfficiency = etaCompute
-    options.collective.segments = segments
-    switch ringKv {
-    case "expanded": options.ringSendsExpandedKV = true
-    case "native": options.ringSendsExpandedKV = false
-    default: throw SimulatorError.invalidArgument("--ring-kv must be expanded or native, got '\(ringKv)'")
-    }
-    return options
 }
 
 /// Creates the directory if needed and writes every file atomically (temporary name, then rename).

@@ -63,4 +63,17 @@ struct ReproductionTests {
             #expect(a.markdown.contains(needle), "missing \(needle)")
         }
     }
+
+    /// docs/paper-reproduction.md and its plots are committed; they must be what the generator writes today.
+    @Test func committedDocumentIsCurrent() throws {
+        let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let doc = try PaperReproduction().document()
+        let committed = try String(contentsOfFile: root + "/docs/paper-reproduction.md", encoding: .utf8)
+        #expect(committed == doc.markdown + "\n", "rerun `treeattn reproduce-paper --out docs/paper-reproduction.md`")
+        for file in doc.files {
+            let text = try String(contentsOfFile: root + "/docs/" + file.name, encoding: .utf8)
+            #expect(text == file.contents, "docs/\(file.name) is stale")
+        }
+    }
 }
