@@ -45,7 +45,7 @@ struct AttentionCommand: ParsableCommand {
         guard let causalMode = CausalMode(rawValue: causal) else {
             throw CLIError("unknown causal mode '\(causal)' (none, top-left, bottom-right)")
         }
-        guard shards >= 1 else { throw CLIError("--shards must be >= 1, got \(shards)") }
+        guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
         let reductionKind = try Reduction(parsing: reduction)
         if reductionKind == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
         for path in [out] + (lse.map { [$0] } ?? []) { try TensorFiles.checkWritable(path) }

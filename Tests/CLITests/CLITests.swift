@@ -71,7 +71,7 @@ enum CLI {
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--reduction", "star"]),
                                contains: "unknown reduction shape 'star'")
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--shards", "0", "--reduction", "binary"]),
-                               contains: "--shards must be >= 1")
+                               contains: "--shards must be in 1...65536")
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--causal", "diagonal"]),
                                contains: "unknown causal mode")
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--window", "3"]),

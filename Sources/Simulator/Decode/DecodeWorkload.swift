@@ -17,6 +17,14 @@ public struct DecodeWorkload: Equatable, Sendable {
         for (value, name) in [(sequenceLength, "seq-len"), (batch, "batch"), (heads, "heads"), (kv, "kv-heads"), (headDim, "head-dim")] {
             guard value >= 1 else { throw SimulatorError.invalidArgument("\(name) must be >= 1, got \(value)") }
         }
+        // Bounds that keep every derived count (K/V elements, bytes, picoseconds) far from Int64 overflow.
+        for (value, name, limit) in [(sequenceLength, "seq-len", 1 << 40), (batch, "batch", 1 << 20), (heads, "heads", 1 << 16),
+                                     (kv, "kv-heads", 1 << 16), (headDim, "head-dim", 1 << 16)] where value > limit {
+            throw SimulatorError.invalidArgument("\(name) must be <= \(limit), got \(value)")
+        }
+        guard Double(batch) * Double(sequenceLength) * Double(heads) * Double(headDim) <= 1e18 else {
+            throw SimulatorError.invalidArgument("batch x seq-len x heads x head-dim exceeds 1e18 elements")
+        }
         guard heads % kv == 0 else {
             throw SimulatorError.invalidArgument("heads (\(heads)) must be a multiple of kv-heads (\(kv))")
         }
@@ -39,7 +47,7 @@ public struct DecodeWorkload: Equatable, Sendable {
     public var groupSize: Int { heads / kvHeads }
 
     /// K and V elements for `tokens` tokens stored natively (n_kv heads).
-    public func kvElements(tokens: Int) -> Double { 2 * Double(batch * tokens * kvHeads * headDim) }
+    public func kvElements(tokens: Int) -> Double { 2 * Double(batch) * Double(tokens) * Double(kvHeads) * Double(headDim) }
     /// Elements of one partial result: output (b d) plus log-sum-exp (b n_h).
-    public var partialElements: Double { Double(batch * modelDim + batch * heads) }
+    public var partialElements: Double { Double(batch) * Double(modelDim + heads) }
 }
