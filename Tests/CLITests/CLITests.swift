@@ -175,3 +175,18 @@ enum CLI {
         CLI.expectOneLineError(try CLI.run(["explain", "--cluster", "nowhere-9000"]), contains: "nowhere-9000")
     }
 }
+
+@Suite struct SimulatorCLITests {
+    /// Absurd sizes are refused with one line, never an overflow trap.
+    @Test func hostileSizesAreOneLineErrors() throws {
+        CLI.expectOneLineError(try CLI.run(["simulate", "decode", "--cluster", "mi300x", "--strategy", "tree,ring",
+                                            "--seq-len", "99999999999999999", "--heads", "16", "--head-dim", "128"]),
+                               contains: "seq-len must be <=")
+        CLI.expectOneLineError(try CLI.run(["simulate", "decode", "--cluster", "mi300x", "--strategy", "tree",
+                                            "--seq-len", "1000", "--heads", "16", "--head-dim", "128", "--eta-mem", "2"]),
+                               contains: "--eta-mem must be in (0, 1]")
+        CLI.expectOneLineError(try CLI.run(["explain", "--seq-len", "99999999999999999"]), contains: "seq-len must be <=")
+        CLI.expectOneLineError(try CLI.run(["simulate", "decode", "--cluster", "nowhere", "--strategy", "tree",
+                                            "--seq-len", "1000", "--heads", "16", "--head-dim", "128"]), contains: "unknown preset")
+    }
+}
