@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reference
 import Simulator
 
 /// `treeattn simulate ...`: the discrete-event cluster simulator (see docs/simulator.md).
@@ -37,6 +38,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as SimulatorError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    } catch let error as ReferenceError {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode(1)
     }

@@ -48,7 +48,9 @@ public enum ClusterFile {
         }
         var net = Network()
         guard let gpuCount = try top.int("gpus") else { throw SimulatorError.cluster("cluster: missing 'gpus' (or 'preset')") }
-        guard gpuCount >= 1 else { throw SimulatorError.cluster("cluster: 'gpus' must be >= 1, got \(gpuCount)") }
+        guard (1...ClusterPreset.maxGPUs).contains(gpuCount) else {
+            throw SimulatorError.cluster("cluster: 'gpus' must be in 1...\(ClusterPreset.maxGPUs), got \(gpuCount)")
+        }
         guard let gpuValue = top.raw("gpu") else { throw SimulatorError.cluster("cluster: missing 'gpu'") }
         let spec = try gpuSpec(gpuValue, base: nil)
         let perServer = try top.int("gpus_per_server") ?? gpuCount

@@ -22,8 +22,11 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses "dgx-h100", "dgx-h100:16", "mi300x", "mi300x:4", "rtx4090-pcie", "rtx4090-pcie:4". `count` (e.g. a
     /// --nodes option) overrides a missing suffix; giving both with different values is an error.
+    /// The largest cluster the simulator builds (presets and cluster files alike).
+    public static let maxGPUs = 65_536
+
     public static func parse(_ text: String, count: Int? = nil) throws -> ClusterPreset {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         var n: Int? = nil
         if parts.count == 2 {
             guard let v = Int(parts[1]) else { throw SimulatorError.cluster("preset '\(text)': '\(parts[1])' is not an integer") }
@@ -36,7 +39,9 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
         switch parts.first ?? "" {
         case "dgx-h100":
             let s = n ?? 1
-            guard s >= 1 else { throw SimulatorError.cluster("dgx-h100 needs at least 1 node, got \(s)") }
+            guard (1...maxGPUs / 8).contains(s) else {
+                throw SimulatorError.cluster("dgx-h100 takes 1 to \(maxGPUs / 8) nodes, got \(s)")
+            }
             return .dgxH100(servers: s)
         case "mi300x":
             let g = n ?? 8
@@ -44,7 +49,7 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
             return .mi300x(gpus: g)
         case "rtx4090-pcie":
             let g = n ?? 2
-            guard g >= 1 else { throw SimulatorError.cluster("rtx4090-pcie needs at least 1 GPU, got \(g)") }
+            guard (1...maxGPUs).contains(g) else { throw SimulatorError.cluster("rtx4090-pcie takes 1 to \(maxGPUs) GPUs, got \(g)") }
             return .rtx4090PCIe(gpus: g)
         default:
             throw SimulatorError.cluster("unknown preset '\(text)' (known: \(usage))")

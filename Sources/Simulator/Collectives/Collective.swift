@@ -48,13 +48,13 @@ public struct Collective: Sendable {
         case (.allgather, .ring):
             return [RingProgram(ranks: p, chunkBytes: n / Double(p), reduceSteps: 0, gatherSteps: p - 1, reduceTime: .zero)]
         case (.allreduce, .tree):
-            return [TreeProgram(tree: .ncclBinaryTree(ranks: p), kind: .allReduce, bytes: n, segments: o.segmentCount(bytes: n), options: o)]
+            return [TreeProgram(tree: .ncclBinaryTree(ranks: p), kind: .allReduce, bytes: n, segments: try o.segmentCount(bytes: n), options: o)]
         case (.broadcast, .tree):
-            return [TreeProgram(tree: .ncclBinaryTree(ranks: p), kind: .broadcast, bytes: n, segments: o.segmentCount(bytes: n), options: o)]
+            return [TreeProgram(tree: .ncclBinaryTree(ranks: p), kind: .broadcast, bytes: n, segments: try o.segmentCount(bytes: n), options: o)]
         case (.broadcast, .chain):
-            return [TreeProgram(tree: .chain(ranks: p), kind: .broadcast, bytes: n, segments: o.segmentCount(bytes: n), options: o)]
+            return [TreeProgram(tree: .chain(ranks: p), kind: .broadcast, bytes: n, segments: try o.segmentCount(bytes: n), options: o)]
         case (.allreduce, .doubleBinaryTree):
-            let half = n / 2, k = o.segmentCount(bytes: half)
+            let half = n / 2, k = try o.segmentCount(bytes: half)
             return [ParallelProgram([
                 TreeProgram(tree: .ncclBinaryTree(ranks: p), kind: .allReduce, bytes: half, segments: k, options: o),
                 TreeProgram(tree: .ncclSecondTree(ranks: p), kind: .allReduce, bytes: half, segments: k, options: o),
@@ -73,7 +73,7 @@ public struct Collective: Sendable {
             let plan: ReductionPlanTree
             do { plan = try ReductionPlanTree(leaves: p, shape: shape) } catch { throw SimulatorError.invalidArgument("\(error)") }
             return [TreeProgram(tree: plan.tree, kind: operation == .allreduce ? .allReduce : .broadcast, bytes: n,
-                                segments: o.segmentCount(bytes: n), options: o)]
+                                segments: try o.segmentCount(bytes: n), options: o)]
         case (.allreduce, .hierarchical(let inter)):
             let sizes = Set(serverGroups.map(\.count))
             guard sizes.count == 1, let g = sizes.first, serverGroups.reduce(0, { $0 + $1.count }) == p else {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Knobs of the event-simulated collectives. Defaults are idealised: no reduction cost, no per-call overhead.
 public struct CollectiveOptions: Equatable, Sendable {
     /// Reduction compute cost, seconds per byte reduced (the gamma of the alpha-beta-gamma model).
@@ -20,9 +22,16 @@ public struct CollectiveOptions: Equatable, Sendable {
         self.callOverhead = callOverhead
     }
 
-    func segmentCount(bytes: Double) -> Int {
-        if let k = segments { return max(1, k) }
-        return max(1, Int((bytes / segmentBytes).rounded(.up)))
+    /// The most segments a pipelined collective may use (each is a message per tree edge).
+    public static let maxSegments = 1_000_000
+
+    /// Segments for a message of `bytes`: the explicit count, or ceil(bytes / segmentBytes); at most `maxSegments`.
+    func segmentCount(bytes: Double) throws -> Int {
+        let k = segments.map(Double.init) ?? (bytes / segmentBytes).rounded(.up)
+        guard k <= Double(Self.maxSegments) else {
+            throw SimulatorError.invalidArgument("\(String(format: "%.3g", k)) segments exceed the limit of \(Self.maxSegments); set --segments or use fewer bytes")
+        }
+        return max(1, Int(k))
     }
 
     func reduceTime(_ bytes: Double) -> SimTime { SimTime(seconds: reductionSecondsPerByte * bytes) }

@@ -30,6 +30,9 @@ extension Collective {
             let inputs = try NCCLModel.Inputs(cluster: cluster)
             let prediction = try NCCLModel.predict(operation, bytes: bytes, inputs: inputs, algorithm: a)
             let time = prediction.time + options.callOverhead
+            guard !time.exceedsRange, prediction.time.seconds.isFinite else {
+                throw SimulatorError.invalidArgument("the NCCL model's time exceeds the clock's range (2^62 ps, about 53 days)")
+            }
             return report(cluster, time: time, method: "nccl-model", events: 0, messages: 0, linkBytes: [],
                           note: "NCCL model chose \(prediction.algorithm.rawValue)/\(prediction.proto.rawValue): "
                               + "latency \(prediction.latency), algBw \(formatBandwidth(prediction.algorithmBandwidth)); "

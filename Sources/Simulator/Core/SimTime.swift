@@ -7,6 +7,10 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(picoseconds: Int64) { self.picoseconds = picoseconds }
 
     public static let zero = SimTime(picoseconds: 0)
+    /// The end of the clock's usable range, 2^62 ps (about 53 days). Sums saturate instead of trapping; a run whose
+    /// events reach this time is stopped and reported as an error (`Simulation.checkClockRange`), never clamped
+    /// silently.
+    public static let range = SimTime(picoseconds: 1 << 62)
 
     /// Rounds to the nearest picosecond. Negative or non-finite inputs are a programming error upstream and are
     /// clamped to zero / Int64.max.
@@ -25,9 +29,17 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var nanoseconds: Double { Double(picoseconds) * 1e-3 }
 
     public static func < (a: SimTime, b: SimTime) -> Bool { a.picoseconds < b.picoseconds }
-    public static func + (a: SimTime, b: SimTime) -> SimTime { SimTime(picoseconds: a.picoseconds + b.picoseconds) }
+    /// Saturating at Int64.max (far beyond `range`), so an absurd duration becomes a clear error, not a trap.
+    @inlinable
+    public static func + (a: SimTime, b: SimTime) -> SimTime {
+        let (sum, overflow) = a.picoseconds.addingReportingOverflow(b.picoseconds)
+        return SimTime(picoseconds: overflow ? (b.picoseconds > 0 ? Int64.max : Int64.min) : sum)
+    }
     public static func - (a: SimTime, b: SimTime) -> SimTime { SimTime(picoseconds: a.picoseconds - b.picoseconds) }
-    public static func += (a: inout SimTime, b: SimTime) { a.picoseconds += b.picoseconds }
+    public static func += (a: inout SimTime, b: SimTime) { a = a + b }
+
+    /// True when the time lies beyond the clock's usable range.
+    public var exceedsRange: Bool { picoseconds >= SimTime.range.picoseconds }
 
     /// Human-readable with an explicit unit, e.g. "20.031 us", "1.250 ms", "2.000 s".
     public var description: String { Self.format(seconds: seconds) }

@@ -10,6 +10,8 @@ public final class Simulation {
     public private(set) var now: SimTime = .zero
     /// Number of events handled so far.
     public private(set) var eventsHandled: Int = 0
+    /// Set when an event fell beyond `SimTime.range`; the run stops there (see `checkClockRange`).
+    public private(set) var exceededClockRange = false
     @usableFromInline var queue = EventQueue()
     var handlers: [EventHandler] = []
     /// How to call each handler: the simulator's own final classes directly and without reference counting
@@ -62,6 +64,10 @@ public final class Simulation {
         let cap = limit?.picoseconds ?? Int64.max
         var countdown = progressInterval
         while let event = queue.next(notAfter: cap) {
+            if event.time >= SimTime.range.picoseconds {
+                exceededClockRange = true
+                break
+            }
             now = SimTime(picoseconds: event.time)
             eventsHandled += 1
             switch dispatch[Int(event.target)] {
@@ -80,6 +86,14 @@ public final class Simulation {
 
     /// Events still pending.
     public var pendingEvents: Int { queue.count }
+
+    /// Throws when the run was stopped because simulated time left the clock's range.
+    public func checkClockRange() throws {
+        if exceededClockRange {
+            throw SimulatorError.invalidArgument(
+                "simulated time exceeds the clock's range (2^62 ps, about 53 days): reduce the sizes or overheads")
+        }
+    }
 }
 
 /// Stores one-shot closures in reusable slots.

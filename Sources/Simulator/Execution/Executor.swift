@@ -108,6 +108,7 @@ public final class Executor: EventHandler {
         let startEvents = simulation.eventsHandled
         for r in 0..<p { enterPhase(rank: r, phase: 0) }
         simulation.run()
+        try simulation.checkClockRange()
         for r in 0..<p where Int(rankPhase[r]) < phases.count {
             var waiting: (tag: Int64, source: Int32)? = nil
             if inbox[r].used && inbox[r].value >= 0 {

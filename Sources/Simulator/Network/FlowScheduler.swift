@@ -285,8 +285,8 @@ public final class FlowScheduler: EventHandler {
         flow.rate = rate
         flow.version &+= 1
         flows[i] = flow
-        let duration = Int64((flow.remaining / rate * 1e12).rounded())
-        simulation.schedule(at: SimTime(picoseconds: now + duration), target: target, kind: Kind.transmitEnd.rawValue,
+        let duration = SimTime(seconds: flow.remaining / rate)
+        simulation.schedule(at: SimTime(picoseconds: now) + duration, target: target, kind: Kind.transmitEnd.rawValue,
                             payload: Int64(f) | Int64(flow.version) << 32)
     }
 
@@ -415,10 +415,10 @@ public final class FlowScheduler: EventHandler {
             for k in Int(segment.packetStart)..<Int(segment.packetEnd) {
                 extra += min(packetMTU[k], transfer.bytes) / packetBandwidth[k]
             }
-            delay += Int64((extra * 1e12).rounded())
+            delay = (SimTime(picoseconds: delay) + SimTime(seconds: extra)).picoseconds
         }
         if segmentIndex == 0 { transmitted(transfer.context) }
-        simulation.schedule(at: SimTime(picoseconds: now + delay), target: target, kind: Kind.arrival.rawValue,
+        simulation.schedule(at: SimTime(picoseconds: now) + SimTime(picoseconds: delay), target: target, kind: Kind.arrival.rawValue,
                             payload: Int64(t))
     }
 

@@ -1,0 +1,39 @@
+import Testing
+@testable import Simulator
+
+/// Absurd sizes are clear errors, never overflow traps, hangs or silently clamped results.
+@Suite struct LimitsTests {
+    @Test func simTimeSumsSaturateInsteadOfTrapping() {
+        let big = SimTime(picoseconds: Int64.max - 5)
+        #expect((big + SimTime(picoseconds: 10)).picoseconds == Int64.max)
+        #expect((big + SimTime(picoseconds: 10)).exceedsRange)
+        #expect(!(SimTime.range - SimTime(picoseconds: 1)).exceedsRange)
+        #expect(SimTime(picoseconds: 3) + SimTime(picoseconds: 4) == SimTime(picoseconds: 7))
+    }
+
+    @Test func runsBeyondTheClockRangeAreErrors() throws {
+        let cluster = try Cluster.resolve("dgx-h100:2")
+        // 1e20 bytes over 50 GB/s links: ~2e9 s, beyond the 2^62 ps (~53 days) range.
+        #expect(throws: SimulatorError.self) { _ = try Collective(.allreduce, algorithm: .ring, bytes: 1e20).run(on: cluster) }
+        #expect(throws: SimulatorError.self) { _ = try Collective(.allreduce, algorithm: .nccl(algorithm: nil), bytes: 1e30).run(on: cluster) }
+        var options = DecodeOptions()
+        options.kernelLaunch = .seconds(1e300)
+        let workload = try DecodeWorkload(sequenceLength: 1000, heads: 16, headDim: 128)
+        #expect(throws: SimulatorError.self) { _ = try DecodeModel(cluster: cluster, workload: workload, options: options).run(.tree(collective: .tree)) }
+        // A long but representable run still works.
+        #expect(try Collective(.allreduce, algorithm: .ring, bytes: 1e12).run(on: cluster).time.seconds > 1)
+    }
+
+    @Test func segmentAndClusterSizesAreBounded() throws {
+        let cluster = try Cluster.resolve("mi300x")
+        #expect(throws: SimulatorError.self) { _ = try Collective(.allreduce, algorithm: .tree, bytes: 1e18).run(on: cluster) }
+        #expect(throws: SimulatorError.self) {
+            _ = try Collective(.broadcast, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: Int.max)).run(on: cluster)
+        }
+        for bad in ["dgx-h100:", "dgx-h100:100000000", "rtx4090-pcie:9223372036854775807", "mi300x:9"] {
+            #expect(throws: SimulatorError.self, "\(bad)") { _ = try Cluster.resolve(bad) }
+        }
+        #expect(throws: SimulatorError.self) { _ = try ClusterFile.parse("gpus: 100000000000\ngpu: h100\n") }
+        #expect(throws: SimulatorError.self) { _ = try DecodeWorkload(sequenceLength: 1 << 50, heads: 16, headDim: 128) }
+    }
+}
