@@ -33,7 +33,42 @@ import Testing
         for bad in ["dgx-h100:", "dgx-h100:100000000", "rtx4090-pcie:9223372036854775807", "mi300x:9"] {
             #expect(throws: SimulatorError.self, "\(bad)") { _ = try Cluster.resolve(bad) }
         }
-        #expect(throws: SimulatorError.self) { _ = try ClusterFile.parse("gpus: 100000000000\ngpu: h100\n") }
+        #expect(throws: SimulatorError.self) { _ = try ClusterFile.parse("gpus: 100000000000\ngpu: {model: H100-SXM5}\n") }
         #expect(throws: SimulatorError.self) { _ = try DecodeWorkload(sequenceLength: 1 << 50, heads: 16, headDim: 128) }
+    }
+
+    /// Nothing is silently ignored: segments on a non-pipelined algorithm, pacing on the NCCL model, parallel links.
+    @Test func unsupportedKnobsAreRefusedOrNoted() throws {
+        let cluster = try Cluster.resolve("mi300x")
+        #expect(throws: SimulatorError.self) {
+            _ = try Collective(.allreduce, algorithm: .ring, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
+        }
+        #expect(try Collective(.allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster).time.seconds > 0)
+        #expect(throws: SimulatorError.self) {
+            _ = try Collective(.allreduce, algorithm: .nccl(algorithm: nil), bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
+        }
+        var options = DecodeOptions()
+        options.collective.segments = 2
+        let workload = try DecodeWorkload(sequenceLength: 10_000, heads: 16, headDim: 128)
+        let report = try DecodeModel(cluster: cluster, workload: workload, options: options).run(.tree(collective: .ring))
+        #expect(report.notes.contains { $0.contains("segments do not apply") })
+        let twice = """
+            gpus: 2
+            gpu: {model: H100-SXM5}
+            switches: [sw]
+            link_classes: {nvlink: {forwarding: cut-through}}
+            links:
+              - {from: gpu0, to: sw, class: nvlink, bandwidth_GBps: 450, latency_ns: 25}
+              - {from: gpu1, to: sw, class: nvlink, bandwidth_GBps: 450, latency_ns: 25}
+              - {from: gpu0, to: sw, class: nvlink, bandwidth_GBps: 450, latency_ns: 25}
+            """
+        do {
+            _ = try ClusterFile.parse(twice)
+            Issue.record("a parallel link was accepted")
+        } catch let error as SimulatorError {
+            #expect(error.description.contains("links[2]: gpu0 -> sw is defined twice"), "\(error)")
+        }
+        // The same file without the duplicate is fine.
+        _ = try ClusterFile.parse(twice.components(separatedBy: "\n").dropLast().joined(separator: "\n"))
     }
 }

@@ -96,6 +96,11 @@ public enum ClusterFile {
             }
             let duplex = try f.bool("duplex") ?? true
             try f.finish()
+            // Routing picks one link per hop, so a second parallel link would carry nothing: refuse it.
+            for (a, b) in duplex ? [(from, to), (to, from)] : [(from, to)] where net.outgoing[a].contains(where: { net.links[$0].to == b }) {
+                throw SimulatorError.cluster("links[\(i)]: \(net.nodes[a].name) -> \(net.nodes[b].name) is defined twice "
+                                             + "(parallel links are not modelled: give one link the summed bandwidth)")
+            }
             do {
                 if duplex {
                     try net.addDuplexLink(from, to, bandwidth: bandwidth, latency: latency, linkClass: cls)

@@ -23,12 +23,25 @@ public struct Collective: Sendable {
     /// by the hierarchical algorithm). Throws `unsupported` for combinations this simulator does not implement.
     public func phases(ranks p: Int, serverGroups: [[Int]]) throws -> [RankProgram] {
         guard p >= 1 else { throw SimulatorError.invalidArgument("a collective needs at least one rank") }
+        if options.segments != nil && !Self.pipelines(algorithm) {
+            throw SimulatorError.unsupported("segments apply to pipelined algorithms (tree, chain, double-binary-tree, plan:*, "
+                                             + "hierarchical with one of them inside), not to '\(algorithm)'")
+        }
         var result: [RankProgram] = []
         if options.callOverhead.picoseconds > 0 {
             result.append(ListProgram(singleLane: Array(repeating: [.overhead(options.callOverhead, label: "collective call")], count: p)))
         }
         result.append(contentsOf: try body(ranks: p, serverGroups: serverGroups))
         return result
+    }
+
+    /// Whether the algorithm splits its message into pipelined segments (so `segments` means something).
+    static func pipelines(_ algorithm: CollectiveAlgorithm) -> Bool {
+        switch algorithm {
+        case .tree, .chain, .doubleBinaryTree, .plan: return true
+        case .hierarchical(let inner): return pipelines(inner)
+        default: return false
+        }
     }
 
     private func unsupported() -> SimulatorError {

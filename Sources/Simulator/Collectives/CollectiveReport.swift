@@ -27,6 +27,9 @@ extension Collective {
     public func run(on cluster: Cluster, recording: Bool = false, progress: ((Simulation) -> Void)? = nil) throws -> CollectiveReport {
         let p = cluster.gpuCount
         if case .nccl(let a) = algorithm {
+            guard options.pacing == CollectiveOptions().pacing, options.segments == nil else {
+                throw SimulatorError.unsupported("the NCCL model is closed-form: --pacing and --segments do not apply to it")
+            }
             let inputs = try NCCLModel.Inputs(cluster: cluster)
             let prediction = try NCCLModel.predict(operation, bytes: bytes, inputs: inputs, algorithm: a)
             let time = prediction.time + options.callOverhead

@@ -67,6 +67,10 @@ public struct DecodeModel: Sendable {
                                              ("allreduce denominator", Double(w.batch * w.heads))]
             var collectiveOptions = options.collective
             collectiveOptions.callOverhead = options.collectiveCall
+            if collectiveOptions.segments != nil && !Collective.pipelines(algorithm) {
+                collectiveOptions.segments = nil
+                notes.append("segments do not apply to '\(algorithm)' all-reduces (not pipelined)")
+            }
             for (i, (label, elements)) in sizes.enumerated() {
                 let c = try Collective(.allreduce, algorithm: algorithm, bytes: elements * 4, options: collectiveOptions)
                 if case .nccl(let a) = algorithm {
@@ -77,6 +81,9 @@ public struct DecodeModel: Sendable {
                     if i == 0 { notes.append("collectives from the NCCL model (\(prediction.algorithm.rawValue)/\(prediction.proto.rawValue)); no network events") }
                 } else {
                     phases.append(contentsOf: try c.phases(ranks: p, serverGroups: target.serverGroups))
+                    if i == 0, case .hierarchical = algorithm, target.serverCount == 1 {
+                        notes.append("one server: the hierarchical all-reduce is its ring reduce-scatter and all-gather only")
+                    }
                 }
                 if i == 0 {  // rescale numerator and denominator by exp(lse - m)
                     phases.append(ListProgram(singleLane: Array(repeating: [.compute(roof.elementwise(w.partialElements), label: "rescale")], count: p)))
