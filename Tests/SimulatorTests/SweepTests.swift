@@ -161,6 +161,46 @@ struct SweepTests {
         #expect(throws: SimulatorError.self) { try Sweep.run(bad) }
     }
 
+    /// `single` runs on one GPU whatever the sweep's GPU count: its rows, series and speedup points must still be
+    /// keyed by the sweep's p (regression: they were keyed by the report's `gpus` = 1, so latency.svg had empty
+    /// series, speedup.svg stacked every p at x = 1, sweep.csv could not tell the rows apart, and a sweep of
+    /// `single` alone failed with "no drawable points").
+    @Test func singleStrategyIsKeyedBySweepGPUCount() throws {
+        let c = SweepConfiguration(cluster: "mi300x:8", sequenceLengths: [4000, 8000], gpuCounts: [2, 4],
+                                   strategies: [.tree(collective: .tree), .singleGPU])
+        let r = try Sweep.run(c)
+        // Latency plot: every series has one point per sequence length.
+        let latency = try Sweep.latencyPlot(r)
+        for s in latency.series { #expect(s.points.count == 2, "\(s.name) has \(s.points.count) points") }
+        // Speedup plot: single's points sit at the sweep's GPU counts.
+        let speedup = try Sweep.speedupPlot(r)
+        for s in speedup.series { #expect(s.points.map(\.x) == [2, 4], "\(s.name): \(s.points.map(\.x))") }
+
+        // CSV: `gpus` stays the GPUs the strategy used, `sweep_gpus` is the sweep's p.
+        let lines = Sweep.pointsCSV(r).render().split(separator: "\n").map(String.init)
+        let header = parseCSVLine(lines[0])
+        #expect(Array(header.prefix(Sweep.pointColumns.count)) == Sweep.pointColumns)
+        let rows = lines.dropFirst().map(parseCSVLine)
+        let gpus = try #require(header.firstIndex(of: "gpus"))
+        let sweepGPUs = try #require(header.firstIndex(of: "sweep_gpus"))
+        let seq = try #require(header.firstIndex(of: "seq_len")), strategy = try #require(header.firstIndex(of: "strategy"))
+        #expect(Set(rows.map { "\($0[sweepGPUs])/\($0[seq])/\($0[strategy])" }).count == rows.count)
+        let single = rows.filter { $0[strategy] == "single" }
+        #expect(single.map { $0[gpus] } == ["1", "1", "1", "1"])
+        #expect(single.map { $0[sweepGPUs] } == ["2", "2", "4", "4"])
+        #expect(rows.filter { $0[strategy] == "tree" }.map { $0[sweepGPUs] } == rows.filter { $0[strategy] == "tree" }.map { $0[gpus] })
+    }
+
+    /// `single` alone: every plot is drawable (it failed with "no drawable points").
+    @Test func singleStrategyAloneIsPlottable() throws {
+        let c = SweepConfiguration(cluster: "mi300x:8", sequenceLengths: [4000, 8000], gpuCounts: [2, 4], strategies: [.singleGPU])
+        let alone = try Sweep.files(try Sweep.run(c))
+        #expect(alone.map(\.name) == ["sweep.csv", "latency.svg", "speedup.svg"])
+        let svg = try #require(alone.first { $0.name == "latency.svg" }).contents
+        #expect(XMLCheck.parse(svg).error == nil)
+        #expect(svg.contains("single (2 GPUs)") && svg.contains("single (4 GPUs)"))
+    }
+
     @Test func progressReachesTotal() throws {
         var c = SweepConfiguration(cluster: "mi300x:4", sequenceLengths: [1000, 2000], gpuCounts: [2, 4], strategies: [.tree(collective: .tree)])
         c.hiddenSizes = [2048]

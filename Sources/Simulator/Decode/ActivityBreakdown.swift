@@ -1,5 +1,7 @@
 /// Splits each device's timeline [0, makespan] into compute, exposed communication, overhead and idle, using the
-/// union of recorded intervals (so overlapped communication is not double counted).
+/// union of recorded intervals (so overlapped communication is not double counted). A message's transfer counts as
+/// communication from when it entered the network; the per-message overhead before that is an `overhead` activity of
+/// the sender (recorded by the executor), so it is overhead, not idle.
 struct ActivityBreakdown {
     var compute = 0.0, communication = 0.0, overhead = 0.0, idle = 0.0
 

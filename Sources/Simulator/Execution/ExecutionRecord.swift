@@ -12,6 +12,8 @@ public struct TransferRecord: Equatable, Sendable {
 }
 
 /// One compute, overhead or modelled-communication interval on a rank (recorded only when `Executor.recording` is on).
+/// The per-message overhead (`Executor.messageOverhead`) is an `overhead` interval on the sending rank, from when the
+/// message is started until it enters the network, with `destinationRank` set.
 public struct ActivityRecord: Equatable, Sendable {
     public enum Kind: String, Sendable { case compute, overhead, communication }
     public var rank: Int
@@ -19,6 +21,8 @@ public struct ActivityRecord: Equatable, Sendable {
     public var label: String
     public var start: SimTime
     public var end: SimTime
+    /// For a per-message overhead: the rank the message goes to; nil for every other interval.
+    public var destinationRank: Int? = nil
 }
 
 /// What one execution produced.

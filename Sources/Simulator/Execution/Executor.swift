@@ -11,7 +11,8 @@ public final class Executor: EventHandler {
     /// When queued messages on a channel may start.
     public var pacing: ChannelPacing
     /// Software overhead per message (e.g. a protocol step's fixed cost): the message enters the network this long
-    /// after it is started; its channel is held meanwhile. Zero (idealised) by default.
+    /// after it is started; its channel is held meanwhile. Recorded as an overhead interval on the sending rank
+    /// (`ActivityRecord.destinationRank` set). Zero (idealised) by default.
     public var messageOverhead: SimTime = .zero
 
     private var target: Int32 = -1
@@ -309,6 +310,13 @@ public final class Executor: EventHandler {
     private func start(_ m: Int32) {
         channelBusy[Int(mChannel[Int(m)])] = true
         if messageOverhead.picoseconds > 0 {
+            if recording {
+                // A fixed software cost paid by the sender: recorded as overhead (breakdown and trace), not idle.
+                let i = Int(m)
+                activities.append(ActivityRecord(rank: Int(mSource[i]), kind: .overhead, label: "message overhead",
+                                                 start: simulation.now, end: simulation.now + messageOverhead,
+                                                 destinationRank: Int(mDestination[i])))
+            }
             simulation.schedule(at: simulation.now + messageOverhead, target: target, kind: 1, payload: Int64(m))
         } else {
             inject(m)

@@ -65,6 +65,9 @@ public struct SweepConfiguration: Sendable {
 public struct SweepPoint: Sendable {
     public var cluster: String
     public var gpuName: String
+    /// The sweep's GPU count p for this point (the first p GPUs of the cluster). Points, rows and plot series are
+    /// keyed by it; `report.gpus` is what the strategy used, which differs for `single` (always 1).
+    public var sweepGPUs: Int
     public var sequenceLength: Int
     public var workload: DecodeWorkload
     public var report: DecodeReport
@@ -110,7 +113,8 @@ public enum Sweep {
                 for r in try model.compare(c.strategies, recording: true) {
                     var report = r
                     report.execution = nil  // keep memory flat over long sweeps
-                    points.append(SweepPoint(cluster: model.cluster.name, gpuName: cluster.gpu.name, sequenceLength: n, workload: w, report: report))
+                    points.append(SweepPoint(cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
+                                              workload: w, report: report))
                 }
                 done += 1
                 progress(done, total, "p=\(p) N=\(n)")
@@ -137,7 +141,7 @@ public enum Sweep {
 
     /// Columns of the point CSV, in order (the link-class byte columns `bytes_<class>` follow, sorted by name).
     public static let pointColumns = [
-        "cluster", "gpu", "gpus", "seq_len", "batch", "heads", "kv_heads", "head_dim", "dtype", "strategy",
+        "cluster", "gpu", "gpus", "sweep_gpus", "seq_len", "batch", "heads", "kv_heads", "head_dim", "dtype", "strategy",
         "latency_s", "compute_s", "communication_s", "overhead_s", "idle_s", "elements_sent_per_device",
         "paper_volume_elements", "peak_memory_elements", "peak_memory_bytes", "paper_peak_memory_elements",
         "fits_in_memory", "speedup_vs_ring", "events", "messages",
@@ -156,8 +160,8 @@ public enum Sweep {
             var bytes: [String: Double] = [:]
             for (name, b) in r.bytesPerLinkClass { bytes[name, default: 0] += b }
             let row: [String] = [
-                pt.cluster, pt.gpuName, "\(r.gpus)", "\(pt.sequenceLength)", "\(w.batch)", "\(w.heads)", "\(w.kvHeads)",
-                "\(w.headDim)", w.dtype, r.strategy,
+                pt.cluster, pt.gpuName, "\(r.gpus)", "\(pt.sweepGPUs)", "\(pt.sequenceLength)", "\(w.batch)", "\(w.heads)",
+                "\(w.kvHeads)", "\(w.headDim)", w.dtype, r.strategy,
                 num(r.latency.seconds), num(r.compute.seconds), num(r.communication.seconds), num(r.overhead.seconds),
                 num(r.idle.seconds), num(r.elementsSentPerDevice), num(r.paperVolumeElements), num(r.peakMemoryElements),
                 num(r.peakMemoryBytes), num(r.paperPeakMemoryElements), "\(r.fitsInMemory)", num(r.speedupVsRing),
@@ -195,7 +199,7 @@ public enum Sweep {
         var series: [PlotSeries] = []
         for (si, s) in c.strategies.enumerated() {
             for (gi, p) in c.gpuCounts.enumerated() {
-                let pts = result.points.filter { $0.report.strategy == s.description && $0.report.gpus == p }
+                let pts = result.points.filter { $0.report.strategy == s.description && $0.sweepGPUs == p }
                     .map { (x: Double($0.sequenceLength), y: $0.report.latency.seconds) }
                 series.append(PlotSeries(name: "\(s) (\(p) GPUs)", points: pts, colour: si, dash: gi))
             }
@@ -212,7 +216,7 @@ public enum Sweep {
         for (si, s) in (others.isEmpty ? c.strategies : others).enumerated() {
             for (ni, n) in c.sequenceLengths.enumerated() {
                 let pts = result.points.filter { $0.report.strategy == s.description && $0.sequenceLength == n }
-                    .compactMap { pt in pt.report.speedupVsRing.map { (x: Double(pt.report.gpus), y: $0) } }
+                    .compactMap { pt in pt.report.speedupVsRing.map { (x: Double(pt.sweepGPUs), y: $0) } }
                 series.append(PlotSeries(name: "\(s)/ring, N=\(PlotAxis.formatTick(Double(n), .si))", points: pts, colour: ni, dash: si))
             }
         }

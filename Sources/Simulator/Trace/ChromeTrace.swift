@@ -2,8 +2,9 @@ import Reference
 import Foundation
 
 /// Chrome / Perfetto trace (JSON object format): one complete event (ph "X") per compute interval and per transfer,
-/// pid per device (offset per section, e.g. per strategy), tid 0 compute, 1 send, 2 receive; ts and dur in
-/// microseconds. Open in ui.perfetto.dev or chrome://tracing.
+/// pid per device (offset per section, e.g. per strategy), tid 0 compute (and fixed overheads), 1 send (per-message
+/// overheads, cat "overhead", then the transfers), 2 receive; ts and dur in microseconds. Open in ui.perfetto.dev or
+/// chrome://tracing.
 public struct ChromeTrace {
     private var events: [[String: Any]] = []
     private var nextPid = 0
@@ -22,8 +23,15 @@ public struct ChromeTrace {
             }
         }
         for a in result.activities {
-            events.append(["ph": "X", "name": a.label, "cat": a.kind.rawValue, "pid": base + a.rank, "tid": 0,
-                           "ts": a.start.microseconds, "dur": (a.end - a.start).microseconds])
+            if let to = a.destinationRank {
+                // Per-message overhead: on the send thread, just before the transfer it delays.
+                events.append(["ph": "X", "name": "\(a.label) to \(to)", "cat": a.kind.rawValue, "pid": base + a.rank, "tid": 1,
+                               "ts": a.start.microseconds, "dur": (a.end - a.start).microseconds,
+                               "args": ["from": a.rank, "to": to]])
+            } else {
+                events.append(["ph": "X", "name": a.label, "cat": a.kind.rawValue, "pid": base + a.rank, "tid": 0,
+                               "ts": a.start.microseconds, "dur": (a.end - a.start).microseconds])
+            }
         }
         for t in result.transfers {
             let args: [String: Any] = ["bytes": t.bytes, "from": t.sourceRank, "to": t.destinationRank]
