@@ -128,7 +128,8 @@ public enum Sweep {
                 let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
                 for s in c.strategies {
                     let r = try model.run(s, recording: false)
-                    memory.append(MemoryPoint(hidden: d, heads: w.heads, strategy: s.description, sequenceLength: n, gpus: model.gpus,
+                    // `gpus` is what the strategy uses: a single-GPU run holds all N tokens on one device.
+                    memory.append(MemoryPoint(hidden: d, heads: w.heads, strategy: s.description, sequenceLength: n, gpus: r.gpus,
                                               paperBytes: model.paperMemory(s, p: model.gpus).map { $0 * Double(w.elementBytes) },
                                               simulatedBytes: r.peakMemoryBytes))
                 }
