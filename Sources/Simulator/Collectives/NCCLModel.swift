@@ -88,7 +88,8 @@ public enum NCCLModel {
     static func predictOne(_ op: CollectiveOperation, bytes: Double, inputs x: Inputs, _ a: Algorithm, _ p: WireProtocol) -> Prediction {
         let nRanks = max(1, x.ranks), nNodes = max(1, x.servers)
         let ppn = max(1, nRanks / nNodes)
-        let intraLat = hardwareLatency(x.intraHardware, a, p)
+        // tuning.cc: "if (comm->nNodes > 1 && p == NCCL_PROTO_LL) intraLat *= 1.8;" (LL across servers).
+        let intraLat = hardwareLatency(x.intraHardware, a, p) * (nNodes > 1 && p == .ll ? 1.8 : 1)
         let interLat = hardwareLatency(.network, a, p)
         var latency = baseLatency(a, p)
         let nsteps: Int, nInterSteps: Int
