@@ -35,6 +35,9 @@ import Testing
         }
         #expect(throws: SimulatorError.self) { _ = try ClusterFile.parse("gpus: 100000000000\ngpu: {model: H100-SXM5}\n") }
         #expect(throws: SimulatorError.self) { _ = try DecodeWorkload(sequenceLength: 1 << 50, heads: 16, headDim: 128) }
+        #expect(throws: SimulatorError.cluster("cluster: give 'nodes' or 'gpus' with a preset, not both")) {
+            _ = try ClusterFile.parse("preset: dgx-h100\nnodes: 2\ngpus: 16\n")
+        }
     }
 
     /// Nothing is silently ignored: segments on a non-pipelined algorithm, pacing on the NCCL model, parallel links.

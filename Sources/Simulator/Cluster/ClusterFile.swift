@@ -38,7 +38,9 @@ public enum ClusterFile {
         }
         let name = try top.string("name") ?? origin
         if let preset = try top.string("preset") {
-            let count = try top.int("nodes") ?? top.int("gpus")
+            let nodes = try top.int("nodes"), gpus = try top.int("gpus")
+            if nodes != nil && gpus != nil { throw SimulatorError.cluster("cluster: give 'nodes' or 'gpus' with a preset, not both") }
+            let count = nodes ?? gpus
             let gpuOverride = try top.raw("gpu").map { try gpuSpec($0, base: nil) }
             try top.finish()
             var cluster = try ClusterPreset.parse(preset, count: count).build()
