@@ -62,7 +62,7 @@ struct AttentionCommand: ParsableCommand {
             return layout == "bshd" ? values.swappingAxes12() : values
         }
         let inputs = try AttentionInputs(q: tensors.removeFirst(), k: tensors.removeFirst(), v: tensors.removeFirst())
-        let options = try makeOptions(inputs)
+        let options = try makeOptions(inputs, causal: causalMode)
         let layoutShards = try ShardLayout(keys: inputs.keys, shards: shards)
 
         switch precision {
@@ -78,8 +78,8 @@ struct AttentionCommand: ParsableCommand {
         }
     }
 
-    func makeOptions(_ x: AttentionInputs<Double>) throws -> AttentionOptions {
-        var options = AttentionOptions(scale: scale, causal: CausalMode(rawValue: causal)!, softcap: softcap)
+    func makeOptions(_ x: AttentionInputs<Double>, causal causalMode: CausalMode) throws -> AttentionOptions {
+        var options = AttentionOptions(scale: scale, causal: causalMode, softcap: softcap)
         if let window {
             let parts = window.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard parts.count == 2, let l = parts[0], let r = parts[1] else { throw CLIError("--window needs L,R integers, got '\(window)'") }

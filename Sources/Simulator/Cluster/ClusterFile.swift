@@ -22,11 +22,7 @@ public enum ClusterFile {
     public static func parse(_ text: String, origin: String = "cluster", json: Bool = false) throws -> Cluster {
         let root: Any?
         do {
-            if json {
-                root = try JSONSerialization.jsonObject(with: Data(text.utf8))
-            } else {
-                root = try Yams.load(yaml: text)
-            }
+            root = try StructuredText.load(text, json: json)
         } catch {
             throw SimulatorError.cluster("\(json ? "JSON" : "YAML") syntax error: \(String(describing: error).split(separator: "\n").first ?? "")")
         }

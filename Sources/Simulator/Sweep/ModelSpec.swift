@@ -88,11 +88,7 @@ public struct ModelSpec: Equatable, Sendable {
     public static func parse(_ text: String, json: Bool = false, context: String = "model") throws -> ModelSpec {
         let root: Any?
         do {
-            if json {
-                root = try JSONSerialization.jsonObject(with: Data(text.utf8))
-            } else {
-                root = try Yams.load(yaml: text)
-            }
+            root = try StructuredText.load(text, json: json)
         } catch {
             throw SimulatorError.invalidArgument("\(context): not valid \(json ? "JSON" : "YAML")")
         }
