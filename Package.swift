@@ -5,8 +5,10 @@ let package = Package(
     name: "TreeAttention",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "TreeCore", targets: ["TreeCore"]),
         .library(name: "Reference", targets: ["Reference"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        .library(name: "Studies", targets: ["Studies"]),
         .executable(name: "treeattn", targets: ["CLI"]),
     ],
     dependencies: [
@@ -22,9 +24,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // The BLAS-free core shared by both libraries: shard layouts, reduction plans, atomic files.
+        .target(name: "TreeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "Reference",
             dependencies: [
+                "TreeCore",
                 "COpenBLAS",
                 .product(name: "Numerics", package: "swift-numerics"),
             ],
@@ -34,32 +39,36 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Reference",
+                "TreeCore",
                 .product(name: "Collections", package: "swift-collections"),
-                .product(name: "Yams", package: "Yams"),
             ],
             // The event loop mutates class state millions of times a second; dynamic exclusivity checks cost ~2.7x.
             // The simulator is single-threaded, so they guard nothing here.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
+        // Sweeps, the paper reproduction, plots and calibration: studies built on the simulator.
+        .target(name: "Studies", dependencies: ["Simulator", "TreeCore"]),
         .executableTarget(
             name: "CLI",
             dependencies: [
+                "TreeCore",
                 "Reference",
                 "Simulator",
+                "Studies",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(
             name: "ReferenceTests",
-            dependencies: ["Reference", .product(name: "Numerics", package: "swift-numerics")]
+            dependencies: ["Reference", "TreeCore", .product(name: "Numerics", package: "swift-numerics")]
         ),
         .testTarget(name: "CLITests"),
         .testTarget(
             name: "SimulatorTests",
-            dependencies: ["Simulator", "Reference"]
+            dependencies: ["Simulator", "TreeCore"]
         ),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Simulator"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -39,12 +39,12 @@ struct BenchSimulatorCommand: ParsableCommand {
             let t1 = Date()
             var lastPrint = Date()
             let expectedEvents = Double(2 * (gpus - 1) * gpus * 2)
-            let report = try collective.run(on: cluster, progress: { sim in
+            let report = try collective.run(on: cluster, progress: { events, now in
                 if Date().timeIntervalSince(lastPrint) >= 2 {
                     lastPrint = Date()
-                    let done = Double(sim.eventsHandled)
+                    let done = Double(events)
                     FileHandle.standardError.write(Data(String(format: "  ... %.1fM events (~%.0f%%), %.1f s, simulated %@\n",
-                        done / 1e6, 100 * done / expectedEvents, Date().timeIntervalSince(t1), sim.now.description).utf8))
+                        done / 1e6, 100 * done / expectedEvents, Date().timeIntervalSince(t1), now.description).utf8))
                 }
             })
             let seconds = Date().timeIntervalSince(t1)

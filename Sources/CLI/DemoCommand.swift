@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Reference
 import Simulator
+import Studies
 
 /// `treeattn demo`: the main job on embedded defaults, a short tour of everything the tool does.
 struct DemoCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Simulator
+import Studies
 
 /// `treeattn reproduce-paper`: regenerates docs/paper-reproduction.md and its SVG plots (deterministic).
 struct ReproducePaperCommand: ParsableCommand {

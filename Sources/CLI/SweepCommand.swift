@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Reference
 import Simulator
+import Studies
 
 /// `treeattn sweep`: decode latency over sequence lengths x GPU counts x strategies, peak memory over hidden sizes;
 /// writes CSV tables and SVG plots (docs/sweep.md).

@@ -128,7 +128,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try AtomicFile.write([1, 2, 3], to: dir + "/a.bin")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["a.bin"])
-        #expect(throws: ReferenceError.self) { try AtomicFile.write([1], to: dir + "/missing/b.bin") }
-        #expect(throws: ReferenceError.file(path: dir + "/nope.npy", problem: "no such file")) { _ = try NPYFile.read(dir + "/nope.npy") }
+        #expect(throws: CoreError.self) { try AtomicFile.write([1], to: dir + "/missing/b.bin") }
+        #expect(throws: CoreError.file(path: dir + "/nope.npy", problem: "no such file")) { _ = try NPYFile.read(dir + "/nope.npy") }
     }
 }

@@ -53,9 +53,9 @@ import Testing
         #expect(try ReductionPlan(leaves: 1, shape: .binary).depth == 0)
         #expect(try ReductionPlan(leaves: 17, shape: .binary).depth == 5)
         #expect(try ReductionPlan.parseShape("kary:4") == .kary(4))
-        #expect(throws: ReferenceError.self) { try ReductionPlan.parseShape("kary:1") }
-        #expect(throws: ReferenceError.self) { try ReductionPlan.parseShape("star") }
-        #expect(throws: ReferenceError.self) { try ReductionPlan(leaves: 0, shape: .binary) }
+        #expect(throws: CoreError.self) { try ReductionPlan.parseShape("kary:1") }
+        #expect(throws: CoreError.self) { try ReductionPlan.parseShape("star") }
+        #expect(throws: CoreError.self) { try ReductionPlan(leaves: 0, shape: .binary) }
         #expect(RingAttention.visitOrder(shards: 4, owner: 1) == [1, 0, 3, 2])
     }
 

@@ -8,10 +8,7 @@ import Testing
 struct ExecutorMailboxTests {
     func run(_ ops: [[RankOperation]], ranks: Int) throws -> ExecutionResult {
         let cluster = try fullyConnected(ranks, bandwidth: 10e9, latency: .microseconds(1))
-        let sim = Simulation()
-        let flows = FlowScheduler(network: cluster.network, simulation: sim)
-        let executor = Executor(simulation: sim, flows: flows, devices: cluster.gpus, recording: true)
-        return try executor.run([ListProgram(singleLane: ops)])
+        return try Execution(recording: true).run([ListProgram(singleLane: ops)], on: cluster)
     }
 
     @Test func manyPendingMessagesReceivedOutOfOrder() throws {

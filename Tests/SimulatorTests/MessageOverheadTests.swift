@@ -10,13 +10,10 @@ struct MessageOverheadTests {
     /// Rank 0 sends two 1 MB messages (100 us each at 10 GB/s, 1 us latency) to rank 1 with a 100 us overhead each.
     func twoMessages(recording: Bool = true) throws -> ExecutionResult {
         let cluster = try fullyConnected(2, bandwidth: 10e9, latency: .microseconds(1))
-        let sim = Simulation()
-        let flows = FlowScheduler(network: cluster.network, simulation: sim)
-        let executor = Executor(simulation: sim, flows: flows, devices: cluster.gpus, recording: recording)
-        executor.messageOverhead = .microseconds(100)
+        let execution = Execution(recording: recording, messageOverhead: .microseconds(100))
         let r0: [RankOperation] = [.send(to: 1, bytes: 1e6, tag: 0), .send(to: 1, bytes: 1e6, tag: 1)]
         let r1: [RankOperation] = [.recv(from: 0, tag: 0), .recv(from: 0, tag: 1)]
-        return try executor.run([ListProgram(singleLane: [r0, r1])])
+        return try execution.run([ListProgram(singleLane: [r0, r1])], on: cluster)
     }
 
     @Test func overheadIsRecordedOnTheSender() throws {

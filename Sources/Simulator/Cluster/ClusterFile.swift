@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Reads cluster descriptions from YAML (or JSON) with explicit units in key names: `bandwidth_GBps`
 /// (GB = 1e9 bytes per second), `bandwidth_Gbps` (1e9 bits per second), `latency_ns`, `latency_us`, `memory_GB`,

@@ -118,7 +118,7 @@ public struct Collective: Sendable {
     }
 }
 
-import Reference
+import TreeCore
 
 /// A Reference `ReductionPlan` and the rank tree it induces.
 struct ReductionPlanTree {

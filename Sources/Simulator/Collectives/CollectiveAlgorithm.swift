@@ -1,4 +1,4 @@
-import Reference
+import TreeCore
 
 /// How a collective is carried out. Event-simulated algorithms are built from point-to-point sends on the network;
 /// `nccl` is a closed-form model of NCCL's tuner (tuning.cc), for comparison.

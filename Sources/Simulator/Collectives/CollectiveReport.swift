@@ -23,8 +23,9 @@ public struct CollectiveReport: Sendable {
 
 extension Collective {
     /// Simulates the collective on all GPUs of `cluster` (use `Cluster.prefix` for fewer).
-    /// `progress` is called every million events with the simulation (for long runs).
-    public func run(on cluster: Cluster, recording: Bool = false, progress: ((Simulation) -> Void)? = nil) throws -> CollectiveReport {
+    /// `progress` is called every million events with the events handled and the simulated time (for long runs).
+    public func run(on cluster: Cluster, recording: Bool = false,
+                    progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil) throws -> CollectiveReport {
         let p = cluster.gpuCount
         if case .nccl(let a) = algorithm {
             guard options.pacing == CollectiveOptions().pacing, options.segments == nil else {
@@ -42,11 +43,7 @@ extension Collective {
                               + "intra-server hardware \(inputs.intraHardware.rawValue)", execution: nil)
         }
         let phases = try self.phases(ranks: p, serverGroups: cluster.serverGroups)
-        let sim = Simulation()
-        sim.progress = progress
-        let flows = FlowScheduler(network: cluster.network, simulation: sim)
-        let executor = Executor(simulation: sim, flows: flows, devices: cluster.gpus, recording: recording, pacing: options.pacing)
-        let result = try executor.run(phases)
+        let result = try Execution(recording: recording, pacing: options.pacing, progress: progress).run(phases, on: cluster)
         var note = ""
         if case .hierarchical = algorithm, cluster.serverCount == 1 {
             note = "single server: hierarchical reduces to ring reduce-scatter + ring all-gather"

@@ -1,4 +1,4 @@
-import Reference
+import TreeCore
 
 /// A rooted tree over ranks: each rank's parent (-1 for the root) and ordered children.
 public struct TreeShape: Equatable, Sendable {

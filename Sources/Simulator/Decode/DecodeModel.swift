@@ -1,4 +1,4 @@
-import Reference
+import TreeCore
 
 /// The decode-step model: a workload on the first `gpus` GPUs of a cluster, with explicit options. This is the
 /// library entry point a sweep or calibration layer calls:
@@ -139,12 +139,8 @@ public struct DecodeModel: Sendable {
             })]
         }
 
-        let sim = Simulation()
-        let flows = FlowScheduler(network: target.network, simulation: sim)
-        let executor = Executor(simulation: sim, flows: flows, devices: target.gpus, recording: recording,
-                                pacing: options.collective.pacing)
-        executor.messageOverhead = options.perMessage
-        let result = try executor.run(phases)
+        let result = try Execution(recording: recording, pacing: options.collective.pacing,
+                                   messageOverhead: options.perMessage).run(phases, on: target)
         let breakdown = recording ? ActivityBreakdown(result, ranks: p) : ActivityBreakdown()
         let memory = peakMemory(strategy, p: p, tokens: tokens)
         var report = DecodeReport(

@@ -1,4 +1,4 @@
-import Reference
+import TreeCore
 import Foundation
 
 /// Chrome / Perfetto trace (JSON object format): one complete event (ph "X") per compute interval and per transfer,
@@ -55,7 +55,7 @@ public struct ChromeTrace {
     public func write(to path: String) throws {
         do {
             try AtomicFile.write([UInt8](try jsonData()), to: path)
-        } catch let error as ReferenceError {
+        } catch let error as CoreError {
             throw SimulatorError.file(path: path, problem: error.description)
         }
     }

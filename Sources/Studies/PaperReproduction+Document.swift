@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 
 extension PaperReproduction {
     static func fmt(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }

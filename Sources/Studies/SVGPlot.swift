@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 
 /// One line of a plot.
 public struct PlotSeries: Equatable, Sendable {

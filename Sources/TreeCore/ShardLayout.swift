@@ -6,8 +6,8 @@ public struct ShardLayout: Equatable, Sendable {
 
     /// Even split: sizes differ by at most one, the first (keys mod p) shards get the extra key.
     public init(keys: Int, shards p: Int) throws {
-        guard p >= 1 else { throw ReferenceError.invalidOption("number of shards must be >= 1, got \(p)") }
-        guard keys >= 0 else { throw ReferenceError.invalidOption("number of keys must be >= 0, got \(keys)") }
+        guard p >= 1 else { throw CoreError.invalidOption("number of shards must be >= 1, got \(p)") }
+        guard keys >= 0 else { throw CoreError.invalidOption("number of keys must be >= 0, got \(keys)") }
         let base = keys / p, extra = keys % p
         var start = 0
         var ranges: [Range<Int>] = []
@@ -21,9 +21,9 @@ public struct ShardLayout: Equatable, Sendable {
 
     /// Explicit (possibly uneven or empty) shard sizes.
     public init(sizes: [Int]) throws {
-        guard !sizes.isEmpty else { throw ReferenceError.invalidOption("shard sizes must not be empty") }
+        guard !sizes.isEmpty else { throw CoreError.invalidOption("shard sizes must not be empty") }
         if let bad = sizes.first(where: { $0 < 0 }) {
-            throw ReferenceError.invalidOption("shard sizes must be >= 0, got \(bad)")
+            throw CoreError.invalidOption("shard sizes must be >= 0, got \(bad)")
         }
         var start = 0
         ranges = sizes.map { size in

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Simulator
+import Simulator
+@testable import Studies
 
 @Suite("Paper reproduction generator")
 struct ReproductionTests {

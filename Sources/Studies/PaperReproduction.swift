@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 
 /// The paper's published numbers (arXiv 2408.04093 v4) and our predictions for the same settings, under the
 /// idealised model and under one calibration (`Calibration.paperCode`). `document()` renders

@@ -1,3 +1,4 @@
+import Simulator
 /// A CSV table (RFC 4180): a header and rows of cells. Cells holding a comma, a quote or a line break are quoted,
 /// quotes doubled. Lines end with "\n"; the output ends with a newline.
 public struct CSVTable: Equatable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 
 /// The prose of docs/paper-reproduction.md that interprets the numbers. Every number in it is interpolated from
 /// the results, so the text stays true when the model changes; the reasoning is ours and is labelled as such.

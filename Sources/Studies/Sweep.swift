@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 
 /// What `treeattn sweep` runs: every (GPU count, sequence length, strategy) of one decode workload on one cluster,
 /// plus peak memory at each hidden size. All overheads are the explicit fields of `options`.

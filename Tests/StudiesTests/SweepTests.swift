@@ -3,7 +3,8 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
-@testable import Simulator
+import Simulator
+@testable import Studies
 
 /// Collects XML parse errors and element names.
 final class XMLCheck: NSObject, XMLParserDelegate {

@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 
 /// Scale of a plot axis.
 public enum AxisScale: String, Equatable, Sendable {

@@ -1,3 +1,4 @@
+import Simulator
 /// The overhead model of a prediction, as explicit named parameters. `idealised` is the physical lower bound
 /// (every overhead zero, every efficiency 1); `paperCode` is the one calibration used for every row of the paper
 /// reproduction, with each value justified in docs/paper-reproduction.md. There is no per-row adjustment.

@@ -30,7 +30,7 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
     public let levels: [[[Int]]]
 
     public init(leaves: Int, shape: Shape) throws {
-        guard leaves >= 1 else { throw ReferenceError.invalidOption("a reduction needs at least one leaf, got \(leaves)") }
+        guard leaves >= 1 else { throw CoreError.invalidOption("a reduction needs at least one leaf, got \(leaves)") }
         self.leaves = leaves
         self.shape = shape
         var levels: [[[Int]]] = [[]]
@@ -41,7 +41,7 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
         case .binary, .kary:
             var k = 2
             if case .kary(let arity) = shape {
-                guard arity >= 2 else { throw ReferenceError.invalidOption("k-ary reduction needs k >= 2, got \(arity)") }
+                guard arity >= 2 else { throw CoreError.invalidOption("k-ary reduction needs k >= 2, got \(arity)") }
                 k = arity
             }
             var width = leaves
@@ -51,7 +51,7 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
                 width = level.count
             }
         case .twoLevel(let g):
-            guard g >= 1 else { throw ReferenceError.invalidOption("two-level group size must be >= 1, got \(g)") }
+            guard g >= 1 else { throw CoreError.invalidOption("two-level group size must be >= 1, got \(g)") }
             if leaves > 1 {
                 let first = group(leaves, by: g)
                 levels.append(first)
@@ -73,15 +73,15 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
         case "binary" where parts.count == 1: return .binary
         case "flat" where parts.count == 1: return .flat
         case "kary" where parts.count == 2:
-            guard let k = Int(parts[1]), k >= 2 else { throw ReferenceError.invalidOption("kary:K needs an integer K >= 2, got '\(text)'") }
+            guard let k = Int(parts[1]), k >= 2 else { throw CoreError.invalidOption("kary:K needs an integer K >= 2, got '\(text)'") }
             return .kary(k)
         case "two-level" where parts.count == 2:
             guard let g = Int(parts[1]), g >= 1 else {
-                throw ReferenceError.invalidOption("two-level:G needs an integer G >= 1, got '\(text)'")
+                throw CoreError.invalidOption("two-level:G needs an integer G >= 1, got '\(text)'")
             }
             return .twoLevel(groupSize: g)
         default:
-            throw ReferenceError.invalidOption("unknown reduction shape '\(text)' (binary, kary:K, two-level:G, flat)")
+            throw CoreError.invalidOption("unknown reduction shape '\(text)' (binary, kary:K, two-level:G, flat)")
         }
     }
 

@@ -7,15 +7,15 @@ public enum AtomicFile {
         let dir = url.deletingLastPathComponent().path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw ReferenceError.file(path: path, problem: "folder \(dir) does not exist")
+            throw CoreError.file(path: path, problem: "folder \(dir) does not exist")
         }
         let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
         guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-            throw ReferenceError.file(path: path, problem: "cannot write (permission or disk space)")
+            throw CoreError.file(path: path, problem: "cannot write (permission or disk space)")
         }
         guard rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw ReferenceError.file(path: path, problem: "cannot rename the temporary file into place")
+            throw CoreError.file(path: path, problem: "cannot rename the temporary file into place")
         }
     }
 
@@ -27,11 +27,11 @@ public enum AtomicFile {
     public static func read(_ path: String) throws -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ReferenceError.file(path: path, problem: "no such file")
+            throw CoreError.file(path: path, problem: "no such file")
         }
-        guard !isDir.boolValue else { throw ReferenceError.file(path: path, problem: "is a folder, expected a file") }
+        guard !isDir.boolValue else { throw CoreError.file(path: path, problem: "is a folder, expected a file") }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReferenceError.file(path: path, problem: "cannot read")
+            throw CoreError.file(path: path, problem: "cannot read")
         }
         return [UInt8](data)
     }

@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+import Simulator
 
 /// A decoder-only transformer's shapes (Llama style: GQA attention, SwiGLU MLP), enough to count the weights a
 /// forward pass reads and the FLOPs it does. Model files are YAML (or JSON for `.json`), keys below; unknown keys,

@@ -1,3 +1,4 @@
+import Simulator
 /// "Prefill N tokens, then generate": the paper's model-level benchmark (Table 1, Table 2). The paper's
 /// `generate(x, num_new_tokens=10)` runs one prefill forward (which yields the first new token) and then
 /// `newTokens - 1` single-token decode forwards.
@@ -130,11 +131,7 @@ public struct GenerationModel: Sendable {
                 }
             }
         }
-        let sim = Simulation()
-        let flows = FlowScheduler(network: cluster.network, simulation: sim)
-        let executor = Executor(simulation: sim, flows: flows, devices: cluster.gpus, recording: false)
-        executor.messageOverhead = calibration.perMessage
-        return try executor.run([ListProgram(singleLane: ops)]).makespan
+        return try Execution(messageOverhead: calibration.perMessage).run([ListProgram(singleLane: ops)], on: cluster).makespan
     }
 
     /// One decode layer's attention with `strategy` (simulated), plus the sync calls the calibration names.

@@ -1,0 +1,3 @@
+// The shared core (shard layouts, reduction plans, atomic files) is part of this library's vocabulary: a user who
+// imports Simulator gets it too.
+@_exported import TreeCore

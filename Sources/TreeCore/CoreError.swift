@@ -1,0 +1,15 @@
+/// Every way the shared core (shard layouts, reduction plans, atomic files) refuses its input. Each case renders as
+/// one line that names the problem, worded like the reference's and the simulator's own errors.
+public enum CoreError: Error, CustomStringConvertible, Equatable {
+    /// An argument is out of range or malformed.
+    case invalidOption(String)
+    /// A file could not be read or written.
+    case file(path: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .invalidOption(let message): return "invalid option: \(message)"
+        case .file(let path, let problem): return "\(path): \(problem)"
+        }
+    }
+}
