@@ -32,19 +32,14 @@ let package = Package(
                 "TreeCore",
                 "COpenBLAS",
                 .product(name: "Numerics", package: "swift-numerics"),
-            ],
-            // The numerical core is optimised even in debug builds, so the test suite runs real sizes quickly.
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+            ]
         ),
         .target(
             name: "Simulator",
             dependencies: [
                 "TreeCore",
                 .product(name: "Collections", package: "swift-collections"),
-            ],
-            // The event loop mutates class state millions of times a second; dynamic exclusivity checks cost ~2.7x.
-            // The simulator is single-threaded, so they guard nothing here.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            ]
         ),
         // Sweeps, the paper reproduction, plots and calibration: studies built on the simulator.
         .target(name: "Studies", dependencies: ["Simulator", "TreeCore"]),

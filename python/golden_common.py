@@ -25,7 +25,7 @@ def load_case(folder, entry):
 
 
 def visibility(spec, b, sq, sk):
-    """Boolean (sq, sk) mask of batch row b: cache length, causal alignment, window (reference-semantics.md)."""
+    """Boolean (sq, sk) mask of batch row b: cache length, causal alignment, window (docs/reference-semantics.md)."""
     skb = spec.get("cache_seqlens", [sk] * (b + 1))[b]
     i = np.arange(sq)[:, None]
     j = np.arange(sk)[None, :]

@@ -48,7 +48,7 @@ def rel_err(got, want):
 
 
 def visible(opts, b, i, j, sq, sk):
-    """Mask rules written from reference-semantics.md."""
+    """Mask rules written from docs/reference-semantics.md."""
     skb = opts.get("seqlens", [sk] * (b + 1))[b]
     if j >= skb:
         return False

@@ -64,7 +64,7 @@ func writeSuite(_ specs: [GoldenCaseSpec], dtypes: [DType], suite: String, to fo
         #expect(c.file["out_f32"]!.doubles() == kernel.output.data.map { Double(Float($0)) } || relativeError(c.file["out_f32"]!.doubles(), kernel.output.data) < 1e-7)
     }
 
-    /// The emulated naive pipelines land where published measurements put them (reference-semantics.md):
+    /// The emulated naive pipelines land where published measurements put them (docs/reference-semantics.md):
     /// bf16 normwise ~5e-3..8e-3, f32 ~5e-7; so the derived tolerances are of the right size.
     @Test func naivePipelineErrorsHaveThePublishedMagnitudes() throws {
         let spec = GoldenCaseSpec(name: "probe", heads: 4, seqQ: 64, seqK: 512, headDim: 64, seed: 9)

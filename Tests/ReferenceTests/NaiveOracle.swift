@@ -2,7 +2,7 @@ import Foundation
 @testable import Reference
 
 /// The independent oracle of the tests: attention as plain f64 loops with compensated sums, masks written directly
-/// from the spec (reference-semantics.md), sharing no code with the kernel's ScoreRule.
+/// from the spec (docs/reference-semantics.md), sharing no code with the kernel's ScoreRule.
 struct NaiveOracle {
     struct Case {
         var b = 1, hq = 2, hkv = 2, sq = 3, sk = 7, d = 8, dv = 8

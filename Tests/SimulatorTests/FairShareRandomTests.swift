@@ -107,22 +107,13 @@ struct FairShareRandomTests {
     /// Runs a scenario; checks the rates after every event against progressive filling; returns delivery times (ps)
     /// and the number of rate checks made.
     static func run(_ s: Scenario, alwaysRecompute: Bool) throws -> (delivered: [Int64], checks: Int, mismatches: [String]) {
-        let sim = Simulation()
-        let flows = FlowScheduler(network: s.network, simulation: sim)
-        flows.alwaysRecompute = alwaysRecompute
-        var delivered = [Int64](repeating: -1, count: s.transfers.count)
-        flows.onDelivered = { delivered[Int($0)] = sim.now.picoseconds }
-        var failure: Error?
-        for (i, t) in s.transfers.enumerated() {
-            sim.schedule(after: SimTime(picoseconds: t.start)) { _ in
-                do { try flows.send(from: t.from, to: t.to, bytes: t.bytes, context: Int64(i)) } catch { failure = error }
-            }
-        }
+        var sim = TransferScript.simulation(s.network, s.transfers.map { (SimTime(picoseconds: $0.start), $0.from, $0.to, $0.bytes) })
+        sim.handler.network.alwaysRecompute = alwaysRecompute
         var checks = 0
         var mismatches: [String] = []
         sim.progressInterval = 1
         sim.progress = { sim in
-            let active = flows.activeFlows()
+            let active = sim.handler.network.activeFlows()
             let reference = progressiveFilling(capacity: s.capacity, flows: active.map(\.links))
             for (f, r) in zip(active, reference) where abs(f.rate - r) > 1e-9 * r && mismatches.count < 5 {
                 mismatches.append("at \(sim.now.picoseconds) ps: flow over links \(f.links) has rate \(f.rate), progressive filling gives \(r)")
@@ -130,7 +121,8 @@ struct FairShareRandomTests {
             checks += 1
         }
         sim.run()
-        if let failure { throw failure }
+        if let failure = sim.handler.observer.failure { throw failure }
+        let delivered = sim.handler.observer.delivered
         return (delivered, checks, mismatches)
     }
 

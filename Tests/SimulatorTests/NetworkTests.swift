@@ -76,13 +76,9 @@ struct NetworkTests {
     @Test func staggeredFlowsReshareWhenOneEnds() throws {
         // Two flows on one link; the second starts at half the first's solo time: closed form by hand.
         let (net, s, d) = try chainNetwork(hops: 1, bandwidth: 1e9, latency: .zero, forwarding: .cutThrough)
-        let sim = Simulation()
-        let flows = FlowScheduler(network: net, simulation: sim)
-        var done = [Double](repeating: 0, count: 2)
-        flows.onDelivered = { done[Int($0)] = sim.now.seconds }
-        try flows.send(from: s, to: d, bytes: 1e6, context: 0)
-        sim.schedule(after: .microseconds(500)) { _ in try! flows.send(from: s, to: d, bytes: 1e6, context: 1) }
+        var sim = TransferScript.simulation(net, [(.zero, s, d, 1e6), (.microseconds(500), s, d, 1e6)])
         sim.run()
+        let done = sim.handler.observer.delivered.map { SimTime(picoseconds: $0).seconds }
         // Flow 0: 0.5 MB alone in 500 us, then 0.5 MB at 0.5 GB/s = 1000 us -> ends at 1500 us.
         // Flow 1: 0.5 MB at 0.5 GB/s by 1500 us, then 0.5 MB alone = 500 us -> ends at 2000 us.
         #expect(close(done[0], 1500e-6))

@@ -22,15 +22,49 @@ func chainNetwork(hops: Int, bandwidth: Double, latency: SimTime, forwarding: Fo
     return (net, a, b)
 }
 
+/// A test's observer of the network: starts scripted transfers at their times (its own events) and records when
+/// each one is delivered.
+struct TransferScript: NetworkObserver {
+    var transfers: [(start: SimTime, from: Int, to: Int, bytes: Double)]
+    /// Delivery time of each transfer, picoseconds (-1: not delivered).
+    var delivered: [Int64]
+    var failure: Error?
+
+    init(_ transfers: [(start: SimTime, from: Int, to: Int, bytes: Double)]) {
+        self.transfers = transfers
+        delivered = [Int64](repeating: -1, count: transfers.count)
+    }
+
+    mutating func transmitted(_ context: Int64, network: inout FlowScheduler, queue: inout EventQueue) {}
+
+    mutating func delivered(_ context: Int64, network: inout FlowScheduler, queue: inout EventQueue) {
+        delivered[Int(context)] = queue.now.picoseconds
+    }
+
+    mutating func handle(_ event: Event, network: inout FlowScheduler, queue: inout EventQueue) {
+        let t = transfers[Int(event.payload)]
+        do { try network.send(from: t.from, to: t.to, bytes: t.bytes, context: event.payload, queue: &queue) } catch {
+            failure = error
+        }
+    }
+
+    /// A simulation that starts every transfer at its time.
+    static func simulation(_ network: Network, _ transfers: [(start: SimTime, from: Int, to: Int, bytes: Double)])
+        -> Simulation<NetworkModel<TransferScript>> {
+        var sim = Simulation(NetworkModel(network: FlowScheduler(network: network), observer: TransferScript(transfers)))
+        for i in transfers.indices {
+            sim.queue.schedule(at: transfers[i].start, target: EventTarget.observer.rawValue, payload: Int64(i))
+        }
+        return sim
+    }
+}
+
 /// Sends the given messages at time zero and returns each one's delivery time in seconds.
 func deliveryTimes(_ network: Network, _ messages: [(from: Int, to: Int, bytes: Double)]) throws -> ([Double], FlowScheduler) {
-    let sim = Simulation()
-    let flows = FlowScheduler(network: network, simulation: sim)
-    var done = [Double](repeating: -1, count: messages.count)
-    flows.onDelivered = { done[Int($0)] = sim.now.seconds }
-    for (i, m) in messages.enumerated() { try flows.send(from: m.from, to: m.to, bytes: m.bytes, context: Int64(i)) }
+    var sim = TransferScript.simulation(network, messages.map { (.zero, $0.from, $0.to, $0.bytes) })
     sim.run()
-    return (done, flows)
+    if let failure = sim.handler.observer.failure { throw failure }
+    return (sim.handler.observer.delivered.map { SimTime(picoseconds: $0).seconds }, sim.handler.network)
 }
 
 /// p GPUs with one simplex link per ordered pair (like an xGMI mesh): bandwidth B, latency a, one hop.

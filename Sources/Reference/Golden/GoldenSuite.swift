@@ -1,5 +1,5 @@
 /// The built-in golden suites. Shapes follow what FlashAttention, PyTorch and FlashInfer sweep
-/// (reference-semantics.md): odd head dims, Sq > Sk, decode, GQA/MQA, windows, softcap, empty rows, extreme logits,
+/// (docs/reference-semantics.md): odd head dims, Sq > Sk, decode, GQA/MQA, windows, softcap, empty rows, extreme logits,
 /// and tree splits in {1, 2, 3, 5, 17, 32, 55, 97, 133}. Sizes stay small so a suite is a few MB per dtype.
 public enum GoldenSuite: String, CaseIterable, Sendable {
     case standard, decode, edge, tree

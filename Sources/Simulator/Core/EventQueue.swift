@@ -1,28 +1,36 @@
 import HeapModule
 
-/// A priority queue of events keyed by (time, sequence number): events at equal times fire in the order they were
-/// scheduled, so a run is fully deterministic. Backed by swift-collections' `Heap` (keys are unique, so the order in
-/// which events come out is fully determined by the keys, whatever the heap's internal layout).
+/// The clock and the pending events, keyed by (time, sequence number): events at equal times fire in the order they
+/// were scheduled, so a run is fully deterministic. Backed by swift-collections' `Heap` (keys are unique, so the
+/// order in which events come out is fully determined by the keys, whatever the heap's internal layout).
 public struct EventQueue {
     @usableFromInline var heap = Heap<Event>()
     @usableFromInline var nextSequence: UInt64 = 0
+    /// Current simulated time: the time of the event being handled.
+    public internal(set) var now: SimTime = .zero
 
     public init() {}
 
+    /// Events still pending.
     public var count: Int { heap.count }
     public var isEmpty: Bool { heap.isEmpty }
-    /// Number of events ever scheduled.
-    public var scheduledCount: UInt64 { nextSequence }
+
+    /// Schedules an event for `target` at absolute time `time` (never in the past).
+    @inlinable
+    public mutating func schedule(at time: SimTime, target: Int32, kind: Int32 = 0, payload: Int64 = 0) {
+        precondition(time >= now, "cannot schedule an event in the past")
+        schedule(time: time.picoseconds, target: target, kind: kind, payload: payload)
+    }
 
     @inlinable
-    public mutating func schedule(time: Int64, target: Int32, kind: Int32, payload: Int64) {
+    mutating func schedule(time: Int64, target: Int32, kind: Int32, payload: Int64) {
         heap.insert(Event(time: time, sequence: nextSequence, target: target, kind: kind, payload: payload))
         nextSequence &+= 1
     }
 
-    /// The earliest event (lowest time, then lowest sequence), removed from the queue.
+    /// The earliest event (lowest time, then lowest sequence), removed from the queue; the clock is not moved.
     @inlinable
-    public mutating func next() -> Event? { heap.popMin() }
+    mutating func next() -> Event? { heap.popMin() }
 
     /// The earliest event if its time is at most `limit` (removed from the queue), else nil.
     @inlinable
@@ -30,7 +38,4 @@ public struct EventQueue {
         guard let first = heap.min, first.time <= limit else { return nil }
         return heap.popMin()
     }
-
-    /// The earliest event without removing it.
-    public var peek: Event? { heap.min }
 }

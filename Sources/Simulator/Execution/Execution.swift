@@ -24,11 +24,14 @@ public struct Execution {
     /// Runs the phases (each a `RankProgram` over every GPU of the cluster, rank i on the cluster's i-th GPU) to
     /// completion. Throws on a deadlock, a send outside the program's ranks or a clock overflow.
     public func run(_ phases: [RankProgram], on cluster: Cluster) throws -> ExecutionResult {
-        let sim = Simulation()
+        var sim = Simulation(NetworkModel(
+            network: FlowScheduler(network: cluster.network),
+            observer: try Executor(devices: cluster.gpus, phases: phases, recording: recording, pacing: pacing,
+                                   messageOverhead: messageOverhead)))
         if let progress { sim.progress = { progress($0.eventsHandled, $0.now) } }
-        let flows = FlowScheduler(network: cluster.network, simulation: sim)
-        let executor = Executor(simulation: sim, flows: flows, devices: cluster.gpus, recording: recording, pacing: pacing)
-        executor.messageOverhead = messageOverhead
-        return try executor.run(phases)
+        sim.handler.observer.start(network: &sim.handler.network, queue: &sim.queue)
+        sim.run()
+        try sim.checkClockRange()
+        return try sim.handler.observer.result(network: sim.handler.network, events: sim.eventsHandled)
     }
 }

@@ -1,30 +1,38 @@
 /// Runs rank programs on a network: ranks map to GPU nodes, sends become flows in the `FlowScheduler`, receives
 /// match messages by (phase, source, tag). Programs are run as consecutive phases: a rank starts phase k+1 as soon
 /// as all its own lanes of phase k are done (no global barrier).
-public final class Executor: EventHandler {
-    public let simulation: Simulation
-    public let flows: FlowScheduler
+///
+/// A value type: the network's `NetworkObserver`, driven by the event core through `NetworkModel` (see
+/// `Execution.run`, the one place that wires a run together). Its own events have target `EventTarget.observer`.
+public struct Executor: NetworkObserver {
     /// Network node of each rank.
     public let devices: [Int]
     /// Record every transfer and compute interval (for traces and breakdowns). Off for large benchmarks.
-    public var recording: Bool
+    public let recording: Bool
     /// When queued messages on a channel may start.
-    public var pacing: ChannelPacing
+    public let pacing: ChannelPacing
     /// Software overhead per message (e.g. a protocol step's fixed cost): the message enters the network this long
     /// after it is started; its channel is held meanwhile. Recorded as an overhead interval on the sending rank
     /// (`ActivityRecord.destinationRank` set). Zero (idealised) by default.
-    public var messageOverhead: SimTime = .zero
+    public let messageOverhead: SimTime
 
-    private var target: Int32 = -1
-    private var phases: [RankProgram] = []
+    /// The executor's own events.
+    private enum Kind: Int32 {
+        /// A compute, overhead or modelled-communication interval ended: the process (payload) continues.
+        case resume = 0
+        /// A message's per-message overhead ended: the message (payload) enters the network.
+        case inject = 1
+    }
+
+    private let phases: [RankProgram]
     /// The phases boxed, to call `operation` on the hot path without copying the existential (`phaseBoxes` keeps
     /// the boxes alive).
     private final class ProgramBox {
         let program: RankProgram
         init(_ program: RankProgram) { self.program = program }
     }
-    private var phaseBoxes: [ProgramBox] = []
-    private var phaseRefs: [Unmanaged<ProgramBox>] = []
+    private let phaseBoxes: [ProgramBox]
+    private let phaseRefs: [Unmanaged<ProgramBox>]
 
     // Processes (lanes).
     private var pRank: [Int32] = [], pLane: [Int32] = [], pStep: [Int32] = [], pPhase: [Int32] = []
@@ -73,43 +81,37 @@ public final class Executor: EventHandler {
     private var transfers: [TransferRecord] = []
     private var activities: [ActivityRecord] = []
 
-    public init(simulation: Simulation, flows: FlowScheduler, devices: [Int], recording: Bool = false,
-                pacing: ChannelPacing = .backToBack) {
-        self.simulation = simulation
-        self.flows = flows
+    /// Prepares `phases` (each written for `devices.count` ranks) to run with rank i on network node `devices[i]`.
+    public init(devices: [Int], phases: [RankProgram], recording: Bool = false, pacing: ChannelPacing = .backToBack,
+                messageOverhead: SimTime = .zero) throws {
+        let p = devices.count
+        for (i, phase) in phases.enumerated() where phase.ranks != p {
+            throw SimulatorError.invalidArgument("phase \(i) is written for \(phase.ranks) ranks, the executor has \(p)")
+        }
         self.devices = devices
         self.recording = recording
         self.pacing = pacing
-        let p = devices.count
+        self.messageOverhead = messageOverhead
+        self.phases = phases
+        phaseBoxes = phases.map(ProgramBox.init)
+        phaseRefs = phaseBoxes.map { Unmanaged.passUnretained($0) }
         rankPhase = [Int32](repeating: 0, count: p)
         rankActive = [Int32](repeating: 0, count: p)
         rankFinish = [SimTime](repeating: .zero, count: p)
         bytesSent = [Double](repeating: 0, count: p)
         inbox = [Inbox](repeating: Inbox(), count: p)
         lastChannel = [LastChannel](repeating: LastChannel(), count: p)
-        target = simulation.register(self)
-        flows.executor = Unmanaged.passUnretained(self)
     }
 
-    deinit {
-        // The scheduler calls its executor without reference counting: never leave it pointing at a dead one.
-        if let e = flows.executor, e.toOpaque() == Unmanaged.passUnretained(self).toOpaque() { flows.executor = nil }
+    /// Starts the first phase on every rank; the event core then runs everything else.
+    mutating func start(network: inout FlowScheduler, queue: inout EventQueue) {
+        for r in 0..<devices.count { enterPhase(rank: r, phase: 0, network: &network, queue: &queue) }
     }
 
-    /// Runs the phases to completion and returns the result. Throws if a program deadlocks (a receive without a
-    /// matching send) or sends to a rank outside the program.
-    public func run(_ phases: [RankProgram]) throws -> ExecutionResult {
+    /// What the run produced, once the event queue has drained. Throws if a program deadlocked (a receive without a
+    /// matching send).
+    func result(network: FlowScheduler, events: Int) throws -> ExecutionResult {
         let p = devices.count
-        for (i, phase) in phases.enumerated() where phase.ranks != p {
-            throw SimulatorError.invalidArgument("phase \(i) is written for \(phase.ranks) ranks, the executor has \(p)")
-        }
-        self.phases = phases
-        phaseBoxes = phases.map(ProgramBox.init)
-        phaseRefs = phaseBoxes.map { Unmanaged.passUnretained($0) }
-        let startEvents = simulation.eventsHandled
-        for r in 0..<p { enterPhase(rank: r, phase: 0) }
-        simulation.run()
-        try simulation.checkClockRange()
         for r in 0..<p where Int(rankPhase[r]) < phases.count {
             var waiting: (tag: Int64, source: Int32)? = nil
             if inbox[r].used && inbox[r].value >= 0 {
@@ -121,12 +123,12 @@ public final class Executor: EventHandler {
             throw SimulatorError.invalidArgument("program deadlocked: rank \(r) stuck in phase \(rankPhase[r])\(detail)")
         }
         let makespan = max(rankFinish.max() ?? .zero, lastActivity)
-        return ExecutionResult(makespan: makespan, rankFinish: rankFinish, events: simulation.eventsHandled - startEvents,
-                               messages: messageCount, bytesSent: bytesSent, bytesPerLinkClass: flows.bytesPerLinkClass,
+        return ExecutionResult(makespan: makespan, rankFinish: rankFinish, events: events,
+                               messages: messageCount, bytesSent: bytesSent, bytesPerLinkClass: network.bytesPerLinkClass,
                                transfers: transfers, activities: activities)
     }
 
-    private func enterPhase(rank r: Int, phase: Int) {
+    private mutating func enterPhase(rank r: Int, phase: Int, network: inout FlowScheduler, queue: inout EventQueue) {
         var phase = phase
         while phase < phases.count {
             let lanes = phases[phase].lanes(rank: r)
@@ -135,17 +137,17 @@ public final class Executor: EventHandler {
                 rankActive[r] = Int32(lanes)
                 for lane in 0..<lanes {
                     let proc = newProcess(rank: r, lane: lane, phase: phase)
-                    advance(proc)
+                    advance(proc, network: &network, queue: &queue)
                 }
                 return
             }
             phase += 1
         }
         rankPhase[r] = Int32(phases.count)
-        rankFinish[r] = simulation.now
+        rankFinish[r] = queue.now
     }
 
-    private func newProcess(rank: Int, lane: Int, phase: Int) -> Int32 {
+    private mutating func newProcess(rank: Int, lane: Int, phase: Int) -> Int32 {
         if let p = freeProcesses.popLast() {
             pRank[Int(p)] = Int32(rank); pLane[Int(p)] = Int32(lane); pStep[Int(p)] = 0; pPhase[Int(p)] = Int32(phase)
             pGeneration[Int(p)] &+= 1; pOutstanding[Int(p)] = 0; pWaitingSends[Int(p)] = false
@@ -173,7 +175,7 @@ public final class Executor: EventHandler {
 
     /// Sets the entry found by `mailboxFind` (no other mailbox change in between) to `value`.
     @inline(__always)
-    private func mailboxSet(rank: Int, _ key: MessageKey, _ value: Int32, _ entry: MailboxEntry) {
+    private mutating func mailboxSet(rank: Int, _ key: MessageKey, _ value: Int32, _ entry: MailboxEntry) {
         if entry.slot == -1 { inbox[rank].value = value; return }
         let tableKey = Self.mailboxKey(rank: rank, key)
         if entry.value != nil { mailbox.insert(tableKey, value, atSlot: entry.slot); return }
@@ -189,20 +191,20 @@ public final class Executor: EventHandler {
 
     /// Removes the (existing) entry found by `mailboxFind`.
     @inline(__always)
-    private func mailboxRemove(rank: Int, _ entry: MailboxEntry) {
+    private mutating func mailboxRemove(rank: Int, _ entry: MailboxEntry) {
         if entry.slot == -1 { inbox[rank].used = false; return }
         mailbox.remove(atSlot: entry.slot)
         inbox[rank].overflow -= 1
     }
 
-    private func advance(_ proc: Int32) {
+    private mutating func advance(_ proc: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
         let i = Int(proc)
         let rank = Int(pRank[i]), lane = Int(pLane[i]), phase = Int(pPhase[i])
         let program = phaseRefs[phase]
         while true {
             let step = Int(pStep[i])
             guard let op = program._withUnsafeGuaranteedRef({ $0.program.operation(rank: rank, lane: lane, step: step) }) else {
-                finish(proc)
+                finish(proc, network: &network, queue: &queue)
                 return
             }
             pStep[i] += 1
@@ -210,7 +212,7 @@ public final class Executor: EventHandler {
             case .send(let to, let bytes, let tag, let channel):
                 precondition(to >= 0 && to < devices.count, "send to rank \(to) outside 0..<\(devices.count)")
                 post(from: rank, to: to, bytes: bytes, key: MessageKey(phase: Int32(phase), source: Int32(rank), tag: tag),
-                     channel: channel, process: proc)
+                     channel: channel, process: proc, network: &network, queue: &queue)
             case .waitSends:
                 if pOutstanding[i] > 0 { pWaitingSends[i] = true; return }
             case .recv(let from, let tag):
@@ -232,31 +234,36 @@ public final class Executor: EventHandler {
                     case .overhead: kind = .overhead
                     default: kind = .communication
                     }
-                    activities.append(ActivityRecord(rank: rank, kind: kind, label: label, start: simulation.now,
-                                                     end: simulation.now + duration))
+                    activities.append(ActivityRecord(rank: rank, kind: kind, label: label, start: queue.now,
+                                                     end: queue.now + duration))
                 }
-                simulation.schedule(at: simulation.now + duration, target: target, kind: 0, payload: Int64(proc))
+                queue.schedule(at: queue.now + duration, target: EventTarget.observer.rawValue, kind: Kind.resume.rawValue,
+                               payload: Int64(proc))
                 return
             }
         }
     }
 
-    private func finish(_ proc: Int32) {
+    private mutating func finish(_ proc: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
         let rank = Int(pRank[Int(proc)])
         let phase = Int(pPhase[Int(proc)])
         freeProcesses.append(proc)
         rankActive[rank] -= 1
-        if rankActive[rank] == 0 { enterPhase(rank: rank, phase: phase + 1) }
+        if rankActive[rank] == 0 { enterPhase(rank: rank, phase: phase + 1, network: &network, queue: &queue) }
     }
 
-    public func handle(_ event: Event, in simulation: Simulation) {
-        if event.kind == 1 { inject(Int32(event.payload)) } else { advance(Int32(event.payload)) }
+    public mutating func handle(_ event: Event, network: inout FlowScheduler, queue: inout EventQueue) {
+        switch Kind(rawValue: event.kind) {
+        case .resume: advance(Int32(event.payload), network: &network, queue: &queue)
+        case .inject: inject(Int32(event.payload), network: &network, queue: &queue)
+        case nil: preconditionFailure("unknown executor event kind \(event.kind)")
+        }
     }
 
     // MARK: messages
 
     /// The index of channel (from, to, channel), created (with its route) on first use.
-    private func findChannel(from: Int, to: Int, _ channel: Int32) -> Int32 {
+    private mutating func findChannel(from: Int, to: Int, _ channel: Int32, network: inout FlowScheduler) -> Int32 {
         let ck = IndexTable.Key(a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(truncatingIfNeeded: to)),
                                 b: UInt64(UInt32(bitPattern: channel)), c: 0)
         if let existing = channelIndex[ck] { return existing }
@@ -266,20 +273,21 @@ public final class Executor: EventHandler {
         channelHead.append(-1)
         channelTail.append(-1)
         do {
-            channelRoute.append(try flows.routeID(devices[from], devices[to]))
+            channelRoute.append(try network.routeID(devices[from], devices[to]))
         } catch {
             preconditionFailure("route between ranks failed after validation: \(error)")
         }
         return c
     }
 
-    private func post(from: Int, to: Int, bytes: Double, key: MessageKey, channel: Int32, process: Int32) {
+    private mutating func post(from: Int, to: Int, bytes: Double, key: MessageKey, channel: Int32, process: Int32,
+                               network: inout FlowScheduler, queue: inout EventQueue) {
         let last = lastChannel[from]
         let c: Int32
         if last.index >= 0 && last.destination == Int32(to) && last.channel == channel {
             c = last.index
         } else {
-            c = findChannel(from: from, to: to, channel)
+            c = findChannel(from: from, to: to, channel, network: &network)
             lastChannel[from] = LastChannel(destination: Int32(to), channel: channel, index: c)
         }
         let m: Int32
@@ -303,51 +311,54 @@ public final class Executor: EventHandler {
             if tail < 0 { channelHead[Int(c)] = m } else { mNext[Int(tail)] = m }
             channelTail[Int(c)] = m
         } else {
-            start(m)
+            start(m, network: &network, queue: &queue)
         }
     }
 
-    private func start(_ m: Int32) {
+    private mutating func start(_ m: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
         channelBusy[Int(mChannel[Int(m)])] = true
         if messageOverhead.picoseconds > 0 {
             if recording {
                 // A fixed software cost paid by the sender: recorded as overhead (breakdown and trace), not idle.
                 let i = Int(m)
                 activities.append(ActivityRecord(rank: Int(mSource[i]), kind: .overhead, label: "message overhead",
-                                                 start: simulation.now, end: simulation.now + messageOverhead,
+                                                 start: queue.now, end: queue.now + messageOverhead,
                                                  destinationRank: Int(mDestination[i])))
             }
-            simulation.schedule(at: simulation.now + messageOverhead, target: target, kind: 1, payload: Int64(m))
+            queue.schedule(at: queue.now + messageOverhead, target: EventTarget.observer.rawValue, kind: Kind.inject.rawValue,
+                           payload: Int64(m))
         } else {
-            inject(m)
+            inject(m, network: &network, queue: &queue)
         }
     }
 
-    private func inject(_ m: Int32) {
-        mStart[Int(m)] = simulation.now
-        flows.send(route: channelRoute[Int(mChannel[Int(m)])], bytes: mBytes[Int(m)], context: Int64(m))
+    private mutating func inject(_ m: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
+        mStart[Int(m)] = queue.now
+        network.send(route: channelRoute[Int(mChannel[Int(m)])], bytes: mBytes[Int(m)], context: Int64(m), queue: &queue)
     }
 
-    private func release(channel c: Int32) {
+    private mutating func release(channel c: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
         let next = channelHead[Int(c)]
         if next >= 0 {
             let after = mNext[Int(next)]
             channelHead[Int(c)] = after
             if after < 0 { channelTail[Int(c)] = -1 }
-            start(next)
+            start(next, network: &network, queue: &queue)
         } else {
             channelBusy[Int(c)] = false
         }
     }
 
-    func transmitted(_ m: Int32) {
-        mTransmitted[Int(m)] = simulation.now
-        if pacing == .backToBack { release(channel: mChannel[Int(m)]) }
+    public mutating func transmitted(_ context: Int64, network: inout FlowScheduler, queue: inout EventQueue) {
+        let m = Int32(truncatingIfNeeded: context)
+        mTransmitted[Int(m)] = queue.now
+        if pacing == .backToBack { release(channel: mChannel[Int(m)], network: &network, queue: &queue) }
     }
 
-    func delivered(_ m: Int32) {
+    public mutating func delivered(_ context: Int64, network: inout FlowScheduler, queue: inout EventQueue) {
+        let m = Int32(truncatingIfNeeded: context)
         let i = Int(m)
-        let now = simulation.now
+        let now = queue.now
         lastActivity = max(lastActivity, now)
         if recording {
             transfers.append(TransferRecord(sourceRank: Int(mSource[i]), destinationRank: Int(mDestination[i]),
@@ -362,14 +373,14 @@ public final class Executor: EventHandler {
             pOutstanding[Int(sender)] -= 1
             if pOutstanding[Int(sender)] == 0 && pWaitingSends[Int(sender)] {
                 pWaitingSends[Int(sender)] = false
-                advance(sender)
+                advance(sender, network: &network, queue: &queue)
             }
         }
-        if pacing == .afterDelivery { release(channel: channel) }
+        if pacing == .afterDelivery { release(channel: channel, network: &network, queue: &queue) }
         let entry = mailboxFind(rank: rank, key)
         if let v = entry.value, v >= 0 {
             mailboxRemove(rank: rank, entry)
-            advance(v)
+            advance(v, network: &network, queue: &queue)
         } else {
             mailboxSet(rank: rank, key, (entry.value ?? 0) - 1, entry)
         }

@@ -10,27 +10,14 @@
 /// reference counting, hashing or allocation, and one flow or link is one cache line. Route segments are flattened
 /// into `segmentLinks`; each link's flows live in a slab of `linkFlowPool` (append at the end, remove by swapping
 /// with the last, exactly as an array), and each flow remembers its position in its links' lists.
-public final class FlowScheduler: EventHandler {
+///
+/// A value type driven by the event core through `NetworkModel`: it schedules its events with target
+/// `EventTarget.network` and reports each transfer's progress to a `NetworkObserver`.
+public struct FlowScheduler {
     public let network: Network
-    public let simulation: Simulation
-    private var target: Int32 = -1
-
-    /// Called when the first segment of a transfer has been transmitted (the sender's data has left), with the
-    /// caller's context value.
-    public var onTransmitted: ((Int64) -> Void)?
-    /// Called when a transfer has fully arrived at its destination, with the caller's context value.
-    public var onDelivered: ((Int64) -> Void)?
-    /// The executor driving this scheduler, called directly (before the closures above) and without reference
-    /// counting. It is registered with the same simulation, which this scheduler keeps alive, so it outlives every
-    /// callback.
-    var executor: Unmanaged<Executor>?
 
     /// Bytes carried by each link so far (a message crossing h links counts h times).
     public var linkBytes: [Double] { links.map(\.bytes) }
-    /// Number of transfers started.
-    public private(set) var transfersStarted = 0
-    /// Number of max-min recomputations over components of more than one flow.
-    public private(set) var fairShareSolves = 0
 
     // Routes, and their segments flattened into plain tables.
     private struct RouteState { var firstSegment: Int32; var segmentCount: Int32 }
@@ -91,7 +78,7 @@ public final class FlowScheduler: EventHandler {
     private var links: [LinkState]
     private var linkFlowPool: [Int32] = []
     private var epoch: UInt32 = 0
-    private let solver = MaxMinFairShare()
+    private var solver = MaxMinFairShare()
     private var componentFlows: [Int32] = []
     private var componentLinks: [Int32] = []
     private var newRates: [Double] = []
@@ -108,24 +95,22 @@ public final class FlowScheduler: EventHandler {
         flows.filter { $0.transfer >= 0 }.map { (Array(segmentLinks[Int($0.linkStart)..<Int($0.linkEnd)]), $0.rate) }
     }
 
-    public init(network: Network, simulation: Simulation) {
+    public init(network: Network) {
         self.network = network
-        self.simulation = simulation
         capacity = network.links.map(\.bandwidth)
         links = network.links.map {
             LinkState(capacity: $0.bandwidth, used: 0, bytes: 0, flowStart: 0, flowCount: 0, flowCapacity: 0,
                       bottlenecked: 0, mark: 0)
         }
-        target = simulation.register(self)
     }
 
     /// The (cached) route between two nodes.
-    public func route(from source: Int, to destination: Int) throws -> Route {
+    public mutating func route(from source: Int, to destination: Int) throws -> Route {
         routes[Int(try routeID(source, destination))]
     }
 
     /// Index of the (cached) route between two nodes, for `send(route:bytes:context:)`.
-    func routeID(_ source: Int, _ destination: Int) throws -> Int32 {
+    mutating func routeID(_ source: Int, _ destination: Int) throws -> Int32 {
         let key = Int64(source) << 32 | Int64(destination)
         if let id = routeIndex[key] { return id }
         let route = try network.route(from: source, to: destination)
@@ -147,14 +132,14 @@ public final class FlowScheduler: EventHandler {
 
     /// Starts sending `bytes` from node `source` to node `destination` now. `context` is handed back to the
     /// callbacks. A transfer to oneself, or of zero bytes, still pays the route latency (zero for oneself).
-    public func send(from source: Int, to destination: Int, bytes: Double, context: Int64) throws {
-        send(route: try routeID(source, destination), bytes: bytes, context: context)
+    public mutating func send(from source: Int, to destination: Int, bytes: Double, context: Int64,
+                              queue: inout EventQueue) throws {
+        send(route: try routeID(source, destination), bytes: bytes, context: context, queue: &queue)
     }
 
     /// `send(from:to:bytes:context:)` over a route from `routeID`.
-    func send(route: Int32, bytes: Double, context: Int64) {
+    mutating func send(route: Int32, bytes: Double, context: Int64, queue: inout EventQueue) {
         precondition(bytes >= 0 && bytes.isFinite, "bytes must be finite and >= 0")
-        transfersStarted += 1
         let state = TransferState(bytes: bytes, context: context, route: route, segment: 0)
         let t: Int32
         if let reused = freeTransfers.popLast() {
@@ -165,16 +150,16 @@ public final class FlowScheduler: EventHandler {
             transfers.append(state)
         }
         if routeState[Int(route)].segmentCount == 0 {
-            simulation.schedule(at: simulation.now, target: target, kind: Kind.arrival.rawValue, payload: Int64(t))
+            queue.schedule(at: queue.now, target: EventTarget.network.rawValue, kind: Kind.arrival.rawValue, payload: Int64(t))
             return
         }
-        startSegment(of: t)
+        startSegment(of: t, queue: &queue)
     }
 
     // MARK: per-link flow lists
 
     /// Re-lays out `fPosition` for segments of up to `hops` links.
-    private func widenPositions(to hops: Int) {
+    private mutating func widenPositions(to hops: Int) {
         var wider = [Int32](repeating: -1, count: flows.count * hops)
         for f in flows.indices { for k in 0..<maxHops { wider[f * hops + k] = fPosition[f * maxHops + k] } }
         fPosition = wider
@@ -183,7 +168,7 @@ public final class FlowScheduler: EventHandler {
 
     /// Appends flow f, whose `hop`-th link is l, to l's list.
     @inline(__always)
-    private func linkAppend(_ l: Int, _ f: Int32, hop: Int) {
+    private mutating func linkAppend(_ l: Int, _ f: Int32, hop: Int) {
         let count = Int(links[l].flowCount)
         if count == Int(links[l].flowCapacity) {  // move the list to a slab twice as large at the end of the pool
             let newCapacity = max(4, 2 * count)
@@ -201,7 +186,7 @@ public final class FlowScheduler: EventHandler {
     /// Removes flow f, whose `hop`-th link is l, from l's list: swapped with the last element, then dropped (the
     /// same order as `swapAt` + `removeLast` on an array).
     @inline(__always)
-    private func linkRemove(_ l: Int, _ f: Int32, hop: Int) {
+    private mutating func linkRemove(_ l: Int, _ f: Int32, hop: Int) {
         let start = Int(links[l].flowStart)
         let i = Int(fPosition[Int(f) * maxHops + hop])
         let last = Int(links[l].flowCount) - 1
@@ -220,12 +205,12 @@ public final class FlowScheduler: EventHandler {
 
     // MARK: flows
 
-    private func startSegment(of t: Int32) {
+    private mutating func startSegment(of t: Int32, queue: inout EventQueue) {
         let transfer = transfers[Int(t)]
         let seg = Int(routeState[Int(transfer.route)].firstSegment + transfer.segment)
         let segment = segments[seg]
         let bytes = transfer.bytes
-        let now = simulation.now.picoseconds
+        let now = queue.now.picoseconds
         let state = FlowState(remaining: bytes, rate: 0, updated: now, transfer: t, version: 0,
                               linkStart: segment.linkStart, linkEnd: segment.linkEnd, bottleneck: -1, mark: 0)
         let f: Int32
@@ -258,14 +243,14 @@ public final class FlowScheduler: EventHandler {
         }
         if fits && !alwaysRecompute {
             setBottleneck(f, limiting)
-            setRate(f, rate, now: now)
+            setRate(f, rate, now: now, queue: &queue)
         } else {
-            rebalance(seedsFrom: linkStart, to: Int(segment.linkEnd), now: now)
+            rebalance(seedsFrom: linkStart, to: Int(segment.linkEnd), now: now, queue: &queue)
         }
     }
 
     @inline(__always)
-    private func setBottleneck(_ f: Int32, _ l: Int32) {
+    private mutating func setBottleneck(_ f: Int32, _ l: Int32) {
         let old = flows[Int(f)].bottleneck
         if old >= 0 { links[Int(old)].bottlenecked -= 1 }
         if l >= 0 { links[Int(l)].bottlenecked += 1 }
@@ -273,7 +258,7 @@ public final class FlowScheduler: EventHandler {
     }
 
     /// Brings flow f's remaining bytes up to date and reschedules its transmit end at the new rate.
-    private func setRate(_ f: Int32, _ rate: Double, now: Int64) {
+    private mutating func setRate(_ f: Int32, _ rate: Double, now: Int64, queue: inout EventQueue) {
         let i = Int(f)
         var flow = flows[i]
         if flow.rate > 0 {
@@ -286,7 +271,7 @@ public final class FlowScheduler: EventHandler {
         flow.version &+= 1
         flows[i] = flow
         let duration = SimTime(seconds: flow.remaining / rate)
-        simulation.schedule(at: SimTime(picoseconds: now) + duration, target: target, kind: Kind.transmitEnd.rawValue,
+        queue.schedule(at: SimTime(picoseconds: now) + duration, target: EventTarget.network.rawValue, kind: Kind.transmitEnd.rawValue,
                             payload: Int64(f) | Int64(flow.version) << 32)
     }
 
@@ -302,7 +287,7 @@ public final class FlowScheduler: EventHandler {
 
     /// Recomputes max-min rates for the connected component (flows sharing links, transitively) reachable from the
     /// links segmentLinks[from..<to], and reschedules flows whose rate changed.
-    private func rebalance(seedsFrom seedStart: Int, to seedEnd: Int, now: Int64) {
+    private mutating func rebalance(seedsFrom seedStart: Int, to seedEnd: Int, now: Int64, queue: inout EventQueue) {
         epoch &+= 1
         if epoch == 0 {  // wrapped: clear marks
             for i in links.indices { links[i].mark = 0 }
@@ -311,7 +296,7 @@ public final class FlowScheduler: EventHandler {
         }
         componentFlows.removeAll(keepingCapacity: true)
         componentLinks.removeAll(keepingCapacity: true)
-        var queue = 0
+        var head = 0
         for k in seedStart..<seedEnd {
             let l = segmentLinks[k]
             if links[Int(l)].mark != epoch && links[Int(l)].flowCount > 0 {
@@ -319,9 +304,9 @@ public final class FlowScheduler: EventHandler {
                 componentLinks.append(l)
             }
         }
-        while queue < componentLinks.count {
-            let l = Int(componentLinks[queue])
-            queue += 1
+        while head < componentLinks.count {
+            let l = Int(componentLinks[head])
+            head += 1
             let start = Int(links[l].flowStart)
             for j in start..<start + Int(links[l].flowCount) {
                 let f = linkFlowPool[j]
@@ -347,10 +332,9 @@ public final class FlowScheduler: EventHandler {
                 if capacity[Int(l)] < rate { rate = capacity[Int(l)]; bottleneck = l }
             }
             setBottleneck(Int32(f), bottleneck)
-            if rate != flows[f].rate { setRate(Int32(f), rate, now: now) }
+            if rate != flows[f].rate { setRate(Int32(f), rate, now: now, queue: &queue) }
             return
         }
-        fairShareSolves += 1
         solver.solve(flows: componentFlows, links: componentLinks, capacity: capacity,
                      lists: Lists(links: links, flows: flows), flowSlots: flows.count,
                      linkFlowPool: linkFlowPool, flowLinkPool: segmentLinks,
@@ -365,23 +349,28 @@ public final class FlowScheduler: EventHandler {
                 }
                 rate = 1e-9 * (smallest < .infinity ? smallest : 1)
             }
-            if rate != flows[Int(f)].rate { setRate(f, rate, now: now) }
+            if rate != flows[Int(f)].rate { setRate(f, rate, now: now, queue: &queue) }
         }
     }
 
-    public func handle(_ event: Event, in simulation: Simulation) {
-        switch event.kind {
-        case Kind.transmitEnd.rawValue:
+    /// Handles one of the scheduler's own events (target `EventTarget.network`), telling `observer` when a transfer
+    /// has been transmitted or delivered.
+    mutating func handle<Observer: NetworkObserver>(_ event: Event, queue: inout EventQueue, observer: inout Observer) {
+        switch Kind(rawValue: event.kind) {
+        case .transmitEnd:
             let f = Int32(truncatingIfNeeded: event.payload & 0xffff_ffff)
             let version = UInt32(truncatingIfNeeded: event.payload >> 32)
             guard flows[Int(f)].version == version, flows[Int(f)].transfer >= 0 else { return }  // stale
-            finishTransmission(f, now: event.time)
-        default:
-            arrive(Int32(event.payload))
+            finishTransmission(f, now: event.time, queue: &queue, observer: &observer)
+        case .arrival:
+            arrive(Int32(event.payload), queue: &queue, observer: &observer)
+        case nil:
+            preconditionFailure("unknown network event kind \(event.kind)")
         }
     }
 
-    private func finishTransmission(_ f: Int32, now: Int64) {
+    private mutating func finishTransmission<Observer: NetworkObserver>(_ f: Int32, now: Int64, queue: inout EventQueue,
+                                                                         observer: inout Observer) {
         let flow = flows[Int(f)]
         let t = Int(flow.transfer)
         let linkStart = Int(flow.linkStart), linkEnd = Int(flow.linkEnd)
@@ -404,7 +393,7 @@ public final class FlowScheduler: EventHandler {
         flows[Int(f)].version &+= 1
         flows[Int(f)].rate = 0
         freeFlows.append(f)
-        if affected || alwaysRecompute { rebalance(seedsFrom: linkStart, to: linkEnd, now: now) }
+        if affected || alwaysRecompute { rebalance(seedsFrom: linkStart, to: linkEnd, now: now, queue: &queue) }
 
         let transfer = transfers[t]
         let segmentIndex = Int(transfer.segment)
@@ -417,31 +406,26 @@ public final class FlowScheduler: EventHandler {
             }
             delay = (SimTime(picoseconds: delay) + SimTime(seconds: extra)).picoseconds
         }
-        if segmentIndex == 0 { transmitted(transfer.context) }
-        simulation.schedule(at: SimTime(picoseconds: now) + SimTime(picoseconds: delay), target: target, kind: Kind.arrival.rawValue,
-                            payload: Int64(t))
+        // The observer hears of the transmission before the arrival is scheduled (it may start the channel's next
+        // message at once): this order fixes the sequence numbers of equal-time events.
+        if segmentIndex == 0 { observer.transmitted(transfer.context, network: &self, queue: &queue) }
+        queue.schedule(at: SimTime(picoseconds: now) + SimTime(picoseconds: delay), target: EventTarget.network.rawValue,
+                       kind: Kind.arrival.rawValue, payload: Int64(t))
     }
 
-    private func arrive(_ t: Int32) {
+    private mutating func arrive<Observer: NetworkObserver>(_ t: Int32, queue: inout EventQueue, observer: inout Observer) {
         let transfer = transfers[Int(t)]
         let segmentCount = Int(routeState[Int(transfer.route)].segmentCount)
         let next = Int(transfer.segment) + 1
         if next < segmentCount {
             transfers[Int(t)].segment = Int32(next)
-            startSegment(of: t)
+            startSegment(of: t, queue: &queue)
             return
         }
         let context = transfer.context
         freeTransfers.append(t)
-        if segmentCount == 0 { transmitted(context) }
-        executor?._withUnsafeGuaranteedRef { $0.delivered(Int32(truncatingIfNeeded: context)) }
-        onDelivered?(context)
-    }
-
-    @inline(__always)
-    private func transmitted(_ context: Int64) {
-        executor?._withUnsafeGuaranteedRef { $0.transmitted(Int32(truncatingIfNeeded: context)) }
-        onTransmitted?(context)
+        if segmentCount == 0 { observer.transmitted(context, network: &self, queue: &queue) }
+        observer.delivered(context, network: &self, queue: &queue)
     }
 
     /// Bytes carried per link class name (sum over the class's links), in class order.

@@ -1,7 +1,7 @@
 /// Max-min fair bandwidth allocation by progressive filling: raise all unfrozen flows' rates together; when a link
 /// saturates, freeze the flows crossing it at the current rate; repeat. The link with the smallest fair share
 /// (remaining capacity / unfrozen flows) saturates first; links tied at that share saturate together.
-public final class MaxMinFairShare {
+public struct MaxMinFairShare {
     private var remaining: [Double] = []
     private var unfrozen: [Int32] = []
     private var frozen: [Bool] = []
@@ -33,7 +33,7 @@ public final class MaxMinFairShare {
         var rates = [Double](repeating: .infinity, count: paths.count)
         var bottlenecks = [Int32](repeating: -1, count: paths.count)
         let usedLinks = (0..<capacities.count).filter { linkCount[$0] > 0 }.map { Int32($0) }
-        let solver = MaxMinFairShare()
+        var solver = MaxMinFairShare()
         solver.solve(flows: paths.indices.filter { !paths[$0].isEmpty }.map { Int32($0) }, links: usedLinks,
                      capacity: capacities,
                      lists: ArrayLists(linkStart: linkStart, linkCount: linkCount, flowStart: flowStart, flowEnd: flowEnd),
@@ -53,7 +53,7 @@ public final class MaxMinFairShare {
     /// (linkFlowPool[lists.linkFlows(l)]) must hold exactly the component's flows on l; flow f's links are
     /// flowLinkPool[lists.flowLinks(f)]; flows are numbered below `flowSlots`. Writes `rates[f]` for each flow f
     /// and `bottlenecks[f]`, the link at which it was frozen (saturated, and f has the largest rate on it).
-    func solve<Lists: FairShareLists>(flows: [Int32], links: [Int32], capacity: [Double], lists: Lists, flowSlots: Int,
+    mutating func solve<Lists: FairShareLists>(flows: [Int32], links: [Int32], capacity: [Double], lists: Lists, flowSlots: Int,
                                       linkFlowPool: [Int32], flowLinkPool: [Int32],
                                       rates: inout [Double], bottlenecks: inout [Int32]) {
         // Work on local copies (moved, not copied) so the hot loops touch no class storage.
