@@ -51,7 +51,6 @@ let package = Package(
                 "Simulator",
                 "Studies",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

@@ -17,9 +17,9 @@ struct AttentionCommand: ParsableCommand {
     @Option(help: "Query tensor file (.npy or .safetensors with tensor 'q').") var q: String
     @Option(help: "Key tensor file (.npy or .safetensors with tensor 'k').") var k: String
     @Option(help: "Value tensor file (.npy or .safetensors with tensor 'v').") var v: String
-    @Option(help: "Tensor layout: bhsd (batch, heads, seq, dim) or bshd.") var layout: String = "bhsd"
+    @Option(help: "Tensor layout: bhsd (batch, heads, seq, dim) or bshd.") var layout: TensorLayout = .bhsd
     @Option(help: "Softmax scale (default 1/sqrt(d_qk)).") var scale: Double?
-    @Option(help: "Causal mask: none, top-left or bottom-right.") var causal: String = "none"
+    @Option(help: "Causal mask: none, top-left or bottom-right.") var causal: CausalMode = .none
     @Option(help: "Sliding window L,R (inclusive, -1 = unbounded), FlashAttention's convention.") var window: String?
     @Option(help: "Softcap c: s <- c tanh(s/c).") var softcap: Double?
     @Option(help: "ALiBi slopes, one per query head, comma separated.") var alibiSlopes: String?
@@ -27,27 +27,17 @@ struct AttentionCommand: ParsableCommand {
     @Option(help: "Mask file: boolean (true = attend) or float (additive) tensor 'mask', shape (Sq,Sk) or (B|1,H|1,Sq|1,Sk).")
     var mask: String?
     @Option(help: "Number of key shards (devices).") var shards: Int = 1
-    @Option(help: "exact, binary, kary:K, two-level:G, flat, ring or algorithm3.") var reduction: String = "exact"
+    @Option(help: "exact, binary, kary:K, two-level:G, flat, ring or algorithm3.") var reduction: Reduction = .exact
     @Option(help: "Output file (.npy, or .safetensors which also holds lse, shard partials and tree levels).") var out: String
     @Option(help: "LSE output file (.npy).") var lse: String?
-    @Option(help: "Compute precision: f64 (dgemm) or f32 (sgemm).") var precision: String = "f64"
+    @Option(help: "Compute precision: f64 (dgemm) or f32 (sgemm).") var precision: Precision = .f64
 
-    func run() throws {
-        do {
-            try execute()
-        } catch let error as ReferenceError {
-            throw CLIError(error.description)
-        }
+    func validate() throws {
+        guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
+        if reduction == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
     }
 
-    func execute() throws {
-        guard ["bhsd", "bshd"].contains(layout) else { throw CLIError("unknown layout '\(layout)' (bhsd or bshd)") }
-        guard let causalMode = CausalMode(rawValue: causal) else {
-            throw CLIError("unknown causal mode '\(causal)' (none, top-left, bottom-right)")
-        }
-        guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
-        let reductionKind = try Reduction(parsing: reduction)
-        if reductionKind == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
+    func run() throws {
         for path in [out] + (lse.map { [$0] } ?? []) { try TensorFiles.checkWritable(path) }
 
         var tensors = try [(q, "q"), (k, "k"), (v, "v")].map { path, name -> Tensor<Double> in
@@ -57,37 +47,35 @@ struct AttentionCommand: ParsableCommand {
             let values = t.tensor()
             let bad = values.data.filter { !$0.isFinite }.count
             if bad > 0 {
-                FileHandle.standardError.write(Data("warning: \(name) holds \(bad) NaN/Inf values; in unmasked positions they propagate to the output\n".utf8))
+                printWarning("\(name) holds \(bad) NaN/Inf values; in unmasked positions they propagate to the output")
             }
-            return layout == "bshd" ? values.swappingAxes12() : values
+            return layout == .bshd ? values.swappingAxes12() : values
         }
         let inputs = try AttentionInputs(q: tensors.removeFirst(), k: tensors.removeFirst(), v: tensors.removeFirst())
-        let options = try makeOptions(inputs, causal: causalMode)
+        let options = try makeOptions(inputs)
         let layoutShards = try ShardLayout(keys: inputs.keys, shards: shards)
 
         switch precision {
-        case "f64":
-            let r = try ShardedAttention.forward(inputs, options: options, layout: layoutShards, reduction: reductionKind)
+        case .f64:
+            let r = try ShardedAttention.forward(inputs, options: options, layout: layoutShards, reduction: reduction)
             try write(r, dtype: .f64)
-        case "f32":
+        case .f32:
             let x32 = try AttentionInputs(q: inputs.q.map(Float.init), k: inputs.k.map(Float.init), v: inputs.v.map(Float.init))
-            let r = try ShardedAttention.forward(x32, options: options, layout: layoutShards, reduction: reductionKind)
+            let r = try ShardedAttention.forward(x32, options: options, layout: layoutShards, reduction: reduction)
             try write(r, dtype: .f32)
-        default:
-            throw CLIError("unknown precision '\(precision)' (f64 or f32)")
         }
     }
 
-    func makeOptions(_ x: AttentionInputs<Double>, causal causalMode: CausalMode) throws -> AttentionOptions {
-        var options = AttentionOptions(scale: scale, causal: causalMode, softcap: softcap)
+    func makeOptions(_ x: AttentionInputs<Double>) throws -> AttentionOptions {
+        var options = AttentionOptions(scale: scale, causal: causal, softcap: softcap)
         if let window {
             let parts = window.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard parts.count == 2, let l = parts[0], let r = parts[1] else { throw CLIError("--window needs L,R integers, got '\(window)'") }
             options.window = SlidingWindow(left: l, right: r)
         }
-        if let alibiSlopes { options.alibiSlopes = try parseList(alibiSlopes, "--alibi-slopes") }
+        if let alibiSlopes { options.alibiSlopes = try parseNumbers(alibiSlopes, "--alibi-slopes") }
         if let cacheSeqlens {
-            options.cacheSeqlens = try parseList(cacheSeqlens, "--cache-seqlens").map { value -> Int in
+            options.cacheSeqlens = try parseNumbers(cacheSeqlens, "--cache-seqlens").map { value -> Int in
                 guard let n = Int(exactly: value) else { throw CLIError("--cache-seqlens needs integers, got \(value)") }
                 return n
             }
@@ -110,13 +98,13 @@ struct AttentionCommand: ParsableCommand {
             let t64 = t.map { Double($0) }
             return try TensorData(swap ? t64.swappingAxes12() : t64, dtype: dtype)
         }
-        let bshd = layout == "bshd"
+        let bshd = layout == .bshd
         let output = try data(r.result.output, swap: bshd)
         let lseData = try data(r.result.lse, swap: false)
         if (out as NSString).pathExtension.lowercased() == "safetensors" {
             var file = SafetensorsFile(tensors: [("out", output), ("lse", lseData)], metadata: [
-                "layout": layout, "lse_layout": "bhs", "lse_base": "e", "precision": precision,
-                "reduction": reduction, "shards": "\(shards)", "generator": "treeattn attention"])
+                "layout": layout.rawValue, "lse_layout": "bhs", "lse_base": "e", "precision": precision.rawValue,
+                "reduction": reduction.description, "shards": "\(shards)", "generator": "treeattn attention"])
             for (i, p) in r.shardPartials.enumerated() {
                 file.tensors.append(("shard\(i).out", try data(p.output, swap: bshd)))
                 file.tensors.append(("shard\(i).lse", try data(p.lse, swap: false)))
@@ -135,20 +123,4 @@ struct AttentionCommand: ParsableCommand {
         }
         if let lse { try TensorFiles.save(lseData, to: lse, name: "lse") }
     }
-}
-
-/// Parses a comma-separated list of numbers.
-func parseList(_ text: String, _ flag: String) throws -> [Double] {
-    try text.split(separator: ",").map {
-        guard let x = Double($0.trimmingCharacters(in: .whitespaces)), x.isFinite else {
-            throw CLIError("\(flag) needs comma-separated finite numbers, got '\(text)'")
-        }
-        return x
-    }
-}
-
-/// A one-line CLI error; ArgumentParser prints it as "Error: ..." and exits non-zero.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

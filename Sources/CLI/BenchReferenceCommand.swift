@@ -16,12 +16,15 @@ struct BenchReferenceCommand: ParsableCommand {
     @Option(help: "Kernel tile: query rows per block.") var queryRows = KernelBlocking.default.queryRows
     @Option(help: "Kernel tile: keys per block.") var keyBlock = KernelBlocking.default.keys
 
+    func validate() throws {
+        guard queryRows > 0, keyBlock > 0 else { throw CLIError("--query-rows and --key-block must be positive") }
+    }
+
     func run() throws {
         #if DEBUG
         print("warning: debug build; run `swift run -c release treeattn bench reference` for meaningful numbers")
         #endif
         let d = 128
-        guard queryRows > 0, keyBlock > 0 else { throw CLIError("--query-rows and --key-block must be positive") }
         let blocking = KernelBlocking(queryRows: queryRows, keys: keyBlock)
         print("BLAS threads: \(BLASThreads.count); kernel tile \(queryRows) query rows x \(keyBlock) keys")
 

@@ -4,7 +4,7 @@ import Simulator
 /// The overhead and efficiency knobs shared by `simulate decode` and `sweep`; every default is the idealised model.
 struct DecodeOverheadOptions: ParsableArguments {
     @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
-    var ringKv: String = "expanded"
+    var ringKv: RingKV = .expanded
 
     @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds.")
     var launchUs: Double = 0
@@ -24,6 +24,8 @@ struct DecodeOverheadOptions: ParsableArguments {
     @Option(name: .long, help: "Segments for pipelined tree all-reduces (default: ceil(bytes / 1 MiB)).")
     var segments: Int?
 
+    func validate() throws { _ = try decodeOptions() }
+
     /// The validated `DecodeOptions`; a bad value is a one-line error naming its option.
     func decodeOptions() throws -> DecodeOptions {
         var options = DecodeOptions()
@@ -40,11 +42,7 @@ struct DecodeOverheadOptions: ParsableArguments {
         options.memoryEfficiency = etaMem
         options.computeEfficiency = etaCompute
         options.collective.segments = segments
-        switch ringKv {
-        case "expanded": options.ringSendsExpandedKV = true
-        case "native": options.ringSendsExpandedKV = false
-        default: throw SimulatorError.invalidArgument("--ring-kv must be expanded or native, got '\(ringKv)'")
-        }
+        options.ringSendsExpandedKV = ringKv == .expanded
         return options
     }
 }

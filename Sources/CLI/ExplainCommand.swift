@@ -19,13 +19,14 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "Sequence length for the cost estimate.") var seqLen = 640_000
     @Option(help: "Heads x head dim for the cost estimate, e.g. 16x128.") var model = "16x128"
 
-    func run() throws {
+    func validate() throws {
         guard (1...64).contains(tokens) else { throw CLIError("--tokens must be in 1...64 (a tiny, visible example)") }
         guard (1...16).contains(shards) else { throw CLIError("--shards must be in 1...16") }
         guard (1...16).contains(headDim) else { throw CLIError("--head-dim must be in 1...16") }
-        let shape: ReductionPlan.Shape
-        do { shape = try ReductionPlan.parseShape(tree) } catch { throw CLIError("\(error)") }
-        do { try explain(shape) } catch let e as ReferenceError { throw CLIError(e.description) }
+    }
+
+    func run() throws {
+        try explain(try ReductionPlan.parseShape(tree))
     }
 
     func f(_ x: Double, _ width: Int = 8) -> String {
@@ -125,8 +126,7 @@ struct ExplainCommand: ParsableCommand {
     func cost() throws {
         let parts = model.split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw CLIError("--model needs HEADSxDIM, e.g. 16x128") }
-        let c: Cluster
-        do { c = try Cluster.resolve(cluster) } catch { throw CLIError("\(error)") }
+        let c = try Cluster.resolve(cluster)
         let workload = try DecodeWorkload(sequenceLength: seqLen, heads: parts[0], headDim: parts[1])
         let reports = try DecodeModel(cluster: c, workload: workload).compare([.tree(collective: .tree), .ring(overlap: true)])
         print("\n7. The same step at scale: one decode query, N = \(seqLen) tokens, \(parts[0]) heads x \(parts[1]), bf16, on \(c.name) (\(c.gpuCount) GPUs), idealised (no overheads):")

@@ -2,7 +2,6 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Reference
-import Yams
 
 /// `treeattn golden`: writes golden test vectors (one .safetensors per case and dtype) and manifest.json.
 struct GoldenCommand: ParsableCommand {
@@ -10,22 +9,20 @@ struct GoldenCommand: ParsableCommand {
         commandName: "golden",
         abstract: "Generate golden test vectors for GPU attention kernels.",
         discussion: """
-            Suites: standard, decode, edge, tree, or a YAML/JSON file listing cases (keys: name, batch, heads, kv_heads, \
+            Suites: \(SuiteChoice.usage) listing cases (keys: name, batch, heads, kv_heads, \
             seq_q, seq_k, head_dim, value_dim, causal, window, softcap, scale, alibi, cache_seqlens, std, seed, splits). \
             Inputs are rounded once to each dtype; goldens are f64 (and f32) computed from those exact values; \
             tolerances come from an emulated naive pipeline in the same dtype.
             """)
 
-    @Option(help: "standard, decode, edge, tree, or a .yaml/.json suite file.") var suite = "standard"
+    @Option(help: ArgumentHelp("\(SuiteChoice.usage).", valueName: "suite")) var suite: SuiteChoice = .builtIn(.standard)
     @Option(help: "Comma-separated test dtypes: bf16, f16, f32.") var dtype = "bf16,f16,f32"
     @Option(help: "Output folder (created if missing).") var out: String
     @Flag(help: "Also write every tensor as .npy under <out>/<case>/ (bf16 as '<u2' bits).") var npy = false
 
-    func run() throws {
-        do { try execute() } catch let error as ReferenceError { throw CLIError(error.description) }
-    }
+    func validate() throws { try suite.validate() }
 
-    func execute() throws {
+    func run() throws {
         let specs = try loadSuite()
         let dtypes = try dtype.split(separator: ",").map { text -> DType in
             let t = try DType(parsing: String(text))
@@ -35,7 +32,7 @@ struct GoldenCommand: ParsableCommand {
         guard !dtypes.isEmpty else { throw CLIError("--dtype needs at least one dtype") }
         for spec in specs { try spec.validate() }
         if Set(specs.map(\.name)).count != specs.count { throw CLIError("suite has duplicate case names") }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try createFolder(out)
         var cases: [GoldenCase] = []
         let total = specs.count * dtypes.count
         for spec in specs {
@@ -45,7 +42,7 @@ struct GoldenCommand: ParsableCommand {
                 try c.file.write(to: out + "/\(c.name).safetensors")
                 if npy {
                     let folder = out + "/\(c.name)"
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    try createFolder(folder)
                     for (name, data) in c.file.tensors { try NPYFile.write(data, to: folder + "/\(name).npy") }
                 }
                 cases.append(c)
@@ -54,24 +51,36 @@ struct GoldenCommand: ParsableCommand {
                              c.outputTolerance.atol, c.lseTolerance.atol, seconds))
             }
         }
-        let suiteName = GoldenSuite(rawValue: suite) != nil ? suite : (suite as NSString).lastPathComponent
-        try AtomicFile.write(GoldenManifest(suite: suiteName, cases: cases).json, to: out + "/manifest.json")
+        try AtomicFile.write(GoldenManifest(suite: suite.name, cases: cases).json, to: out + "/manifest.json")
         print("wrote \(cases.count) cases and manifest.json to \(out)")
     }
 
+    /// The cases of a built-in suite, or of a suite file: a list of cases, or a mapping with key `cases`.
     func loadSuite() throws -> [GoldenCaseSpec] {
-        if let builtIn = GoldenSuite(rawValue: suite) { return builtIn.cases }
-        let ext = (suite as NSString).pathExtension.lowercased()
-        guard ["yaml", "yml", "json"].contains(ext) else {
-            throw CLIError("unknown suite '\(suite)' (standard, decode, edge, tree, or a .yaml/.json file)")
+        let path: String
+        switch suite {
+        case .builtIn(let builtIn): return builtIn.cases
+        case .file(let file): path = file
         }
-        let text = String(decoding: try AtomicFile.read(suite), as: UTF8.self)
+        let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
         do {
-            if let list = try? YAMLDecoder().decode([GoldenCaseSpec].self, from: text) { return list }
-            struct Wrapped: Decodable { let cases: [GoldenCaseSpec] }
-            return try YAMLDecoder().decode(Wrapped.self, from: text).cases
+            var root = plainJSONValue(try StructuredText.load(text, json: (path as NSString).pathExtension.lowercased() == "json"))
+            if let wrapped = root as? [String: Any], let cases = wrapped["cases"] { root = cases }
+            let data = try JSONSerialization.data(withJSONObject: root ?? NSNull(), options: [.fragmentsAllowed])
+            return try JSONDecoder().decode([GoldenCaseSpec].self, from: data)
         } catch {
-            throw CLIError("\(suite): not a list of golden cases (\(String(describing: error).split(separator: "\n").first ?? ""))")
+            throw CLIError("\(path): not a list of golden cases (\(shortReason(error)))")
         }
+    }
+}
+
+/// YAML mappings may have non-string keys: turn every mapping into [String: Any] so JSONSerialization takes it.
+private func plainJSONValue(_ value: Any?) -> Any? {
+    switch value {
+    case let d as [String: Any]: return d.mapValues { plainJSONValue($0) ?? NSNull() }
+    case let d as [AnyHashable: Any]:
+        return Dictionary(d.map { (String(describing: $0.key), plainJSONValue($0.value) ?? NSNull()) }, uniquingKeysWith: { a, _ in a })
+    case let l as [Any]: return l.map { plainJSONValue($0) ?? NSNull() }
+    default: return value
     }
 }

@@ -16,24 +16,25 @@ struct ReproducePaperCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress bar.")
     var quiet = false
 
+    func validate() throws {
+        guard out.hasSuffix(".md") else { throw SimulatorError.invalidArgument("--out must name a .md file, got '\(out)'") }
+    }
+
     func run() throws {
-        try reportingErrors {
-            guard out.hasSuffix(".md") else { throw SimulatorError.invalidArgument("--out must name a .md file, got '\(out)'") }
-            let reproduction = PaperReproduction()
-            let bar = ProgressBar(title: "reproduce-paper", enabled: !quiet)
-            defer { bar.close() }
-            var done = 0
-            let total = reproduction.totalSteps
-            let output = try reproduction.document(command: "treeattn reproduce-paper --out \(out)") { label in
-                done += 1
-                bar.update(done, total, label)
-            }
-            bar.close()
-            let directory = (out as NSString).deletingLastPathComponent
-            let dir = directory.isEmpty ? "." : directory
-            try writeFiles(output.files, into: dir)
-            try writeFiles([((out as NSString).lastPathComponent, output.markdown + "\n")], into: dir)
-            print("wrote \(out) and \(output.files.map(\.name).joined(separator: ", ")) in \(dir)")
+        let reproduction = PaperReproduction()
+        let bar = ProgressBar(title: "reproduce-paper", enabled: !quiet)
+        defer { bar.close() }
+        var done = 0
+        let total = reproduction.totalSteps
+        let output = try reproduction.document(command: "treeattn reproduce-paper --out \(out)") { label in
+            done += 1
+            bar.update(done, total, label)
         }
+        bar.close()
+        let directory = (out as NSString).deletingLastPathComponent
+        let dir = directory.isEmpty ? "." : directory
+        try writeFiles(output.files, into: dir)
+        try writeFiles([((out as NSString).lastPathComponent, output.markdown + "\n")], into: dir)
+        print("wrote \(out) and \(output.files.map(\.name).joined(separator: ", ")) in \(dir)")
     }
 }

@@ -29,69 +29,66 @@ struct SimulateCollectiveCommand: ParsableCommand {
     var segments: Int?
 
     @Option(name: .long, help: "Channel pacing: back-to-back or after-delivery.")
-    var pacing: String = ChannelPacing.backToBack.rawValue
+    var pacing: ChannelPacing = .backToBack
 
     @Option(name: .long, help: "Reduction cost in seconds per byte (gamma).")
     var gamma: Double = 0
 
     @Option(name: .long, help: "table or json.")
-    var format: SimulateFormat = .table
+    var format: CollectiveFormat = .table
 
     @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON here.")
     var trace: String?
 
+    func validate() throws {
+        guard gamma >= 0, gamma.isFinite else { throw SimulatorError.invalidArgument("--gamma must be >= 0") }
+        if let s = segments, s < 1 { throw SimulatorError.invalidArgument("--segments must be >= 1") }
+    }
+
     func run() throws {
-        try reportingErrors {
-            let cluster = try clusterOptions.load()
-            guard let pace = ChannelPacing(rawValue: pacing) else {
-                throw SimulatorError.invalidArgument("unknown pacing '\(pacing)' (back-to-back, after-delivery)")
+        let cluster = try clusterOptions.load()
+        let collective = try Collective(try CollectiveOperation.parse(op), algorithm: try CollectiveAlgorithm.parse(algorithm),
+                                        bytes: try parseBytes(bytes),
+                                        options: CollectiveOptions(reductionSecondsPerByte: gamma, segments: segments, pacing: pacing))
+        let report = try collective.run(on: cluster, recording: trace != nil)
+        if let path = trace {
+            guard let execution = report.execution else {
+                throw SimulatorError.unsupported("the NCCL model is closed-form: there is nothing to trace")
             }
-            guard gamma >= 0, gamma.isFinite else { throw SimulatorError.invalidArgument("--gamma must be >= 0") }
-            if let s = segments, s < 1 { throw SimulatorError.invalidArgument("--segments must be >= 1") }
-            if format == .csv { throw SimulatorError.unsupported("collective output is table or json") }
-            let collective = try Collective(try CollectiveOperation.parse(op), algorithm: try CollectiveAlgorithm.parse(algorithm),
-                                            bytes: try parseBytes(bytes),
-                                            options: CollectiveOptions(reductionSecondsPerByte: gamma, segments: segments, pacing: pace))
-            let report = try collective.run(on: cluster, recording: trace != nil)
-            if let path = trace {
-                guard let execution = report.execution else {
-                    throw SimulatorError.unsupported("the NCCL model is closed-form: there is nothing to trace")
-                }
-                var t = ChromeTrace()
-                t.add(execution, section: "\(report.operation) \(report.algorithm)",
-                      deviceNames: cluster.gpus.map { cluster.network.nodes[$0].name })
-                try t.write(to: path)
+            var t = ChromeTrace()
+            t.add(execution, section: "\(report.operation) \(report.algorithm)",
+                  deviceNames: cluster.gpus.map { cluster.network.nodes[$0].name })
+            try t.write(to: path)
+        }
+        switch format {
+        case .json:
+            var linkBytes: [String: Any] = [:]
+            for (name, b) in report.bytesPerLinkClass { linkBytes[name] = b }
+            print(try jsonString([
+                "schema_version": SimulatorModule.schemaVersion, "cluster": report.cluster, "gpus": report.ranks,
+                "operation": report.operation.rawValue, "algorithm": report.algorithm, "method": report.method,
+                "bytes": report.bytes, "time_s": report.time.seconds,
+                "alg_bw_GBps": report.algorithmBandwidth / 1e9, "bus_bw_GBps": report.busBandwidth / 1e9,
+                "events": report.events, "messages": report.messages, "bytes_per_link_class": linkBytes,
+                "note": report.note,
+            ]))
+        case .table:
+            var rows: [[String]] = [
+                ["cluster", "\(report.cluster) (\(report.ranks) GPUs)"],
+                ["operation", report.operation.rawValue],
+                ["algorithm", "\(report.algorithm) (\(report.method))"],
+                ["size", "\(formatBytes(report.bytes)) (\(String(format: "%.0f", report.bytes)) B)"],
+                ["time", report.time.description],
+                ["algBw", formatBandwidth(report.algorithmBandwidth)],
+                ["busBw", formatBandwidth(report.busBandwidth)],
+            ]
+            if report.method != "nccl-model" {
+                rows.append(["messages", "\(report.messages)"])
+                rows.append(["events", "\(report.events)"])
+                for (name, b) in report.bytesPerLinkClass where b > 0 { rows.append(["bytes on \(name)", formatBytes(b)]) }
             }
-            switch format {
-            case .json:
-                var linkBytes: [String: Any] = [:]
-                for (name, b) in report.bytesPerLinkClass { linkBytes[name] = b }
-                print(try jsonString([
-                    "schema_version": SimulatorModule.schemaVersion, "cluster": report.cluster, "gpus": report.ranks,
-                    "operation": report.operation.rawValue, "algorithm": report.algorithm, "method": report.method,
-                    "bytes": report.bytes, "time_s": report.time.seconds,
-                    "alg_bw_GBps": report.algorithmBandwidth / 1e9, "bus_bw_GBps": report.busBandwidth / 1e9,
-                    "events": report.events, "messages": report.messages, "bytes_per_link_class": linkBytes,
-                    "note": report.note,
-                ]))
-            default:
-                var rows: [[String]] = [
-                    ["cluster", "\(report.cluster) (\(report.ranks) GPUs)"],
-                    ["operation", report.operation.rawValue],
-                    ["algorithm", "\(report.algorithm) (\(report.method))"],
-                    ["size", "\(formatBytes(report.bytes)) (\(String(format: "%.0f", report.bytes)) B)"],
-                    ["time", report.time.description],
-                    ["algBw", formatBandwidth(report.algorithmBandwidth)],
-                    ["busBw", formatBandwidth(report.busBandwidth)],
-                ]
-                if report.method != "nccl-model" {
-                    rows.append(["messages", "\(report.messages)"])
-                    rows.append(["events", "\(report.events)"])
-                    for (name, b) in report.bytesPerLinkClass where b > 0 { rows.append(["bytes on \(name)", formatBytes(b)]) }
-                }
-                if !report.note.isEmpty { rows.append(["note", report.note]) }
-                print(renderTable(["quantity", "value"], rows))
-            }
+            if !report.note.isEmpty { rows.append(["note", report.note]) }
+            print(renderTable(["quantity", "value"], rows))
         }
     }
 }

@@ -20,20 +20,7 @@ struct SimulateDecodeCommand: ParsableCommand {
     @Option(name: .long, help: "Sequence length N (tokens of K/V).")
     var seqLen: Int
 
-    @Option(name: .long, help: "Batch size b.")
-    var batch: Int = 1
-
-    @Option(name: .long, help: "Query heads n_h.")
-    var heads: Int
-
-    @Option(name: .long, help: "Key/value heads n_kv (default: heads).")
-    var kvHeads: Int?
-
-    @Option(name: .long, help: "Head dimension d_h.")
-    var headDim: Int
-
-    @Option(name: .long, help: "bf16, fp16, fp32 or fp8.")
-    var dtype: String = "bf16"
+    @OptionGroup var workloadOptions: DecodeWorkloadOptions<RequiredModelShape>
 
     @OptionGroup var overheads: DecodeOverheadOptions
 
@@ -44,26 +31,25 @@ struct SimulateDecodeCommand: ParsableCommand {
     var trace: String?
 
     func run() throws {
-        try reportingErrors {
-            let cluster = try clusterOptions.load()
-            let workload = try DecodeWorkload(sequenceLength: seqLen, batch: batch, heads: heads, kvHeads: kvHeads,
-                                              headDim: headDim, dtype: dtype)
-            let options = try overheads.decodeOptions()
-            let strategies = try strategy.split(separator: ",").map { try DecodeStrategy.parse(String($0).trimmingCharacters(in: .whitespaces)) }
-            guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
-            let model = try DecodeModel(cluster: cluster, workload: workload, options: options)
-            let reports = try model.compare(strategies, recording: true)
-            if let path = trace {
-                var t = ChromeTrace()
-                for r in reports {
-                    guard let e = r.execution else { continue }
-                    let names = (0..<r.gpus).map { model.cluster.network.nodes[model.cluster.gpus[$0]].name }
-                    t.add(e, section: r.strategy, deviceNames: names)
-                }
-                try t.write(to: path)
+        let cluster = try clusterOptions.load()
+        let w = workloadOptions
+        let workload = try DecodeWorkload(sequenceLength: seqLen, batch: w.batch, heads: w.resolvedHeads, kvHeads: w.kvHeads,
+                                          headDim: w.resolvedHeadDim, dtype: w.dtype)
+        let options = try overheads.decodeOptions()
+        let strategies = try strategy.split(separator: ",").map { try DecodeStrategy.parse(String($0).trimmingCharacters(in: .whitespaces)) }
+        guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
+        let model = try DecodeModel(cluster: cluster, workload: workload, options: options)
+        let reports = try model.compare(strategies, recording: true)
+        if let path = trace {
+            var t = ChromeTrace()
+            for r in reports {
+                guard let e = r.execution else { continue }
+                let names = (0..<r.gpus).map { model.cluster.network.nodes[model.cluster.gpus[$0]].name }
+                t.add(e, section: r.strategy, deviceNames: names)
             }
-            print(render(reports, model: model))
+            try t.write(to: path)
         }
+        print(render(reports, model: model))
     }
 
     func render(_ reports: [DecodeReport], model: DecodeModel) -> String {

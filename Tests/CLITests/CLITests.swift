@@ -37,12 +37,22 @@ enum CLI {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
-    /// The error line: one line, naming the problem.
+    /// The error contract: exit 2 and exactly one stderr line, `Error: ...`, naming the problem.
     static func expectOneLineError(_ r: Result, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.status != 0, sourceLocation: sourceLocation)
-        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("Help:") && !$0.hasPrefix("Usage:") && !$0.isEmpty }
-        #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.status == 2, "status \(r.status), stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.hasPrefix("Error: ") && r.stderr.hasSuffix("\n"), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(!r.stderr.dropLast().contains(where: { $0.isNewline }), "more than one line: \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    /// A clean run: exit 0 and nothing on stderr.
+    static func expectSuccess(_ r: Result, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status == 0 && r.stderr.isEmpty, "status \(r.status), stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    /// Parses JSON text (a file's or stdout's) into plain values.
+    static func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8))
     }
 }
 
@@ -69,11 +79,11 @@ enum CLI {
         try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: truncated))
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", truncated, dir + "/b/v.npy"), contains: "truncated data")
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--reduction", "star"]),
-                               contains: "unknown reduction shape 'star'")
+                               contains: "The value 'star' is invalid for '--reduction <reduction>'. Please provide one of the following: exact, binary")
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--shards", "0", "--reduction", "binary"]),
                                contains: "--shards must be in 1...65536")
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--causal", "diagonal"]),
-                               contains: "unknown causal mode")
+                               contains: "Please provide one of 'none', 'top-left' or 'bottom-right'")
         CLI.expectOneLineError(try attention(dir + "/b/q.npy", dir + "/b/k.npy", dir + "/b/v.npy", ["--window", "3"]),
                                contains: "--window needs L,R")
         CLI.expectOneLineError(try CLI.run(["attention", "--q", dir + "/b/q.npy", "--k", dir + "/b/k.npy", "--v", dir + "/b/v.npy",
@@ -146,7 +156,8 @@ enum CLI {
         let file = dir + "/golden/tiny-f32.safetensors"
         _ = try CLI.run(["attention", "--q", file, "--k", file, "--v", file, "--out", dir + "/results/tiny-f32.safetensors"])
         let bad = try CLI.run(["check", "--golden", dir + "/golden", "--results", dir + "/results"])
-        #expect(bad.status == 1 && bad.stdout.contains("FAIL"))
+        // A failed check is exit 1 (not an error): the table stays on stdout, nothing on stderr.
+        #expect(bad.status == 1 && bad.stdout.contains("FAIL") && bad.stdout.contains(" failed\n") && bad.stderr.isEmpty, "\(bad.stdout)\(bad.stderr)")
         CLI.expectOneLineError(try CLI.run(["check", "--golden", dir + "/golden", "--results", dir + "/nothing"]),
                                contains: "results must be a folder or a .safetensors file")
         CLI.expectOneLineError(try CLI.run(["golden", "--suite", "huge", "--out", dir + "/x"]), contains: "unknown suite 'huge'")

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Reference
+import Simulator
+
+// The values of choice options. ArgumentParser parses them, lists them in --help, and reports a bad value as one
+// line naming the allowed values ("The value 'x' is invalid for '--opt <opt>'. Please provide one of ...").
+
+/// Tensor axis order of attention inputs and outputs.
+enum TensorLayout: String, CaseIterable, ExpressibleByArgument {
+    /// (batch, heads, seq, dim).
+    case bhsd
+    /// (batch, seq, heads, dim): FlashAttention's order.
+    case bshd
+}
+
+/// Compute precision of `attention`.
+enum Precision: String, CaseIterable, ExpressibleByArgument {
+    /// dgemm.
+    case f64
+    /// sgemm.
+    case f32
+}
+
+/// Output formats of the simulate commands.
+enum SimulateFormat: String, CaseIterable, ExpressibleByArgument {
+    case table, json, csv
+}
+
+/// Output formats of `simulate collective` (one report: no CSV).
+enum CollectiveFormat: String, CaseIterable, ExpressibleByArgument {
+    case table, json
+}
+
+/// Which K/V heads Ring Attention sends.
+enum RingKV: String, CaseIterable, ExpressibleByArgument {
+    /// n_h heads, as the paper's code.
+    case expanded
+    /// n_kv heads.
+    case native
+}
+
+/// `golden --suite`: a built-in suite (names from `GoldenSuite`) or a YAML/JSON suite file.
+enum SuiteChoice: ExpressibleByArgument {
+    case builtIn(GoldenSuite)
+    case file(String)
+
+    /// The built-in names and what else is allowed, for help and errors.
+    static let usage = GoldenSuite.allCases.map(\.rawValue).joined(separator: ", ") + ", or a .yaml/.json file"
+
+    init?(argument: String) {
+        self = GoldenSuite(rawValue: argument).map { .builtIn($0) } ?? .file(argument)
+    }
+
+    var defaultValueDescription: String { name }
+
+    /// The name recorded in manifest.json: the suite's name, or the file's name.
+    var name: String {
+        switch self {
+        case .builtIn(let suite): return suite.rawValue
+        case .file(let path): return (path as NSString).lastPathComponent
+        }
+    }
+
+    /// Refuses a file name that is neither YAML nor JSON (most likely a mistyped suite name).
+    func validate() throws {
+        guard case .file(let path) = self else { return }
+        guard ["yaml", "yml", "json"].contains((path as NSString).pathExtension.lowercased()) else {
+            throw CLIError("unknown suite '\(path)' (\(SuiteChoice.usage))")
+        }
+    }
+}
+
+extension CausalMode: ExpressibleByArgument {}
+
+extension ChannelPacing: ExpressibleByArgument {}
+
+extension GoldenChecker.Layout: ExpressibleByArgument {
+    public static var allValueStrings: [String] { [Self.auto, .bhsd, .bshd].map(\.rawValue) }
+}
+
+extension GoldenChecker.LSEBase: ExpressibleByArgument {
+    public static var allValueStrings: [String] { [Self.auto, .e, .two].map(\.rawValue) }
+}
+
+extension Reduction: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let value = try? Reduction(parsing: argument) else { return nil }
+        self = value
+    }
+
+    public static var allValueStrings: [String] { ["exact", "binary", "kary:K", "two-level:G", "flat", "ring", "algorithm3"] }
+}
+
+extension DType: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let value = try? DType(parsing: argument) else { return nil }
+        self = value
+    }
+
+    public static var allValueStrings: [String] { [Self.f64, .f32, .f16, .bf16].map(\.rawValue) }
+}
