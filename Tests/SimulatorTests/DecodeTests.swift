@@ -209,6 +209,11 @@ struct DecodeTests {
         #expect(ring.speedupVsRing == 1)
         for r in reports { #expect(r.latency.picoseconds > 0) }
         #expect(reports[4].gpus == 1)
+        // Speedups are against the overlapped ring, found by value; without it in the list it is run as a baseline.
+        for r in reports { #expect(r.speedupVsRing == ring.latency.seconds / r.latency.seconds) }
+        let withoutRing = try m.compare([.passPartials, .ring(overlap: false)], recording: false)
+        #expect(withoutRing.map(\.strategy) == ["pass-partials", "ring-sequential"])
+        for r in withoutRing { #expect(r.speedupVsRing == ring.latency.seconds / r.latency.seconds) }
     }
 
     @Test func gqaExpansionMultipliesRingBytes() throws {
