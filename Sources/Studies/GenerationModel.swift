@@ -44,7 +44,8 @@ public struct GenerationReport: Sendable, Equatable {
 
 /// The model-level workload on a cluster, under one calibration. Per layer (all layers identical, run back to back):
 ///
-/// - prefill attention: causal ring attention over p ranks with t = N/p tokens each, simulated on the network:
+/// - prefill attention: causal ring attention over p ranks with t = N/p tokens each, simulated on the network
+///   (`KVRingProgram`, the same K/V ring as the `ring` decode strategy):
 ///   at step s every rank sends its current K/V chunk (K and V as two messages, expanded to n_h heads as the
 ///   paper's code does) to the next rank and computes one block: the causal diagonal block at s = 0 (half the
 ///   FLOPs), full blocks for s <= rank, nothing for s > rank (the paper's code skips them). Block time =
@@ -114,24 +115,10 @@ public struct GenerationModel: Sendable {
         let diagonal = roof.time(bytes: blockBytes, flops: blockFlops / 2)
         // K and V chunks travel expanded to n_h heads (repeat_kv runs before ring_attention in the paper's code).
         let messageBytes = Double(b * t * m.heads * m.headDim) * e
-        var ops = [[RankOperation]](repeating: [], count: p)
-        for r in 0..<p {
-            let next = (r + 1) % p, prev = (r + p - 1) % p
-            for s in 0..<p {
-                let last = s == p - 1
-                if !last {
-                    ops[r].append(.send(to: next, bytes: messageBytes, tag: Int64(2 * s)))
-                    ops[r].append(.send(to: next, bytes: messageBytes, tag: Int64(2 * s + 1)))
-                }
-                if s == 0 { ops[r].append(.compute(diagonal, label: "causal block")) }
-                else if s <= r { ops[r].append(.compute(full, label: "block")) }
-                if !last {
-                    ops[r].append(.recv(from: prev, tag: Int64(2 * s)))
-                    ops[r].append(.recv(from: prev, tag: Int64(2 * s + 1)))
-                }
-            }
-        }
-        return try Execution(messageOverhead: calibration.perMessage).run([ListProgram(singleLane: ops)], on: cluster).makespan
+        let ring = try KVRingProgram(ranks: p, overlap: true, messagesPerChunk: 2,
+                                     chunkBytes: Array(repeating: 2 * messageBytes, count: p),
+                                     blocks: .causal(diagonal: diagonal, full: full))
+        return try Execution(messageOverhead: calibration.perMessage).run([ring], on: cluster).makespan
     }
 
     /// One decode layer's attention with `strategy` (simulated), plus the sync calls the calibration names.

@@ -71,6 +71,8 @@ public struct SweepPoint: Sendable {
     public var sweepGPUs: Int
     public var sequenceLength: Int
     public var workload: DecodeWorkload
+    /// The strategy run (`report.strategy` is its name).
+    public var strategy: DecodeStrategy
     public var report: DecodeReport
 }
 
@@ -78,7 +80,10 @@ public struct SweepPoint: Sendable {
 public struct MemoryPoint: Sendable, Equatable {
     public var hidden: Int
     public var heads: Int
+    /// The strategy's name (`DecodeStrategy.description`).
     public var strategy: String
+    /// The strategy itself (plots select points by it).
+    public var decodeStrategy: DecodeStrategy
     public var sequenceLength: Int
     public var gpus: Int
     public var paperBytes: Double?
@@ -111,11 +116,11 @@ public enum Sweep {
             for n in c.sequenceLengths {
                 let w = try c.workload(sequenceLength: n)
                 let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
-                for r in try model.compare(c.strategies, recording: true) {
+                for (s, r) in zip(c.strategies, try model.compare(c.strategies, recording: true)) {
                     var report = r
                     report.execution = nil  // keep memory flat over long sweeps
                     points.append(SweepPoint(cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
-                                              workload: w, report: report))
+                                              workload: w, strategy: s, report: report))
                 }
                 done += 1
                 progress(done, total, "p=\(p) N=\(n)")
@@ -130,7 +135,7 @@ public enum Sweep {
                 for s in c.strategies {
                     let r = try model.run(s, recording: false)
                     // `gpus` is what the strategy uses: a single-GPU run holds all N tokens on one device.
-                    memory.append(MemoryPoint(hidden: d, heads: w.heads, strategy: s.description, sequenceLength: n, gpus: r.gpus,
+                    memory.append(MemoryPoint(hidden: d, heads: w.heads, strategy: s.description, decodeStrategy: s, sequenceLength: n, gpus: r.gpus,
                                               paperBytes: model.paperMemory(s, p: model.gpus).map { $0 * Double(w.elementBytes) },
                                               simulatedBytes: r.peakMemoryBytes))
                 }
@@ -201,7 +206,7 @@ public enum Sweep {
         var series: [PlotSeries] = []
         for (si, s) in c.strategies.enumerated() {
             for (gi, p) in c.gpuCounts.enumerated() {
-                let pts = result.points.filter { $0.report.strategy == s.description && $0.sweepGPUs == p }
+                let pts = result.points.filter { $0.strategy == s && $0.sweepGPUs == p }
                     .map { (x: Double($0.sequenceLength), y: $0.report.latency.seconds) }
                 series.append(PlotSeries(name: "\(s) (\(p) GPUs)", points: pts, colour: si, dash: gi))
             }
@@ -214,10 +219,10 @@ public enum Sweep {
     public static func speedupPlot(_ result: SweepResult, title: String = "Speedup over Ring Attention vs GPU count") throws -> LinePlot {
         let c = result.configuration
         var series: [PlotSeries] = []
-        let others = c.strategies.filter { $0.description != "ring" }
+        let others = c.strategies.filter { $0 != .ring(overlap: true) }
         for (si, s) in (others.isEmpty ? c.strategies : others).enumerated() {
             for (ni, n) in c.sequenceLengths.enumerated() {
-                let pts = result.points.filter { $0.report.strategy == s.description && $0.sequenceLength == n }
+                let pts = result.points.filter { $0.strategy == s && $0.sequenceLength == n }
                     .compactMap { pt in pt.report.speedupVsRing.map { (x: Double(pt.sweepGPUs), y: $0) } }
                 series.append(PlotSeries(name: "\(s)/ring, N=\(PlotAxis.formatTick(Double(n), .si))", points: pts, colour: ni, dash: si))
             }
@@ -232,7 +237,7 @@ public enum Sweep {
         guard let first = result.memory.first else { throw SimulatorError.invalidArgument("no hidden sizes: no memory plot") }
         var series: [PlotSeries] = []
         for (si, s) in c.strategies.enumerated() {
-            let pts = result.memory.filter { $0.strategy == s.description }
+            let pts = result.memory.filter { $0.decodeStrategy == s }
             series.append(PlotSeries(name: "\(s) simulated", points: pts.map { (x: Double($0.hidden), y: $0.simulatedBytes / 1e9) }, colour: si))
             let paper = pts.compactMap { m in m.paperBytes.map { (x: Double(m.hidden), y: $0 / 1e9) } }
             if !paper.isEmpty { series.append(PlotSeries(name: "\(s) paper formula", points: paper, colour: si, dash: 1)) }

@@ -78,3 +78,29 @@ func fullyConnected(_ p: Int, bandwidth: Double, latency: SimTime, gpusPerServer
     let g = gpusPerServer ?? p
     return try Cluster(name: "mesh\(p)", gpu: .h100SXM5, network: net, gpus: gpus, serverOf: (0..<p).map { $0 / g })
 }
+
+/// p GPUs, each with one duplex link (bandwidth B, latency a, cut-through) to a single switch: every transfer is two
+/// hops, and all messages to one GPU share its one inbound link (incast).
+func star(_ p: Int, bandwidth: Double, latency: SimTime) throws -> Cluster {
+    var net = Network()
+    let cls = try net.addLinkClass(LinkClass(name: "star", forwarding: .cutThrough))
+    let sw = try net.addNode("sw", kind: .switch)
+    let gpus = try (0..<p).map { try net.addNode("gpu\($0)", kind: .gpu) }
+    for g in gpus { try net.addDuplexLink(g, sw, bandwidth: bandwidth, latency: latency, linkClass: cls) }
+    return try Cluster(name: "star\(p)", gpu: .h100SXM5, network: net, gpus: gpus)
+}
+
+/// Two servers of g GPUs, every ordered pair of GPUs joined by its own simplex link (one hop, cut-through): class
+/// "intra" (bandwidth, latency `intra`) inside a server, class "inter" between servers.
+func twoServerMesh(gpusPerServer g: Int, intra: (Double, SimTime), inter: (Double, SimTime)) throws -> Cluster {
+    var net = Network()
+    let intraClass = try net.addLinkClass(LinkClass(name: "intra", forwarding: .cutThrough))
+    let interClass = try net.addLinkClass(LinkClass(name: "inter", forwarding: .cutThrough))
+    let gpus = try (0..<2 * g).map { try net.addNode("gpu\($0)", kind: .gpu) }
+    for i in gpus.indices { for j in gpus.indices where i != j {
+        let same = i / g == j / g
+        try net.addLink(from: gpus[i], to: gpus[j], bandwidth: same ? intra.0 : inter.0, latency: same ? intra.1 : inter.1,
+                        linkClass: same ? intraClass : interClass)
+    } }
+    return try Cluster(name: "two-server-mesh", gpu: .h100SXM5, network: net, gpus: gpus, serverOf: gpus.indices.map { $0 / g })
+}

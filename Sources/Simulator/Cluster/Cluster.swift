@@ -31,14 +31,6 @@ public struct Cluster: Sendable {
     public var gpuCount: Int { gpus.count }
     public var serverCount: Int { Set(serverOf).count }
 
-    /// GPUs per server if all servers hold the same number, else nil.
-    public var uniformGPUsPerServer: Int? {
-        var counts: [Int: Int] = [:]
-        for s in serverOf { counts[s, default: 0] += 1 }
-        let values = Set(counts.values)
-        return values.count == 1 ? values.first : nil
-    }
-
     /// The first `count` GPUs as a smaller cluster sharing the same network (for `--gpus`).
     public func prefix(_ count: Int) throws -> Cluster {
         guard count >= 1 && count <= gpuCount else {

@@ -16,9 +16,6 @@ public struct Collective: Sendable {
         self.options = options
     }
 
-    /// Whether this is the closed-form NCCL model rather than an event simulation.
-    public var isModel: Bool { if case .nccl = algorithm { return true } else { return false } }
-
     /// Rank programs (run one after another on each rank) for p ranks grouped into servers (`serverGroups`, used
     /// by the hierarchical algorithm). Throws `unsupported` for combinations this simulator does not implement.
     public func phases(ranks p: Int, serverGroups: [[Int]]) throws -> [RankProgram] {
@@ -40,7 +37,7 @@ public struct Collective: Sendable {
         switch algorithm {
         case .tree, .chain, .doubleBinaryTree, .plan: return true
         case .hierarchical(let inner): return pipelines(inner)
-        default: return false
+        case .ring, .recursiveDoubling, .rabenseifner, .binomial, .nccl: return false
         }
     }
 
@@ -112,7 +109,12 @@ public struct Collective: Sendable {
                     RingProgram(ranks: size, chunkBytes: n / Double(size), reduceSteps: 0, gatherSteps: size - 1, reduceTime: .zero)
                 },
             ]
-        default:
+        case (.allgather, .tree), (.reducescatter, .tree), (.allgather, .chain), (.reducescatter, .chain),
+             (.allreduce, .chain), (.broadcast, .ring), (.allgather, .doubleBinaryTree), (.reducescatter, .doubleBinaryTree),
+             (.broadcast, .doubleBinaryTree), (.broadcast, .recursiveDoubling), (.allgather, .rabenseifner),
+             (.broadcast, .rabenseifner), (.allreduce, .binomial), (.allgather, .binomial), (.reducescatter, .binomial),
+             (.allgather, .plan), (.reducescatter, .plan), (.allgather, .hierarchical), (.reducescatter, .hierarchical),
+             (.broadcast, .hierarchical):
             throw unsupported()
         }
     }

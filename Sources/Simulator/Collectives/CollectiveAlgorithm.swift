@@ -63,7 +63,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
             let inner = try parse(String(text.split(separator: ":", maxSplits: 1)[1]))
             switch inner {
             case .ring, .tree, .doubleBinaryTree, .recursiveDoubling, .rabenseifner: return .hierarchical(inter: inner)
-            default: throw SimulatorError.unsupported("hierarchical inner algorithm must be ring, tree, double-binary-tree, recursive-doubling or rabenseifner, got '\(inner)'")
+            case .binomial, .chain, .hierarchical, .plan, .nccl: throw SimulatorError.unsupported("hierarchical inner algorithm must be ring, tree, double-binary-tree, recursive-doubling or rabenseifner, got '\(inner)'")
             }
         }
         if text.hasPrefix("plan:") {

@@ -44,3 +44,17 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension DecodeStrategy {
+    /// The one registration point: each strategy's program (one file each in `Decode/Strategies/`). Exhaustive on
+    /// purpose, so a new case does not compile until it has a program.
+    var program: DecodeProgram {
+        switch self {
+        case .tree(let collective): return TreeDecode(collective: collective)
+        case .ring(let overlap): return RingDecode(overlap: overlap)
+        case .passPartials: return PassPartialsDecode()
+        case .gatherToOne: return GatherDecode()
+        case .singleGPU: return SingleGPUDecode()
+        }
+    }
+}

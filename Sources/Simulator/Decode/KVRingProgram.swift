@@ -1,0 +1,95 @@
+/// Ring Attention's K/V passing over ranks 0..p-1: every rank starts with its own K/V chunk and, at step s, holds
+/// the chunk of rank (r - s) mod p, computes an attention block against it and passes it on to rank r+1 (receiving
+/// the next one from rank r-1). Used by the `ring` decode strategies and by the causal ring-attention prefill of
+/// `GenerationModel`. Operations are computed on demand (no per-rank lists).
+///
+/// Each chunk travels as `messagesPerChunk` messages of equal size (1: K and V together, 2: K then V); message i of
+/// step s has tag `s * messagesPerChunk + i`. Per step, a rank runs
+/// - overlapped: send the held chunk on, compute its block, receive the next chunk (p-1 hops, the last step only
+///   computes): T_block + (p-1) max(T_block, a + S b) on an uncontended ring;
+/// - sequential: compute, send, receive (p hops, the chunk comes home): p (T_block + a + S b).
+public struct KVRingProgram: RankProgram {
+    /// The attention block each rank computes at each step.
+    public enum Blocks: Sendable {
+        /// Every step computes against the chunk held: `times[origin]` for the chunk of rank `origin`, labelled
+        /// `label` (decode: flash-decode over that rank's tokens).
+        case perChunk(times: [SimTime], label: String)
+        /// Causal prefill: rank r computes its own diagonal block at step 0 (`diagonal`, "causal block"), a full
+        /// block ("block") against the chunks of ranks before it (steps 1...r), and skips the chunks of later ranks.
+        case causal(diagonal: SimTime, full: SimTime)
+    }
+
+    public let ranks: Int
+    /// Whether the hop overlaps the block's compute (see above).
+    public let overlap: Bool
+    /// Messages per chunk hop (1 or more), of `chunkBytes[origin] / messagesPerChunk` bytes each.
+    public let messagesPerChunk: Int
+    /// Bytes of the K/V chunk that starts on each rank (K and V together).
+    public let chunkBytes: [Double]
+    public let blocks: Blocks
+
+    public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], blocks: Blocks) throws {
+        guard ranks >= 1, messagesPerChunk >= 1, chunkBytes.count == ranks else {
+            throw SimulatorError.invalidArgument("a K/V ring needs ranks >= 1, messages per chunk >= 1 and one chunk size per rank")
+        }
+        if case .perChunk(let times, _) = blocks, times.count != ranks {
+            throw SimulatorError.invalidArgument("a K/V ring needs one block time per rank, got \(times.count) for \(ranks)")
+        }
+        self.ranks = ranks
+        self.overlap = overlap
+        self.messagesPerChunk = messagesPerChunk
+        self.chunkBytes = chunkBytes
+        self.blocks = blocks
+    }
+
+    /// Steps 0..<hops move the chunk on (a prefix of the p steps).
+    private var hops: Int { ranks == 1 ? 0 : (overlap ? ranks - 1 : ranks) }
+
+    /// Steps 0..<computing(rank) compute a block (a prefix of the p steps).
+    private func computing(rank: Int) -> Int {
+        switch blocks {
+        case .perChunk: return ranks
+        case .causal: return rank + 1
+        }
+    }
+
+    public func operation(rank: Int, lane: Int, step: Int) -> RankOperation? {
+        // A step has 2m communication operations while it hops and one compute while it computes; both are
+        // prefixes of the steps, so the step holding operation `step` follows from two linear pieces.
+        let m = messagesPerChunk, h = hops, c = computing(rank: rank)
+        let both = min(h, c), either = max(h, c)
+        let full = 2 * m + 1, partial = h > c ? 2 * m : 1
+        let s: Int, k: Int
+        if step < both * full {
+            (s, k) = (step / full, step % full)
+        } else if step - both * full < (either - both) * partial {
+            let i = step - both * full
+            (s, k) = (both + i / partial, i % partial)
+        } else {
+            return nil
+        }
+        let hop = s < h, compute = s < c
+        let next = rank + 1 == ranks ? 0 : rank + 1, prev = rank == 0 ? ranks - 1 : rank - 1
+        let origin = ((rank - s) % ranks + ranks) % ranks
+        func send(_ i: Int) -> RankOperation {
+            .send(to: next, bytes: chunkBytes[origin] / Double(m), tag: Int64(s * m + i))
+        }
+        func recv(_ i: Int) -> RankOperation { .recv(from: prev, tag: Int64(s * m + i)) }
+        var j = k
+        if overlap {
+            if hop { if j < m { return send(j) }; j -= m }
+            if compute { if j == 0 { return block(rank: rank, step: s, origin: origin) }; j -= 1 }
+            return recv(j)
+        }
+        if compute { if j == 0 { return block(rank: rank, step: s, origin: origin) }; j -= 1 }
+        return j < m ? send(j) : recv(j - m)
+    }
+
+    private func block(rank: Int, step s: Int, origin: Int) -> RankOperation {
+        switch blocks {
+        case .perChunk(let times, let label): return .compute(times[origin], label: label)
+        case .causal(let diagonal, let full):
+            return s == 0 ? .compute(diagonal, label: "causal block") : .compute(full, label: "block")
+        }
+    }
+}
