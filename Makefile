@@ -17,6 +17,7 @@ demo: build
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
 	bash scripts/golden-check.sh $(BIN)
 
@@ -26,4 +27,4 @@ bench: setup
 	.build/release/treeattn bench simulator
 
 clean:
-	rm -rf .build
+	rm -rf .build Examples/UsingTheLibrary/.build

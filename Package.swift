@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// One concern per target; the dependency arrows point one way (no unsafe flags, so other packages can depend on the
+// libraries by version):
+//
+//   TreeCore (no BLAS)  <-  Reference (+ OpenBLAS)                 <-  CLI (treeattn)
+//                       <-  Simulator (no BLAS)  <-  Studies         <-
+
 let package = Package(
     name: "TreeAttention",
     platforms: [.macOS(.v13)],

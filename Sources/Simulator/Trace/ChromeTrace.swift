@@ -51,12 +51,9 @@ public struct ChromeTrace {
         return try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
     }
 
-    /// Writes atomically: to a temporary file in the same directory, then rename.
+    /// Writes atomically: to a temporary file in the same directory, then rename (a `CoreError.file` naming the path
+    /// when that fails).
     public func write(to path: String) throws {
-        do {
-            try AtomicFile.write([UInt8](try jsonData()), to: path)
-        } catch let error as CoreError {
-            throw SimulatorError.file(path: path, problem: error.description)
-        }
+        try AtomicFile.write([UInt8](try jsonData()), to: path)
     }
 }
