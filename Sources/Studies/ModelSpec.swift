@@ -89,6 +89,8 @@ public struct ModelSpec: Equatable, Sendable {
         let root: Any?
         do {
             root = try StructuredText.load(text, json: json)
+        } catch let error as CoreError {
+            throw SimulatorError.invalidArgument("\(context): \(error)")
         } catch {
             throw SimulatorError.invalidArgument("\(context): not valid \(json ? "JSON" : "YAML")")
         }

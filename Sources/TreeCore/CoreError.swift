@@ -5,11 +5,14 @@ public enum CoreError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String)
     /// A file could not be read or written.
     case file(path: String, problem: String)
+    /// An input larger than a fixed limit or the memory budget (the message names the size and the limit).
+    case tooLarge(String)
 
     public var description: String {
         switch self {
         case .invalidOption(let message): return "invalid option: \(message)"
         case .file(let path, let problem): return "\(path): \(problem)"
+        case .tooLarge(let message): return "too large: \(message)"
         }
     }
 }

@@ -48,7 +48,7 @@ public struct MemoryBudget: Equatable, Sendable {
     /// Throws a one-line error when `bytes` (an estimate of what `what` will allocate) exceeds the limit.
     public func check(_ bytes: Int, for what: String) throws {
         guard bytes <= limitBytes else {
-            throw CoreError.invalidOption("\(what) needs about \(Self.format(bytes)), more than the \(Self.format(limitBytes)) "
+            throw CoreError.tooLarge("\(what) needs about \(Self.format(bytes)), more than the \(Self.format(limitBytes)) "
                                           + "memory limit (--max-memory to change it)")
         }
     }
@@ -65,7 +65,7 @@ public struct MemoryBudget: Equatable, Sendable {
         for f in factors {
             guard f >= 0 else { throw CoreError.invalidOption("\(what): negative size \(f)") }
             let (p, overflow) = result.multipliedReportingOverflow(by: f)
-            guard !overflow else { throw CoreError.invalidOption("\(what): size overflows (\(factors.map(String.init).joined(separator: " x ")))") }
+            guard !overflow else { throw CoreError.tooLarge("\(what): size overflows (\(factors.map(String.init).joined(separator: " x ")))") }
             result = p
         }
         return result
@@ -76,7 +76,7 @@ public struct MemoryBudget: Equatable, Sendable {
         var result = 0
         for t in terms {
             let (s, overflow) = result.addingReportingOverflow(t)
-            guard !overflow, t >= 0 else { throw CoreError.invalidOption("\(what): size overflows") }
+            guard !overflow, t >= 0 else { throw CoreError.tooLarge("\(what): size overflows") }
             result = s
         }
         return result

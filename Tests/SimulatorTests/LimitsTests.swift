@@ -75,3 +75,65 @@ import Testing
         _ = try ClusterFile.parse(twice.components(separatedBy: "\n").dropLast().joined(separator: "\n"))
     }
 }
+
+/// Hostile or huge inputs are refused early with one line, or handled in time linear in their size.
+@Suite struct HostileInputTests {
+    /// A few hundred bytes of YAML whose aliases expand to 10^12 nodes: refused with one line, fast.
+    @Test func yamlAliasBombIsRefused() throws {
+        var lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        for i in 1...11 { lines.append("b\(i): &b\(i) [" + Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", ") + "]") }
+        let bomb = lines.joined(separator: "\n") + "\n"
+        #expect(throws: CoreError.self) { _ = try StructuredText.load(bomb, json: false) }
+        do {
+            _ = try ClusterFile.parse(bomb)
+            Issue.record("an alias bomb was accepted")
+        } catch let error as SimulatorError {
+            #expect(error.description.contains("expands to more than 1000000 nodes"), "\(error)")
+        }
+        // Ordinary anchors and aliases still load, as Yams would load them.
+        let ok = try #require(try StructuredText.load("base: &b {x: 1, y: [2, 3]}\ncopy: *b\n", json: false) as? [String: Any])
+        #expect((ok["copy"] as? [String: Any])?["x"] as? Int == 1)
+        #expect(((ok["copy"] as? [String: Any])?["y"] as? [Any])?.count == 2)
+    }
+
+    /// GPU connectivity is validated through a hub in linear time: the largest preset (65,536 GPUs) builds at once
+    /// (all-pairs search took minutes), and a GPU that only the hub can reach but that cannot reach the hub is found.
+    @Test func connectivityIsValidatedThroughAHub() throws {
+        let big = try ClusterPreset.dgxH100(servers: 8192).build()
+        #expect(big.gpuCount == 65_536)
+        func network(lastGPUHasNIC: Bool) throws -> Network {
+            var net = Network()
+            let cls = try net.addLinkClass(LinkClass(name: "wire", forwarding: .cutThrough))
+            let gpus = try (0..<4).map { try net.addNode("gpu\($0)", kind: .gpu) }
+            let sw = try (0..<2).map { try net.addNode("nvswitch\($0)", kind: .switch) }
+            let leaf = try net.addNode("leaf", kind: .switch)
+            for g in 0..<4 { try net.addDuplexLink(gpus[g], sw[g / 2], bandwidth: 1e9, latency: .zero, linkClass: cls) }
+            for g in 0..<(lastGPUHasNIC ? 4 : 3) {
+                let nic = try net.addNode("nic\(g)", kind: .nic)
+                try net.addDuplexLink(gpus[g], nic, bandwidth: 1e9, latency: .zero, linkClass: cls)
+                try net.addDuplexLink(nic, leaf, bandwidth: 1e9, latency: .zero, linkClass: cls)
+            }
+            return net
+        }
+        try network(lastGPUHasNIC: true).validateGPUConnectivity()
+        // gpu3 reaches gpu2 through its NVSwitch only; GPUs do not forward, so gpu0 cannot reach it.
+        #expect(throws: SimulatorError.cluster("impossible topology: GPU 'gpu0' cannot reach GPU 'gpu3'")) {
+            try network(lastGPUHasNIC: false).validateGPUConnectivity()
+        }
+    }
+
+    /// Recording every transfer and interval is refused before the run when it would not fit the memory budget.
+    @Test func recordingBeyondTheBudgetIsRefusedBeforeRunning() throws {
+        let cluster = try fullyConnected(8, bandwidth: 10e9, latency: .microseconds(1))
+        let ring = try Collective(.allreduce, algorithm: .ring, bytes: 1e6).phases(ranks: 8, serverGroups: cluster.serverGroups)
+        // 8 ranks x 14 steps: 112 sends plus reductions; 10 kB holds 78 records.
+        #expect(throws: CoreError.self) {
+            _ = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 10_000)).run(ring, on: cluster)
+        }
+        let recorded = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 1 << 30)).run(ring, on: cluster)
+        #expect(recorded.transfers.count == 112)
+        // Without recording nothing is held per message, and the small budget does not apply.
+        let plain = try Execution(recording: false, memoryBudget: MemoryBudget(limitBytes: 10_000)).run(ring, on: cluster)
+        #expect(plain.makespan == recorded.makespan)
+    }
+}

@@ -22,6 +22,8 @@ public enum ClusterFile {
         let root: Any?
         do {
             root = try StructuredText.load(text, json: json)
+        } catch let error as CoreError {
+            throw SimulatorError.cluster(error.description)
         } catch {
             throw SimulatorError.cluster("\(json ? "JSON" : "YAML") syntax error: \(String(describing: error).split(separator: "\n").first ?? "")")
         }

@@ -1,14 +1,16 @@
 extension Network {
     /// Throws unless every GPU can reach every other GPU over forwarding nodes (or a direct link).
     ///
-    /// Fast path: when the forwarding (non-GPU) nodes form one strongly connected set and every GPU has a link into
-    /// and out of it, all pairs are connected. Otherwise each pair is checked by breadth-first search, and the first
+    /// Fast path, linear in the network's size: find a hub, a set of forwarding nodes that reach each other (the
+    /// strongly connected set of one forwarding node, e.g. a spine with its leaves and NICs); when every GPU has a
+    /// link into a forwarding node that reaches the hub and a link from a forwarding node the hub reaches, every GPU
+    /// reaches every other through the hub. Otherwise each pair is checked by breadth-first search, and the first
     /// unreachable pair is named.
     public func validateGPUConnectivity() throws {
         let gpus = gpuNodes
         guard !gpus.isEmpty else { throw SimulatorError.cluster("the cluster has no GPUs") }
         if gpus.count == 1 { return }
-        if transitIsStronglyConnected(gpus: gpus) { return }
+        if connectedThroughHub(gpus: gpus) { return }
         var isGPU = [Bool](repeating: false, count: nodes.count)
         for g in gpus { isGPU[g] = true }
         for g in gpus {
@@ -34,12 +36,13 @@ extension Network {
         return seen
     }
 
-    private func transitIsStronglyConnected(gpus: [Int]) -> Bool {
-        let transit = nodes.indices.filter { nodes[$0].kind.forwards }
-        guard let root = transit.first else { return false }
+    /// True when some forwarding node's strongly connected set (its hub) is entered by every GPU and reaches every
+    /// GPU (see `validateGPUConnectivity`).
+    private func connectedThroughHub(gpus: [Int]) -> Bool {
         var incoming = [[Int]](repeating: [], count: nodes.count)
         for (i, l) in links.enumerated() { incoming[l.to].append(i) }
-        func sweep(forward: Bool) -> [Bool] {
+        // Forwarding nodes reached from (forward) or reaching (backward) `root` over forwarding nodes only.
+        func sweep(from root: Int, forward: Bool) -> [Bool] {
             var seen = [Bool](repeating: false, count: nodes.count)
             seen[root] = true
             var stack = [root]
@@ -51,13 +54,22 @@ extension Network {
             }
             return seen
         }
-        let f = sweep(forward: true), b = sweep(forward: false)
-        guard transit.allSatisfy({ f[$0] && b[$0] }) else { return false }
-        var hasOut = [Bool](repeating: false, count: nodes.count), hasIn = hasOut
-        for l in links {
-            if nodes[l.to].kind.forwards { hasOut[l.from] = true }
-            if nodes[l.from].kind.forwards { hasIn[l.to] = true }
+        // Candidate hubs: the forwarding node with the most links to other forwarding nodes (a leaf or spine), and
+        // the one the most GPUs link into (a single switch).
+        var transitDegree = [Int](repeating: 0, count: nodes.count), entries = transitDegree
+        for l in links where nodes[l.from].kind.forwards && nodes[l.to].kind.forwards { transitDegree[l.from] += 1 }
+        for g in gpus { for l in outgoing[g] where nodes[links[l].to].kind.forwards { entries[links[l].to] += 1 } }
+        var candidates: [Int] = []
+        for score in [transitDegree, entries] {
+            if let best = score.indices.max(by: { score[$0] < score[$1] }), score[best] > 0, !candidates.contains(best) {
+                candidates.append(best)
+            }
         }
-        return gpus.allSatisfy { hasOut[$0] && hasIn[$0] }
+        return candidates.contains { root in
+            let reachedFromHub = sweep(from: root, forward: true), reachingHub = sweep(from: root, forward: false)
+            return gpus.allSatisfy { g in
+                outgoing[g].contains { reachingHub[links[$0].to] } && incoming[g].contains { reachedFromHub[links[$0].from] }
+            }
+        }
     }
 }
