@@ -3,7 +3,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 BIN := .build/debug/treeattn
 
-.PHONY: setup build demo test bench clean
+.PHONY: setup build demo test bench fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -20,6 +20,11 @@ test: setup
 	$(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
 	bash scripts/golden-check.sh $(BIN)
+	$(PYTHON) python/fuzz.py --treeattn $(BIN) --seconds 45
+
+# Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 45 s of it).
+fuzz: build
+	$(PYTHON) python/fuzz.py --treeattn $(BIN) --seconds $${FUZZ_SECONDS:-600} --seed $${FUZZ_SEED:-1}
 
 bench: setup
 	$(SWIFT) build -c release
