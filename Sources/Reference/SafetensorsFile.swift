@@ -19,7 +19,7 @@ public struct SafetensorsFile: Sendable {
     /// The tensor `name`, or a one-line error naming the file and what it does hold.
     public func require(_ name: String, in path: String) throws -> TensorData {
         guard let t = self[name] else {
-            throw ReferenceError.file(path: path, problem: "no tensor '\(name)' (has: \(tensors.map(\.name).joined(separator: ", ")))")
+            throw ReferenceError.file(path: path, problem: "no tensor \(CoreError.quote(name)) (has: \(tensors.map { CoreError.quote($0.name, limit: 40) }.joined(separator: ", ")))")
         }
         return t
     }

@@ -84,7 +84,7 @@ import Testing
         #expect(message(good + [0]).contains("after the last tensor"))
         #expect(message(withHeader("{\"q\":", data: 0)).contains("not a JSON object"))
         let file = try SafetensorsFile.decode(good)
-        #expect(throws: ReferenceError.file(path: "f", problem: "no tensor 'k' (has: q)")) { try file.require("k", in: "f") }
+        #expect(throws: ReferenceError.file(path: "f", problem: "no tensor 'k' (has: 'q')")) { try file.require("k", in: "f") }
     }
 
     /// Round to nearest even in ONE step from f64, checked against hand-computed neighbours.

@@ -76,7 +76,7 @@ import Testing
         #expect(message(Self.minimal + Self.minimal).contains("case 2: name 'a' is used by an earlier case"))
         #expect(message("cases: []").contains("the suite has no cases"))
         #expect(message("name: x\ncases: []").contains("unknown key 'name' at the top level"))
-        #expect(message("just text").contains("expected a list of golden cases (or a mapping with key 'cases'), got a string"))
+        #expect(message("just text").contains("not a list of golden cases (a list, or a mapping with the one key 'cases'): got a string"))
         #expect(message("- 3").contains("case 1: expected a mapping of case keys, got a number"))
         // JSON: Foundation's numbers and booleans are told apart too.
         let base = "\"name\": \"a\", \"seq_q\": 1, \"seq_k\": 9, \"head_dim\": 8"

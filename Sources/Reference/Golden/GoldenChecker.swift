@@ -35,7 +35,7 @@ public struct GoldenChecker {
     public func run() throws -> [Row] {
         let manifest = try GoldenManifest.read(folder: goldenFolder)
         let entries = manifest.entries.filter { filter == nil || $0.name.contains(filter!) }
-        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches '\(filter ?? "")'") }
+        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches \(CoreError.quote(filter ?? ""))") }
         let resultFile: SafetensorsFile? = results.hasSuffix(".safetensors") ? try SafetensorsFile.read(results) : nil
         if resultFile == nil {
             var isDir: ObjCBool = false
@@ -82,7 +82,7 @@ public struct GoldenChecker {
     func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
         if let file {
             guard let out = file["\(name).out"] else {
-                throw ReferenceError.file(path: results, problem: "no tensor '\(name).out' for golden case \(name)")
+                throw ReferenceError.file(path: results, problem: "no tensor \(CoreError.quote(name + ".out")) for golden case \(CoreError.quote(name))")
             }
             return Found(out: out, lse: file["\(name).lse"], metadata: file.metadata)
         }
@@ -97,7 +97,7 @@ public struct GoldenChecker {
             let lse = FileManager.default.fileExists(atPath: lsePath) ? try NPYFile.read(lsePath) : nil
             return Found(out: try NPYFile.read(outPath), lse: lse, metadata: [:])
         }
-        throw ReferenceError.file(path: results, problem: "no results for golden case \(name) (looked for \(name).safetensors, \(name).out.npy, \(name)/out.npy)")
+        throw ReferenceError.file(path: results, problem: "no results for golden case \(CoreError.quote(name)) (looked for \(CoreError.quote(name + ".safetensors")), \(CoreError.quote(name + ".out.npy")), \(CoreError.quote(name + "/out.npy")))")
     }
 
     /// Returns the output in bhsd order and the layout it was read in.

@@ -19,7 +19,7 @@ extension GoldenCaseSpec {
             root = mapping["cases"]
         }
         guard let list = root as? [Any] else {
-            throw fail("expected a list of golden cases (or a mapping with key 'cases'), got \(SuiteValue.typeName(root))")
+            throw fail("not a list of golden cases (a list, or a mapping with the one key 'cases'): got \(SuiteValue.typeName(root))")
         }
         guard !list.isEmpty else { throw fail("the suite has no cases") }
         var names = Set<String>()
