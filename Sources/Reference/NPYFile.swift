@@ -14,56 +14,44 @@ public enum NPYFile {
         return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8) + t.bytes
     }
 
+    /// Reads a .npy file strictly, as NumPy's format specification defines it: magic, version 1.0, 2.0 or 3.0, the
+    /// declared header length, then a Python dict literal with exactly the keys 'descr', 'fortran_order' and 'shape'
+    /// (any order, each once, optional trailing comma), `True`/`False` only, the shape a tuple of non-negative integers
+    /// (`()`, `(3,)`, `(2, 3)`), the header padded with spaces and ending in `\n` at exactly the declared length.
+    /// Fortran order is refused (unsupported). The data size is checked against the file before anything is copied.
     public static func decode(_ bytes: [UInt8], name: String = "npy") throws -> TensorData {
         func fail(_ problem: String) -> ReferenceError { .file(path: name, problem: problem) }
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("not a .npy file (wrong magic)") }
-        let major = bytes[6]
+        let major = bytes[6], minor = bytes[7]
         let headerLength: Int, headerStart: Int
-        switch major {
-        case 1:
+        switch (major, minor) {
+        case (1, 0):
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             headerStart = 10
-        case 2, 3:
+        case (2, 0), (3, 0):
             guard bytes.count >= 12 else { throw fail("truncated .npy header") }
             headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
             headerStart = 12
         default:
-            throw fail("unsupported .npy version \(major).\(bytes[7])")
+            throw fail("unsupported .npy version \(major).\(minor) (1.0, 2.0 and 3.0 are read)")
         }
         guard headerLength <= maxHeaderBytes else { throw fail(".npy header too large (\(headerLength) bytes)") }
         guard bytes.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
-        guard let header = String(bytes: bytes[headerStart..<headerStart + headerLength], encoding: .utf8) else {
-            throw fail(".npy header is not text")
+        let header = try NPYHeader.parse(bytes[headerStart..<headerStart + headerLength], name: name)
+        guard let dtype = DType(npyDescr: header.descr) else {
+            throw fail("unsupported dtype \(CoreError.quote(header.descr)) (f8, f4, f2, bf16 as <u2, i8, i4, u1, b1; little endian)")
         }
-        let descr = try field(header, "descr", name: name)
-        guard let descrValue = quoted(descr) else { throw fail("malformed 'descr' in .npy header") }
-        guard let dtype = DType(npyDescr: descrValue) else {
-            throw fail("unsupported dtype '\(descrValue)' (f8, f4, f2, bf16 as <u2, i8, i4, u1, b1; little endian)")
-        }
-        let fortran = try field(header, "fortran_order", name: name)
-        if fortran.hasPrefix("True") { throw fail("Fortran-order arrays are not supported; save with C order") }
-        guard fortran.hasPrefix("False") else { throw fail("malformed 'fortran_order' in .npy header") }
-        let shapeText = try field(header, "shape", name: name)
-        guard shapeText.hasPrefix("("), let close = shapeText.firstIndex(of: ")") else { throw fail("malformed 'shape' in .npy header") }
-        let inner = shapeText[shapeText.index(after: shapeText.startIndex)..<close]
-        var shape: [Int] = []
-        for part in inner.split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            guard let n = Int(trimmed), n >= 0 else { throw fail("bad dimension '\(trimmed)' in .npy shape") }
-            shape.append(n)
-        }
+        if header.fortranOrder { throw fail("Fortran-order arrays are not supported; save with C order") }
+        let shape = header.shape
         let start = headerStart + headerLength
-        let (count, overflow) = shape.reduce((1, false)) { acc, n in
-            let (p, o) = acc.0.multipliedReportingOverflow(by: n); return (p, acc.1 || o)
+        guard let need = try? MemoryBudget.product(shape + [dtype.byteSize], for: "shape") else {
+            throw fail("shape \(shape) is too large")
         }
-        let need = count.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, !need.overflow else { throw fail("shape \(shape) is too large") }
-        guard bytes.count - start >= need.partialValue else {
-            throw fail("truncated data: shape \(shape) needs \(need.partialValue) bytes, file has \(bytes.count - start)")
+        guard bytes.count - start >= need else {
+            throw fail("truncated data: shape \(shape) needs \(need) bytes, file has \(bytes.count - start)")
         }
-        guard bytes.count - start == need.partialValue else {
-            throw fail("\(bytes.count - start - need.partialValue) bytes after the data: shape/size mismatch")
+        guard bytes.count - start == need else {
+            throw fail("\(bytes.count - start - need) bytes after the data: shape/size mismatch")
         }
         return try TensorData(dtype: dtype, shape: shape, bytes: Array(bytes[start...]))
     }
@@ -75,26 +63,102 @@ public enum NPYFile {
     public static func write(_ t: TensorData, to path: String) throws {
         try AtomicFile.write(encode(t), to: path)
     }
+}
 
-    /// The text after "'key':" in a Python dict literal.
-    private static func field(_ header: String, _ key: String, name: String) throws -> Substring {
-        guard let r = header.range(of: "'\(key)':") ?? header.range(of: "\"\(key)\":") else {
-            throw ReferenceError.file(path: name, problem: ".npy header has no '\(key)'")
+/// The header dict of a .npy file, parsed byte by byte (no Python evaluation): see `NPYFile.decode`.
+struct NPYHeader {
+    var descr: String
+    var fortranOrder: Bool
+    var shape: [Int]
+
+    static func parse(_ header: ArraySlice<UInt8>, name: String) throws -> NPYHeader {
+        let b = Array(header)
+        var at = 0
+        func fail(_ problem: String) -> ReferenceError { .file(path: name, problem: "malformed .npy header: \(problem)") }
+        func spaces() { while at < b.count, b[at] == 0x20 { at += 1 } }
+        func byte(_ c: Character) -> Bool {
+            guard at < b.count, b[at] == c.asciiValue! else { return false }
+            at += 1
+            return true
         }
-        return header[r.upperBound...].drop(while: { $0 == " " })
-    }
-
-    private static func quoted(_ text: Substring) -> String? {
-        guard let q = text.first, q == "'" || q == "\"" else { return nil }
-        let rest = text.dropFirst()
-        guard let end = rest.firstIndex(of: q) else { return nil }
-        return String(rest[..<end])
+        guard b.allSatisfy({ $0 < 0x80 }) else { throw fail("not ASCII") }
+        guard b.last == 0x0A else { throw fail("it must end with a newline at its declared length") }
+        func string() throws -> String {
+            guard at < b.count, b[at] == 0x27 || b[at] == 0x22 else { throw fail("expected a quoted string at byte \(at)") }
+            let q = b[at]
+            at += 1
+            let start = at
+            while at < b.count, b[at] != q {
+                guard b[at] >= 0x20, b[at] != 0x5C else { throw fail("unsupported character in a string at byte \(at)") }
+                at += 1
+            }
+            guard at < b.count else { throw fail("unterminated string") }
+            defer { at += 1 }
+            return String(decoding: b[start..<at], as: UTF8.self)
+        }
+        /// A Python name token (True, False) or integer: the run of letters and digits.
+        func token() -> String {
+            let start = at
+            while at < b.count, (0x30...0x39).contains(b[at]) || (0x41...0x5A).contains(b[at]) || (0x61...0x7A).contains(b[at]) || b[at] == 0x5F {
+                at += 1
+            }
+            return String(decoding: b[start..<at], as: UTF8.self)
+        }
+        func dimension() throws -> Int {
+            let t = token()
+            guard !t.isEmpty, t.allSatisfy({ $0.isASCII && $0.isNumber }), t == "0" || !t.hasPrefix("0") else {
+                throw fail("shape entries must be non-negative integers, got \(CoreError.quote(t.isEmpty ? String(decoding: b[at..<min(at + 1, b.count)], as: UTF8.self) : t))")
+            }
+            guard let n = Int(t) else { throw fail("shape entry \(t) is too large") }
+            return n
+        }
+        var descr: String?, fortran: Bool?, shape: [Int]?
+        guard byte("{") else { throw fail("it must start with '{'") }
+        spaces()
+        while !byte("}") {
+            let key = try string()
+            spaces()
+            guard byte(":") else { throw fail("expected ':' after \(CoreError.quote(key))") }
+            spaces()
+            switch key {
+            case "descr":
+                guard descr == nil else { throw fail("repeated key 'descr'") }
+                descr = try string()
+            case "fortran_order":
+                guard fortran == nil else { throw fail("repeated key 'fortran_order'") }
+                let t = token()
+                guard t == "True" || t == "False" else { throw fail("'fortran_order' must be True or False, got \(CoreError.quote(t))") }
+                fortran = t == "True"
+            case "shape":
+                guard shape == nil else { throw fail("repeated key 'shape'") }
+                guard byte("(") else { throw fail("'shape' must be a tuple") }
+                var dims: [Int] = []
+                spaces()
+                var tuple = false
+                while !byte(")") {
+                    dims.append(try dimension())
+                    spaces()
+                    if byte(",") { tuple = true; spaces(); continue }
+                    guard byte(")") else { throw fail("expected ',' or ')' in 'shape' at byte \(at)") }
+                    break
+                }
+                // (3) is the integer 3 in Python, not a tuple: one dimension needs its trailing comma.
+                guard dims.count != 1 || tuple else { throw fail("'shape' (\(dims[0])) is not a tuple; write (\(dims[0]),)") }
+                shape = dims
+            default:
+                throw fail("unknown key \(CoreError.quote(key)) (NumPy writes exactly 'descr', 'fortran_order' and 'shape')")
+            }
+            spaces()
+            if byte(",") { spaces(); continue }
+            guard byte("}") else { throw fail("expected ',' or '}' at byte \(at)") }
+            break
+        }
+        guard let descr, let fortran, let shape else {
+            let missing = [("descr", descr == nil), ("fortran_order", fortran == nil), ("shape", shape == nil)].filter(\.1).map(\.0)
+            throw fail("missing key '\(missing[0])'")
+        }
+        spaces()
+        guard at == b.count - 1 else { throw fail("unexpected text after the dict at byte \(at) (only spaces and a final newline may follow)") }
+        return NPYHeader(descr: descr, fortranOrder: fortran, shape: shape)
     }
 }
-
-extension Substring {
-    func trimmingCharacters(in set: CharacterSet) -> String {
-        String(self).trimmingCharacters(in: set)
-    }
-}
-import Foundation

@@ -19,12 +19,21 @@ public struct SafetensorsFile: Sendable {
     /// The tensor `name`, or a one-line error naming the file and what it does hold.
     public func require(_ name: String, in path: String) throws -> TensorData {
         guard let t = self[name] else {
-            throw ReferenceError.file(path: path, problem: "no tensor '\(name)' (has: \(tensors.map(\.name).joined(separator: ", ")))")
+            throw ReferenceError.file(path: path, problem: "no tensor \(CoreError.quote(name)) (has: \(tensors.map { CoreError.quote($0.name, limit: 40) }.joined(separator: ", ")))")
         }
         return t
     }
 
-    public func encode() -> [UInt8] {
+    /// The file's bytes. Refuses repeated tensor names (safetensors readers reject them) and the reserved name
+    /// `__metadata__`.
+    public func encode() throws -> [UInt8] {
+        var seen = Set<String>()
+        for (name, _) in tensors {
+            guard name != "__metadata__" else { throw ReferenceError.format("'__metadata__' cannot name a tensor in a safetensors file") }
+            guard seen.insert(name).inserted else {
+                throw ReferenceError.format("tensor name \(CoreError.quote(name)) is used twice in one safetensors file")
+            }
+        }
         var entries: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
@@ -45,70 +54,90 @@ public struct SafetensorsFile: Sendable {
         return out
     }
 
+    /// Reads a file strictly, as the safetensors specification (and its Rust and Python readers) define it: the
+    /// header is a JSON object (first byte `{`, at most 100 MB) with no repeated keys; each tensor entry has exactly
+    /// `dtype`, `shape` and `data_offsets`, with shape and offsets JSON integers (not `4.0`, not negative); offsets
+    /// tile the data from 0 with no holes or overlaps up to its end; each tensor's bytes equal shape x dtype size
+    /// (overflow-checked, before anything is copied); `__metadata__` is a map of strings to strings.
     public static func decode(_ bytes: [UInt8], name: String = "safetensors") throws -> SafetensorsFile {
         func fail(_ problem: String) -> ReferenceError { .file(path: name, problem: problem) }
         guard bytes.count >= 8 else { throw fail("truncated: shorter than the 8-byte header length") }
         let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
-        guard n <= UInt64(maxHeaderBytes) else { throw fail("safetensors header too large (\(n) bytes)") }
+        guard n <= UInt64(maxHeaderBytes) else { throw fail("safetensors header too large (\(n) bytes, at most \(maxHeaderBytes))") }
         guard bytes.count >= 8 + Int(n) else { throw fail("truncated header: needs \(n) bytes, file has \(bytes.count - 8)") }
         let headerBytes = bytes[8..<8 + Int(n)]
         guard headerBytes.first == UInt8(ascii: "{") else { throw fail("not a safetensors file (header does not start with '{')") }
-        guard let json = try? JSONSerialization.jsonObject(with: Data(headerBytes)), let dict = json as? [String: Any] else {
-            throw fail("safetensors header is not a JSON object")
+        let json: StrictJSON
+        do { json = try StrictJSON.parse(headerBytes) } catch let e as StrictJSON.ParseError {
+            throw fail("safetensors header is not a JSON object (\(e.message))")
         }
+        guard case .object(let entries) = json else { throw fail("safetensors header is not a JSON object") }
         let dataStart = 8 + Int(n)
         let dataLength = bytes.count - dataStart
         var file = SafetensorsFile()
-        var spans: [(Int, Int, String)] = []
-        for (key, value) in dict {
+        var spans: [(begin: Int, end: Int, index: Int)] = []
+        var found: [(name: String, dtype: DType, shape: [Int])] = []
+        for (key, value) in entries {
+            let tensor = "tensor \(CoreError.quote(key))"
             if key == "__metadata__" {
-                guard let meta = value as? [String: Any] else { throw fail("__metadata__ must be an object of strings") }
+                guard case .object(let meta) = value else { throw fail("__metadata__ must be an object of strings, got \(value.kind)") }
                 for (k, v) in meta {
-                    guard let s = v as? String else { throw fail("__metadata__ value of '\(k)' is not a string") }
+                    guard case .string(let s) = v else { throw fail("__metadata__ value of \(CoreError.quote(k)) must be a string, got \(v.kind)") }
                     file.metadata[k] = s
                 }
                 continue
             }
-            guard let entry = value as? [String: Any], let dtypeName = entry["dtype"] as? String,
-                  let shapeAny = entry["shape"] as? [Any], let offsetsAny = entry["data_offsets"] as? [Any] else {
-                throw fail("tensor '\(key)' needs dtype, shape and data_offsets")
+            guard case .object(let fields) = value else { throw fail("\(tensor) must be an object, got \(value.kind)") }
+            let allowed = ["dtype", "shape", "data_offsets"]
+            if let extra = fields.first(where: { !allowed.contains($0.key) }) {
+                throw fail("\(tensor) has unknown key \(CoreError.quote(extra.key)) (allowed: dtype, shape, data_offsets)")
             }
+            func field(_ k: String) throws -> StrictJSON {
+                guard let v = fields.first(where: { $0.key == k })?.value else { throw fail("\(tensor) needs dtype, shape and data_offsets") }
+                return v
+            }
+            func integers(_ k: String) throws -> [Int] {
+                guard case .array(let items) = try field(k) else { throw fail("\(tensor): \(k) must be a list of integers") }
+                return try items.map { item in
+                    guard case .integer(let v) = item, v >= 0 else {
+                        throw fail("\(tensor): \(k) entries must be non-negative integers, got \(item.kind)")
+                    }
+                    return v
+                }
+            }
+            guard case .string(let dtypeName) = try field("dtype") else { throw fail("\(tensor): dtype must be a string") }
             guard let dtype = DType(safetensorsName: dtypeName) else {
-                throw fail("tensor '\(key)' has unsupported dtype \(dtypeName) (F64, F32, F16, BF16, I64, I32, U8, BOOL)")
+                throw fail("\(tensor) has unsupported dtype \(CoreError.quote(dtypeName)) (F64, F32, F16, BF16, I64, I32, U8, BOOL)")
             }
-            let shape = try shapeAny.map { (x: Any) -> Int in
-                guard let v = x as? Int, v >= 0 else { throw fail("tensor '\(key)' has a bad shape entry") }
-                return v
-            }
-            let offsets = try offsetsAny.map { (x: Any) -> Int in
-                guard let v = x as? Int, v >= 0 else { throw fail("tensor '\(key)' has bad data_offsets") }
-                return v
-            }
-            guard offsets.count == 2, offsets[0] <= offsets[1] else { throw fail("tensor '\(key)' has bad data_offsets") }
+            let shape = try integers("shape")
+            let offsets = try integers("data_offsets")
+            guard offsets.count == 2, offsets[0] <= offsets[1] else { throw fail("\(tensor) has bad data_offsets \(offsets) (need [begin, end], begin <= end)") }
             guard offsets[1] <= dataLength else {
-                throw fail("truncated data: tensor '\(key)' ends at byte \(offsets[1]) of \(dataLength)")
+                throw fail("truncated data: \(tensor) ends at byte \(offsets[1]) of \(dataLength)")
             }
-            let (count, overflow) = shape.reduce((1, false)) { acc, n in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: n); return (p, acc.1 || o)
+            let need = try? MemoryBudget.product(shape + [dtype.byteSize], for: tensor)
+            guard need == offsets[1] - offsets[0] else {
+                throw fail("\(tensor): shape \(shape) of \(dtypeName) does not match its \(offsets[1] - offsets[0]) bytes")
             }
-            guard !overflow, count.multipliedReportingOverflow(by: dtype.byteSize) == (offsets[1] - offsets[0], false) else {
-                throw fail("tensor '\(key)': shape \(shape) of \(dtypeName) does not match its \(offsets[1] - offsets[0]) bytes")
-            }
-            let data = try TensorData(dtype: dtype, shape: shape,
-                                      bytes: Array(bytes[dataStart + offsets[0]..<dataStart + offsets[1]]))
-            spans.append((offsets[0], offsets[1], key))
-            file.tensors.append((key, data))
+            spans.append((offsets[0], offsets[1], found.count))
+            found.append((key, dtype, shape))
         }
-        spans.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        spans.sort { ($0.begin, $0.end, $0.index) < ($1.begin, $1.end, $1.index) }
         var expected = 0
-        for (begin, end, key) in spans {
-            guard begin == expected else { throw fail("tensor '\(key)' starts at \(begin), expected \(expected): holes or overlaps") }
-            expected = end
+        for span in spans {
+            guard span.begin == expected else {
+                throw fail("tensor \(CoreError.quote(found[span.index].name)) starts at \(span.begin), expected \(expected): holes or overlaps")
+            }
+            expected = span.end
         }
         guard expected == dataLength else { throw fail("\(dataLength - expected) bytes after the last tensor") }
-        // Keep file order, so re-encoding reproduces the same bytes.
-        let order = Dictionary(uniqueKeysWithValues: spans.enumerated().map { ($1.2, $0) })
-        file.tensors.sort { order[$0.name]! < order[$1.name]! }
+        // Tensors in data order (the header's own order for empty tensors at one offset), so re-encoding reproduces
+        // the same bytes. Every span was checked against the data length above, before this copies anything.
+        for span in spans {
+            let t = found[span.index]
+            file.tensors.append((t.name, try TensorData(dtype: t.dtype, shape: t.shape,
+                                                        bytes: Array(bytes[dataStart + span.begin..<dataStart + span.end]))))
+        }
         return file
     }
 
@@ -117,7 +146,7 @@ public struct SafetensorsFile: Sendable {
     }
 
     public func write(to path: String) throws {
-        try AtomicFile.write(encode(), to: path)
+        try AtomicFile.write(try encode(), to: path)
     }
 }
 

@@ -7,6 +7,10 @@ public struct ScoreRule: Sendable {
     public let queries: Int
     public let keys: Int
     let options: AttentionOptions
+    /// The window's bounds with every bound at least as wide as the keys made unbounded (nil), so positions never
+    /// meet a huge bound in arithmetic: a window wider than the keys is the same as no bound on that side.
+    let windowLeft: Int?
+    let windowRight: Int?
 
     /// Resolves and validates `options` for a problem of the given sizes.
     public init(options: AttentionOptions, batch: Int, queryHeads: Int, queries: Int, keys: Int, headDim: Int) throws {
@@ -37,6 +41,18 @@ public struct ScoreRule: Sendable {
         if let m = options.additiveMask {
             _ = try BroadcastMask(m.tensor, batch: batch, heads: queryHeads, queries: queries, keys: keys)
         }
+        guard queries >= 0, keys >= 0, !queries.addingReportingOverflow(keys).overflow else {
+            throw ReferenceError.shape("\(queries) queries and \(keys) keys are out of range")
+        }
+        // Query i sees keys from diagonal - left to diagonal + right, diagonal = i + sk - Sq in [-Sq, Sk]: a left bound
+        // >= Sk or a right bound >= Sq + Sk excludes nothing, so it is unbounded (and never overflows below).
+        if let w = options.window {
+            windowLeft = w.left < 0 || w.left >= keys ? nil : w.left
+            windowRight = w.right < 0 || w.right >= queries + keys ? nil : w.right
+        } else {
+            windowLeft = nil
+            windowRight = nil
+        }
         self.scale = options.scale ?? 1 / Double(headDim).squareRoot()
         self.queries = queries
         self.keys = keys
@@ -58,11 +74,10 @@ public struct ScoreRule: Sendable {
         case .topLeft: hi = min(hi, i + 1)
         case .bottomRight: hi = min(hi, i + sk - queries + 1)
         }
-        if let w = options.window {
-            let diagonal = i + sk - queries
-            if w.left >= 0 { lo = max(lo, diagonal - w.left) }
-            if w.right >= 0 { hi = min(hi, diagonal + w.right + 1) }
-        }
+        // All terms are bounded by Sq + Sk (window bounds are clamped in init), so nothing here can overflow.
+        let diagonal = i + sk - queries
+        if let left = windowLeft { lo = max(lo, diagonal - left) }
+        if let right = windowRight { hi = min(hi, diagonal + right + 1) }
         return lo < hi ? lo..<hi : 0..<0
     }
 

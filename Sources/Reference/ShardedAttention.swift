@@ -19,10 +19,34 @@ public enum ShardedAttention {
         return try layout.ranges.map { try ExactAttention.forward(x, options: options, keyRange: $0, blocking: blocking) }
     }
 
+    /// Refuses (one line naming the estimate) before computing when the partials it keeps exceed `budget`: p shard
+    /// partials plus, for a tree, every node of every level (`estimatedBytes`).
+    /// Bytes `forward` keeps at its peak, overflow-checked: the inputs, the result, and each partial it holds
+    /// (B x Hq x Sq x (Dv + 1) scalars): p shard partials for Algorithm 3, p plus every node of every tree level for a
+    /// tree (carried nodes included, an upper bound), two for ring attention.
+    public static func estimatedBytes<S: AttentionScalar>(_ x: AttentionInputs<S>, layout: ShardLayout, reduction: Reduction) throws -> Int {
+        let what = "attention over \(layout.count) shards"
+        let size = MemoryLayout<S>.stride
+        let partial = try MemoryBudget.product([x.batch, x.queryHeads, x.queries, x.valueDim + 1, size], for: what)
+        let inputs = try MemoryBudget.product([x.q.count + x.k.count + x.v.count, size], for: what)
+        var partials: Int
+        switch reduction {
+        case .exact: partials = 1
+        case .ring: partials = 2
+        case .algorithm3: partials = try MemoryBudget.sum([layout.count, 1], for: what)
+        case .tree(let shape):
+            let plan = try ReductionPlan(leaves: layout.count, shape: shape)
+            partials = try MemoryBudget.sum([layout.count] + plan.levels.map(\.count), for: what)
+        }
+        return try MemoryBudget.sum([inputs, try MemoryBudget.product([partial, partials], for: what)], for: what)
+    }
+
     public static func forward<S: AttentionScalar>(
         _ x: AttentionInputs<S>, options: AttentionOptions, layout: ShardLayout, reduction: Reduction,
-        blocking: KernelBlocking = .default
+        blocking: KernelBlocking = .default, budget: MemoryBudget = .current
     ) throws -> Result<S> {
+        try budget.check(try estimatedBytes(x, layout: layout, reduction: reduction),
+                         for: "attention over \(layout.count) shards with the \(reduction) reduction")
         switch reduction {
         case .exact:
             return Result(result: try ExactAttention.forward(x, options: options, blocking: blocking), shardPartials: [], tree: nil)

@@ -182,7 +182,7 @@ func writeSuite(_ specs: [GoldenCaseSpec], dtypes: [DType], suite: String, to fo
         }
         let c = cases[0]
         try FileManager.default.removeItem(atPath: results + "/\(c.name).safetensors")
-        #expect(message { _ = try run(golden, results) }.contains("no results for golden case a-bf16"))
+        #expect(message { _ = try run(golden, results) }.contains("no results for golden case 'a-bf16'"))
         try SafetensorsFile(tensors: [("out", TensorData(values: [1, 2], shape: [2], dtype: .f32))]).write(to: results + "/\(c.name).safetensors")
         #expect(message { _ = try run(golden, results) }.contains("out has shape [2]"))
         try SafetensorsFile(tensors: [("out", TensorData(values: [Double](repeating: 1, count: 80), shape: [1, 2, 5, 8], dtype: .i32))])

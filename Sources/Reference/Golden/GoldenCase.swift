@@ -13,11 +13,14 @@ public struct GoldenCase: Sendable {
 
     /// Builds inputs (seeded normals rounded ONCE to `dtype`), the f64 golden from those exact values, tree data for
     /// each split, and the derived tolerances.
-    public init(spec: GoldenCaseSpec, dtype: DType) throws {
+    /// The whole case is estimated (`GoldenCaseSpec.estimatedBytes`) and checked against `budget` before anything
+    /// is allocated.
+    public init(spec: GoldenCaseSpec, dtype: DType, budget: MemoryBudget = .current) throws {
         try spec.validate()
         guard [.bf16, .f16, .f32].contains(dtype) else {
             throw ReferenceError.invalidOption("golden dtype must be bf16, f16 or f32, got \(dtype.rawValue)")
         }
+        try budget.check(try spec.estimatedBytes(), for: "golden case \(CoreError.quote(spec.name))")
         self.spec = spec
         self.dtype = dtype
         let (b, hq, hkv, sq, sk, d, dv) = (spec.batch, spec.heads, spec.kvHeadCount, spec.seqQ, spec.seqK, spec.headDim, spec.valueDimension)
@@ -77,6 +80,25 @@ public struct GoldenCase: Sendable {
 }
 
 extension GoldenCaseSpec {
+    /// Bytes a generated case holds at its peak, overflow-checked: the inputs (f64 and the test dtype, and the file's
+    /// copy), the golden partial (f64, its f32 copies), and for each split p its p shard partials and every node of the
+    /// binary tree, each as a partial and as the file's f64 tensors, plus the file's encoded bytes (about 3 copies).
+    public func estimatedBytes() throws -> Int {
+        let what = "golden case \(CoreError.quote(name))"
+        let partial = try MemoryBudget.product([batch, heads, seqQ, valueDimension + 1, 8], for: what)
+        var partials = 3
+        for p in splits ?? [] {
+            var nodes = p, width = p
+            while width > 1 {
+                width = (width + 1) / 2
+                nodes = try MemoryBudget.sum([nodes, width], for: what)
+            }
+            partials = try MemoryBudget.sum([partials, try MemoryBudget.product([nodes, 3], for: what)], for: what)
+        }
+        return try MemoryBudget.sum([try MemoryBudget.product([partial, partials], for: what),
+                                     try MemoryBudget.product([inputElements, 8, 3], for: what)], for: what)
+    }
+
     /// JSON with sorted keys and Swift's shortest round-trip number text: the same bytes on every machine.
     public var canonicalJSON: String {
         var fields: [(String, String)] = [("name", jsonString(name)), ("batch", "\(batch)"), ("heads", "\(heads)"),

@@ -62,30 +62,58 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var valueDimension: Int { valueDim ?? headDim }
 
     /// Elements of q, k and v together; suites refuse absurd sizes before allocating.
+    /// Saturates at Int.max (any size out of range is refused by `validate`).
     public var inputElements: Int {
-        batch * (heads * seqQ * headDim + kvHeadCount * seqK * (headDim + valueDimension))
+        (try? MemoryBudget.sum([MemoryBudget.product([batch, heads, seqQ, headDim], for: "inputs"),
+                                MemoryBudget.product([batch, kvHeadCount, seqK, headDim], for: "inputs"),
+                                MemoryBudget.product([batch, kvHeadCount, seqK, valueDimension], for: "inputs")], for: "inputs")) ?? .max
     }
+
+    /// Largest shard count in `splits`.
+    public static let maxSplit = 4096
 
     /// Checks sizes and options, with a one-line message naming the case.
     public func validate() throws {
-        func fail(_ m: String) -> ReferenceError { .invalidOption("case '\(name)': \(m)") }
+        if let problem = validationProblem() { throw ReferenceError.invalidOption("case \(CoreError.quote(name)): \(problem)") }
+    }
+
+    /// The first problem of this case's values as a phrase (without the case name), or nil when it is valid.
+    func validationProblem() -> String? {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw fail("name must be letters, digits, '-', '_' or '.'")
+            return "name must be letters, digits, '-', '_' or '.'"
         }
         for (key, v) in [("batch", batch), ("heads", heads), ("kv_heads", kvHeadCount), ("head_dim", headDim),
                          ("value_dim", valueDimension)] where v < 1 || v > 4096 {
-            throw fail("\(key) must be in 1...4096, got \(v)")
+            return "\(key) must be in 1...4096, got \(v)"
         }
         for (key, v) in [("seq_q", seqQ), ("seq_k", seqK)] where v < 0 || v > 1 << 20 {
-            throw fail("\(key) must be in 0...\(1 << 20), got \(v)")
+            return "\(key) must be in 0...\(1 << 20), got \(v)"
         }
-        guard heads % kvHeadCount == 0 else { throw fail("heads (\(heads)) must be a multiple of kv_heads (\(kvHeadCount))") }
-        guard inputElements <= 1 << 26 else { throw fail("inputs of \(inputElements) elements exceed the 2^26 limit of a golden case") }
-        if let causal, CausalMode(rawValue: causal) == nil { throw fail("unknown causal '\(causal)' (none, top-left, bottom-right)") }
-        if let window, window.count != 2 { throw fail("window must be [left, right]") }
-        if let std, !(std.isFinite && std > 0) { throw fail("std must be positive") }
-        if let splits, let bad = splits.first(where: { $0 < 1 || $0 > 4096 }) { throw fail("split \(bad) outside 1...4096") }
-        _ = try options()
+        guard heads % kvHeadCount == 0 else { return "heads (\(heads)) must be a multiple of kv_heads (\(kvHeadCount))" }
+        guard inputElements <= 1 << 26 else { return "inputs of \(inputElements) elements exceed the 2^26 limit of a golden case" }
+        if let causal, CausalMode(rawValue: causal) == nil {
+            return "unknown causal \(CoreError.quote(causal)) (none, top-left, bottom-right)"
+        }
+        if let window, window.count != 2 { return "window must be [left, right]" }
+        if let std, !(std.isFinite && std > 0) { return "std must be positive" }
+        if let splits {
+            if let bad = splits.first(where: { $0 < 1 || $0 > Self.maxSplit }) { return "split \(bad) outside 1...\(Self.maxSplit)" }
+            var seen = Set<Int>()
+            if let dup = splits.first(where: { !seen.insert($0).inserted }) {
+                return "split \(dup) is listed twice (each p has its own tree.p<p>.* tensors)"
+            }
+        }
+        if let cacheSeqlens, cacheSeqlens.count != batch {
+            return "cache_seqlens needs one length per batch row (\(batch)), got \(cacheSeqlens.count)"
+        }
+        do {
+            _ = try options()
+        } catch ReferenceError.invalidOption(let message) {
+            return message
+        } catch {
+            return "\(error)"
+        }
+        return nil
     }
 
     /// The attention options this case exercises.

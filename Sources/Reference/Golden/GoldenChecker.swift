@@ -35,7 +35,7 @@ public struct GoldenChecker {
     public func run() throws -> [Row] {
         let manifest = try GoldenManifest.read(folder: goldenFolder)
         let entries = manifest.entries.filter { filter == nil || $0.name.contains(filter!) }
-        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches '\(filter ?? "")'") }
+        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches \(CoreError.quote(filter ?? ""))") }
         let resultFile: SafetensorsFile? = results.hasSuffix(".safetensors") ? try SafetensorsFile.read(results) : nil
         if resultFile == nil {
             var isDir: ObjCBool = false
@@ -48,6 +48,11 @@ public struct GoldenChecker {
             let golden = try SafetensorsFile.read(goldenFolder + "/" + entry.file)
             let goldenOut = try golden.require("out", in: entry.file)
             let goldenLSE = try golden.require("lse", in: entry.file)
+            guard goldenOut.shape.count == 4, goldenLSE.shape == Array(goldenOut.shape.prefix(3)),
+                  goldenOut.dtype.isFloatingPoint, goldenLSE.dtype.isFloatingPoint else {
+                throw ReferenceError.file(path: goldenFolder + "/" + entry.file, problem:
+                    "not a golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected (batch, heads, seq_q, value_dim) and (batch, heads, seq_q) of a float type")
+            }
             let found = try locate(entry.name, in: resultFile)
             let (out, outLayout) = try orient(found.out, like: goldenOut.shape, metadata: found.metadata, name: entry.name)
             rows.append(compare(entry.name, "out", got: out, want: goldenOut.doubles(), shape: goldenOut.shape,
@@ -77,7 +82,7 @@ public struct GoldenChecker {
     func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
         if let file {
             guard let out = file["\(name).out"] else {
-                throw ReferenceError.file(path: results, problem: "no tensor '\(name).out' for golden case \(name)")
+                throw ReferenceError.file(path: results, problem: "no tensor \(CoreError.quote(name + ".out")) for golden case \(CoreError.quote(name))")
             }
             return Found(out: out, lse: file["\(name).lse"], metadata: file.metadata)
         }
@@ -92,12 +97,16 @@ public struct GoldenChecker {
             let lse = FileManager.default.fileExists(atPath: lsePath) ? try NPYFile.read(lsePath) : nil
             return Found(out: try NPYFile.read(outPath), lse: lse, metadata: [:])
         }
-        throw ReferenceError.file(path: results, problem: "no results for golden case \(name) (looked for \(name).safetensors, \(name).out.npy, \(name)/out.npy)")
+        throw ReferenceError.file(path: results, problem: "no results for golden case \(CoreError.quote(name)) (looked for \(CoreError.quote(name + ".safetensors")), \(CoreError.quote(name + ".out.npy")), \(CoreError.quote(name + "/out.npy")))")
     }
 
     /// Returns the output in bhsd order and the layout it was read in.
     func orient(_ t: TensorData, like shape: [Int], metadata: [String: String], name: String) throws -> ([Double], String) {
         guard t.dtype.isFloatingPoint else { throw mismatch(name, "out has dtype \(t.dtype.rawValue), expected a float type") }
+        guard shape.count == 4 else { throw mismatch(name, "golden out has shape \(shape), expected rank 4 (bhsd)") }
+        guard t.shape.count == 4 else {
+            throw mismatch(name, "out has shape \(t.shape) (rank \(t.shape.count)); golden is \(shape) in bhsd (or \([shape[0], shape[2], shape[1], shape[3]]) in bshd)")
+        }
         let bshdShape = [shape[0], shape[2], shape[1], shape[3]]
         var chosen = layout
         if chosen == .auto, let m = metadata["layout"], let l = Layout(rawValue: m) { chosen = l }
@@ -112,7 +121,21 @@ public struct GoldenChecker {
         }
     }
 
-    func mismatch(_ name: String, _ problem: String) -> ReferenceError { .shape("case \(name): \(problem)") }
+    func mismatch(_ name: String, _ problem: String) -> ReferenceError { .shape("case \(CoreError.quote(name)): \(problem)") }
+
+    /// The JSON report of `rows` (what `check --json` writes): `passed`, `failed` and one object per row. Strings are
+    /// escaped (quotes, backslashes, control characters); NaN and infinities, which JSON lacks, are written as strings.
+    public static func jsonReport(_ rows: [Row]) -> String {
+        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : jsonString("\(x)") }
+        let failed = rows.filter { !$0.passed }.count
+        let items = rows.map { r in
+            "{\"case\": \(jsonString(r.caseName)), \"tensor\": \(jsonString(r.tensor)), \"max_abs\": \(num(r.maxAbs)), "
+                + "\"max_rel\": \(num(r.maxRel)), \"normwise_rel\": \(num(r.normwiseRel)), "
+                + "\"worst_index\": [\(r.worstIndex.map(String.init).joined(separator: ", "))], \"tolerance\": \(num(r.atol)), "
+                + "\"passed\": \(r.passed), \"note\": \(jsonString(r.note))}"
+        }
+        return "{\"passed\": \(failed == 0), \"failed\": \(failed), \"rows\": [\n  " + items.joined(separator: ",\n  ") + "\n]}\n"
+    }
 
     func compare(_ name: String, _ tensor: String, got: [Double], want: [Double], shape: [Int], atol: Double, note: String) -> Row {
         var maxAbs = 0.0, worst = 0, sumSq = 0.0, refSq = 0.0, maxRel = 0.0, nan = false
