@@ -31,9 +31,10 @@ enum TensorFiles {
     static let wideningFactor = 4
 
     /// What reading `paths` whole costs, from their sizes before reading: every tensor kept widened to f64
-    /// (`wideningFactor` x its file) plus, for the file being read, its bytes and their decoded copy (2 x).
+    /// (`wideningFactor` x its file; tensors read from the same file are parts of it, so each file counts once)
+    /// plus, for the file being read, its bytes and their decoded copy (2 x).
     static func readEstimate(_ paths: [String]) throws -> Int {
-        let sizes = paths.map { path -> Int in
+        let sizes = Set(paths.map(AtomicOutputs.resolvedPath)).map { path -> Int in
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             return max(0, size)
         }

@@ -78,10 +78,21 @@ import Testing
     /// Control characters in a message (here a file name with a newline) never break the one line, and stay visible
     /// escaped (`\n`, `\r`).
     @Test func messagesStayOnOneLine() throws {
-        CLI.expectOneLineError(try CLI.run(["attention", "--q", "a\nb.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy"]),
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        CLI.expectOneLineError(try CLI.run(["attention", "--q", "a\nb.npy", "--k", "k.npy", "--v", "v.npy", "--out", dir + "/o.npy"]),
                                contains: "a\\nb.npy")
         CLI.expectOneLineError(try CLI.run(["simulate", "collective", "--cluster", "mi300x", "--bytes", "1\r2MB"]),
                                contains: "'1\\r2MB'")
+        // A tensor name with a newline and an escape character, echoed from a .safetensors header.
+        var header = Array(#"{"a\nb\u001b":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#.utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var file = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header
+        file += [UInt8](repeating: 0, count: 8)
+        try Data(file).write(to: URL(fileURLWithPath: dir + "/x.safetensors"))
+        let x = dir + "/x.safetensors"
+        CLI.expectOneLineError(try CLI.run(["attention", "--q", x, "--k", x, "--v", x, "--out", dir + "/o.npy"]),
+                               contains: "no tensor 'q' (has: a\\nb\\u{1B})")
     }
 
     /// Every command and subcommand: a bad input is exit 2, one `Error: ` line, and no file left behind (each run
