@@ -23,8 +23,7 @@ struct ReproducePaperCommand: ParsableCommand, MemoryBoundedCommand {
     }
 
     func run() throws {
-        let directory = (out as NSString).deletingLastPathComponent
-        let dir = directory.isEmpty ? "." : directory
+        let dir = AtomicOutputs.parent(out)
         // The markdown and its plots appear together at the end (temporary names until all are written), or not at all.
         let outputs = try AtomicOutputs([out], createFolders: true)
         defer { outputs.discard() }

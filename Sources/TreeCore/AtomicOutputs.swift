@@ -37,7 +37,7 @@ public final class AtomicOutputs {
     }
 
     /// The folder holding `path`: "." for a bare name, "/" at the root (trailing slashes ignored).
-    static func parent(_ path: String) -> String {
+    public static func parent(_ path: String) -> String {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
         guard let i = p.lastIndex(of: "/") else { return "." }
