@@ -3,7 +3,7 @@ import Foundation
 import Reference
 
 /// `treeattn attention`: exact attention, or shard partials plus a reduction, on tensors read from files.
-struct AttentionCommand: ParsableCommand {
+struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention",
         abstract: "Compute exact or tree-reduced attention from .npy/.safetensors inputs.",
@@ -32,13 +32,21 @@ struct AttentionCommand: ParsableCommand {
     @Option(help: "LSE output file (.npy).") var lse: String?
     @Option(help: "Compute precision: f64 (dgemm) or f32 (sgemm).") var precision: Precision = .f64
 
+    @OptionGroup var memory: MemoryOptions
+
     func validate() throws {
         guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
         if reduction == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
     }
 
     func run() throws {
-        for path in [out] + (lse.map { [$0] } ?? []) { try TensorFiles.checkWritable(path) }
+        // All outputs are checked and reserved before any work, and appear together at the end or not at all.
+        let paths = [out] + (lse.map { [$0] } ?? [])
+        for path in paths { try TensorFiles.checkOutputType(path) }
+        let outputs = try AtomicOutputs(paths)
+        defer { outputs.discard() }
+        let inputFiles = [q, k, v] + (mask.map { [$0] } ?? [])
+        try MemoryBudget.current.check(try TensorFiles.readEstimate(inputFiles), for: "reading the inputs")
 
         var tensors = try [(q, "q"), (k, "k"), (v, "v")].map { path, name -> Tensor<Double> in
             let t = try TensorFiles.load(path, name: name)
@@ -54,16 +62,30 @@ struct AttentionCommand: ParsableCommand {
         let inputs = try AttentionInputs(q: tensors.removeFirst(), k: tensors.removeFirst(), v: tensors.removeFirst())
         let options = try makeOptions(inputs)
         let layoutShards = try ShardLayout(keys: inputs.keys, shards: shards)
+        try checkOutputMemory(inputs, inputFiles: inputFiles)
 
         switch precision {
         case .f64:
             let r = try ShardedAttention.forward(inputs, options: options, layout: layoutShards, reduction: reduction)
-            try write(r, dtype: .f64)
+            try write(r, dtype: .f64, into: outputs)
         case .f32:
             let x32 = try AttentionInputs(q: inputs.q.map(Float.init), k: inputs.k.map(Float.init), v: inputs.v.map(Float.init))
             let r = try ShardedAttention.forward(x32, options: options, layout: layoutShards, reduction: reduction)
-            try write(r, dtype: .f32)
+            try write(r, dtype: .f32, into: outputs)
         }
+        try outputs.commit()
+    }
+
+    /// The inputs as read plus what writing the outputs allocates: the output and LSE as f64 tensors, their
+    /// converted copies and encoded bytes (3 x), times the tensors a .safetensors output also holds (one per shard
+    /// and, at most, one per tree node: 1 + 2 x shards).
+    func checkOutputMemory(_ x: AttentionInputs<Double>, inputFiles: [String]) throws {
+        let what = "writing the outputs"
+        let rows = try MemoryBudget.product([x.batch, x.queryHeads, x.queries], for: what)
+        let perResult = try MemoryBudget.product([rows, x.valueDim + 1, 8, 3], for: what)
+        let copies = (out as NSString).pathExtension.lowercased() == "safetensors" ? 1 + 2 * shards : 1
+        let total = try MemoryBudget.sum([try TensorFiles.readEstimate(inputFiles), MemoryBudget.product([perResult, copies], for: what)], for: what)
+        try MemoryBudget.current.check(total, for: "attention (inputs and outputs)")
     }
 
     func makeOptions(_ x: AttentionInputs<Double>) throws -> AttentionOptions {
@@ -93,7 +115,7 @@ struct AttentionCommand: ParsableCommand {
         return options
     }
 
-    func write<S: AttentionScalar>(_ r: ShardedAttention.Result<S>, dtype: DType) throws {
+    func write<S: AttentionScalar>(_ r: ShardedAttention.Result<S>, dtype: DType, into outputs: AtomicOutputs) throws {
         func data(_ t: Tensor<S>, swap: Bool) throws -> TensorData {
             let t64 = t.map { Double($0) }
             return try TensorData(swap ? t64.swappingAxes12() : t64, dtype: dtype)
@@ -117,10 +139,10 @@ struct AttentionCommand: ParsableCommand {
                     }
                 }
             }
-            try file.write(to: out)
+            try outputs.write(file.encode(), to: out)
         } else {
-            try TensorFiles.save(output, to: out, name: "out")
+            try outputs.write(TensorFiles.encode(output, for: out, name: "out"), to: out)
         }
-        if let lse { try TensorFiles.save(lseData, to: lse, name: "lse") }
+        if let lse { try outputs.write(TensorFiles.encode(lseData, for: lse, name: "lse"), to: lse) }
     }
 }

@@ -74,14 +74,6 @@ func createFolder(_ path: String) throws {
     }
 }
 
-/// Creates the directory if needed and writes every file atomically (temporary name, then rename).
-func writeFiles(_ files: [(name: String, contents: String)], into directory: String) throws {
-    try createFolder(directory)
-    for f in files {
-        try AtomicFile.write(f.contents, to: (directory as NSString).appendingPathComponent(f.name))
-    }
-}
-
 /// Pretty JSON with sorted keys, newline-terminated.
 func jsonString(_ object: Any) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

@@ -3,7 +3,7 @@ import Foundation
 import Reference
 
 /// `treeattn check`: compares backend outputs with golden files and exits non-zero if any case fails.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check backend outputs against golden files.",
@@ -21,7 +21,12 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "auto, e or 2.") var lseBase: GoldenChecker.LSEBase = .auto
     @Option(help: "Only cases whose name contains this text.") var cases: String?
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() throws {
+        // The report's location is checked (and reserved) before the check runs.
+        let report = try json.map { try AtomicOutputs([$0]) }
+        defer { report?.discard() }
         var checker = GoldenChecker(goldenFolder: golden, results: results)
         checker.layout = layout
         checker.lseBase = lseBase
@@ -46,7 +51,8 @@ struct CheckCommand: ParsableCommand {
                     + "\"passed\": \(r.passed), \"note\": \"\(r.note)\"}"
             }
             let text = "{\"passed\": \(failed == 0), \"failed\": \(failed), \"rows\": [\n  " + items.joined(separator: ",\n  ") + "\n]}\n"
-            try AtomicFile.write(text, to: json)
+            try report?.write(text, to: json)
+            try report?.commit()
         }
         if failed > 0 { throw ExitCode(1) }  // the only exit 1: the check ran and a case failed
     }

@@ -5,13 +5,20 @@ import Simulator
 import Studies
 
 /// `treeattn demo`: the main job on embedded defaults, a short tour of everything the tool does.
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "A short tour on embedded defaults: exact vs tree reductions, the energy view.")
 
     @Option var seed: UInt64 = 2024
     @Option(help: "Keys in the decode example.") var keys = 4096
     @Option(help: "Shards (devices) in the decode example.") var shards = 8
+
+    @OptionGroup var memory: MemoryOptions
+
+    func validate() throws {
+        guard (1...1 << 20).contains(keys) else { throw CLIError("--keys must be in 1...\(1 << 20), got \(keys)") }
+        guard (1...64).contains(shards) else { throw CLIError("--shards must be in 1...64 (the tree is printed), got \(shards)") }
+    }
 
     func run() throws {
         print("== Tree Attention reference: one decode query over \(keys) keys split across \(shards) devices ==")

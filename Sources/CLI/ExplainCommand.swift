@@ -5,7 +5,7 @@ import Simulator
 
 /// `treeattn explain`: walks a learner through one tiny decode example, from scores to the tree merge, then shows
 /// what the same step costs on a cluster.
-struct ExplainCommand: ParsableCommand {
+struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Walk through Tree Attention on a tiny example: scores, energy, shards, the tree, the cost.")
@@ -18,6 +18,8 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "Cluster for the cost estimate (preset or file).") var cluster = "dgx-h100:1"
     @Option(help: "Sequence length for the cost estimate.") var seqLen = 640_000
     @Option(help: "Heads x head dim for the cost estimate, e.g. 16x128.") var model = "16x128"
+
+    @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
         guard (1...64).contains(tokens) else { throw CLIError("--tokens must be in 1...64 (a tiny, visible example)") }

@@ -4,7 +4,7 @@ import Foundation
 import Reference
 
 /// `treeattn golden`: writes golden test vectors (one .safetensors per case and dtype) and manifest.json.
-struct GoldenCommand: ParsableCommand {
+struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "golden",
         abstract: "Generate golden test vectors for GPU attention kernels.",
@@ -17,8 +17,10 @@ struct GoldenCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("\(SuiteChoice.usage).", valueName: "suite")) var suite: SuiteChoice = .builtIn(.standard)
     @Option(help: "Comma-separated test dtypes: bf16, f16, f32.") var dtype = "bf16,f16,f32"
-    @Option(help: "Output folder (created if missing).") var out: String
+    @Option(help: "Output folder: must not exist or be empty; appears complete at the end.") var out: String
     @Flag(help: "Also write every tensor as .npy under <out>/<case>/ (bf16 as '<u2' bits).") var npy = false
+
+    @OptionGroup var memory: MemoryOptions
 
     func validate() throws { try suite.validate() }
 
@@ -32,18 +34,22 @@ struct GoldenCommand: ParsableCommand {
         guard !dtypes.isEmpty else { throw CLIError("--dtype needs at least one dtype") }
         for spec in specs { try spec.validate() }
         if Set(specs.map(\.name)).count != specs.count { throw CLIError("suite has duplicate case names") }
-        try createFolder(out)
+        // The whole suite is written into a temporary folder next to --out and renamed onto it at the end: a failed
+        // or killed run never leaves case files without a manifest under --out.
+        let folder = try AtomicFolder(out)
+        defer { folder.discard() }
+        let dir = folder.temporary
         var cases: [GoldenCase] = []
         let total = specs.count * dtypes.count
         for spec in specs {
             for t in dtypes {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let c = try GoldenCase(spec: spec, dtype: t)
-                try c.file.write(to: out + "/\(c.name).safetensors")
+                try c.file.write(to: dir + "/\(c.name).safetensors")
                 if npy {
-                    let folder = out + "/\(c.name)"
-                    try createFolder(folder)
-                    for (name, data) in c.file.tensors { try NPYFile.write(data, to: folder + "/\(name).npy") }
+                    let caseFolder = dir + "/\(c.name)"
+                    try createFolder(caseFolder)
+                    for (name, data) in c.file.tensors { try NPYFile.write(data, to: caseFolder + "/\(name).npy") }
                 }
                 cases.append(c)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -51,7 +57,8 @@ struct GoldenCommand: ParsableCommand {
                              c.outputTolerance.atol, c.lseTolerance.atol, seconds))
             }
         }
-        try AtomicFile.write(GoldenManifest(suite: suite.name, cases: cases).json, to: out + "/manifest.json")
+        try AtomicFile.write(GoldenManifest(suite: suite.name, cases: cases).json, to: dir + "/manifest.json")
+        try folder.commit()
         print("wrote \(cases.count) cases and manifest.json to \(out)")
     }
 

@@ -4,7 +4,7 @@ import Simulator
 import Studies
 
 /// `treeattn reproduce-paper`: regenerates docs/paper-reproduction.md and its SVG plots (deterministic).
-struct ReproducePaperCommand: ParsableCommand {
+struct ReproducePaperCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproduce-paper",
         abstract: "Regenerate docs/paper-reproduction.md: the paper's numbers vs idealised and calibrated predictions.",
@@ -16,11 +16,17 @@ struct ReproducePaperCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress bar.")
     var quiet = false
 
+    @OptionGroup var memory: MemoryOptions
+
     func validate() throws {
         guard out.hasSuffix(".md") else { throw SimulatorError.invalidArgument("--out must name a .md file, got '\(out)'") }
     }
 
     func run() throws {
+        let dir = AtomicOutputs.parent(out)
+        // The markdown and its plots appear together at the end (temporary names until all are written), or not at all.
+        let outputs = try AtomicOutputs([out], createFolders: true)
+        defer { outputs.discard() }
         let reproduction = PaperReproduction()
         let bar = ProgressBar(title: "reproduce-paper", enabled: !quiet)
         defer { bar.close() }
@@ -31,10 +37,9 @@ struct ReproducePaperCommand: ParsableCommand {
             bar.update(done, total, label)
         }
         bar.close()
-        let directory = (out as NSString).deletingLastPathComponent
-        let dir = directory.isEmpty ? "." : directory
-        try writeFiles(output.files, into: dir)
-        try writeFiles([((out as NSString).lastPathComponent, output.markdown + "\n")], into: dir)
+        for f in output.files { try outputs.write(f.contents, to: (dir as NSString).appendingPathComponent(f.name)) }
+        try outputs.write(output.markdown + "\n", to: out)
+        try outputs.commit()
         print("wrote \(out) and \(output.files.map(\.name).joined(separator: ", ")) in \(dir)")
     }
 }

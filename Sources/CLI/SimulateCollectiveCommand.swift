@@ -3,7 +3,7 @@ import Foundation
 import Simulator
 
 /// `treeattn simulate collective`: one collective on a cluster, event-simulated or from the NCCL model.
-struct SimulateCollectiveCommand: ParsableCommand {
+struct SimulateCollectiveCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "collective",
         abstract: "Simulate one collective (time, algBw, busBw with nccl-tests conventions).",
@@ -40,12 +40,17 @@ struct SimulateCollectiveCommand: ParsableCommand {
     @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON here.")
     var trace: String?
 
+    @OptionGroup var memory: MemoryOptions
+
     func validate() throws {
         guard gamma >= 0, gamma.isFinite else { throw SimulatorError.invalidArgument("--gamma must be >= 0") }
         if let s = segments, s < 1 { throw SimulatorError.invalidArgument("--segments must be >= 1") }
     }
 
     func run() throws {
+        // The trace's location is checked (and reserved) before the simulation runs.
+        let traceFile = try trace.map { try AtomicOutputs([$0]) }
+        defer { traceFile?.discard() }
         let cluster = try clusterOptions.load()
         let collective = try Collective(try CollectiveOperation.parse(op), algorithm: try CollectiveAlgorithm.parse(algorithm),
                                         bytes: try parseBytes(bytes),
@@ -58,7 +63,8 @@ struct SimulateCollectiveCommand: ParsableCommand {
             var t = ChromeTrace()
             t.add(execution, section: "\(report.operation) \(report.algorithm)",
                   deviceNames: cluster.gpus.map { cluster.network.nodes[$0].name })
-            try t.write(to: path)
+            try traceFile?.write([UInt8](try t.jsonData()), to: path)
+            try traceFile?.commit()
         }
         switch format {
         case .json:

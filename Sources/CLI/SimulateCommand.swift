@@ -28,10 +28,12 @@ struct SimulateClusterOptions: ParsableArguments {
 }
 
 /// `treeattn simulate cluster`: prints what a cluster description resolved to.
-struct SimulateClusterCommand: ParsableCommand {
+struct SimulateClusterCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Show a cluster: GPUs, servers, link classes.")
 
     @OptionGroup var clusterOptions: SimulateClusterOptions
+
+    @OptionGroup var memory: MemoryOptions
 
     func run() throws {
         let c = try clusterOptions.load()

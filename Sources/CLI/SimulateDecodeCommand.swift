@@ -3,7 +3,7 @@ import Foundation
 import Simulator
 
 /// `treeattn simulate decode`: one decode step under several strategies, with breakdowns, volumes and memory.
-struct SimulateDecodeCommand: ParsableCommand {
+struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
         abstract: "Simulate one decode step: Tree vs Ring Attention and the alternatives.",
@@ -30,7 +30,12 @@ struct SimulateDecodeCommand: ParsableCommand {
     @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON of every strategy here.")
     var trace: String?
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() throws {
+        // The trace's location is checked (and reserved) before the simulation runs.
+        let traceFile = try trace.map { try AtomicOutputs([$0]) }
+        defer { traceFile?.discard() }
         let cluster = try clusterOptions.load()
         let w = workloadOptions
         let workload = try DecodeWorkload(sequenceLength: seqLen, batch: w.batch, heads: w.resolvedHeads, kvHeads: w.kvHeads,
@@ -47,7 +52,8 @@ struct SimulateDecodeCommand: ParsableCommand {
                 let names = (0..<r.gpus).map { model.cluster.network.nodes[model.cluster.gpus[$0]].name }
                 t.add(e, section: r.strategy, deviceNames: names)
             }
-            try t.write(to: path)
+            try traceFile?.write([UInt8](try t.jsonData()), to: path)
+            try traceFile?.commit()
         }
         print(render(reports, model: model))
     }

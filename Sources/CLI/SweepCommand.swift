@@ -6,7 +6,7 @@ import Studies
 
 /// `treeattn sweep`: decode latency over sequence lengths x GPU counts x strategies, peak memory over hidden sizes;
 /// writes CSV tables and SVG plots (docs/sweep.md).
-struct SweepCommand: ParsableCommand {
+struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Sweep decode latency and memory; write CSV and SVG plots.",
@@ -41,6 +41,8 @@ struct SweepCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress bar.")
     var quiet = false
 
+    @OptionGroup var memory: MemoryOptions
+
     func configuration() throws -> SweepConfiguration {
         let strategies = try parseList(strategy, "--strategy") { try DecodeStrategy.parse($0) }
         var c = SweepConfiguration(cluster: cluster, sequenceLengths: try parseList(seqLens, "--seq-lens", parseCount),
@@ -58,11 +60,15 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         let c = try configuration()
+        // The files appear together at the end (each under a temporary name until all are written), or not at all.
+        let outputs = try AtomicOutputs([(out as NSString).appendingPathComponent("sweep.csv")], createFolders: true)
+        defer { outputs.discard() }
         let bar = ProgressBar(title: "sweep", enabled: !quiet)
         defer { bar.close() }
         let result = try Sweep.run(c) { bar.update($0, $1, $2) }
         let files = try Sweep.files(result)
-        try writeFiles(files, into: out)
+        for f in files { try outputs.write(f.contents, to: (out as NSString).appendingPathComponent(f.name)) }
+        try outputs.commit()
         bar.close()
         print("wrote \(files.map { (out as NSString).appendingPathComponent($0.name) }.joined(separator: ", ")) (\(result.points.count) points)")
     }

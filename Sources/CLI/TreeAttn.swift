@@ -16,6 +16,7 @@ struct TreeAttn: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
+            if let bounded = command as? MemoryBoundedCommand { try bounded.applyMemoryBudget() }
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
@@ -30,19 +31,39 @@ struct TreeAttn: ParsableCommand {
     static func errorLine(_ error: Error) -> String {
         let text: String
         switch error {
-        case let e as CLIError: text = e.description
-        case let e as ReferenceError: text = e.description
-        case let e as CoreError: text = e.description
-        case let e as SimulatorError: text = e.description
+        case let e as CLIError: text = escaped(e.description)
+        case let e as ReferenceError: text = escaped(e.description)
+        case let e as CoreError: text = escaped(e.description)
+        case let e as SimulatorError: text = escaped(e.description)
         default:
             let ns = error as NSError
             if [NSCocoaErrorDomain, NSPOSIXErrorDomain].contains(ns.domain) {
-                text = foundationMessage(ns)
+                text = escaped(foundationMessage(ns))
             } else {
-                text = message(for: error)
+                text = message(for: error)  // the argument parser's messages: several lines, joined by oneLine
             }
         }
         return oneLine(text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text)
+    }
+
+    /// A one-line message with its control characters escaped, so a newline inside an echoed name stays visible:
+    /// newline, carriage return and tab as `\n`, `\r`, `\t`, any other as `\u{XX}`.
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                if scalar.properties.generalCategory == .control {
+                    result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result
     }
 
     /// A short reason for a Foundation file error, with the path when known: never the NSError dump.
@@ -69,7 +90,8 @@ struct TreeAttn: ParsableCommand {
         return path.map { "\($0): \(reason)" } ?? reason
     }
 
-    /// Joins lines with spaces (a bullet list becomes "a, b, c") and replaces control characters with spaces.
+    /// Joins lines with spaces (a bullet list becomes "a, b, c") and replaces control characters with spaces (the
+    /// messages of the libraries and commands are escaped first, so only the argument parser's line breaks are joined).
     static func oneLine(_ text: String) -> String {
         var result = "", inList = false
         for line in text.split(whereSeparator: \.isNewline) {

@@ -75,12 +75,55 @@ import Testing
         CLI.expectOneLineError(try CLI.run(Self.decode + ["--cluster", "mi300x", "--trace", dir + "/nofolder/t.json"]), contains: "nofolder")
     }
 
-    /// Control characters in a message (here a file name with a newline) never break the one line.
+    /// Control characters in a message (here a file name with a newline) never break the one line, and stay visible
+    /// escaped (`\n`, `\r`).
     @Test func messagesStayOnOneLine() throws {
-        CLI.expectOneLineError(try CLI.run(["attention", "--q", "a\nb.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy"]),
-                               contains: "a b.npy")
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        CLI.expectOneLineError(try CLI.run(["attention", "--q", "a\nb.npy", "--k", "k.npy", "--v", "v.npy", "--out", dir + "/o.npy"]),
+                               contains: "a\\nb.npy")
         CLI.expectOneLineError(try CLI.run(["simulate", "collective", "--cluster", "mi300x", "--bytes", "1\r2MB"]),
-                               contains: "byte count")
+                               contains: "'1\\r2MB'")
+        // A tensor name with a newline and an escape character, echoed from a .safetensors header.
+        var header = Array(#"{"a\nb\u001b":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#.utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var file = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header
+        file += [UInt8](repeating: 0, count: 8)
+        try Data(file).write(to: URL(fileURLWithPath: dir + "/x.safetensors"))
+        let x = dir + "/x.safetensors"
+        CLI.expectOneLineError(try CLI.run(["attention", "--q", x, "--k", x, "--v", x, "--out", dir + "/o.npy"]),
+                               contains: "no tensor 'q' (has: a\\nb\\u{1B})")
+    }
+
+    /// Every command and subcommand: a bad input is exit 2, one `Error: ` line, and no file left behind (each run
+    /// starts in an empty folder and writes its outputs there).
+    @Test func everyCommandFailsCleanly() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cases: [([String], String)] = [
+            (["demo", "--keys", "0"], "--keys must be"),
+            (["demo", "--shards", "0"], "--shards must be"),
+            (["explain", "--shards", "0"], "--shards must be in 1...16"),
+            (["attention", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy", "--lse", "l.npy"], "q.npy: no such file"),
+            (["random-inputs", "--heads", "0", "--kv-heads", "0", "--out", "x.safetensors"], "must be a multiple of --kv-heads"),
+            (["random-inputs", "--std=-1", "--out", "x"], "--std must be positive"),
+            (["golden", "--suite", "tree", "--dtype", "f64", "--out", "g"], "--dtype takes bf16, f16, f32"),
+            (["check", "--golden", "g", "--results", "r", "--json", "r.json"], "g"),
+            (["simulate", "cluster", "--cluster", "mi300x", "--gpus", "0"], "gpus"),
+            (["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB", "--algorithm", "nccl", "--trace", "t.json"],
+             "nothing to trace"),
+            (Self.decode + ["--cluster", "mi300x", "--strategy", "star", "--trace", "t.json"], "star"),
+            (["sweep", "--cluster", "dgx-h100:1", "--seq-lens", "80k", "--gpus", "64", "--out", "s", "--quiet"], "64"),
+            (["sweep", "--cluster", "dgx-h100:1", "--seq-lens", "80k", "--gpus", "8", "--out", "s/t", "--quiet", "--hidden-sizes", "0"],
+             "hidden-sizes"),
+            (["reproduce-paper", "--out", "paper.txt"], "--out must name a .md file"),
+            (["bench", "reference", "--query-rows", "0"], "--query-rows and --key-block must be positive"),
+            (["bench", "simulator", "--gpus", "7"], "--gpus must be a positive multiple of 8"),
+        ]
+        for (args, text) in cases {
+            CLI.expectOneLineError(try CLI.run(args, in: dir), contains: text)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "\(args) left files")
+        }
     }
 
     @Test func helpIsACleanExit() throws {
