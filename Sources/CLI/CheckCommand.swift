@@ -45,18 +45,11 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
         let failed = rows.filter { !$0.passed }.count
         print("\(rows.count - failed) passed, \(failed) failed")
         if let json {
-            let items = rows.map { r in
-                "{\"case\": \"\(r.caseName)\", \"tensor\": \"\(r.tensor)\", \"max_abs\": \(num(r.maxAbs)), \"max_rel\": \(num(r.maxRel)), "
-                    + "\"normwise_rel\": \(num(r.normwiseRel)), \"worst_index\": \(r.worstIndex), \"tolerance\": \(num(r.atol)), "
-                    + "\"passed\": \(r.passed), \"note\": \"\(r.note)\"}"
-            }
-            let text = "{\"passed\": \(failed == 0), \"failed\": \(failed), \"rows\": [\n  " + items.joined(separator: ",\n  ") + "\n]}\n"
+            let text = GoldenChecker.jsonReport(rows)
             try report?.write(text, to: json)
             try report?.commit()
         }
         if failed > 0 { throw ExitCode(1) }  // the only exit 1: the check ran and a case failed
     }
 
-    /// JSON has no NaN or infinity: write them as strings.
-    func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "\"\(x)\"" }
 }

@@ -70,24 +70,14 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
         case .file(let file): path = file
         }
         let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
+        let root: Any?
         do {
-            var root = plainJSONValue(try StructuredText.load(text, json: (path as NSString).pathExtension.lowercased() == "json"))
-            if let wrapped = root as? [String: Any], let cases = wrapped["cases"] { root = cases }
-            let data = try JSONSerialization.data(withJSONObject: root ?? NSNull(), options: [.fragmentsAllowed])
-            return try JSONDecoder().decode([GoldenCaseSpec].self, from: data)
+            root = try StructuredText.load(text, json: (path as NSString).pathExtension.lowercased() == "json")
+        } catch let error as CoreError {
+            throw CoreError.file(path: path, problem: error.description)
         } catch {
             throw CLIError("\(path): not a list of golden cases (\(shortReason(error)))")
         }
-    }
-}
-
-/// YAML mappings may have non-string keys: turn every mapping into [String: Any] so JSONSerialization takes it.
-private func plainJSONValue(_ value: Any?) -> Any? {
-    switch value {
-    case let d as [String: Any]: return d.mapValues { plainJSONValue($0) ?? NSNull() }
-    case let d as [AnyHashable: Any]:
-        return Dictionary(d.map { (String(describing: $0.key), plainJSONValue($0.value) ?? NSNull()) }, uniquingKeysWith: { a, _ in a })
-    case let l as [Any]: return l.map { plainJSONValue($0) ?? NSNull() }
-    default: return value
+        return try GoldenCaseSpec.parseSuite(root, context: path)
     }
 }

@@ -16,7 +16,7 @@ enum TensorFiles {
     static func encode(_ t: TensorData, for path: String, name: String, metadata: [String: String] = [:]) throws -> [UInt8] {
         try checkOutputType(path)
         return (path as NSString).pathExtension.lowercased() == "npy"
-            ? NPYFile.encode(t) : SafetensorsFile(tensors: [(name, t)], metadata: metadata).encode()
+            ? NPYFile.encode(t) : try SafetensorsFile(tensors: [(name, t)], metadata: metadata).encode()
     }
 
     /// Fails early, before any work, on an output name that is neither .npy nor .safetensors.

@@ -92,7 +92,7 @@ import Testing
         try Data(file).write(to: URL(fileURLWithPath: dir + "/x.safetensors"))
         let x = dir + "/x.safetensors"
         CLI.expectOneLineError(try CLI.run(["attention", "--q", x, "--k", x, "--v", x, "--out", dir + "/o.npy"]),
-                               contains: "no tensor 'q' (has: a\\nb\\u{1B})")
+                               contains: "no tensor 'q' (has: 'a\\nb\\u{1B}')")
     }
 
     /// Every command and subcommand: a bad input is exit 2, one `Error: ` line, and no file left behind (each run
