@@ -30,6 +30,9 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON of every strategy here.")
     var trace: String?
 
+    @Flag(name: .long, help: "No progress lines on stderr for long simulations.")
+    var quiet = false
+
     @OptionGroup var memory: MemoryOptions
 
     func run() throws {
@@ -44,7 +47,15 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         let strategies = try strategy.split(separator: ",").map { try DecodeStrategy.parse(String($0).trimmingCharacters(in: .whitespaces)) }
         guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
         let model = try DecodeModel(cluster: cluster, workload: workload, options: options)
-        let reports = try model.compare(strategies, recording: true)
+        // Long simulations (thousands of GPUs, the ring baseline's p^2 messages) say how far they are, every 2 s.
+        let start = Date()
+        var lastReport = start
+        let reports = try model.compare(strategies, recording: true, progress: quiet ? nil : { strategy, events, now in
+            guard Date().timeIntervalSince(lastReport) >= 2 else { return }
+            lastReport = Date()
+            FileHandle.standardError.write(Data(String(format: "simulate decode: %@: %.1fM events, simulated %@, %.0f s\n",
+                "\(strategy)", Double(events) / 1e6, now.description, Date().timeIntervalSince(start)).utf8))
+        })
         if let path = trace {
             var t = ChromeTrace()
             for r in reports {

@@ -34,12 +34,15 @@ public struct DecodeModel: Sendable {
         }
     }
 
+    /// Called every million events of a long simulation with the strategy, the events handled and the simulated time.
+    public typealias Progress = (_ strategy: DecodeStrategy, _ events: Int, _ now: SimTime) -> Void
+
     /// Runs every strategy; speedups are against `ring` (overlapped), which is run as a baseline if absent.
-    public func compare(_ strategies: [DecodeStrategy], recording: Bool = true) throws -> [DecodeReport] {
+    public func compare(_ strategies: [DecodeStrategy], recording: Bool = true, progress: Progress? = nil) throws -> [DecodeReport] {
         let baselineStrategy = DecodeStrategy.ring(overlap: true)
-        var reports = try strategies.map { try run($0, recording: recording) }
+        var reports = try strategies.map { try run($0, recording: recording, progress: progress) }
         let baseline = try zip(strategies, reports).first(where: { $0.0 == baselineStrategy })?.1.latency
-            ?? run(baselineStrategy, recording: false).latency
+            ?? run(baselineStrategy, recording: false, progress: progress).latency
         for i in reports.indices where reports[i].latency.picoseconds > 0 {
             reports[i].speedupVsRing = baseline.seconds / reports[i].latency.seconds
         }
@@ -47,7 +50,7 @@ public struct DecodeModel: Sendable {
     }
 
     /// Simulates one strategy: builds its program (`DecodeStrategy.program`) and runs it through `Execution`.
-    public func run(_ strategy: DecodeStrategy, recording: Bool = true) throws -> DecodeReport {
+    public func run(_ strategy: DecodeStrategy, recording: Bool = true, progress: Progress? = nil) throws -> DecodeReport {
         let program = strategy.program
         let roof = try roofline()
         let target = try program.target(cluster)
@@ -55,8 +58,9 @@ public struct DecodeModel: Sendable {
         let context = DecodeContext(workload: workload, options: options, roofline: roof, cluster: target,
                                     tokens: try shardTokens(ranks: p))
         let built = try program.build(context)
-        let result = try Execution(recording: recording, pacing: options.collective.pacing,
-                                   messageOverhead: options.perMessage).run(built.phases, on: target)
+        let result = try Execution(recording: recording, pacing: options.collective.pacing, messageOverhead: options.perMessage,
+                                   progress: progress.map { report in { report(strategy, $0, $1) } })
+            .run(built.phases, on: target)
         let breakdown = recording ? ActivityBreakdown(result, ranks: p) : ActivityBreakdown()
         let memory = program.peakMemory(context)
         var report = DecodeReport(
