@@ -371,6 +371,8 @@ class Fuzzer:
         ["simulate", "decode", "--cluster", "mi300x", "--strategy", "tree,ring", "--seq-len", "100000", "--heads", "16",
          "--head-dim", "128", "--batch", "1", "--launch-us", "4", "--eta-mem", "0.8"],
         ["simulate", "collective", "--cluster", "dgx-h100:2", "--op", "allreduce", "--algorithm", "ring", "--bytes", "1MB"],
+        ["simulate", "collective", "--cluster", "mi300x", "--op", "allreduce", "--algorithm", "hierarchical:tree",
+         "--bytes", "1MB", "--segments", "4"],
         ["explain", "--tokens", "8", "--shards", "4", "--seed", "7"],
         ["sweep", "--cluster", "mi300x", "--seq-lens", "80k", "--gpus", "2,4", "--hidden-sizes", "2048", "--quiet",
          "--out", "{out}/sweep"],
@@ -385,7 +387,7 @@ class Fuzzer:
         for _ in range(self.rng.choice([1, 1, 2])):
             i = self.rng.choice(value_slots)
             choices = [c for c in INTERESTING_NUMBERS + INTERESTING_STRINGS if "\u0000" not in c]  # argv has no NUL
-            args[i] = self.rng.choice(choices + [args[i] + "," + args[i], "-" + args[i]])
+            args[i] = self.rng.choice(choices + [args[i] + "," + args[i], "-" + args[i], args[i] + ":", args[i] + "::x"])
         outputs = [a for a in args if a.startswith(d)]
         r = run(self.binary, args, self.timeout, d)
         why = self.contract(r, outputs, d)

@@ -68,7 +68,7 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses "binary", "kary:K", "two-level:G" or "flat".
     public static func parseShape(_ text: String) throws -> Shape {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         switch parts[0] {
         case "binary" where parts.count == 1: return .binary
         case "flat" where parts.count == 1: return .flat

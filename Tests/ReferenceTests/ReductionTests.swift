@@ -55,6 +55,8 @@ import Testing
         #expect(try ReductionPlan.parseShape("kary:4") == .kary(4))
         #expect(throws: CoreError.self) { try ReductionPlan.parseShape("kary:1") }
         #expect(throws: CoreError.self) { try ReductionPlan.parseShape("star") }
+        // Empty text (found by python/fuzz.py: `--reduction ""` trapped on an index out of range).
+        for text in ["", ":", "kary:", ":4", "two-level:"] { #expect(throws: CoreError.self) { try ReductionPlan.parseShape(text) } }
         #expect(throws: CoreError.self) { try ReductionPlan(leaves: 0, shape: .binary) }
         #expect(RingAttention.visitOrder(shards: 4, owner: 1) == [1, 0, 3, 2])
     }

@@ -119,6 +119,8 @@ struct CollectiveTests {
         #expect(throws: SimulatorError.self) { try time(.broadcast, .rabenseifner, p: 8) }
         #expect(throws: SimulatorError.self) { try time(.allgather, .nccl(algorithm: .tree), p: 8) }
         #expect(throws: SimulatorError.self) { try CollectiveAlgorithm.parse("bogus") }
+        // Empty inner algorithms (an index out of range before): one-line errors.
+        for text in ["hierarchical:", "two-level:", "plan:", "hierarchical::"] { #expect(throws: (any Error).self) { try CollectiveAlgorithm.parse(text) } }
         #expect(throws: SimulatorError.self) { try CollectiveOperation.parse("alltoall") }
     }
 

@@ -60,7 +60,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
         default: break
         }
         if text.hasPrefix("hierarchical:") || text.hasPrefix("two-level:") {
-            let inner = try parse(String(text.split(separator: ":", maxSplits: 1)[1]))
+            let inner = try parse(String(text[text.index(after: text.firstIndex(of: ":")!)...]))
             switch inner {
             case .ring, .tree, .doubleBinaryTree, .recursiveDoubling, .rabenseifner: return .hierarchical(inter: inner)
             case .binomial, .chain, .hierarchical, .plan, .nccl: throw SimulatorError.unsupported("hierarchical inner algorithm must be ring, tree, double-binary-tree, recursive-doubling or rabenseifner, got '\(inner)'")
