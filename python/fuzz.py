@@ -306,7 +306,8 @@ class Fuzzer:
 
     @staticmethod
     def widen(x):
-        return x.astype(np.float64)
+        with np.errstate(all="ignore"):
+            return x.astype(np.float64)
 
     def golden_folder(self):
         d = self.scratch()
@@ -431,6 +432,7 @@ def main():
     ap.add_argument("--findings", default=os.path.join(tempfile.gettempdir(), "treeattn-fuzz-findings"))
     args = ap.parse_args()
     binary = os.path.abspath(args.treeattn)
+    np.seterr(all="ignore")  # mutated inputs hold NaN and infinities on purpose
     rng = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix="treeattn-fuzz-")
     try:
