@@ -48,18 +48,10 @@ func parseCount(_ text: String) throws -> Int {
 
 /// Parses a byte count: a plain number ("1048576", "1e9") or one with a unit (B, kB, MB, GB, KiB, MiB, GiB).
 func parseBytes(_ text: String) throws -> Double {
-    let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824),
-                                     ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
-    var number = text.trimmingCharacters(in: .whitespaces), scale = 1.0
-    for (suffix, factor) in units where number.hasSuffix(suffix) {
-        number = String(number.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
-        scale = factor
-        break
-    }
-    guard let value = Double(number), value.isFinite, value >= 0 else {
+    guard let bytes = MemoryBudget.bytes(in: text) else {
         throw SimulatorError.invalidArgument("cannot read '\(text)' as a byte count (e.g. 1048576, 1e9, 64MB, 1MiB)")
     }
-    return value * scale
+    return bytes
 }
 
 /// Creates a folder (and its parents) if missing; an existing file there is a one-line error.

@@ -46,25 +46,9 @@ struct TreeAttn: ParsableCommand {
         return oneLine(text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text)
     }
 
-    /// A one-line message with its control characters escaped, so a newline inside an echoed name stays visible:
-    /// newline, carriage return and tab as `\n`, `\r`, `\t`, any other as `\u{XX}`.
-    static func escaped(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.properties.generalCategory == .control {
-                    result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result
-    }
+    /// A one-line message with its control characters escaped (TreeCore's shared escaping), so a newline inside an
+    /// echoed name stays visible.
+    static func escaped(_ text: String) -> String { CoreError.escapingControlCharacters(text) }
 
     /// A short reason for a Foundation file error, with the path when known: never the NSError dump.
     static func foundationMessage(_ error: NSError) -> String {

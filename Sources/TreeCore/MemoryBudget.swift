@@ -31,6 +31,16 @@ public struct MemoryBudget: Equatable, Sendable {
 
     /// Parses a byte count: "8GB", "512MiB", "1e9", "2TB" (GB = 1e9 bytes, GiB = 2^30).
     public init(parsing text: String) throws {
+        guard let bytes = Self.bytes(in: text), bytes > 0, bytes < 9.2e18 else {
+            throw CoreError.invalidOption("cannot read '\(text)' as a memory size (e.g. 8GB, 512MiB, 1e9)")
+        }
+        limitBytes = Int(bytes)
+    }
+
+    /// The byte count a text names: a plain number ("1048576", "1e9") or one with a unit (B, kB/KB, MB, GB, TB,
+    /// KiB, MiB, GiB, TiB); nil when it is not a finite, non-negative number of bytes. The one byte-count reader of
+    /// the command line (`--max-memory`, `--bytes`).
+    public static func bytes(in text: String) -> Double? {
         let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
                                          ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
         var number = text.trimmingCharacters(in: .whitespaces), scale = 1.0
@@ -39,10 +49,8 @@ public struct MemoryBudget: Equatable, Sendable {
             scale = factor
             break
         }
-        guard let value = Double(number), value.isFinite, value > 0, value * scale < 9.2e18 else {
-            throw CoreError.invalidOption("cannot read '\(text)' as a memory size (e.g. 8GB, 512MiB, 1e9)")
-        }
-        limitBytes = Int(value * scale)
+        guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+        return value * scale
     }
 
     /// Throws a one-line error when `bytes` (an estimate of what `what` will allocate) exceeds the limit.
