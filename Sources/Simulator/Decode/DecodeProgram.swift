@@ -33,10 +33,18 @@ struct DecodeContext {
 
     var ranks: Int { cluster.gpuCount }
 
+    /// Flash-decode over rank r's tokens.
+    func flashDecode(rank r: Int) -> RankOperation {
+        .compute(roofline.flashDecode(tokens: tokens[r], workload), label: "flash-decode")
+    }
+
     /// Flash-decode over each rank's tokens, one compute per rank.
     var localFlashDecode: RankProgram {
-        ListProgram(singleLane: tokens.map { [.compute(roofline.flashDecode(tokens: $0, workload), label: "flash-decode")] })
+        ListProgram(singleLane: tokens.indices.map { [flashDecode(rank: $0)] })
     }
+
+    /// Bytes of one fp32 partial (output and log-sum-exp), as sent by pass-partials and gather.
+    var partialBytes: Double { workload.partialElements * Double(workload.partialElementBytes) }
 }
 
 /// A decode program's phases for one step and what the report says about them.

@@ -3,9 +3,9 @@
 struct GatherDecode: DecodeProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload, p = c.ranks, roof = c.roofline
-        let bytes = w.partialElements * Double(w.partialElementBytes)
+        let bytes = c.partialBytes
         return DecodePhases(phases: [ListProgram(singleLane: (0..<p).map { r in
-            var ops: [RankOperation] = [.compute(roof.flashDecode(tokens: c.tokens[r], w), label: "flash-decode")]
+            var ops: [RankOperation] = [c.flashDecode(rank: r)]
             if r == 0 {
                 ops += (1..<max(p, 1)).map { .recv(from: $0, tag: 0) }
                 ops.append(.compute(roof.merge(partials: p, w), label: "merge"))

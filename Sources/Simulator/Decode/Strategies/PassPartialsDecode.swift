@@ -5,9 +5,9 @@
 struct PassPartialsDecode: DecodeProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload, p = c.ranks, roof = c.roofline
-        let bytes = w.partialElements * Double(w.partialElementBytes)
+        let bytes = c.partialBytes
         return DecodePhases(phases: [ListProgram(singleLane: (0..<p).map { r in
-            var ops: [RankOperation] = [.compute(roof.flashDecode(tokens: c.tokens[r], w), label: "flash-decode")]
+            var ops: [RankOperation] = [c.flashDecode(rank: r)]
             if r > 0 { ops += [.recv(from: r - 1, tag: 0), .compute(roof.merge(partials: 2, w), label: "merge")] }
             if r < p - 1 { ops.append(.send(to: r + 1, bytes: bytes, tag: 0)) }
             return ops
