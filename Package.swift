@@ -4,8 +4,10 @@ import PackageDescription
 // One concern per target; the dependency arrows point one way (no unsafe flags, so other packages can depend on the
 // libraries by version):
 //
-//   TreeCore (no BLAS)  <-  Reference (+ OpenBLAS)                 <-  CLI (treeattn)
-//                       <-  Simulator (no BLAS)  <-  Studies         <-
+//   TreeCore (no BLAS)  <-  Reference (+ OpenBLAS)  <-  Distributed (+ Open MPI)  <-  MPICLI (treeattn-mpi)
+//                       <-  Simulator (no BLAS)  <-  Studies                         <-  CLI (treeattn)
+//   CLICommon (the attention options, tensor files, the one error line) sits under both executables; only
+//   Distributed and treeattn-mpi link Open MPI, so treeattn builds and runs without MPI being started.
 
 let package = Package(
     name: "TreeAttention",
@@ -15,7 +17,9 @@ let package = Package(
         .library(name: "Reference", targets: ["Reference"]),
         .library(name: "Simulator", targets: ["Simulator"]),
         .library(name: "Studies", targets: ["Studies"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "treeattn", targets: ["CLI"]),
+        .executable(name: "treeattn-mpi", targets: ["MPICLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +33,12 @@ let package = Package(
             path: "Sources/COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["openmpi-bin", "libopenmpi-dev"])]
         ),
         // The BLAS-free core shared by both libraries: shard layouts, reduction plans, atomic files.
         .target(name: "TreeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -49,9 +59,24 @@ let package = Package(
         ),
         // Sweeps, the paper reproduction, plots and calibration: studies built on the simulator.
         .target(name: "Studies", dependencies: ["Simulator", "TreeCore"]),
+        // Tree Attention across MPI ranks: each rank holds a key shard; the reductions run as MPI collectives.
+        .target(name: "Distributed", dependencies: ["Reference", "TreeCore", "CMPI"]),
+        // What both command-line tools share: attention options, tensor files, memory options, the error line.
+        .target(
+            name: "CLICommon",
+            dependencies: ["Reference", "Simulator", "TreeCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "MPICLI",
+            dependencies: [
+                "CLICommon", "Distributed", "Reference", "Simulator", "Studies", "TreeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "CLI",
             dependencies: [
+                "CLICommon",
                 "TreeCore",
                 "Reference",
                 "Simulator",

@@ -2,25 +2,12 @@ import ArgumentParser
 import Foundation
 import Reference
 import Simulator
+import CLICommon
 
 // The values of choice options. ArgumentParser parses them, lists them in --help, and reports a bad value as one
 // line naming the allowed values ("The value 'x' is invalid for '--opt <opt>'. Please provide one of ...").
 
-/// Tensor axis order of attention inputs and outputs.
-enum TensorLayout: String, CaseIterable, ExpressibleByArgument {
-    /// (batch, heads, seq, dim).
-    case bhsd
-    /// (batch, seq, heads, dim): FlashAttention's order.
-    case bshd
-}
 
-/// Compute precision of `attention`.
-enum Precision: String, CaseIterable, ExpressibleByArgument {
-    /// dgemm.
-    case f64
-    /// sgemm.
-    case f32
-}
 
 /// Output formats of the simulate commands.
 enum SimulateFormat: String, CaseIterable, ExpressibleByArgument {
@@ -71,7 +58,6 @@ enum SuiteChoice: ExpressibleByArgument {
     }
 }
 
-extension CausalMode: ExpressibleByArgument {}
 
 extension ChannelPacing: ExpressibleByArgument {}
 
@@ -83,20 +69,4 @@ extension GoldenChecker.LSEBase: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Self.auto, .e, .two].map(\.rawValue) }
 }
 
-extension Reduction: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let value = try? Reduction(parsing: argument) else { return nil }
-        self = value
-    }
 
-    public static var allValueStrings: [String] { ["exact", "binary", "kary:K", "two-level:G", "flat", "ring", "algorithm3"] }
-}
-
-extension DType: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let value = try? DType(parsing: argument) else { return nil }
-        self = value
-    }
-
-    public static var allValueStrings: [String] { [Self.f64, .f32, .f16, .bf16].map(\.rawValue) }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 import Simulator
 
 /// The overhead and efficiency knobs shared by `simulate decode` and `sweep`; every default is the idealised model.

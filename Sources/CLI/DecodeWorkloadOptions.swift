@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 import Simulator
 
 /// Per-command defaults of the decode workload options: `sweep` has defaults for the model shape, `simulate decode`

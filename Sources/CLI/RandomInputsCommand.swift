@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 import Foundation
 import Reference
 
@@ -34,11 +35,14 @@ struct RandomInputsCommand: ParsableCommand, MemoryBoundedCommand {
         guard std.isFinite, std > 0 else { throw CLIError("--std must be positive and finite") }
     }
 
-    /// The shapes of q, k and v (bhsd).
-    var shapes: [(name: String, shape: [Int], std: Double)] {
-        let kv = kvHeads ?? heads, dv = valueDim ?? headDim
-        return [("q", [batch, heads, seqQ, headDim], std), ("k", [batch, kv, seqK, headDim], std), ("v", [batch, kv, seqK, dv], 1.0)]
+    /// What to generate (Reference's `RandomInputs`, shared with `treeattn-mpi attention --random`).
+    var spec: RandomInputs {
+        RandomInputs(batch: batch, heads: heads, kvHeads: kvHeads, queries: seqQ, keys: seqK, headDim: headDim,
+                     valueDim: valueDim, std: std, seed: seed, dtype: dtype)
     }
+
+    /// The shapes of q, k and v (bhsd).
+    var shapes: [(name: String, shape: [Int], std: Double)] { spec.shapes }
 
     /// Elements of q, k and v, multiplied with overflow checks (each size may be up to 2^24: the product of four
     /// overflows Int), so an absurd shape is a one-line error, never a trap.
@@ -62,10 +66,7 @@ struct RandomInputsCommand: ParsableCommand, MemoryBoundedCommand {
         let safetensors = (out as NSString).pathExtension.lowercased() == "safetensors"
         let outputs = try AtomicOutputs(safetensors ? [out] : shapes.map { out + "/\($0.name).npy" }, createFolders: !safetensors)
         defer { outputs.discard() }
-        var g = SeededGenerator(seed: seed)
-        let tensors = try shapes.map { name, shape, s in
-            (name, try TensorData(values: g.normals(shape.reduce(1, *), std: s), shape: shape, dtype: dtype))
-        }
+        let tensors = try spec.generate()
         if safetensors {
             try outputs.write(SafetensorsFile(tensors: tensors, metadata: ["seed": "\(seed)", "layout": "bhsd",
                                                                            "generator": "treeattn random-inputs"]).encode(), to: out)

@@ -10,6 +10,8 @@ struct Tile<S: AttentionScalar> {
     let batch: Int, firstHead: Int, queries: Int
     let rows: Range<Int>             // rows within the group
     let keys: Range<Int>
+    /// Global position of the key `k` and `v` point at (0 unless the tensors hold only a key shard).
+    var keyBase = 0
 
     /// Computes normalised outputs and LSEs of the tile's rows into `o` (rows x dv) and `lse` (rows).
     @_specialize(where S == Double)
@@ -50,7 +52,7 @@ struct Tile<S: AttentionScalar> {
             for r in 0..<nr where lo[r] < j1 && hi[r] > j0 { anyVisible = true; break }
             if !anyVisible { continue }
 
-            S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: k + j0 * d, ldb: d, transB: true,
+            S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: k + (j0 - keyBase) * d, ldb: d, transB: true,
                    beta: 0, c: scores, ldc: nk)
             for r in 0..<nr {
                 let row = scores + r * nk
@@ -104,7 +106,7 @@ struct Tile<S: AttentionScalar> {
                 runningMax[r] = newMax
             }
             backup.update(from: o, count: nr * dv)
-            S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: v + j0 * dv, ldb: dv, transB: false,
+            S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: v + (j0 - keyBase) * dv, ldb: dv, transB: false,
                    beta: 1, c: o, ldc: dv)
             // A non-finite output row may come from 0 x (NaN or Inf) of an excluded key: redo it excluding them.
             for r in 0..<nr {
@@ -120,7 +122,7 @@ struct Tile<S: AttentionScalar> {
                     guard j >= lo[r], j < hi[r],
                           rule.passesElementwiseMasks(batch: batch, head: heads[r], query: queryIndex[r], key: j)
                     else { continue }
-                    let w = prow[cj], vrow = v + j * dv
+                    let w = prow[cj], vrow = v + (j - keyBase) * dv
                     for c in 0..<dv { orow[c] += w * vrow[c] }
                 }
             }

@@ -22,10 +22,29 @@ public enum ExactAttention {
         return compute(x, rule: rule, keyRange: range, blocking: blocking)
     }
 
+    /// The partial of one key shard when `x.k` and `x.v` hold only that shard: keys `keyOffset ..< keyOffset +
+    /// x.keys` of a problem with `totalKeys` keys. Masks, causality, windows, ALiBi and cache lengths use the global
+    /// positions, so the result equals `forward(full, keyRange: keyOffset ..< keyOffset + x.keys)` bit for bit (what a
+    /// distributed rank computes from the shard it read).
+    @_specialize(exported: true, where S == Double)
+    @_specialize(exported: true, where S == Float)
+    public static func forward<S: AttentionScalar>(
+        shard x: AttentionInputs<S>, keyOffset: Int, totalKeys: Int, options: AttentionOptions = AttentionOptions(),
+        blocking: KernelBlocking = .default
+    ) throws -> AttentionPartial<S> {
+        guard keyOffset >= 0, totalKeys >= 0, !keyOffset.addingReportingOverflow(x.keys).overflow,
+              keyOffset + x.keys <= totalKeys else {
+            throw ReferenceError.invalidOption("key shard \(keyOffset)..<\(keyOffset &+ x.keys) outside 0..<\(totalKeys)")
+        }
+        let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads,
+                                 queries: x.queries, keys: totalKeys, headDim: x.headDim)
+        return compute(x, rule: rule, keyRange: keyOffset..<keyOffset + x.keys, keyBase: keyOffset, blocking: blocking)
+    }
+
     @_specialize(where S == Double)
     @_specialize(where S == Float)
     static func compute<S: AttentionScalar>(
-        _ x: AttentionInputs<S>, rule: ScoreRule, keyRange: Range<Int>, blocking: KernelBlocking
+        _ x: AttentionInputs<S>, rule: ScoreRule, keyRange: Range<Int>, keyBase: Int = 0, blocking: KernelBlocking
     ) -> AttentionPartial<S> {
         let (B, Hq, Hkv, G) = (x.batch, x.queryHeads, x.kvHeads, x.groupSize)
         let (sq, sk, d, dv) = (x.queries, x.keys, x.headDim, x.valueDim)
@@ -74,7 +93,7 @@ public enum ExactAttention {
                     q: p.q! + ((b * Hq + kvh * G) * sq + r0) * d,
                     k: p.k.map { $0 + (b * Hkv + kvh) * sk * d },
                     v: p.v.map { $0 + (b * Hkv + kvh) * sk * dv },
-                    d: d, dv: dv, batch: b, firstHead: kvh * G, queries: sq, rows: r0..<r1, keys: keys)
+                    d: d, dv: dv, batch: b, firstHead: kvh * G, queries: sq, rows: r0..<r1, keys: keys, keyBase: keyBase)
                 if chunks > 1 {
                     let base = (group * chunks + chunk) * rowsPerGroup
                     tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), o: p.chunkO! + base * dv, lse: p.chunkLSE! + base)

@@ -20,24 +20,35 @@ public enum NPYFile {
     /// (`()`, `(3,)`, `(2, 3)`), the header padded with spaces and ending in `\n` at exactly the declared length.
     /// Fortran order is refused (unsupported). The data size is checked against the file before anything is copied.
     public static func decode(_ bytes: [UInt8], name: String = "npy") throws -> TensorData {
+        let stored = try index(bytes, fileSize: bytes.count, name: name)
+        return try TensorData(dtype: stored.dtype, shape: stored.shape, bytes: Array(bytes[stored.dataOffset...]))
+    }
+
+    /// Bytes of the file's start that `index` needs at most: the prefix plus the largest accepted header.
+    static let maxPrefixBytes = 12 + maxHeaderBytes
+
+    /// Where the tensor of a .npy file lies, from the file's first bytes (`prefix`, at least its header) and its total
+    /// size, with every check of `decode`: the data must be exactly shape x dtype bytes up to the end of the file.
+    /// `TensorFileReader` uses it to read key ranges of a tensor without reading the rest.
+    public static func index(_ prefix: [UInt8], fileSize: Int, name: String = "npy") throws -> StoredTensor {
         func fail(_ problem: String) -> ReferenceError { .file(path: name, problem: problem) }
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("not a .npy file (wrong magic)") }
-        let major = bytes[6], minor = bytes[7]
+        guard prefix.count >= 10, Array(prefix[0..<6]) == magic else { throw fail("not a .npy file (wrong magic)") }
+        let major = prefix[6], minor = prefix[7]
         let headerLength: Int, headerStart: Int
         switch (major, minor) {
         case (1, 0):
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+            headerLength = Int(prefix[8]) | Int(prefix[9]) << 8
             headerStart = 10
         case (2, 0), (3, 0):
-            guard bytes.count >= 12 else { throw fail("truncated .npy header") }
-            headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+            guard prefix.count >= 12 else { throw fail("truncated .npy header") }
+            headerLength = (0..<4).reduce(0) { $0 | Int(prefix[8 + $1]) << (8 * $1) }
             headerStart = 12
         default:
             throw fail("unsupported .npy version \(major).\(minor) (1.0, 2.0 and 3.0 are read)")
         }
         guard headerLength <= maxHeaderBytes else { throw fail(".npy header too large (\(headerLength) bytes)") }
-        guard bytes.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
-        let header = try NPYHeader.parse(bytes[headerStart..<headerStart + headerLength], name: name)
+        guard prefix.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
+        let header = try NPYHeader.parse(prefix[headerStart..<headerStart + headerLength], name: name)
         guard let dtype = DType(npyDescr: header.descr) else {
             throw fail("unsupported dtype \(CoreError.quote(header.descr)) (f8, f4, f2, bf16 as <u2, i8, i4, u1, b1; little endian)")
         }
@@ -47,13 +58,13 @@ public enum NPYFile {
         guard let need = try? MemoryBudget.product(shape + [dtype.byteSize], for: "shape") else {
             throw fail("shape \(shape) is too large")
         }
-        guard bytes.count - start >= need else {
-            throw fail("truncated data: shape \(shape) needs \(need) bytes, file has \(bytes.count - start)")
+        guard fileSize - start >= need else {
+            throw fail("truncated data: shape \(shape) needs \(need) bytes, file has \(fileSize - start)")
         }
-        guard bytes.count - start == need else {
-            throw fail("\(bytes.count - start - need) bytes after the data: shape/size mismatch")
+        guard fileSize - start == need else {
+            throw fail("\(fileSize - start - need) bytes after the data: shape/size mismatch")
         }
-        return try TensorData(dtype: dtype, shape: shape, bytes: Array(bytes[start...]))
+        return StoredTensor(dtype: dtype, shape: shape, dataOffset: start)
     }
 
     public static func read(_ path: String) throws -> TensorData {

@@ -22,26 +22,30 @@ public enum RingAttention {
             throw ReferenceError.invalidOption("ring owner \(owner) outside 0..<\(layout.count)")
         }
         var running = AttentionPartial<S>.empty(batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: x.valueDim)
-        let dv = x.valueDim
         for shard in visitOrder(shards: layout.count, owner: owner) {
-            let block = try ExactAttention.forward(x, options: options, keyRange: layout.ranges[shard], blocking: blocking)
-            for row in 0..<running.rows {
-                let lb = block.lse.data[row], l = running.lse.data[row]
-                if lb == -.infinity { continue }
-                if l == -.infinity {
-                    running.lse.data[row] = lb
-                    for c in 0..<dv { running.output.data[row * dv + c] = block.output.data[row * dv + c] }
-                    continue
-                }
-                let diff = lb - l
-                let sigmoid = 1 / (1 + S.portableExp(-diff))
-                for c in 0..<dv {
-                    let o = running.output.data[row * dv + c]
-                    running.output.data[row * dv + c] = o - sigmoid * (o - block.output.data[row * dv + c])
-                }
-                running.lse.data[row] = diff > 0 ? lb + S.portableLog1p(S.portableExp(-diff)) : l + S.portableLog1p(S.portableExp(diff))
-            }
+            fold(try ExactAttention.forward(x, options: options, keyRange: layout.ranges[shard], blocking: blocking), into: &running)
         }
         return running
+    }
+
+    /// One step of the ring: folds a block's partial into the running (O, LSE), row by row.
+    public static func fold<S: AttentionScalar>(_ block: AttentionPartial<S>, into running: inout AttentionPartial<S>) {
+        let dv = running.valueDim
+        for row in 0..<running.rows {
+            let lb = block.lse.data[row], l = running.lse.data[row]
+            if lb == -.infinity { continue }
+            if l == -.infinity {
+                running.lse.data[row] = lb
+                for c in 0..<dv { running.output.data[row * dv + c] = block.output.data[row * dv + c] }
+                continue
+            }
+            let diff = lb - l
+            let sigmoid = 1 / (1 + S.portableExp(-diff))
+            for c in 0..<dv {
+                let o = running.output.data[row * dv + c]
+                running.output.data[row * dv + c] = o - sigmoid * (o - block.output.data[row * dv + c])
+            }
+            running.lse.data[row] = diff > 0 ? lb + S.portableLog1p(S.portableExp(-diff)) : l + S.portableLog1p(S.portableExp(diff))
+        }
     }
 }

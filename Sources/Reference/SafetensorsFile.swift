@@ -60,12 +60,33 @@ public struct SafetensorsFile: Sendable {
     /// tile the data from 0 with no holes or overlaps up to its end; each tensor's bytes equal shape x dtype size
     /// (overflow-checked, before anything is copied); `__metadata__` is a map of strings to strings.
     public static func decode(_ bytes: [UInt8], name: String = "safetensors") throws -> SafetensorsFile {
+        let index = try Self.index(bytes, fileSize: bytes.count, name: name)
+        var file = SafetensorsFile(metadata: index.metadata)
+        for (tensorName, stored) in index.tensors {
+            file.tensors.append((tensorName, try TensorData(dtype: stored.dtype, shape: stored.shape,
+                                                            bytes: Array(bytes[stored.dataOffset..<stored.dataOffset + stored.byteCount]))))
+        }
+        return file
+    }
+
+    /// Where each tensor of a file lies (in data order) and its metadata: what `index` returns.
+    public struct Index: Sendable {
+        public var tensors: [(name: String, stored: StoredTensor)] = []
+        public var metadata: [String: String] = [:]
+    }
+
+    /// Bytes of the file's start that `index` needs at most: the length word plus the largest accepted header.
+    static let maxPrefixBytes = 8 + maxHeaderBytes
+
+    /// The checks of `decode` from the file's first bytes (`prefix`, at least its header) and its total size: where
+    /// each tensor lies, without reading any tensor data. `TensorFileReader` uses it for ranged reads.
+    public static func index(_ prefix: [UInt8], fileSize: Int, name: String = "safetensors") throws -> Index {
         func fail(_ problem: String) -> ReferenceError { .file(path: name, problem: problem) }
-        guard bytes.count >= 8 else { throw fail("truncated: shorter than the 8-byte header length") }
-        let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
+        guard prefix.count >= 8 else { throw fail("truncated: shorter than the 8-byte header length") }
+        let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(prefix[$1]) << (8 * UInt64($1)) }
         guard n <= UInt64(maxHeaderBytes) else { throw fail("safetensors header too large (\(n) bytes, at most \(maxHeaderBytes))") }
-        guard bytes.count >= 8 + Int(n) else { throw fail("truncated header: needs \(n) bytes, file has \(bytes.count - 8)") }
-        let headerBytes = bytes[8..<8 + Int(n)]
+        guard prefix.count >= 8 + Int(n) else { throw fail("truncated header: needs \(n) bytes, file has \(fileSize - 8)") }
+        let headerBytes = prefix[8..<8 + Int(n)]
         guard headerBytes.first == UInt8(ascii: "{") else { throw fail("not a safetensors file (header does not start with '{')") }
         let json: StrictJSON
         do { json = try StrictJSON.parse(headerBytes) } catch let e as StrictJSON.ParseError {
@@ -73,8 +94,8 @@ public struct SafetensorsFile: Sendable {
         }
         guard case .object(let entries) = json else { throw fail("safetensors header is not a JSON object") }
         let dataStart = 8 + Int(n)
-        let dataLength = bytes.count - dataStart
-        var file = SafetensorsFile()
+        let dataLength = fileSize - dataStart
+        var result = Index()
         var spans: [(begin: Int, end: Int, index: Int)] = []
         var found: [(name: String, dtype: DType, shape: [Int])] = []
         for (key, value) in entries {
@@ -83,7 +104,7 @@ public struct SafetensorsFile: Sendable {
                 guard case .object(let meta) = value else { throw fail("__metadata__ must be an object of strings, got \(value.kind)") }
                 for (k, v) in meta {
                     guard case .string(let s) = v else { throw fail("__metadata__ value of \(CoreError.quote(k)) must be a string, got \(v.kind)") }
-                    file.metadata[k] = s
+                    result.metadata[k] = s
                 }
                 continue
             }
@@ -132,13 +153,12 @@ public struct SafetensorsFile: Sendable {
         }
         guard expected == dataLength else { throw fail("\(dataLength - expected) bytes after the last tensor") }
         // Tensors in data order (the header's own order for empty tensors at one offset), so re-encoding reproduces
-        // the same bytes. Every span was checked against the data length above, before this copies anything.
-        for span in spans {
+        // the same bytes. Every span was checked against the data length above.
+        result.tensors = spans.map { span in
             let t = found[span.index]
-            file.tensors.append((t.name, try TensorData(dtype: t.dtype, shape: t.shape,
-                                                        bytes: Array(bytes[dataStart + span.begin..<dataStart + span.end]))))
+            return (t.name, StoredTensor(dtype: t.dtype, shape: t.shape, dataOffset: dataStart + span.begin))
         }
-        return file
+        return result
     }
 
     public static func read(_ path: String) throws -> SafetensorsFile {

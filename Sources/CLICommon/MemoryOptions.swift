@@ -5,15 +5,17 @@ import TreeCore
 /// `--max-memory SIZE`, the one option group of every command that allocates. `TreeAttn.main` applies it (sets
 /// `MemoryBudget.current`) after parsing and before `run()`, so the libraries and the CLI check their estimates
 /// against it before they allocate. Default: the memory the machine has available now.
-struct MemoryOptions: ParsableArguments {
+public struct MemoryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Memory the run may use: 8GB, 512MiB, 1e9 (GB = 1e9 bytes, GiB = 2^30; default: the available memory).",
                                             valueName: "size"))
-    var maxMemory: String?
+    public var maxMemory: String?
 
-    func validate() throws { _ = try budget() }
+    public init() {}
+
+    public func validate() throws { _ = try budget() }
 
     /// The budget `--max-memory` names, or the default (the available memory).
-    func budget() throws -> MemoryBudget {
+    public func budget() throws -> MemoryBudget {
         guard let maxMemory else { return MemoryBudget.current }
         do { return try MemoryBudget(parsing: maxMemory) } catch CoreError.invalidOption(let message) {
             throw CLIError("--max-memory: \(message)")
@@ -22,11 +24,11 @@ struct MemoryOptions: ParsableArguments {
 }
 
 /// A command that allocates: it takes `--max-memory` through `MemoryOptions`, applied before it runs.
-protocol MemoryBoundedCommand {
+public protocol MemoryBoundedCommand {
     var memory: MemoryOptions { get }
 }
 
 extension MemoryBoundedCommand {
     /// Sets the process-wide budget from `--max-memory`.
-    func applyMemoryBudget() throws { MemoryBudget.current = try memory.budget() }
+    public func applyMemoryBudget() throws { MemoryBudget.current = try memory.budget() }
 }

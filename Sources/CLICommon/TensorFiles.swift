@@ -2,9 +2,9 @@ import Foundation
 import Reference
 
 /// Reading and writing tensors by path for the CLI: .npy holds one tensor, .safetensors holds named tensors.
-enum TensorFiles {
+public enum TensorFiles {
     /// Loads tensor `name` from `path` (.npy: the file's only tensor; .safetensors: the tensor called `name`).
-    static func load(_ path: String, name: String) throws -> TensorData {
+    public static func load(_ path: String, name: String) throws -> TensorData {
         switch (path as NSString).pathExtension.lowercased() {
         case "npy": return try NPYFile.read(path)
         case "safetensors": return try SafetensorsFile.read(path).require(name, in: path)
@@ -13,14 +13,14 @@ enum TensorFiles {
     }
 
     /// The bytes of one tensor's file: .npy as is, .safetensors under `name` with `metadata`.
-    static func encode(_ t: TensorData, for path: String, name: String, metadata: [String: String] = [:]) throws -> [UInt8] {
+    public static func encode(_ t: TensorData, for path: String, name: String, metadata: [String: String] = [:]) throws -> [UInt8] {
         try checkOutputType(path)
         return (path as NSString).pathExtension.lowercased() == "npy"
             ? NPYFile.encode(t) : try SafetensorsFile(tensors: [(name, t)], metadata: metadata).encode()
     }
 
     /// Fails early, before any work, on an output name that is neither .npy nor .safetensors.
-    static func checkOutputType(_ path: String) throws {
+    public static func checkOutputType(_ path: String) throws {
         guard ["npy", "safetensors"].contains((path as NSString).pathExtension.lowercased()) else {
             throw ReferenceError.file(path: path, problem: "unknown output type (expected .npy or .safetensors)")
         }
@@ -28,12 +28,12 @@ enum TensorFiles {
 
     /// Widening factor of a tensor read from a file: the decoded values are kept as f64, up to 4 x the file's bytes
     /// (16-bit inputs; 1 x for f64).
-    static let wideningFactor = 4
+    public static let wideningFactor = 4
 
     /// What reading `paths` whole costs, from their sizes before reading: every tensor kept widened to f64
     /// (`wideningFactor` x its file; tensors read from the same file are parts of it, so each file counts once)
     /// plus, for the file being read, its bytes and their decoded copy (2 x).
-    static func readEstimate(_ paths: [String]) throws -> Int {
+    public static func readEstimate(_ paths: [String]) throws -> Int {
         let sizes = Set(paths.map(AtomicOutputs.resolvedPath)).map { path -> Int in
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             return max(0, size)

@@ -6,13 +6,13 @@ import Simulator
 // Helpers shared by the commands: the CLI's own error, list and byte-count parsing, output folders, tables and JSON.
 
 /// A one-line CLI error; `TreeAttn.main` prints it as `Error: ...` and exits 2.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
+public struct CLIError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
 }
 
 /// Splits "a,b,c" and parses each item; an empty list or a bad item is a one-line error.
-func parseList<T>(_ text: String, _ option: String, _ parse: (String) throws -> T) throws -> [T] {
+public func parseList<T>(_ text: String, _ option: String, _ parse: (String) throws -> T) throws -> [T] {
     let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
         throw SimulatorError.invalidArgument("\(option) must be a comma-separated list without empty items, got '\(text)'")
@@ -25,7 +25,7 @@ func parseList<T>(_ text: String, _ option: String, _ parse: (String) throws -> 
 }
 
 /// Parses a comma-separated list of finite numbers.
-func parseNumbers(_ text: String, _ option: String) throws -> [Double] {
+public func parseNumbers(_ text: String, _ option: String) throws -> [Double] {
     try parseList(text, option) { item in
         guard let x = Double(item), x.isFinite else { throw CLIError("\(option) needs comma-separated finite numbers, got '\(text)'") }
         return x
@@ -33,7 +33,7 @@ func parseNumbers(_ text: String, _ option: String) throws -> [Double] {
 }
 
 /// A positive count: "80000", "80k", "1.28M", "5.12M" (k = 1e3, M = 1e6, exact integers only).
-func parseCount(_ text: String) throws -> Int {
+public func parseCount(_ text: String) throws -> Int {
     var number = text, scale = 1.0
     if let last = text.last, let factor = ["k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9][String(last)] {
         number = String(text.dropLast())
@@ -47,7 +47,7 @@ func parseCount(_ text: String) throws -> Int {
 }
 
 /// Parses a byte count: a plain number ("1048576", "1e9") or one with a unit (B, kB, MB, GB, KiB, MiB, GiB).
-func parseBytes(_ text: String) throws -> Double {
+public func parseBytes(_ text: String) throws -> Double {
     guard let bytes = MemoryBudget.bytes(in: text) else {
         throw SimulatorError.invalidArgument("cannot read '\(text)' as a byte count (e.g. 1048576, 1e9, 64MB, 1MiB)")
     }
@@ -55,7 +55,7 @@ func parseBytes(_ text: String) throws -> Double {
 }
 
 /// Creates a folder (and its parents) if missing; an existing file there is a one-line error.
-func createFolder(_ path: String) throws {
+public func createFolder(_ path: String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
         guard isDirectory.boolValue else { throw SimulatorError.file(path: path, problem: "exists and is not a directory") }
@@ -67,19 +67,19 @@ func createFolder(_ path: String) throws {
 }
 
 /// Pretty JSON with sorted keys, newline-terminated.
-func jsonString(_ object: Any) throws -> String {
+public func jsonString(_ object: Any) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     return String(decoding: data, as: UTF8.self)
 }
 
 /// JSON-safe number (NaN/inf become null).
-func jsonNumber(_ x: Double?) -> Any {
+public func jsonNumber(_ x: Double?) -> Any {
     guard let x, x.isFinite else { return NSNull() }
     return x
 }
 
 /// Left-aligned text table.
-func renderTable(_ header: [String], _ rows: [[String]]) -> String {
+public func renderTable(_ header: [String], _ rows: [[String]]) -> String {
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {
@@ -90,7 +90,7 @@ func renderTable(_ header: [String], _ rows: [[String]]) -> String {
 }
 
 /// A short, one-line reason for a parse or decoding error (never an NSError dump).
-func shortReason(_ error: Error) -> String {
+public func shortReason(_ error: Error) -> String {
     switch error {
     case DecodingError.keyNotFound(let key, let context):
         return "missing key '\(key.stringValue)'" + codingPath(context)
@@ -100,7 +100,7 @@ func shortReason(_ error: Error) -> String {
     default:
         let ns = error as NSError
         if ns.domain == NSCocoaErrorDomain {
-            return ns.userInfo["NSDebugDescription"] as? String ?? TreeAttn.foundationMessage(ns)
+            return ns.userInfo["NSDebugDescription"] as? String ?? ErrorReport.foundationMessage(ns)
         }
         return String(describing: error).split(separator: "\n").first.map(String.init) ?? ""
     }
@@ -114,6 +114,6 @@ private func codingPath(_ context: DecodingError.Context) -> String {
 }
 
 /// Writes a line to stderr (warnings; errors go through `TreeAttn.main`).
-func printWarning(_ text: String) {
+public func printWarning(_ text: String) {
     FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
 }
