@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Checks `treeattn-mpi attention` (issue 10) against the single-process `treeattn attention`, under
+`mpirun --oversubscribe --allow-run-as-root -q`.
+
+For P = 1..8 ranks and every distributed reduction (algorithm3, merge-op, binary, ring, pass-partials), on inputs with
+GQA, bottom-right causal masking with Sq > Sk (fully masked rows), keys not divisible by P (uneven shards) and fewer
+keys than ranks (empty shards), in f64 and f32:
+  * `binary` is byte-identical to `treeattn attention --shards P --reduction binary` (output and LSE files);
+  * `ring` is byte-identical to `treeattn attention --shards P --reduction ring` (rank 0 visits shards in the same order);
+  * the others agree with the single-process exact reference to 1e-13 relative in f64 (2e-6 in f32), and fully
+    masked rows are exactly (0, -inf);
+  * `--random` shards equal the bytes of `treeattn random-inputs` (same result files);
+  * bshd layout, window, softcap, ALiBi, cache lengths and a bool mask, at P = 3 and 8.
+Faults: a file missing on one rank's path only, a truncated shard on one rank, a memory limit: one stderr line
+`Error: rank N: ...`, a non-zero exit within seconds, no output file. Files are read with NumPy's own reader.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+FAILS, PASSES = [], [0]
+REDUCTIONS = ["algorithm3", "merge-op", "binary", "ring", "pass-partials"]
+
+
+def check(cond, what):
+    if cond:
+        PASSES[0] += 1
+    else:
+        FAILS.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def run(cmd, timeout=120):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def mpirun(args, ranks, mpi):
+    return ["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", str(ranks), mpi] + args
+
+
+def rel(a, b):
+    finite = np.isfinite(b)
+    scale = max(1.0, float(np.abs(b[finite]).max())) if finite.any() else 1.0
+    both = np.isfinite(a) & finite
+    same_nonfinite = np.array_equal(np.isfinite(a), finite) and np.array_equal(a[~finite], b[~finite])
+    return (float(np.abs(a[both] - b[both]).max()) / scale if both.any() else 0.0), same_nonfinite
+
+
+def same_bytes(a, b):
+    with open(a, "rb") as x, open(b, "rb") as y:
+        return x.read() == y.read()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--treeattn", required=True)
+    ap.add_argument("--mpi", required=True)
+    ap.add_argument("--max-ranks", type=int, default=8)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="mpi-check-")
+    T, M = os.path.abspath(a.treeattn), os.path.abspath(a.mpi)
+    os.chdir(tmp)
+    t0 = time.time()
+
+    # GQA (4 query heads, 2 KV heads), Sq = 7 > Sk = 5 with bottom-right causal: the first two query rows see no key.
+    shape = ["--batch", "2", "--heads", "4", "--kv-heads", "2", "--seq-q", "7", "--seq-k", "5", "--head-dim", "6",
+             "--value-dim", "3", "--seed", "11"]
+    r = run([T, "random-inputs"] + shape + ["--out", "in.safetensors"])
+    check(r.returncode == 0, f"random-inputs: {r.stderr}")
+    files = ["--q", "in.safetensors", "--k", "in.safetensors", "--v", "in.safetensors", "--causal", "bottom-right"]
+    for precision in ["f64", "f32"]:
+        tol = 1e-13 if precision == "f64" else 2e-6
+        r = run([T, "attention"] + files + ["--precision", precision, "--out", f"exact-{precision}.npy", "--lse", f"exact-lse-{precision}.npy"])
+        check(r.returncode == 0, f"exact {precision}: {r.stderr}")
+        exact, exact_lse = np.load(f"exact-{precision}.npy"), np.load(f"exact-lse-{precision}.npy")
+        masked = exact_lse == -np.inf
+        check(masked.sum() == 2 * 4 * 2, f"{precision}: expected 16 fully masked rows, got {masked.sum()}")
+        # Every P in f64; P = 1, 3 and 8 in f32 (each 8-rank launch costs ~1.5 s on 2 cores; make test stays short).
+        for p in (range(1, a.max_ranks + 1) if precision == "f64" else [x for x in (1, 3, 8) if x <= a.max_ranks]):
+            for red in REDUCTIONS:
+                out, lse = f"o-{precision}-{p}-{red}.npy", f"l-{precision}-{p}-{red}.npy"
+                r = run(mpirun(["attention"] + files + ["--precision", precision, "--reduction", red, "--out", out, "--lse", lse], p, M))
+                if r.returncode != 0:
+                    check(False, f"P={p} {red} {precision}: exit {r.returncode}: {r.stderr.strip()}")
+                    continue
+                if red in ("binary", "ring"):
+                    ref, ref_lse = f"ref-{precision}-{p}-{red}.npy", f"ref-lse-{precision}-{p}-{red}.npy"
+                    rr = run([T, "attention"] + files + ["--precision", precision, "--shards", str(p), "--reduction", red,
+                                                         "--out", ref, "--lse", ref_lse])
+                    check(rr.returncode == 0, f"single-process {red} P={p}: {rr.stderr}")
+                    check(same_bytes(out, ref) and same_bytes(lse, ref_lse),
+                          f"P={p} {red} {precision}: not byte-identical to treeattn attention --shards {p} --reduction {red}")
+                o, l = np.load(out), np.load(lse)
+                e, same = rel(o, exact)
+                el, same_l = rel(l, exact_lse)
+                check(e <= tol and el <= tol and same and same_l,
+                      f"P={p} {red} {precision}: rel error {e:.3g} / lse {el:.3g} > {tol} (non-finite equal: {same}, {same_l})")
+                check(np.all(o[masked] == 0) and np.all(l[masked] == -np.inf), f"P={p} {red} {precision}: masked rows not (0, -inf)")
+    print(f"mpi_check: dense grid done in {time.time() - t0:.0f} s", flush=True)
+
+    # --random generates the same shards as random-inputs wrote.
+    for p in (3, 8):
+        r = run(mpirun(["attention", "--random"] + shape + ["--causal", "bottom-right", "--reduction", "binary", "--out", f"rand-{p}.npy"], p, M))
+        check(r.returncode == 0 and same_bytes(f"rand-{p}.npy", f"o-f64-{p}-binary.npy"), f"--random P={p}: differs from file inputs {r.stderr}")
+
+    # Every other option, bshd layout (files written by NumPy), at P = 3 and 8.
+    rng = np.random.default_rng(3)
+    B, Hq, Hkv, Sq, Sk, D = 2, 4, 2, 3, 19, 8
+    np.save("qb.npy", rng.standard_normal((B, Sq, Hq, D)))
+    np.save("kb.npy", rng.standard_normal((B, Sk, Hkv, D)))
+    np.save("vb.npy", rng.standard_normal((B, Sk, Hkv, D)))
+    np.save("mask.npy", rng.random((Sq, Sk)) < 0.8)
+    opts = ["--q", "qb.npy", "--k", "kb.npy", "--v", "vb.npy", "--layout", "bshd", "--window", "6,2", "--softcap", "5",
+            "--alibi-slopes", "0.5,0.25,0.125,0.0625", "--cache-seqlens", "17,12", "--mask", "mask.npy", "--scale", "0.3"]
+    r = run([T, "attention"] + opts + ["--out", "e-opts.npy", "--lse", "e-opts-lse.npy"])
+    check(r.returncode == 0, f"exact with every option: {r.stderr}")
+    exact, exact_lse = np.load("e-opts.npy"), np.load("e-opts-lse.npy")
+    for p in (3, 8):
+        for red in REDUCTIONS:
+            r = run(mpirun(["attention"] + opts + ["--reduction", red, "--out", "o.npy", "--lse", "l.npy"], p, M))
+            if r.returncode != 0:
+                check(False, f"options P={p} {red}: {r.stderr.strip()}")
+                continue
+            e, same = rel(np.load("o.npy"), exact)
+            el, same_l = rel(np.load("l.npy"), exact_lse)
+            check(e <= 1e-13 and el <= 1e-13 and same and same_l, f"options P={p} {red}: rel error {e:.3g} / {el:.3g}")
+        r = run([T, "attention"] + opts + ["--shards", str(p), "--reduction", "binary", "--out", "ref.npy"])
+        run(mpirun(["attention"] + opts + ["--reduction", "binary", "--out", "o.npy"], p, M))
+        check(same_bytes("o.npy", "ref.npy"), f"options P={p}: binary not byte-identical")
+
+    # Faults: one line naming the rank, non-zero exit, within seconds, no output.
+    with open("in.safetensors", "rb") as f:
+        data = f.read()
+    with open("trunc.safetensors", "wb") as f:
+        f.write(data[: len(data) // 2])
+    base = ["attention", "--q", "in.safetensors", "--v", "in.safetensors", "--out", "fault.npy"]
+    launch = ["mpirun", "-q", "--allow-run-as-root", "--oversubscribe"]
+    cases = [
+        ("file present on one rank's path only",
+         launch + ["-np", "2", M] + base + ["--k", "in.safetensors"] + [":", "-np", "1", M] + base + ["--k", "missing.safetensors"],
+         "rank 2: missing.safetensors"),
+        ("truncated shard on one rank",
+         launch + ["-np", "1", M] + base + ["--k", "in.safetensors"] + [":", "-np", "2", M] + base + ["--k", "trunc.safetensors"],
+         "rank 1: trunc.safetensors: truncated"),
+        ("memory limit", mpirun(base + ["--k", "in.safetensors", "--max-memory", "2kB"], 4, M), "rank 0: too large: rank 0's q and key shard"),
+    ]
+    for name, cmd, expect in cases:
+        start = time.time()
+        try:
+            r = run(cmd, timeout=60)
+        except subprocess.TimeoutExpired:
+            check(False, f"fault '{name}': hung for 60 s")
+            continue
+        lines = [x for x in r.stderr.splitlines() if x.strip()]
+        check(r.returncode != 0, f"fault '{name}': exit status 0")
+        check(len(lines) == 1 and lines[0].startswith("Error: ") and expect in lines[0],
+              f"fault '{name}': expected one line 'Error: {expect}...', got {lines}")
+        check(time.time() - start < 30, f"fault '{name}': took {time.time() - start:.0f} s")
+        check(not os.path.exists("fault.npy"), f"fault '{name}': wrote an output file")
+        leftovers = [x for x in os.listdir(".") if x.startswith(".treeattn-tmp-")]
+        check(not leftovers, f"fault '{name}': left temporaries {leftovers}")
+
+    # The report: one entry per rank, timed phases, bytes sent.
+    r = run(mpirun(["attention", "--random", "--seq-k", "4096", "--heads", "4", "--head-dim", "16", "--reduction", "ring",
+                    "--repeat", "3", "--warmup", "1", "--report", "report.json"], 4, M))
+    check(r.returncode == 0, f"report run: {r.stderr}")
+    import json
+    rep = json.load(open("report.json"))
+    check(rep["ranks"] == 4 and len(rep["per_rank"]) == 4 and len(rep["steps"]) == 3, "report: ranks/steps")
+    names = [ph["name"] for ph in rep["per_rank"][1]["phases"]]
+    check(names[0] == "local attention" and "sendrecv hop 3" in names, f"report: ring phases {names}")
+    # Each ring hop sends one K/V shard: 1024 keys x 4 heads x (16 + 16) f64 values.
+    hop = [ph for ph in rep["per_rank"][1]["phases"] if ph["name"] == "sendrecv hop 1"][0]
+    check(hop["bytes_sent"] == 1024 * 4 * 32 * 8, f"report: hop bytes {hop['bytes_sent']}")
+    st = rep["step_seconds"]
+    check(0 < st["min"] <= st["median"] <= st["max"], f"report: step stats {st}")
+
+    print(f"mpi_check: {PASSES[0]} passed, {len(FAILS)} failed ({time.time() - t0:.0f} s)")
+    sys.exit(1 if FAILS else 0)
+
+
+if __name__ == "__main__":
+    main()
