@@ -21,6 +21,31 @@ public struct PaperReproduction: Sendable {
     /// "close to 8x" at 128 GPUs and 5.12M tokens (the only number the text gives).
     public static let figure3PaperSpeedup = 8.0
 
+    /// Compile times measured by `python3 python/fig3_compile_time.py` (our own shard_map tree and ring decodes on
+    /// host CPU devices; medians over fresh processes): an order-of-magnitude check of the fixed cost per Fig. 3
+    /// timing, quoted in the document with the machine it ran on. Measured once and stated, never fitted.
+    public struct CompileTimeMeasurement: Sendable, Equatable {
+        public var date: String
+        public var cpu: String
+        public var cores: Int
+        public var jax: String
+        public var command: String
+        public var devices: Int
+        public var setting: String
+        public var processes: Int
+        public var treeFirstCallMs: Int
+        public var treeCompileMs: Int
+        public var treeWarmMs: Int
+        public var ringFirstCallMs: Int
+        public var ringCompileMs: Int
+        public var ringWarmMs: Int
+    }
+
+    public static let figure3CompileTime = CompileTimeMeasurement(
+        date: "2026-11-25", cpu: "AMD EPYC", cores: 2, jax: "0.10.2", command: "python3 python/fig3_compile_time.py",
+        devices: 8, setting: "one query token, 16 heads x 128, N = 4,096 keys, float32", processes: 3,
+        treeFirstCallMs: 498, treeCompileMs: 409, treeWarmMs: 27, ringFirstCallMs: 914, ringCompileMs: 372, ringWarmMs: 336)
+
     /// One row of Tables 1 and 2: prompt length and the measured seconds for prefill + 10 new tokens.
     public struct PaperRow: Sendable, Equatable {
         public var promptTokens: Int
