@@ -2,46 +2,52 @@ import ArgumentParser
 import CLICommon
 import Simulator
 
-/// The overhead and efficiency knobs shared by `simulate decode` and `sweep`; every default is the idealised model.
+/// The overhead and efficiency knobs shared by `simulate decode` and `sweep`. An option left out takes the cluster
+/// file's calibrated value (`overheads:`, `Cluster.overheads`) if it has one, else the idealised default; an option
+/// given overrides the file.
 struct DecodeOverheadOptions: ParsableArguments {
     @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
     var ringKv: RingKV = .expanded
 
-    @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds.")
-    var launchUs: Double = 0
+    @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds (default: the cluster file's kernel_launch_us, else 0).")
+    var launchUs: Double?
 
-    @Option(name: .long, help: "Overhead per collective call, microseconds.")
-    var collectiveCallUs: Double = 0
+    @Option(name: .long, help: "Overhead per collective call, microseconds (default: the cluster file's collective_call_us, else 0).")
+    var collectiveCallUs: Double?
 
-    @Option(name: .long, help: "Software overhead per message, microseconds.")
-    var perMessageUs: Double = 0
+    @Option(name: .long, help: "Software overhead per message, microseconds (default: the cluster file's per_message_us, else 0).")
+    var perMessageUs: Double?
 
-    @Option(name: .long, help: "Fraction of peak HBM bandwidth reached (0-1].")
-    var etaMem: Double = 1
+    @Option(name: .long, help: "Fraction of the device's memory bandwidth reached, (0-1] (default: the cluster file's memory_efficiency, else 1).")
+    var etaMem: Double?
 
-    @Option(name: .long, help: "Fraction of peak FLOP/s reached (0-1].")
-    var etaCompute: Double = 1
+    @Option(name: .long, help: "Fraction of the device's compute peak reached, (0-1] (default: the cluster file's compute_efficiency, else 1).")
+    var etaCompute: Double?
 
     @Option(name: .long, help: "Segments for pipelined tree all-reduces (default: ceil(bytes / 1 MiB)).")
     var segments: Int?
 
-    func validate() throws { _ = try decodeOptions() }
-
-    /// The validated `DecodeOptions`; a bad value is a one-line error naming its option.
-    func decodeOptions() throws -> DecodeOptions {
-        var options = DecodeOptions()
+    /// Checks the options given; a bad value is a one-line error naming its option.
+    func validate() throws {
         for (value, name) in [(launchUs, "--launch-us"), (collectiveCallUs, "--collective-call-us"), (perMessageUs, "--per-message-us")] {
-            guard value >= 0, value.isFinite else { throw SimulatorError.invalidArgument("\(name) must be >= 0") }
+            if let v = value, !(v >= 0 && v.isFinite) { throw SimulatorError.invalidArgument("\(name) must be >= 0") }
         }
         for (value, name) in [(etaMem, "--eta-mem"), (etaCompute, "--eta-compute")] {
-            guard value > 0, value <= 1 else { throw SimulatorError.invalidArgument("\(name) must be in (0, 1], got \(value)") }
+            if let v = value, !(v > 0 && v <= 1) { throw SimulatorError.invalidArgument("\(name) must be in (0, 1], got \(v)") }
         }
         if let k = segments, k < 1 { throw SimulatorError.invalidArgument("--segments must be >= 1") }
-        options.kernelLaunch = .microseconds(launchUs)
-        options.collectiveCall = .microseconds(collectiveCallUs)
-        options.perMessage = .microseconds(perMessageUs)
-        options.memoryEfficiency = etaMem
-        options.computeEfficiency = etaCompute
+    }
+
+    /// The validated `DecodeOptions` for `cluster`: `DecodeOptions(cluster:)` (the file's overheads, if any), with
+    /// every option given here overriding it.
+    func decodeOptions(for cluster: Cluster) throws -> DecodeOptions {
+        try validate()
+        var options = DecodeOptions(cluster: cluster)
+        if let v = launchUs { options.kernelLaunch = .microseconds(v) }
+        if let v = collectiveCallUs { options.collectiveCall = .microseconds(v) }
+        if let v = perMessageUs { options.perMessage = .microseconds(v) }
+        if let v = etaMem { options.memoryEfficiency = v }
+        if let v = etaCompute { options.computeEfficiency = v }
         options.collective.segments = segments
         options.ringSendsExpandedKV = ringKv == .expanded
         return options

@@ -36,7 +36,7 @@ struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArgument
     @Option(name: .long, help: ArgumentHelp("Head dimension d_h\(Self.note(Defaults.headDim)).", valueName: "head-dim"))
     var headDim: Int?
 
-    @Option(name: .long, help: "bf16, fp16, fp32 or fp8.")
+    @Option(name: .long, help: "bf16, fp16, fp32, f64 (or fp64) or fp8.")
     var dtype: String = "bf16"
 
     static func note(_ value: Int?) -> String { value.map { " (default: \($0))" } ?? " (required)" }

@@ -30,7 +30,7 @@ struct SimulateClusterOptions: ParsableArguments {
 
 /// `treeattn simulate cluster`: prints what a cluster description resolved to.
 struct SimulateClusterCommand: ParsableCommand, MemoryBoundedCommand {
-    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Show a cluster: GPUs, servers, link classes.")
+    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Show a cluster: devices (GPUs or CPU ranks), servers, link classes, calibrated overheads.")
 
     @OptionGroup var clusterOptions: SimulateClusterOptions
 
@@ -40,9 +40,22 @@ struct SimulateClusterCommand: ParsableCommand, MemoryBoundedCommand {
         let c = try clusterOptions.load()
         let net = c.network
         print("cluster   \(c.name)")
-        print("gpus      \(c.gpuCount) x \(c.gpu.name) (\(formatBytes(c.gpu.memoryBytes)), HBM \(formatBandwidth(c.gpu.memoryBandwidth)), BF16 \(String(format: "%.1f", c.gpu.bf16FlopsPerSecond / 1e12)) TFLOP/s)")
+        let g = c.gpu
+        switch g.kind {
+        case .gpu:
+            print("gpus      \(c.gpuCount) x \(g.name) (\(formatBytes(g.memoryBytes)), HBM \(formatBandwidth(g.memoryBandwidth)), BF16 \(String(format: "%.1f", g.peakFlopsPerSecond / 1e12)) TFLOP/s)")
+        case .cpu:
+            print("ranks     \(c.gpuCount) x \(g.label) (\(formatBytes(g.memoryBytes)), memory \(formatBandwidth(g.memoryBandwidth)), GEMM \(String(format: "%.1f", g.peakFlopsPerSecond / 1e9)) GFLOP/s per rank)")
+        }
         print("servers   \(c.serverCount)")
-        print("nodes     \(net.nodes.count) (\(NetworkNode.Kind.allCases.map { k in "\(net.nodes.filter { $0.kind == k }.count) \(k.rawValue)" }.joined(separator: ", ")))")
+        // Rank nodes are counted under the device kind (network node kind `gpu` means a rank endpoint).
+        print("nodes     \(net.nodes.count) (\(NetworkNode.Kind.allCases.map { k in "\(net.nodes.filter { $0.kind == k }.count) \(k == .gpu ? g.kind.rawValue : k.rawValue)" }.joined(separator: ", ")))")
+        if let o = c.overheads {
+            let parts = [o.kernelLaunch.map { "kernel launch \($0)" }, o.collectiveCall.map { "collective call \($0)" },
+                         o.perMessage.map { "per message \($0)" }, o.memoryEfficiency.map { "eta_mem \($0)" },
+                         o.computeEfficiency.map { "eta_compute \($0)" }].compactMap { $0 }
+            print("overheads \(parts.isEmpty ? "none given" : parts.joined(separator: ", ")) (from the cluster file; decode defaults)")
+        }
         var rows: [[String]] = []
         for (i, cls) in net.linkClasses.enumerated() {
             let links = net.links.filter { $0.linkClass == i }

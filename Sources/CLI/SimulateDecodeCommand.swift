@@ -10,7 +10,8 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         abstract: "Simulate one decode step: Tree vs Ring Attention and the alternatives.",
         discussion: """
             Strategies: \(DecodeStrategy.usage). tree:ALG picks the all-reduce algorithm (\(CollectiveAlgorithm.usage)).
-            Overheads default to zero (idealised); every one is an explicit option. Output keys: docs/simulator.md.
+            Overheads default to the cluster file's calibrated `overheads:` if it has them, else to zero (idealised);
+            every one is an explicit option that overrides the file. Output keys: docs/simulator.md.
             """)
 
     @OptionGroup var clusterOptions: SimulateClusterOptions
@@ -44,7 +45,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         let w = workloadOptions
         let workload = try DecodeWorkload(sequenceLength: seqLen, batch: w.batch, heads: w.resolvedHeads, kvHeads: w.kvHeads,
                                           headDim: w.resolvedHeadDim, dtype: w.dtype)
-        let options = try overheads.decodeOptions()
+        let options = try overheads.decodeOptions(for: cluster)
         let strategies = try strategy.split(separator: ",").map { try DecodeStrategy.parse(String($0).trimmingCharacters(in: .whitespaces)) }
         guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
         let model = try DecodeModel(cluster: cluster, workload: workload, options: options)
@@ -88,7 +89,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
                 ]
             }
             let o = model.options
-            return (try? jsonString([
+            var object: [String: Any] = [
                 "schema_version": SimulatorModule.schemaVersion, "cluster": model.cluster.name, "gpus": model.gpus,
                 "gpu": model.cluster.gpu.name,
                 "workload": ["seq_len": w.sequenceLength, "batch": w.batch, "heads": w.heads, "kv_heads": w.kvHeads,
@@ -97,7 +98,10 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
                             "per_message_s": o.perMessage.seconds, "memory_efficiency": o.memoryEfficiency,
                             "compute_efficiency": o.computeEfficiency, "ring_sends_expanded_kv": o.ringSendsExpandedKV],
                 "strategies": rows,
-            ] as [String: Any])) ?? "{}"
+            ]
+            // Only non-GPU devices say their kind, so GPU outputs stay as they were (absent means gpu).
+            if model.cluster.gpu.kind != .gpu { object["device_kind"] = model.cluster.gpu.kind.rawValue }
+            return (try? jsonString(object)) ?? "{}"
         case .csv:
             var lines = ["strategy,gpus,latency_s,compute_s,communication_s,overhead_s,idle_s,elements_sent_per_device,paper_volume_elements,peak_memory_elements,peak_memory_bytes,paper_peak_memory_elements,fits_in_memory,speedup_vs_ring"]
             for r in reports {
@@ -121,7 +125,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
                  r.paperPeakMemoryElements.map { String(format: "%.4g", $0) } ?? "-",
                  r.speedupVsRing.map { String(format: "%.2fx", $0) } ?? "-"]
             }
-            var text = "\(model.cluster.name): \(model.gpus) x \(model.cluster.gpu.name); N=\(w.sequenceLength) b=\(w.batch) n_h=\(w.heads) n_kv=\(w.kvHeads) d_h=\(w.headDim) \(w.dtype)\n"
+            var text = "\(model.cluster.name): \(model.gpus) x \(model.cluster.gpu.label); N=\(w.sequenceLength) b=\(w.batch) n_h=\(w.heads) n_kv=\(w.kvHeads) d_h=\(w.headDim) \(w.dtype)\n"
             text += renderTable(header, rows)
             var linkRows: [[String]] = []
             for r in reports {

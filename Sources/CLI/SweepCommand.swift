@@ -13,8 +13,9 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
         abstract: "Sweep decode latency and memory; write CSV and SVG plots.",
         discussion: """
             Writes into --out: sweep.csv (one row per GPU count x sequence length x strategy, every report field),
-            latency.svg, speedup.svg, and with --hidden-sizes memory.csv and memory.svg. Overheads default to zero
-            (idealised). Columns and the overhead model: docs/sweep.md.
+            latency.svg, speedup.svg, and with --hidden-sizes memory.csv and memory.svg. Overheads default to the
+            cluster file's calibrated `overheads:` if it has them, else to zero (idealised); an option given overrides
+            the file. Columns and the overhead model: docs/sweep.md.
             """)
 
     @Option(name: .long, help: "Preset (\(ClusterPreset.usage)) or a YAML/JSON cluster file; must hold the largest --gpus.")
@@ -54,7 +55,7 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
         c.batch = workload.batch
         c.dtype = workload.dtype
         c.hiddenSizes = hiddenSizes.trimmingCharacters(in: .whitespaces).isEmpty ? [] : try parseList(hiddenSizes, "--hidden-sizes", parseCount)
-        c.options = try overheads.decodeOptions()
+        c.options = try overheads.decodeOptions(for: try Cluster.resolve(cluster))
         try c.validate()
         return c
     }

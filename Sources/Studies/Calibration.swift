@@ -92,7 +92,8 @@ public struct Calibration: Equatable, Sendable {
         for l in old.links {
             _ = try net.addLink(from: l.from, to: l.to, bandwidth: l.bandwidth * linkEfficiency, latency: l.latency, linkClass: l.linkClass)
         }
-        return try Cluster(name: cluster.name, gpu: cluster.gpu, network: net, gpus: cluster.gpus, serverOf: cluster.serverOf)
+        return try Cluster(name: cluster.name, gpu: cluster.gpu, network: net, gpus: cluster.gpus, serverOf: cluster.serverOf,
+                           overheads: cluster.overheads)
     }
 
     /// "name: key value, ..." for documents and captions.

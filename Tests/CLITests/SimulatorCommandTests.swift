@@ -55,6 +55,79 @@ import Testing
         #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 14 })
     }
 
+    static let cpuStar = CLI.root + "/fixtures/clusters/cpu-star-4.yaml"
+    static let cpuDecode = ["simulate", "decode", "--cluster", cpuStar, "--seq-len", "4000", "--heads", "4", "--kv-heads", "2",
+                            "--head-dim", "64", "--dtype", "f64", "--strategy", "tree:ring"]
+
+    /// A CPU cluster says so in the summary, with its calibrated overheads; a GPU preset's summary is unchanged.
+    @Test func simulateClusterDescribesCPURanks() throws {
+        let r = try CLI.run(["simulate", "cluster", "--cluster", Self.cpuStar])
+        CLI.expectSuccess(r)
+        #expect(r.stdout.contains("ranks     4 x test-cpu-rank (cpu) (16 GB, memory 20.00 GB/s, GEMM 50.0 GFLOP/s per rank)"), "\(r.stdout)")
+        #expect(r.stdout.contains("nodes     6 (4 cpu, 2 switch, 0 nic, 0 host)"))
+        #expect(r.stdout.contains("overheads kernel launch 5.000 us, collective call 30.00 us, per message 2.000 us, eta_mem 0.8, eta_compute 0.5"))
+        #expect(!r.stdout.contains("gpus      ") && !r.stdout.contains("HBM"))
+        let gpu = try CLI.run(["simulate", "cluster", "--cluster", "mi300x:2"])
+        #expect(gpu.stdout.contains("gpus      2 x MI300X (192 GB, HBM 5300.00 GB/s, BF16 1307.4 TFLOP/s)"), "\(gpu.stdout)")
+        #expect(gpu.stdout.contains("nodes     2 (2 gpu, 0 switch, 0 nic, 0 host)") && !gpu.stdout.contains("overheads"))
+    }
+
+    /// `simulate decode` on a CPU cluster file: the device kind is printed, the file's overheads are the defaults,
+    /// and an option given overrides its value only.
+    @Test func simulateDecodeOnCPURanksUsesTheFilesOverheads() throws {
+        let table = try CLI.run(Self.cpuDecode)
+        CLI.expectSuccess(table)
+        #expect(table.stdout.hasPrefix("cpu-star-4: 4 x test-cpu-rank (cpu); N=4000 b=1 n_h=4 n_kv=2 d_h=64 f64\n"), "\(table.stdout)")
+
+        func options(_ extra: [String]) throws -> (object: [String: Any], options: [String: Any]) {
+            let r = try CLI.run(Self.cpuDecode + ["--format", "json"] + extra)
+            CLI.expectSuccess(r)
+            let object = try #require(try CLI.json(r.stdout) as? [String: Any])
+            return (object, try #require(object["options"] as? [String: Any]))
+        }
+        let (object, file) = try options([])
+        #expect(object["device_kind"] as? String == "cpu" && object["gpu"] as? String == "test-cpu-rank")
+        #expect((object["workload"] as? [String: Any])?["dtype"] as? String == "f64")
+        #expect(file["kernel_launch_s"] as? Double == 5e-6 && file["collective_call_s"] as? Double == 3e-5)
+        #expect(file["per_message_s"] as? Double == 2e-6)
+        #expect(file["memory_efficiency"] as? Double == 0.8 && file["compute_efficiency"] as? Double == 0.5)
+        let (_, overridden) = try options(["--launch-us", "0", "--eta-mem", "1", "--per-message-us", "7"])
+        #expect(overridden["kernel_launch_s"] as? Double == 0 && overridden["memory_efficiency"] as? Double == 1)
+        #expect(overridden["per_message_s"] as? Double == 7e-6)
+        #expect(overridden["collective_call_s"] as? Double == 3e-5 && overridden["compute_efficiency"] as? Double == 0.5)
+        // Overriding changes the latency; a bad option value is still a one-line error naming the option.
+        let latency = { (o: [String: Any]) in ((o["strategies"] as? [[String: Any]])?.first?["latency_s"] as? Double) ?? 0 }
+        #expect(latency(object) != latency(try options(["--launch-us", "0"]).object))
+        CLI.expectOneLineError(try CLI.run(Self.cpuDecode + ["--eta-mem", "0"]), contains: "--eta-mem must be in (0, 1], got 0.0")
+        CLI.expectOneLineError(try CLI.run(Self.cpuDecode + ["--launch-us=-1"]), contains: "--launch-us must be >= 0")
+        // GPU clusters: no device_kind key; f64 is accepted there too, fp64 as its spelling.
+        let gpu = try CLI.run(Self.decode + ["--format", "json", "--dtype", "fp64"])
+        CLI.expectSuccess(gpu)
+        let gpuObject = try #require(try CLI.json(gpu.stdout) as? [String: Any])
+        #expect(gpuObject["device_kind"] == nil && (gpuObject["workload"] as? [String: Any])?["dtype"] as? String == "fp64")
+        CLI.expectOneLineError(try CLI.run(Self.decode + ["--dtype", "f128"]), contains: "unknown dtype 'f128' (bf16, fp16, fp32, f64, fp8)")
+    }
+
+    /// `sweep` takes the cluster file's overheads as its defaults too, and records the values used.
+    @Test func sweepUsesTheClusterFilesOverheads() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func column(_ name: String, _ extra: [String]) throws -> [String] {
+            let out = dir + "/s\(extra.count)"
+            let r = try CLI.run(["sweep", "--cluster", Self.cpuStar, "--seq-lens", "4000", "--gpus", "4", "--heads", "4",
+                                 "--head-dim", "64", "--dtype", "f64", "--hidden-sizes", "", "--out", out, "--quiet"] + extra)
+            CLI.expectSuccess(r)
+            let lines = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let i = try #require(lines[0].firstIndex(of: Substring(name)))
+            return lines.dropFirst().map { String($0[i]) }
+        }
+        func numbers(_ name: String, _ extra: [String]) throws -> [Double] { try column(name, extra).map { Double($0) ?? .nan } }
+        #expect(try numbers("kernel_launch_s", []).allSatisfy { abs($0 - 5e-6) < 1e-15 })
+        #expect(try numbers("memory_efficiency", []) == [0.8, 0.8])
+        #expect(try numbers("kernel_launch_s", ["--launch-us", "1"]).allSatisfy { abs($0 - 1e-6) < 1e-15 })
+        #expect(try column("dtype", []) == ["f64", "f64"])
+    }
+
     @Test func sweepWritesCSVAndPlots() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -256,5 +256,36 @@ struct DecodeTests {
         #expect(throws: SimulatorError.self) { try DecodeWorkload(sequenceLength: 10, heads: 16, headDim: 128, dtype: "int3") }
         #expect(throws: SimulatorError.self) { try DecodeStrategy.parse("tree:binomial") }
         #expect(throws: SimulatorError.self) { try DecodeStrategy.parse("star") }
+        #expect(throws: SimulatorError.invalidArgument("unknown dtype 'f128' (bf16, fp16, fp32, f64, fp8)")) {
+            try DecodeWorkload(sequenceLength: 10, heads: 16, headDim: 128, dtype: "f128")
+        }
+    }
+
+    /// f64 (or fp64) workloads: 8-byte K/V, q and partials; every other dtype keeps fp32 partials.
+    @Test func f64WorkloadsSendF64Partials() throws {
+        for (dtype, bytes, partial) in [("f64", 8, 8), ("FP64", 8, 8), ("fp32", 4, 4), ("bf16", 2, 4), ("fp16", 2, 4), ("fp8", 1, 4)] {
+            let w = try DecodeWorkload(sequenceLength: 10, heads: 16, headDim: 128, dtype: dtype)
+            #expect(w.elementBytes == bytes && w.partialElementBytes == partial, "\(dtype)")
+            #expect(w.dtype == dtype.lowercased())
+        }
+        // Pass-partials on the mesh with f64: T_local + (p-1)(a + S b + T_merge(2)), S = 2064 elements x 8 bytes, and
+        // the local kernel reads f64 K/V and q and writes an f64 partial.
+        let p = 4, bandwidth = 50e9
+        let cluster = try fullyConnected(p, bandwidth: bandwidth, latency: .nanoseconds(100))
+        let w = try DecodeWorkload(sequenceLength: 400, batch: 1, heads: 16, headDim: 128, dtype: "f64")
+        let r = try DecodeModel(cluster: cluster, workload: w).run(.passPartials)
+        let local = (2 * 100 * 2048 * 8 + 2048 * 8 + Self.partialElements * 8) / Self.hbm
+        let merge = 3 * Self.partialElements * 8 / Self.hbm
+        let expected = local + 3 * (100e-9 + Self.partialElements * 8 / bandwidth + merge)
+        #expect(close(r.latency.seconds, expected), "\(r.latency.seconds) vs \(expected)")
+        #expect(r.notes.contains { $0.hasPrefix("f64 on a GPU: the roofline's compute peak is the H100-SXM5's BF16 tensor peak") })
+        // Tree: the same elements as fp32 (V_tree), twice the bytes; peak memory counts 8-byte partials.
+        let f32 = try DecodeWorkload(sequenceLength: 400, batch: 1, heads: 16, headDim: 128, dtype: "fp32")
+        let t64 = try DecodeModel(cluster: cluster, workload: w).run(.tree(collective: .ring))
+        let t32 = try DecodeModel(cluster: cluster, workload: f32).run(.tree(collective: .ring))
+        #expect(t64.elementsSentPerDevice == t32.elementsSentPerDevice)
+        #expect(t64.bytesPerLinkClass.map(\.bytes) == t32.bytesPerLinkClass.map { 2 * $0.bytes })
+        #expect(t64.peakMemoryBytes == 2 * t32.peakMemoryBytes)
+        #expect(t32.notes.isEmpty)
     }
 }

@@ -1,16 +1,22 @@
-/// A validated cluster: a network whose GPU nodes are the ranks, the GPU model, and the grouping of GPUs into
-/// servers (machines, e.g. DGX nodes) used by topology-aware algorithms.
+/// A validated cluster: a network whose GPU nodes are the ranks, the device model (a GPU or a CPU rank,
+/// `GPUSpec.kind`), the grouping of ranks into servers (machines, e.g. DGX nodes) used by topology-aware algorithms,
+/// and optionally the calibrated overheads its file gives.
 public struct Cluster: Sendable {
     public var name: String
+    /// The device of every rank.
     public var gpu: GPUSpec
     public var network: Network
     /// Network node of each GPU, in rank order.
     public var gpus: [Int]
     /// Server (machine) index of each GPU.
     public var serverOf: [Int]
+    /// Calibrated overheads from the cluster file's `overheads:` mapping (nil: none given). `DecodeOptions(cluster:)`
+    /// applies them; `simulate decode` and `sweep` use them as their defaults.
+    public var overheads: ClusterOverheads?
 
     /// Validates: at least one GPU, server indices given per GPU, every GPU reaches every other.
-    public init(name: String, gpu: GPUSpec, network: Network, gpus: [Int]? = nil, serverOf: [Int]? = nil) throws {
+    public init(name: String, gpu: GPUSpec, network: Network, gpus: [Int]? = nil, serverOf: [Int]? = nil,
+                overheads: ClusterOverheads? = nil) throws {
         let gpus = gpus ?? network.gpuNodes
         guard !gpus.isEmpty else { throw SimulatorError.cluster("'\(name)': a cluster needs at least one GPU") }
         for g in gpus where !network.nodes.indices.contains(g) || network.nodes[g].kind != .gpu {
@@ -26,6 +32,7 @@ public struct Cluster: Sendable {
         self.network = network
         self.gpus = gpus
         self.serverOf = servers
+        self.overheads = overheads
     }
 
     public var gpuCount: Int { gpus.count }

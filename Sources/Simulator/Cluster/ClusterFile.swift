@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads cluster descriptions from YAML (or JSON) with explicit units in key names: `bandwidth_GBps`
 /// (GB = 1e9 bytes per second), `bandwidth_Gbps` (1e9 bits per second), `latency_ns`, `latency_us`, `memory_GB`,
-/// `hbm_bandwidth_GBps`, `bf16_TFLOPS`. Unknown keys are errors. Schema: docs/simulator.md.
+/// `hbm_bandwidth_GBps`, `bf16_TFLOPS` (GPUs), `memory_bandwidth_GBps`, `gemm_GFLOPS` (CPU ranks), and the
+/// optional `overheads:` (`ClusterOverheads`). Unknown keys are errors. Schema: docs/simulator.md.
 public enum ClusterFile {
     /// Loads a file; `.json` files are parsed as JSON, anything else as YAML.
     public static func load(path: String) throws -> Cluster {
@@ -29,20 +30,25 @@ public enum ClusterFile {
         }
         var top = try ConfigFields(normalise(root), context: "cluster")
         if top.has("preset") {
-            try top.onlyKeys(["name", "preset", "nodes", "gpus", "gpu"])
+            try top.onlyKeys(["name", "preset", "nodes", "gpus", "gpu", "overheads"])
         } else {
-            try top.onlyKeys(["name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "nics", "hosts", "links"])
+            try top.onlyKeys(["name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "nics", "hosts", "links", "overheads"])
         }
         let name = try top.string("name") ?? origin
+        let overheads = try top.raw("overheads").map { try ClusterOverheads.parse($0) }
         if let preset = try top.string("preset") {
             let nodes = try top.int("nodes"), gpus = try top.int("gpus")
             if nodes != nil && gpus != nil { throw SimulatorError.cluster("cluster: give 'nodes' or 'gpus' with a preset, not both") }
             let count = nodes ?? gpus
-            let gpuOverride = try top.raw("gpu").map { try gpuSpec($0, base: nil) }
+            let gpuOverride = try top.raw("gpu").map { try gpuSpec($0) }
+            if let g = gpuOverride, g.kind != .gpu {
+                throw SimulatorError.cluster("gpu: kind '\(g.kind.rawValue)' does not apply to preset '\(preset)' (a GPU topology); describe the machine's links in a file without 'preset'")
+            }
             try top.finish()
             var cluster = try ClusterPreset.parse(preset, count: count).build()
             cluster.name = name == origin ? cluster.name : name
             if let g = gpuOverride { cluster.gpu = g }
+            cluster.overheads = overheads
             return cluster
         }
         var net = Network()
@@ -51,10 +57,13 @@ public enum ClusterFile {
             throw SimulatorError.cluster("cluster: 'gpus' must be in 1...\(ClusterPreset.maxGPUs), got \(gpuCount)")
         }
         guard let gpuValue = top.raw("gpu") else { throw SimulatorError.cluster("cluster: missing 'gpu'") }
-        let spec = try gpuSpec(gpuValue, base: nil)
+        let spec = try gpuSpec(gpuValue)
         let perServer = try top.int("gpus_per_server") ?? gpuCount
         guard perServer >= 1 else { throw SimulatorError.cluster("cluster: 'gpus_per_server' must be >= 1") }
-        let gpus = try (0..<gpuCount).map { try net.addNode("gpu\($0)", kind: .gpu) }
+        // Rank nodes are named after the device kind: gpu0, gpu1, ... or cpu0, cpu1, ... (network node kind `.gpu`:
+        // endpoints that never forward, whatever the device).
+        let rankPrefix = spec.kind.rawValue
+        let gpus = try (0..<gpuCount).map { try net.addNode("\(rankPrefix)\($0)", kind: .gpu) }
         for (key, kind) in [("switches", NetworkNode.Kind.switch), ("nics", .nic), ("hosts", .host)] {
             for n in try top.stringList(key) { try net.addNode(n, kind: kind) }
         }
@@ -73,7 +82,10 @@ public enum ClusterFile {
             try f.onlyKeys(["from", "to", "class", "bandwidth_GBps", "bandwidth_Gbps", "latency_ns", "latency_us", "duplex"])
             func node(_ key: String) throws -> Int {
                 let n = try f.requiredString(key)
-                guard let id = net.node(named: n) else { throw SimulatorError.cluster("links[\(i)]: unknown node '\(n)' in '\(key)'") }
+                guard let id = net.node(named: n) else {
+                    let hint = spec.kind == .gpu ? "" : " (the ranks of a \(rankPrefix) cluster are \(rankPrefix)0..\(rankPrefix)\(gpuCount - 1))"
+                    throw SimulatorError.cluster("links[\(i)]: unknown node '\(n)' in '\(key)'\(hint)")
+                }
                 return id
             }
             let from = try node("from"), to = try node("to")
@@ -112,25 +124,50 @@ public enum ClusterFile {
         }
         try top.finish()
         let serverOf = (0..<gpuCount).map { $0 / perServer }
-        return try Cluster(name: name, gpu: spec, network: net, gpus: gpus, serverOf: serverOf)
+        return try Cluster(name: name, gpu: spec, network: net, gpus: gpus, serverOf: serverOf, overheads: overheads)
     }
 
-    /// `gpu: H100-SXM5` (a known model) or a mapping with `model` and/or explicit
-    /// `name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB` (explicit values override the model's).
-    static func gpuSpec(_ value: Any, base: GPUSpec?) throws -> GPUSpec {
+    /// The device of every rank: `gpu: H100-SXM5` (a known GPU model) or a mapping. `kind` is `gpu` (the default) or
+    /// `cpu`; each kind has its own keys, and a key of the other kind is an error naming it.
+    /// - `kind: gpu`: `model` and/or explicit `name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB` (explicit values
+    ///   override the model's).
+    /// - `kind: cpu`: all of `name, memory_bandwidth_GBps` (streaming-read bandwidth per rank), `gemm_GFLOPS` (GEMM
+    ///   rate per rank in the workload's precision, the roofline's compute peak), `memory_GB` (memory per rank).
+    static func gpuSpec(_ value: Any) throws -> GPUSpec {
         if let model = value as? String { return try GPUSpec.named(model) }
         var f = try ConfigFields(value, context: "gpu")
-        var spec = try f.string("model").map { try GPUSpec.named($0) }
-        let name = try f.string("name") ?? spec?.name
-        let bw = try f.positive("hbm_bandwidth_GBps").map { $0 * 1e9 } ?? spec?.memoryBandwidth
-        let flops = try f.positive("bf16_TFLOPS").map { $0 * 1e12 } ?? spec?.bf16FlopsPerSecond
-        let memory = try f.positive("memory_GB").map { $0 * 1e9 } ?? spec?.memoryBytes
-        try f.finish()
-        guard let name, let bw, let flops, let memory else {
-            throw SimulatorError.cluster("gpu: give 'model' or all of name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB")
+        let kindName = try f.string("kind") ?? GPUSpec.Kind.gpu.rawValue
+        guard let kind = GPUSpec.Kind(rawValue: kindName) else {
+            throw SimulatorError.cluster("gpu: unknown kind '\(kindName)' (\(GPUSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        spec = try GPUSpec(name: name, memoryBandwidth: bw, bf16FlopsPerSecond: flops, memoryBytes: memory)
-        return spec!
+        let gpuKeys = ["model", "hbm_bandwidth_GBps", "bf16_TFLOPS"], cpuKeys = ["memory_bandwidth_GBps", "gemm_GFLOPS"]
+        let (own, other) = kind == .gpu ? (gpuKeys, cpuKeys) : (cpuKeys, gpuKeys)
+        if let bad = other.first(where: { f.has($0) }) {
+            throw SimulatorError.cluster("gpu: '\(bad)' is a key of kind \(kind == .gpu ? "cpu" : "gpu"), not of kind \(kind.rawValue) (keys: kind, name, \(own.joined(separator: ", ")), memory_GB)")
+        }
+        switch kind {
+        case .gpu:
+            let spec = try f.string("model").map { try GPUSpec.named($0) }
+            let name = try f.string("name") ?? spec?.name
+            let bw = try f.positive("hbm_bandwidth_GBps").map { $0 * 1e9 } ?? spec?.memoryBandwidth
+            let flops = try f.positive("bf16_TFLOPS").map { $0 * 1e12 } ?? spec?.peakFlopsPerSecond
+            let memory = try f.positive("memory_GB").map { $0 * 1e9 } ?? spec?.memoryBytes
+            try f.finish()
+            guard let name, let bw, let flops, let memory else {
+                throw SimulatorError.cluster("gpu: give 'model' or all of name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB")
+            }
+            return try GPUSpec(kind: .gpu, name: name, memoryBandwidth: bw, peakFlopsPerSecond: flops, memoryBytes: memory)
+        case .cpu:
+            let name = try f.string("name"), bw = try f.positive("memory_bandwidth_GBps")
+            let flops = try f.positive("gemm_GFLOPS"), memory = try f.positive("memory_GB")
+            try f.finish()
+            guard let name, let bw, let flops, let memory else {
+                let missing = [("name", name == nil), ("memory_bandwidth_GBps", bw == nil), ("gemm_GFLOPS", flops == nil),
+                               ("memory_GB", memory == nil)].first { $0.1 }!.0
+                throw SimulatorError.cluster("gpu: kind cpu needs '\(missing)' (give all of name, memory_bandwidth_GBps, gemm_GFLOPS, memory_GB)")
+            }
+            return try .cpu(name: name, memoryBandwidth: bw * 1e9, gemmFlopsPerSecond: flops * 1e9, memoryBytes: memory * 1e9)
+        }
     }
 
     /// Converts parser output to plain Swift containers (NSNull -> nil markers, NSNumber -> Int/Double/Bool).

@@ -1,30 +1,74 @@
-/// What the roofline needs to know about one GPU. Units: bytes/s, FLOP/s, bytes (GB = 1e9 bytes).
-/// Sources of the built-in numbers are listed in docs/simulator.md.
+/// What the roofline needs to know about one rank's device: a GPU, or a CPU rank (an MPI process on CPU cores).
+/// Units: bytes/s, FLOP/s, bytes (GB = 1e9 bytes). Sources of the built-in numbers are listed in docs/simulator.md.
 public struct GPUSpec: Equatable, Sendable {
+    /// What kind of device runs a rank. It changes what the spec's numbers mean (see `memoryBandwidth` and
+    /// `peakFlopsPerSecond`) and how outputs name the device; the simulation treats both kinds alike.
+    public enum Kind: String, Equatable, Sendable, CaseIterable {
+        /// A GPU: HBM bandwidth and the dense BF16 tensor peak (vendor numbers).
+        case gpu
+        /// A CPU rank: the streaming-read memory bandwidth and GEMM rate one rank measures, in the workload's precision.
+        case cpu
+
+        /// What the memory bandwidth is called in outputs: "HBM" (gpu) or "memory" (cpu).
+        public var memoryName: String { self == .gpu ? "HBM" : "memory" }
+    }
+
+    public var kind: Kind
     public var name: String
-    /// Peak HBM (device memory) bandwidth, bytes/s.
+    /// Memory bandwidth, bytes/s: peak HBM (device memory) bandwidth for a GPU; the measured streaming-read
+    /// bandwidth of one rank for a CPU.
     public var memoryBandwidth: Double
-    /// Peak dense BF16 tensor throughput, FLOP/s.
-    public var bf16FlopsPerSecond: Double
-    /// Device memory capacity, bytes.
+    /// The roofline's compute peak, FLOP/s: peak dense BF16 tensor throughput for a GPU (used whatever the
+    /// workload's dtype); the measured GEMM rate of one rank in the workload's precision for a CPU.
+    public var peakFlopsPerSecond: Double
+    /// Device memory capacity, bytes (for a CPU rank: the memory one rank may use).
     public var memoryBytes: Double
 
-    public init(name: String, memoryBandwidth: Double, bf16FlopsPerSecond: Double, memoryBytes: Double) throws {
-        for (value, what) in [(memoryBandwidth, "HBM bandwidth"), (bf16FlopsPerSecond, "BF16 FLOP/s"), (memoryBytes, "memory")] {
-            guard value.isFinite, value > 0 else { throw SimulatorError.cluster("GPU '\(name)': \(what) must be > 0, got \(value)") }
+    /// The compute peak under its GPU name (`peakFlopsPerSecond`).
+    @available(*, deprecated, renamed: "peakFlopsPerSecond")
+    public var bf16FlopsPerSecond: Double {
+        get { peakFlopsPerSecond }
+        set { peakFlopsPerSecond = newValue }
+    }
+
+    /// A device of either kind; every number must be finite and > 0.
+    public init(kind: Kind, name: String, memoryBandwidth: Double, peakFlopsPerSecond: Double, memoryBytes: Double) throws {
+        let flopsName = kind == .gpu ? "BF16 FLOP/s" : "GEMM FLOP/s"
+        for (value, what) in [(memoryBandwidth, "\(kind.memoryName) bandwidth"), (peakFlopsPerSecond, flopsName), (memoryBytes, "memory")] {
+            guard value.isFinite, value > 0 else {
+                throw SimulatorError.cluster("\(kind.rawValue.uppercased()) '\(name)': \(what) must be > 0, got \(value)")
+            }
         }
+        self.kind = kind
         self.name = name
         self.memoryBandwidth = memoryBandwidth
-        self.bf16FlopsPerSecond = bf16FlopsPerSecond
+        self.peakFlopsPerSecond = peakFlopsPerSecond
         self.memoryBytes = memoryBytes
     }
 
+    /// A GPU.
+    public init(name: String, memoryBandwidth: Double, bf16FlopsPerSecond: Double, memoryBytes: Double) throws {
+        try self.init(kind: .gpu, name: name, memoryBandwidth: memoryBandwidth, peakFlopsPerSecond: bf16FlopsPerSecond,
+                      memoryBytes: memoryBytes)
+    }
+
+    /// A CPU rank: `memoryBandwidth` its streaming-read bandwidth, `gemmFlopsPerSecond` its GEMM rate in the
+    /// workload's precision, `memoryBytes` the memory it may use.
+    public static func cpu(name: String, memoryBandwidth: Double, gemmFlopsPerSecond: Double, memoryBytes: Double) throws -> GPUSpec {
+        try GPUSpec(kind: .cpu, name: name, memoryBandwidth: memoryBandwidth, peakFlopsPerSecond: gemmFlopsPerSecond,
+                    memoryBytes: memoryBytes)
+    }
+
     private init(uncheckedName name: String, memoryBandwidth: Double, flops: Double, memory: Double) {
+        kind = .gpu
         self.name = name
         self.memoryBandwidth = memoryBandwidth
-        bf16FlopsPerSecond = flops
+        peakFlopsPerSecond = flops
         memoryBytes = memory
     }
+
+    /// The device as outputs name it: the GPU's name, or "NAME (cpu)" for a CPU rank.
+    public var label: String { kind == .gpu ? name : "\(name) (cpu)" }
 
     /// NVIDIA H100 SXM5: 80 GB HBM3 at 3.35 TB/s, 989 TFLOP/s dense BF16.
     public static let h100SXM5 = GPUSpec(uncheckedName: "H100-SXM5", memoryBandwidth: 3.35e12, flops: 989e12, memory: 80e9)

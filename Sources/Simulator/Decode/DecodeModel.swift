@@ -74,6 +74,9 @@ public struct DecodeModel: Sendable {
             peakMemoryBytes: memory.bytes, paperPeakMemoryElements: program.paperMemory(workload, ranks: p),
             fitsInMemory: memory.bytes <= target.gpu.memoryBytes, speedupVsRing: nil, events: result.events,
             messages: result.messages, notes: built.notes, execution: recording ? result : nil)
+        if target.gpu.kind == .gpu && workload.elementBytes == 8 {
+            report.notes.append("f64 on a GPU: the roofline's compute peak is the \(target.gpu.name)'s BF16 tensor peak; put its FP64 rate in bf16_TFLOPS if compute-bound kernels matter")
+        }
         if !report.fitsInMemory {
             report.notes.append("needs \(formatBytes(memory.bytes)) per device, more than the \(formatBytes(target.gpu.memoryBytes)) of a \(target.gpu.name)")
         }

@@ -19,3 +19,15 @@ public struct DecodeOptions: Equatable, Sendable {
 
     public init() {}
 }
+
+extension DecodeOptions {
+    /// The options a cluster calls for: the idealised defaults with the cluster file's calibrated `overheads:`
+    /// (`Cluster.overheads`, `ClusterOverheads.apply(to:)`) set on them; without them, `DecodeOptions()`.
+    ///
+    ///     let cluster = try Cluster.resolve("this-machine.yaml")
+    ///     let model = try DecodeModel(cluster: cluster, workload: w, options: DecodeOptions(cluster: cluster))
+    public init(cluster: Cluster) {
+        self.init()
+        cluster.overheads?.apply(to: &self)
+    }
+}

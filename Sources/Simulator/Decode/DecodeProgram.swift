@@ -7,7 +7,7 @@ protocol DecodeProgram {
     /// The phases (run one after another on each rank) and notes for one decode step.
     func build(_ context: DecodeContext) throws -> DecodePhases
     /// Attention buffers on the busiest device (our accounting): elements, and bytes with K/V, q and output in the
-    /// model dtype and partial statistics in fp32.
+    /// model dtype and partial statistics in partial precision (fp32; f64 for f64 workloads).
     func peakMemory(_ context: DecodeContext) -> (elements: Double, bytes: Double)
     /// The paper's communication volume per device (elements), nil where the paper has none (default).
     func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double?
@@ -43,7 +43,7 @@ struct DecodeContext {
         ListProgram(singleLane: tokens.indices.map { [flashDecode(rank: $0)] })
     }
 
-    /// Bytes of one fp32 partial (output and log-sum-exp), as sent by pass-partials and gather.
+    /// Bytes of one partial (output and log-sum-exp, `partialElementBytes` each), as sent by pass-partials and gather.
     var partialBytes: Double { workload.partialElements * Double(workload.partialElementBytes) }
 }
 
@@ -51,7 +51,7 @@ struct DecodeContext {
 struct DecodePhases {
     var phases: [RankProgram]
     var notes: [String] = []
-    /// Bytes per element sent (to report elements sent per device): fp32 partials unless the strategy sends K/V.
+    /// Bytes per element sent (to report elements sent per device): partial elements (fp32; f64 for f64 workloads) unless the strategy sends K/V.
     var sentElementBytes: Double
     /// Elements sent per device when the communication is a closed-form model rather than simulated messages
     /// (nil: measured from the simulated bytes).

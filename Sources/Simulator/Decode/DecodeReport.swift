@@ -13,13 +13,13 @@ public struct DecodeReport: Sendable {
     /// The rest: waiting.
     public var idle: SimTime
     public var bytesPerLinkClass: [(name: String, bytes: Double)]
-    /// Mean elements sent per device (fp32 partial elements for tree/pass-partials/gather, K/V elements for ring).
+    /// Mean elements sent per device (partial elements, fp32 or f64, for tree/pass-partials/gather, K/V elements for ring).
     public var elementsSentPerDevice: Double
     /// The paper's formula (V_tree = 2(p-1)/p (b d + 2 b n_h), V_ring = 2 b t d p), nil for other strategies.
     public var paperVolumeElements: Double?
     /// Peak memory per device for attention buffers, elements (the strategy's own accounting).
     public var peakMemoryElements: Double
-    /// The same in bytes: K/V, q and output in the model dtype, partials in fp32.
+    /// The same in bytes: K/V, q and output in the model dtype, partials in fp32 (f64 for f64 workloads).
     public var peakMemoryBytes: Double
     /// The paper's peak-memory formula (ring 4btd + 2bd, tree 2btd + 2bd + 2b n_h), nil for others.
     public var paperPeakMemoryElements: Double?

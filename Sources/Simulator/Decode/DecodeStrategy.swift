@@ -1,7 +1,8 @@
 /// How one decode step is distributed over p GPUs that each hold N/p tokens of K/V (except `singleGPU`).
 public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
     /// The paper's Algorithm 3: local flash-decode partial, then all-reduce of the max (b n_h values), of the
-    /// numerator (b d values) and of the denominator (b n_h values), fp32, with the given collective algorithm.
+    /// numerator (b d values) and of the denominator (b n_h values), fp32 (f64 for f64 workloads), with the given
+    /// collective algorithm.
     case tree(collective: CollectiveAlgorithm)
     /// Ring Attention: K/V chunks travel around the ring. `overlap`: p-1 hops overlapped with compute;
     /// no overlap: p sequential compute-then-send steps (the JAX baseline, p hops).

@@ -6,11 +6,12 @@ public struct DecodeWorkload: Equatable, Sendable {
     public var heads: Int
     public var kvHeads: Int
     public var headDim: Int
-    /// Element type of K, V and q (bf16, fp16, fp32, fp8).
+    /// Element type of K, V and q (bf16, fp16, fp32, f64, fp8), lowercased as given.
     public var dtype: String
     public var elementBytes: Int
-    /// Partials (outputs, max, denominators) travel in fp32.
-    public var partialElementBytes: Int = 4
+    /// Partials (outputs, max, denominators) travel and are stored in max(4, `elementBytes`) bytes per element:
+    /// fp32 for bf16, fp16, fp32 and fp8 workloads, f64 for f64 ones.
+    public var partialElementBytes: Int
 
     public init(sequenceLength: Int, batch: Int = 1, heads: Int, kvHeads: Int? = nil, headDim: Int, dtype: String = "bf16") throws {
         let kv = kvHeads ?? heads
@@ -28,9 +29,8 @@ public struct DecodeWorkload: Equatable, Sendable {
         guard heads % kv == 0 else {
             throw SimulatorError.invalidArgument("heads (\(heads)) must be a multiple of kv-heads (\(kv))")
         }
-        let sizes = ["bf16": 2, "fp16": 2, "f16": 2, "fp32": 4, "f32": 4, "fp8": 1]
-        guard let size = sizes[dtype.lowercased()] else {
-            throw SimulatorError.invalidArgument("unknown dtype '\(dtype)' (bf16, fp16, fp32, fp8)")
+        guard let size = Self.elementSizes[dtype.lowercased()] else {
+            throw SimulatorError.invalidArgument("unknown dtype '\(dtype)' (bf16, fp16, fp32, f64, fp8)")
         }
         self.sequenceLength = sequenceLength
         self.batch = batch
@@ -39,7 +39,11 @@ public struct DecodeWorkload: Equatable, Sendable {
         self.headDim = headDim
         self.dtype = dtype.lowercased()
         elementBytes = size
+        partialElementBytes = max(4, size)
     }
+
+    /// Bytes per element of each accepted dtype spelling.
+    public static let elementSizes = ["bf16": 2, "fp16": 2, "f16": 2, "fp32": 4, "f32": 4, "f64": 8, "fp64": 8, "fp8": 1]
 
     /// d = n_h d_h.
     public var modelDim: Int { heads * headDim }

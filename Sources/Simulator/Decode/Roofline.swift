@@ -1,9 +1,11 @@
-/// Local compute time from a roofline: launch + max(bytes / (HBM bandwidth * eta_mem), FLOPs / (peak * eta_c)).
+/// Local compute time from a roofline: launch + max(bytes / (memory bandwidth * eta_mem), FLOPs / (peak * eta_c)),
+/// with the device's memory bandwidth and compute peak (`GPUSpec`: HBM and BF16 peak for a GPU, measured streaming
+/// bandwidth and GEMM rate for a CPU rank).
 public struct Roofline: Equatable, Sendable {
     public var gpu: GPUSpec
-    /// Fraction of peak HBM bandwidth achieved (1 = idealised).
+    /// Fraction of the device's memory bandwidth achieved (1 = idealised).
     public var memoryEfficiency: Double
-    /// Fraction of peak BF16 FLOP/s achieved (1 = idealised).
+    /// Fraction of the device's compute peak achieved (1 = idealised).
     public var computeEfficiency: Double
     /// Fixed cost per kernel (0 = idealised; 3-5 us is typical).
     public var kernelLaunch: SimTime
@@ -20,11 +22,12 @@ public struct Roofline: Equatable, Sendable {
 
     public func time(bytes: Double, flops: Double) -> SimTime {
         let memory = bytes / (gpu.memoryBandwidth * memoryEfficiency)
-        let compute = flops / (gpu.bf16FlopsPerSecond * computeEfficiency)
+        let compute = flops / (gpu.peakFlopsPerSecond * computeEfficiency)
         return kernelLaunch + .seconds(max(memory, compute))
     }
 
-    /// Flash-decoding over `tokens` keys: reads K and V (native n_kv heads) and q, writes the fp32 partial;
+    /// Flash-decoding over `tokens` keys: reads K and V (native n_kv heads) and q, writes the partial
+    /// (`partialElementBytes` per element);
     /// 4 b n_h t d_h FLOPs (QK^T and PV). Zero tokens cost nothing.
     public func flashDecode(tokens: Int, _ w: DecodeWorkload) -> SimTime {
         guard tokens > 0 else { return .zero }
@@ -34,15 +37,16 @@ public struct Roofline: Equatable, Sendable {
         return time(bytes: bytes, flops: flops)
     }
 
-    /// Merging `count` fp32 partials into one (read count, write one; ~5 FLOPs per element each).
+    /// Merging `count` partials into one (read count, write one; ~5 FLOPs per element each).
     public func merge(partials count: Int, _ w: DecodeWorkload) -> SimTime {
         guard count > 1 else { return .zero }
         let elements = w.partialElements
         return time(bytes: Double(count + 1) * elements * Double(w.partialElementBytes), flops: 5 * Double(count) * elements)
     }
 
-    /// An elementwise pass over `elements` fp32 values (rescale, divide).
-    public func elementwise(_ elements: Double) -> SimTime {
-        time(bytes: 2 * elements * 4, flops: 2 * elements)
+    /// An elementwise pass over `elements` values of `elementBytes` bytes each, read and written (rescale, divide
+    /// of the partials: fp32, or f64 for f64 workloads).
+    public func elementwise(_ elements: Double, elementBytes: Int = 4) -> SimTime {
+        time(bytes: 2 * elements * Double(elementBytes), flops: 2 * elements)
     }
 }

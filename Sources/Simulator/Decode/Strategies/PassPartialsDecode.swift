@@ -1,5 +1,5 @@
 /// `pass-partials` (reviewers' alternative): each rank computes its flash-decode partial; partials (b d + b n_h
-/// fp32) then pass along the chain 0 -> 1 -> ... -> p-1, each rank merging what it receives with its own before
+/// fp32, f64 for f64 workloads) then pass along the chain 0 -> 1 -> ... -> p-1, each rank merging what it receives with its own before
 /// passing it on. The result is on rank p-1. Uncontended: T_local(t) + (p-1)(a + S b + T_merge(2)) when every rank
 /// finishes its local kernel at the same time.
 struct PassPartialsDecode: DecodeProgram {

@@ -1,4 +1,5 @@
-/// `tree[:ALG]`, the paper's Algorithm 3: local flash-decode partial; all-reduce of the max (b n_h fp32); rescale;
+/// `tree[:ALG]`, the paper's Algorithm 3: local flash-decode partial; all-reduce of the max (b n_h partial elements,
+/// fp32 or f64: `DecodeWorkload.partialElementBytes`); rescale;
 /// all-reduce of the numerator (b d); all-reduce of the denominator (b n_h); divide. The all-reduces use any
 /// collective algorithm, or NCCL's closed-form model (`nccl*`, modelled communication, no network events).
 struct TreeDecode: DecodeProgram {
@@ -19,7 +20,7 @@ struct TreeDecode: DecodeProgram {
             notes.append("segments do not apply to '\(collective)' all-reduces (not pipelined)")
         }
         for (i, (label, elements)) in sizes.enumerated() {
-            let allReduce = try Collective(.allreduce, algorithm: collective, bytes: elements * 4, options: collectiveOptions)
+            let allReduce = try Collective(.allreduce, algorithm: collective, bytes: elements * Double(w.partialElementBytes), options: collectiveOptions)
             if case .nccl(let a) = collective {
                 let prediction = try NCCLModel.predict(.allreduce, bytes: allReduce.bytes, inputs: NCCLModel.Inputs(cluster: c.cluster), algorithm: a)
                 let t = prediction.time + options.collectiveCall
@@ -33,10 +34,10 @@ struct TreeDecode: DecodeProgram {
                 }
             }
             if i == 0 {  // rescale numerator and denominator by exp(lse - m)
-                phases.append(ListProgram(singleLane: Array(repeating: [.compute(roof.elementwise(w.partialElements), label: "rescale")], count: p)))
+                phases.append(ListProgram(singleLane: Array(repeating: [.compute(roof.elementwise(w.partialElements, elementBytes: w.partialElementBytes), label: "rescale")], count: p)))
             }
         }
-        phases.append(ListProgram(singleLane: Array(repeating: [.compute(roof.elementwise(Double(w.batch * w.modelDim)), label: "divide")], count: p)))
+        phases.append(ListProgram(singleLane: Array(repeating: [.compute(roof.elementwise(Double(w.batch * w.modelDim), elementBytes: w.partialElementBytes), label: "divide")], count: p)))
         var result = DecodePhases(phases: phases, notes: notes, sentElementBytes: Double(w.partialElementBytes))
         if modelled.picoseconds > 0 {
             result.modelledElementsSentPerDevice = 2 * Double(p - 1) / Double(p) * (Double(w.batch * w.modelDim) + 2 * Double(w.batch * w.heads))
@@ -45,7 +46,7 @@ struct TreeDecode: DecodeProgram {
         return result
     }
 
-    /// Stored K/V, q and output in the model dtype; numerator and the two b n_h statistics in fp32.
+    /// Stored K/V, q and output in the model dtype; numerator and the two b n_h statistics as partials (fp32, f64).
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
