@@ -1,7 +1,63 @@
 import ArgumentParser
 import CLICommon
+import Distributed
+import Foundation
+import Simulator
+import TreeCore
 
-struct CalibrateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "calibrate", abstract: "TODO")
-    func run() throws { throw CLIError("not yet") }
+/// `mpirun -np P treeattn-mpi calibrate --out this-machine.yaml`: measures the ranks it runs on and writes a cluster
+/// file for `treeattn simulate decode --cluster this-machine.yaml`.
+struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Measure the MPI ranks (network, memory, GEMM, decode kernel, collective call) and write a cluster file.",
+        discussion: """
+            Run under mpirun with the ranks and network of the runs to predict (every rank measures while the others \
+            run too). The cluster file describes the ranks as CPU devices (kind: cpu) on a star: each rank's uplink \
+            and downlink at the ping-pong bandwidth, and one shared core link at the bandwidth all ranks reached \
+            together (a shared memory bus, or one shaped queue), with the fitted latency; `overheads:` holds the \
+            decode kernel's fixed cost and efficiency and the fixed cost of one collective call.
+            """)
+
+    @Option(help: "Cluster file to write (YAML), by rank 0.") var out: String
+    @Option(help: "A name for the cluster.") var name: String?
+    @Option(help: "Query heads of the decode kernel measured.") var heads = 16
+    @Option(help: "Head dim of the decode kernel measured.") var headDim = 32
+    @Option(help: "Keys per rank of the large decode measured.") var decodeKeys = 1 << 17
+    @Option(help: "Largest ping-pong message, bytes.") var maxMessage = 16 << 20
+    @Flag(help: "No progress lines.") var quiet = false
+    @OptionGroup var memory: MemoryOptions
+
+    func validate() throws {
+        guard (1...1024).contains(heads), (1...1024).contains(headDim) else { throw CLIError("--heads and --head-dim must be in 1...1024") }
+        guard (64...(1 << 24)).contains(decodeKeys) else { throw CLIError("--decode-keys must be in 64...\(1 << 24)") }
+        guard (1024...(1 << 30)).contains(maxMessage) else { throw CLIError("--max-message must be in 1024...\(1 << 30)") }
+    }
+
+    func run() throws {
+        let comm = try Communicator()
+        defer { comm.finalize() }
+        do {
+            let outputs: AtomicOutputs? = try comm.agree { comm.rank == 0 ? try AtomicOutputs([out]) : nil }
+            defer { outputs?.discard() }
+            try comm.agree {
+                try MemoryBudget.current.check(product: [decodeKeys, heads, 2 * headDim + 1, 8, 2], for: "the decode kernel measured")
+                try MemoryBudget.current.check(product: [maxMessage, 3], for: "the ping-pong buffers")
+            }
+            let say: (String) -> Void = { line in
+                if comm.rank == 0 && !quiet { FileHandle.standardError.write(Data("calibrate: \(line)\n".utf8)) }
+            }
+            let c = try MachineCalibration.measure(comm, heads: heads, headDim: headDim, decodeKeys: decodeKeys,
+                                                   maxMessage: maxMessage, progress: say)
+            try comm.agree {
+                guard let outputs else { return }
+                let text = try CalibratedCluster(c, name: name ?? "calibrated \(c.ranks) ranks").yaml()
+                try outputs.write(Array(text.utf8), to: out)
+                try outputs.commit()
+                if !quiet { print(try CalibratedCluster(c, name: name ?? "").summary()) }
+            }
+        } catch let error as DistributedError {
+            throw CLIError(error.description)
+        }
+    }
 }

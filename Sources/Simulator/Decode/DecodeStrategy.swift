@@ -7,6 +7,11 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
     /// Ring Attention: K/V chunks travel around the ring. `overlap`: p-1 hops overlapped with compute;
     /// no overlap: p sequential compute-then-send steps (the JAX baseline, p hops).
     case ring(overlap: Bool)
+    /// Ring Attention as `treeattn-mpi` runs it: compute, then MPI_Sendrecv of the K/V chunk, p blocks and p-1 hops.
+    case ringSendrecv
+    /// The partials merged up a pinned `ReductionPlan` by point-to-point messages to rank 0 (a node lives on its
+    /// first child's rank), as `treeattn-mpi --reduction binary` does: a reduce, no all-reduce.
+    case treeReduce(ReductionPlan.Shape)
     /// Reviewers' alternative: partials (not K/V) pass along the ring, merged at each hop; result on rank p-1.
     case passPartials
     /// Reviewers' alternative (Star Attention style): every rank sends its partial to rank 0, which merges them.
@@ -18,23 +23,32 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .tree(let c): return c == .tree ? "tree" : "tree:\(c)"
         case .ring(let overlap): return overlap ? "ring" : "ring-sequential"
+        case .ringSendrecv: return "ring-sendrecv"
+        case .treeReduce(let shape): return shape == .binary ? "tree-reduce" : "tree-reduce:\(shape)"
         case .passPartials: return "pass-partials"
         case .gatherToOne: return "gather"
         case .singleGPU: return "single"
         }
     }
 
-    public static let usage = "tree[:COLLECTIVE], ring, ring-sequential, pass-partials, gather, single"
+    public static let usage = "tree[:COLLECTIVE], ring, ring-sequential, ring-sendrecv, tree-reduce[:SHAPE], pass-partials, gather, single"
 
     public static func parse(_ text: String) throws -> DecodeStrategy {
         switch text {
         case "tree": return .tree(collective: .tree)
         case "ring": return .ring(overlap: true)
         case "ring-sequential", "ring-no-overlap": return .ring(overlap: false)
+        case "ring-sendrecv": return .ringSendrecv
+        case "tree-reduce": return .treeReduce(.binary)
         case "pass-partials": return .passPartials
         case "gather", "gather-to-one": return .gatherToOne
         case "single", "single-gpu": return .singleGPU
         default:
+            if text.hasPrefix("tree-reduce:") {
+                do { return .treeReduce(try ReductionPlan.parseShape(String(text.dropFirst(12)))) } catch let error as CoreError {
+                    throw SimulatorError.invalidArgument(error.description)
+                }
+            }
             if text.hasPrefix("tree:") {
                 let algorithm = try CollectiveAlgorithm.parse(String(text.dropFirst(5)))
                 if case .binomial = algorithm { throw SimulatorError.unsupported("binomial is a broadcast, not an all-reduce") }
@@ -53,6 +67,8 @@ extension DecodeStrategy {
         switch self {
         case .tree(let collective): return TreeDecode(collective: collective)
         case .ring(let overlap): return RingDecode(overlap: overlap)
+        case .ringSendrecv: return RingDecode(overlap: false, chunkComesHome: false)
+        case .treeReduce(let shape): return TreeReduceDecode(shape: shape)
         case .passPartials: return PassPartialsDecode()
         case .gatherToOne: return GatherDecode()
         case .singleGPU: return SingleGPUDecode()

@@ -7,7 +7,9 @@
 /// step s has tag `s * messagesPerChunk + i`. Per step, a rank runs
 /// - overlapped: send the held chunk on, compute its block, receive the next chunk (p-1 hops, the last step only
 ///   computes): T_block + (p-1) max(T_block, a + S b) on an uncontended ring;
-/// - sequential: compute, send, receive (p hops, the chunk comes home): p (T_block + a + S b).
+/// - sequential: compute, send, receive (p hops, the chunk comes home): p (T_block + a + S b); with
+///   `chunkComesHome` off, p-1 hops and p blocks (MPI_Sendrecv rings such as `treeattn-mpi`'s):
+///   p T_block + (p-1)(a + S b).
 public struct KVRingProgram: RankProgram {
     /// The attention block each rank computes at each step.
     public enum Blocks: Sendable {
@@ -27,8 +29,12 @@ public struct KVRingProgram: RankProgram {
     /// Bytes of the K/V chunk that starts on each rank (K and V together).
     public let chunkBytes: [Double]
     public let blocks: Blocks
+    /// Sequential rings only: whether the chunk makes the p-th hop back to its owner (the JAX baseline) or stops
+    /// after p-1 hops.
+    public let chunkComesHome: Bool
 
-    public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], blocks: Blocks) throws {
+    public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], blocks: Blocks,
+                chunkComesHome: Bool = true) throws {
         guard ranks >= 1, messagesPerChunk >= 1, chunkBytes.count == ranks else {
             throw SimulatorError.invalidArgument("a K/V ring needs ranks >= 1, messages per chunk >= 1 and one chunk size per rank")
         }
@@ -40,10 +46,11 @@ public struct KVRingProgram: RankProgram {
         self.messagesPerChunk = messagesPerChunk
         self.chunkBytes = chunkBytes
         self.blocks = blocks
+        self.chunkComesHome = chunkComesHome
     }
 
     /// Steps 0..<hops move the chunk on (a prefix of the p steps).
-    private var hops: Int { ranks == 1 ? 0 : (overlap ? ranks - 1 : ranks) }
+    private var hops: Int { ranks == 1 ? 0 : (overlap || !chunkComesHome ? ranks - 1 : ranks) }
 
     /// Steps 0..<computing(rank) compute a block (a prefix of the p steps).
     private func computing(rank: Int) -> Int {

@@ -4,6 +4,8 @@
 /// `DecodeOptions.ringSendsExpandedKV` is off.
 struct RingDecode: DecodeProgram {
     var overlap: Bool
+    /// Sequential only: the chunk's p-th hop home (JAX's ppermute loop) or not (MPI_Sendrecv, p-1 hops).
+    var chunkComesHome = true
 
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload
@@ -15,7 +17,7 @@ struct RingDecode: DecodeProgram {
             notes.append("K/V sent expanded to \(w.heads) heads (GQA repeat factor \(w.groupSize))")
         }
         let ring = try KVRingProgram(ranks: c.ranks, overlap: overlap, chunkBytes: chunkBytes,
-                                     blocks: .perChunk(times: times, label: "flash-decode"))
+                                     blocks: .perChunk(times: times, label: "flash-decode"), chunkComesHome: chunkComesHome)
         return DecodePhases(phases: [ring], notes: notes, sentElementBytes: Double(w.elementBytes))
     }
 
