@@ -2,8 +2,9 @@
 SWIFT ?= swift
 PYTHON ?= python3
 BIN := .build/debug/treeattn
+MPIBIN := .build/debug/treeattn-mpi
 
-.PHONY: setup build demo test bench fuzz clean
+.PHONY: setup build demo test bench fuzz validate clean
 
 setup:
 	@bash scripts/setup.sh
@@ -20,7 +21,9 @@ test: setup
 	$(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
 	bash scripts/golden-check.sh $(BIN)
-	$(PYTHON) python/fuzz.py --treeattn $(BIN) --seconds 45
+	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN)
+	bash scripts/validate-smoke.sh $(MPIBIN)
+	$(PYTHON) python/fuzz.py --treeattn $(BIN) --seconds 30
 
 # Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 45 s of it).
 fuzz: build
@@ -30,6 +33,12 @@ bench: setup
 	$(SWIFT) build -c release
 	.build/release/treeattn bench reference
 	.build/release/treeattn bench simulator
+	.build/release/treeattn-mpi bench
+
+# The full validation of the simulator against measured MPI runs (about an hour on 2 cores; needs root for netns).
+validate: setup
+	$(SWIFT) build -c release
+	.build/release/treeattn-mpi validate --out docs/validation.md
 
 clean:
 	rm -rf .build Examples/UsingTheLibrary/.build

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs, idempotently: OpenBLAS + LAPACKE (Debian) and the Python packages of the checks.
+# Installs what the project needs, idempotently: OpenBLAS + LAPACKE and Open MPI (Debian) and the Python packages of the checks.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
@@ -8,6 +8,18 @@ if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]
   echo "setup: installing libopenblas-dev liblapacke-dev pkg-config"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev liblapacke-dev pkg-config >/dev/null
+fi
+
+if ! command -v mpirun >/dev/null 2>&1 || ! pkg-config --exists ompi-c 2>/dev/null; then
+  echo "setup: installing openmpi-bin libopenmpi-dev (treeattn-mpi)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
+fi
+# Network emulation for `treeattn-mpi validate --networks netns` (ip, tc); usually present.
+if ! command -v tc >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+  echo "setup: installing iproute2"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq iproute2 >/dev/null
 fi
 
 PY=${PYTHON:-python3}

@@ -2,7 +2,7 @@ import Reference
 
 /// Ring Attention on MPI: at hop h every rank holds the K/V of shard (rank - h) mod p, folds that block's attention
 /// into its running (O, LSE) with `RingAttention.fold` (the single-process ring's update), and passes the block to
-/// rank + 1 while receiving the next from rank - 1 (`MPI_Sendrecv`), p-1 hops in all. Every rank computes the full
+/// rank + 1 while receiving the next from rank - 1 (`MPI_Sendrecv`, K then V), p-1 hops in all. Every rank computes the full
 /// result (queries are replicated, as in ring decode); rank 0's visit order 0, p-1, ..., 1 is
 /// `RingAttention.visitOrder(owner: 0)`, so it matches `treeattn attention --reduction ring`.
 struct RingReduction: RankReduction {
@@ -22,12 +22,10 @@ struct RingReduction: RankReduction {
             let incoming = shard.layout.ranges[from].count
             let kShape = [x.batch, x.kvHeads, incoming, x.headDim], vShape = [x.batch, x.kvHeads, incoming, x.valueDim]
             try log.time("sendrecv hop \(hop + 1)", comm) {
+                // K then V, each received straight into the array the next block's tensor uses (no packing copies).
                 let right = (comm.rank + 1) % p, left = (comm.rank - 1 + p) % p
-                let kv = try comm.sendReceive(k.data + v.data, to: right, receiving: kShape.reduce(1, *) + vShape.reduce(1, *),
-                                              from: left, tag: hop + 1)
-                let kCount = kShape.reduce(1, *)
-                k = try Tensor(shape: kShape, data: Array(kv[..<kCount]))
-                v = try Tensor(shape: vShape, data: Array(kv[kCount...]))
+                k = try Tensor(shape: kShape, data: comm.sendReceive(k.data, to: right, receiving: kShape.reduce(1, *), from: left, tag: 2 * hop))
+                v = try Tensor(shape: vShape, data: comm.sendReceive(v.data, to: right, receiving: vShape.reduce(1, *), from: left, tag: 2 * hop + 1))
             }
             holding = from
         }

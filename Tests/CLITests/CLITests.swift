@@ -6,10 +6,11 @@ enum CLI {
     static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let binary = root + "/.build/debug/treeattn"
+    static let mpiBinary = root + "/.build/debug/treeattn-mpi"
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    static func run(_ args: [String], in directory: String? = nil) throws -> Result {
+    static func run(_ args: [String], in directory: String? = nil, binary: String = binary) throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(binary) missing: run `swift build` first"])
         }

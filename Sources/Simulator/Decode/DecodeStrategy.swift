@@ -7,7 +7,8 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
     /// Ring Attention: K/V chunks travel around the ring. `overlap`: p-1 hops overlapped with compute;
     /// no overlap: p sequential compute-then-send steps (the JAX baseline, p hops).
     case ring(overlap: Bool)
-    /// Ring Attention as `treeattn-mpi` runs it: compute, then MPI_Sendrecv of the K/V chunk, p blocks and p-1 hops.
+    /// Ring Attention as `treeattn-mpi` runs it: compute, then K and V passed on (two messages, sent back to back; the
+    /// MPI run's two blocking MPI_Sendrecv calls pay one more latency per hop), p blocks and p-1 hops.
     case ringSendrecv
     /// The partials merged up a pinned `ReductionPlan` by point-to-point messages to rank 0 (a node lives on its
     /// first child's rank), as `treeattn-mpi --reduction binary` does: a reduce, no all-reduce.
@@ -67,7 +68,7 @@ extension DecodeStrategy {
         switch self {
         case .tree(let collective): return TreeDecode(collective: collective)
         case .ring(let overlap): return RingDecode(overlap: overlap)
-        case .ringSendrecv: return RingDecode(overlap: false, chunkComesHome: false)
+        case .ringSendrecv: return RingDecode(overlap: false, chunkComesHome: false, messagesPerChunk: 2)
         case .treeReduce(let shape): return TreeReduceDecode(shape: shape)
         case .passPartials: return PassPartialsDecode()
         case .gatherToOne: return GatherDecode()

@@ -6,6 +6,8 @@ struct RingDecode: DecodeProgram {
     var overlap: Bool
     /// Sequential only: the chunk's p-th hop home (JAX's ppermute loop) or not (MPI_Sendrecv, p-1 hops).
     var chunkComesHome = true
+    /// Messages per hop: 1 (K and V together), or 2 (K then V, as `treeattn-mpi`'s two MPI_Sendrecv calls).
+    var messagesPerChunk = 1
 
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload
@@ -16,7 +18,7 @@ struct RingDecode: DecodeProgram {
         if c.options.ringSendsExpandedKV && w.groupSize > 1 {
             notes.append("K/V sent expanded to \(w.heads) heads (GQA repeat factor \(w.groupSize))")
         }
-        let ring = try KVRingProgram(ranks: c.ranks, overlap: overlap, chunkBytes: chunkBytes,
+        let ring = try KVRingProgram(ranks: c.ranks, overlap: overlap, messagesPerChunk: messagesPerChunk, chunkBytes: chunkBytes,
                                      blocks: .perChunk(times: times, label: "flash-decode"), chunkComesHome: chunkComesHome)
         return DecodePhases(phases: [ring], notes: notes, sentElementBytes: Double(w.elementBytes))
     }
