@@ -164,8 +164,9 @@ def close(a, b):
 # ---------------------------------------------------------------- the fuzzer
 
 class Fuzzer:
-    def __init__(self, binary, work, findings, rng, max_rss_mb, timeout):
+    def __init__(self, binary, work, findings, rng, max_rss_mb, timeout, mpi_binary=None):
         self.binary, self.work, self.findings, self.rng = binary, work, findings, rng
+        self.mpi_binary = mpi_binary
         self.max_rss_mb, self.timeout = max_rss_mb, timeout
         self.stats = {}
         self.failures = []
@@ -304,6 +305,37 @@ class Fuzzer:
         self.stats_accept("safetensors", r)
         self.record("safetensors", why is None, why, [f], args)
 
+    def ranged(self):
+        """treeattn-mpi (one rank, no mpirun) reads K/V by ranged reads from a header it indexes itself."""
+        d = self.scratch()
+        safetensors = self.rng.random() < 0.5
+        src = self.base + ("/in.safetensors" if safetensors else "/npy/k.npy")
+        data = open(src, "rb").read()
+        mutated = mutate_bytes(self.rng, data)
+        if self.rng.random() < 0.3:  # truncate or extend: the data size must match the header exactly
+            mutated = mutated[: self.rng.randrange(len(mutated) + 1)] if self.rng.random() < 0.6 else mutated + b"\0" * self.rng.randrange(1, 64)
+        f = os.path.join(d, "in.safetensors" if safetensors else "k.npy")
+        open(f, "wb").write(mutated)
+        out = os.path.join(d, "out.npy")
+        q = src if safetensors else self.base + "/npy/q.npy"
+        v = src if safetensors else self.base + "/npy/v.npy"
+        args = ["attention", "--q", q, "--k", f, "--v", v, "--out", out]
+        r = run(self.mpi_binary, args, self.timeout, d)
+        why = self.contract(r, [out], d)
+        if why is None and r.rc == 0:
+            try:
+                if safetensors:
+                    t = load_file(f)
+                    want = attention_numpy(*(self.widen(x) for x in (load_file(src)["q"], t["k"], load_file(src)["v"])))
+                else:
+                    want = attention_numpy(np.load(q), np.load(f, allow_pickle=False), np.load(v))
+                if not close(np.load(out), want):
+                    why = "accepted, but the output differs from attention over what NumPy/safetensors read"
+            except Exception as e:  # noqa: BLE001
+                why = "accepted a file the Python readers refuse (%s)" % str(e).splitlines()[0][:120]
+        self.stats_accept("ranged-read", r)
+        self.record("ranged-read", why is None, why, [f], args)
+
     @staticmethod
     def widen(x):
         with np.errstate(all="ignore"):
@@ -404,8 +436,10 @@ class Fuzzer:
 
     def step(self):
         target = self.rng.choice(["npy", "npy", "safetensors", "safetensors", "golden", "suite-yaml", "suite-json",
-                                  "cluster", "options", "options"])
-        if target == "npy":
+                                  "cluster", "options", "options"] + (["ranged"] if self.mpi_binary else []))
+        if target == "ranged":
+            self.ranged()
+        elif target == "npy":
             self.npy()
         elif target == "safetensors":
             self.safetensors()
@@ -425,6 +459,7 @@ class Fuzzer:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--treeattn", default=os.path.join(ROOT, ".build/debug/treeattn"))
+    ap.add_argument("--treeattn-mpi", default=None, help="also fuzz treeattn-mpi's ranged reads (one rank, no mpirun)")
     ap.add_argument("--seconds", type=float, default=45)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-rss-mb", type=int, default=1024)
@@ -436,7 +471,8 @@ def main():
     rng = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix="treeattn-fuzz-")
     try:
-        fuzzer = Fuzzer(binary, work, args.findings, rng, args.max_rss_mb, args.timeout)
+        mpi = os.path.abspath(args.treeattn_mpi) if args.treeattn_mpi else None
+        fuzzer = Fuzzer(binary, work, args.findings, rng, args.max_rss_mb, args.timeout, mpi)
         start = time.time()
         while time.time() - start < args.seconds:
             fuzzer.step()
