@@ -9,37 +9,20 @@ struct RandomInputsCommand: ParsableCommand, MemoryBoundedCommand {
         commandName: "random-inputs",
         abstract: "Write seeded random q, k, v (bhsd) to a .safetensors file, or to q.npy/k.npy/v.npy in a folder.")
 
-    @Option var batch = 1
-    @Option var heads = 2
-    @Option var kvHeads: Int?
-    @Option var seqQ = 4
-    @Option var seqK = 16
-    @Option var headDim = 8
-    @Option var valueDim: Int?
-    @Option(help: "Standard deviation of q and k entries.") var std = 1.0
-    @Option var seed: UInt64 = 0
-    @Option(help: "f64, f32, f16 or bf16 (rounded once, to nearest even).") var dtype: DType = .f64
+    @OptionGroup var shape: RandomShapeOptions
     @Option(help: "Output .safetensors file, or a folder for .npy files.") var out: String
 
     @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
-        let kv = kvHeads ?? heads, dv = valueDim ?? headDim
-        for (name, value) in [("batch", batch), ("heads", heads), ("kv-heads", kv), ("seq-q", seqQ), ("seq-k", seqK),
-                              ("head-dim", headDim), ("value-dim", dv)] where value < 0 || value > 1 << 24 {
-            throw CLIError("--\(name) must be in 0...\(1 << 24), got \(value)")
-        }
         let total = try elementCounts().reduce(0) { try MemoryBudget.sum([$0, $1], for: "q, k and v") }
         guard total <= 1 << 30 else { throw CLIError("q, k and v would hold \(total) elements; the limit is 2^30") }
-        guard kv > 0, heads % kv == 0 else { throw CLIError("--heads (\(heads)) must be a multiple of --kv-heads (\(kv))") }
-        guard std.isFinite, std > 0 else { throw CLIError("--std must be positive and finite") }
     }
 
     /// What to generate (Reference's `RandomInputs`, shared with `treeattn-mpi attention --random`).
-    var spec: RandomInputs {
-        RandomInputs(batch: batch, heads: heads, kvHeads: kvHeads, queries: seqQ, keys: seqK, headDim: headDim,
-                     valueDim: valueDim, std: std, seed: seed, dtype: dtype)
-    }
+    var spec: RandomInputs { shape.spec }
+    var dtype: DType { shape.dtype }
+    var seed: UInt64 { shape.seed }
 
     /// The shapes of q, k and v (bhsd).
     var shapes: [(name: String, shape: [Int], std: Double)] { spec.shapes }
