@@ -110,6 +110,13 @@ public final class Communicator {
         return values
     }
 
+    /// Blocking receive into an existing buffer of exactly the message's size.
+    public func receive<S: MPIScalar>(into buffer: inout [S], from source: Int, tag: Int) throws {
+        try buffer.withUnsafeMutableBufferPointer { into in
+            try check(MPI_Recv(into.baseAddress, Int32(into.count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()), "MPI_Recv")
+        }
+    }
+
     /// `MPI_Sendrecv`: sends `values` to `destination` while receiving `count` values from `source`.
     public func sendReceive<S: MPIScalar>(_ values: [S], to destination: Int, receiving count: Int, from source: Int, tag: Int) throws -> [S] {
         bytesSent += values.count * MemoryLayout<S>.stride
@@ -122,6 +129,19 @@ public final class Communicator {
             }
         }
         return received
+    }
+
+    /// `MPI_Sendrecv` into an existing buffer: sends `values` to `destination` while receiving `buffer.count` values
+    /// from `source` into `buffer`.
+    public func sendReceive<S: MPIScalar>(_ values: [S], to destination: Int, into buffer: inout [S], from source: Int, tag: Int) throws {
+        bytesSent += values.count * MemoryLayout<S>.stride
+        try values.withUnsafeBufferPointer { out in
+            try buffer.withUnsafeMutableBufferPointer { into in
+                try check(MPI_Sendrecv(out.baseAddress, Int32(out.count), S.mpiType, Int32(destination), Int32(tag),
+                                       into.baseAddress, Int32(into.count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()),
+                          "MPI_Sendrecv")
+            }
+        }
     }
 
     /// `MPI_Bcast` of bytes from `root` (every rank passes a buffer of the same length).

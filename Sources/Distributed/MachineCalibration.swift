@@ -47,7 +47,7 @@ public struct MachineCalibration: Sendable {
             }
             (c.latency, c.bandwidth) = fitAlphaBeta(c.pingPong)
             progress("all ranks exchanging with their ring neighbours")
-            c.exchangeBytes = min(maxMessage, 4 << 20)
+            c.exchangeBytes = maxMessage
             let t = try exchange(comm, bytes: c.exchangeBytes)
             c.aggregateBandwidth = Double(comm.size * c.exchangeBytes) / t
         }
@@ -67,17 +67,17 @@ public struct MachineCalibration: Sendable {
     }
 
     /// Median one-way time of `bytes` between ranks 0 and 1 (others wait at the barrier).
+    /// Buffers are allocated and touched before timing (as a real run's are after its warm-up).
     static func pingPong(_ comm: Communicator, bytes: Int) throws -> Double {
-        let buffer = [UInt8](repeating: 1, count: bytes)
         let doubles = [Double](repeating: 1, count: max(1, bytes / 8))
-        _ = buffer
+        var back = [Double](repeating: 0, count: doubles.count)
         let repeats = bytes >= 1 << 20 ? 5 : (bytes >= 1 << 16 ? 20 : 100)
         return try medianTime(comm, repeats: repeats) {
             if comm.rank == 0 {
                 try comm.send(doubles, to: 1, tag: 7)
-                let _: [Double] = try comm.receive(doubles.count, from: 1, tag: 8)
+                try comm.receive(into: &back, from: 1, tag: 8)
             } else if comm.rank == 1 {
-                let back: [Double] = try comm.receive(doubles.count, from: 0, tag: 7)
+                try comm.receive(into: &back, from: 0, tag: 7)
                 try comm.send(back, to: 0, tag: 8)
             }
         } / 2
@@ -86,9 +86,10 @@ public struct MachineCalibration: Sendable {
     /// Time of one simultaneous exchange: every rank sends `bytes` to rank+1 while receiving from rank-1.
     static func exchange(_ comm: Communicator, bytes: Int) throws -> Double {
         let values = [Double](repeating: 1, count: bytes / 8)
+        var received = [Double](repeating: 0, count: values.count)
         let right = (comm.rank + 1) % comm.size, left = (comm.rank - 1 + comm.size) % comm.size
         return try medianTime(comm, repeats: 5) {
-            _ = try comm.sendReceive(values, to: right, receiving: values.count, from: left, tag: 9)
+            try comm.sendReceive(values, to: right, into: &received, from: left, tag: 9)
         }
     }
 

@@ -35,9 +35,7 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
     }
 
     func run() throws {
-        let comm = try Communicator()
-        defer { comm.finalize() }
-        do {
+        try withCommunicator { comm in
             let outputs: AtomicOutputs? = try comm.agree { comm.rank == 0 ? try AtomicOutputs([out]) : nil }
             defer { outputs?.discard() }
             try comm.agree {
@@ -56,8 +54,6 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
                 try outputs.commit()
                 if !quiet { print(try CalibratedCluster(c, name: name ?? "").summary()) }
             }
-        } catch let error as DistributedError {
-            throw CLIError(error.description)
         }
     }
 }

@@ -48,13 +48,7 @@ struct MPIAttentionCommand: ParsableCommand, MemoryBoundedCommand {
     }
 
     func run() throws {
-        let comm = try Communicator()
-        defer { comm.finalize() }
-        do {
-            try runRanks(comm)
-        } catch let error as DistributedError {
-            throw CLIError(error.description)
-        }
+        try withCommunicator(runRanks)
     }
 
     func runRanks(_ comm: Communicator) throws {
@@ -68,6 +62,7 @@ struct MPIAttentionCommand: ParsableCommand, MemoryBoundedCommand {
         defer { outputs?.discard() }
         let loaded = try comm.agree { try loadShard(comm) }
         var timings: [PhaseLog] = []
+        let program = reduction.program  // one instance for all runs (the ring keeps its receive buffers)
         let resultBytes: (output: TensorData, lse: TensorData)? = try comm.agree {
             var last: (output: TensorData, lse: TensorData)?
             for run in 0..<(warmup + repeats) {
@@ -75,10 +70,10 @@ struct MPIAttentionCommand: ParsableCommand, MemoryBoundedCommand {
                 var log = PhaseLog()
                 switch loaded {
                 case .f64(let shard):
-                    let r = try reduction.program.run(shard, comm: comm, log: &log)
+                    let r = try program.run(shard, comm: comm, log: &log)
                     if let r, run == warmup + repeats - 1 { last = try problem.encode(r) }
                 case .f32(let shard):
-                    let r = try reduction.program.run(shard, comm: comm, log: &log)
+                    let r = try program.run(shard, comm: comm, log: &log)
                     if let r, run == warmup + repeats - 1 { last = try problem.encode(r) }
                 }
                 if run >= warmup { timings.append(log) }

@@ -28,3 +28,23 @@ struct TreeAttnMPI: ParsableCommand {
         return nil
     }
 }
+
+/// Runs `body` with this process's `Communicator`. An error is reported while MPI still runs: rank 0 prints the one
+/// `Error:` line, then every rank meets at a barrier before it finalises and exits 2, so mpirun (which stops the job
+/// when a rank exits non-zero) never cuts rank 0 off before its line is out. Errors are the same on every rank when
+/// they come from `Communicator.agree`.
+func withCommunicator(_ body: (Communicator) throws -> Void) throws {
+    let comm = try Communicator()
+    do {
+        try body(comm)
+    } catch {
+        let reported: Error = (error as? DistributedError).map { CLIError($0.description) } ?? error
+        if comm.rank == 0 {
+            FileHandle.standardError.write(Data("Error: \(ErrorReport.errorLine(reported, TreeAttnMPI.self))\n".utf8))
+        }
+        try? comm.barrier()
+        comm.finalize()
+        throw ExitCode(2)
+    }
+    comm.finalize()
+}
