@@ -17,11 +17,12 @@ public struct MachineCalibration: Sendable {
     /// Bytes per second all ranks move together while each exchanges `exchangeBytes` with its ring neighbours at once.
     public var aggregateBandwidth = Double.infinity
     public var exchangeBytes = 0
-    /// Streaming-read bytes/s of one rank (BLAS asum over an array far larger than the caches), all ranks reading.
+    /// Streaming-read bytes/s of one rank (BLAS asum over 64 MiB, far larger than the caches), all ranks reading at once.
     public var memoryBandwidth = 0.0
     /// f64 GEMM FLOP/s of one rank (dgemm 256 x 256 x 256), all ranks computing.
     public var gemmFlops = 0.0
-    /// The decode kernel: seconds for a tiny problem (its fixed cost) and the K/V bytes/s reached on a large one.
+    /// The decode kernel with all ranks running it at once: seconds for a tiny problem (its fixed cost) and the K/V
+    /// bytes/s reached on a large one.
     public var decodeFixed = 0.0
     public var decodeBandwidth = 0.0
     /// Median time of an 8-byte MPI_Allreduce.
@@ -52,12 +53,16 @@ public struct MachineCalibration: Sendable {
             c.aggregateBandwidth = Double(comm.size * c.exchangeBytes) / t
         }
         progress("memory bandwidth, GEMM rate and the decode kernel on every rank")
-        c.memoryBandwidth = try concurrently(comm) { try streamRead() }
-        c.gemmFlops = try concurrently(comm) { try gemmRate() }
-        let small = try concurrently(comm) { try decodeSeconds(heads: heads, headDim: headDim, keys: 16) }
-        let large = try concurrently(comm) { try decodeSeconds(heads: heads, headDim: headDim, keys: decodeKeys) }
-        c.decodeFixed = small
-        c.decodeBandwidth = Double(decodeKeys * heads * 2 * headDim * 8) / max(large - small, 1e-9)
+        // Rates with every rank working at once, from the slowest rank's total time: with more ranks than cores
+        // they share the cores, and the slowest rank's time is what a step waits for.
+        let stream = StreamBuffer(64 << 20), gemm = GemmBuffers(256)
+        c.memoryBandwidth = Double(stream.values.count * 8) / (try concurrently(comm, repeats: 5) { try stream.read() })
+        c.gemmFlops = 2 * Double(256 * 256 * 256) / (try concurrently(comm, repeats: 5) { gemm.run() })
+        let small = try DecodeProblem(heads: heads, headDim: headDim, keys: 16)
+        let large = try DecodeProblem(heads: heads, headDim: headDim, keys: decodeKeys)
+        c.decodeFixed = try concurrently(comm, repeats: 50) { try small.run() }
+        let largeSeconds = try concurrently(comm, repeats: 7) { try large.run() }
+        c.decodeBandwidth = Double(decodeKeys * heads * 2 * headDim * 8) / max(largeSeconds - c.decodeFixed, 1e-9)
         progress("8-byte MPI_Allreduce")
         c.smallAllreduce = try medianTime(comm, repeats: 200) {
             var x = [1.0]
@@ -88,9 +93,18 @@ public struct MachineCalibration: Sendable {
         let values = [Double](repeating: 1, count: bytes / 8)
         var received = [Double](repeating: 0, count: values.count)
         let right = (comm.rank + 1) % comm.size, left = (comm.rank - 1 + comm.size) % comm.size
-        return try medianTime(comm, repeats: 5) {
+        // Best of 5 (a capacity): the slowest rank's time of each exchange, the fastest exchange.
+        try comm.sendReceive(values, to: right, into: &received, from: left, tag: 9)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            try comm.barrier()
+            let start = Communicator.time
             try comm.sendReceive(values, to: right, into: &received, from: left, tag: 9)
+            var t = [Communicator.time - start]
+            try comm.allreduce(&t, .max)
+            best = min(best, t[0])
         }
+        return best
     }
 
     /// Median over `repeats` of the slowest rank's time of `body`, each repeat starting after a barrier.
@@ -108,55 +122,26 @@ public struct MachineCalibration: Sendable {
         return median(times)
     }
 
-    /// Runs `body` on all ranks at once (after a barrier) and returns the median over ranks of what it measured.
-    static func concurrently(_ comm: Communicator, _ body: () throws -> Double) throws -> Double {
+    /// Seconds per call of `body` with all ranks calling it `repeats` times at once (after one warm-up call and a
+    /// barrier): the slowest rank's total over `repeats`.
+    static func concurrently(_ comm: Communicator, repeats: Int, _ body: () throws -> Void) throws -> Double {
+        try body()
         try comm.barrier()
-        return median(try comm.allgather(try body()))
+        let start = Communicator.time
+        for _ in 0..<repeats { try body() }
+        var t = [Communicator.time - start]
+        try comm.allreduce(&t, .max)
+        return t[0] / Double(repeats)
     }
 
-    /// Streaming-read bytes/s: BLAS asum over 64 MiB, best of 5.
-    static func streamRead() throws -> Double {
-        let n = 8 << 20
-        let x = [Double](repeating: 1, count: n)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let start = Communicator.time
-            let s = x.withUnsafeBufferPointer { Double.absoluteSum($0.baseAddress!, count: n) }
-            precondition(s == Double(n))
-            best = min(best, Communicator.time - start)
+    /// A decode problem (one query, f64) built once and run by the reference kernel.
+    struct DecodeProblem {
+        let inputs: AttentionInputs<Double>
+        init(heads: Int, headDim: Int, keys: Int) throws {
+            let t = try RandomInputs(batch: 1, heads: heads, queries: 1, keys: keys, headDim: headDim, seed: 1).generate().map { $0.data.tensor() }
+            inputs = try AttentionInputs(q: t[0], k: t[1], v: t[2])
         }
-        return Double(n * 8) / best
-    }
-
-    /// dgemm FLOP/s at 256^3, best of 5.
-    static func gemmRate() throws -> Double {
-        let n = 256
-        let a = [Double](repeating: 0.5, count: n * n), b = [Double](repeating: 0.25, count: n * n)
-        var c = [Double](repeating: 0, count: n * n)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let start = Communicator.time
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                Double.gemm(m: n, n: n, k: n, alpha: 1, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, transB: false,
-                            beta: 0, c: pc.baseAddress!, ldc: n)
-            }}}
-            best = min(best, Communicator.time - start)
-        }
-        return 2 * Double(n * n * n) / best
-    }
-
-    /// Median seconds of one f64 decode step (one query) over `keys` keys with the reference kernel.
-    static func decodeSeconds(heads: Int, headDim: Int, keys: Int) throws -> Double {
-        let spec = RandomInputs(batch: 1, heads: heads, queries: 1, keys: keys, headDim: headDim, seed: 1)
-        let t = try spec.generate().map { $0.data.tensor() }
-        let x = try AttentionInputs(q: t[0], k: t[1], v: t[2])
-        var times: [Double] = []
-        for _ in 0..<7 {
-            let start = Communicator.time
-            _ = try ExactAttention.forward(x)
-            times.append(Communicator.time - start)
-        }
-        return median(times)
+        func run() throws { _ = try ExactAttention.forward(inputs) }
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -179,5 +164,34 @@ public struct MachineCalibration: Sendable {
         }
         let small = points.filter { $0.bytes <= 4096 }.map { $0.seconds - Double($0.bytes) / beta }
         return (max(0, median(small)), beta)
+    }
+}
+
+/// A streaming-read buffer of the calibration, allocated and set once, outside the timed loops.
+final class StreamBuffer {
+    let values: [Double]
+    init(_ bytes: Int) { values = [Double](repeating: 1, count: bytes / 8) }
+    func read() throws {
+        let s = values.withUnsafeBufferPointer { Double.absoluteSum($0.baseAddress!, count: $0.count) }
+        guard s == Double(values.count) else { throw DistributedError.invalid("streaming read: wrong sum \(s)") }
+    }
+}
+
+/// dgemm operands of the calibration, allocated once.
+final class GemmBuffers {
+    let n: Int
+    let a: [Double], b: [Double]
+    var c: [Double]
+    init(_ n: Int) {
+        self.n = n
+        a = [Double](repeating: 0.5, count: n * n)
+        b = [Double](repeating: 0.25, count: n * n)
+        c = [Double](repeating: 0, count: n * n)
+    }
+    func run() {
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+            Double.gemm(m: n, n: n, k: n, alpha: 1, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, transB: false,
+                        beta: 0, c: pc.baseAddress!, ldc: n)
+        }}}
     }
 }
