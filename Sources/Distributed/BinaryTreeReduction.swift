@@ -24,8 +24,7 @@ struct BinaryTreeReduction: RankReduction {
                             parts.append(try AttentionPartial(packed: received, like: mine!))
                         }
                         mine = try MergeOperator.merge(parts)
-                    } else if let index = children.dropFirst().firstIndex(where: { owners[$0] == comm.rank }) {
-                        _ = index
+                    } else if children.dropFirst().contains(where: { owners[$0] == comm.rank }) {
                         try comm.send(mine!.packed, to: owner, tag: level)
                         mine = nil
                     }
