@@ -23,9 +23,9 @@ test: setup
 	bash scripts/golden-check.sh $(BIN)
 	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN)
 	bash scripts/validate-smoke.sh $(MPIBIN)
-	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds 30
+	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds 20
 
-# Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 30 s of it).
+# Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 20 s of it).
 fuzz: build
 	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds $${FUZZ_SECONDS:-600} --seed $${FUZZ_SEED:-1}
 
