@@ -49,10 +49,11 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
                                                    maxMessage: maxMessage, progress: say)
             try comm.agree {
                 guard let outputs else { return }
-                let text = try CalibratedCluster(c, name: name ?? "calibrated \(c.ranks) ranks").yaml()
-                try outputs.write(Array(text.utf8), to: out)
+                let cluster = CalibratedCluster(c, name: name ?? "calibrated \(c.ranks) ranks")
+                let call = try cluster.collectiveCall()  // one simulation, for the file and the summary
+                try outputs.write(Array(try cluster.yaml(collectiveCallUs: call).utf8), to: out)
                 try outputs.commit()
-                if !quiet { print(try CalibratedCluster(c, name: name ?? "").summary()) }
+                if !quiet { print(cluster.summary(collectiveCallUs: call)) }
             }
         }
     }

@@ -28,10 +28,9 @@ struct CalibratedCluster {
     var coreGBps: Double { min(c.aggregateBandwidth.isFinite ? c.aggregateBandwidth / 1e9 : linkGBps * Double(c.ranks), linkGBps * Double(c.ranks)) }
     var memoryEfficiency: Double { min(1, max(1e-6, c.decodeBandwidth / c.memoryBandwidth)) }
 
-    func yaml(collectiveCallUs: Double? = nil) throws -> String {
+    func yaml(collectiveCallUs call: Double) throws -> String {
         func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
-        let call = try collectiveCallUs ?? collectiveCall()
         var lines = [
             "# Written by `treeattn-mpi calibrate` on \(ISO8601DateFormatter().string(from: Date())), \(c.ranks) ranks.",
             "# Ping-pong (rank 0 <-> 1, one-way): " + c.pingPong.map { "\($0.bytes) B \(f($0.seconds * 1e6)) us" }.joined(separator: ", "),
@@ -73,12 +72,12 @@ struct CalibratedCluster {
         return max(0, (c.smallAllreduce - predicted) * 1e6)
     }
 
-    func summary() throws -> String {
+    func summary(collectiveCallUs call: Double) -> String {
         func f(_ x: Double) -> String { String(format: "%.4g", x) }
         return """
             ranks \(c.ranks): latency \(f(c.latency * 1e6)) us, bandwidth \(f(c.bandwidth / 1e9)) GB/s per pair, \(f(c.aggregateBandwidth / 1e9)) GB/s all at once
             per rank: memory \(f(c.memoryBandwidth / 1e9)) GB/s, dgemm \(f(c.gemmFlops / 1e9)) GFLOP/s, decode \(f(c.decodeBandwidth / 1e9)) GB/s (+\(f(c.decodeFixed * 1e6)) us)
-            collective call \(f(try collectiveCall())) us beyond the network (8-byte all-reduce \(f(c.smallAllreduce * 1e6)) us)
+            collective call \(f(call)) us beyond the network (8-byte all-reduce \(f(c.smallAllreduce * 1e6)) us)
             """
     }
 }
