@@ -32,6 +32,7 @@ fuzz: build
 bench: setup
 	$(SWIFT) build -c release
 	.build/release/treeattn bench reference
+	$(PYTHON) python/bench_numpy.py --treeattn .build/release/treeattn
 	.build/release/treeattn bench simulator
 	.build/release/treeattn-mpi bench
 

@@ -4,7 +4,7 @@ import PackageDescription
 // One concern per target; the dependency arrows point one way (no unsafe flags, so other packages can depend on the
 // libraries by version):
 //
-//   TreeCore (no BLAS)  <-  Reference (+ OpenBLAS)  <-  Distributed (+ Open MPI)  <-  MPICLI (treeattn-mpi)
+//   TreeCore (no BLAS)  <-  Reference (+ OpenBLAS, CKernels)  <-  Distributed (+ Open MPI)  <-  MPICLI (treeattn-mpi)
 //                       <-  Simulator (no BLAS)  <-  Studies                         <-  CLI (treeattn)
 //   CLICommon (the attention options, tensor files, the one error line) sits under both executables; only
 //   Distributed and treeattn-mpi link Open MPI, so treeattn builds and runs without MPI being started.
@@ -40,6 +40,8 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["openmpi-bin", "libopenmpi-dev"])]
         ),
+        // The softmax's element-wise passes in C: AVX2+FMA chosen at run time, a portable baseline otherwise.
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // The BLAS-free core shared by both libraries: shard layouts, reduction plans, atomic files.
         .target(name: "TreeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
@@ -47,6 +49,7 @@ let package = Package(
             dependencies: [
                 "TreeCore",
                 "COpenBLAS",
+                "CKernels",
                 .product(name: "Numerics", package: "swift-numerics"),
             ]
         ),

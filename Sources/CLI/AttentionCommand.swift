@@ -10,7 +10,9 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         abstract: "Compute exact or tree-reduced attention from .npy/.safetensors inputs.",
         discussion: """
             Inputs are (batch, heads, seq, dim) by default (--layout bshd for FlashAttention's order). A .safetensors \
-            input is read by tensor name (q, k, v). f16/bf16 inputs are widened exactly and computed in --precision. \
+            input is read by tensor name (q, k, v); one file may serve as --q, --k and --v and is then indexed once. \
+            Each input is read once, straight into --precision (f32 files stay f32 in an f32 run; f16/bf16 inputs \
+            are widened exactly). \
             LSE is natural log with layout (batch, heads, seq_q). NaN or Inf in unmasked inputs propagates to the \
             output (a warning is printed); in masked positions it never reaches the output.
             """)
@@ -37,38 +39,68 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         for path in paths { try TensorFiles.checkOutputType(path) }
         let outputs = try AtomicOutputs(paths)
         defer { outputs.discard() }
-        let inputFiles = [q, k, v] + (problem.mask.map { [$0] } ?? [])
-        try MemoryBudget.current.check(try TensorFiles.readEstimate(inputFiles), for: "reading the inputs")
-
-        var tensors = try [(q, "q"), (k, "k"), (v, "v")].map { path, name -> Tensor<Double> in
-            try problem.values(TensorFiles.load(path, name: name), path: path, name: name)
-        }
-        let inputs = try AttentionInputs(q: tensors.removeFirst(), k: tensors.removeFirst(), v: tensors.removeFirst())
-        let options = try problem.makeOptions(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
-        let layoutShards = try ShardLayout(keys: inputs.keys, shards: shards)
-        try checkOutputMemory(inputs, inputFiles: inputFiles)
-
         switch problem.precision {
-        case .f64:
-            let r = try ShardedAttention.forward(inputs, options: options, layout: layoutShards, reduction: reduction)
-            try write(r, into: outputs)
-        case .f32:
-            let x32 = try AttentionInputs(q: inputs.q.map(Float.init), k: inputs.k.map(Float.init), v: inputs.v.map(Float.init))
-            let r = try ShardedAttention.forward(x32, options: options, layout: layoutShards, reduction: reduction)
-            try write(r, into: outputs)
+        case .f64: try compute(Double.self, into: outputs)
+        case .f32: try compute(Float.self, into: outputs)
         }
         try outputs.commit()
     }
 
-    /// The inputs as read plus what writing the outputs allocates: the output and LSE as f64 tensors, their
-    /// converted copies and encoded bytes (3 x), times the tensors a .safetensors output also holds (one per shard
-    /// and, at most, one per tree node: 1 + 2 x shards).
-    func checkOutputMemory(_ x: AttentionInputs<Double>, inputFiles: [String]) throws {
-        let what = "writing the outputs"
-        let rows = try MemoryBudget.product([x.batch, x.queryHeads, x.queries], for: what)
-        let perResult = try MemoryBudget.product([rows, x.valueDim + 1, 8, 3], for: what)
+    /// Reads Q, K and V once each, straight into the compute type S (`TensorFileReader.values`: one reader per
+    /// distinct file, so a .safetensors given as --q, --k and --v is indexed once), then computes and writes.
+    func compute<S: AttentionScalar>(_: S.Type, into outputs: AtomicOutputs) throws {
+        var readers: [String: TensorFileReader] = [:]
+        var sources: [(reader: TensorFileReader, tensor: String, path: String, name: String)] = []
+        for (path, name) in [(q, "q"), (k, "k"), (v, "v")] {
+            let key = AtomicOutputs.resolvedPath(path)
+            let reader = try readers[key] ?? TensorFileReader(path: path, npyName: name)
+            readers[key] = reader
+            // A .npy file holds one tensor, whatever it is passed as.
+            let tensor = (path as NSString).pathExtension.lowercased() == "npy" ? reader.tensors[0].name : name
+            let stored = try reader.stored(tensor)
+            guard stored.dtype.isFloatingPoint else {
+                throw CLIError("\(path): \(name) must be a float tensor, got \(stored.dtype.rawValue)")
+            }
+            guard stored.shape.count == 4 else {
+                throw CLIError("\(path): \(name) must have rank 4 (\(problem.layout)), got shape \(stored.shape)")
+            }
+            sources.append((reader, tensor, path, name))
+        }
+        let shapes = try sources.map { try $0.reader.stored($0.tensor).shape }
+        try checkMemory(S.self, inputShapes: shapes)
+
+        var tensors: [Tensor<S>] = []
+        for source in sources {
+            let (t, bad) = try source.reader.values(source.tensor, as: S.self, swapAxes12: problem.layout == .bshd)
+            if bad > 0 {
+                printWarning("\(source.name) holds \(bad) NaN/Inf values; in unmasked positions they propagate to the output")
+            }
+            tensors.append(t)
+        }
+        let inputs = try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
+        tensors = []
+        let options = try problem.makeOptions(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
+        let layoutShards = try ShardLayout(keys: inputs.keys, shards: shards)
+        let r = try ShardedAttention.forward(inputs, options: options, layout: layoutShards, reduction: reduction)
+        try write(r, into: outputs)
+    }
+
+    /// What the run holds at its peak, estimated from the headers before anything is read: Q, K and V in the compute
+    /// type (read once, no widened copy; one 4 MiB slab while decoding), the mask file read whole, and the outputs: the
+    /// output and LSE as tensors, their converted copies and encoded bytes (3 x), times the tensors a .safetensors output
+    /// also holds (one per shard and, at most, one per tree node: 1 + 2 x shards).
+    func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]]) throws {
+        let what = "reading the inputs"
+        let inputs = try MemoryBudget.sum(inputShapes.map { try MemoryBudget.product($0 + [MemoryLayout<S>.size], for: what) }
+                                          + [1 << 22, problem.mask.map { try TensorFiles.readEstimate([$0]) } ?? 0], for: what)
+        try MemoryBudget.current.check(inputs, for: what)
+        let (qShape, vShape) = (inputShapes[0], inputShapes[2])
+        let bshd = problem.layout == .bshd
+        let rows = try MemoryBudget.product([qShape[0], qShape[bshd ? 2 : 1], qShape[bshd ? 1 : 2]], for: what)
+        let perResult = try MemoryBudget.product([rows, vShape[3] + 1, 8, 3], for: "writing the outputs")
         let copies = (out as NSString).pathExtension.lowercased() == "safetensors" ? 1 + 2 * shards : 1
-        let total = try MemoryBudget.sum([try TensorFiles.readEstimate(inputFiles), MemoryBudget.product([perResult, copies], for: what)], for: what)
+        let total = try MemoryBudget.sum([inputs, MemoryBudget.product([perResult, copies], for: "writing the outputs")],
+                                         for: "writing the outputs")
         try MemoryBudget.current.check(total, for: "attention (inputs and outputs)")
     }
 

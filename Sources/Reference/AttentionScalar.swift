@@ -2,7 +2,7 @@ import COpenBLAS
 import RealModule
 
 /// A floating-point type the reference computes attention in: f64 through `cblas_dgemm`, f32 through `cblas_sgemm`.
-public protocol AttentionScalar: BinaryFloatingPoint, Real, Sendable where Magnitude == Self {
+public protocol AttentionScalar: BinaryFloatingPoint, Real, Sendable, VectorRowKernels where Magnitude == Self {
     /// C = alpha * A * op(B) + beta * C, all row-major. `transB` selects op(B) = B^T.
     static func gemm(
         m: Int, n: Int, k: Int, alpha: Self,
@@ -57,4 +57,10 @@ extension AttentionScalar {
 public enum BLASThreads {
     public static var count: Int { Int(openblas_get_num_threads()) }
     public static func set(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// The kernel core OpenBLAS chose for this CPU (or OPENBLAS_CORETYPE), e.g. "Haswell", "Zen".
+    public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+    /// OpenBLAS's build configuration string (version, threading, core).
+    public static var configuration: String {
+        openblas_get_config().map { String(cString: $0) } ?? "unknown"
+    }
 }

@@ -16,7 +16,7 @@ struct Tile<S: AttentionScalar> {
     /// Computes normalised outputs and LSEs of the tile's rows into `o` (rows x dv) and `lse` (rows).
     @_specialize(where S == Double)
     @_specialize(where S == Float)
-    func run(rule: ScoreRule, keyBlock: Int, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
+    func run(rule: ScoreRule, keyBlock: Int, isa: KernelISA, fewRowLimit: Int, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
         let nr = rows.count
         o.initialize(repeating: 0, count: nr * dv)
         lse.initialize(repeating: -.infinity, count: nr)
@@ -40,6 +40,9 @@ struct Tile<S: AttentionScalar> {
         let scale = S(rule.scale)
         var runningMax = [S](repeating: -.infinity, count: nr)
         var runningSum = [S](repeating: 0, count: nr)
+        let keyBlock = min(keyBlock, spanHi - spanLo)
+        // Decoding (a few rows): products that stream K and V once; BLAS's gemm packs them first.
+        let fewRows = nr <= fewRowLimit
         let scores = UnsafeMutablePointer<S>.allocate(capacity: nr * keyBlock)
         let backup = UnsafeMutablePointer<S>.allocate(capacity: nr * dv)
         defer { scores.deallocate(); backup.deallocate() }
@@ -52,43 +55,34 @@ struct Tile<S: AttentionScalar> {
             for r in 0..<nr where lo[r] < j1 && hi[r] > j0 { anyVisible = true; break }
             if !anyVisible { continue }
 
-            S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: k + (j0 - keyBase) * d, ldb: d, transB: true,
-                   beta: 0, c: scores, ldc: nk)
+            if fewRows {
+                S.fewRowScores(q: q, rows: nr, d: d, k: k + (j0 - keyBase) * d, keys: nk, alpha: scale, into: scores, isa: isa)
+            } else {
+                S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: k + (j0 - keyBase) * d, ldb: d, transB: true,
+                       beta: 0, c: scores, ldc: nk)
+            }
             for r in 0..<nr {
                 let row = scores + r * nk
                 var rowMax = -S.infinity
                 if !elementwise && lo[r] <= j0 && hi[r] >= j1 {
-                    // Whole block visible, no modifiers: a branch-free max; the sums only detect NaN.
-                    // Two interleaved maxima and probes break the loop-carried dependency.
-                    var m0 = -S.infinity, m1 = -S.infinity, p0: S = 0, p1: S = 0
-                    var c = 0
-                    while c + 2 <= nk {
-                        let x0 = row[c], x1 = row[c + 1]
-                        m0 = x0 > m0 ? x0 : m0
-                        m1 = x1 > m1 ? x1 : m1
-                        p0 += x0
-                        p1 += x1
-                        c += 2
-                    }
-                    if c < nk { m0 = row[c] > m0 ? row[c] : m0; p0 += row[c] }
-                    rowMax = m0 > m1 ? m0 : m1
-                    if (p0 + p1).isNaN { rowMax = .nan }
+                    // Whole block visible, no modifiers: one vectorised pass (NaN anywhere gives NaN).
+                    rowMax = S.rowMax(row, count: nk, isa: isa)
                 } else {
-                for c in 0..<nk {
-                    let j = j0 + c
-                    if j < lo[r] || j >= hi[r] { row[c] = -.infinity; continue }
-                    if elementwise {
-                        if let s = rule.score(scaledDot: Double(row[c]), batch: batch, head: heads[r],
-                                              query: queryIndex[r], key: j) {
-                            row[c] = S(s)
-                        } else {
-                            row[c] = -.infinity
-                            continue
+                    for c in 0..<nk {
+                        let j = j0 + c
+                        if j < lo[r] || j >= hi[r] { row[c] = -.infinity; continue }
+                        if elementwise {
+                            if let s = rule.score(scaledDot: Double(row[c]), batch: batch, head: heads[r],
+                                                  query: queryIndex[r], key: j) {
+                                row[c] = S(s)
+                            } else {
+                                row[c] = -.infinity
+                                continue
+                            }
                         }
+                        if row[c] > rowMax || row[c].isNaN { rowMax = row[c] }
+                        if rowMax.isNaN { break }
                     }
-                    if row[c] > rowMax || row[c].isNaN { rowMax = row[c] }
-                    if rowMax.isNaN { break }
-                }
                 }
                 let old = runningMax[r]
                 let newMax = (old.isNaN || rowMax.isNaN) ? S.nan : max(old, rowMax)
@@ -96,24 +90,23 @@ struct Tile<S: AttentionScalar> {
                     for c in 0..<nk { row[c] = 0 }
                     continue
                 }
-                let sum = SoftmaxExp.exponentiate(row, count: nk, minus: newMax)
+                let sum = S.expSum(row, count: nk, minus: newMax, isa: isa)
                 let alpha = S.portableExp(old - newMax)
                 runningSum[r] = runningSum[r] * alpha + sum
-                if alpha != 1 {
-                    let orow = o + r * dv
-                    for c in 0..<dv { orow[c] *= alpha }
-                }
+                if alpha != 1 { S.scale(o + r * dv, count: dv, by: alpha) }
                 runningMax[r] = newMax
             }
             backup.update(from: o, count: nr * dv)
-            S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: v + (j0 - keyBase) * dv, ldb: dv, transB: false,
-                   beta: 1, c: o, ldc: dv)
+            if fewRows {
+                S.fewRowPV(p: scores, rows: nr, keys: nk, v: v + (j0 - keyBase) * dv, dv: dv, into: o, isa: isa)
+            } else {
+                S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: v + (j0 - keyBase) * dv, ldb: dv,
+                       transB: false, beta: 1, c: o, ldc: dv)
+            }
             // A non-finite output row may come from 0 x (NaN or Inf) of an excluded key: redo it excluding them.
             for r in 0..<nr {
                 let orow = o + r * dv
-                var finite = true
-                for c in 0..<dv where !orow[c].isFinite { finite = false; break }
-                if finite { continue }
+                if S.allFinite(orow, count: dv) { continue }
                 let prow = scores + r * nk
                 let brow = backup + r * dv
                 for c in 0..<dv { orow[c] = brow[c] }
@@ -135,8 +128,7 @@ struct Tile<S: AttentionScalar> {
                 for c in 0..<dv { orow[c] = 0 }
                 lse[r] = -.infinity
             } else {
-                let inv = 1 / l
-                for c in 0..<dv { orow[c] *= inv }
+                S.scale(orow, count: dv, by: 1 / l)
                 lse[r] = m + S.portableLog(l)
             }
         }

@@ -96,10 +96,10 @@ public enum ExactAttention {
                     d: d, dv: dv, batch: b, firstHead: kvh * G, queries: sq, rows: r0..<r1, keys: keys, keyBase: keyBase)
                 if chunks > 1 {
                     let base = (group * chunks + chunk) * rowsPerGroup
-                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), o: p.chunkO! + base * dv, lse: p.chunkLSE! + base)
+                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows, o: p.chunkO! + base * dv, lse: p.chunkLSE! + base)
                 } else {
                     let rowBase = (b * Hq + kvh * G) * sq + r0
-                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), o: p.o! + rowBase * dv, lse: p.lse! + rowBase)
+                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows, o: p.o! + rowBase * dv, lse: p.lse! + rowBase)
                 }
             }
             if items == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: items, execute: body) }

@@ -1,19 +1,28 @@
 /// Tile sizes of the blocked (online-softmax) kernel. Memory per worker is about rows x keys scalars, whatever
-/// Sq and Sk are. `splitKeys` cuts very long key ranges of small-query problems (decoding) into fixed chunks that run
-/// in parallel and are merged in a fixed order, so results never depend on the number of cores.
+/// Sq and Sk are. `splitKeys` cuts the key ranges of small-query problems (decoding) longer than it into fixed chunks
+/// that run in parallel (so decoding uses every core from 2^12 keys up) and whose partials are merged in a fixed order,
+/// so results never depend on the number of cores. 2048 keys keep a chunk's scores in L2.
 public struct KernelBlocking: Sendable {
     public var queryRows: Int
     public var keys: Int
     public var splitKeys: Int
+    /// The instruction set of the kernel's own loops (default: the best this CPU has).
+    public var isa: KernelISA
+    /// Tiles with at most this many query rows (decoding: one query per head of a GQA group, a few speculative
+    /// tokens) compute their two products with `VectorRowKernels`' streaming loops instead of gemm (0: always gemm).
+    public var fewRows: Int
 
-    public init(queryRows: Int = 256, keys: Int = 512, splitKeys: Int = 65_536) {
+    public init(queryRows: Int = 256, keys: Int = 512, splitKeys: Int = 2048, isa: KernelISA = .supported, fewRows: Int = 16) {
         precondition(queryRows > 0 && keys > 0 && splitKeys > 0, "block sizes must be positive")
         self.queryRows = queryRows
         self.keys = keys
         self.splitKeys = splitKeys
+        self.isa = isa
+        self.fewRows = fewRows
     }
 
     public static let `default` = KernelBlocking()
+
 
     /// Keys per block for a tile of `rows` query rows: the score tile keeps the area queryRows x keys, so tiles with
     /// few rows (decoding) take longer key blocks and fewer, larger gemm calls. Capped at 16384 keys.

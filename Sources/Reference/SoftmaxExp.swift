@@ -1,4 +1,4 @@
-/// The exponential used in the kernel's softmax, for arguments x = s - max <= 0 (or NaN): range reduction
+/// The portable exponential (PortableMath.exp's core; CKernels' baseline computes the same bits), for arguments x = s - max <= 0 (or NaN): range reduction
 /// x = n ln2 + r with |r| <= ln2/2, a degree-13 Taylor polynomial in Horner form, and 2^n from the exponent bits.
 /// Branch-free so the row loop vectorises; relative error within a few ulps of the true value (tested against libm).
 /// Arguments below -708 give 0: such weights are below 1e-307 of the row maximum's weight of 1. NaN gives NaN.
@@ -31,32 +31,4 @@ public enum SoftmaxExp {
         let result = p * scale
         return x < -708 ? 0 : result
     }
-
-    /// row[c] = exp(row[c] - m) for c in 0..<count; returns the sum of the new values.
-    @inline(__always)
-    static func exponentiate<S: AttentionScalar>(_ row: UnsafeMutablePointer<S>, count: Int, minus m: S) -> S {
-        var sum: S = 0
-        if S.self == Double.self {
-            let r = UnsafeMutableRawPointer(row).assumingMemoryBound(to: Double.self)
-            let md = Double(m)
-            // Two passes: the exponentials (no loop-carried dependency, so the loop vectorises), then a sum with
-            // four interleaved accumulators (a fixed order: the result does not depend on the machine).
-            for c in 0..<count { r[c] = exp(r[c] - md) }
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-            var c = 0
-            while c + 4 <= count {
-                s0 += r[c]; s1 += r[c + 1]; s2 += r[c + 2]; s3 += r[c + 3]
-                c += 4
-            }
-            while c < count { s0 += r[c]; c += 1 }
-            return S((s0 + s1) + (s2 + s3))
-        }
-        for c in 0..<count {
-            let e = S(exp(Double(row[c] - m)))
-            row[c] = e
-            sum += e
-        }
-        return sum
-    }
 }
-

@@ -78,7 +78,10 @@ public struct TensorFileReader: Sendable {
 
     static func fileSize(_ path: String) throws -> Int {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw ReferenceError.file(path: path, problem: String(cString: strerror(errno))) }
+        guard stat(path, &info) == 0 else {
+            // The same words as every other read of a missing file (AtomicFile.read).
+            throw ReferenceError.file(path: path, problem: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw ReferenceError.file(path: path, problem: "not a regular file") }
         return Int(info.st_size)
     }

@@ -63,9 +63,25 @@ import Testing
     }
 
     @Test func benchReferenceRunsTiny() throws {
-        let r = try CLI.run(["bench", "reference", "--seq", "64", "--heads", "1", "--decode-keys", "1024", "--repeats", "1"])
+        let tiny = ["bench", "reference", "--seq", "64", "--heads", "1", "--decode-log2-keys", "10", "--repeats", "1",
+                    "--timing-keys", "1"]
+        let r = try CLI.run(tiny)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("ratio attention / dgemm"))
-        #expect(r.stdout.contains("ratio decode / stream"))
+        for line in ["prefill f64", "prefill f32", "causal", "decode f64", "decode f32", "(GQA)", "(MHA)", "dgemm", "sgemm",
+                     "streaming read", "OpenBLAS core", "kernel instruction set"] {
+            #expect(r.stdout.contains(line), "\(line)")
+        }
+        // --json: the machine description and one result per (kind, precision, shape), every ratio a finite number.
+        let j = try CLI.run(tiny + ["--json", "--kernels", "baseline"])
+        #expect(j.status == 0, "\(j.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+        let machine = object?["machine"] as? [String: Any]
+        #expect(machine?["kernelISA"] as? String == "baseline")
+        for key in ["cpu", "blasCore", "blasThreads", "openblasCoretype", "openblasL2Size", "kernelISASupported"] {
+            #expect(machine?[key] != nil, "\(key)")
+        }
+        let results = object?["results"] as? [[String: Any]] ?? []
+        #expect(results.count == 8)
+        #expect(results.allSatisfy { (($0["ratio"] as? Double) ?? .nan).isFinite && (($0["rate"] as? Double) ?? 0) > 0 })
     }
 }

@@ -31,16 +31,24 @@ let optionCases: [(String, NaiveOracle.Case)] = {
     return cases
 }()
 
+/// Every instruction set of the kernel's own loops, each with default tiles, tiny tiles (several key and query
+/// blocks, key chunks merged) and tiny tiles through gemm only (fewRows 0).
+let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
+    [KernelBlocking(isa: isa), KernelBlocking(queryRows: 2, keys: 3, splitKeys: 5, isa: isa),
+     KernelBlocking(queryRows: 3, keys: 4, splitKeys: 6, isa: isa, fewRows: 0)]
+}
+
 @Suite struct ExactAttentionTests {
     @Test(arguments: optionCases)
     func f64MatchesOracle(_ named: (String, NaiveOracle.Case)) throws {
         let c = named.1, x = c.inputs()
         let (o, l) = NaiveOracle.attention(c, x)
-        // Tiny blocks so that every case crosses several key and query blocks and the online softmax is exercised.
-        for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 2, keys: 3, splitKeys: 5)] {
+        // Tiny blocks so that every case crosses several key and query blocks and the online softmax is exercised;
+        // each instruction set, and both products (the few-row loops and gemm).
+        for blocking in kernelVariants {
             let r = try ExactAttention.forward(x, options: c.options, blocking: blocking)
-            #expect(relativeError(r.output.data, o) < 1e-12, "\(named.0) output")
-            #expect(relativeError(r.lse.data, l) < 1e-12, "\(named.0) lse")
+            #expect(relativeError(r.output.data, o) < 1e-12, "\(named.0) output \(blocking)")
+            #expect(relativeError(r.lse.data, l) < 1e-12, "\(named.0) lse \(blocking)")
         }
     }
 
@@ -49,10 +57,12 @@ let optionCases: [(String, NaiveOracle.Case)] = {
         let c = named.1, x = c.inputs()
         let (o, l) = NaiveOracle.attention(c, x)
         let x32 = try AttentionInputs(q: x.q.map(Float.init), k: x.k.map(Float.init), v: x.v.map(Float.init))
-        let r = try ExactAttention.forward(x32, options: c.options, blocking: KernelBlocking(queryRows: 2, keys: 4))
-        // f32 unit roundoff 6e-8; sums over <= 240 terms of magnitude <= ~40 keep the error well under 1e-5.
-        #expect(relativeError(r.output.data.map(Double.init), o) < 1e-5, "\(named.0) output")
-        #expect(relativeError(r.lse.data.map(Double.init), l) < 1e-5, "\(named.0) lse")
+        for blocking in kernelVariants {
+            let r = try ExactAttention.forward(x32, options: c.options, blocking: blocking)
+            // f32 unit roundoff 6e-8; sums over <= 240 terms of magnitude <= ~40 keep the error well under 1e-5.
+            #expect(relativeError(r.output.data.map(Double.init), o) < 1e-5, "\(named.0) output \(blocking)")
+            #expect(relativeError(r.lse.data.map(Double.init), l) < 1e-5, "\(named.0) lse \(blocking)")
+        }
     }
 
     @Test func plantedNaNAndInfInMaskedKeysNeverReachTheOutput() throws {

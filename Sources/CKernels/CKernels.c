@@ -1,0 +1,528 @@
+// Element-wise softmax passes with a run-time choice between a portable baseline and AVX2+FMA (see README.md).
+// The baseline is plain C without FMA contraction; the AVX2 variants use intrinsics in functions compiled for that
+// target only, so the package still builds for (and runs on) baseline x86-64 and on other architectures.
+#include "CKernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define TK_X86 1
+#include <immintrin.h>
+#endif
+
+// ---------------------------------------------------------------------------------------------------------------
+// Run-time selection
+
+static int tk_detect(void) {
+#ifdef TK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return TK_ISA_AVX2_FMA;
+#endif
+    return TK_ISA_BASELINE;
+}
+
+static int tk_supported = -1;
+int tk_isa_supported(void) {
+    int s = __atomic_load_n(&tk_supported, __ATOMIC_RELAXED);
+    if (s < 0) {
+        s = tk_detect();
+        __atomic_store_n(&tk_supported, s, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+static inline int tk_use_avx2(int isa) { return isa >= TK_ISA_AVX2_FMA && tk_isa_supported() >= TK_ISA_AVX2_FMA; }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Portable baseline: the same exp as Reference's SoftmaxExp.exp (Cody-Waite reduction, degree-13 Taylor, 2^n from
+// the exponent bits), four interleaved sums.
+
+static const double LOG2E = 1.4426950408889634;
+static const double LN2_HI = 6.93147180369123816490e-01;
+static const double LN2_LO = 1.90821492927058770002e-10;
+static const double SHIFT = 0x1.8p52;
+
+static inline double exp_base_f64(double x) {
+    double t = x * LOG2E + SHIFT;
+    double kd = t - SHIFT;
+    int64_t tb, sb;
+    memcpy(&tb, &t, 8);
+    memcpy(&sb, &SHIFT, 8);
+    int64_t n = tb - sb;
+    double r = (x - kd * LN2_HI) - kd * LN2_LO;
+    double p = 1.0 / 6227020800.0;
+    p = 1.0 / 479001600.0 + p * r;
+    p = 1.0 / 39916800.0 + p * r;
+    p = 1.0 / 3628800.0 + p * r;
+    p = 1.0 / 362880.0 + p * r;
+    p = 1.0 / 40320.0 + p * r;
+    p = 1.0 / 5040.0 + p * r;
+    p = 1.0 / 720.0 + p * r;
+    p = 1.0 / 120.0 + p * r;
+    p = 1.0 / 24.0 + p * r;
+    p = 1.0 / 6.0 + p * r;
+    p = 0.5 + p * r;
+    p = 1.0 + p * r;
+    p = 1.0 + p * r;
+    uint64_t sbits = (uint64_t)(n + 1023) << 52;
+    double scale;
+    memcpy(&scale, &sbits, 8);
+    double result = p * scale;
+    return x < -708.0 ? 0.0 : result;
+}
+
+// f32: reduction in f32 with ln2 split so k * LN2F_HI is exact, degree-7 Taylor (truncation < 2^-27 relative on
+// |r| <= ln2/2), 2^n from the exponent bits. Below -87.3 the result is 0 (no subnormals).
+static const float LOG2EF = 1.44269504088896341f;
+static const float LN2F_HI = 0.693145751953125f;
+static const float LN2F_LO = 1.428606765330187045e-06f;
+static const float SHIFTF = 0x1.8p23f;
+static const float EXPF_MIN = -87.3f;
+
+static inline float exp_base_f32(float x) {
+    float t = x * LOG2EF + SHIFTF;
+    float kd = t - SHIFTF;
+    int32_t tb, sb;
+    memcpy(&tb, &t, 4);
+    memcpy(&sb, &SHIFTF, 4);
+    int32_t n = tb - sb;
+    float r = (x - kd * LN2F_HI) - kd * LN2F_LO;
+    float p = 1.0f / 5040.0f;
+    p = 1.0f / 720.0f + p * r;
+    p = 1.0f / 120.0f + p * r;
+    p = 1.0f / 24.0f + p * r;
+    p = 1.0f / 6.0f + p * r;
+    p = 0.5f + p * r;
+    p = 1.0f + p * r;
+    p = 1.0f + p * r;
+    uint32_t sbits = (uint32_t)(n + 127) << 23;
+    float scale;
+    memcpy(&scale, &sbits, 4);
+    float result = p * scale;
+    return x < EXPF_MIN ? 0.0f : result;
+}
+
+static double exp_sum_base_f64(double *x, long n, double m) {
+    for (long i = 0; i < n; i++) x[i] = exp_base_f64(x[i] - m);
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    long i = 0;
+    for (; i + 4 <= n; i += 4) { s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]; }
+    for (; i < n; i++) s0 += x[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static float exp_sum_base_f32(float *x, long n, float m) {
+    for (long i = 0; i < n; i++) x[i] = exp_base_f32(x[i] - m);
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) s[l] += x[i + l];
+    for (; i < n; i++) s[0] += x[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+#define TK_MAX_BASE(NAME, T)                                                                                         \
+    static T NAME(const T *x, long n) {                                                                              \
+        T m0 = -INFINITY, m1 = -INFINITY;                                                                            \
+        int nan = 0;                                                                                                 \
+        long i = 0;                                                                                                  \
+        for (; i + 2 <= n; i += 2) {                                                                                 \
+            T a = x[i], b = x[i + 1];                                                                                \
+            m0 = a > m0 ? a : m0;                                                                                    \
+            m1 = b > m1 ? b : m1;                                                                                    \
+            nan |= (a != a) | (b != b);                                                                              \
+        }                                                                                                            \
+        for (; i < n; i++) { m0 = x[i] > m0 ? x[i] : m0; nan |= x[i] != x[i]; }                                      \
+        return nan ? (T)NAN : (m0 > m1 ? m0 : m1);                                                                   \
+    }
+TK_MAX_BASE(max_base_f64, double)
+TK_MAX_BASE(max_base_f32, float)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Few-row products (decoding). Baseline: plain loops the compiler vectorises over the contiguous dimension.
+
+#define TK_SCORES_BASE(NAME, T)                                                                                      \
+    static void NAME(const T *q, long nr, long d, const T *k, long nk, T alpha, T *s) {                              \
+        for (long j = 0; j < nk; j++) {                                                                              \
+            const T *kj = k + j * d;                                                                                 \
+            for (long r = 0; r < nr; r++) {                                                                          \
+                const T *qr = q + r * d;                                                                             \
+                T a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                                                    \
+                long c = 0;                                                                                          \
+                for (; c + 4 <= d; c += 4) {                                                                         \
+                    a0 += qr[c] * kj[c]; a1 += qr[c + 1] * kj[c + 1];                                                \
+                    a2 += qr[c + 2] * kj[c + 2]; a3 += qr[c + 3] * kj[c + 3];                                        \
+                }                                                                                                    \
+                for (; c < d; c++) a0 += qr[c] * kj[c];                                                              \
+                s[r * nk + j] = alpha * ((a0 + a1) + (a2 + a3));                                                     \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+TK_SCORES_BASE(scores_base_f64, double)
+TK_SCORES_BASE(scores_base_f32, float)
+
+#define TK_PV_BASE(NAME, T)                                                                                          \
+    static void NAME(const T *p, long nr, long nk, const T *v, long dv, T *o) {                                      \
+        for (long r = 0; r < nr; r++) {                                                                              \
+            T *orow = o + r * dv;                                                                                    \
+            for (long j = 0; j < nk; j++) {                                                                          \
+                T w = p[r * nk + j];                                                                                 \
+                const T *vj = v + j * dv;                                                                            \
+                for (long c = 0; c < dv; c++) orow[c] += w * vj[c];                                                  \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+TK_PV_BASE(pv_base_f64, double)
+TK_PV_BASE(pv_base_f32, float)
+
+// ---------------------------------------------------------------------------------------------------------------
+// AVX2 + FMA
+
+#ifdef TK_X86
+#define TK_AVX2 __attribute__((target("avx2,fma")))
+#define TK_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define TK_PF_KEYS 16
+
+TK_AVX2 static inline __m256d exp_avx2_f64(__m256d x) {
+    const __m256d shift = _mm256_set1_pd(SHIFT);
+    __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(LOG2E), shift);
+    __m256d kd = _mm256_sub_pd(t, shift);
+    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(LN2_HI), x);
+    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(LN2_LO), r);
+    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    // 2^n: the low bits of t hold n + 0x8000000000000 (t = SHIFT + n); (t_bits - SHIFT_bits + 1023) << 52.
+    __m256i n = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shift));
+    __m256i bits = _mm256_slli_epi64(_mm256_add_epi64(n, _mm256_set1_epi64x(1023)), 52);
+    __m256d result = _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
+    __m256d tiny = _mm256_cmp_pd(x, _mm256_set1_pd(-708.0), _CMP_LT_OQ);
+    return _mm256_andnot_pd(tiny, result);
+}
+
+TK_AVX2 static inline __m256 exp_avx2_f32(__m256 x) {
+    const __m256 shift = _mm256_set1_ps(SHIFTF);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(LOG2EF), shift);
+    __m256 kd = _mm256_sub_ps(t, shift);
+    __m256 r = _mm256_fnmadd_ps(kd, _mm256_set1_ps(LN2F_HI), x);
+    r = _mm256_fnmadd_ps(kd, _mm256_set1_ps(LN2F_LO), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(shift));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
+    __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(EXPF_MIN), _CMP_LT_OQ);
+    return _mm256_andnot_ps(tiny, result);
+}
+
+TK_AVX2 static inline double hsum_avx2_f64(__m256d v) {
+    __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
+    lo = _mm_add_pd(lo, hi);
+    return _mm_cvtsd_f64(_mm_add_sd(lo, _mm_unpackhi_pd(lo, lo)));
+}
+
+TK_AVX2 static inline float hsum_avx2_f32(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    return _mm_cvtss_f32(_mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1)));
+}
+
+TK_AVX2 static double exp_sum_avx2_f64(double *x, long n, double m) {
+    __m256d mv = _mm256_set1_pd(m), s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256d a = exp_avx2_f64(_mm256_sub_pd(_mm256_loadu_pd(x + i), mv));
+        __m256d b = exp_avx2_f64(_mm256_sub_pd(_mm256_loadu_pd(x + i + 4), mv));
+        _mm256_storeu_pd(x + i, a);
+        _mm256_storeu_pd(x + i + 4, b);
+        s0 = _mm256_add_pd(s0, a);
+        s1 = _mm256_add_pd(s1, b);
+    }
+    if (i < n) {
+        double tail[8] = {0};
+        long rest = n - i;
+        for (long j = 0; j < rest; j++) tail[j] = x[i + j] - m;
+        for (long j = rest; j < 8; j++) tail[j] = -INFINITY;
+        __m256d a = exp_avx2_f64(_mm256_loadu_pd(tail)), b = exp_avx2_f64(_mm256_loadu_pd(tail + 4));
+        _mm256_storeu_pd(tail, a);
+        _mm256_storeu_pd(tail + 4, b);
+        for (long j = 0; j < rest; j++) x[i + j] = tail[j];
+        s0 = _mm256_add_pd(s0, a);
+        s1 = _mm256_add_pd(s1, b);
+    }
+    return hsum_avx2_f64(_mm256_add_pd(s0, s1));
+}
+
+TK_AVX2 static float exp_sum_avx2_f32(float *x, long n, float m) {
+    __m256 mv = _mm256_set1_ps(m), s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a = exp_avx2_f32(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+        __m256 b = exp_avx2_f32(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), mv));
+        _mm256_storeu_ps(x + i, a);
+        _mm256_storeu_ps(x + i + 8, b);
+        s0 = _mm256_add_ps(s0, a);
+        s1 = _mm256_add_ps(s1, b);
+    }
+    if (i < n) {
+        float tail[16];
+        long rest = n - i;
+        for (long j = 0; j < rest; j++) tail[j] = x[i + j] - m;
+        for (long j = rest; j < 16; j++) tail[j] = -INFINITY;
+        __m256 a = exp_avx2_f32(_mm256_loadu_ps(tail)), b = exp_avx2_f32(_mm256_loadu_ps(tail + 8));
+        _mm256_storeu_ps(tail, a);
+        _mm256_storeu_ps(tail + 8, b);
+        for (long j = 0; j < rest; j++) x[i + j] = tail[j];
+        s0 = _mm256_add_ps(s0, a);
+        s1 = _mm256_add_ps(s1, b);
+    }
+    return hsum_avx2_f32(_mm256_add_ps(s0, s1));
+}
+
+// max_pd returns its second operand when either is NaN, so NaN is tracked separately with unordered compares.
+TK_AVX2 static double max_avx2_f64(const double *x, long n) {
+    __m256d m0 = _mm256_set1_pd(-INFINITY), m1 = m0, nan = _mm256_setzero_pd();
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256d a = _mm256_loadu_pd(x + i), b = _mm256_loadu_pd(x + i + 4);
+        m0 = _mm256_max_pd(m0, a);
+        m1 = _mm256_max_pd(m1, b);
+        nan = _mm256_or_pd(nan, _mm256_cmp_pd(a, b, _CMP_UNORD_Q));
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, _mm256_max_pd(m0, m1));
+    double m = lanes[0];
+    for (int l = 1; l < 4; l++) m = lanes[l] > m ? lanes[l] : m;
+    int anyNaN = _mm256_movemask_pd(nan) != 0;
+    for (; i < n; i++) { m = x[i] > m ? x[i] : m; anyNaN |= x[i] != x[i]; }
+    return anyNaN ? NAN : m;
+}
+
+TK_AVX2 static float max_avx2_f32(const float *x, long n) {
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, nan = _mm256_setzero_ps();
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a = _mm256_loadu_ps(x + i), b = _mm256_loadu_ps(x + i + 8);
+        m0 = _mm256_max_ps(m0, a);
+        m1 = _mm256_max_ps(m1, b);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    float m = lanes[0];
+    for (int l = 1; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+    int anyNaN = _mm256_movemask_ps(nan) != 0;
+    for (; i < n; i++) { m = x[i] > m ? x[i] : m; anyNaN |= x[i] != x[i]; }
+    return anyNaN ? NAN : m;
+}
+
+// Scores: two query rows x four keys per step (8 accumulators), the d loop 4 (f64) or 8 (f32) wide.
+#define TK_SCORES_AVX2(NAME, T, VT, W, LOAD, FMA, ZERO, HSUM)                                                  \
+    TK_AVX2 static void NAME(const T *q, long nr, long d, const T *k, long nk, T alpha, T *s) {                      \
+        long dvec = d - d % W;                                                                                       \
+        long j = 0;                                                                                                  \
+        for (; j + 4 <= nk; j += 4) {                                                                                \
+            const T *k0 = k + j * d, *k1 = k0 + d, *k2 = k1 + d, *k3 = k2 + d;                                       \
+            for (long r = 0; r < nr; r += 2) {                                                                       \
+                const T *qa = q + r * d, *qb = r + 1 < nr ? qa + d : qa;                                             \
+                VT a0 = ZERO(), a1 = ZERO(), a2 = ZERO(), a3 = ZERO();                                               \
+                VT b0 = ZERO(), b1 = ZERO(), b2 = ZERO(), b3 = ZERO();                                               \
+                for (long c = 0; c < dvec; c += W) {                                                                 \
+                    if (r == 0 && (c * (long)sizeof(T)) % 64 == 0 && j + 4 + TK_PF_KEYS <= nk) {                      \
+                        const T *f = k0 + TK_PF_KEYS * d + c; /* the same lines TK_PF_KEYS keys ahead */             \
+                        TK_PREFETCH(f); TK_PREFETCH(f + d); TK_PREFETCH(f + 2 * d); TK_PREFETCH(f + 3 * d);          \
+                    }                                                                                                \
+                    VT x = LOAD(qa + c), y = LOAD(qb + c);                                                           \
+                    VT u = LOAD(k0 + c);                                                                             \
+                    a0 = FMA(x, u, a0); b0 = FMA(y, u, b0);                                                          \
+                    u = LOAD(k1 + c);                                                                                \
+                    a1 = FMA(x, u, a1); b1 = FMA(y, u, b1);                                                          \
+                    u = LOAD(k2 + c);                                                                                \
+                    a2 = FMA(x, u, a2); b2 = FMA(y, u, b2);                                                          \
+                    u = LOAD(k3 + c);                                                                                \
+                    a3 = FMA(x, u, a3); b3 = FMA(y, u, b3);                                                          \
+                }                                                                                                    \
+                T sa[4] = {HSUM(a0), HSUM(a1), HSUM(a2), HSUM(a3)};                                                  \
+                T sb[4] = {HSUM(b0), HSUM(b1), HSUM(b2), HSUM(b3)};                                                  \
+                for (long c = dvec; c < d; c++) {                                                                    \
+                    sa[0] += qa[c] * k0[c]; sa[1] += qa[c] * k1[c]; sa[2] += qa[c] * k2[c]; sa[3] += qa[c] * k3[c];  \
+                    sb[0] += qb[c] * k0[c]; sb[1] += qb[c] * k1[c]; sb[2] += qb[c] * k2[c]; sb[3] += qb[c] * k3[c];  \
+                }                                                                                                    \
+                for (int t = 0; t < 4; t++) s[r * nk + j + t] = alpha * sa[t];                                       \
+                if (r + 1 < nr)                                                                                      \
+                    for (int t = 0; t < 4; t++) s[(r + 1) * nk + j + t] = alpha * sb[t];                             \
+            }                                                                                                        \
+        }                                                                                                            \
+        if (j < nk) {                                                                                                \
+            for (; j < nk; j++) {                                                                                    \
+                const T *kj = k + j * d;                                                                             \
+                for (long r = 0; r < nr; r++) {                                                                      \
+                    const T *qr = q + r * d;                                                                         \
+                    VT a = ZERO();                                                                                   \
+                    for (long c = 0; c < dvec; c += W) a = FMA(LOAD(qr + c), LOAD(kj + c), a);                       \
+                    T t = HSUM(a);                                                                                   \
+                    for (long c = dvec; c < d; c++) t += qr[c] * kj[c];                                              \
+                    s[r * nk + j] = alpha * t;                                                                       \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+TK_SCORES_AVX2(scores_avx2_f64, double, __m256d, 4, _mm256_loadu_pd, _mm256_fmadd_pd, _mm256_setzero_pd, hsum_avx2_f64)
+TK_SCORES_AVX2(scores_avx2_f32, float, __m256, 8, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_setzero_ps, hsum_avx2_f32)
+
+// P.V: four rows x two vectors of columns per step (8 accumulators kept in registers over a block of keys), the
+// keys in blocks of 64 so the block of V stays in L1/L2 while the column tiles walk it.
+#define TK_PV_AVX2(NAME, T, VT, W, LOAD, STORE, FMA, BCAST)                                                          \
+    TK_AVX2 static void NAME(const T *p, long nr, long nk, const T *v, long dv, T *o) {                              \
+        long cvec = dv - dv % (2 * W);                                                                               \
+        for (long j0 = 0; j0 < nk; j0 += 64) {                                                                       \
+            long j1 = j0 + 64 < nk ? j0 + 64 : nk;                                                                   \
+            /* The next block's lines, one prefetch per step of the first row group (V's rows are 1 KB apart, */   \
+            /* too far for the hardware prefetcher to follow the column tiles' walk). */                          \
+            const T *next = v + j1 * dv, *nextEnd = v + (j1 + 64 < nk ? j1 + 64 : nk) * dv;                          \
+            for (long r = 0; r < nr; r += 4) {                                                                       \
+                long rows = nr - r < 4 ? nr - r : 4;                                                                 \
+                const T *p0 = p + r * nk;                                                                            \
+                const T *p1 = rows > 1 ? p0 + nk : p0, *p2 = rows > 2 ? p0 + 2 * nk : p0;                            \
+                const T *p3 = rows > 3 ? p0 + 3 * nk : p0;                                                           \
+                T *o0 = o + r * dv;                                                                                  \
+                for (long c = 0; c < cvec; c += 2 * W) {                                                             \
+                    VT a0 = LOAD(o0 + c), a1 = LOAD(o0 + c + W);                                                     \
+                    VT b0 = rows > 1 ? LOAD(o0 + dv + c) : a0, b1 = rows > 1 ? LOAD(o0 + dv + c + W) : a1;            \
+                    VT c0 = rows > 2 ? LOAD(o0 + 2 * dv + c) : a0, c1 = rows > 2 ? LOAD(o0 + 2 * dv + c + W) : a1;    \
+                    VT d0 = rows > 3 ? LOAD(o0 + 3 * dv + c) : a0, d1 = rows > 3 ? LOAD(o0 + 3 * dv + c + W) : a1;    \
+                    for (long j = j0; j < j1; j++) {                                                                 \
+                        if (r == 0 && next < nextEnd) { TK_PREFETCH(next); next += 64 / sizeof(T); }                  \
+                        const T *vj = v + j * dv + c;                                                                \
+                        VT x = LOAD(vj), y = LOAD(vj + W), w;                                                        \
+                        w = BCAST(p0[j]); a0 = FMA(w, x, a0); a1 = FMA(w, y, a1);                                    \
+                        w = BCAST(p1[j]); b0 = FMA(w, x, b0); b1 = FMA(w, y, b1);                                    \
+                        w = BCAST(p2[j]); c0 = FMA(w, x, c0); c1 = FMA(w, y, c1);                                    \
+                        w = BCAST(p3[j]); d0 = FMA(w, x, d0); d1 = FMA(w, y, d1);                                    \
+                    }                                                                                                \
+                    STORE(o0 + c, a0); STORE(o0 + c + W, a1);                                                        \
+                    if (rows > 1) { STORE(o0 + dv + c, b0); STORE(o0 + dv + c + W, b1); }                            \
+                    if (rows > 2) { STORE(o0 + 2 * dv + c, c0); STORE(o0 + 2 * dv + c + W, c1); }                    \
+                    if (rows > 3) { STORE(o0 + 3 * dv + c, d0); STORE(o0 + 3 * dv + c + W, d1); }                    \
+                }                                                                                                    \
+                for (long rr = 0; rr < rows; rr++) {                                                                 \
+                    T *orow = o0 + rr * dv;                                                                          \
+                    const T *prow = p0 + rr * nk;                                                                    \
+                    for (long j = j0; j < j1; j++)                                                                   \
+                        for (long c = cvec; c < dv; c++) orow[c] = FMAS(prow[j], v[j * dv + c], orow[c]);            \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+#define FMAS(a, b, c) ((c) + (a) * (b))
+TK_PV_AVX2(pv_avx2_f64, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_set1_pd)
+TK_PV_AVX2(pv_avx2_f32, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_set1_ps)
+#undef FMAS
+#endif
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry points
+
+double tk_exp_sum_f64(int isa, double *x, long n, double m) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) return exp_sum_avx2_f64(x, n, m);
+#endif
+    return exp_sum_base_f64(x, n, m);
+}
+
+float tk_exp_sum_f32(int isa, float *x, long n, float m) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) return exp_sum_avx2_f32(x, n, m);
+#endif
+    return exp_sum_base_f32(x, n, m);
+}
+
+double tk_max_f64(int isa, const double *x, long n) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) return max_avx2_f64(x, n);
+#endif
+    return max_base_f64(x, n);
+}
+
+float tk_max_f32(int isa, const float *x, long n) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) return max_avx2_f32(x, n);
+#endif
+    return max_base_f32(x, n);
+}
+
+// Scaling and the finiteness test have no loop-carried dependency: the compiler vectorises them at the baseline.
+void tk_scale_f64(double *x, long n, double a) { for (long i = 0; i < n; i++) x[i] *= a; }
+void tk_scale_f32(float *x, long n, float a) { for (long i = 0; i < n; i++) x[i] *= a; }
+
+// Non-finite means all exponent bits set; an integer OR over the row has no order to keep, so it vectorises.
+int tk_all_finite_f64(const double *x, long n) {
+    const uint64_t mask = 0x7FF0000000000000ull;
+    uint64_t bad = 0;
+    for (long i = 0; i < n; i++) {
+        uint64_t b;
+        memcpy(&b, x + i, 8);
+        bad |= (uint64_t)((b & mask) == mask);
+    }
+    return bad == 0;
+}
+
+int tk_all_finite_f32(const float *x, long n) {
+    const uint32_t mask = 0x7F800000u;
+    uint32_t bad = 0;
+    for (long i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, 4);
+        bad |= (uint32_t)((b & mask) == mask);
+    }
+    return bad == 0;
+}
+
+void tk_scores_f64(int isa, const double *q, long nr, long d, const double *k, long nk, double alpha, double *s) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) { scores_avx2_f64(q, nr, d, k, nk, alpha, s); return; }
+#endif
+    scores_base_f64(q, nr, d, k, nk, alpha, s);
+}
+
+void tk_scores_f32(int isa, const float *q, long nr, long d, const float *k, long nk, float alpha, float *s) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) { scores_avx2_f32(q, nr, d, k, nk, alpha, s); return; }
+#endif
+    scores_base_f32(q, nr, d, k, nk, alpha, s);
+}
+
+void tk_pv_f64(int isa, const double *p, long nr, long nk, const double *v, long dv, double *o) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) { pv_avx2_f64(p, nr, nk, v, dv, o); return; }
+#endif
+    pv_base_f64(p, nr, nk, v, dv, o);
+}
+
+void tk_pv_f32(int isa, const float *p, long nr, long nk, const float *v, long dv, float *o) {
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) { pv_avx2_f32(p, nr, nk, v, dv, o); return; }
+#endif
+    pv_base_f32(p, nr, nk, v, dv, o);
+}

@@ -1,0 +1,179 @@
+import Dispatch
+import Foundation
+import Reference
+
+/// One measured ratio of `bench reference`.
+struct BenchResult: Codable {
+    /// "prefill" or "decode".
+    var kind: String
+    var precision: String
+    /// The problem, e.g. "b=1 hq=8 hkv=8 sq=2048 sk=2048 d=128 causal".
+    var shape: String
+    var seconds: Double
+    /// GFLOP/s (prefill) or GB/s of K/V (decode).
+    var rate: Double
+    var unit: String
+    var baselineName: String
+    var baselineRate: Double
+    var ratio: Double
+    var goal: Double
+
+    var textLine: String {
+        String(format: "%@ %@ %@: %.4f s, %.2f %@; %@ %.2f %@; ratio %.2f (goal >= %.2f)%@", kind, precision, shape,
+               seconds, rate, unit, baselineName, baselineRate, unit, ratio, goal, ratio >= goal ? "" : "  BELOW GOAL")
+    }
+}
+
+/// The machine a benchmark ran on, so results can be compared across machines.
+struct BenchMachine: Codable {
+    var cpu: String
+    var cores: Int
+    var blasCore: String
+    var blasConfig: String
+    var blasThreads: Int
+    var kernelISA: String
+    var kernelISASupported: String
+    /// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE as set in the environment ("unset" otherwise).
+    var openblasCoretype: String
+    var openblasL2Size: String
+    var release: Bool
+
+    static func current(isa: KernelISA) -> BenchMachine {
+        let env = ProcessInfo.processInfo.environment
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
+        #if DEBUG
+        let release = false
+        #else
+        let release = true
+        #endif
+        return BenchMachine(
+            cpu: model ?? "unknown", cores: ProcessInfo.processInfo.activeProcessorCount,
+            blasCore: BLASThreads.coreName, blasConfig: BLASThreads.configuration, blasThreads: BLASThreads.count,
+            kernelISA: isa.rawValue, kernelISASupported: KernelISA.supported.rawValue,
+            openblasCoretype: env["OPENBLAS_CORETYPE"] ?? "unset", openblasL2Size: env["OPENBLAS_L2_SIZE"] ?? "unset",
+            release: release)
+    }
+
+    var textLine: String {
+        "CPU \(cpu), \(cores) cores; OpenBLAS core \(blasCore), \(blasThreads) threads (OPENBLAS_CORETYPE \(openblasCoretype), " +
+            "OPENBLAS_L2_SIZE \(openblasL2Size)); kernel instruction set \(kernelISA) (CPU supports \(kernelISASupported))"
+    }
+}
+
+/// `bench reference --json`.
+struct BenchReport: Codable {
+    var machine: BenchMachine
+    /// Kernel tile: query rows, keys per block, keys per parallel chunk.
+    var blocking: [Int]
+    var results: [BenchResult]
+}
+
+/// The measurements: every attention run alternates with its baseline, best of `repeats` each.
+struct ReferenceBench {
+    var blocking: KernelBlocking
+    var repeats: Int
+    /// Each decode timing repeats the call until about this many keys are processed.
+    var timingKeys: Int
+    var progress: ((BenchResult) -> Void)?
+
+    /// B = 1, Hq = Hkv = heads, Sq = Sk = seq, d = 128; FLOPs 4 d per visible (query, key) pair (QK^T and PV), so
+    /// causal counts seq (seq + 1) / 2 pairs per head. Baseline: gemm on one head's QK^T (seq x seq x d), all threads.
+    func prefill<S: AttentionScalar>(_: S.Type, heads: Int, seq: Int, causal: Bool) throws -> BenchResult {
+        let d = 128
+        let x = try AttentionInputs(q: pattern(S.self, [1, heads, seq, d], salt: 1),
+                                    k: pattern(S.self, [1, heads, seq, d], salt: 2),
+                                    v: pattern(S.self, [1, heads, seq, d], salt: 3))
+        let options = AttentionOptions(causal: causal ? .bottomRight : .none)
+        let a = [S](repeating: 0.5, count: seq * d), b = [S](repeating: 0.25, count: seq * d)
+        var c = [S](repeating: 0, count: seq * seq)
+        var gemmTime = Double.infinity, attentionTime = Double.infinity
+        for _ in 0..<repeats {
+            gemmTime = min(gemmTime, seconds {
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    S.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
+                           transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
+                } } }
+            })
+            attentionTime = min(attentionTime, try seconds { _ = try ExactAttention.forward(x, options: options, blocking: blocking) })
+        }
+        let pairs = causal ? Double(seq) * Double(seq + 1) / 2 : Double(seq) * Double(seq)
+        let rate = 4 * Double(d) * Double(heads) * pairs / attentionTime / 1e9
+        let gemmRate = 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9
+        let result = BenchResult(
+            kind: "prefill", precision: S.precisionName,
+            shape: "b=1 hq=\(heads) hkv=\(heads) sq=\(seq) sk=\(seq) d=\(d)\(causal ? " causal" : "")",
+            seconds: attentionTime, rate: rate, unit: "GFLOP/s", baselineName: S.self == Double.self ? "dgemm" : "sgemm",
+            baselineRate: gemmRate, ratio: rate / gemmRate, goal: S.self == Double.self ? 0.85 : 0.75)
+        progress?(result)
+        return result
+    }
+
+    /// Sq = 1, `groupSize` query heads on one KV head (8: GQA/MQA, 1: MHA), d = 128. Baseline: a streaming read of the
+    /// same K/V bytes (BLAS asum over slices, one per core at a time, BLAS single-threaded). Small sizes repeat the
+    /// call inside one timing so each timing is at least about `timingKeys` keys of work.
+    func decode<S: AttentionScalar>(_: S.Type, keys: Int, groupSize: Int) throws -> BenchResult {
+        let d = 128
+        let x = try AttentionInputs(q: pattern(S.self, [1, groupSize, 1, d], salt: 4),
+                                    k: pattern(S.self, [1, 1, keys, d], salt: 5),
+                                    v: pattern(S.self, [1, 1, keys, d], salt: 6))
+        let inner = max(1, timingKeys / keys)
+        var decodeTime = Double.infinity, streamTime = Double.infinity
+        for _ in 0..<repeats {
+            decodeTime = min(decodeTime, try seconds {
+                for _ in 0..<inner { _ = try ExactAttention.forward(x, blocking: blocking) }
+            } / Double(inner))
+            streamTime = min(streamTime, seconds {
+                for _ in 0..<inner { streamingRead(x.k.data, x.v.data) }
+            } / Double(inner))
+        }
+        let bytes = Double(2 * keys * d * MemoryLayout<S>.size)
+        let result = BenchResult(
+            kind: "decode", precision: S.precisionName,
+            shape: "b=1 hq=\(groupSize) hkv=1 sq=1 sk=2^\(keys.trailingZeroBitCount) d=\(d) (\(groupSize > 1 ? "GQA" : "MHA"))",
+            seconds: decodeTime, rate: bytes / decodeTime / 1e9, unit: "GB/s", baselineName: "streaming read",
+            baselineRate: bytes / streamTime / 1e9, ratio: streamTime / decodeTime, goal: 0.8)
+        progress?(result)
+        return result
+    }
+
+    /// Reads every element of `k` and `v` once, slices spread over the cores.
+    func streamingRead<S: AttentionScalar>(_ k: [S], _ v: [S]) {
+        let slices = 4 * ProcessInfo.processInfo.activeProcessorCount
+        let saved = BLASThreads.count
+        BLASThreads.set(1)
+        defer { BLASThreads.set(saved) }
+        k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
+            let pointers = StreamSlices(k: kb.baseAddress!, v: vb.baseAddress!)
+            let per = (k.count + slices - 1) / slices
+            DispatchQueue.concurrentPerform(iterations: 2 * slices) { i in
+                let base = i < slices ? pointers.k : pointers.v
+                let lo = (i % slices) * per, hi = min(lo + per, k.count)
+                if lo < hi { _ = S.absoluteSum(base + lo, count: hi - lo) }
+            }
+        } }
+    }
+
+    /// A cheap deterministic fill in [-1, 1) (the values only need to be ordinary numbers).
+    func pattern<S: AttentionScalar>(_: S.Type, _ shape: [Int], salt: UInt64) throws -> Tensor<S> {
+        let n = shape.reduce(1, *)
+        var data = [S](repeating: 0, count: n)
+        for i in 0..<n {
+            let h = (UInt64(i) &+ salt &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
+            data[i] = S(Double(h >> 40) / Double(1 << 23) - 1)
+        }
+        return try Tensor(shape: shape, data: data)
+    }
+
+    func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
+}
+
+/// Base pointers shared by the streaming-read workers (read only).
+private struct StreamSlices<S>: @unchecked Sendable {
+    let k: UnsafePointer<S>, v: UnsafePointer<S>
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+extension TensorFileReader {
+    /// Tensor `name` decoded straight into the compute type, read once: a file of the same type in the same layout is
+    /// read directly into the result's storage; any other (another float type, or a (B, S, H, D) file moved to
+    /// (B, H, S, D) when `swapAxes12`) is read in slabs of about `slabBytes` and decoded from each, so memory is the
+    /// result plus one slab, never the file's bytes and a widened copy of them. f32 stays f32 in an f32 computation.
+    /// Also returns the number of NaN/Inf values. The tensor must be a float tensor of rank 4 when `swapAxes12`.
+    @_specialize(where S == Double)
+    @_specialize(where S == Float)
+    public func values<S: AttentionScalar>(
+        _ name: String, as _: S.Type, swapAxes12: Bool = false, slabBytes: Int = 1 << 22
+    ) throws -> (tensor: Tensor<S>, nonFinite: Int) {
+        let t = try stored(name)
+        guard t.dtype.isFloatingPoint else {
+            throw ReferenceError.file(path: path, problem: "\(CoreError.quote(name)) must be a float tensor, got \(t.dtype.rawValue)")
+        }
+        if swapAxes12 && t.shape.count != 4 {
+            throw ReferenceError.shape("\(path): \(CoreError.quote(name)) must have rank 4 to change its layout, got shape \(t.shape)")
+        }
+        let count = t.shape.reduce(1, *)
+        let size = t.dtype.byteSize
+        // Rows: runs of the last axis, kept together when moving axes and decoded slab by slab.
+        let rowLength = max(t.shape.last ?? 1, 1)
+        let rows = count / rowLength
+        let outShape = swapAxes12 ? [t.shape[0], t.shape[2], t.shape[1], t.shape[3]] : t.shape
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ReferenceError.file(path: path, problem: String(cString: strerror(errno))) }
+        defer { close(fd) }
+
+        var failure: Error?
+        let data = [S](unsafeUninitializedCapacity: count) { out, initialized in
+            initialized = 0
+            Self.adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), bytes: count * MemoryLayout<S>.size)
+            do {
+                let direct = !swapAxes12 && MemoryLayout<S>.size == size
+                    && ((S.self == Double.self && t.dtype == .f64) || (S.self == Float.self && t.dtype == .f32))
+                if direct {
+                    try Self.readExactly(fd, path: path, into: UnsafeMutableRawPointer(out.baseAddress!), count: count * size, offset: t.dataOffset)
+                } else {
+                    let rowsPerSlab = max(1, slabBytes / max(1, rowLength * size))
+                    var slab = [UInt8](repeating: 0, count: min(rows, rowsPerSlab) * rowLength * size)
+                    var row = 0
+                    while row < rows {
+                        let n = min(rowsPerSlab, rows - row)
+                        try slab.withUnsafeMutableBytes { raw in
+                            try Self.readExactly(fd, path: path, into: raw.baseAddress!, count: n * rowLength * size,
+                                           offset: t.dataOffset + row * rowLength * size)
+                            for r in 0..<n {
+                                let fileRow = row + r
+                                let dst: Int
+                                if swapAxes12 {
+                                    // File (b, s, h) -> result (b, h, s).
+                                    let (sAxis, hAxis) = (t.shape[1], t.shape[2])
+                                    let b = fileRow / (sAxis * hAxis), s = (fileRow / hAxis) % sAxis, h = fileRow % hAxis
+                                    dst = ((b * hAxis + h) * sAxis + s) * rowLength
+                                } else {
+                                    dst = fileRow * rowLength
+                                }
+                                Self.decode(raw.baseAddress! + r * rowLength * size, dtype: t.dtype, count: rowLength,
+                                            into: out.baseAddress! + dst)
+                            }
+                        }
+                        row += n
+                    }
+                }
+                initialized = count
+            } catch {
+                failure = error
+                out.baseAddress!.initialize(repeating: 0, count: count)
+                initialized = count
+            }
+        }
+        if let failure { throw failure }
+        let nonFinite = data.withUnsafeBufferPointer { b in
+            if b.isEmpty || S.allFinite(b.baseAddress!, count: b.count) { return 0 }
+            var bad = 0
+            for x in b where !x.isFinite { bad += 1 }
+            return bad
+        }
+        return (try Tensor(shape: outShape, data: data), nonFinite)
+    }
+
+    /// `count` little-endian values of `dtype` at `raw` as S (every float type converts exactly to f64; to f32 all but
+    /// f64 do, and f64 rounds once).
+    @_specialize(where S == Double)
+    @_specialize(where S == Float)
+    static func decode<S: AttentionScalar>(_ raw: UnsafeRawPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<S>) {
+        switch dtype {
+        case .f64:
+            for i in 0..<count { out[i] = S(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+        case .f32:
+            for i in 0..<count { out[i] = S(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
+        case .f16:
+            for i in 0..<count { out[i] = S(Rounding.float16Value(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+        case .bf16:
+            // bf16 is the top half of an f32.
+            for i in 0..<count {
+                out[i] = S(Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16))
+            }
+        case .i64, .i32, .u8, .bool:
+            preconditionFailure("decode of a non-float tensor")
+        }
+    }
+
+    /// Asks the kernel for 2 MiB pages in the 2 MiB-aligned interior of a large fresh buffer (transparent huge pages
+    /// in `madvise` mode): filling gigabytes of 4 KiB pages costs more page faults than the read itself. Advice only:
+    /// nothing changes where the kernel declines.
+    static func adviseHugePages(_ p: UnsafeMutableRawPointer, bytes: Int) {
+        let huge = 1 << 21
+        guard bytes >= 2 * huge else { return }
+        let start = (Int(bitPattern: p) + huge - 1) & ~(huge - 1)
+        let end = (Int(bitPattern: p) + bytes) & ~(huge - 1)
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+    }
+
+    /// Reads exactly `count` bytes at `offset` into `buffer`; a file that ends early is an error.
+    static func readExactly(_ fd: Int32, path: String, into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws {
+        var done = 0
+        while done < count {
+            let n = Glibc.pread(fd, buffer + done, min(count - done, 1 << 30), off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw ReferenceError.file(path: path, problem: n < 0 ? String(cString: strerror(errno))
+                                          : "truncated: needs \(count) bytes at offset \(offset), file ended after \(done)")
+            }
+            done += n
+        }
+    }
+}
