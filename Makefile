@@ -33,6 +33,7 @@ bench: setup
 	$(SWIFT) build -c release
 	.build/release/treeattn bench reference
 	$(PYTHON) python/bench_numpy.py --treeattn .build/release/treeattn
+	$(PYTHON) python/bench_cli.py --treeattn .build/release/treeattn
 	.build/release/treeattn bench simulator
 	.build/release/treeattn-mpi bench
 

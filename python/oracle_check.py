@@ -254,6 +254,30 @@ def main():
     o_np, _ = numpy_attention(qf, kf, vf, {})
     check(rel_err(np.load(outb), o_np) <= 1e-12, "bf16 inputs widened exactly, computed in f64")
 
+    # bf16 and f16 inputs are kept 16-bit and widened per tile by the kernel: f64 and f32 runs, bhsd and bshd, causal,
+    # decode-sized and with a key count that leaves a partial key block, against NumPy on the widened values.
+    for dtype, np_view in (("bf16", ml_dtypes.bfloat16), ("f16", np.float16)):
+        hd = os.path.join(work, "half-" + dtype)
+        run([exe, "random-inputs", "--batch", "2", "--heads", "4", "--kv-heads", "2", "--seq-q", "5", "--seq-k", "4099",
+             "--head-dim", "16", "--seed", "5", "--dtype", dtype, "--out", hd])
+        qh, kh, vh = (np.load(os.path.join(hd, n + ".npy")) for n in "qkv")
+        widened = [x.view(np_view).astype(np.float64) for x in (qh, kh, vh)]
+        o_half, _ = numpy_attention(*widened, {"causal": "bottom-right"})
+        for precision, tol in (("f64", 1e-12), ("f32", 1e-5)):
+            for layout in ("bhsd", "bshd"):
+                names = []
+                for n, x in zip("qkv", (qh, kh, vh)):
+                    path = os.path.join(hd, f"{n}-{layout}.npy")
+                    np.save(path, x if layout == "bhsd" else np.ascontiguousarray(x.transpose(0, 2, 1, 3)))
+                    names.append(path)
+                outh = os.path.join(work, f"oh-{dtype}-{precision}-{layout}.npy")
+                run([exe, "attention", "--q", names[0], "--k", names[1], "--v", names[2], "--causal", "bottom-right",
+                     "--precision", precision, "--layout", layout, "--out", outh])
+                got = np.load(outh).astype(np.float64)
+                if layout == "bshd":
+                    got = got.transpose(0, 2, 1, 3)
+                check(rel_err(got, o_half) <= tol, f"{dtype} inputs widened per tile, {precision}, {layout}")
+
     print(f"{PASSES[0]} passed, {len(FAILS)} failed")
     return 1 if FAILS else 0
 

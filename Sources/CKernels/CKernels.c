@@ -19,7 +19,9 @@
 static int tk_detect(void) {
 #ifdef TK_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return TK_ISA_AVX2_FMA;
+    // F16C (half to float) comes with every AVX2 CPU made; the level asks for all three.
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        return TK_ISA_AVX2_FMA;
 #endif
     return TK_ISA_BASELINE;
 }
@@ -182,7 +184,7 @@ TK_PV_BASE(pv_base_f32, float)
 // AVX2 + FMA
 
 #ifdef TK_X86
-#define TK_AVX2 __attribute__((target("avx2,fma")))
+#define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TK_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #define TK_PF_KEYS 16
 
@@ -344,15 +346,15 @@ TK_AVX2 static float max_avx2_f32(const float *x, long n) {
         long j = 0;                                                                                                  \
         for (; j + 4 <= nk; j += 4) {                                                                                \
             const T *k0 = k + j * d, *k1 = k0 + d, *k2 = k1 + d, *k3 = k2 + d;                                       \
+            /* The four rows TK_PF_KEYS keys ahead (prefetches never fault, so no bound is needed). */              \
+            /* (With one or two rows the loop is short and the hardware prefetcher keeps up alone.) */            \
+            if (nr > 2)                                                                                              \
+                for (long c = 0; c < 4 * d; c += 64 / (long)sizeof(T)) TK_PREFETCH(k0 + TK_PF_KEYS * d + c);        \
             for (long r = 0; r < nr; r += 2) {                                                                       \
                 const T *qa = q + r * d, *qb = r + 1 < nr ? qa + d : qa;                                             \
                 VT a0 = ZERO(), a1 = ZERO(), a2 = ZERO(), a3 = ZERO();                                               \
                 VT b0 = ZERO(), b1 = ZERO(), b2 = ZERO(), b3 = ZERO();                                               \
                 for (long c = 0; c < dvec; c += W) {                                                                 \
-                    if (r == 0 && (c * (long)sizeof(T)) % 64 == 0 && j + 4 + TK_PF_KEYS <= nk) {                      \
-                        const T *f = k0 + TK_PF_KEYS * d + c; /* the same lines TK_PF_KEYS keys ahead */             \
-                        TK_PREFETCH(f); TK_PREFETCH(f + d); TK_PREFETCH(f + 2 * d); TK_PREFETCH(f + 3 * d);          \
-                    }                                                                                                \
                     VT x = LOAD(qa + c), y = LOAD(qb + c);                                                           \
                     VT u = LOAD(k0 + c);                                                                             \
                     a0 = FMA(x, u, a0); b0 = FMA(y, u, b0);                                                          \
@@ -525,4 +527,62 @@ void tk_pv_f32(int isa, const float *p, long nr, long nk, const float *v, long d
     if (tk_use_avx2(isa)) { pv_avx2_f32(p, nr, nk, v, dv, o); return; }
 #endif
     pv_base_f32(p, nr, nk, v, dv, o);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 16-bit floats to f32/f64 (exact). bf16 is the top half of an f32; IEEE half is rebuilt from its fields.
+
+static inline float half_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, bits;
+    if (exp == 0x1F) {
+        bits = sign | 0x7F800000u | (man << 13);  // inf or NaN (payload kept)
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else {
+        // Subnormal half: man x 2^-24, exact in f32.
+        float f = (float)man * 0x1p-24f;
+        memcpy(&bits, &f, 4);
+        bits |= sign;
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+static inline float bf16_to_f32(uint16_t b) {
+    uint32_t bits = (uint32_t)b << 16;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+#ifdef TK_X86
+TK_AVX2 static void widen_half_avx2_f32(const unsigned short *x, long n, float *y) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++) y[i] = half_to_f32(x[i]);
+}
+#endif
+
+void tk_widen16_f32(int isa, const unsigned short *x, long n, int bf16, float *y) {
+    if (bf16) {
+        for (long i = 0; i < n; i++) y[i] = bf16_to_f32(x[i]);
+        return;
+    }
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) { widen_half_avx2_f32(x, n, y); return; }
+#endif
+    (void)isa;
+    for (long i = 0; i < n; i++) y[i] = half_to_f32(x[i]);
+}
+
+void tk_widen16_f64(int isa, const unsigned short *x, long n, int bf16, double *y) {
+    (void)isa;
+    if (bf16) {
+        for (long i = 0; i < n; i++) y[i] = (double)bf16_to_f32(x[i]);
+    } else {
+        for (long i = 0; i < n; i++) y[i] = (double)half_to_f32(x[i]);
+    }
 }

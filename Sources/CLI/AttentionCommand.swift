@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import Reference
 import CLICommon
@@ -11,8 +12,8 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         discussion: """
             Inputs are (batch, heads, seq, dim) by default (--layout bshd for FlashAttention's order). A .safetensors \
             input is read by tensor name (q, k, v); one file may serve as --q, --k and --v and is then indexed once. \
-            Each input is read once, straight into --precision (f32 files stay f32 in an f32 run; f16/bf16 inputs \
-            are widened exactly). \
+            Each input is read once, straight into --precision (f32 files stay f32 in an f32 run; bf16/f16 inputs \
+            stay 16-bit and are widened exactly, one tile at a time, by the kernel). \
             LSE is natural log with layout (batch, heads, seq_q). NaN or Inf in unmasked inputs propagates to the \
             output (a warning is printed); in masked positions it never reaches the output.
             """)
@@ -27,6 +28,18 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     @OptionGroup var problem: AttentionOptionGroup
 
     @OptionGroup var memory: MemoryOptions
+    @Flag(help: "Print the seconds spent reading, computing and writing, and the peak RSS, to stderr (one line).")
+    var timings = false
+
+    /// Phase clock for --timings.
+    final class Clock {
+        var marks: [(String, UInt64)] = [("start", DispatchTime.now().uptimeNanoseconds)]
+        func mark(_ phase: String) { marks.append((phase, DispatchTime.now().uptimeNanoseconds)) }
+        var line: String {
+            zip(marks, marks.dropFirst()).map { String(format: "%@ %.3f s", $1.0, Double($1.1 - $0.1) / 1e9) }
+                .joined(separator: ", ")
+        }
+    }
 
     func validate() throws {
         guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
@@ -39,16 +52,25 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         for path in paths { try TensorFiles.checkOutputType(path) }
         let outputs = try AtomicOutputs(paths)
         defer { outputs.discard() }
+        let clock = Clock()
         switch problem.precision {
-        case .f64: try compute(Double.self, into: outputs)
-        case .f32: try compute(Float.self, into: outputs)
+        case .f64: try compute(Double.self, into: outputs, clock: clock)
+        case .f32: try compute(Float.self, into: outputs, clock: clock)
         }
         try outputs.commit()
+        clock.mark("write")
+        if timings {
+            // VmHWM: this process's own peak resident set (ru_maxrss would include a forking parent's).
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+                .map { $0.dropFirst(6).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+            FileHandle.standardError.write(Data("timings: \(clock.line); peak RSS \(peak)\n".utf8))
+        }
     }
 
     /// Reads Q, K and V once each, straight into the compute type S (`TensorFileReader.values`: one reader per
     /// distinct file, so a .safetensors given as --q, --k and --v is indexed once), then computes and writes.
-    func compute<S: AttentionScalar>(_: S.Type, into outputs: AtomicOutputs) throws {
+    func compute<S: AttentionScalar>(_: S.Type, into outputs: AtomicOutputs, clock: Clock) throws {
         var readers: [String: TensorFileReader] = [:]
         var sources: [(reader: TensorFileReader, tensor: String, path: String, name: String)] = []
         for (path, name) in [(q, "q"), (k, "k"), (v, "v")] {
@@ -66,32 +88,53 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
             }
             sources.append((reader, tensor, path, name))
         }
-        let shapes = try sources.map { try $0.reader.stored($0.tensor).shape }
-        try checkMemory(S.self, inputShapes: shapes)
-
+        let stored = try sources.map { try $0.reader.stored($0.tensor) }
+        let swap = problem.layout == .bshd
+        func warn(_ name: String, _ bad: Int) {
+            if bad > 0 { printWarning("\(name) holds \(bad) NaN/Inf values; in unmasked positions they propagate to the output") }
+        }
+        // Q, K and V all bf16 (or all f16): kept as 16-bit values and widened by the kernel one tile at a time.
+        if let format = stored[0].dtype == .bf16 ? HalfFormat.bf16 : stored[0].dtype == .f16 ? .f16 : nil,
+           stored.allSatisfy({ $0.dtype == stored[0].dtype }) {
+            try checkMemory(S.self, inputShapes: stored.map(\.shape), elementBytes: 2)
+            var bits: [Tensor<UInt16>] = []
+            for source in sources {
+                let (t, _, bad) = try source.reader.halfBits(source.tensor, swapAxes12: swap)
+                warn(source.name, bad)
+                bits.append(t)
+            }
+            try compute(HalfPrecisionInputs<S>(format: format, q: bits[0], k: bits[1], v: bits[2]), into: outputs, clock: clock)
+            return
+        }
+        try checkMemory(S.self, inputShapes: stored.map(\.shape), elementBytes: MemoryLayout<S>.size)
         var tensors: [Tensor<S>] = []
         for source in sources {
-            let (t, bad) = try source.reader.values(source.tensor, as: S.self, swapAxes12: problem.layout == .bshd)
-            if bad > 0 {
-                printWarning("\(source.name) holds \(bad) NaN/Inf values; in unmasked positions they propagate to the output")
-            }
+            let (t, bad) = try source.reader.values(source.tensor, as: S.self, swapAxes12: swap)
+            warn(source.name, bad)
             tensors.append(t)
         }
         let inputs = try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
         tensors = []
+        try compute(inputs, into: outputs, clock: clock)
+    }
+
+    func compute<X: AttentionOperands>(_ inputs: X, into outputs: AtomicOutputs, clock: Clock) throws {
+        clock.mark("read")
         let options = try problem.makeOptions(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
         let layoutShards = try ShardLayout(keys: inputs.keys, shards: shards)
         let r = try ShardedAttention.forward(inputs, options: options, layout: layoutShards, reduction: reduction)
+        clock.mark("compute")
         try write(r, into: outputs)
     }
 
-    /// What the run holds at its peak, estimated from the headers before anything is read: Q, K and V in the compute
-    /// type (read once, no widened copy; one 4 MiB slab while decoding), the mask file read whole, and the outputs: the
+    /// What the run holds at its peak, estimated from the headers before anything is read: Q, K and V at
+    /// `elementBytes` each (the compute type, or 2 for bf16/f16 kept as is; read once, no widened copy; one 4 MiB slab
+    /// while decoding), the mask file read whole, and the outputs: the
     /// output and LSE as tensors, their converted copies and encoded bytes (3 x), times the tensors a .safetensors output
     /// also holds (one per shard and, at most, one per tree node: 1 + 2 x shards).
-    func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]]) throws {
+    func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]], elementBytes: Int) throws {
         let what = "reading the inputs"
-        let inputs = try MemoryBudget.sum(inputShapes.map { try MemoryBudget.product($0 + [MemoryLayout<S>.size], for: what) }
+        let inputs = try MemoryBudget.sum(inputShapes.map { try MemoryBudget.product($0 + [elementBytes], for: what) }
                                           + [1 << 22, problem.mask.map { try TensorFiles.readEstimate([$0]) } ?? 0], for: what)
         try MemoryBudget.current.check(inputs, for: what)
         let (qShape, vShape) = (inputShapes[0], inputShapes[2])

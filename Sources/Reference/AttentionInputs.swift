@@ -12,33 +12,35 @@ public struct AttentionInputs<Scalar: AttentionScalar>: Sendable {
     public var keys: Int { k.shape[2] }
     public var headDim: Int { q.shape[3] }
     public var valueDim: Int { v.shape[3] }
-    /// Query heads per KV head: head h reads KV head h / groupSize.
-    public var groupSize: Int { queryHeads / kvHeads }
-
     public init(q: Tensor<Scalar>, k: Tensor<Scalar>, v: Tensor<Scalar>) throws {
-        for (name, t) in [("q", q), ("k", k), ("v", v)] where t.rank != 4 {
-            throw ReferenceError.shape("\(name) must have rank 4 (batch, heads, seq, dim), got shape \(t.shape)")
-        }
-        guard k.shape[0] == q.shape[0], v.shape[0] == q.shape[0] else {
-            throw ReferenceError.shape("batch sizes differ: q \(q.shape[0]), k \(k.shape[0]), v \(v.shape[0])")
-        }
-        guard k.shape[1] == v.shape[1] else {
-            throw ReferenceError.shape("k has \(k.shape[1]) heads but v has \(v.shape[1])")
-        }
-        guard k.shape[1] > 0, q.shape[1] % k.shape[1] == 0 else {
-            throw ReferenceError.shape("query heads (\(q.shape[1])) must be a multiple of KV heads (\(k.shape[1]))")
-        }
-        guard k.shape[2] == v.shape[2] else {
-            throw ReferenceError.shape("k has \(k.shape[2]) keys but v has \(v.shape[2])")
-        }
-        guard k.shape[3] == q.shape[3] else {
-            throw ReferenceError.shape("q head dim \(q.shape[3]) differs from k head dim \(k.shape[3])")
-        }
-        guard q.shape[3] > 0, v.shape[3] > 0 else {
-            throw ReferenceError.shape("head dims must be positive (q \(q.shape[3]), v \(v.shape[3]))")
-        }
+        try Self.checkShapes(q: q.shape, k: k.shape, v: v.shape)
         self.q = q
         self.k = k
         self.v = v
+    }
+
+    /// The shape rules every storage of Q, K and V follows (see the type's doc comment).
+    static func checkShapes(q: [Int], k: [Int], v: [Int]) throws {
+        for (name, t) in [("q", q), ("k", k), ("v", v)] where t.count != 4 {
+            throw ReferenceError.shape("\(name) must have rank 4 (batch, heads, seq, dim), got shape \(t)")
+        }
+        guard k[0] == q[0], v[0] == q[0] else {
+            throw ReferenceError.shape("batch sizes differ: q \(q[0]), k \(k[0]), v \(v[0])")
+        }
+        guard k[1] == v[1] else {
+            throw ReferenceError.shape("k has \(k[1]) heads but v has \(v[1])")
+        }
+        guard k[1] > 0, q[1] % k[1] == 0 else {
+            throw ReferenceError.shape("query heads (\(q[1])) must be a multiple of KV heads (\(k[1]))")
+        }
+        guard k[2] == v[2] else {
+            throw ReferenceError.shape("k has \(k[2]) keys but v has \(v[2])")
+        }
+        guard k[3] == q[3] else {
+            throw ReferenceError.shape("q head dim \(q[3]) differs from k head dim \(k[3])")
+        }
+        guard q[3] > 0, v[3] > 0 else {
+            throw ReferenceError.shape("head dims must be positive (q \(q[3]), v \(v[3]))")
+        }
     }
 }

@@ -3,9 +3,9 @@ import RealModule
 /// One unit of kernel work: a block of query rows of one (batch, KV head) group against a contiguous key range.
 /// Rows of a group are the query rows of all query heads that share the KV head (GQA), contiguous in memory.
 struct Tile<S: AttentionScalar> {
-    let q: UnsafePointer<S>          // first row of this tile
-    let k: UnsafePointer<S>?         // key 0 of the KV head
-    let v: UnsafePointer<S>?         // value 0 of the KV head
+    let q: KernelOperand<S>          // first row of this tile
+    let k: KernelOperand<S>          // key 0 of the KV head
+    let v: KernelOperand<S>          // value 0 of the KV head
     let d: Int, dv: Int
     let batch: Int, firstHead: Int, queries: Int
     let rows: Range<Int>             // rows within the group
@@ -16,11 +16,11 @@ struct Tile<S: AttentionScalar> {
     /// Computes normalised outputs and LSEs of the tile's rows into `o` (rows x dv) and `lse` (rows).
     @_specialize(where S == Double)
     @_specialize(where S == Float)
-    func run(rule: ScoreRule, keyBlock: Int, isa: KernelISA, fewRowLimit: Int, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
+    func run(rule: ScoreRule, keyBlock: Int, isa: KernelISA, fewRowLimit: Int, scratch: TileScratch<S>, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
         let nr = rows.count
         o.initialize(repeating: 0, count: nr * dv)
         lse.initialize(repeating: -.infinity, count: nr)
-        guard let k, let v, !keys.isEmpty, nr > 0 else { return }
+        guard !k.isEmpty, !v.isEmpty, !keys.isEmpty, nr > 0 else { return }
 
         // Per-row key interval (cache length, causality, window) clipped to this tile's keys.
         var heads = [Int](repeating: 0, count: nr), queryIndex = [Int](repeating: 0, count: nr)
@@ -43,9 +43,13 @@ struct Tile<S: AttentionScalar> {
         let keyBlock = min(keyBlock, spanHi - spanLo)
         // Decoding (a few rows): products that stream K and V once; BLAS's gemm packs them first.
         let fewRows = nr <= fewRowLimit
-        let scores = UnsafeMutablePointer<S>.allocate(capacity: nr * keyBlock)
-        let backup = UnsafeMutablePointer<S>.allocate(capacity: nr * dv)
-        defer { scores.deallocate(); backup.deallocate() }
+        let scores = scratch.buffer(0, count: nr * keyBlock)
+        let backup = scratch.buffer(1, count: nr * dv)
+        // 16-bit operands are widened here: the tile's Q rows once, each key block of K and V as it is reached.
+        let qScratch = q.needsScratch ? scratch.buffer(2, count: nr * d) : nil
+        let kScratch = k.needsScratch ? scratch.buffer(3, count: keyBlock * d) : nil
+        let vScratch = v.needsScratch ? scratch.buffer(4, count: keyBlock * dv) : nil
+        let q = self.q.elements(0, count: nr * d, scratch: qScratch, isa: isa)
 
         var j0 = spanLo
         while j0 < spanHi {
@@ -55,30 +59,33 @@ struct Tile<S: AttentionScalar> {
             for r in 0..<nr where lo[r] < j1 && hi[r] > j0 { anyVisible = true; break }
             if !anyVisible { continue }
 
+            let kBlock = k.elements((j0 - keyBase) * d, count: nk * d, scratch: kScratch, isa: isa)
             if fewRows {
-                S.fewRowScores(q: q, rows: nr, d: d, k: k + (j0 - keyBase) * d, keys: nk, alpha: scale, into: scores, isa: isa)
+                S.fewRowScores(q: q, rows: nr, d: d, k: kBlock, keys: nk, alpha: scale, into: scores, isa: isa)
             } else {
-                S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: k + (j0 - keyBase) * d, ldb: d, transB: true,
+                S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: kBlock, ldb: d, transB: true,
                        beta: 0, c: scores, ldc: nk)
             }
             for r in 0..<nr {
                 let row = scores + r * nk
                 var rowMax = -S.infinity
-                if !elementwise && lo[r] <= j0 && hi[r] >= j1 {
-                    // Whole block visible, no modifiers: one vectorised pass (NaN anywhere gives NaN).
-                    rowMax = S.rowMax(row, count: nk, isa: isa)
+                // Without element-wise terms a row sees one contiguous run [a, b) of the block: the passes run on it
+                // vectorised and the keys outside get weight 0 (never exp of them, never a mask loop).
+                var a = 0, b = nk
+                if !elementwise {
+                    a = min(max(lo[r], j0) - j0, nk)
+                    b = max(min(hi[r], j1) - j0, a)
+                    rowMax = b > a ? S.rowMax(row + a, count: b - a, isa: isa) : -.infinity
                 } else {
                     for c in 0..<nk {
                         let j = j0 + c
                         if j < lo[r] || j >= hi[r] { row[c] = -.infinity; continue }
-                        if elementwise {
-                            if let s = rule.score(scaledDot: Double(row[c]), batch: batch, head: heads[r],
-                                                  query: queryIndex[r], key: j) {
-                                row[c] = S(s)
-                            } else {
-                                row[c] = -.infinity
-                                continue
-                            }
+                        if let s = rule.score(scaledDot: Double(row[c]), batch: batch, head: heads[r],
+                                              query: queryIndex[r], key: j) {
+                            row[c] = S(s)
+                        } else {
+                            row[c] = -.infinity
+                            continue
                         }
                         if row[c] > rowMax || row[c].isNaN { rowMax = row[c] }
                         if rowMax.isNaN { break }
@@ -87,20 +94,23 @@ struct Tile<S: AttentionScalar> {
                 let old = runningMax[r]
                 let newMax = (old.isNaN || rowMax.isNaN) ? S.nan : max(old, rowMax)
                 if newMax == -.infinity {
-                    for c in 0..<nk { row[c] = 0 }
+                    row.update(repeating: 0, count: nk)
                     continue
                 }
-                let sum = S.expSum(row, count: nk, minus: newMax, isa: isa)
+                row.update(repeating: 0, count: a)
+                (row + b).update(repeating: 0, count: nk - b)
+                let sum = S.expSum(row + a, count: b - a, minus: newMax, isa: isa)
                 let alpha = S.portableExp(old - newMax)
                 runningSum[r] = runningSum[r] * alpha + sum
                 if alpha != 1 { S.scale(o + r * dv, count: dv, by: alpha) }
                 runningMax[r] = newMax
             }
             backup.update(from: o, count: nr * dv)
+            let vBlock = v.elements((j0 - keyBase) * dv, count: nk * dv, scratch: vScratch, isa: isa)
             if fewRows {
-                S.fewRowPV(p: scores, rows: nr, keys: nk, v: v + (j0 - keyBase) * dv, dv: dv, into: o, isa: isa)
+                S.fewRowPV(p: scores, rows: nr, keys: nk, v: vBlock, dv: dv, into: o, isa: isa)
             } else {
-                S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: v + (j0 - keyBase) * dv, ldb: dv,
+                S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: vBlock, ldb: dv,
                        transB: false, beta: 1, c: o, ldc: dv)
             }
             // A non-finite output row may come from 0 x (NaN or Inf) of an excluded key: redo it excluding them.
@@ -115,7 +125,7 @@ struct Tile<S: AttentionScalar> {
                     guard j >= lo[r], j < hi[r],
                           rule.passesElementwiseMasks(batch: batch, head: heads[r], query: queryIndex[r], key: j)
                     else { continue }
-                    let w = prow[cj], vrow = v + (j - keyBase) * dv
+                    let w = prow[cj], vrow = vBlock + (j - j0) * dv
                     for c in 0..<dv { orow[c] += w * vrow[c] }
                 }
             }

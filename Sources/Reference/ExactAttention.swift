@@ -7,12 +7,14 @@ import RealModule
 public enum ExactAttention {
     /// Attention of every query over the keys in `keyRange` (default all). Masks keep their global key positions,
     /// so the result over a key shard is that shard's partial (O_i, LSE_i).
-    @_specialize(exported: true, where S == Double)
-    @_specialize(exported: true, where S == Float)
-    public static func forward<S: AttentionScalar>(
-        _ x: AttentionInputs<S>, options: AttentionOptions = AttentionOptions(),
+    /// `x` may hold values of the compute type (`AttentionInputs`) or bf16/f16 bits widened per tile
+    /// (`HalfPrecisionInputs`).
+    @_specialize(exported: true, where X == AttentionInputs<Double>)
+    @_specialize(exported: true, where X == AttentionInputs<Float>)
+    public static func forward<X: AttentionOperands>(
+        _ x: X, options: AttentionOptions = AttentionOptions(),
         keyRange: Range<Int>? = nil, blocking: KernelBlocking = .default
-    ) throws -> AttentionPartial<S> {
+    ) throws -> AttentionPartial<X.Scalar> {
         let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads,
                                  queries: x.queries, keys: x.keys, headDim: x.headDim)
         let range = keyRange ?? 0..<x.keys
@@ -41,11 +43,12 @@ public enum ExactAttention {
         return compute(x, rule: rule, keyRange: keyOffset..<keyOffset + x.keys, keyBase: keyOffset, blocking: blocking)
     }
 
-    @_specialize(where S == Double)
-    @_specialize(where S == Float)
-    static func compute<S: AttentionScalar>(
-        _ x: AttentionInputs<S>, rule: ScoreRule, keyRange: Range<Int>, keyBase: Int = 0, blocking: KernelBlocking
-    ) -> AttentionPartial<S> {
+    @_specialize(where X == AttentionInputs<Double>)
+    @_specialize(where X == AttentionInputs<Float>)
+    static func compute<X: AttentionOperands>(
+        _ x: X, rule: ScoreRule, keyRange: Range<Int>, keyBase: Int = 0, blocking: KernelBlocking
+    ) -> AttentionPartial<X.Scalar> {
+        typealias S = X.Scalar
         let (B, Hq, Hkv, G) = (x.batch, x.queryHeads, x.kvHeads, x.groupSize)
         let (sq, sk, d, dv) = (x.queries, x.keys, x.headDim, x.valueDim)
         var result = AttentionPartial<S>.empty(batch: B, heads: Hq, queries: sq, valueDim: dv)
@@ -65,17 +68,15 @@ public enum ExactAttention {
         if items > 1 { BLASThreads.set(1) }
         defer { if items > 1 { BLASThreads.set(savedThreads) } }
 
-        x.q.data.withUnsafeBufferPointer { qBuf in
-        x.k.data.withUnsafeBufferPointer { kBuf in
-        x.v.data.withUnsafeBufferPointer { vBuf in
+        x.withKernelOperands { qOperand, kOperand, vOperand in
         result.output.data.withUnsafeMutableBufferPointer { oBuf in
         result.lse.data.withUnsafeMutableBufferPointer { lBuf in
         chunkOutputs.withUnsafeMutableBufferPointer { coBuf in
         chunkLSE.withUnsafeMutableBufferPointer { clBuf in
-            let p = SendablePointers(q: qBuf.baseAddress, k: kBuf.baseAddress, v: vBuf.baseAddress,
-                                     o: oBuf.baseAddress, lse: lBuf.baseAddress,
+            let p = SendablePointers(q: qOperand, k: kOperand, v: vOperand, o: oBuf.baseAddress, lse: lBuf.baseAddress,
                                      chunkO: coBuf.baseAddress, chunkLSE: clBuf.baseAddress)
-            let body = { (item: Int) in
+            let pool = TileScratchPool<S>()
+            let body = { (item: Int) in pool.with { scratch in
                 let chunk = item % chunks
                 let rowBlock = (item / chunks) % rowBlocks
                 let group = item / (chunks * rowBlocks)
@@ -90,18 +91,20 @@ public enum ExactAttention {
                     keys = keyRange
                 }
                 let tile = Tile(
-                    q: p.q! + ((b * Hq + kvh * G) * sq + r0) * d,
-                    k: p.k.map { $0 + (b * Hkv + kvh) * sk * d },
-                    v: p.v.map { $0 + (b * Hkv + kvh) * sk * dv },
+                    q: p.q.advanced(by: ((b * Hq + kvh * G) * sq + r0) * d),
+                    k: p.k.advanced(by: (b * Hkv + kvh) * sk * d),
+                    v: p.v.advanced(by: (b * Hkv + kvh) * sk * dv),
                     d: d, dv: dv, batch: b, firstHead: kvh * G, queries: sq, rows: r0..<r1, keys: keys, keyBase: keyBase)
                 if chunks > 1 {
                     let base = (group * chunks + chunk) * rowsPerGroup
-                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows, o: p.chunkO! + base * dv, lse: p.chunkLSE! + base)
+                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows,
+                             scratch: scratch, o: p.chunkO! + base * dv, lse: p.chunkLSE! + base)
                 } else {
                     let rowBase = (b * Hq + kvh * G) * sq + r0
-                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows, o: p.o! + rowBase * dv, lse: p.lse! + rowBase)
+                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows,
+                             scratch: scratch, o: p.o! + rowBase * dv, lse: p.lse! + rowBase)
                 }
-            }
+            } }
             if items == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: items, execute: body) }
 
             if chunks > 1 {
@@ -116,14 +119,14 @@ public enum ExactAttention {
                     }
                 }
             }
-        }}}}}}}
+        }}}}}
         return result
     }
 }
 
 /// Raw base pointers shared by the parallel workers; each worker writes a disjoint region.
-struct SendablePointers<S>: @unchecked Sendable {
-    let q: UnsafePointer<S>?, k: UnsafePointer<S>?, v: UnsafePointer<S>?
+struct SendablePointers<S: AttentionScalar>: @unchecked Sendable {
+    let q: KernelOperand<S>, k: KernelOperand<S>, v: KernelOperand<S>
     let o: UnsafeMutablePointer<S>?, lse: UnsafeMutablePointer<S>?
     let chunkO: UnsafeMutablePointer<S>?, chunkLSE: UnsafeMutablePointer<S>?
 }

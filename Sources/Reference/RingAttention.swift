@@ -11,17 +11,17 @@ public enum RingAttention {
         (0..<p).map { ((owner - $0) % p + p) % p }
     }
 
-    public static func forward<S: AttentionScalar>(
-        _ x: AttentionInputs<S>, options: AttentionOptions = AttentionOptions(), layout: ShardLayout, owner: Int = 0,
+    public static func forward<X: AttentionOperands>(
+        _ x: X, options: AttentionOptions = AttentionOptions(), layout: ShardLayout, owner: Int = 0,
         blocking: KernelBlocking = .default
-    ) throws -> AttentionPartial<S> {
+    ) throws -> AttentionPartial<X.Scalar> {
         guard layout.keys == x.keys else {
             throw ReferenceError.invalidOption("shard layout covers \(layout.keys) keys but K has \(x.keys)")
         }
         guard (0..<layout.count).contains(owner) else {
             throw ReferenceError.invalidOption("ring owner \(owner) outside 0..<\(layout.count)")
         }
-        var running = AttentionPartial<S>.empty(batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: x.valueDim)
+        var running = AttentionPartial<X.Scalar>.empty(batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: x.valueDim)
         for shard in visitOrder(shards: layout.count, owner: owner) {
             fold(try ExactAttention.forward(x, options: options, keyRange: layout.ranges[shard], blocking: blocking), into: &running)
         }

@@ -10,9 +10,9 @@ public enum ShardedAttention {
     }
 
     /// Each shard's partial (O_i, LSE_i), keys keeping their global positions for masks.
-    public static func partials<S: AttentionScalar>(
-        _ x: AttentionInputs<S>, options: AttentionOptions, layout: ShardLayout, blocking: KernelBlocking = .default
-    ) throws -> [AttentionPartial<S>] {
+    public static func partials<X: AttentionOperands>(
+        _ x: X, options: AttentionOptions, layout: ShardLayout, blocking: KernelBlocking = .default
+    ) throws -> [AttentionPartial<X.Scalar>] {
         guard layout.keys == x.keys else {
             throw ReferenceError.invalidOption("shard layout covers \(layout.keys) keys but K has \(x.keys)")
         }
@@ -24,11 +24,11 @@ public enum ShardedAttention {
     /// Bytes `forward` keeps at its peak, overflow-checked: the inputs, the result, and each partial it holds
     /// (B x Hq x Sq x (Dv + 1) scalars): p shard partials for Algorithm 3, p plus every node of every tree level for a
     /// tree (carried nodes included, an upper bound), two for ring attention.
-    public static func estimatedBytes<S: AttentionScalar>(_ x: AttentionInputs<S>, layout: ShardLayout, reduction: Reduction) throws -> Int {
+    public static func estimatedBytes<X: AttentionOperands>(_ x: X, layout: ShardLayout, reduction: Reduction) throws -> Int {
         let what = "attention over \(layout.count) shards"
-        let size = MemoryLayout<S>.stride
+        let size = MemoryLayout<X.Scalar>.stride
         let partial = try MemoryBudget.product([x.batch, x.queryHeads, x.queries, x.valueDim + 1, size], for: what)
-        let inputs = try MemoryBudget.product([x.q.count + x.k.count + x.v.count, size], for: what)
+        let inputs = x.storageBytes
         var partials: Int
         switch reduction {
         case .exact: partials = 1
@@ -41,10 +41,10 @@ public enum ShardedAttention {
         return try MemoryBudget.sum([inputs, try MemoryBudget.product([partial, partials], for: what)], for: what)
     }
 
-    public static func forward<S: AttentionScalar>(
-        _ x: AttentionInputs<S>, options: AttentionOptions, layout: ShardLayout, reduction: Reduction,
+    public static func forward<X: AttentionOperands>(
+        _ x: X, options: AttentionOptions, layout: ShardLayout, reduction: Reduction,
         blocking: KernelBlocking = .default, budget: MemoryBudget = .current
-    ) throws -> Result<S> {
+    ) throws -> Result<X.Scalar> {
         try budget.check(try estimatedBytes(x, layout: layout, reduction: reduction),
                          for: "attention over \(layout.count) shards with the \(reduction) reduction")
         switch reduction {

@@ -15,6 +15,48 @@ extension TensorFileReader {
         guard t.dtype.isFloatingPoint else {
             throw ReferenceError.file(path: path, problem: "\(CoreError.quote(name)) must be a float tensor, got \(t.dtype.rawValue)")
         }
+        let direct = (S.self == Double.self && t.dtype == .f64) || (S.self == Float.self && t.dtype == .f32)
+        let tensor = try readRows(t, name: name, as: S.self, direct: direct, swapAxes12: swapAxes12, slabBytes: slabBytes) {
+            Self.decode($0, dtype: t.dtype, count: $1, into: $2)
+        }
+        let nonFinite = tensor.data.withUnsafeBufferPointer { b in
+            if b.isEmpty || S.allFinite(b.baseAddress!, count: b.count) { return 0 }
+            var bad = 0
+            for x in b where !x.isFinite { bad += 1 }
+            return bad
+        }
+        return (tensor, nonFinite)
+    }
+
+    /// Tensor `name`, a bf16 or f16 tensor, as its raw 16-bit values (moved like `values`), for the kernel to widen
+    /// per tile (`HalfPrecisionInputs`); also the number of NaN/Inf values.
+    public func halfBits(_ name: String, swapAxes12: Bool = false, slabBytes: Int = 1 << 22)
+        throws -> (tensor: Tensor<UInt16>, format: HalfFormat, nonFinite: Int) {
+        let t = try stored(name)
+        guard t.dtype == .bf16 || t.dtype == .f16 else {
+            throw ReferenceError.file(path: path, problem: "\(CoreError.quote(name)) is \(t.dtype.rawValue), not bf16 or f16")
+        }
+        let tensor = try readRows(t, name: name, as: UInt16.self, direct: true, swapAxes12: swapAxes12, slabBytes: slabBytes) {
+            raw, count, out in
+            for i in 0..<count { out[i] = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        }
+        // All exponent bits set: inf or NaN.
+        let mask: UInt16 = t.dtype == .bf16 ? 0x7F80 : 0x7C00
+        let nonFinite = tensor.data.withUnsafeBufferPointer { b in
+            var bad = 0
+            for x in b { bad &+= x & mask == mask ? 1 : 0 }
+            return bad
+        }
+        return (tensor, t.dtype == .bf16 ? .bf16 : .f16, nonFinite)
+    }
+
+    /// The tensor's elements as E, read once: `direct` (same bytes, no move) reads straight into the result's
+    /// storage (little-endian host); otherwise slabs of about `slabBytes` are read and each row of the last axis is
+    /// decoded by `decode` into its place ((b, s, h) -> (b, h, s) when `swapAxes12`).
+    func readRows<E>(
+        _ t: StoredTensor, name: String, as _: E.Type, direct: Bool, swapAxes12: Bool, slabBytes: Int,
+        decode: (UnsafeRawPointer, Int, UnsafeMutablePointer<E>) -> Void
+    ) throws -> Tensor<E> {
         if swapAxes12 && t.shape.count != 4 {
             throw ReferenceError.shape("\(path): \(CoreError.quote(name)) must have rank 4 to change its layout, got shape \(t.shape)")
         }
@@ -29,14 +71,14 @@ extension TensorFileReader {
         defer { close(fd) }
 
         var failure: Error?
-        let data = [S](unsafeUninitializedCapacity: count) { out, initialized in
+        let data = [E](unsafeUninitializedCapacity: count) { out, initialized in
             initialized = 0
-            Self.adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), bytes: count * MemoryLayout<S>.size)
+            guard count > 0 else { return }
+            Self.adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), bytes: count * MemoryLayout<E>.stride)
             do {
-                let direct = !swapAxes12 && MemoryLayout<S>.size == size
-                    && ((S.self == Double.self && t.dtype == .f64) || (S.self == Float.self && t.dtype == .f32))
-                if direct {
-                    try Self.readExactly(fd, path: path, into: UnsafeMutableRawPointer(out.baseAddress!), count: count * size, offset: t.dataOffset)
+                if direct && !swapAxes12 && MemoryLayout<E>.size == size {
+                    try Self.readExactly(fd, path: path, into: UnsafeMutableRawPointer(out.baseAddress!), count: count * size,
+                                         offset: t.dataOffset)
                 } else {
                     let rowsPerSlab = max(1, slabBytes / max(1, rowLength * size))
                     var slab = [UInt8](repeating: 0, count: min(rows, rowsPerSlab) * rowLength * size)
@@ -45,7 +87,7 @@ extension TensorFileReader {
                         let n = min(rowsPerSlab, rows - row)
                         try slab.withUnsafeMutableBytes { raw in
                             try Self.readExactly(fd, path: path, into: raw.baseAddress!, count: n * rowLength * size,
-                                           offset: t.dataOffset + row * rowLength * size)
+                                                 offset: t.dataOffset + row * rowLength * size)
                             for r in 0..<n {
                                 let fileRow = row + r
                                 let dst: Int
@@ -57,8 +99,7 @@ extension TensorFileReader {
                                 } else {
                                     dst = fileRow * rowLength
                                 }
-                                Self.decode(raw.baseAddress! + r * rowLength * size, dtype: t.dtype, count: rowLength,
-                                            into: out.baseAddress! + dst)
+                                decode(raw.baseAddress! + r * rowLength * size, rowLength, out.baseAddress! + dst)
                             }
                         }
                         row += n
@@ -67,18 +108,14 @@ extension TensorFileReader {
                 initialized = count
             } catch {
                 failure = error
-                out.baseAddress!.initialize(repeating: 0, count: count)
+                // Every element must be initialized before the array is released.
+                let raw = UnsafeMutableRawPointer(out.baseAddress!)
+                raw.initializeMemory(as: UInt8.self, repeating: 0, count: count * MemoryLayout<E>.stride)
                 initialized = count
             }
         }
         if let failure { throw failure }
-        let nonFinite = data.withUnsafeBufferPointer { b in
-            if b.isEmpty || S.allFinite(b.baseAddress!, count: b.count) { return 0 }
-            var bad = 0
-            for x in b where !x.isFinite { bad += 1 }
-            return bad
-        }
-        return (try Tensor(shape: outShape, data: data), nonFinite)
+        return try Tensor(shape: outShape, data: data)
     }
 
     /// `count` little-endian values of `dtype` at `raw` as S (every float type converts exactly to f64; to f32 all but

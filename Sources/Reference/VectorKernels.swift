@@ -33,6 +33,8 @@ public protocol VectorRowKernels {
     /// Decoding's P.V, streaming V once: o[r * dv + c] += sum_j p[r * nk + j] v[j * dv + c].
     static func fewRowPV(p: UnsafePointer<Self>, rows: Int, keys: Int, v: UnsafePointer<Self>, dv: Int,
                          into o: UnsafeMutablePointer<Self>, isa: KernelISA)
+    /// Widens `count` bf16 (`bf16`) or IEEE half bits exactly.
+    static func widen16(_ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Self>, isa: KernelISA)
 }
 
 extension Double: VectorRowKernels {
@@ -56,6 +58,9 @@ extension Double: VectorRowKernels {
         p: UnsafePointer<Double>, rows: Int, keys: Int, v: UnsafePointer<Double>, dv: Int, into o: UnsafeMutablePointer<Double>,
         isa: KernelISA
     ) { tk_pv_f64(isa.level, p, rows, keys, v, dv, o) }
+    @inline(__always) public static func widen16(
+        _ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Double>, isa: KernelISA
+    ) { tk_widen16_f64(isa.level, x, count, bf16 ? 1 : 0, y) }
 }
 
 extension Float: VectorRowKernels {
@@ -79,4 +84,7 @@ extension Float: VectorRowKernels {
         p: UnsafePointer<Float>, rows: Int, keys: Int, v: UnsafePointer<Float>, dv: Int, into o: UnsafeMutablePointer<Float>,
         isa: KernelISA
     ) { tk_pv_f32(isa.level, p, rows, keys, v, dv, o) }
+    @inline(__always) public static func widen16(
+        _ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Float>, isa: KernelISA
+    ) { tk_widen16_f32(isa.level, x, count, bf16 ? 1 : 0, y) }
 }

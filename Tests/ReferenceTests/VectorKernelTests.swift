@@ -134,3 +134,55 @@ import Testing
         }
     }
 }
+
+/// bf16/f16 inputs kept 16-bit and widened per tile give the bits of the same values widened whole.
+@Suite struct HalfPrecisionInputTests {
+    @Test(arguments: KernelISA.allCases)
+    func widenEvery16BitPatternExactly(_ isa: KernelISA) {
+        let all = (0...UInt16.max).map { $0 }
+        var f = [Float](repeating: 0, count: all.count), d = [Double](repeating: 0, count: all.count)
+        for bf16 in [false, true] {
+            all.withUnsafeBufferPointer { x in
+                Float.widen16(x.baseAddress!, count: x.count, bf16: bf16, into: &f, isa: isa)
+                Double.widen16(x.baseAddress!, count: x.count, bf16: bf16, into: &d, isa: isa)
+            }
+            for (i, bits) in all.enumerated() {
+                let want = bf16 ? Rounding.bfloat16Value(bits) : Rounding.float16Value(bits)
+                if want.isNaN {
+                    #expect(f[i].isNaN && d[i].isNaN)
+                } else {
+                    #expect(Double(f[i]) == want && d[i] == want, "bits \(bits) bf16 \(bf16)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [HalfFormat.bf16, .f16])
+    func halfInputsEqualTheirWidenedValuesBitForBit(_ format: HalfFormat) throws {
+        for (name, c) in optionCases {
+            let x = c.inputs()
+            func bits(_ t: Tensor<Double>) throws -> Tensor<UInt16> {
+                try Tensor(shape: t.shape, data: t.data.map {
+                    format == .bf16 ? Rounding.bfloat16Bits(Rounding.toBFloat16($0)) : Rounding.float16Bits(Rounding.toFloat16($0))
+                })
+            }
+            func widened(_ t: Tensor<UInt16>) throws -> Tensor<Double> {
+                try Tensor(shape: t.shape, data: t.data.map { format == .bf16 ? Rounding.bfloat16Value($0) : Rounding.float16Value($0) })
+            }
+            let (q, k, v) = (try bits(x.q), try bits(x.k), try bits(x.v))
+            let wide = try AttentionInputs(q: widened(q), k: widened(k), v: widened(v))
+            let wide32 = try AttentionInputs(q: wide.q.map(Float.init), k: wide.k.map(Float.init), v: wide.v.map(Float.init))
+            for blocking in kernelVariants {
+                let half = try HalfPrecisionInputs<Double>(format: format, q: q, k: k, v: v)
+                let a = try ExactAttention.forward(half, options: c.options, blocking: blocking)
+                let b = try ExactAttention.forward(wide, options: c.options, blocking: blocking)
+                #expect(a.output.data.map(\.bitPattern) == b.output.data.map(\.bitPattern), "\(name) \(blocking)")
+                #expect(a.lse.data.map(\.bitPattern) == b.lse.data.map(\.bitPattern), "\(name) lse")
+                let half32 = try HalfPrecisionInputs<Float>(format: format, q: q, k: k, v: v)
+                let a32 = try ExactAttention.forward(half32, options: c.options, blocking: blocking)
+                let b32 = try ExactAttention.forward(wide32, options: c.options, blocking: blocking)
+                #expect(a32.output.data.map(\.bitPattern) == b32.output.data.map(\.bitPattern), "\(name) f32 \(blocking)")
+            }
+        }
+    }
+}

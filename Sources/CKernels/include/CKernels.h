@@ -39,6 +39,11 @@ void tk_scores_f32(int isa, const float *q, long nr, long d, const float *k, lon
 void tk_pv_f64(int isa, const double *p, long nr, long nk, const double *v, long dv, double *o);
 void tk_pv_f32(int isa, const float *p, long nr, long nk, const float *v, long dv, float *o);
 
+/// Widens n 16-bit floats (raw bits: bfloat16 when bf16 != 0, else IEEE half) exactly to f32 or f64. The kernel calls
+/// these per tile, so 16-bit inputs are never held widened whole.
+void tk_widen16_f32(int isa, const unsigned short *x, long n, int bf16, float *y);
+void tk_widen16_f64(int isa, const unsigned short *x, long n, int bf16, double *y);
+
 #ifdef __cplusplus
 }
 #endif

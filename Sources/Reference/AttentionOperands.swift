@@ -1,0 +1,115 @@
+/// The 16-bit float formats the kernel can read directly, widening one tile at a time.
+public enum HalfFormat: String, Sendable {
+    case bf16, f16
+}
+
+/// One operand (Q, K or V) as the kernel reads it: values of the compute type, or 16-bit floats that are widened
+/// block by block into a worker's scratch buffer (so a bf16/f16 input is never held widened whole).
+public struct KernelOperand<S: AttentionScalar>: @unchecked Sendable {
+    let values: UnsafePointer<S>?
+    let half: UnsafePointer<UInt16>?
+    let format: HalfFormat
+
+    init(values: UnsafePointer<S>?) { (self.values, self.half, self.format) = (values, nil, .bf16) }
+    init(half: UnsafePointer<UInt16>?, format: HalfFormat) { (self.values, self.half, self.format) = (nil, half, format) }
+
+    var isEmpty: Bool { values == nil && half == nil }
+    /// True when reading needs a scratch buffer (16-bit storage).
+    var needsScratch: Bool { half != nil }
+
+    /// The operand `n` elements further on.
+    func advanced(by n: Int) -> KernelOperand {
+        var copy = self
+        if let values { copy = KernelOperand(values: values + n) }
+        if let half { copy = KernelOperand(half: half + n, format: format) }
+        return copy
+    }
+
+    /// `count` elements from `offset` as S: a pointer into the operand itself, or `scratch` (at least `count` long)
+    /// filled by widening the 16-bit storage exactly.
+    @inline(__always)
+    func elements(_ offset: Int, count: Int, scratch: UnsafeMutablePointer<S>?, isa: KernelISA) -> UnsafePointer<S> {
+        if let values { return values + offset }
+        S.widen16(half! + offset, count: count, bf16: format == .bf16, into: scratch!, isa: isa)
+        return UnsafePointer(scratch!)
+    }
+}
+
+/// What the exact kernel computes on: the problem's shape and its three operands. `AttentionInputs` holds values of
+/// the compute type; `HalfPrecisionInputs` holds bf16/f16 bits that the kernel widens per tile. A new storage is one
+/// new conforming type.
+public protocol AttentionOperands<Scalar>: Sendable {
+    associatedtype Scalar: AttentionScalar
+    var batch: Int { get }
+    var queryHeads: Int { get }
+    var kvHeads: Int { get }
+    var queries: Int { get }
+    var keys: Int { get }
+    var headDim: Int { get }
+    var valueDim: Int { get }
+    /// Bytes the operands hold.
+    var storageBytes: Int { get }
+    /// Calls `body` with Q, K and V as the kernel reads them, valid for the call only.
+    func withKernelOperands<R>(
+        _ body: (KernelOperand<Scalar>, KernelOperand<Scalar>, KernelOperand<Scalar>) throws -> R
+    ) rethrows -> R
+}
+
+extension AttentionOperands {
+    /// Query heads per KV head: head h reads KV head h / groupSize.
+    public var groupSize: Int { queryHeads / kvHeads }
+}
+
+extension AttentionInputs: AttentionOperands {
+    public var storageBytes: Int { (q.count + k.count + v.count) * MemoryLayout<Scalar>.stride }
+
+    public func withKernelOperands<R>(
+        _ body: (KernelOperand<Scalar>, KernelOperand<Scalar>, KernelOperand<Scalar>) throws -> R
+    ) rethrows -> R {
+        try q.data.withUnsafeBufferPointer { qb in
+            try k.data.withUnsafeBufferPointer { kb in
+                try v.data.withUnsafeBufferPointer { vb in
+                    try body(KernelOperand(values: qb.baseAddress), KernelOperand(values: kb.baseAddress),
+                             KernelOperand(values: vb.baseAddress))
+                }
+            }
+        }
+    }
+}
+
+/// Q, K and V as bf16 or f16 bits (B, H, S, D), computed in `Scalar` (f32 or f64): every value widens exactly, one
+/// tile of Q rows and one key block of K and V at a time, so memory is the 16-bit inputs plus the tiles.
+public struct HalfPrecisionInputs<Scalar: AttentionScalar>: AttentionOperands {
+    public let format: HalfFormat
+    public let q: Tensor<UInt16>
+    public let k: Tensor<UInt16>
+    public let v: Tensor<UInt16>
+
+    public var batch: Int { q.shape[0] }
+    public var queryHeads: Int { q.shape[1] }
+    public var kvHeads: Int { k.shape[1] }
+    public var queries: Int { q.shape[2] }
+    public var keys: Int { k.shape[2] }
+    public var headDim: Int { q.shape[3] }
+    public var valueDim: Int { v.shape[3] }
+    public var storageBytes: Int { (q.count + k.count + v.count) * 2 }
+
+    /// Checks the shapes as `AttentionInputs` does.
+    public init(format: HalfFormat, q: Tensor<UInt16>, k: Tensor<UInt16>, v: Tensor<UInt16>, as _: Scalar.Type = Scalar.self) throws {
+        try AttentionInputs<Scalar>.checkShapes(q: q.shape, k: k.shape, v: v.shape)
+        (self.format, self.q, self.k, self.v) = (format, q, k, v)
+    }
+
+    public func withKernelOperands<R>(
+        _ body: (KernelOperand<Scalar>, KernelOperand<Scalar>, KernelOperand<Scalar>) throws -> R
+    ) rethrows -> R {
+        try q.data.withUnsafeBufferPointer { qb in
+            try k.data.withUnsafeBufferPointer { kb in
+                try v.data.withUnsafeBufferPointer { vb in
+                    try body(KernelOperand(half: qb.baseAddress, format: format), KernelOperand(half: kb.baseAddress, format: format),
+                             KernelOperand(half: vb.baseAddress, format: format))
+                }
+            }
+        }
+    }
+}
