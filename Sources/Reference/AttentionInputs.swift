@@ -5,13 +5,7 @@ public struct AttentionInputs<Scalar: AttentionScalar>: Sendable {
     public let k: Tensor<Scalar>
     public let v: Tensor<Scalar>
 
-    public var batch: Int { q.shape[0] }
-    public var queryHeads: Int { q.shape[1] }
-    public var kvHeads: Int { k.shape[1] }
-    public var queries: Int { q.shape[2] }
-    public var keys: Int { k.shape[2] }
-    public var headDim: Int { q.shape[3] }
-    public var valueDim: Int { v.shape[3] }
+    // batch, queryHeads, kvHeads, queries, keys, headDim, valueDim and groupSize: from `AttentionOperands`.
     public init(q: Tensor<Scalar>, k: Tensor<Scalar>, v: Tensor<Scalar>) throws {
         try Self.checkShapes(q: q.shape, k: k.shape, v: v.shape)
         self.q = q

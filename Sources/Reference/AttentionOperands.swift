@@ -40,13 +40,8 @@ public struct KernelOperand<S: AttentionScalar>: @unchecked Sendable {
 /// new conforming type.
 public protocol AttentionOperands<Scalar>: Sendable {
     associatedtype Scalar: AttentionScalar
-    var batch: Int { get }
-    var queryHeads: Int { get }
-    var kvHeads: Int { get }
-    var queries: Int { get }
-    var keys: Int { get }
-    var headDim: Int { get }
-    var valueDim: Int { get }
+    /// Q (B, Hq, Sq, Dqk), K (B, Hkv, Sk, Dqk) and V (B, Hkv, Sk, Dv), checked against each other at init.
+    var shapes: (q: [Int], k: [Int], v: [Int]) { get }
     /// Bytes the operands hold.
     var storageBytes: Int { get }
     /// Calls `body` with Q, K and V as the kernel reads them, valid for the call only.
@@ -56,11 +51,19 @@ public protocol AttentionOperands<Scalar>: Sendable {
 }
 
 extension AttentionOperands {
+    public var batch: Int { shapes.q[0] }
+    public var queryHeads: Int { shapes.q[1] }
+    public var kvHeads: Int { shapes.k[1] }
+    public var queries: Int { shapes.q[2] }
+    public var keys: Int { shapes.k[2] }
+    public var headDim: Int { shapes.q[3] }
+    public var valueDim: Int { shapes.v[3] }
     /// Query heads per KV head: head h reads KV head h / groupSize.
     public var groupSize: Int { queryHeads / kvHeads }
 }
 
 extension AttentionInputs: AttentionOperands {
+    public var shapes: (q: [Int], k: [Int], v: [Int]) { (q.shape, k.shape, v.shape) }
     public var storageBytes: Int { (q.count + k.count + v.count) * MemoryLayout<Scalar>.stride }
 
     public func withKernelOperands<R>(
@@ -85,13 +88,7 @@ public struct HalfPrecisionInputs<Scalar: AttentionScalar>: AttentionOperands {
     public let k: Tensor<UInt16>
     public let v: Tensor<UInt16>
 
-    public var batch: Int { q.shape[0] }
-    public var queryHeads: Int { q.shape[1] }
-    public var kvHeads: Int { k.shape[1] }
-    public var queries: Int { q.shape[2] }
-    public var keys: Int { k.shape[2] }
-    public var headDim: Int { q.shape[3] }
-    public var valueDim: Int { v.shape[3] }
+    public var shapes: (q: [Int], k: [Int], v: [Int]) { (q.shape, k.shape, v.shape) }
     public var storageBytes: Int { (q.count + k.count + v.count) * 2 }
 
     /// Checks the shapes as `AttentionInputs` does.
