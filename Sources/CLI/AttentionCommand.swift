@@ -73,22 +73,23 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     func compute<S: AttentionScalar>(_: S.Type, into outputs: AtomicOutputs, clock: Clock) throws {
         var readers: [String: TensorFileReader] = [:]
         var sources: [(reader: TensorFileReader, tensor: String, path: String, name: String)] = []
+        var stored: [StoredTensor] = []
         for (path, name) in [(q, "q"), (k, "k"), (v, "v")] {
             let key = AtomicOutputs.resolvedPath(path)
             let reader = try readers[key] ?? TensorFileReader(path: path, npyName: name)
             readers[key] = reader
             // A .npy file holds one tensor, whatever it is passed as.
             let tensor = (path as NSString).pathExtension.lowercased() == "npy" ? reader.tensors[0].name : name
-            let stored = try reader.stored(tensor)
-            guard stored.dtype.isFloatingPoint else {
-                throw CLIError("\(path): \(name) must be a float tensor, got \(stored.dtype.rawValue)")
+            let t = try reader.stored(tensor)
+            guard t.dtype.isFloatingPoint else {
+                throw CLIError("\(path): \(name) must be a float tensor, got \(t.dtype.rawValue)")
             }
-            guard stored.shape.count == 4 else {
-                throw CLIError("\(path): \(name) must have rank 4 (\(problem.layout)), got shape \(stored.shape)")
+            guard t.shape.count == 4 else {
+                throw CLIError("\(path): \(name) must have rank 4 (\(problem.layout)), got shape \(t.shape)")
             }
             sources.append((reader, tensor, path, name))
+            stored.append(t)
         }
-        let stored = try sources.map { try $0.reader.stored($0.tensor) }
         let swap = problem.layout == .bshd
         func warn(_ name: String, _ bad: Int) {
             if bad > 0 { printWarning("\(name) holds \(bad) NaN/Inf values; in unmasked positions they propagate to the output") }

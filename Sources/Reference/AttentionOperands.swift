@@ -69,12 +69,19 @@ extension AttentionInputs: AttentionOperands {
     public func withKernelOperands<R>(
         _ body: (KernelOperand<Scalar>, KernelOperand<Scalar>, KernelOperand<Scalar>) throws -> R
     ) rethrows -> R {
-        try q.data.withUnsafeBufferPointer { qb in
-            try k.data.withUnsafeBufferPointer { kb in
-                try v.data.withUnsafeBufferPointer { vb in
-                    try body(KernelOperand(values: qb.baseAddress), KernelOperand(values: kb.baseAddress),
-                             KernelOperand(values: vb.baseAddress))
-                }
+        try withBases(q, k, v, KernelOperand.init(values:), body)
+    }
+}
+
+/// Calls `body` with the base addresses of three tensors' storage, each made into a `KernelOperand` by `operand`.
+private func withBases<E, S: AttentionScalar, R>(
+    _ q: Tensor<E>, _ k: Tensor<E>, _ v: Tensor<E>, _ operand: (UnsafePointer<E>?) -> KernelOperand<S>,
+    _ body: (KernelOperand<S>, KernelOperand<S>, KernelOperand<S>) throws -> R
+) rethrows -> R {
+    try q.data.withUnsafeBufferPointer { qb in
+        try k.data.withUnsafeBufferPointer { kb in
+            try v.data.withUnsafeBufferPointer { vb in
+                try body(operand(qb.baseAddress), operand(kb.baseAddress), operand(vb.baseAddress))
             }
         }
     }
@@ -100,13 +107,6 @@ public struct HalfPrecisionInputs<Scalar: AttentionScalar>: AttentionOperands {
     public func withKernelOperands<R>(
         _ body: (KernelOperand<Scalar>, KernelOperand<Scalar>, KernelOperand<Scalar>) throws -> R
     ) rethrows -> R {
-        try q.data.withUnsafeBufferPointer { qb in
-            try k.data.withUnsafeBufferPointer { kb in
-                try v.data.withUnsafeBufferPointer { vb in
-                    try body(KernelOperand(half: qb.baseAddress, format: format), KernelOperand(half: kb.baseAddress, format: format),
-                             KernelOperand(half: vb.baseAddress, format: format))
-                }
-            }
-        }
+        try withBases(q, k, v, { KernelOperand(half: $0, format: format) }, body)
     }
 }
