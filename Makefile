@@ -20,6 +20,7 @@ test: setup
 	$(SWIFT) test --skip-build
 	$(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
+	$(PYTHON) python/backward_check.py --treeattn $(BIN)
 	bash scripts/golden-check.sh $(BIN)
 	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN)
 	bash scripts/validate-smoke.sh $(MPIBIN)

@@ -410,6 +410,13 @@ class Fuzzer:
         ["sweep", "--cluster", "mi300x", "--seq-lens", "80k", "--gpus", "2,4", "--hidden-sizes", "2048", "--quiet",
          "--out", "{out}/sweep"],
         ["golden", "--suite", "{base}/suite.json", "--dtype", "f32", "--out", "{out}/g"],
+        ["attention", "--q", "{base}/npy/q.npy", "--k", "{base}/npy/k.npy", "--v", "{base}/npy/v.npy", "--backward",
+         "--do", "{base}/npy/q.npy", "--causal", "bottom-right", "--softcap", "5", "--shards", "3", "--reduction", "kary:2",
+         "--out", "{out}/o.npy", "--dq", "{out}/dq.npy", "--dk", "{out}/dk.npy", "--dv", "{out}/dv.npy"],
+        ["golden", "--suite", "{base}/suite.json", "--dtype", "bf16", "--backward", "--out", "{out}/g"],
+        ["explain", "--backward", "--tokens", "8", "--shards", "4", "--tree", "kary:3"],
+        ["simulate", "decode", "--cluster", "dgx-h100:2", "--strategy", "tree:ring,ring", "--seq-len", "100000",
+         "--heads", "16", "--head-dim", "128", "--step", "training"],
     ]
 
     def options(self):

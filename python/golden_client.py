@@ -6,7 +6,10 @@ recomputes the goldens in NumPy f64 from the quantised inputs and checks:
   * out and lse (F64) within 1e-12 (relative to max(1, |value|)); out_f32/lse_f32 are the F64 values rounded once;
   * inputs carry the case's dtype; metadata names layout bhsd, LSE base e, the generator and the tolerances;
   * every tree shard partial and every level of the pinned binary tree within 1e-12;
-  * the recorded naive-pipeline error agrees (within a factor of 2) with a NumPy emulation of the same pipeline.
+  * the recorded naive-pipeline error agrees (within a factor of 2) with a NumPy emulation of the same pipeline;
+  * backward cases (`treeattn golden --backward`): dq, dk, dv recomputed here in NumPy f64 from the textbook formulas
+    (P = exp(s - lse), dS = P (dO.v - D), GQA sums) within 1e-12, the *_f32 copies rounded once, the manifest's
+    dq/dk/dv tolerances equal the metadata's, and each tree shard's dq share and dk/dv slices within 1e-12.
 Prints 'N passed, N failed' and exits non-zero on any failure.
 """
 import argparse
@@ -64,6 +67,39 @@ def attention(q, k, v, spec, keys=None):
             lse[b, h, rows] = m[rows] + np.log(tot)
             out[b, h, rows] = (w @ v[b, kvh]) / tot[:, None]
     return out, lse
+
+
+def gradients(q, k, v, do, spec, keys=None):
+    """dq, dk, dv of sum(do * out) in NumPy f64; with keys=(lo, hi) the share of those keys (global weights)."""
+    b_, hq, sq, d = q.shape
+    hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
+    scale = spec.get("scale", 1.0 / np.sqrt(d))
+    lo, hi = keys if keys else (0, sk)
+    dq, dk, dvv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    for b in range(b_):
+        vis = visibility(spec, b, sq, sk)
+        for h in range(hq):
+            kvh = h // (hq // hkv)
+            t = scale * (q[b, h] @ k[b, kvh].T)
+            s = spec["softcap"] * np.tanh(t / spec["softcap"]) if "softcap" in spec else t
+            s = np.where(vis, s + alibi_bias(spec, b, h, sq, sk), -np.inf)
+            m = s.max(axis=1)
+            rows = np.isfinite(m)
+            p = np.zeros_like(s)
+            p[rows] = np.exp(s[rows] - m[rows, None])
+            p[rows] /= p[rows].sum(axis=1, keepdims=True)
+            dov = do[b, h] @ v[b, kvh].T
+            dsc = p * (dov - (p * dov).sum(axis=1, keepdims=True))
+            if "softcap" in spec:
+                dsc *= 1 - np.tanh(t / spec["softcap"]) ** 2
+            dsc[:, :lo] = 0
+            dsc[:, hi:] = 0
+            p[:, :lo] = 0
+            p[:, hi:] = 0
+            dq[b, h] += scale * dsc @ k[b, kvh]
+            dk[b, kvh] += scale * dsc.T @ q[b, h]
+            dvv[b, kvh] += p.T @ do[b, h]
+    return dq, dk[:, :, lo:hi], dvv[:, :, lo:hi]
 
 
 def merge(parts):
@@ -139,7 +175,23 @@ def main():
         recorded = float(meta["tolerance.out.naive_max_abs_error"])
         check(recorded == 0 and ours < 1e-6 or 0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2,
               f"{name}: naive error recorded {recorded:.3e} vs NumPy emulation {ours:.3e}")
+        backward = "dq_atol" in entry
+        check(backward == ("do" in tensors), f"{name}: the manifest has gradient tolerances exactly when the file has do")
+        if backward:
+            check(tensors["do"].dtype == want_dtype, f"{name}: do stored as {entry['dtype']}")
+            do = tensors["do"].astype(np.float64)
+            for g_name, g in zip(("dq", "dk", "dv"), gradients(q, k, v, do, spec)):
+                check(rel(tensors[g_name], g) <= 1e-12, f"{name}: {g_name} vs NumPy f64 ({rel(tensors[g_name], g):.2e})")
+                check(np.array_equal(tensors[g_name].astype(np.float32), tensors[g_name + "_f32"]),
+                      f"{name}: {g_name}_f32 is {g_name} rounded once")
+                check(float(meta[f"tolerance.{g_name}.atol"]) == entry[f"{g_name}_atol"] > 0,
+                      f"{name}: manifest {g_name} tolerance matches metadata")
         for p in spec.get("splits", []):
+            if backward:
+                for i, span in enumerate(even_shards(k.shape[2], p)):
+                    for g_name, g in zip(("dq", "dk", "dv"), gradients(q, k, v, do, spec, keys=span)):
+                        got = tensors[f"tree.p{p}.shard{i}.{g_name}"]
+                        check(rel(got, g) <= 1e-12, f"{name}: p={p} shard {i} {g_name}")
             parts = [attention(q, k, v, spec, keys=span) for span in even_shards(k.shape[2], p)]
             for i, (o_s, l_s) in enumerate(parts):
                 check(rel(tensors[f"tree.p{p}.shard{i}.out"], o_s) <= 1e-12 and rel(tensors[f"tree.p{p}.shard{i}.lse"], l_s) <= 1e-12,

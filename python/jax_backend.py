@@ -6,6 +6,9 @@ For every case of a golden folder it computes, in float32 from the quantised inp
   * Tree Attention (the paper's Algorithm 3): K/V split along the sequence over 8 devices with shard_map; each
     device computes its local (o, lse) with its keys' global positions for the masks; then pmax of lse and psum
     of the numerator and denominator; written to RESULTS/tree/<case>.safetensors.
+For backward golden cases (those holding `do`) it also writes dq, dk, dv: jax.grad in float32 of sum(do * out) from
+the same bf16/f16/f32 inputs, through the exact program and through the tree (the gradient of the shard_map is the
+tree-parallel backward: each device's dK, dV and dQ share, the shares summed by psum's transpose).
 On a machine without accelerators it uses 8 host CPU devices (XLA_FLAGS=--xla_force_host_platform_device_count=8);
 on CUDA devices it uses up to 8 of them. Outputs are bhsd, LSE natural log.
 """
@@ -67,7 +70,9 @@ def tree_decode(q, k, v, bias, spec, mesh, p):
 
     def per_device(q, k, v, bias):
         o, lse = local_attention(q, k, v, bias, spec)
-        m = jax.lax.pmax(lse, "devices")                      # step 3: Allreduce(max)
+        # step 3: Allreduce(max). The max only shifts the exponents (the result does not depend on it), so no
+        # gradient flows through it (pmax has no differentiation rule).
+        m = jax.lax.stop_gradient(jax.lax.pmax(jax.lax.stop_gradient(lse), "devices"))
         m_safe = jnp.where(jnp.isfinite(m), m, 0.0)
         d_i = jnp.where(jnp.isfinite(lse), jnp.exp(lse - m_safe), 0.0)   # empty shard: lse = -inf contributes 0
         n = jax.lax.psum(o * d_i[..., None], "devices")       # step 5: Allreduce(sum) of numerators
@@ -97,11 +102,17 @@ def main():
         q, k, v = (jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv")
         b_, hq, sq, _ = q.shape
         bias = jnp.asarray(score_bias(spec, b_, hq, sq, k.shape[2]))
-        results = {"exact": local_attention(q, k, v, bias, spec), "tree": tree_decode(q, k, v, bias, spec, mesh, len(devices))}
-        for sub, (o, lse) in results.items():
+        programs = {"exact": lambda q_, k_, v_: local_attention(q_, k_, v_, bias, spec),
+                    "tree": lambda q_, k_, v_: tree_decode(q_, k_, v_, bias, spec, mesh, len(devices))}
+        for sub, program in programs.items():
+            o, lse = program(q, k, v)
+            out = {"out": np.asarray(o, np.float32), "lse": np.asarray(lse, np.float32)}
+            if "do" in tensors:
+                do = jnp.asarray(tensors["do"].astype(np.float32))
+                grads = jax.grad(lambda q_, k_, v_: jnp.sum(program(q_, k_, v_)[0] * do), argnums=(0, 1, 2))(q, k, v)
+                out.update({name: np.asarray(g, np.float32) for name, g in zip(("dq", "dk", "dv"), grads)})
             path = os.path.join(args.results, sub, entry["name"] + ".safetensors")
-            save_file({"out": np.asarray(o, np.float32), "lse": np.asarray(lse, np.float32)}, path,
-                      metadata={"layout": "bhsd", "lse_base": "e", "backend": f"jax-{sub}"})
+            save_file(out, path, metadata={"layout": "bhsd", "lse_base": "e", "backend": f"jax-{sub}"})
     print(f"wrote {len(manifest['cases'])} cases x (exact, tree) to {args.results}")
     return 0
 

@@ -18,6 +18,20 @@ $PY python/golden_client.py --golden "$tmp/decode"
 "$BIN" golden --suite fixtures/golden/custom-suite.yaml --dtype bf16 --out "$tmp/custom" >/dev/null
 $PY python/golden_client.py --golden "$tmp/custom"
 
+echo "== backward goldens (issue 12): the Python client recomputes every gradient; JAX's f32 gradients pass check"
+"$BIN" golden --suite tree --dtype bf16,f32 --backward --out "$tmp/tree-bw" >/dev/null
+$PY python/golden_client.py --golden "$tmp/tree-bw"
+"$BIN" golden --suite edge --dtype f16 --backward --out "$tmp/edge-bw" >/dev/null
+$PY python/golden_client.py --golden "$tmp/edge-bw"
+"$BIN" golden --suite fixtures/golden/custom-suite.yaml --dtype bf16 --backward --out "$tmp/custom-bw" >/dev/null
+$PY python/golden_client.py --golden "$tmp/custom-bw"
+$PY python/jax_backend.py --golden "$tmp/custom-bw" --results "$tmp/jax-bw"
+for sub in exact tree; do
+  "$BIN" check --golden "$tmp/custom-bw" --results "$tmp/jax-bw/$sub" --json "$tmp/report-bw-$sub.json" | tail -1
+  grep -q '"tensor": "dq"' "$tmp/report-bw-$sub.json" || { echo "JAX $sub results were not checked on dq"; exit 1; }
+done
+rm -rf "$tmp/jax-bw"
+
 echo "== JAX backend (exact and Algorithm 3 tree decode) checked by treeattn check"
 "$BIN" golden --suite edge --dtype f32 --out "$tmp/edge32" >/dev/null
 for suite in fixtures/golden/standard-bf16 "$tmp/edge32"; do

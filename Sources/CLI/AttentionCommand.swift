@@ -16,6 +16,8 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
             stay 16-bit and are widened exactly, one tile at a time, by the kernel). \
             LSE is natural log with layout (batch, heads, seq_q). NaN or Inf in unmasked inputs propagates to the \
             output (a warning is printed); in masked positions it never reaches the output.
+
+            --backward also computes dQ, dK and dV for the upstream gradient --do (the output's shape and layout; a             .safetensors --do is read by tensor name 'do'). They go to --dq/--dk/--dv (.npy), or into a .safetensors             --out as dq, dk, dv (with each shard's dq share and its keys' dk, dv). With shards, the backward is the             tree-parallel one: each shard's gradients from the global LSE and D = rowsum(dO * O), the dQ shares             summed along the reduction.
             """)
 
     @Option(help: "Query tensor file (.npy or .safetensors with tensor 'q').") var q: String
@@ -26,6 +28,12 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "Output file (.npy, or .safetensors which also holds lse, shard partials and tree levels).") var out: String
     @Option(help: "LSE output file (.npy).") var lse: String?
     @OptionGroup var problem: AttentionOptionGroup
+    @Flag(help: "Also compute the gradients dQ, dK, dV for the upstream gradient --do.") var backward = false
+    @Option(name: .customLong("do"), help: "Upstream gradient dO (.npy or .safetensors with tensor 'do'), the output's shape.")
+    var dO: String?
+    @Option(help: "dQ output file (.npy).") var dq: String?
+    @Option(help: "dK output file (.npy).") var dk: String?
+    @Option(help: "dV output file (.npy).") var dv: String?
 
     @OptionGroup var memory: MemoryOptions
     @Flag(help: "Print the seconds spent reading, computing and writing, and the peak RSS, to stderr (one line).")
@@ -44,11 +52,21 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     func validate() throws {
         guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
         if reduction == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
+        let gradientPaths = [dq, dk, dv].compactMap { $0 }
+        if !backward {
+            guard dO == nil, gradientPaths.isEmpty else { throw CLIError("--do, --dq, --dk and --dv need --backward") }
+        } else {
+            guard dO != nil else { throw CLIError("--backward needs the upstream gradient --do") }
+            let bundled = (out as NSString).pathExtension.lowercased() == "safetensors"
+            guard bundled || gradientPaths.count == 3 else {
+                throw CLIError("--backward needs --dq, --dk and --dv (or a .safetensors --out, which holds them)")
+            }
+        }
     }
 
     func run() throws {
         // All outputs are checked and reserved before any work, and appear together at the end or not at all.
-        let paths = [out] + (lse.map { [$0] } ?? [])
+        let paths = [out] + [lse, dq, dk, dv].compactMap { $0 }
         for path in paths { try TensorFiles.checkOutputType(path) }
         let outputs = try AtomicOutputs(paths)
         defer { outputs.discard() }
@@ -94,8 +112,9 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         func warn(_ name: String, _ bad: Int) {
             if bad > 0 { printWarning("\(name) holds \(bad) NaN/Inf values; in unmasked positions they propagate to the output") }
         }
-        // Q, K and V all bf16 (or all f16): kept as 16-bit values and widened by the kernel one tile at a time.
-        if let format = stored[0].dtype == .bf16 ? HalfFormat.bf16 : stored[0].dtype == .f16 ? .f16 : nil,
+        // Q, K and V all bf16 (or all f16): kept as 16-bit values and widened by the kernel one tile at a time
+        // (the backward reads them widened, as it reads dO).
+        if !backward, let format = stored[0].dtype == .bf16 ? HalfFormat.bf16 : stored[0].dtype == .f16 ? .f16 : nil,
            stored.allSatisfy({ $0.dtype == stored[0].dtype }) {
             try checkMemory(S.self, inputShapes: stored.map(\.shape), elementBytes: 2)
             var bits: [Tensor<UInt16>] = []
@@ -116,7 +135,11 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         }
         let inputs = try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
         tensors = []
-        try compute(inputs, into: outputs, clock: clock)
+        if backward {
+            try computeBackward(inputs, into: outputs, clock: clock)
+        } else {
+            try compute(inputs, into: outputs, clock: clock)
+        }
     }
 
     func compute<X: AttentionOperands>(_ inputs: X, into outputs: AtomicOutputs, clock: Clock) throws {
@@ -148,7 +171,38 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         try MemoryBudget.current.check(total, for: "attention (inputs and outputs)")
     }
 
-    func write<S: AttentionScalar>(_ r: ShardedAttention.Result<S>, into outputs: AtomicOutputs) throws {
+    /// The forward and the (tree-parallel) backward; dO is read once into S after its size is checked.
+    func computeBackward<S: AttentionScalar>(_ inputs: AttentionInputs<S>, into outputs: AtomicOutputs, clock: Clock) throws {
+        let path = dO!
+        let reader = try TensorFileReader(path: path, npyName: "do")
+        let name = (path as NSString).pathExtension.lowercased() == "npy" ? reader.tensors[0].name : "do"
+        let stored = try reader.stored(name)
+        guard stored.dtype.isFloatingPoint else { throw CLIError("\(path): do must be a float tensor, got \(stored.dtype.rawValue)") }
+        let want = [inputs.batch, inputs.queryHeads, inputs.queries, inputs.valueDim]
+        let shape = problem.layout == .bshd && stored.shape.count == 4
+            ? [stored.shape[0], stored.shape[2], stored.shape[1], stored.shape[3]] : stored.shape
+        guard shape == want else {
+            throw CLIError("\(path): do must have the output's shape \(problem.layout == .bshd ? [want[0], want[2], want[1], want[3]] : want) (\(problem.layout)), got \(stored.shape)")
+        }
+        let (upstream, bad) = try reader.values(name, as: S.self, swapAxes12: problem.layout == .bshd)
+        if bad > 0 { printWarning("do holds \(bad) NaN/Inf values; in rows that see keys they propagate to the gradients") }
+        clock.mark("read")
+        let options = try problem.makeOptions(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
+        let layoutShards = try ShardLayout(keys: inputs.keys, shards: shards)
+        // The gradients' encoded copies (3 x 8 bytes per element at most), on top of what the backward holds.
+        let gradientElements = try MemoryBudget.sum([inputs.q.count, inputs.k.count, inputs.v.count], for: "writing the gradients")
+        try MemoryBudget.current.check(
+            try MemoryBudget.sum([try ShardedBackward.estimatedBytes(inputs, layout: layoutShards, reduction: reduction),
+                                  try MemoryBudget.product([gradientElements, 24], for: "writing the gradients")],
+                                 for: "the backward and its outputs"),
+            for: "the backward and its outputs")
+        let r = try ShardedBackward.backward(inputs, dO: upstream, options: options, layout: layoutShards, reduction: reduction)
+        clock.mark("compute")
+        try write(r.forward, gradients: r, into: outputs)
+    }
+
+    func write<S: AttentionScalar>(_ r: ShardedAttention.Result<S>, gradients: ShardedBackward.Result<S>? = nil,
+                                   into outputs: AtomicOutputs) throws {
         func data(_ t: Tensor<S>, swap: Bool) throws -> TensorData { try problem.data(t, swap: swap) }
         let bshd = problem.layout == .bshd
         let (output, lseData) = try problem.encode(r.result)
@@ -168,9 +222,26 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
                     }
                 }
             }
+            if let g = gradients {
+                file.metadata["backward"] = "dq, dk, dv: gradients of sum(do * out); shardI.dq is shard I's dq share, shardI.dk/dv its keys' gradients"
+                for (key, t) in [("dq", g.gradients.dq), ("dk", g.gradients.dk), ("dv", g.gradients.dv)] {
+                    file.tensors.append((key, try data(t, swap: bshd)))
+                }
+                for (i, shard) in g.shards.enumerated() {
+                    for (key, t) in [("dq", shard.dq), ("dk", shard.dk), ("dv", shard.dv)] {
+                        file.tensors.append(("shard\(i).\(key)", try data(t, swap: bshd)))
+                    }
+                }
+            }
             try outputs.write(file.encode(), to: out)
         } else {
             try outputs.write(TensorFiles.encode(output, for: out, name: "out"), to: out)
+        }
+        if let g = gradients {
+            for (path, key, t) in [(dq, "dq", g.gradients.dq), (dk, "dk", g.gradients.dk), (dv, "dv", g.gradients.dv)] {
+                guard let path else { continue }
+                try outputs.write(TensorFiles.encode(try data(t, swap: bshd), for: path, name: key), to: path)
+            }
         }
         if let lse { try outputs.write(TensorFiles.encode(lseData, for: lse, name: "lse"), to: lse) }
     }

@@ -4,11 +4,11 @@ import Foundation
 import Reference
 
 /// `treeattn bench reference`: the reference kernel against the machine's own limits, measured in the same run:
-/// prefill GFLOP/s next to dgemm/sgemm, decode GB/s of K/V next to a streaming read of the same bytes on all cores.
+/// prefill and backward GFLOP/s next to dgemm/sgemm, decode GB/s of K/V next to a streaming read of the same bytes on all cores.
 struct BenchReferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reference",
-        abstract: "Prefill vs dgemm/sgemm and decode vs a streaming read, f64 and f32, in one run (release build).",
+        abstract: "Prefill and backward vs dgemm/sgemm, decode vs a streaming read, f64 and f32, in one run (release build).",
         discussion: """
             Every line is a ratio of two rates measured alternately in this process (best of --repeats each), so a \
             busy machine slows both alike. --json prints the same results with the CPU model, the OpenBLAS core and \
@@ -28,6 +28,8 @@ struct BenchReferenceCommand: ParsableCommand {
     @Option(help: "Kernel tile: keys per block.") var keyBlock = KernelBlocking.default.keys
     @Option(help: "Kernel: keys per parallel chunk of few-row problems.") var splitKeys = KernelBlocking.default.splitKeys
     @Flag(help: "Print the results as JSON (with the machine description) instead of text.") var json = false
+    @Flag(help: "Skip the backward (dQ, dK, dV on the prefill shape, 10 d FLOPs per visible pair vs dgemm/sgemm).")
+    var noBackward = false
 
     func validate() throws {
         guard queryRows > 0, keyBlock > 0, splitKeys > 0, timingKeys > 0 else {
@@ -63,6 +65,14 @@ struct BenchReferenceCommand: ParsableCommand {
             for causal in [false, true] {
                 results.append(p == .f64 ? try bench.prefill(Double.self, heads: heads, seq: seq, causal: causal)
                                          : try bench.prefill(Float.self, heads: heads, seq: seq, causal: causal))
+            }
+        }
+        if !noBackward {
+            for p in precision {
+                for causal in [false, true] {
+                    results.append(p == .f64 ? try bench.backward(Double.self, heads: heads, seq: seq, causal: causal)
+                                             : try bench.backward(Float.self, heads: heads, seq: seq, causal: causal))
+                }
             }
         }
         for p in precision {

@@ -61,6 +61,8 @@ enum SuiteChoice: ExpressibleByArgument {
 
 extension ChannelPacing: ExpressibleByArgument {}
 
+extension DecodeStep: ExpressibleByArgument {}
+
 extension GoldenChecker.Layout: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Self.auto, .bhsd, .bshd].map(\.rawValue) }
 }

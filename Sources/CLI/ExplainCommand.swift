@@ -19,6 +19,8 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "Cluster for the cost estimate (preset or file).") var cluster = "dgx-h100:1"
     @Option(help: "Sequence length for the cost estimate.") var seqLen = 640_000
     @Option(help: "Heads x head dim for the cost estimate, e.g. 16x128.") var model = "16x128"
+    @Flag(help: "Also walk through the backward pass: dQ, dK, dV, and the tree-parallel backward over the shards.")
+    var backward = false
 
     @OptionGroup var memory: MemoryOptions
 
@@ -123,7 +125,59 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
         print("   (Algorithm 3 is what the paper runs: one all-reduce of max(lse_i), then all-reduces of the sums")
         print("    n = sum_i o_i exp(lse_i - m) and d = sum_i exp(lse_i - m); z = n / d.)")
 
+        if backward { try explainBackward(x, scores: scores, lse: exact.lse.data[0], layout: layout, plan: plan, shape: shape) }
         try cost()
+    }
+
+    /// Step 7 of `--backward`: the gradients of L = dO . o, by hand, from the energy, and over the shards.
+    func explainBackward(_ x: AttentionInputs<Double>, scores: [Double], lse: Double, layout: ShardLayout,
+                         plan: ReductionPlan, shape: ReductionPlan.Shape) throws {
+        let d = headDim, n = tokens, scale = 1 / Double(d).squareRoot()
+        var g = SeededGenerator(seed: seed &+ 1)
+        let dO = try Tensor(shape: [1, 1, 1, d], data: g.normals(d))
+        let (forward, full) = try AttentionBackward.gradients(x, dO: dO)
+        let o = forward.output.data
+        let delta = (0..<d).reduce(0.0) { $0 + dO.data[$1] * o[$1] }
+        print("\n7. The backward pass. A loss L sends back dO = dL/do = \(vector(dO.data[0..<d])).")
+        print("   Nothing of size N x N is stored: p_j = exp(s_j - LSE) is recomputed from the forward's LSE, and")
+        print("   D = dO . o = \(f(delta)) is one number per query. Then, per key:")
+        print("   dv_j = p_j dO;  dS_j = p_j (dO . v_j - D);  dk_j = dS_j q / sqrt(\(d));  and dq = sum_j dS_j k_j / sqrt(\(d)).")
+        print("   key      p_j    dO.v_j      dS_j    dk_j")
+        for j in 0..<n {
+            let p = Foundation.exp(scores[j] - lse)
+            let dOv = (0..<d).reduce(0.0) { $0 + dO.data[$1] * x.v.data[j * d + $1] }
+            print("   \(String(format: "%3d", j))  \(f(p))  \(f(dOv))  \(f(p * (dOv - delta)))    \(vector(full.dk.data[j * d..<(j + 1) * d]))")
+        }
+        print("   dq = \(vector(full.dq.data[0..<d]))")
+        // The energy view: L(e) = d/de F(e dO) at 0; its derivatives are the Hessian-vector products of F.
+        let energy = try AttentionEnergy(inputs: x).lossGradients(dO: dO)
+        let energyError = zip(energy.dq.data + energy.dk.data + energy.dv.data, full.dq.data + full.dk.data + full.dv.data)
+            .map { abs($0 - $1) }.max() ?? 0
+        print("   Energy view: L = dO . dF/dzeta, so every gradient of L is a second derivative of F (a Hessian-vector")
+        print("   product: dS_j is the covariance of s_j and dO . v under the softmax). Computed that way in plain loops,")
+        print("   max |energy - BLAS kernel| over dq, dk, dv = \(String(format: "%.1e", energyError)).")
+
+        let sharded = try ShardedBackward.backward(x, dO: dO, options: AttentionOptions(), layout: layout, reduction: .tree(shape))
+        print("\n8. The tree-parallel backward. Every shard already has the global LSE (from the forward's tree) and D;")
+        print("   from its own keys alone it computes their dk, dv (final: no other shard has those keys) and its share")
+        print("   of dq. The shares are summed up the same \(shape) tree: one more reduction, of d = \(d) numbers per query.")
+        print("   shard  keys    dq share")
+        for (i, range) in layout.ranges.enumerated() {
+            let keys = range.isEmpty ? "none" : "\(range.lowerBound)-\(range.upperBound - 1)"
+            print("   \(String(format: "%5d", i))  \(keys.padding(toLength: 6, withPad: " ", startingAt: 0))  \(vector(sharded.shards[i].dq.data[0..<d]))")
+        }
+        if let levels = sharded.dqLevels {
+            for (l, level) in plan.levels.enumerated().dropFirst() {
+                for (node, children) in level.enumerated() where children.count > 1 {
+                    print("   L\(l).\(node) = sum of \(children.map { l == 1 ? "shard \($0)" : "L\(l - 1).\($0)" }.joined(separator: " + ")) = \(vector(levels[l][node].data[0..<d]))")
+                }
+            }
+        }
+        let err = zip(sharded.gradients.dq.data + sharded.gradients.dk.data + sharded.gradients.dv.data,
+                      full.dq.data + full.dk.data + full.dv.data).map { abs($0 - $1) }.max() ?? 0
+        print("   max |tree-parallel - full backward| over dq, dk, dv = \(String(format: "%.1e", err))")
+        print("   On a cluster: Tree all-reduces D (when dO is not replicated) and the dq shares; Ring passes K/V around")
+        print("   the ring again and dK/dV with them (`treeattn simulate decode --backward`).")
     }
 
     func cost() throws {
@@ -131,10 +185,17 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
         guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw CLIError("--model needs HEADSxDIM, e.g. 16x128") }
         let c = try Cluster.resolve(cluster)
         let workload = try DecodeWorkload(sequenceLength: seqLen, heads: parts[0], headDim: parts[1])
-        let reports = try DecodeModel(cluster: c, workload: workload).compare([.tree(collective: .tree), .ring(overlap: true)])
-        print("\n7. The same step at scale: one decode query, N = \(seqLen) tokens, \(parts[0]) heads x \(parts[1]), bf16, on \(c.name) (\(c.gpuCount) GPUs), idealised (no overheads):")
+        let reports = try DecodeModel(cluster: c, workload: workload, step: backward ? .training : .forward)
+            .compare([.tree(collective: .tree), .ring(overlap: true)])
+        print("\n\(backward ? 9 : 7). The same step at scale: one decode query, N = \(seqLen) tokens, \(parts[0]) heads x \(parts[1]), bf16, on \(c.name) (\(c.gpuCount) GPUs), idealised (no overheads):")
         for r in reports {
             print("   \(r.strategy.padding(toLength: 5, withPad: " ", startingAt: 0)) latency \(r.latency)  compute \(r.compute)  communication \(r.communication)  sent per device \(String(format: "%.4g", r.elementsSentPerDevice)) elements")
+        }
+        if backward {
+            print("   (a training step: the forward, then the backward)")
+            for r in reports {
+                print("   \(r.strategy.padding(toLength: 5, withPad: " ", startingAt: 0)) forward alone \(r.forwardLatency.map { "\($0)" } ?? "-"), backward alone \(r.backwardLatency.map { "\($0)" } ?? "-"); elements sent per device: forward \(String(format: "%.4g", r.elementsSentPerDevice)), backward \(String(format: "%.4g", r.backwardElementsSentPerDevice ?? 0))")
+            }
         }
         print("   Tree moves only (o, lse) partials; Ring moves the K/V chunks. See `treeattn simulate decode --help`.")
     }

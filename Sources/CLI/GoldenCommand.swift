@@ -13,13 +13,18 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
             Suites: \(SuiteChoice.usage) listing cases (keys: name, batch, heads, kv_heads, \
             seq_q, seq_k, head_dim, value_dim, causal, window, softcap, scale, alibi, cache_seqlens, std, seed, splits). \
             Inputs are rounded once to each dtype; goldens are f64 (and f32) computed from those exact values; \
-            tolerances come from an emulated naive pipeline in the same dtype.
+            tolerances come from an emulated naive pipeline in the same dtype. \
+            --backward adds the upstream gradient do (rounded to the dtype) and the f64 gradients dq, dk, dv (and \
+            their f32 roundings), per-shard gradients for tree splits, and each gradient's tolerance from an emulated \
+            naive same-precision backward (docs/golden.md).
             """)
 
     @Option(help: ArgumentHelp("\(SuiteChoice.usage).", valueName: "suite")) var suite: SuiteChoice = .builtIn(.standard)
     @Option(help: "Comma-separated test dtypes: bf16, f16, f32.") var dtype = "bf16,f16,f32"
     @Option(help: "Output folder: must not exist or be empty; appears complete at the end.") var out: String
     @Flag(help: "Also write every tensor as .npy under <out>/<case>/ (bf16 as '<u2' bits).") var npy = false
+    @Flag(help: "Also write the backward: do, dq, dk, dv (and per-shard gradients of tree splits) with tolerances.")
+    var backward = false
 
     @OptionGroup var memory: MemoryOptions
 
@@ -45,7 +50,7 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
         for spec in specs {
             for t in dtypes {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let c = try GoldenCase(spec: spec, dtype: t)
+                let c = try GoldenCase(spec: spec, dtype: t, backward: backward)
                 try c.file.write(to: dir + "/\(c.name).safetensors")
                 if npy {
                     let caseFolder = dir + "/\(c.name)"
@@ -54,8 +59,9 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
                 }
                 cases.append(c)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                print(String(format: "[%d/%d] %@  out atol %.3g  lse atol %.3g  (%.2f s)", cases.count, total, c.name,
-                             c.outputTolerance.atol, c.lseTolerance.atol, seconds))
+                let gradients = (c.gradientTolerances ?? []).map { String(format: "  %@ atol %.3g", $0.name, $0.tolerance.atol) }
+                print(String(format: "[%d/%d] %@  out atol %.3g  lse atol %.3g%@  (%.2f s)", cases.count, total, c.name,
+                             c.outputTolerance.atol, c.lseTolerance.atol, gradients.joined(), seconds))
             }
         }
         try AtomicFile.write(GoldenManifest(suite: suite.name, cases: cases).json, to: dir + "/manifest.json")

@@ -110,6 +110,44 @@ struct ReferenceBench {
         return result
     }
 
+    /// The backward on the prefill shape, given the forward's LSE and D (as a training step has them): FLOPs
+    /// 10 d per visible (query, key) pair (five products: S = QK^T recomputed, dP = dO V^T, dV = P^T dO, dK = dS^T Q,
+    /// dQ = dS K), so non-causal counts 10 B Hq Sq Sk d. Baseline: the same gemm as `prefill`, in the same run.
+    func backward<S: AttentionScalar>(_: S.Type, heads: Int, seq: Int, causal: Bool) throws -> BenchResult {
+        let d = 128
+        let x = try AttentionInputs(q: pattern(S.self, [1, heads, seq, d], salt: 1),
+                                    k: pattern(S.self, [1, heads, seq, d], salt: 2),
+                                    v: pattern(S.self, [1, heads, seq, d], salt: 3))
+        let dO = try pattern(S.self, [1, heads, seq, d], salt: 7)
+        let options = AttentionOptions(causal: causal ? .bottomRight : .none)
+        let forward = try ExactAttention.forward(x, options: options, blocking: blocking)
+        let delta = try AttentionBackward.delta(output: forward.output, dO: dO)
+        let a = [S](repeating: 0.5, count: seq * d), b = [S](repeating: 0.25, count: seq * d)
+        var c = [S](repeating: 0, count: seq * seq)
+        var gemmTime = Double.infinity, backwardTime = Double.infinity
+        for _ in 0..<repeats {
+            gemmTime = min(gemmTime, seconds {
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    S.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
+                           transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
+                } } }
+            })
+            backwardTime = min(backwardTime, try seconds {
+                _ = try AttentionBackward.gradients(x, dO: dO, lse: forward.lse, delta: delta, options: options, blocking: blocking)
+            })
+        }
+        let pairs = causal ? Double(seq) * Double(seq + 1) / 2 : Double(seq) * Double(seq)
+        let rate = 10 * Double(d) * Double(heads) * pairs / backwardTime / 1e9
+        let gemmRate = 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9
+        let result = BenchResult(
+            kind: "backward", precision: S.precisionName,
+            shape: "b=1 hq=\(heads) hkv=\(heads) sq=\(seq) sk=\(seq) d=\(d)\(causal ? " causal" : "")",
+            seconds: backwardTime, rate: rate, unit: "GFLOP/s", baselineName: S.self == Double.self ? "dgemm" : "sgemm",
+            baselineRate: gemmRate, ratio: rate / gemmRate, goal: 0.6)
+        progress?(result)
+        return result
+    }
+
     /// Sq = 1, `groupSize` query heads on one KV head (8: GQA/MQA, 1: MHA), d = 128. Baseline: a streaming read of the
     /// same K/V bytes (BLAS asum over slices, one per core at a time, BLAS single-threaded). Small sizes repeat the
     /// call inside one timing so each timing is at least about `timingKeys` keys of work.

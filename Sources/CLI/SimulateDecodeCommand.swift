@@ -11,7 +11,9 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         discussion: """
             Strategies: \(DecodeStrategy.usage). tree:ALG picks the all-reduce algorithm (\(CollectiveAlgorithm.usage)).
             Overheads default to the cluster file's calibrated `overheads:` if it has them, else to zero (idealised);
-            every one is an explicit option that overrides the file. Output keys: docs/simulator.md.
+            every one is an explicit option that overrides the file. --backward (or --step backward|training) \
+            simulates the attention's backward (tree, ring, ring-sequential, single) and prints its volumes next to \
+            the forward's. Output keys: docs/simulator.md.
             """)
 
     @OptionGroup var clusterOptions: SimulateClusterOptions
@@ -32,10 +34,25 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON of every strategy here.")
     var trace: String?
 
+    @Option(name: .long, help: "The step simulated: forward (one decode step; default), backward (its attention backward) or training (forward then backward).")
+    var step: DecodeStep?
+
+    @Flag(name: .long, help: "Simulate the attention backward of the decode step (--step backward): tree, ring, ring-sequential and single.")
+    var backward = false
+
     @Flag(name: .long, help: "No progress lines on stderr for long simulations.")
     var quiet = false
 
     @OptionGroup var memory: MemoryOptions
+
+    func validate() throws {
+        if backward, let step, step != .backward {
+            throw CLIError("--backward is --step backward; it cannot be combined with --step \(step.rawValue)")
+        }
+    }
+
+    /// The step asked for (forward unless --backward or --step says otherwise).
+    var resolvedStep: DecodeStep { backward ? .backward : step ?? .forward }
 
     func run() throws {
         // The trace's location is checked (and reserved) before the simulation runs.
@@ -48,7 +65,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         let options = try overheads.decodeOptions(for: cluster)
         let strategies = try strategy.split(separator: ",").map { try DecodeStrategy.parse(String($0).trimmingCharacters(in: .whitespaces)) }
         guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
-        let model = try DecodeModel(cluster: cluster, workload: workload, options: options)
+        let model = try DecodeModel(cluster: cluster, workload: workload, options: options, step: resolvedStep)
         // Long simulations (thousands of GPUs, the ring baseline's p^2 messages) say how far they are, every 2 s.
         let start = Date()
         var lastReport = start
@@ -63,7 +80,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
             for r in reports {
                 guard let e = r.execution else { continue }
                 let names = (0..<r.gpus).map { model.cluster.network.nodes[model.cluster.gpus[$0]].name }
-                t.add(e, section: r.strategy, deviceNames: names)
+                t.add(e, section: r.step == .forward ? r.strategy : "\(r.strategy) (\(r.step.rawValue))", deviceNames: names)
             }
             try traceFile?.write([UInt8](try t.jsonData()), to: path)
             try traceFile?.commit()
@@ -73,12 +90,14 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
 
     func render(_ reports: [DecodeReport], model: DecodeModel) -> String {
         let w = model.workload
+        // A step with a backward adds the backward's columns and keys; a forward step prints what it always has.
+        let withBackward = model.step.includesBackward
         switch format {
         case .json:
             let rows: [[String: Any]] = reports.map { r in
                 var linkBytes: [String: Any] = [:]
                 for (name, b) in r.bytesPerLinkClass { linkBytes[name] = b }
-                return [
+                var row: [String: Any] = [
                     "strategy": r.strategy, "gpus": r.gpus, "latency_s": r.latency.seconds, "compute_s": r.compute.seconds,
                     "communication_s": r.communication.seconds, "overhead_s": r.overhead.seconds, "idle_s": r.idle.seconds,
                     "bytes_per_link_class": linkBytes, "elements_sent_per_device": r.elementsSentPerDevice,
@@ -87,6 +106,14 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
                     "paper_peak_memory_elements": jsonNumber(r.paperPeakMemoryElements), "fits_in_memory": r.fitsInMemory,
                     "speedup_vs_ring": jsonNumber(r.speedupVsRing), "events": r.events, "messages": r.messages, "notes": r.notes,
                 ]
+                if withBackward {
+                    row["step"] = r.step.rawValue
+                    row["forward_latency_s"] = jsonNumber(r.forwardLatency?.seconds)
+                    row["backward_latency_s"] = jsonNumber(r.backwardLatency?.seconds)
+                    row["backward_elements_sent_per_device"] = jsonNumber(r.backwardElementsSentPerDevice)
+                    row["paper_backward_volume_elements"] = jsonNumber(r.paperBackwardVolumeElements)
+                }
+                return row
             }
             let o = model.options
             var object: [String: Any] = [
@@ -101,31 +128,54 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
             ]
             // Only non-GPU devices say their kind, so GPU outputs stay as they were (absent means gpu).
             if model.cluster.gpu.kind != .gpu { object["device_kind"] = model.cluster.gpu.kind.rawValue }
+            if withBackward { object["step"] = model.step.rawValue }
             return (try? jsonString(object)) ?? "{}"
         case .csv:
-            var lines = ["strategy,gpus,latency_s,compute_s,communication_s,overhead_s,idle_s,elements_sent_per_device,paper_volume_elements,peak_memory_elements,peak_memory_bytes,paper_peak_memory_elements,fits_in_memory,speedup_vs_ring"]
+            var lines = ["strategy,gpus,latency_s,compute_s,communication_s,overhead_s,idle_s,elements_sent_per_device,paper_volume_elements,peak_memory_elements,peak_memory_bytes,paper_peak_memory_elements,fits_in_memory,speedup_vs_ring"
+                + (withBackward ? ",step,forward_latency_s,backward_latency_s,backward_elements_sent_per_device,paper_backward_volume_elements" : "")]
             for r in reports {
-                let cells: [String] = [r.strategy, "\(r.gpus)", "\(r.latency.seconds)", "\(r.compute.seconds)",
+                var cells: [String] = [r.strategy, "\(r.gpus)", "\(r.latency.seconds)", "\(r.compute.seconds)",
                                        "\(r.communication.seconds)", "\(r.overhead.seconds)", "\(r.idle.seconds)",
                                        "\(r.elementsSentPerDevice)", r.paperVolumeElements.map { "\($0)" } ?? "",
                                        "\(r.peakMemoryElements)", "\(r.peakMemoryBytes)",
                                        r.paperPeakMemoryElements.map { "\($0)" } ?? "", "\(r.fitsInMemory)",
                                        r.speedupVsRing.map { "\($0)" } ?? ""]
+                if withBackward {
+                    cells += [r.step.rawValue, r.forwardLatency.map { "\($0.seconds)" } ?? "", r.backwardLatency.map { "\($0.seconds)" } ?? "",
+                              r.backwardElementsSentPerDevice.map { "\($0)" } ?? "", r.paperBackwardVolumeElements.map { "\($0)" } ?? ""]
+                }
                 lines.append(cells.joined(separator: ","))
             }
             return lines.joined(separator: "\n")
         case .table:
-            let header = ["strategy", "gpus", "latency", "compute", "comm", "overhead", "idle", "sent/dev (elem)",
+            func number(_ x: Double?) -> String { x.map { String(format: "%.4g", $0) } ?? "-" }
+            let header: [String], rows: [[String]]
+            if withBackward {
+                // The step's latency and breakdown, then the forward and the backward each alone, side by side.
+                header = ["strategy", "gpus", "latency", "compute", "comm", "overhead", "idle", "fwd alone", "bwd alone",
+                          "fwd sent/dev", "bwd sent/dev", "paper V fwd", "paper V bwd", "peak mem/dev", "vs ring"]
+                rows = reports.map { r -> [String] in
+                    [r.strategy, "\(r.gpus)", r.latency.description, r.compute.description, r.communication.description,
+                     r.overhead.description, r.idle.description, r.forwardLatency?.description ?? "-",
+                     r.backwardLatency?.description ?? "-", number(r.elementsSentPerDevice), number(r.backwardElementsSentPerDevice),
+                     number(r.paperVolumeElements), number(r.paperBackwardVolumeElements),
+                     formatBytes(r.peakMemoryBytes) + (r.fitsInMemory ? "" : " (!)"),
+                     r.speedupVsRing.map { String(format: "%.2fx", $0) } ?? "-"]
+                }
+            } else {
+                header = ["strategy", "gpus", "latency", "compute", "comm", "overhead", "idle", "sent/dev (elem)",
                           "paper V", "peak mem/dev", "paper mem (elem)", "vs ring"]
-            let rows = reports.map { r -> [String] in
-                [r.strategy, "\(r.gpus)", r.latency.description, r.compute.description, r.communication.description,
-                 r.overhead.description, r.idle.description, String(format: "%.4g", r.elementsSentPerDevice),
-                 r.paperVolumeElements.map { String(format: "%.4g", $0) } ?? "-",
-                 formatBytes(r.peakMemoryBytes) + (r.fitsInMemory ? "" : " (!)"),
-                 r.paperPeakMemoryElements.map { String(format: "%.4g", $0) } ?? "-",
-                 r.speedupVsRing.map { String(format: "%.2fx", $0) } ?? "-"]
+                rows = reports.map { r -> [String] in
+                    [r.strategy, "\(r.gpus)", r.latency.description, r.compute.description, r.communication.description,
+                     r.overhead.description, r.idle.description, String(format: "%.4g", r.elementsSentPerDevice),
+                     r.paperVolumeElements.map { String(format: "%.4g", $0) } ?? "-",
+                     formatBytes(r.peakMemoryBytes) + (r.fitsInMemory ? "" : " (!)"),
+                     r.paperPeakMemoryElements.map { String(format: "%.4g", $0) } ?? "-",
+                     r.speedupVsRing.map { String(format: "%.2fx", $0) } ?? "-"]
+                }
             }
-            var text = "\(model.cluster.name): \(model.gpus) x \(model.cluster.gpu.label); N=\(w.sequenceLength) b=\(w.batch) n_h=\(w.heads) n_kv=\(w.kvHeads) d_h=\(w.headDim) \(w.dtype)\n"
+            var text = "\(model.cluster.name): \(model.gpus) x \(model.cluster.gpu.label); N=\(w.sequenceLength) b=\(w.batch) n_h=\(w.heads) n_kv=\(w.kvHeads) d_h=\(w.headDim) \(w.dtype)"
+            text += withBackward ? "; \(model.step.rawValue) step (sent/dev in elements)\n" : "\n"
             text += renderTable(header, rows)
             var linkRows: [[String]] = []
             for r in reports {

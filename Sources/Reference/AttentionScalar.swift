@@ -3,9 +3,10 @@ import RealModule
 
 /// A floating-point type the reference computes attention in: f64 through `cblas_dgemm`, f32 through `cblas_sgemm`.
 public protocol AttentionScalar: BinaryFloatingPoint, Real, Sendable, VectorRowKernels where Magnitude == Self {
-    /// C = alpha * A * op(B) + beta * C, all row-major. `transB` selects op(B) = B^T.
+    /// C = alpha * op(A) * op(B) + beta * C, all row-major (C is m x n, op(A) m x k). `transA`/`transB` select
+    /// op(X) = X^T.
     static func gemm(
-        m: Int, n: Int, k: Int, alpha: Self,
+        transA: Bool, m: Int, n: Int, k: Int, alpha: Self,
         a: UnsafePointer<Self>, lda: Int,
         b: UnsafePointer<Self>, ldb: Int, transB: Bool,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
@@ -18,12 +19,12 @@ public protocol AttentionScalar: BinaryFloatingPoint, Real, Sendable, VectorRowK
 
 extension Double: AttentionScalar {
     public static func gemm(
-        m: Int, n: Int, k: Int, alpha: Double,
+        transA: Bool, m: Int, n: Int, k: Int, alpha: Double,
         a: UnsafePointer<Double>, lda: Int,
         b: UnsafePointer<Double>, ldb: Int, transB: Bool,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     public static var precisionName: String { "f64" }
@@ -32,12 +33,12 @@ extension Double: AttentionScalar {
 
 extension Float: AttentionScalar {
     public static func gemm(
-        m: Int, n: Int, k: Int, alpha: Float,
+        transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     public static var precisionName: String { "f32" }
@@ -45,6 +46,15 @@ extension Float: AttentionScalar {
 }
 
 extension AttentionScalar {
+    /// C = alpha * A * op(B) + beta * C (A not transposed).
+    @inline(__always)
+    public static func gemm(
+        m: Int, n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        transB: Bool, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        gemm(transA: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, transB: transB, beta: beta, c: c, ldc: ldc)
+    }
+
     /// e^x through `PortableMath` (same bits on every machine), rounded once to Self.
     @inline(__always) public static func portableExp(_ x: Self) -> Self { Self(PortableMath.exp(Double(x))) }
     /// log x through `PortableMath`.

@@ -67,7 +67,7 @@ import Testing
                     "--timing-keys", "1"]
         let r = try CLI.run(tiny)
         #expect(r.status == 0, "\(r.stderr)")
-        for line in ["prefill f64", "prefill f32", "causal", "decode f64", "decode f32", "(GQA)", "(MHA)", "dgemm", "sgemm",
+        for line in ["prefill f64", "prefill f32", "causal", "backward f64", "backward f32", "decode f64", "decode f32", "(GQA)", "(MHA)", "dgemm", "sgemm",
                      "streaming read", "OpenBLAS core", "kernel instruction set"] {
             #expect(r.stdout.contains(line), "\(line)")
         }
@@ -81,7 +81,10 @@ import Testing
             #expect(machine?[key] != nil, "\(key)")
         }
         let results = object?["results"] as? [[String: Any]] ?? []
-        #expect(results.count == 8)
+        #expect(results.count == 12)  // prefill, backward: 2 precisions x causal or not; decode: 2 precisions x GQA/MHA
+        #expect(results.filter { $0["kind"] as? String == "backward" }.count == 4)
+        let noBackward = try CLI.run(tiny + ["--json", "--no-backward"])
+        #expect(((try JSONSerialization.jsonObject(with: Data(noBackward.stdout.utf8)) as? [String: Any])?["results"] as? [Any])?.count == 8)
         #expect(results.allSatisfy { (($0["ratio"] as? Double) ?? .nan).isFinite && (($0["rate"] as? Double) ?? 0) > 0 })
     }
 }

@@ -55,6 +55,81 @@ import Testing
         #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 14 })
     }
 
+    /// `--backward`: the backward's latency and volumes next to the forward's in every format; a forward step's
+    /// output has none of the new keys or columns.
+    @Test func simulateDecodeBackwardStatesBothVolumes() throws {
+        let json = try CLI.run(Self.decode + ["--backward", "--format", "json", "--strategy", "tree:ring,ring,single"])
+        CLI.expectSuccess(json)
+        let object = try #require(try CLI.json(json.stdout) as? [String: Any])
+        #expect(object["step"] as? String == "backward")
+        let rows = try #require(object["strategies"] as? [[String: Any]])
+        #expect(rows.map { $0["strategy"] as? String } == ["tree:ring", "ring", "single"])
+        for row in rows {
+            for key in ["step", "forward_latency_s", "backward_latency_s", "elements_sent_per_device",
+                        "backward_elements_sent_per_device", "paper_backward_volume_elements"] {
+                #expect(row.keys.contains(key), "\(key)")
+            }
+            #expect(row["latency_s"] as? Double == row["backward_latency_s"] as? Double)
+            #expect((row["backward_latency_s"] as? Double ?? 0) >= (row["forward_latency_s"] as? Double ?? .infinity))
+        }
+        // 16 GPUs: tree's ring all-reduces of D and dQ, 2(p-1)/p (b n_h + b d); the forward's V_tree next to it.
+        let tree = rows[0], ring = rows[1]
+        let treeBackward: Double = 2.0 * 15 / 16 * (16 + 2048), treeForward: Double = 2.0 * 15 / 16 * (2048 + 32)
+        #expect(abs((tree["backward_elements_sent_per_device"] as? Double ?? 0) - treeBackward) < 1e-9)
+        #expect(abs((tree["elements_sent_per_device"] as? Double ?? 0) - treeForward) < 1e-9)
+        // Ring: K/V plus dK/dV, twice the forward's K/V.
+        let ringForward = try #require(ring["elements_sent_per_device"] as? Double)
+        #expect(ring["backward_elements_sent_per_device"] as? Double == 2 * ringForward)
+        #expect(ring["paper_backward_volume_elements"] as? Double == 2 * (ring["paper_volume_elements"] as? Double ?? 0))
+        #expect(rows[2]["paper_backward_volume_elements"] is NSNull && rows[0]["paper_peak_memory_elements"] is NSNull)
+
+        let table = try CLI.run(Self.decode + ["--step", "training"])
+        CLI.expectSuccess(table)
+        #expect(table.stdout.contains("N=80000 b=1 n_h=16 n_kv=16 d_h=128 bf16; training step"), "\(table.stdout)")
+        for column in ["fwd alone", "bwd alone", "fwd sent/dev", "bwd sent/dev", "paper V fwd", "paper V bwd"] {
+            #expect(table.stdout.contains(column), "\(column)")
+        }
+        let csv = try CLI.run(Self.decode + ["--backward", "--format", "csv"])
+        CLI.expectSuccess(csv)
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines.first?.hasSuffix(",speedup_vs_ring,step,forward_latency_s,backward_latency_s,backward_elements_sent_per_device,paper_backward_volume_elements") == true)
+        #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 19 })
+
+        // The trace labels the backward's kernels and names the step in each section.
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        CLI.expectSuccess(try CLI.run(Self.decode + ["--step", "training", "--trace", dir + "/trace.json"]))
+        let trace = try #require(try CLI.json(try String(contentsOfFile: dir + "/trace.json", encoding: .utf8)) as? [String: Any])
+        let events = try #require(trace["traceEvents"] as? [[String: Any]])
+        let names = Set(events.compactMap { $0["name"] as? String })
+        let processes = Set(events.compactMap { ($0["args"] as? [String: Any])?["name"] as? String })
+        for name in ["flash-backward", "flash-decode", "accumulate dK/dV", "backward D = rowsum(dO o O)"] {
+            #expect(names.contains(name), "\(name)")
+        }
+        #expect(processes.contains("tree (training) / s0/gpu0") && processes.contains("ring (training) / s1/gpu7"), "\(processes)")
+
+        // A forward step prints none of it.
+        let forward = try CLI.run(Self.decode + ["--format", "json"])
+        let forwardObject = try #require(try CLI.json(forward.stdout) as? [String: Any])
+        #expect(forwardObject["step"] == nil)
+        #expect(((forwardObject["strategies"] as? [[String: Any]]) ?? []).allSatisfy { $0["backward_elements_sent_per_device"] == nil })
+        let explicit = try CLI.run(Self.decode + ["--format", "json", "--step", "forward"])
+        #expect(explicit.stdout == forward.stdout)
+    }
+
+    /// Strategies without a backward model, and contradictory step options, are one-line errors.
+    @Test func simulateDecodeBackwardRefusals() throws {
+        CLI.expectOneLineError(try CLI.run(Self.decode + ["--backward", "--strategy", "tree,gather"]),
+                               contains: "unsupported: no backward model for 'gather' (its output is on rank 0 only")
+        CLI.expectOneLineError(try CLI.run(Self.decode + ["--step", "training", "--strategy", "ring-sendrecv"]),
+                               contains: "no backward model for 'ring-sendrecv'")
+        CLI.expectOneLineError(try CLI.run(Self.decode + ["--backward", "--step", "training"]),
+                               contains: "--backward is --step backward; it cannot be combined with --step training")
+        CLI.expectOneLineError(try CLI.run(Self.decode + ["--step", "sideways"]), contains: "sideways")
+        CLI.expectSuccess(try CLI.run(Self.decode + ["--backward", "--step", "backward", "--format", "csv"]))
+    }
+
     static let cpuStar = CLI.root + "/fixtures/clusters/cpu-star-4.yaml"
     static let cpuDecode = ["simulate", "decode", "--cluster", cpuStar, "--seq-len", "4000", "--heads", "4", "--kv-heads", "2",
                             "--head-dim", "64", "--dtype", "f64", "--strategy", "tree:ring"]

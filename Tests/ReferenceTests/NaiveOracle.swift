@@ -109,3 +109,51 @@ func relativeError(_ a: [Double], _ b: [Double]) -> Double {
     }
     return worst / scale
 }
+
+extension NaiveOracle {
+    /// Gradients of L = sum dO . O as plain loops from the textbook formulas, compensated sums throughout:
+    /// P_ij = exp(s_ij - lse_i), D_i = sum_j P_ij (dO_i . v_j), dS_ij = P_ij (dO_i . v_j - D_i) * (1 - tanh^2(t/c)),
+    /// dV_j = sum_i P_ij dO_i, dQ_i = scale sum_j dS_ij k_j, dK_j = scale sum_i dS_ij q_i. Returns (dq, dk, dv).
+    static func gradients(_ c: Case, _ x: AttentionInputs<Double>, dO: [Double]) -> ([Double], [Double], [Double]) {
+        let scale = c.scale ?? 1 / Double(c.d).squareRoot()
+        let group = c.hq / c.hkv
+        var dqTerms = [[Double]](repeating: [], count: c.b * c.hq * c.sq * c.d)
+        var dkTerms = [[Double]](repeating: [], count: c.b * c.hkv * c.sk * c.d)
+        var dvTerms = [[Double]](repeating: [], count: c.b * c.hkv * c.sk * c.dv)
+        for b in 0..<c.b { for h in 0..<c.hq { for i in 0..<c.sq {
+            let kv = h / group
+            let row = (b * c.hq + h) * c.sq + i
+            var terms: [(j: Int, t: Double, s: Double)] = []
+            for j in 0..<c.sk where visible(c, b: b, h: h, i: i, j: j) {
+                let t = scale * sum((0..<c.d).map { x.q[b, h, i, $0] * x.k[b, kv, j, $0] })
+                var s = t
+                if let cap = c.softcap { s = cap * tanh(s / cap) }
+                if let slopes = c.alibi { s -= slopes[h] * Double(abs(i + (c.seqlens?[b] ?? c.sk) - c.sq - j)) }
+                if let a = c.additive { s += a[row * c.sk + j] }
+                terms.append((j, t, s))
+            }
+            guard let m = terms.map(\.s).max() else { continue }
+            let lse = m + log(sum(terms.map { exp($0.s - m) }))
+            let p = terms.map { exp($0.s - lse) }
+            let dOv = terms.map { term in sum((0..<c.dv).map { dO[row * c.dv + $0] * x.v[b, kv, term.j, $0] }) }
+            let dRow = sum(zip(p, dOv).map(*))
+            for (n, term) in terms.enumerated() {
+                var ds = p[n] * (dOv[n] - dRow)
+                if let cap = c.softcap { ds *= 1 - pow(tanh(term.t / cap), 2) }
+                let kvRow = (b * c.hkv + kv) * c.sk + term.j
+                for e in 0..<c.dv { dvTerms[kvRow * c.dv + e].append(p[n] * dO[row * c.dv + e]) }
+                for e in 0..<c.d {
+                    dqTerms[row * c.d + e].append(scale * ds * x.k[b, kv, term.j, e])
+                    dkTerms[kvRow * c.d + e].append(scale * ds * x.q[b, h, i, e])
+                }
+            }
+        } } }
+        return (dqTerms.map(sum), dkTerms.map(sum), dvTerms.map(sum))
+    }
+
+    /// A seeded upstream gradient dO of the output's shape.
+    static func upstream(_ c: Case, seed: UInt64 = 7) -> Tensor<Double> {
+        var g = SeededGenerator(seed: seed)
+        return try! Tensor(shape: [c.b, c.hq, c.sq, c.dv], data: g.normals(c.b * c.hq * c.sq * c.dv))
+    }
+}

@@ -7,6 +7,8 @@ public struct GoldenCase: Sendable {
     public let file: SafetensorsFile
     public let outputTolerance: GoldenTolerance
     public let lseTolerance: GoldenTolerance
+    /// The gradients' tolerances (dq, dk, dv in that order) of a backward case; nil for a forward-only case.
+    public let gradientTolerances: [(name: String, tolerance: GoldenTolerance)]?
 
     /// File stem: `<case name>-<dtype>`.
     public var name: String { "\(spec.name)-\(dtype.rawValue)" }
@@ -15,12 +17,18 @@ public struct GoldenCase: Sendable {
     /// each split, and the derived tolerances.
     /// The whole case is estimated (`GoldenCaseSpec.estimatedBytes`) and checked against `budget` before anything
     /// is allocated.
-    public init(spec: GoldenCaseSpec, dtype: DType, budget: MemoryBudget = .current) throws {
+    ///
+    /// With `backward`, the case also holds the upstream gradient `do` (seeded normals drawn after Q, K and V, rounded
+    /// to `dtype`, so the forward tensors are the same bytes as without it), the f64 gradients `dq`, `dk`, `dv` from the
+    /// energy formulation (`AttentionEnergy.lossGradients`) and their f32 roundings, each split's per-shard gradients
+    /// (`tree.pP.shardI.dq` is shard I's dQ share, `.dk`/`.dv` its keys'), and tolerances derived per gradient from
+    /// the emulated naive same-precision backward (`NaivePipeline.backward`).
+    public init(spec: GoldenCaseSpec, dtype: DType, backward: Bool = false, budget: MemoryBudget = .current) throws {
         try spec.validate()
         guard [.bf16, .f16, .f32].contains(dtype) else {
             throw ReferenceError.invalidOption("golden dtype must be bf16, f16 or f32, got \(dtype.rawValue)")
         }
-        try budget.check(try spec.estimatedBytes(), for: "golden case \(CoreError.quote(spec.name))")
+        try budget.check(try spec.estimatedBytes(backward: backward), for: "golden case \(CoreError.quote(spec.name))")
         self.spec = spec
         self.dtype = dtype
         let (b, hq, hkv, sq, sk, d, dv) = (spec.batch, spec.heads, spec.kvHeadCount, spec.seqQ, spec.seqK, spec.headDim, spec.valueDimension)
@@ -44,13 +52,36 @@ public struct GoldenCase: Sendable {
             ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
             ("out_f32", try TensorData(golden.output, dtype: .f32)), ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
         ]
+        var gradientTolerances: [(name: String, tolerance: GoldenTolerance)]? = nil
+        var upstream: Tensor<Double>? = nil
+        if backward {
+            let dO = try quantised([b, hq, sq, dv], 1)
+            let grads = try energy.lossGradients(dO: dO)
+            let naiveGrads = try NaivePipeline.backward(inputs, dO: dO, options: options, dtype: dtype)
+            tensors.append(("do", try TensorData(dO, dtype: dtype)))
+            var tolerances: [(name: String, tolerance: GoldenTolerance)] = []
+            for (name, golden, naive) in [("dq", grads.dq, naiveGrads.dq), ("dk", grads.dk, naiveGrads.dk), ("dv", grads.dv, naiveGrads.dv)] {
+                tensors.append((name, try TensorData(golden, dtype: .f64)))
+                tensors.append(("\(name)_f32", try TensorData(golden, dtype: .f32)))
+                tolerances.append((name, GoldenTolerance.derive(golden: golden.data, naive: naive, dtype: dtype)))
+            }
+            gradientTolerances = tolerances
+            upstream = dO
+        }
+        self.gradientTolerances = gradientTolerances
         for p in spec.splits ?? [] {
             let layout = try ShardLayout(keys: sk, shards: p)
             let partials = try layout.ranges.map { try energy.partial(keys: $0) }
+            let shares = try upstream.map { try energy.lossGradients(dO: $0, shards: layout.ranges) }
             let trace = try TreeReduction.reduce(partials, plan: ReductionPlan(leaves: p, shape: .binary))
             for (i, part) in partials.enumerated() {
                 tensors.append(("tree.p\(p).shard\(i).out", try TensorData(part.output, dtype: .f64)))
                 tensors.append(("tree.p\(p).shard\(i).lse", try TensorData(part.lse, dtype: .f64)))
+                if let share = shares?[i] {
+                    for (name, t) in [("dq", share.dq), ("dk", share.dk), ("dv", share.dv)] {
+                        tensors.append(("tree.p\(p).shard\(i).\(name)", try TensorData(t, dtype: .f64)))
+                    }
+                }
             }
             for (l, level) in trace.levels.enumerated().dropFirst() {
                 for (n, node) in level.enumerated() {
@@ -71,6 +102,15 @@ public struct GoldenCase: Sendable {
             "tolerance.lse.atol": "\(lseTolerance.atol)", "tolerance.lse.naive_max_abs_error": "\(lseTolerance.naiveMaxAbsError)",
             "tolerance.lse.floor": "\(lseTolerance.floor)",
         ]
+        if let gradientTolerances {
+            metadata["backward"] = "do: upstream gradient, rounded once to \(dtype.rawValue); dq, dk, dv: f64 gradients of sum(do * out) from the energy formulation (compensated sums, portable exp); *_f32 are them rounded once"
+                + (spec.splits == nil ? "" : "; tree.pP.shardI.dq is shard I's share of dq (global LSE and D), .dk/.dv the gradients of its keys")
+            for (name, tol) in gradientTolerances {
+                metadata["tolerance.\(name).atol"] = "\(tol.atol)"
+                metadata["tolerance.\(name).naive_max_abs_error"] = "\(tol.naiveMaxAbsError)"
+                metadata["tolerance.\(name).floor"] = "\(tol.floor)"
+            }
+        }
         if let splits = spec.splits {
             metadata["tree.splits"] = splits.map(String.init).joined(separator: ",")
             metadata["tree.plan"] = "binary: pairs (0,1),(2,3),... left to right, odd node carried up; shards are contiguous, the first Sk mod p get one extra key"
@@ -83,9 +123,19 @@ extension GoldenCaseSpec {
     /// Bytes a generated case holds at its peak, overflow-checked: the inputs (f64 and the test dtype, and the file's
     /// copy), the golden partial (f64, its f32 copies), and for each split p its p shard partials and every node of the
     /// binary tree, each as a partial and as the file's f64 tensors, plus the file's encoded bytes (about 3 copies).
-    public func estimatedBytes() throws -> Int {
+    /// A backward case adds dO and the three gradients (golden, naive, file copies: 3 copies of inputs' size again)
+    /// and, per split, p shard gradients (a dQ share each, their dK/dV slices together one K/V).
+    public func estimatedBytes(backward: Bool = false) throws -> Int {
         let what = "golden case \(CoreError.quote(name))"
         let partial = try MemoryBudget.product([batch, heads, seqQ, valueDimension + 1, 8], for: what)
+        var gradients = 0
+        if backward {
+            let q = try MemoryBudget.product([batch, heads, seqQ, headDim + 1, 8], for: what)
+            var shares = 0
+            for p in splits ?? [] { shares = try MemoryBudget.sum([shares, p, 1], for: what) }
+            gradients = try MemoryBudget.sum([try MemoryBudget.product([inputElements, 8, 3], for: what),
+                                              try MemoryBudget.product([q, shares, 2], for: what)], for: what)
+        }
         var partials = 3
         for p in splits ?? [] {
             var nodes = p, width = p
@@ -96,7 +146,7 @@ extension GoldenCaseSpec {
             partials = try MemoryBudget.sum([partials, try MemoryBudget.product([nodes, 3], for: what)], for: what)
         }
         return try MemoryBudget.sum([try MemoryBudget.product([partial, partials], for: what),
-                                     try MemoryBudget.product([inputElements, 8, 3], for: what)], for: what)
+                                     try MemoryBudget.product([inputElements, 8, 3], for: what), gradients], for: what)
     }
 
     /// JSON with sorted keys and Swift's shortest round-trip number text: the same bytes on every machine.

@@ -2,7 +2,8 @@ import Foundation
 
 /// Compares a backend's outputs with golden files: per case and tensor the max abs and rel errors, the normwise
 /// relative error, the worst index and PASS/FAIL under the case's derived tolerance. Accepts bhsd or bshd outputs,
-/// LSE in base e or 2, and FlashAttention 2's +inf LSE for empty rows. NaN never passes.
+/// LSE in base e or 2, and FlashAttention 2's +inf LSE for empty rows. NaN never passes. For backward cases, the
+/// gradients dq, dk, dv are checked too when the results hold them (each in bhsd or bshd).
 public struct GoldenChecker {
     public enum Layout: String, Sendable { case auto, bhsd, bshd }
     public enum LSEBase: String, Sendable { case auto, e, two = "2" }
@@ -73,39 +74,61 @@ public struct GoldenChecker {
                 }
                 rows.append(compare(entry.name, "lse", got: values, want: want, shape: goldenLSE.shape, atol: entry.lseAtol, note: note))
             }
+            for tensor in GoldenManifest.gradientNames {
+                guard let atol = entry.gradientAtols[tensor], let got = found.gradients[tensor] else { continue }
+                let want = try golden.require(tensor, in: entry.file)
+                let (values, layout) = try orient(got, like: want.shape, metadata: found.metadata, name: entry.name, tensor: tensor)
+                rows.append(compare(entry.name, tensor, got: values, want: want.doubles(), shape: want.shape, atol: atol,
+                                    note: "layout \(layout)"))
+            }
         }
         return rows
     }
 
-    struct Found { let out: TensorData; let lse: TensorData?; let metadata: [String: String] }
+    struct Found {
+        let out: TensorData
+        let lse: TensorData?
+        let metadata: [String: String]
+        var gradients: [String: TensorData] = [:]
+    }
 
     func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
         if let file {
             guard let out = file["\(name).out"] else {
                 throw ReferenceError.file(path: results, problem: "no tensor \(CoreError.quote(name + ".out")) for golden case \(CoreError.quote(name))")
             }
-            return Found(out: out, lse: file["\(name).lse"], metadata: file.metadata)
+            var found = Found(out: out, lse: file["\(name).lse"], metadata: file.metadata)
+            for g in GoldenManifest.gradientNames { found.gradients[g] = file["\(name).\(g)"] }
+            return found
         }
         let st = results + "/\(name).safetensors"
         if FileManager.default.fileExists(atPath: st) {
             let f = try SafetensorsFile.read(st)
-            return Found(out: try f.require("out", in: st), lse: f["lse"], metadata: f.metadata)
+            var found = Found(out: try f.require("out", in: st), lse: f["lse"], metadata: f.metadata)
+            for g in GoldenManifest.gradientNames { found.gradients[g] = f[g] }
+            return found
         }
         for (outPath, lsePath) in [(results + "/\(name).out.npy", results + "/\(name).lse.npy"),
                                    (results + "/\(name)/out.npy", results + "/\(name)/lse.npy")]
         where FileManager.default.fileExists(atPath: outPath) {
             let lse = FileManager.default.fileExists(atPath: lsePath) ? try NPYFile.read(lsePath) : nil
-            return Found(out: try NPYFile.read(outPath), lse: lse, metadata: [:])
+            var found = Found(out: try NPYFile.read(outPath), lse: lse, metadata: [:])
+            for g in GoldenManifest.gradientNames {
+                let path = outPath.hasSuffix("/out.npy") ? results + "/\(name)/\(g).npy" : results + "/\(name).\(g).npy"
+                if FileManager.default.fileExists(atPath: path) { found.gradients[g] = try NPYFile.read(path) }
+            }
+            return found
         }
         throw ReferenceError.file(path: results, problem: "no results for golden case \(CoreError.quote(name)) (looked for \(CoreError.quote(name + ".safetensors")), \(CoreError.quote(name + ".out.npy")), \(CoreError.quote(name + "/out.npy")))")
     }
 
-    /// Returns the output in bhsd order and the layout it was read in.
-    func orient(_ t: TensorData, like shape: [Int], metadata: [String: String], name: String) throws -> ([Double], String) {
-        guard t.dtype.isFloatingPoint else { throw mismatch(name, "out has dtype \(t.dtype.rawValue), expected a float type") }
-        guard shape.count == 4 else { throw mismatch(name, "golden out has shape \(shape), expected rank 4 (bhsd)") }
+    /// Returns a rank-4 result (the output, or a gradient) in bhsd order and the layout it was read in.
+    func orient(_ t: TensorData, like shape: [Int], metadata: [String: String], name: String,
+                tensor: String = "out") throws -> ([Double], String) {
+        guard t.dtype.isFloatingPoint else { throw mismatch(name, "\(tensor) has dtype \(t.dtype.rawValue), expected a float type") }
+        guard shape.count == 4 else { throw mismatch(name, "golden \(tensor) has shape \(shape), expected rank 4 (bhsd)") }
         guard t.shape.count == 4 else {
-            throw mismatch(name, "out has shape \(t.shape) (rank \(t.shape.count)); golden is \(shape) in bhsd (or \([shape[0], shape[2], shape[1], shape[3]]) in bshd)")
+            throw mismatch(name, "\(tensor) has shape \(t.shape) (rank \(t.shape.count)); golden is \(shape) in bhsd (or \([shape[0], shape[2], shape[1], shape[3]]) in bshd)")
         }
         let bshdShape = [shape[0], shape[2], shape[1], shape[3]]
         var chosen = layout
@@ -117,7 +140,7 @@ public struct GoldenChecker {
         case .bshd where t.shape == bshdShape:
             return (try Tensor(shape: t.shape, data: t.doubles()).swappingAxes12().data, "bshd")
         default:
-            throw mismatch(name, "out has shape \(t.shape); golden is \(shape) in bhsd (or \(bshdShape) in bshd)")
+            throw mismatch(name, "\(tensor) has shape \(t.shape); golden is \(shape) in bhsd (or \(bshdShape) in bshd)")
         }
     }
 

@@ -8,15 +8,24 @@ public struct GoldenManifest: Sendable {
         public let dtype: String
         public let outputAtol: Double
         public let lseAtol: Double
+        /// Tolerances of the gradients (keys dq, dk, dv) of a backward case; empty for a forward-only case.
+        public var gradientAtols: [String: Double] = [:]
     }
+
+    /// The gradients a backward case holds, in file and report order.
+    public static let gradientNames = ["dq", "dk", "dv"]
 
     public let suite: String
     public let entries: [Entry]
 
     public init(suite: String, cases: [GoldenCase]) {
         self.suite = suite
-        entries = cases.map { Entry(name: $0.name, file: "\($0.name).safetensors", dtype: $0.dtype.rawValue,
-                                    outputAtol: $0.outputTolerance.atol, lseAtol: $0.lseTolerance.atol) }
+        entries = cases.map { c in
+            var e = Entry(name: c.name, file: "\(c.name).safetensors", dtype: c.dtype.rawValue,
+                          outputAtol: c.outputTolerance.atol, lseAtol: c.lseTolerance.atol)
+            for (name, tol) in c.gradientTolerances ?? [] { e.gradientAtols[name] = tol.atol }
+            return e
+        }
         specs = cases.map(\.spec.canonicalJSON)
     }
 
@@ -30,7 +39,9 @@ public struct GoldenManifest: Sendable {
         for (n, e) in entries.enumerated() {
             let spec = n < specs.count ? specs[n] : "{}"
             lines.append("    {\"name\": \(jsonString(e.name)), \"file\": \(jsonString(e.file)), \"dtype\": \(jsonString(e.dtype)), "
-                         + "\"out_atol\": \(e.outputAtol), \"lse_atol\": \(e.lseAtol), \"case\": \(spec)}"
+                         + "\"out_atol\": \(e.outputAtol), \"lse_atol\": \(e.lseAtol), "
+                         + GoldenManifest.gradientNames.compactMap { n in e.gradientAtols[n].map { "\"\(n)_atol\": \($0), " } }.joined()
+                         + "\"case\": \(spec)}"
                          + (n + 1 < entries.count ? "," : ""))
         }
         lines += ["  ]", "}", ""]
@@ -50,7 +61,15 @@ public struct GoldenManifest: Sendable {
                   let out = (c["out_atol"] as? NSNumber)?.doubleValue, let lse = (c["lse_atol"] as? NSNumber)?.doubleValue else {
                 throw ReferenceError.file(path: path, problem: "a case lacks name, file, dtype, out_atol or lse_atol")
             }
-            return Entry(name: name, file: file, dtype: dtype, outputAtol: out, lseAtol: lse)
+            var entry = Entry(name: name, file: file, dtype: dtype, outputAtol: out, lseAtol: lse)
+            for n in gradientNames {
+                guard let value = c["\(n)_atol"] else { continue }
+                guard let atol = (value as? NSNumber)?.doubleValue, atol.isFinite, atol >= 0 else {
+                    throw ReferenceError.file(path: path, problem: "case \(CoreError.quote(name)): \(n)_atol must be a non-negative number")
+                }
+                entry.gradientAtols[n] = atol
+            }
+            return entry
         }
         return GoldenManifest(suite: object["suite"] as? String ?? "?", entries: entries)
     }

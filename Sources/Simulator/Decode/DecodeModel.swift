@@ -5,16 +5,23 @@ import TreeCore
 ///
 ///     let model = try DecodeModel(cluster: try Cluster.resolve("dgx-h100:2"), workload: w, options: DecodeOptions())
 ///     let reports = try model.compare([.tree(collective: .tree), .ring(overlap: true)])
+///
+/// `step: .backward` (or `.training`, forward then backward) simulates the attention's backward instead; the reports
+/// then state the backward's volumes next to the forward's.
 public struct DecodeModel: Sendable {
     public var cluster: Cluster
     public var workload: DecodeWorkload
     public var options: DecodeOptions
+    /// The step simulated (default: the decode forward).
+    public var step: DecodeStep
 
     /// `gpus` nil uses every GPU of the cluster.
-    public init(cluster: Cluster, workload: DecodeWorkload, options: DecodeOptions = DecodeOptions(), gpus: Int? = nil) throws {
+    public init(cluster: Cluster, workload: DecodeWorkload, options: DecodeOptions = DecodeOptions(), gpus: Int? = nil,
+                step: DecodeStep = .forward) throws {
         self.cluster = try gpus.map { try cluster.prefix($0) } ?? cluster
         self.workload = workload
         self.options = options
+        self.step = step
         _ = try roofline()
     }
 
@@ -37,9 +44,11 @@ public struct DecodeModel: Sendable {
     /// Called every million events of a long simulation with the strategy, the events handled and the simulated time.
     public typealias Progress = (_ strategy: DecodeStrategy, _ events: Int, _ now: SimTime) -> Void
 
-    /// Runs every strategy; speedups are against `ring` (overlapped), which is run as a baseline if absent.
+    /// Runs every strategy; speedups are against `ring` (overlapped), which is run as a baseline if absent. A step
+    /// with a backward first checks that every strategy has a backward model (one error before anything runs).
     public func compare(_ strategies: [DecodeStrategy], recording: Bool = true, progress: Progress? = nil) throws -> [DecodeReport] {
         let baselineStrategy = DecodeStrategy.ring(overlap: true)
+        if step.includesBackward { for s in strategies { _ = try s.program.backward() } }
         var reports = try strategies.map { try run($0, recording: recording, progress: progress) }
         let baseline = try zip(strategies, reports).first(where: { $0.0 == baselineStrategy })?.1.latency
             ?? run(baselineStrategy, recording: false, progress: progress).latency
@@ -58,22 +67,46 @@ public struct DecodeModel: Sendable {
         let context = DecodeContext(workload: workload, options: options, roofline: roof, cluster: target,
                                     tokens: try shardTokens(ranks: p))
         let built = try program.build(context)
-        let result = try Execution(recording: recording, pacing: options.collective.pacing, messageOverhead: options.perMessage,
-                                   progress: progress.map { report in { report(strategy, $0, $1) } })
-            .run(built.phases, on: target)
+        var execution = Execution(recording: recording, pacing: options.collective.pacing, messageOverhead: options.perMessage,
+                                  progress: progress.map { report in { report(strategy, $0, $1) } })
+        // Mean elements sent per device by a run of `phases` alone.
+        func elementsSent(_ phases: DecodePhases, _ result: ExecutionResult) -> Double {
+            phases.modelledElementsSentPerDevice ?? result.bytesSent.reduce(0, +) / Double(p) / phases.sentElementBytes
+        }
+        // A step with a backward runs the backward (training: the forward then the backward) as its recorded run,
+        // and the forward and the backward each alone (unrecorded) for their own latencies and volumes.
+        let backward = try step.includesBackward ? program.backward() : nil
+        let builtBackward = try backward?.build(context)
+        let result: ExecutionResult
+        var forwardAlone: ExecutionResult? = nil, backwardAlone: ExecutionResult? = nil
+        var notes = built.notes
+        if let b = builtBackward {
+            result = try execution.run(step == .training ? built.phases + b.phases : b.phases, on: target)
+            execution.recording = false
+            forwardAlone = try execution.run(built.phases, on: target)
+            backwardAlone = step == .training ? try execution.run(b.phases, on: target) : result
+            notes += b.notes.filter { !notes.contains($0) }
+        } else {
+            result = try execution.run(built.phases, on: target)
+        }
         let breakdown = recording ? ActivityBreakdown(result, ranks: p) : ActivityBreakdown()
-        let memory = program.peakMemory(context)
+        let memory = backward.map { $0.peakMemory(context) } ?? program.peakMemory(context)
         var report = DecodeReport(
-            strategy: strategy.description, gpus: p, latency: result.makespan,
+            strategy: strategy.description, gpus: p, step: step, latency: result.makespan,
             compute: .seconds(breakdown.compute), communication: .seconds(breakdown.communication),
             overhead: .seconds(breakdown.overhead), idle: .seconds(breakdown.idle),
             bytesPerLinkClass: result.bytesPerLinkClass,
-            elementsSentPerDevice: built.modelledElementsSentPerDevice
-                ?? result.bytesSent.reduce(0, +) / Double(p) / built.sentElementBytes,
+            elementsSentPerDevice: elementsSent(built, forwardAlone ?? result),
             paperVolumeElements: program.paperVolume(workload, ranks: p), peakMemoryElements: memory.elements,
-            peakMemoryBytes: memory.bytes, paperPeakMemoryElements: program.paperMemory(workload, ranks: p),
+            peakMemoryBytes: memory.bytes, paperPeakMemoryElements: backward == nil ? program.paperMemory(workload, ranks: p) : nil,
             fitsInMemory: memory.bytes <= target.gpu.memoryBytes, speedupVsRing: nil, events: result.events,
-            messages: result.messages, notes: built.notes, execution: recording ? result : nil)
+            messages: result.messages, notes: notes, execution: recording ? result : nil)
+        if let b = builtBackward, let forwardAlone, let backwardAlone {
+            report.forwardLatency = forwardAlone.makespan
+            report.backwardLatency = backwardAlone.makespan
+            report.backwardElementsSentPerDevice = elementsSent(b, backwardAlone)
+            report.paperBackwardVolumeElements = backward?.paperVolume(workload, ranks: p)
+        }
         if target.gpu.kind == .gpu && workload.elementBytes == 8 {
             report.notes.append("f64 on a GPU: the roofline's compute peak is the \(target.gpu.name)'s BF16 tensor peak; put its FP64 rate in bf16_TFLOPS if compute-bound kernels matter")
         }
@@ -86,6 +119,12 @@ public struct DecodeModel: Sendable {
     /// The paper's communication volume (elements), for tree and ring; nil for the others.
     public func paperVolume(_ strategy: DecodeStrategy, p: Int) -> Double? {
         strategy.program.paperVolume(workload, ranks: p)
+    }
+
+    /// The backward's paper-style communication volume (elements): tree 2(p-1)/p (b d + b n_h), ring
+    /// 2 V_ring = 4 b t d p; nil for the others (and for strategies without a backward model).
+    public func paperBackwardVolume(_ strategy: DecodeStrategy, p: Int) -> Double? {
+        (try? strategy.program.backward())?.paperVolume(workload, ranks: p)
     }
 
     /// The paper's peak memory per device (elements), for tree and ring; nil for the others.

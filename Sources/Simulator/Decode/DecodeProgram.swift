@@ -13,12 +13,32 @@ protocol DecodeProgram {
     func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double?
     /// The paper's peak memory per device (elements), nil where the paper has none (default).
     func paperMemory(_ w: DecodeWorkload, ranks p: Int) -> Double?
+    /// The strategy's backward step, or `SimulatorError.unsupported` naming why it has none. No default on purpose:
+    /// every strategy states its backward (or its refusal) in its own file.
+    func backward() throws -> DecodeBackwardProgram
 }
 
 extension DecodeProgram {
     func target(_ cluster: Cluster) throws -> Cluster { cluster }
     func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double? { nil }
     func paperMemory(_ w: DecodeWorkload, ranks p: Int) -> Double? { nil }
+}
+
+/// The backward of one decode step for a strategy (`DecodeProgram.backward`), run after (or instead of) its forward:
+/// every rank starts with the forward's global log-sum-exp, the output O and the output's gradient dO.
+protocol DecodeBackwardProgram {
+    /// The phases (run one after another on each rank) and notes of the backward alone.
+    func build(_ context: DecodeContext) throws -> DecodePhases
+    /// Peak attention buffers per device during the backward (the forward's accounting plus the gradients: dK and
+    /// dV, dO, dQ, D): elements, and bytes in the model dtype and partial precision as `DecodeProgram.peakMemory`.
+    func peakMemory(_ context: DecodeContext) -> (elements: Double, bytes: Double)
+    /// A paper-style closed form of the backward's communication volume per device (elements), nil where there is
+    /// none (default).
+    func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double?
+}
+
+extension DecodeBackwardProgram {
+    func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double? { nil }
 }
 
 /// What a decode program is built from: the workload and options, the roofline for local kernels, the cluster it
@@ -43,6 +63,16 @@ struct DecodeContext {
         ListProgram(singleLane: tokens.indices.map { [flashDecode(rank: $0)] })
     }
 
+    /// The same local kernel on every rank, one compute each.
+    func everyRank(_ time: SimTime, label: String) -> RankProgram {
+        ListProgram(singleLane: Array(repeating: [.compute(time, label: label)], count: ranks))
+    }
+
+    /// The backward kernel over each rank's tokens, one compute per rank.
+    var localFlashBackward: RankProgram {
+        ListProgram(singleLane: tokens.map { [.compute(roofline.flashBackward(tokens: $0, workload), label: "flash-backward")] })
+    }
+
     /// Bytes of one partial (output and log-sum-exp, `partialElementBytes` each), as sent by pass-partials and gather.
     var partialBytes: Double { workload.partialElements * Double(workload.partialElementBytes) }
 }
@@ -56,4 +86,11 @@ struct DecodePhases {
     /// Elements sent per device when the communication is a closed-form model rather than simulated messages
     /// (nil: measured from the simulated bytes).
     var modelledElementsSentPerDevice: Double? = nil
+}
+
+extension SimulatorError {
+    /// The one refusal of a strategy without a backward model (`DecodeProgram.backward`).
+    static func noBackward(_ strategy: String, _ why: String) -> SimulatorError {
+        .unsupported("no backward model for '\(strategy)' (\(why)); backward and training steps are modelled for tree[:ALG], ring, ring-sequential and single")
+    }
 }

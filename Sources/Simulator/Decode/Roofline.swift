@@ -37,6 +37,35 @@ public struct Roofline: Equatable, Sendable {
         return time(bytes: bytes, flops: flops)
     }
 
+    /// The attention backward over `tokens` keys for one query row per sequence (FlashAttention's backward kernel,
+    /// given the forward's log-sum-exp and D = rowsum(dO o O)): reads K and V (native n_kv heads, model dtype) and
+    /// writes dK and dV (the same size), reads q and dO (b d, model dtype) and LSE and D (b n_h each), writes the
+    /// rank's share of dQ (b d); bytes 2 (2 b t n_kv d_h) e + 2 b d e + (2 b n_h + b d) e_p (e the model's element
+    /// size, e_p the partials'). FLOPs 10 b n_h t d_h: five matmul-like passes (recompute S = q K^T, dV = P^T dO,
+    /// dP = dO V^T, dQ = dS K, dK = dS^T q) against flash-decode's two, 2.5x its 4 b n_h t d_h. Zero tokens cost
+    /// nothing.
+    public func flashBackward(tokens: Int, _ w: DecodeWorkload) -> SimTime {
+        guard tokens > 0 else { return .zero }
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let bytes = 2 * w.kvElements(tokens: tokens) * Double(w.elementBytes) + 2 * b * d * Double(w.elementBytes)
+            + (2 * b * nh + b * d) * Double(w.partialElementBytes)
+        let flops = 10 * b * nh * Double(tokens) * Double(w.headDim)
+        return time(bytes: bytes, flops: flops)
+    }
+
+    /// FlashAttention's backward preprocessing D = rowsum(dO o O): reads dO (b d, model dtype) and O (b d, partial
+    /// precision), writes D (b n_h, partial precision); 2 b d FLOPs.
+    public func backwardPreprocess(_ w: DecodeWorkload) -> SimTime {
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        return time(bytes: b * d * Double(w.elementBytes) + (b * d + b * nh) * Double(w.partialElementBytes), flops: 2 * b * d)
+    }
+
+    /// Adding one buffer of `elements` values into another (the ring's dK/dV accumulators): reads two, writes one;
+    /// one FLOP per element.
+    public func accumulate(_ elements: Double, elementBytes: Int) -> SimTime {
+        time(bytes: 3 * elements * Double(elementBytes), flops: elements)
+    }
+
     /// Merging `count` partials into one (read count, write one; ~5 FLOPs per element each).
     public func merge(partials count: Int, _ w: DecodeWorkload) -> SimTime {
         guard count > 1 else { return .zero }

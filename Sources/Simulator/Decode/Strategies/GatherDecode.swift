@@ -24,4 +24,8 @@ struct GatherDecode: DecodeProgram {
         let gathered = Double(c.ranks) * w.partialElements
         return (kv + 2 * b * d + gathered, (kv + b * d) * Double(w.elementBytes) + (b * d + gathered) * Double(w.partialElementBytes))
     }
+
+    func backward() throws -> DecodeBackwardProgram {
+        throw SimulatorError.noBackward("gather", "its output is on rank 0 only: a backward would first scatter dO, LSE and D back out")
+    }
 }

@@ -22,4 +22,8 @@ struct PassPartialsDecode: DecodeProgram {
         return (kv + 2 * b * d + 2 * b * nh + w.partialElements,
                 (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + w.partialElements) * Double(w.partialElementBytes))
     }
+
+    func backward() throws -> DecodeBackwardProgram {
+        throw SimulatorError.noBackward("pass-partials", "its output ends on rank p-1 only: a backward would first pass dO, LSE and D back along the chain")
+    }
 }

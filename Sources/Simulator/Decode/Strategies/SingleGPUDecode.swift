@@ -14,4 +14,26 @@ struct SingleGPUDecode: DecodeProgram {
         let kv = w.kvElements(tokens: w.sequenceLength), qo = 2 * Double(w.batch) * Double(w.modelDim)
         return (kv + qo, (kv + qo) * Double(w.elementBytes))
     }
+
+    func backward() throws -> DecodeBackwardProgram { SingleGPUBackward() }
+}
+
+/// The backward on one GPU: D = rowsum(dO o O), then flash-backward over all N keys; no communication.
+struct SingleGPUBackward: DecodeBackwardProgram {
+    func build(_ c: DecodeContext) throws -> DecodePhases {
+        let w = c.workload
+        return DecodePhases(phases: [ListProgram(singleLane: [[
+            .compute(c.roofline.backwardPreprocess(w), label: "backward D = rowsum(dO o O)"),
+            .compute(c.roofline.flashBackward(tokens: w.sequenceLength, w), label: "flash-backward"),
+        ]])], sentElementBytes: Double(w.partialElementBytes))
+    }
+
+    /// All of K/V and dK/dV, q, output and dO in the model dtype; dQ (b d), LSE and D (b n_h each) in partial
+    /// precision.
+    func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
+        let w = c.workload
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let modelDtype = 2 * w.kvElements(tokens: w.sequenceLength) + 3 * b * d, partial = b * d + 2 * b * nh
+        return (modelDtype + partial, modelDtype * Double(w.elementBytes) + partial * Double(w.partialElementBytes))
+    }
 }

@@ -44,4 +44,8 @@ struct TreeReduceDecode: DecodeProgram {
         return (kv + 2 * b * d + 2 * b * nh + received,
                 (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + received) * Double(w.partialElementBytes))
     }
+
+    func backward() throws -> DecodeBackwardProgram {
+        throw SimulatorError.noBackward(DecodeStrategy.treeReduce(shape).description, "its output is on rank 0 only: a backward would first broadcast dO, LSE and D back down the tree")
+    }
 }
