@@ -24,7 +24,7 @@ test: setup
 	bash scripts/golden-check.sh $(BIN)
 	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN)
 	bash scripts/validate-smoke.sh $(MPIBIN)
-	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds 20
+	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds 15
 
 # Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 20 s of it).
 fuzz: build

@@ -188,11 +188,20 @@ class Fuzzer:
                   "--head-dim", "4", "--seed", "3", "--out", b + "/npy"])
         self.cli(["random-inputs", "--batch", "1", "--heads", "2", "--kv-heads", "1", "--seq-q", "3", "--seq-k", "7",
                   "--head-dim", "4", "--seed", "3", "--dtype", "f32", "--out", b + "/in.safetensors"])
+        os.makedirs(b + "/packed")
+        rng = np.random.default_rng(3)
+        for name, shape in (("q", (5, 2, 4)), ("k", (8, 1, 4)), ("v", (8, 1, 4))):
+            np.save(b + "/packed/%s.npy" % name, rng.normal(size=shape))
         with open(b + "/suite.yaml", "w") as f:
             f.write("- name: tiny\n  heads: 2\n  kv_heads: 1\n  seq_q: 3\n  seq_k: 9\n  head_dim: 8\n"
                     "  causal: bottom-right\n  window: [4, 0]\n  splits: [2, 3]\n")
         with open(b + "/suite.json", "w") as f:
-            json.dump([{"name": "tiny", "heads": 2, "seq_q": 2, "seq_k": 5, "head_dim": 4, "softcap": 30}], f)
+            json.dump([{"name": "tiny", "heads": 2, "seq_q": 2, "seq_k": 5, "head_dim": 4, "softcap": 30},
+                       {"name": "v", "layout": "varlen", "seqlens_q": [2, 0, 3], "seqlens_k": [4, 1, 3], "head_dim": 4,
+                        "causal": "bottom-right"},
+                       {"name": "p", "layout": "paged", "batch": 2, "seq_q": 1, "seq_k": 9, "head_dim": 4, "page_size": 4,
+                        "page_layout": "hnd", "cache_seqlens": [9, 2]},
+                       {"name": "m", "layout": "merge", "seq_q": 3, "seq_k": 0, "head_dim": 4, "partials": 3, "lse_base": "2"}], f)
         self.cli(["golden", "--suite", b + "/suite.yaml", "--dtype", "f32", "--out", b + "/golden"])
         os.makedirs(b + "/results")
         g = b + "/golden/tiny-f32.safetensors"
@@ -413,7 +422,11 @@ class Fuzzer:
         ["attention", "--q", "{base}/npy/q.npy", "--k", "{base}/npy/k.npy", "--v", "{base}/npy/v.npy", "--backward",
          "--do", "{base}/npy/q.npy", "--causal", "bottom-right", "--softcap", "5", "--shards", "3", "--reduction", "kary:2",
          "--out", "{out}/o.npy", "--dq", "{out}/dq.npy", "--dk", "{out}/dk.npy", "--dv", "{out}/dv.npy"],
-        ["golden", "--suite", "{base}/suite.json", "--dtype", "bf16", "--backward", "--out", "{out}/g"],
+        ["golden", "--suite", "{base}/suite.json", "--dtype", "bf16", "--out", "{out}/g"],
+        ["golden", "--suite", "{base}/suite.yaml", "--dtype", "f32", "--backward", "--out", "{out}/g"],
+        ["attention", "--q", "{base}/packed/q.npy", "--k", "{base}/packed/k.npy", "--v", "{base}/packed/v.npy",
+         "--cu-seqlens-q", "0,2,2,5", "--cu-seqlens-k", "0,4,5,8", "--causal", "bottom-right", "--out", "{out}/o.npy",
+         "--lse", "{out}/l.npy"],
         ["explain", "--backward", "--tokens", "8", "--shards", "4", "--tree", "kary:3"],
         ["simulate", "decode", "--cluster", "dgx-h100:2", "--strategy", "tree:ring,ring", "--seq-len", "100000",
          "--heads", "16", "--head-dim", "128", "--step", "training"],

@@ -9,7 +9,11 @@ recomputes the goldens in NumPy f64 from the quantised inputs and checks:
   * the recorded naive-pipeline error agrees (within a factor of 2) with a NumPy emulation of the same pipeline;
   * backward cases (`treeattn golden --backward`): dq, dk, dv recomputed here in NumPy f64 from the textbook formulas
     (P = exp(s - lse), dS = P (dO.v - D), GQA sums) within 1e-12, the *_f32 copies rounded once, the manifest's
-    dq/dk/dv tolerances equal the metadata's, and each tree shard's dq share and dk/dv slices within 1e-12.
+    dq/dk/dv tolerances equal the metadata's, and each tree shard's dq share and dk/dv slices within 1e-12;
+  * varlen cases from the packed tensors and cu_seqlens (each sequence alone, its own causal alignment);
+  * paged cases from k_cache/v_cache through the block table (NHD or HND), after checking the pages are shuffled,
+    every unused slot and page is NaN, and FlashInfer's kv_indptr/kv_indices/kv_last_page_len describe the same pages;
+  * merge cases from the stored (v, s) partial states in their LSE base (-inf partials and all-(-inf) rows).
 Prints 'N passed, N failed' and exits non-zero on any failure.
 """
 import argparse
@@ -152,6 +156,76 @@ def naive_error(q, k, v, spec, dtype, golden):
     return worst
 
 
+def gather_pages(tensors, spec):
+    """Dense (B, Hkv, capacity, D) K and V read from the pages through the block table; positions past a row's
+    length stay 0 (they are masked). Also checks the paging invariants."""
+    layout = spec.get("page_layout", "nhd")
+    kc, vc = tensors["k_cache"].astype(np.float64), tensors["v_cache"].astype(np.float64)
+    table, lens = tensors["block_table"].astype(np.int64), tensors["cache_seqlens"].astype(np.int64)
+    ps = spec["page_size"]
+    if layout == "hnd":  # (pages, heads, page_size, dim) -> (pages, page_size, heads, dim)
+        kc, vc = kc.transpose(0, 2, 1, 3), vc.transpose(0, 2, 1, 3)
+    b_, cap, h = len(lens), spec["seq_k"], kc.shape[2]
+    k = np.zeros((b_, h, cap, kc.shape[3]))
+    v = np.zeros((b_, h, cap, vc.shape[3]))
+    used = np.zeros(kc.shape[:2], dtype=bool)  # (page, slot)
+    indices = []
+    for b in range(b_):
+        blocks = -(-int(lens[b]) // ps)
+        indices += list(table[b, :blocks])
+        for t in range(int(lens[b])):
+            page, slot = table[b, t // ps], t % ps
+            used[page, slot] = True
+            k[b, :, t] = kc[page, slot]
+            v[b, :, t] = vc[page, slot]
+    ok = np.isfinite(kc[used]).all() and np.isfinite(vc[used]).all() and np.isnan(kc[~used]).all() and np.isnan(vc[~used]).all()
+    indptr = np.concatenate([[0], np.cumsum([-(-int(n) // ps) for n in lens])])
+    last = [0 if n == 0 else int(n) - (-(-int(n) // ps) - 1) * ps for n in lens]
+    csr = (np.array_equal(tensors["kv_indptr"], indptr) and np.array_equal(tensors["kv_indices"], indices)
+           and np.array_equal(tensors["kv_last_page_len"], last))
+    shuffled = indices != sorted(indices)
+    return k, v, ok, csr, shuffled
+
+
+def check_varlen(name, tensors, spec, dtype):
+    q, k, v = (tensors[n].astype(np.float64) for n in "qkv")
+    cq, ck = tensors["cu_seqlens_q"], tensors["cu_seqlens_k"]
+    check(cq.dtype == np.int32 and ck.dtype == np.int32 and len(cq) == len(ck), f"{name}: cu_seqlens are int32 of one length")
+    out = np.zeros((q.shape[0], q.shape[1], v.shape[2]))
+    lse = np.full((q.shape[1], q.shape[0]), -np.inf)
+    worst = 0.0
+    for i in range(len(cq) - 1):
+        a, b = int(cq[i]), int(cq[i + 1])
+        c, d = int(ck[i]), int(ck[i + 1])
+        qi, ki, vi = (x[None].transpose(0, 2, 1, 3) for x in (q[a:b], k[c:d], v[c:d]))
+        o_i, l_i = attention(qi, ki, vi, spec)
+        out[a:b] = o_i[0].transpose(1, 0, 2)
+        lse[:, a:b] = l_i[0]
+        worst = max(worst, naive_error(qi, ki, vi, spec, dtype, o_i))
+    check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: varlen out/lse vs NumPy f64")
+    return worst
+
+
+def check_merge(name, tensors, spec, meta):
+    base = 2.0 if meta.get("lse_base") == "2" else np.e
+    check(meta.get("lse_base") == spec.get("lse_base", "e"), f"{name}: lse base in the metadata")
+    if "v" in tensors:
+        v, s = tensors["v"].astype(np.float64), tensors["s"].astype(np.float64)
+    else:
+        v = np.stack([tensors["v_a"], tensors["v_b"]], axis=1).astype(np.float64)
+        s = np.stack([tensors["s_a"], tensors["s_b"]], axis=1).astype(np.float64)
+    check(s.dtype == np.float64 and np.isneginf(s).any(), f"{name}: some partials are empty (-inf)")
+    m = s.max(axis=1)  # (rows, heads)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    w = np.where(np.isneginf(s), 0.0, np.power(base, s - safe[:, None, :]))
+    tot = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(tot[..., None] > 0, (w[..., None] * v).sum(axis=1) / np.where(tot > 0, tot, 1)[..., None], 0.0)
+        lse = np.where(tot > 0, safe + np.log(np.where(tot > 0, tot, 1)) / np.log(base), -np.inf)
+    check(np.isneginf(lse).any(), f"{name}: has rows whose partials are all empty")
+    check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: merged (v, s) vs NumPy f64")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", required=True)
@@ -162,14 +236,33 @@ def main():
         tensors, meta, spec = load_case(args.golden, entry)
         name = entry["name"]
         want_dtype = {"bf16": ml_dtypes.bfloat16, "f16": np.float16, "f32": np.float32}[entry["dtype"]]
-        check(all(tensors[n].dtype == want_dtype for n in "qkv"), f"{name}: inputs stored as {entry['dtype']}")
-        check(meta.get("layout") == "bhsd" and meta.get("lse_base") == "e" and "generator" in meta, f"{name}: metadata")
         check(float(meta["tolerance.out.atol"]) == entry["out_atol"], f"{name}: manifest tolerance matches metadata")
-        q, k, v = (tensors[n].astype(np.float64) for n in "qkv")
+        check(np.array_equal(tensors["out"].astype(np.float32), tensors["out_f32"]), f"{name}: out_f32 is out rounded once")
+        layout = spec.get("layout", "dense")
+        if layout == "merge":
+            check(meta.get("layout") == "merge", f"{name}: metadata layout merge")
+            check_merge(name, tensors, spec, meta)
+            continue
+        check(all(tensors[n].dtype == want_dtype for n in "qkv" if n in tensors), f"{name}: inputs stored as {entry['dtype']}")
+        if layout == "varlen":
+            check(meta.get("layout") == "varlen" and meta.get("lse_base") == "e", f"{name}: metadata layout varlen")
+            ours = check_varlen(name, tensors, spec, entry["dtype"])
+            recorded = float(meta["tolerance.out.naive_max_abs_error"])
+            check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
+            continue
+        check(meta.get("layout") == "bhsd" and meta.get("lse_base") == "e" and "generator" in meta, f"{name}: metadata")
+        q = tensors["q"].astype(np.float64)
+        if layout == "paged":
+            check("k" not in tensors and tensors["k_cache"].dtype == want_dtype, f"{name}: K/V only as pages, in {entry['dtype']}")
+            k, v, nan_ok, csr_ok, shuffled = gather_pages(tensors, spec)
+            check(nan_ok, f"{name}: used slots finite, every unused slot and page NaN")
+            check(csr_ok, f"{name}: kv_indptr/kv_indices/kv_last_page_len match the block table")
+            check(shuffled or len(spec["cache_seqlens"]) == 1 and spec["cache_seqlens"][0] <= spec["page_size"], f"{name}: pages shuffled")
+        else:
+            k, v = (tensors[n].astype(np.float64) for n in "kv")
         out, lse = attention(q, k, v, spec)
         check(rel(tensors["out"], out) <= 1e-12, f"{name}: out vs NumPy f64 ({rel(tensors['out'], out):.2e})")
         check(rel(tensors["lse"], lse) <= 1e-12, f"{name}: lse vs NumPy f64 ({rel(tensors['lse'], lse):.2e})")
-        check(np.array_equal(tensors["out"].astype(np.float32), tensors["out_f32"]), f"{name}: out_f32 is out rounded once")
         check(np.array_equal(tensors["lse"].astype(np.float32), tensors["lse_f32"]), f"{name}: lse_f32 is lse rounded once")
         ours = naive_error(q, k, v, spec, entry["dtype"], out)
         recorded = float(meta["tolerance.out.naive_max_abs_error"])

@@ -9,6 +9,10 @@ For every case of a golden folder it computes, in float32 from the quantised inp
 For backward golden cases (those holding `do`) it also writes dq, dk, dv: jax.grad in float32 of sum(do * out) from
 the same bf16/f16/f32 inputs, through the exact program and through the tree (the gradient of the shard_map is the
 tree-parallel backward: each device's dK, dV and dQ share, the shares summed by psum's transpose).
+Varlen, paged and merge cases (issue 13) go to RESULTS/exact only: varlen runs each packed sequence alone (its own
+causal alignment); paged gathers K/V through the block table (NHD or HND pages) and zeroes every position past a row's
+length before the products, so the NaN in unused slots and pages never reaches the output; merge merges the stored
+(v, s) states in their LSE base and writes FlashInfer's names v_merged, s_merged.
 On a machine without accelerators it uses 8 host CPU devices (XLA_FLAGS=--xla_force_host_platform_device_count=8);
 on CUDA devices it uses up to 8 of them. Outputs are bhsd, LSE natural log.
 """
@@ -86,6 +90,62 @@ def tree_decode(q, k, v, bias, spec, mesh, p):
     return f(q, k, v, bias)
 
 
+def varlen_attention(tensors, spec):
+    """Each packed sequence alone: out (total_q, heads, dv), lse (heads, total_q)."""
+    q, k, v = (jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv")
+    cq, ck = tensors["cu_seqlens_q"], tensors["cu_seqlens_k"]
+    outs, lses = [], []
+    for i in range(len(cq) - 1):
+        qi = q[int(cq[i]):int(cq[i + 1])].transpose(1, 0, 2)[None]
+        ki = k[int(ck[i]):int(ck[i + 1])].transpose(1, 0, 2)[None]
+        vi = v[int(ck[i]):int(ck[i + 1])].transpose(1, 0, 2)[None]
+        bias = jnp.asarray(score_bias(spec, 1, qi.shape[1], qi.shape[2], ki.shape[2]))
+        o, lse = jax.jit(lambda a, b, c, d: local_attention(a, b, c, d, spec))(qi, ki, vi, bias)
+        outs.append(o[0].transpose(1, 0, 2))
+        lses.append(lse[0])
+    return jnp.concatenate(outs, axis=0), jnp.concatenate(lses, axis=1)
+
+
+def paged_attention(tensors, spec):
+    """K/V gathered through the block table; positions past each row's length zeroed (they hold NaN)."""
+    q = jnp.asarray(tensors["q"].astype(np.float32))
+    kc, vc = (jnp.asarray(tensors[n].astype(np.float32)) for n in ("k_cache", "v_cache"))
+    if spec.get("page_layout", "nhd") == "hnd":
+        kc, vc = kc.transpose(0, 2, 1, 3), vc.transpose(0, 2, 1, 3)  # -> (pages, page_size, heads, dim)
+    table = jnp.asarray(tensors["block_table"].astype(np.int32))
+    lens = jnp.asarray(tensors["cache_seqlens"].astype(np.int32))
+    b_, blocks = table.shape
+    ps = kc.shape[1]
+
+    @jax.jit
+    def gather(cache, table, lens):
+        g = cache[table]  # (b, blocks, page_size, heads, dim)
+        g = g.reshape(b_, blocks * ps, cache.shape[2], cache.shape[3])
+        valid = jnp.arange(blocks * ps)[None, :, None, None] < lens[:, None, None, None]
+        return jnp.where(valid, g, 0.0).transpose(0, 2, 1, 3)
+
+    k, v = gather(kc, table, lens), gather(vc, table, lens)
+    bias = jnp.asarray(score_bias(spec, b_, q.shape[1], q.shape[2], k.shape[2]))
+    return jax.jit(lambda a, b, c, d: local_attention(a, b, c, d, spec))(q, k, v, bias)
+
+
+def merge_states(tensors, spec, meta):
+    """FlashInfer's merge_state(s): (v, s) states merged in the stored LSE base."""
+    if "v" in tensors:
+        v, s = jnp.asarray(tensors["v"].astype(np.float32)), jnp.asarray(tensors["s"].astype(np.float32))
+    else:
+        v = jnp.stack([jnp.asarray(tensors[n].astype(np.float32)) for n in ("v_a", "v_b")], axis=1)
+        s = jnp.stack([jnp.asarray(tensors[n].astype(np.float32)) for n in ("s_a", "s_b")], axis=1)
+    base2 = meta.get("lse_base") == "2"
+    m = jnp.max(s, axis=1)
+    m_safe = jnp.where(jnp.isfinite(m), m, 0.0)
+    w = jnp.where(jnp.isneginf(s), 0.0, (jnp.exp2 if base2 else jnp.exp)(s - m_safe[:, None, :]))
+    tot = jnp.sum(w, axis=1)
+    out = jnp.sum(w[..., None] * v, axis=1) / jnp.where(tot > 0, tot, 1.0)[..., None]
+    lse = jnp.where(tot > 0, m_safe + (jnp.log2 if base2 else jnp.log)(jnp.where(tot > 0, tot, 1.0)), -jnp.inf)
+    return out, lse
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", required=True)
@@ -98,18 +158,30 @@ def main():
         os.makedirs(os.path.join(args.results, sub), exist_ok=True)
     manifest = load_manifest(args.golden)
     for entry in manifest["cases"]:
-        tensors, _, spec = load_case(args.golden, entry)
+        tensors, meta, spec = load_case(args.golden, entry)
+        layout = spec.get("layout", "dense")
+        if layout != "dense":
+            path = os.path.join(args.results, "exact", entry["name"] + ".safetensors")
+            if layout == "merge":
+                o, lse = merge_states(tensors, spec, meta)
+                out = {"v_merged": np.asarray(o, np.float32), "s_merged": np.asarray(lse, np.float32)}
+            else:
+                o, lse = varlen_attention(tensors, spec) if layout == "varlen" else paged_attention(tensors, spec)
+                out = {"out": np.asarray(o, np.float32), "lse": np.asarray(lse, np.float32)}
+            save_file(out, path, metadata={"lse_base": meta.get("lse_base", "e"), "backend": f"jax-{layout}"})
+            continue
         q, k, v = (jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv")
         b_, hq, sq, _ = q.shape
         bias = jnp.asarray(score_bias(spec, b_, hq, sq, k.shape[2]))
-        programs = {"exact": lambda q_, k_, v_: local_attention(q_, k_, v_, bias, spec),
-                    "tree": lambda q_, k_, v_: tree_decode(q_, k_, v_, bias, spec, mesh, len(devices))}
+        # One jit per program and case: one XLA compile instead of one per eager op (what dominates on CPUs).
+        programs = {"exact": jax.jit(lambda q_, k_, v_: local_attention(q_, k_, v_, bias, spec)),
+                    "tree": jax.jit(lambda q_, k_, v_: tree_decode(q_, k_, v_, bias, spec, mesh, len(devices)))}
         for sub, program in programs.items():
             o, lse = program(q, k, v)
             out = {"out": np.asarray(o, np.float32), "lse": np.asarray(lse, np.float32)}
             if "do" in tensors:
                 do = jnp.asarray(tensors["do"].astype(np.float32))
-                grads = jax.grad(lambda q_, k_, v_: jnp.sum(program(q_, k_, v_)[0] * do), argnums=(0, 1, 2))(q, k, v)
+                grads = jax.jit(jax.grad(lambda q_, k_, v_: jnp.sum(program(q_, k_, v_)[0] * do), argnums=(0, 1, 2)))(q, k, v)
                 out.update({name: np.asarray(g, np.float32) for name, g in zip(("dq", "dk", "dv"), grads)})
             path = os.path.join(args.results, sub, entry["name"] + ".safetensors")
             save_file(out, path, metadata={"layout": "bhsd", "lse_base": "e", "backend": f"jax-{sub}"})

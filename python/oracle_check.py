@@ -278,6 +278,34 @@ def main():
                     got = got.transpose(0, 2, 1, 3)
                 check(rel_err(got, o_half) <= tol, f"{dtype} inputs widened per tile, {precision}, {layout}")
 
+    # Varlen (issue 13): packed sequences with cu_seqlens through the CLI, each sequence recomputed alone in NumPy
+    # (its own bottom-right alignment); NaN planted in one sequence's keys and in padding rows reaches no other.
+    rng = np.random.default_rng(13)
+    cu_q, cu_k = [0, 4, 4, 11, 12], [0, 9, 15, 15, 30]
+    qp, kp, vp = rng.normal(size=(14, 4, 8)), rng.normal(size=(32, 2, 8)), rng.normal(size=(32, 2, 6))
+    opts = {"causal": "bottom-right", "window": [6, 0], "softcap": 3.0}
+    want_o, want_l = np.zeros((14, 4, 6)), np.full((4, 14), -np.inf)
+    for i in range(4):
+        a, b, c, e = cu_q[i], cu_q[i + 1], cu_k[i], cu_k[i + 1]
+        o_i, l_i = numpy_attention(qp[a:b].transpose(1, 0, 2)[None], kp[c:e].transpose(1, 0, 2)[None],
+                                   vp[c:e].transpose(1, 0, 2)[None], opts)
+        want_o[a:b], want_l[:, a:b] = o_i[0].transpose(1, 0, 2), l_i[0]
+    for tag, (kk, vv) in {"clean": (kp, vp), "poisoned": (kp.copy(), vp.copy())}.items():
+        if tag == "poisoned":
+            kk[9:15] = np.nan   # sequence 1's keys (it has no queries)
+            vv[30:] = np.inf    # padding rows past cu_seqlens_k[-1]
+        paths = []
+        for n, x in (("q", qp), ("k", kk), ("v", vv)):
+            paths.append(os.path.join(work, f"varlen-{tag}-{n}.npy"))
+            np.save(paths[-1], x)
+        out, lse = os.path.join(work, f"varlen-{tag}-o.npy"), os.path.join(work, f"varlen-{tag}-l.npy")
+        run([exe, "attention", "--q", paths[0], "--k", paths[1], "--v", paths[2], "--cu-seqlens-q", ",".join(map(str, cu_q)),
+             "--cu-seqlens-k", ",".join(map(str, cu_k)), *flags(opts), "--out", out, "--lse", lse])
+        o_sw, l_sw = np.load(out), np.load(lse)
+        check(o_sw.shape == (14, 4, 6) and l_sw.shape == (4, 14), f"varlen {tag}: out (total_q, heads, dv), lse (heads, total_q)")
+        check(rel_err(o_sw, want_o) <= 1e-12 and rel_err(l_sw, want_l) <= 1e-12, f"varlen {tag}: every sequence alone == NumPy")
+        check(np.all(o_sw[12:] == 0) and np.all(l_sw[:, 12:] == -np.inf), f"varlen {tag}: padding rows are (0, -inf)")
+
     print(f"{PASSES[0]} passed, {len(FAILS)} failed")
     return 1 if FAILS else 0
 

@@ -17,7 +17,16 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
             LSE is natural log with layout (batch, heads, seq_q). NaN or Inf in unmasked inputs propagates to the \
             output (a warning is printed); in masked positions it never reaches the output.
 
-            --backward also computes dQ, dK and dV for the upstream gradient --do (the output's shape and layout; a             .safetensors --do is read by tensor name 'do'). They go to --dq/--dk/--dv (.npy), or into a .safetensors             --out as dq, dk, dv (with each shard's dq share and its keys' dk, dv). With shards, the backward is the             tree-parallel one: each shard's gradients from the global LSE and D = rowsum(dO * O), the dQ shares             summed along the reduction.
+            --backward also computes dQ, dK and dV for the upstream gradient --do (the output's shape and layout; a \
+            .safetensors --do is read by tensor name 'do'). They go to --dq/--dk/--dv (.npy), or into a .safetensors \
+            --out as dq, dk, dv (with each shard's dq share and its keys' dk, dv). With shards, the backward is the \
+            tree-parallel one: each shard's gradients from the global LSE and D = rowsum(dO * O), the dQ shares \
+            summed along the reduction.
+
+            --cu-seqlens-q/--cu-seqlens-k take packed variable-length sequences as flash_attn_varlen_func does: q \
+            (total_q, heads, dim), k and v (total_k, kv_heads, dim); sequence i is rows cu[i]..<cu[i+1]; causal, \
+            window and ALiBi align per sequence and no sequence sees another's keys. The output is (total_q, heads, \
+            value_dim) and the LSE (heads, total_q), FlashAttention's varlen layouts.
             """)
 
     @Option(help: "Query tensor file (.npy or .safetensors with tensor 'q').") var q: String
@@ -34,6 +43,10 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "dQ output file (.npy).") var dq: String?
     @Option(help: "dK output file (.npy).") var dk: String?
     @Option(help: "dV output file (.npy).") var dv: String?
+    @Option(help: "Varlen: cumulative query lengths 0,s1,s1+s2,... (packed q of shape (total_q, heads, dim)).")
+    var cuSeqlensQ: String?
+    @Option(help: "Varlen: cumulative key lengths (packed k and v of shape (total_k, kv_heads, dim)).")
+    var cuSeqlensK: String?
 
     @OptionGroup var memory: MemoryOptions
     @Flag(help: "Print the seconds spent reading, computing and writing, and the peak RSS, to stderr (one line).")
@@ -52,6 +65,12 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     func validate() throws {
         guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
         if reduction == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
+        if (cuSeqlensQ == nil) != (cuSeqlensK == nil) { throw CLIError("varlen needs both --cu-seqlens-q and --cu-seqlens-k") }
+        if cuSeqlensQ != nil {
+            guard shards == 1, !backward, problem.mask == nil, problem.cacheSeqlens == nil, problem.layout == .bhsd else {
+                throw CLIError("varlen (--cu-seqlens-q/-k) takes no --shards, --backward, --mask, --cache-seqlens or --layout (it is packed (tokens, heads, dim))")
+            }
+        }
         let gradientPaths = [dq, dk, dv].compactMap { $0 }
         if !backward {
             guard dO == nil, gradientPaths.isEmpty else { throw CLIError("--do, --dq, --dk and --dv need --backward") }
@@ -102,11 +121,16 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
             guard t.dtype.isFloatingPoint else {
                 throw CLIError("\(path): \(name) must be a float tensor, got \(t.dtype.rawValue)")
             }
-            guard t.shape.count == 4 else {
-                throw CLIError("\(path): \(name) must have rank 4 (\(problem.layout)), got shape \(t.shape)")
+            guard t.shape.count == (cuSeqlensQ == nil ? 4 : 3) else {
+                throw CLIError(cuSeqlensQ == nil ? "\(path): \(name) must have rank 4 (\(problem.layout)), got shape \(t.shape)"
+                               : "\(path): varlen \(name) must have rank 3 (total_tokens, heads, dim), got shape \(t.shape)")
             }
             sources.append((reader, tensor, path, name))
             stored.append(t)
+        }
+        if cuSeqlensQ != nil {
+            try computeVarlen(S.self, sources: sources, stored: stored, into: outputs, clock: clock)
+            return
         }
         let swap = problem.layout == .bshd
         func warn(_ name: String, _ bad: Int) {
@@ -156,19 +180,64 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     /// while decoding), the mask file read whole, and the outputs: the
     /// output and LSE as tensors, their converted copies and encoded bytes (3 x), times the tensors a .safetensors output
     /// also holds (one per shard and, at most, one per tree node: 1 + 2 x shards).
-    func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]], elementBytes: Int) throws {
+    func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]], elementBytes: Int, bshd: Bool? = nil) throws {
         let what = "reading the inputs"
         let inputs = try MemoryBudget.sum(inputShapes.map { try MemoryBudget.product($0 + [elementBytes], for: what) }
                                           + [1 << 22, problem.mask.map { try TensorFiles.readEstimate([$0]) } ?? 0], for: what)
         try MemoryBudget.current.check(inputs, for: what)
         let (qShape, vShape) = (inputShapes[0], inputShapes[2])
-        let bshd = problem.layout == .bshd
+        let bshd = bshd ?? (problem.layout == .bshd)
         let rows = try MemoryBudget.product([qShape[0], qShape[bshd ? 2 : 1], qShape[bshd ? 1 : 2]], for: what)
         let perResult = try MemoryBudget.product([rows, vShape[3] + 1, 8, 3], for: "writing the outputs")
         let copies = (out as NSString).pathExtension.lowercased() == "safetensors" ? 1 + 2 * shards : 1
         let total = try MemoryBudget.sum([inputs, MemoryBudget.product([perResult, copies], for: "writing the outputs")],
                                          for: "writing the outputs")
         try MemoryBudget.current.check(total, for: "attention (inputs and outputs)")
+    }
+
+    /// Packed variable-length sequences: each sequence alone through the exact kernel.
+    func computeVarlen<S: AttentionScalar>(
+        _: S.Type, sources: [(reader: TensorFileReader, tensor: String, path: String, name: String)], stored: [StoredTensor],
+        into outputs: AtomicOutputs, clock: Clock
+    ) throws {
+        func offsets(_ text: String, _ option: String) throws -> [Int] {
+            try parseNumbers(text, option).map { value -> Int in
+                guard let n = Int(exactly: value) else { throw CLIError("\(option) needs integers, got \(value)") }
+                return n
+            }
+        }
+        let layout = try VarlenLayout(cuSeqlensQ: try offsets(cuSeqlensQ!, "--cu-seqlens-q"),
+                                      cuSeqlensK: try offsets(cuSeqlensK!, "--cu-seqlens-k"),
+                                      totalQ: stored[0].shape[0], totalK: stored[1].shape[0])
+        let (qs, ks, vs) = (stored[0].shape, stored[1].shape, stored[2].shape)
+        guard ks == [ks[0], vs[1], qs[2]], vs[0] == ks[0], vs[1] > 0, qs[1] % vs[1] == 0 else {
+            throw CLIError("varlen shapes do not fit: q \(qs), k \(ks), v \(vs) (q (total_q, heads, d), k (total_k, kv_heads, d), v (total_k, kv_heads, dv), heads a multiple of kv_heads)")
+        }
+        // As a (1, total, heads, dim) problem in bshd: the same bytes, so the same estimate.
+        try checkMemory(S.self, inputShapes: [qs, ks, vs].map { [1, $0[0], $0[1], $0[2]] }, elementBytes: MemoryLayout<S>.size, bshd: true)
+        var tensors: [Tensor<S>] = []
+        for source in sources {
+            let (t, bad) = try source.reader.values(source.tensor, as: S.self)
+            if bad > 0 { printWarning("\(source.name) holds \(bad) NaN/Inf values; within its own sequence they propagate to the output") }
+            tensors.append(t)
+        }
+        clock.mark("read")
+        let options = try problem.makeOptions(batch: 1, heads: qs[1], queries: 1, keys: 1)
+        let r = try VarlenAttention.forward(q: tensors[0], k: tensors[1], v: tensors[2], layout: layout, options: options)
+        clock.mark("compute")
+        let output = try problem.data(r.output, swap: false), lseData = try problem.data(r.lse, swap: false)
+        if (out as NSString).pathExtension.lowercased() == "safetensors" {
+            let i32 = { (xs: [Int]) in try TensorData(values: xs.map(Double.init), shape: [xs.count], dtype: .i32) }
+            let file = SafetensorsFile(tensors: [("out", output), ("lse", lseData), ("cu_seqlens_q", try i32(layout.cuSeqlensQ)),
+                                                 ("cu_seqlens_k", try i32(layout.cuSeqlensK))],
+                                       metadata: ["layout": "varlen", "out_layout": "thd (total_q, heads, value_dim)",
+                                                  "lse_layout": "ht (heads, total_q)", "lse_base": "e",
+                                                  "precision": problem.precision.rawValue, "generator": "treeattn attention"])
+            try outputs.write(file.encode(), to: out)
+        } else {
+            try outputs.write(TensorFiles.encode(output, for: out, name: "out"), to: out)
+        }
+        if let lse { try outputs.write(TensorFiles.encode(lseData, for: lse, name: "lse"), to: lse) }
     }
 
     /// The forward and the (tree-parallel) backward; dO is read once into S after its size is checked.

@@ -12,7 +12,10 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
             Results: a folder with <case>.safetensors (tensors out, optional lse; metadata layout, lse_base), or \
             <case>.out.npy and <case>.lse.npy, or <case>/out.npy; or one .safetensors with <case>.out and <case>.lse. \
             Output layout bhsd or bshd (auto: metadata, then shape); LSE natural log or base 2; FlashAttention 2's +inf \
-            LSE of empty rows is recognised. Rule: \(GoldenTolerance.rule).
+            LSE of empty rows is recognised. Varlen and merge results must have the golden's exact shape; merge results \
+            may use FlashInfer's names v_merged and s_merged (and LSE, softmax_lse), in the golden's LSE base unless \
+            their metadata or --lse-base says otherwise. Backward cases: dq, dk, dv are checked when the results hold \
+            them. Rule: \(GoldenTolerance.rule).
             """)
 
     @Option(help: "Golden folder (with manifest.json).") var golden: String

@@ -11,12 +11,13 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
         abstract: "Generate golden test vectors for GPU attention kernels.",
         discussion: """
             Suites: \(SuiteChoice.usage) listing cases (keys: name, batch, heads, kv_heads, \
-            seq_q, seq_k, head_dim, value_dim, causal, window, softcap, scale, alibi, cache_seqlens, std, seed, splits). \
+            seq_q, seq_k, head_dim, value_dim, causal, window, softcap, scale, alibi, cache_seqlens, std, seed, splits; \
+            layout varlen|paged|merge with seqlens_q/seqlens_k, page_size/page_layout, partials/lse_base). \
             Inputs are rounded once to each dtype; goldens are f64 (and f32) computed from those exact values; \
             tolerances come from an emulated naive pipeline in the same dtype. \
             --backward adds the upstream gradient do (rounded to the dtype) and the f64 gradients dq, dk, dv (and \
             their f32 roundings), per-shard gradients for tree splits, and each gradient's tolerance from an emulated \
-            naive same-precision backward (docs/golden.md).
+            naive same-precision backward (docs/backward.md). Layouts: docs/golden.md.
             """)
 
     @Option(help: ArgumentHelp("\(SuiteChoice.usage).", valueName: "suite")) var suite: SuiteChoice = .builtIn(.standard)

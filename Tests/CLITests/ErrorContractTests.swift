@@ -37,7 +37,7 @@ import Testing
         CLI.expectOneLineError(try CLI.run(["random-inputs", "--dtype", "f8", "--out", "x"]),
                                contains: "Please provide one of 'f64', 'f32', 'f16' or 'bf16'")
         CLI.expectOneLineError(try CLI.run(["golden", "--suite", "nightly", "--out", "x"]),
-                               contains: "unknown suite 'nightly' (standard, decode, edge, tree, or a .yaml/.json file)")
+                               contains: "unknown suite 'nightly' (standard, decode, edge, tree, varlen, paged-decode, paged-append, merge, or a .yaml/.json file)")
     }
 
     @Test func crossOptionChecksAreOneLine() throws {

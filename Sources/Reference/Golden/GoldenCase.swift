@@ -31,6 +31,17 @@ public struct GoldenCase: Sendable {
         try budget.check(try spec.estimatedBytes(backward: backward), for: "golden case \(CoreError.quote(spec.name))")
         self.spec = spec
         self.dtype = dtype
+        if backward && spec.goldenLayout != .dense {
+            throw ReferenceError.invalidOption("case \(CoreError.quote(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))")
+        }
+        if spec.goldenLayout == .varlen || spec.goldenLayout == .merge {
+            let generated = spec.goldenLayout == .varlen ? try GoldenCase.varlen(spec, dtype: dtype) : try GoldenCase.merge(spec, dtype: dtype)
+            (outputTolerance, lseTolerance, gradientTolerances) = (generated.outputTolerance, generated.lseTolerance, nil)
+            let metadata = GoldenCase.commonMetadata(spec, dtype: dtype, output: generated.outputTolerance, lse: generated.lseTolerance)
+                .merging(generated.metadata) { $1 }
+            file = SafetensorsFile(tensors: generated.tensors, metadata: metadata)
+            return
+        }
         let (b, hq, hkv, sq, sk, d, dv) = (spec.batch, spec.heads, spec.kvHeadCount, spec.seqQ, spec.seqK, spec.headDim, spec.valueDimension)
         var g = SeededGenerator(seed: spec.seed ?? 0)
         let std = spec.std ?? 1
@@ -90,18 +101,18 @@ public struct GoldenCase: Sendable {
                 }
             }
         }
-        var metadata: [String: String] = [
-            "case": spec.canonicalJSON, "dtype": dtype.rawValue, "layout": "bhsd", "lse_layout": "bhs", "lse_base": "e",
-            "seed": "\(spec.seed ?? 0)", "generator": GoldenCase.generatorVersion,
-            "inputs": "seeded normals (SeededGenerator, Irwin-Hall) rounded once from f64 to \(dtype.rawValue), nearest even",
-            "golden": "f64 from the quantised inputs: compensated sums, portable exp/log; out_f32/lse_f32 are it rounded once",
-            "empty_rows": "output 0, lse -inf",
-            "tolerance.rule": GoldenTolerance.rule,
-            "tolerance.out.atol": "\(outputTolerance.atol)", "tolerance.out.naive_max_abs_error": "\(outputTolerance.naiveMaxAbsError)",
-            "tolerance.out.floor": "\(outputTolerance.floor)",
-            "tolerance.lse.atol": "\(lseTolerance.atol)", "tolerance.lse.naive_max_abs_error": "\(lseTolerance.naiveMaxAbsError)",
-            "tolerance.lse.floor": "\(lseTolerance.floor)",
-        ]
+        var metadata = GoldenCase.commonMetadata(spec, dtype: dtype, output: outputTolerance, lse: lseTolerance)
+        if spec.goldenLayout == .paged {
+            // The dense K and V the goldens were computed from go into pages instead (k_cache, v_cache).
+            let pagedTensors = try GoldenCase.paged(spec, dtype: dtype, k: inputs.k, v: inputs.v)
+            tensors.removeAll { $0.name == "k" || $0.name == "v" }
+            tensors.insert(contentsOf: pagedTensors, at: 1)
+            metadata["kv_layout"] = "paged-\(spec.pageLayout ?? "nhd")"
+            metadata["paging"] = "token t of batch row b: slot t % page_size of page block_table[b][t / page_size]; k_cache/v_cache are "
+                + ((spec.pageLayout ?? "nhd") == "hnd" ? "(num_pages, kv_heads, page_size, dim)" : "(num_pages, page_size, kv_heads, dim)")
+                + "; pages shuffled; unused slots, unused pages and the block table's padding (an unused page) hold NaN; "
+                + "kv_indptr/kv_indices/kv_last_page_len are FlashInfer's form of the same table"
+        }
         if let gradientTolerances {
             metadata["backward"] = "do: upstream gradient, rounded once to \(dtype.rawValue); dq, dk, dv: f64 gradients of sum(do * out) from the energy formulation (compensated sums, portable exp); *_f32 are them rounded once"
                 + (spec.splits == nil ? "" : "; tree.pP.shardI.dq is shard I's share of dq (global LSE and D), .dk/.dv the gradients of its keys")
@@ -116,6 +127,25 @@ public struct GoldenCase: Sendable {
             metadata["tree.plan"] = "binary: pairs (0,1),(2,3),... left to right, odd node carried up; shards are contiguous, the first Sk mod p get one extra key"
         }
         file = SafetensorsFile(tensors: tensors, metadata: metadata)
+    }
+}
+
+extension GoldenCase {
+    /// The metadata every case has: its options, dtype, layout defaults (bhsd, LSE base e), the generator and the
+    /// tolerances with their rule.
+    static func commonMetadata(_ spec: GoldenCaseSpec, dtype: DType, output: GoldenTolerance, lse: GoldenTolerance) -> [String: String] {
+        [
+            "case": spec.canonicalJSON, "dtype": dtype.rawValue, "layout": "bhsd", "lse_layout": "bhs", "lse_base": "e",
+            "seed": "\(spec.seed ?? 0)", "generator": GoldenCase.generatorVersion,
+            "inputs": "seeded normals (SeededGenerator, Irwin-Hall) rounded once from f64 to \(dtype.rawValue), nearest even",
+            "golden": "f64 from the quantised inputs: compensated sums, portable exp/log; out_f32/lse_f32 are it rounded once",
+            "empty_rows": "output 0, lse -inf",
+            "tolerance.rule": GoldenTolerance.rule,
+            "tolerance.out.atol": "\(output.atol)", "tolerance.out.naive_max_abs_error": "\(output.naiveMaxAbsError)",
+            "tolerance.out.floor": "\(output.floor)",
+            "tolerance.lse.atol": "\(lse.atol)", "tolerance.lse.naive_max_abs_error": "\(lse.naiveMaxAbsError)",
+            "tolerance.lse.floor": "\(lse.floor)",
+        ]
     }
 }
 
@@ -145,8 +175,17 @@ extension GoldenCaseSpec {
             }
             partials = try MemoryBudget.sum([partials, try MemoryBudget.product([nodes, 3], for: what)], for: what)
         }
+        // A merge case holds its partial states (v and s, f64 and the file's copies); a paged one its pages (the
+        // dense K/V's size plus two spare pages, as f64 and the file's copy).
+        var layoutBytes = 0
+        if goldenLayout == .merge {
+            layoutBytes = try MemoryBudget.product([seqQ, partials ?? 2, heads, headDim + 1, 8, 4], for: what)
+        } else if goldenLayout == .paged {
+            let spare = try MemoryBudget.product([2, pageSize ?? 1, kvHeadCount, headDim + valueDimension], for: what)
+            layoutBytes = try MemoryBudget.product([try MemoryBudget.sum([inputElements, spare], for: what), 8, 2], for: what)
+        }
         return try MemoryBudget.sum([try MemoryBudget.product([partial, partials], for: what),
-                                     try MemoryBudget.product([inputElements, 8, 3], for: what), gradients], for: what)
+                                     try MemoryBudget.product([inputElements, 8, 3], for: what), gradients, layoutBytes], for: what)
     }
 
     /// JSON with sorted keys and Swift's shortest round-trip number text: the same bytes on every machine.
@@ -164,6 +203,13 @@ extension GoldenCaseSpec {
         }
         if let cacheSeqlens { fields.append(("cache_seqlens", "[" + cacheSeqlens.map(String.init).joined(separator: ",") + "]")) }
         if let splits { fields.append(("splits", "[" + splits.map(String.init).joined(separator: ",") + "]")) }
+        if let layout { fields.append(("layout", jsonString(layout))) }
+        if let seqlensQ { fields.append(("seqlens_q", "[" + seqlensQ.map(String.init).joined(separator: ",") + "]")) }
+        if let seqlensK { fields.append(("seqlens_k", "[" + seqlensK.map(String.init).joined(separator: ",") + "]")) }
+        if let pageSize { fields.append(("page_size", "\(pageSize)")) }
+        if let pageLayout { fields.append(("page_layout", jsonString(pageLayout))) }
+        if let partials { fields.append(("partials", "\(partials)")) }
+        if let lseBase { fields.append(("lse_base", jsonString(lseBase))) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

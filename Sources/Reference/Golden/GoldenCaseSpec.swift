@@ -1,3 +1,10 @@
+/// How a golden case's tensors are laid out: dense (B, H, S, D); varlen (packed sequences with cu_seqlens, as
+/// `flash_attn_varlen_func`); paged (K/V in pages with a block table, as vLLM and FlashInfer); merge (partial
+/// (v, s) states and their merge, as FlashInfer's `merge_state(s)`). docs/golden.md shows each.
+public enum GoldenLayout: String, CaseIterable, Sendable {
+    case dense, varlen, paged, merge
+}
+
 /// One golden test case, as written in suite files (YAML or JSON) and in each golden file's metadata.
 /// Shapes are bhsd; `alibi: true` uses the standard slopes 2^(-8(h+1)/H); `splits` adds tree data for each p.
 public struct GoldenCaseSpec: Codable, Equatable, Sendable {
@@ -20,21 +27,49 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var seed: UInt64?
     /// Shard counts for tree data (shard partials and every level of the binary tree).
     public var splits: [Int]?
+    /// How the case's tensors are laid out (`GoldenLayout`); nil is dense.
+    public var layout: String?
+    /// Varlen: the sequences' query and key lengths (batch = their count; seq_q, seq_k = the longest).
+    public var seqlensQ: [Int]?
+    public var seqlensK: [Int]?
+    /// Paged: tokens per page, and the page layout (nhd, the default, or hnd).
+    public var pageSize: Int?
+    public var pageLayout: String?
+    /// Merge: the number of partial states merged per row (2: `merge_state`'s a and b; more: `merge_states`).
+    public var partials: Int?
+    /// Merge: the base of the stored LSEs (e, the default, or 2 as FlashInfer keeps them).
+    public var lseBase: String?
 
     enum CodingKeys: String, CodingKey {
         case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
         case kvHeads = "kv_heads", seqQ = "seq_q", seqK = "seq_k", headDim = "head_dim", valueDim = "value_dim"
         case cacheSeqlens = "cache_seqlens"
+        case layout, partials
+        case seqlensQ = "seqlens_q", seqlensK = "seqlens_k", pageSize = "page_size", pageLayout = "page_layout"
+        case lseBase = "lse_base"
     }
 
     public init(name: String, batch: Int = 1, heads: Int = 2, kvHeads: Int? = nil, seqQ: Int, seqK: Int, headDim: Int,
                 valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
                 scale: Double? = nil, alibi: Bool? = nil, cacheSeqlens: [Int]? = nil, std: Double? = nil,
-                seed: UInt64? = nil, splits: [Int]? = nil) {
+                seed: UInt64? = nil, splits: [Int]? = nil, layout: String? = nil, seqlensQ: [Int]? = nil,
+                seqlensK: [Int]? = nil, pageSize: Int? = nil, pageLayout: String? = nil, partials: Int? = nil,
+                lseBase: String? = nil) {
         self.name = name; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads; self.seqQ = seqQ
         self.seqK = seqK; self.headDim = headDim; self.valueDim = valueDim; self.causal = causal; self.window = window
         self.softcap = softcap; self.scale = scale; self.alibi = alibi; self.cacheSeqlens = cacheSeqlens; self.std = std
         self.seed = seed; self.splits = splits
+        self.layout = layout; self.seqlensQ = seqlensQ; self.seqlensK = seqlensK; self.pageSize = pageSize
+        self.pageLayout = pageLayout; self.partials = partials; self.lseBase = lseBase
+    }
+
+    /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
+    public static func varlen(name: String, heads: Int = 2, kvHeads: Int? = nil, seqlensQ: [Int], seqlensK: [Int], headDim: Int,
+                              valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
+                              alibi: Bool? = nil, seed: UInt64? = nil) -> GoldenCaseSpec {
+        GoldenCaseSpec(name: name, batch: seqlensQ.count, heads: heads, kvHeads: kvHeads, seqQ: seqlensQ.max() ?? 0,
+                       seqK: seqlensK.max() ?? 0, headDim: headDim, valueDim: valueDim, causal: causal, window: window,
+                       softcap: softcap, alibi: alibi, seed: seed, layout: "varlen", seqlensQ: seqlensQ, seqlensK: seqlensK)
     }
 
     public init(from decoder: Decoder) throws {
@@ -56,7 +91,17 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         std = try c.decodeIfPresent(Double.self, forKey: .std)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         splits = try c.decodeIfPresent([Int].self, forKey: .splits)
+        layout = try c.decodeIfPresent(String.self, forKey: .layout)
+        seqlensQ = try c.decodeIfPresent([Int].self, forKey: .seqlensQ)
+        seqlensK = try c.decodeIfPresent([Int].self, forKey: .seqlensK)
+        pageSize = try c.decodeIfPresent(Int.self, forKey: .pageSize)
+        pageLayout = try c.decodeIfPresent(String.self, forKey: .pageLayout)
+        partials = try c.decodeIfPresent(Int.self, forKey: .partials)
+        lseBase = try c.decodeIfPresent(String.self, forKey: .lseBase)
     }
+
+    /// The layout of the case's tensors.
+    public var goldenLayout: GoldenLayout { layout.flatMap(GoldenLayout.init(rawValue:)) ?? .dense }
 
     public var kvHeadCount: Int { kvHeads ?? heads }
     public var valueDimension: Int { valueDim ?? headDim }
@@ -106,12 +151,62 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         if let cacheSeqlens, cacheSeqlens.count != batch {
             return "cache_seqlens needs one length per batch row (\(batch)), got \(cacheSeqlens.count)"
         }
+        if let problem = layoutProblem() { return problem }
         do {
             _ = try options()
         } catch ReferenceError.invalidOption(let message) {
             return message
         } catch {
             return "\(error)"
+        }
+        return nil
+    }
+
+    /// Problems with the layout keys: each layout takes its own keys and refuses the others'.
+    func layoutProblem() -> String? {
+        guard let kind = GoldenLayout(rawValue: layout ?? "dense") else {
+            return "unknown layout \(CoreError.quote(layout ?? "")) (dense, varlen, paged, merge)"
+        }
+        let given: [(String, Bool)] = [("seqlens_q", seqlensQ != nil), ("seqlens_k", seqlensK != nil), ("page_size", pageSize != nil),
+                                       ("page_layout", pageLayout != nil), ("partials", partials != nil), ("lse_base", lseBase != nil)]
+        let allowed: Set<String>
+        switch kind {
+        case .dense: allowed = []
+        case .varlen: allowed = ["seqlens_q", "seqlens_k"]
+        case .paged: allowed = ["page_size", "page_layout"]
+        case .merge: allowed = ["partials", "lse_base"]
+        }
+        if let bad = given.first(where: { $0.1 && !allowed.contains($0.0) }) {
+            return "'\(bad.0)' does not apply to a \(kind.rawValue) case"
+        }
+        switch kind {
+        case .dense:
+            return nil
+        case .varlen:
+            guard let q = seqlensQ, let k = seqlensK, q.count == k.count, !q.isEmpty else {
+                return "a varlen case needs seqlens_q and seqlens_k, one length per sequence each"
+            }
+            if let bad = (q + k).first(where: { $0 < 0 || $0 > 1 << 16 }) { return "sequence length \(bad) outside 0...65536" }
+            guard cacheSeqlens == nil, splits == nil else { return "a varlen case takes no cache_seqlens or splits" }
+            guard batch == q.count, seqQ == (q.max() ?? 0), seqK == (k.max() ?? 0) else {
+                return "a varlen case's batch, seq_q and seq_k come from seqlens_q and seqlens_k (leave them out)"
+            }
+        case .paged:
+            guard let size = pageSize, (1...4096).contains(size) else { return "a paged case needs page_size in 1...4096" }
+            if let pageLayout, PageLayout(rawValue: pageLayout) == nil {
+                return "unknown page_layout \(CoreError.quote(pageLayout)) (nhd, hnd)"
+            }
+            guard cacheSeqlens != nil else { return "a paged case needs cache_seqlens (the tokens in each row's pages)" }
+            guard splits == nil else { return "a paged case takes no splits" }
+        case .merge:
+            guard let n = partials, (2...1024).contains(n) else { return "a merge case needs partials in 2...1024" }
+            let states = (try? MemoryBudget.product([seqQ, n, heads, headDim], for: "merge")) ?? .max
+            guard states <= 1 << 26 else { return "merge states of \(states) elements exceed the 2^26 limit of a golden case" }
+            if let lseBase, lseBase != "e", lseBase != "2" { return "lse_base must be e or 2, got \(CoreError.quote(lseBase))" }
+            guard causal == nil, window == nil, softcap == nil, scale == nil, alibi == nil, cacheSeqlens == nil, splits == nil,
+                  kvHeads == nil, valueDim == nil, batch == 1 else {
+                return "a merge case takes only name, heads, seq_q (rows), seq_k, head_dim, partials, lse_base, std and seed"
+            }
         }
         return nil
     }

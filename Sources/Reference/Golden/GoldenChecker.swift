@@ -49,13 +49,28 @@ public struct GoldenChecker {
             let golden = try SafetensorsFile.read(goldenFolder + "/" + entry.file)
             let goldenOut = try golden.require("out", in: entry.file)
             let goldenLSE = try golden.require("lse", in: entry.file)
-            guard goldenOut.shape.count == 4, goldenLSE.shape == Array(goldenOut.shape.prefix(3)),
-                  goldenOut.dtype.isFloatingPoint, goldenLSE.dtype.isFloatingPoint else {
-                throw ReferenceError.file(path: goldenFolder + "/" + entry.file, problem:
-                    "not a golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected (batch, heads, seq_q, value_dim) and (batch, heads, seq_q) of a float type")
+            // Varlen and merge goldens are rank 3 (total_q or rows, heads, dim) with their own LSE layouts; results must
+            // have exactly their shapes. The others are bhsd, and results may be bhsd or bshd.
+            let goldenLayout = golden.metadata["layout"] ?? "bhsd"
+            let packed = goldenLayout == "varlen" || goldenLayout == "merge"
+            let shapesOK = packed ? goldenOut.shape.count == 3 && goldenLSE.shape.count == 2
+                : goldenOut.shape.count == 4 && goldenLSE.shape == Array(goldenOut.shape.prefix(3))
+            guard shapesOK, goldenOut.dtype.isFloatingPoint, goldenLSE.dtype.isFloatingPoint else {
+                throw ReferenceError.file(path: goldenFolder + "/" + entry.file, problem: packed
+                    ? "not a \(goldenLayout) golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected rank 3 and rank 2 of a float type"
+                    : "not a golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected (batch, heads, seq_q, value_dim) and (batch, heads, seq_q) of a float type")
             }
             let found = try locate(entry.name, in: resultFile)
-            let (out, outLayout) = try orient(found.out, like: goldenOut.shape, metadata: found.metadata, name: entry.name)
+            let (out, outLayout): ([Double], String)
+            if packed {
+                guard found.out.dtype.isFloatingPoint else { throw mismatch(entry.name, "out has dtype \(found.out.dtype.rawValue), expected a float type") }
+                guard found.out.shape == goldenOut.shape else {
+                    throw mismatch(entry.name, "out has shape \(found.out.shape); the \(goldenLayout) golden is \(goldenOut.shape)")
+                }
+                (out, outLayout) = (found.out.doubles(), goldenLayout == "varlen" ? "thd" : "(rows, heads, dim)")
+            } else {
+                (out, outLayout) = try orient(found.out, like: goldenOut.shape, metadata: found.metadata, name: entry.name)
+            }
             rows.append(compare(entry.name, "out", got: out, want: goldenOut.doubles(), shape: goldenOut.shape,
                                 atol: entry.outputAtol, note: "layout \(outLayout)"))
             if let lse = found.lse {
@@ -63,10 +78,14 @@ public struct GoldenChecker {
                 guard lse.shape == goldenLSE.shape else {
                     throw mismatch(entry.name, "lse has shape \(lse.shape), golden is \(goldenLSE.shape) (batch, heads, seq_q)")
                 }
-                let base = lseBase != .auto ? lseBase : (found.metadata["lse_base"] == "2" ? .two : .e)
+                // The results' base: --lse-base, else their metadata, else the golden's own (merge goldens may be base 2).
+                let goldenBase: LSEBase = golden.metadata["lse_base"] == "2" ? .two : .e
+                let base = lseBase != .auto ? lseBase
+                    : found.metadata["lse_base"].map { $0 == "2" ? LSEBase.two : .e } ?? goldenBase
                 var values = lse.doubles()
-                if base == .two { values = values.map { $0 * 0.6931471805599453 } }
-                var note = "base \(base == .two ? "2" : "e")"
+                if base == .two && goldenBase == .e { values = values.map { $0 * 0.6931471805599453 } }
+                if base == .e && goldenBase == .two { values = values.map { $0 / 0.6931471805599453 } }
+                var note = "base \(base == .two ? "2" : "e")" + (base != goldenBase ? " (golden base \(goldenBase == .two ? "2" : "e"))" : "")
                 let want = goldenLSE.doubles()
                 if zip(values, want).contains(where: { $0 == .infinity && $1 == -.infinity }) {
                     values = zip(values, want).map { $0 == .infinity && $1 == -.infinity ? -.infinity : $0 }
@@ -85,6 +104,11 @@ public struct GoldenChecker {
         return rows
     }
 
+    /// Names a result's output and LSE may have: ours, FlashInfer's merge_state (v_merged, s_merged) and
+    /// FlashAttention's softmax_lse.
+    static let outNames = ["out", "v_merged"]
+    static let lseNames = ["lse", "s_merged", "softmax_lse"]
+
     struct Found {
         let out: TensorData
         let lse: TensorData?
@@ -94,17 +118,18 @@ public struct GoldenChecker {
 
     func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
         if let file {
-            guard let out = file["\(name).out"] else {
+            guard let out = Self.outNames.lazy.compactMap({ file["\(name).\($0)"] }).first else {
                 throw ReferenceError.file(path: results, problem: "no tensor \(CoreError.quote(name + ".out")) for golden case \(CoreError.quote(name))")
             }
-            var found = Found(out: out, lse: file["\(name).lse"], metadata: file.metadata)
+            var found = Found(out: out, lse: Self.lseNames.lazy.compactMap({ file["\(name).\($0)"] }).first, metadata: file.metadata)
             for g in GoldenManifest.gradientNames { found.gradients[g] = file["\(name).\(g)"] }
             return found
         }
         let st = results + "/\(name).safetensors"
         if FileManager.default.fileExists(atPath: st) {
             let f = try SafetensorsFile.read(st)
-            var found = Found(out: try f.require("out", in: st), lse: f["lse"], metadata: f.metadata)
+            guard let out = Self.outNames.lazy.compactMap({ f[$0] }).first else { _ = try f.require("out", in: st); throw CancellationError() }
+            var found = Found(out: out, lse: Self.lseNames.lazy.compactMap({ f[$0] }).first, metadata: f.metadata)
             for g in GoldenManifest.gradientNames { found.gradients[g] = f[g] }
             return found
         }

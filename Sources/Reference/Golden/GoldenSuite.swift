@@ -3,6 +3,10 @@
 /// and tree splits in {1, 2, 3, 5, 17, 32, 55, 97, 133}. Sizes stay small so a suite is a few MB per dtype.
 public enum GoldenSuite: String, CaseIterable, Sendable {
     case standard, decode, edge, tree
+    case varlen
+    case pagedDecode = "paged-decode"
+    case pagedAppend = "paged-append"
+    case merge
 
     public var cases: [GoldenCaseSpec] {
         switch self {
@@ -10,6 +14,10 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         case .decode: return GoldenSuite.decodeCases
         case .edge: return GoldenSuite.edgeCases
         case .tree: return GoldenSuite.treeCases
+        case .varlen: return GoldenSuite.varlenCases
+        case .pagedDecode: return GoldenSuite.pagedDecodeCases
+        case .pagedAppend: return GoldenSuite.pagedAppendCases
+        case .merge: return GoldenSuite.mergeCases
         }
     }
 
@@ -62,5 +70,58 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
               seed: 402, splits: [97, 133]),
         .init(name: "tree-prefill-causal", heads: 2, seqQ: 6, seqK: 250, headDim: 32, causal: "bottom-right",
               seed: 403, splits: [2, 5, 17]),
+    ]
+
+    /// FlashAttention's varlen API: packed sequences of different lengths (empty ones too), per-sequence causal
+    /// alignment and windows, GQA, Sq > Sk within a sequence.
+    static let varlenCases: [GoldenCaseSpec] = [
+        .varlen(name: "varlen-prefill-causal-gqa", heads: 4, kvHeads: 2, seqlensQ: [5, 40, 1, 17], seqlensK: [5, 40, 1, 17],
+                headDim: 64, causal: "top-left", seed: 501),
+        .varlen(name: "varlen-chunked-bottom-right", heads: 2, seqlensQ: [3, 7, 0, 12], seqlensK: [40, 57, 9, 12], headDim: 32,
+                causal: "bottom-right", seed: 502),
+        .varlen(name: "varlen-window-softcap-alibi", heads: 4, kvHeads: 1, seqlensQ: [9, 30, 2], seqlensK: [20, 30, 2],
+                headDim: 40, valueDim: 24, causal: "bottom-right", window: [7, 0], softcap: 30, alibi: true, seed: 503),
+        .varlen(name: "varlen-sq-gt-sk-empty-rows", heads: 2, seqlensQ: [10, 4], seqlensK: [3, 9], headDim: 16,
+                causal: "bottom-right", seed: 504),
+    ]
+
+    /// vLLM / FlashInfer decode from a paged KV cache: page sizes 1, 16, 32 and one that does not divide the
+    /// lengths, NHD and HND pages, GQA/MQA, an empty row, speculative tokens (Sq = 4).
+    static let pagedDecodeCases: [GoldenCaseSpec] = [
+        .init(name: "paged-decode-p16-nhd-gqa", batch: 3, heads: 8, kvHeads: 2, seqQ: 1, seqK: 300, headDim: 128,
+              cacheSeqlens: [300, 129, 16], seed: 601, layout: "paged", pageSize: 16, pageLayout: "nhd"),
+        .init(name: "paged-decode-p32-hnd-mqa", batch: 2, heads: 4, kvHeads: 1, seqQ: 1, seqK: 250, headDim: 64,
+              cacheSeqlens: [250, 31], seed: 602, layout: "paged", pageSize: 32, pageLayout: "hnd"),
+        .init(name: "paged-decode-p1-nhd", batch: 2, heads: 2, seqQ: 1, seqK: 40, headDim: 32,
+              cacheSeqlens: [40, 0], seed: 603, layout: "paged", pageSize: 1, pageLayout: "nhd"),
+        .init(name: "paged-decode-p7-hnd-softcap", batch: 2, heads: 4, kvHeads: 2, seqQ: 1, seqK: 100, headDim: 64,
+              softcap: 30, cacheSeqlens: [100, 45], seed: 604, layout: "paged", pageSize: 7, pageLayout: "hnd"),
+        .init(name: "paged-decode-speculative-sq4", batch: 2, heads: 4, kvHeads: 1, seqQ: 4, seqK: 200, headDim: 64,
+              causal: "bottom-right", cacheSeqlens: [200, 77], seed: 605, layout: "paged", pageSize: 16, pageLayout: "nhd"),
+    ]
+
+    /// Prefill appended to a paged cache (FlashInfer's append kernels, flash_attn_with_kvcache with new tokens):
+    /// Sq new queries at the end of each row's cache, causal bottom-right.
+    static let pagedAppendCases: [GoldenCaseSpec] = [
+        .init(name: "paged-append-p16-nhd", batch: 2, heads: 4, kvHeads: 2, seqQ: 24, seqK: 120, headDim: 64,
+              causal: "bottom-right", cacheSeqlens: [120, 60], seed: 701, layout: "paged", pageSize: 16, pageLayout: "nhd"),
+        .init(name: "paged-append-p32-hnd-window", batch: 2, heads: 2, seqQ: 16, seqK: 90, headDim: 32,
+              causal: "bottom-right", window: [31, 0], cacheSeqlens: [90, 33], seed: 702, layout: "paged", pageSize: 32,
+              pageLayout: "hnd"),
+        .init(name: "paged-append-p5-nhd-alibi", batch: 1, heads: 4, kvHeads: 1, seqQ: 8, seqK: 47, headDim: 32,
+              causal: "bottom-right", alibi: true, cacheSeqlens: [47], seed: 703, layout: "paged", pageSize: 5, pageLayout: "nhd"),
+    ]
+
+    /// FlashInfer's merge_state (2 partials) and merge_states (many), LSE in base e and base 2, with empty (-inf)
+    /// partials and rows whose partials are all empty.
+    static let mergeCases: [GoldenCaseSpec] = [
+        .init(name: "merge-state-2-base2", heads: 8, seqQ: 20, seqK: 0, headDim: 128, seed: 801, layout: "merge",
+              partials: 2, lseBase: "2"),
+        .init(name: "merge-state-2-base-e", heads: 4, seqQ: 15, seqK: 0, headDim: 64, seed: 802, layout: "merge",
+              partials: 2, lseBase: "e"),
+        .init(name: "merge-states-9-base2", heads: 4, seqQ: 10, seqK: 0, headDim: 64, seed: 803, layout: "merge",
+              partials: 9, lseBase: "2"),
+        .init(name: "merge-states-64-base-e", heads: 2, seqQ: 6, seqK: 0, headDim: 32, std: 6, seed: 804, layout: "merge",
+              partials: 64, lseBase: "e"),
     ]
 }

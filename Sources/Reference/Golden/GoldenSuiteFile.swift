@@ -3,7 +3,8 @@ import Foundation
 extension GoldenCaseSpec {
     /// Every key a case may have, in the order the docs list them.
     public static let knownKeys = ["name", "batch", "heads", "kv_heads", "seq_q", "seq_k", "head_dim", "value_dim", "causal",
-                                   "window", "softcap", "scale", "alibi", "cache_seqlens", "std", "seed", "splits"]
+                                   "window", "softcap", "scale", "alibi", "cache_seqlens", "std", "seed", "splits",
+                                   "layout", "seqlens_q", "seqlens_k", "page_size", "page_layout", "partials", "lse_base"]
 
     /// Strict reader of a suite file's content (as `StructuredText.load` returns it): a list of cases, or a mapping
     /// whose only key is `cases`. Unknown or misspelled keys, missing required keys, wrong types, out-of-range values
@@ -84,6 +85,38 @@ extension GoldenCaseSpec {
         let window = try intList("window", range: -1...Int.max)
         if let window, window.count != 2 { throw fail("'window' must be [left, right] (-1 = unbounded), got \(window.count) values") }
         let seed = try int("seed", present("seed"), range: 0...Int.max)
+        func string(_ key: String) throws -> String? {
+            guard let v = present(key) else { return nil }
+            guard let s = v as? String, type(of: v) == String.self else { throw fail("'\(key)' must be a string, got \(SuiteValue.describe(v))") }
+            return s
+        }
+        let layout = try string("layout")
+        if layout == GoldenLayout.varlen.rawValue {
+            // A varlen case's batch and lengths come from its sequences.
+            if let bad = ["batch", "seq_q", "seq_k"].first(where: { present($0) != nil }) {
+                throw fail("'\(bad)' does not apply to a varlen case (seqlens_q and seqlens_k give the sequences)")
+            }
+            let q = try intList("seqlens_q", range: 0...(1 << 16)), k = try intList("seqlens_k", range: 0...(1 << 16))
+            guard let q, let k else { throw fail("a varlen case needs seqlens_q and seqlens_k") }
+            guard q.count == k.count, !q.isEmpty, q.count <= 4096 else {
+                throw fail("seqlens_q and seqlens_k need the same number (1...4096) of sequences, got \(q.count) and \(k.count)")
+            }
+            var spec = GoldenCaseSpec.varlen(
+                name: name, heads: try int("heads", present("heads"), range: dims) ?? 2,
+                kvHeads: try int("kv_heads", present("kv_heads"), range: dims), seqlensQ: q, seqlensK: k,
+                headDim: try int("head_dim", try required("head_dim"), range: dims)!,
+                valueDim: try int("value_dim", present("value_dim"), range: dims), causal: causal, window: window,
+                softcap: try number("softcap"), alibi: alibi, seed: seed.map(UInt64.init))
+            spec.scale = try number("scale")
+            spec.std = try number("std")
+            spec.cacheSeqlens = try intList("cache_seqlens", range: seqs)
+            spec.splits = try intList("splits", range: 1...maxSplit)
+            for key in ["page_size", "page_layout", "partials", "lse_base"] where present(key) != nil {
+                throw fail("'\(key)' does not apply to a varlen case")
+            }
+            if let problem = spec.validationProblem() { throw fail(problem) }
+            return spec
+        }
         let spec = GoldenCaseSpec(
             name: name, batch: try int("batch", present("batch"), range: dims) ?? 1,
             heads: try int("heads", present("heads"), range: dims) ?? 2,
@@ -93,7 +126,10 @@ extension GoldenCaseSpec {
             valueDim: try int("value_dim", present("value_dim"), range: dims), causal: causal, window: window,
             softcap: try number("softcap"), scale: try number("scale"), alibi: alibi,
             cacheSeqlens: try intList("cache_seqlens", range: seqs), std: try number("std"), seed: seed.map(UInt64.init),
-            splits: try intList("splits", range: 1...maxSplit))
+            splits: try intList("splits", range: 1...maxSplit), layout: layout,
+            seqlensQ: try intList("seqlens_q", range: 0...(1 << 16)), seqlensK: try intList("seqlens_k", range: 0...(1 << 16)),
+            pageSize: try int("page_size", present("page_size"), range: 1...4096), pageLayout: try string("page_layout"),
+            partials: try int("partials", present("partials"), range: 2...1024), lseBase: try string("lse_base"))
         if let problem = spec.validationProblem() { throw fail(problem) }
         return spec
     }
