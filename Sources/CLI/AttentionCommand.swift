@@ -47,6 +47,10 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     var cuSeqlensQ: String?
     @Option(help: "Varlen: cumulative key lengths (packed k and v of shape (total_k, kv_heads, dim)).")
     var cuSeqlensK: String?
+    @Option(help: "Paged KV cache: the block table (B, max_blocks) of int32/int64 (.npy, or .safetensors tensor 'block_table'); --k and --v are then the pages (tensors 'k_cache', 'v_cache' in a .safetensors) and --cache-seqlens is required.")
+    var blockTable: String?
+    @Option(help: "Paged KV cache: page layout nhd (num_pages, page_size, kv_heads, dim) or hnd (num_pages, kv_heads, page_size, dim).")
+    var pageLayout: PageLayout = .nhd
 
     @OptionGroup var memory: MemoryOptions
     @Flag(help: "Print the seconds spent reading, computing and writing, and the peak RSS, to stderr (one line).")
@@ -65,6 +69,11 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     func validate() throws {
         guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
         if reduction == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
+        if blockTable != nil {
+            guard problem.cacheSeqlens != nil, cuSeqlensQ == nil else {
+                throw CLIError("a paged KV cache (--block-table) needs --cache-seqlens and takes no --cu-seqlens-q/-k")
+            }
+        }
         if (cuSeqlensQ == nil) != (cuSeqlensK == nil) { throw CLIError("varlen needs both --cu-seqlens-q and --cu-seqlens-k") }
         if cuSeqlensQ != nil {
             guard shards == 1, !backward, problem.mask == nil, problem.cacheSeqlens == nil, problem.layout == .bhsd else {
@@ -111,7 +120,8 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         var readers: [String: TensorFileReader] = [:]
         var sources: [(reader: TensorFileReader, tensor: String, path: String, name: String)] = []
         var stored: [StoredTensor] = []
-        for (path, name) in [(q, "q"), (k, "k"), (v, "v")] {
+        let paged = blockTable != nil
+        for (path, name) in [(q, "q"), (k, paged ? "k_cache" : "k"), (v, paged ? "v_cache" : "v")] {
             let key = AtomicOutputs.resolvedPath(path)
             let reader = try readers[key] ?? TensorFileReader(path: path, npyName: name)
             readers[key] = reader
@@ -138,7 +148,7 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         }
         // Q, K and V all bf16 (or all f16): kept as 16-bit values and widened by the kernel one tile at a time
         // (the backward reads them widened, as it reads dO).
-        if !backward, let format = stored[0].dtype == .bf16 ? HalfFormat.bf16 : stored[0].dtype == .f16 ? .f16 : nil,
+        if !backward, !paged, let format = stored[0].dtype == .bf16 ? HalfFormat.bf16 : stored[0].dtype == .f16 ? .f16 : nil,
            stored.allSatisfy({ $0.dtype == stored[0].dtype }) {
             try checkMemory(S.self, inputShapes: stored.map(\.shape), elementBytes: 2)
             var bits: [Tensor<UInt16>] = []
@@ -152,12 +162,14 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         }
         try checkMemory(S.self, inputShapes: stored.map(\.shape), elementBytes: MemoryLayout<S>.size)
         var tensors: [Tensor<S>] = []
-        for source in sources {
-            let (t, bad) = try source.reader.values(source.tensor, as: S.self, swapAxes12: swap)
+        for (index, source) in sources.enumerated() {
+            // Pages keep their own layout; only q follows --layout.
+            let (t, bad) = try source.reader.values(source.tensor, as: S.self, swapAxes12: swap && (index == 0 || !paged))
             warn(source.name, bad)
             tensors.append(t)
         }
-        let inputs = try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
+        let inputs = paged ? try pagedInputs(q: tensors[0], kPages: tensors[1], vPages: tensors[2])
+            : try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
         tensors = []
         if backward {
             try computeBackward(inputs, into: outputs, clock: clock)

@@ -86,21 +86,11 @@ struct ReferenceBench {
                                     k: pattern(S.self, [1, heads, seq, d], salt: 2),
                                     v: pattern(S.self, [1, heads, seq, d], salt: 3))
         let options = AttentionOptions(causal: causal ? .bottomRight : .none)
-        let a = [S](repeating: 0.5, count: seq * d), b = [S](repeating: 0.25, count: seq * d)
-        var c = [S](repeating: 0, count: seq * seq)
-        var gemmTime = Double.infinity, attentionTime = Double.infinity
-        for _ in 0..<repeats {
-            gemmTime = min(gemmTime, seconds {
-                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                    S.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
-                           transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
-                } } }
-            })
-            attentionTime = min(attentionTime, try seconds { _ = try ExactAttention.forward(x, options: options, blocking: blocking) })
+        let (attentionTime, gemmRate) = try againstGemm(S.self, seq: seq, d: d) {
+            _ = try ExactAttention.forward(x, options: options, blocking: blocking)
         }
         let pairs = causal ? Double(seq) * Double(seq + 1) / 2 : Double(seq) * Double(seq)
         let rate = 4 * Double(d) * Double(heads) * pairs / attentionTime / 1e9
-        let gemmRate = 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9
         let result = BenchResult(
             kind: "prefill", precision: S.precisionName,
             shape: "b=1 hq=\(heads) hkv=\(heads) sq=\(seq) sk=\(seq) d=\(d)\(causal ? " causal" : "")",
@@ -122,23 +112,11 @@ struct ReferenceBench {
         let options = AttentionOptions(causal: causal ? .bottomRight : .none)
         let forward = try ExactAttention.forward(x, options: options, blocking: blocking)
         let delta = try AttentionBackward.delta(output: forward.output, dO: dO)
-        let a = [S](repeating: 0.5, count: seq * d), b = [S](repeating: 0.25, count: seq * d)
-        var c = [S](repeating: 0, count: seq * seq)
-        var gemmTime = Double.infinity, backwardTime = Double.infinity
-        for _ in 0..<repeats {
-            gemmTime = min(gemmTime, seconds {
-                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                    S.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
-                           transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
-                } } }
-            })
-            backwardTime = min(backwardTime, try seconds {
-                _ = try AttentionBackward.gradients(x, dO: dO, lse: forward.lse, delta: delta, options: options, blocking: blocking)
-            })
+        let (backwardTime, gemmRate) = try againstGemm(S.self, seq: seq, d: d) {
+            _ = try AttentionBackward.gradients(x, dO: dO, lse: forward.lse, delta: delta, options: options, blocking: blocking)
         }
         let pairs = causal ? Double(seq) * Double(seq + 1) / 2 : Double(seq) * Double(seq)
         let rate = 10 * Double(d) * Double(heads) * pairs / backwardTime / 1e9
-        let gemmRate = 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9
         let result = BenchResult(
             kind: "backward", precision: S.precisionName,
             shape: "b=1 hq=\(heads) hkv=\(heads) sq=\(seq) sk=\(seq) d=\(d)\(causal ? " causal" : "")",
@@ -146,6 +124,25 @@ struct ReferenceBench {
             baselineRate: gemmRate, ratio: rate / gemmRate, goal: 0.6)
         progress?(result)
         return result
+    }
+
+    /// Best-of-`repeats` seconds of `body`, alternating with the baseline: one head's QK^T gemm (seq x seq x d) on
+    /// all threads, whose GFLOP/s is returned with it.
+    func againstGemm<S: AttentionScalar>(_: S.Type, seq: Int, d: Int, _ body: () throws -> Void) rethrows
+        -> (seconds: Double, gemmRate: Double) {
+        let a = [S](repeating: 0.5, count: seq * d), b = [S](repeating: 0.25, count: seq * d)
+        var c = [S](repeating: 0, count: seq * seq)
+        var gemmTime = Double.infinity, bodyTime = Double.infinity
+        for _ in 0..<repeats {
+            gemmTime = min(gemmTime, seconds {
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    S.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
+                           transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
+                } } }
+            })
+            bodyTime = min(bodyTime, try seconds(body))
+        }
+        return (bodyTime, 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9)
     }
 
     /// Sq = 1, `groupSize` query heads on one KV head (8: GQA/MQA, 1: MHA), d = 128. Baseline: a streaming read of the
