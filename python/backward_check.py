@@ -13,7 +13,6 @@ that NaN planted in masked keys never reaches a gradient. Prints 'N passed, N fa
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -24,32 +23,18 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
+from oracle_check import FAILS, PASSES, check, run  # noqa: E402  (the forward check's counters and CLI runner)
+
 jax.config.update("jax_enable_x64", True)
 mpmath.mp.dps = 50
-FAILS = []
-PASSES = [0]
-
-
-def check(cond, what):
-    if cond:
-        PASSES[0] += 1
-    else:
-        FAILS.append(what)
-        print("FAIL:", what)
 
 
 def rel_err(got, want):
+    """max |got - want| / max(1, max |want|); inf for a shape mismatch or any NaN (gradients hold no infinities)."""
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     if got.shape != want.shape or np.isnan(got).any() or np.isnan(want).any():
         return float("inf")
     return float(np.max(np.abs(got - want), initial=0.0)) / max(1.0, float(np.max(np.abs(want), initial=0.0)))
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"command failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr}")
-    return r
 
 
 def visibility(opts, b_, hq, sq, sk):
