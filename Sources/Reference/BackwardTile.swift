@@ -65,6 +65,7 @@ struct BackwardTile<S: AttentionScalar> {
                     let row = p + (r - r0) * nk
                     if lse[r] == -.infinity || lo[r] >= j1 || hi[r] <= j0 {
                         row.update(repeating: 0, count: nk)
+                        factor.map { ($0 + (r - r0) * nk).update(repeating: 0, count: nk) }
                         continue
                     }
                     let a = max(lo[r], j0) - j0, b = min(hi[r], j1) - j0

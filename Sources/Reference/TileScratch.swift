@@ -6,13 +6,18 @@ import Foundation
 final class TileScratch<S: AttentionScalar> {
     private var buffers: [(pointer: UnsafeMutablePointer<S>, capacity: Int)] = []
 
-    /// Buffer `slot` with room for at least `count` elements (contents unspecified).
+    /// Buffer `slot` with room for at least `count` elements (contents unspecified: debug builds fill it with NaN
+    /// on every request, so a kernel that reads an element before writing it fails the tests instead of reading
+    /// whatever the memory held).
     func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<S> {
         while buffers.count <= slot { buffers.append((UnsafeMutablePointer<S>.allocate(capacity: 1), 1)) }
         if buffers[slot].capacity < count {
             buffers[slot].pointer.deallocate()
             buffers[slot] = (UnsafeMutablePointer<S>.allocate(capacity: count), count)
         }
+        #if DEBUG
+        buffers[slot].pointer.update(repeating: .nan, count: count)
+        #endif
         return buffers[slot].pointer
     }
 
