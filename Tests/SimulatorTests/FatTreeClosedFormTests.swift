@@ -48,6 +48,22 @@ struct FatTreeClosedFormTests {
         #expect(close(t, expected), "\(t) vs \(expected)")
     }
 
+    /// NCCL's binary tree on 4 ranks is 0 <- 2 <- {1, 3} (depth 2). Ranks 0, 1, 3 sit on leaf B, rank 2 on leaf A,
+    /// so every edge crosses the single uplink. Unsegmented (k = 1): 1 -> 2 and 3 -> 2 together share B's uplink
+    /// (n 2/B each), 2 -> 0 alone (n/B), 0 -> 2 alone (n/B), 2 -> 1 and 2 -> 3 together share A's uplink (n 2/B):
+    /// 4 crossLeaf + 6 n/B (non-blocking it would be 4 crossLeaf + 4 n/B).
+    @Test func binaryTreeAllReduceOnOversubscribedLeaf() throws {
+        var c = try oversubscribed()
+        let g = c.gpus
+        c.gpus = [g[3], g[4], g[0], g[5]]
+        c.serverOf = [3, 4, 0, 5]
+        #expect(TreeShape.ncclBinaryTree(ranks: 4).parent == [-1, 2, 0, 2])
+        let n = 8e6
+        let expected = 4 * crossLeaf + 6 * n / B
+        let t = try Collective(.allreduce, algorithm: .tree, bytes: n, options: CollectiveOptions(segments: 1)).run(on: c).time.seconds
+        #expect(close(t, expected), "\(t) vs \(expected)")
+    }
+
     /// Radix 8 at 1:1 (4 down, 4 up, 4 spines), one GPU per server, 8 servers on 2 leaves. Among the cross-leaf
     /// pairs with distinct sources and destinations, two that hash onto the same spine share its uplink (each at
     /// B/2); two on different spines each run at B.
