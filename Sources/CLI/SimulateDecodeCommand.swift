@@ -31,6 +31,9 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(name: .long, help: "table, json or csv.")
     var format: SimulateFormat = .table
 
+    @Flag(name: .long, help: "Do not run the ring baseline for 'vs ring' when ring is not among --strategy (its p^2 messages dominate at thousands of GPUs); 'vs ring' then shows -.")
+    var noRingBaseline = false
+
     @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON of every strategy here.")
     var trace: String?
 
@@ -69,7 +72,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         // Long simulations (thousands of GPUs, the ring baseline's p^2 messages) say how far they are, every 2 s.
         let start = Date()
         var lastReport = start
-        let reports = try model.compare(strategies, recording: true, progress: quiet ? nil : { strategy, events, now in
+        let reports = try model.compare(strategies, recording: true, baseline: !noRingBaseline, progress: quiet ? nil : { strategy, events, now in
             guard Date().timeIntervalSince(lastReport) >= 2 else { return }
             lastReport = Date()
             FileHandle.standardError.write(Data(String(format: "simulate decode: %@: %.1fM events, simulated %@, %.0f s\n",

@@ -14,6 +14,21 @@ import Testing
         #expect(r.stdout.contains("link class"))
     }
 
+    /// The 65,536-GPU fat-tree preset's summary (tiers from the arithmetic), and a bad `fat_tree:` key as one line.
+    @Test func simulateClusterDescribesAFatTree() throws {
+        let r = try CLI.run(["simulate", "cluster", "--cluster", "dgx-h100-3tier:8192"])
+        CLI.expectSuccess(r)
+        #expect(r.stdout.contains("gpus      65536 x"))
+        #expect(r.stdout.contains("fabric    3-tier fat tree, radix 64, rail-optimised, 8 planes: 2048 leaf (32 down, 32 up), 2048 spine (32 down, 32 up), 8192 core"))
+        #expect(r.stdout.contains("ib-core"))
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/bad.yaml"
+        try "gpu: H100-SXM5\nfat_tree: {nodes: 4, radix: 64, tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 2}, {bandwidth_Gbps: 400, latency_ns: 500}]}\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        CLI.expectOneLineError(try CLI.run(["simulate", "cluster", "--cluster", file]), contains: "does not split 64 ports")
+    }
+
     @Test func simulateCollectiveTableAndJSON() throws {
         let args = ["simulate", "collective", "--cluster", "dgx-h100:1", "--op", "allreduce", "--algorithm", "ring", "--bytes", "64MB"]
         let table = try CLI.run(args)

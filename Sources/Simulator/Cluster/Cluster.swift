@@ -13,6 +13,8 @@ public struct Cluster: Sendable {
     /// Calibrated overheads from the cluster file's `overheads:` mapping (nil: none given). `DecodeOptions(cluster:)`
     /// applies them; `simulate decode` and `sweep` use them as their defaults.
     public var overheads: ClusterOverheads?
+    /// The fat tree the network was generated from (nil: a preset or a file's explicit links).
+    public var fatTree: FatTreeSpec?
 
     /// Validates: at least one GPU, server indices given per GPU, every GPU reaches every other.
     public init(name: String, gpu: GPUSpec, network: Network, gpus: [Int]? = nil, serverOf: [Int]? = nil,

@@ -31,6 +31,8 @@ public enum ClusterFile {
         var top = try ConfigFields(normalise(root), context: "cluster")
         if top.has("preset") {
             try top.onlyKeys(["name", "preset", "nodes", "gpus", "gpu", "overheads"])
+        } else if top.has("fat_tree") {
+            try top.onlyKeys(["name", "fat_tree", "gpu", "overheads"])
         } else {
             try top.onlyKeys(["name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "nics", "hosts", "links", "overheads"])
         }
@@ -48,6 +50,14 @@ public enum ClusterFile {
             var cluster = try ClusterPreset.parse(preset, count: count).build()
             cluster.name = name == origin ? cluster.name : name
             if let g = gpuOverride { cluster.gpu = g }
+            cluster.overheads = overheads
+            return cluster
+        }
+        if let tree = top.raw("fat_tree") {
+            let spec = try FatTreeFile.parse(tree)
+            let gpu = try top.raw("gpu").map { try gpuSpec($0) } ?? .h100SXM5
+            try top.finish()
+            var cluster = try spec.build(name: name, gpu: gpu)
             cluster.overheads = overheads
             return cluster
         }

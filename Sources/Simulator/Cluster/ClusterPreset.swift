@@ -9,14 +9,19 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
     case mi300x(gpus: Int)
     /// G (>= 2) RTX 4090 on PCIe 4.0 x16 without peer-to-peer: every transfer goes GPU -> host memory -> GPU.
     case rtx4090PCIe(gpus: Int)
+    /// N DGX H100 servers on a rail-optimised, non-blocking fat tree of 64-port 400 Gb/s switches (NVIDIA
+    /// Quantum-2 QM9700, as in the DGX SuperPOD reference architecture): 2 tiers (up to 2,048 servers, 16,384 GPUs)
+    /// or 3 tiers (up to 8,192 servers, 65,536 GPUs). See `FatTreeSpec.dgxH100` and docs/simulator.md.
+    case dgxH100FatTree(servers: Int, tiers: Int)
 
-    public static let usage = "dgx-h100[:NODES], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
+    public static let usage = "dgx-h100[:NODES], dgx-h100-2tier[:NODES (<= 2048)], dgx-h100-3tier[:NODES (<= 8192)], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
 
     public var description: String {
         switch self {
         case .dgxH100(let n): return "dgx-h100:\(n)"
         case .mi300x(let g): return "mi300x:\(g)"
         case .rtx4090PCIe(let g): return "rtx4090-pcie:\(g)"
+        case .dgxH100FatTree(let n, let t): return "dgx-h100-\(t)tier:\(n)"
         }
     }
 
@@ -43,6 +48,12 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
                 throw SimulatorError.cluster("dgx-h100 takes 1 to \(maxGPUs / 8) nodes, got \(s)")
             }
             return .dgxH100(servers: s)
+        case "dgx-h100-2tier", "dgx-h100-3tier":
+            let tiers = parts[0] == "dgx-h100-2tier" ? 2 : 3
+            let most = tiers == 2 ? 2048 : maxGPUs / 8
+            let s = n ?? 1
+            guard (1...most).contains(s) else { throw SimulatorError.cluster("\(parts[0]) takes 1 to \(most) nodes, got \(s)") }
+            return .dgxH100FatTree(servers: s, tiers: tiers)
         case "mi300x":
             let g = n ?? 8
             guard (1...8).contains(g) else { throw SimulatorError.cluster("mi300x has 1 to 8 GPUs, got \(g)") }
@@ -107,6 +118,8 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
             let gpus = try (0..<count).map { try net.addNode("gpu\($0)", kind: .gpu) }
             for g in gpus { try net.addDuplexLink(g, host, bandwidth: 31.5e9, latency: .nanoseconds(500), linkClass: pcie) }
             return try Cluster(name: description, gpu: .rtx4090, network: net, gpus: gpus, serverOf: nil)
+        case .dgxH100FatTree(let servers, let tiers):
+            return try FatTreeSpec.dgxH100(nodes: servers, tiers: tiers).build(name: description)
         }
     }
 }

@@ -1,10 +1,9 @@
-import HeapModule
-
 /// The clock and the pending events, keyed by (time, sequence number): events at equal times fire in the order they
-/// were scheduled, so a run is fully deterministic. Backed by swift-collections' `Heap` (keys are unique, so the
-/// order in which events come out is fully determined by the keys, whatever the heap's internal layout).
+/// were scheduled, so a run is fully deterministic. Backed by `EventHeap`, a binary min-heap (keys are unique, so the
+/// order in which events come out is fully determined by the keys, whatever the heap's internal layout; it was
+/// swift-collections' `Heap`, which `HeapBaseline` still measures).
 public struct EventQueue {
-    @usableFromInline var heap = Heap<Event>()
+    @usableFromInline var heap = EventHeap()
     @usableFromInline var nextSequence: UInt64 = 0
     /// Current simulated time: the time of the event being handled.
     public internal(set) var now: SimTime = .zero

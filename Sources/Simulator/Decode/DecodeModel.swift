@@ -44,14 +44,18 @@ public struct DecodeModel: Sendable {
     /// Called every million events of a long simulation with the strategy, the events handled and the simulated time.
     public typealias Progress = (_ strategy: DecodeStrategy, _ events: Int, _ now: SimTime) -> Void
 
-    /// Runs every strategy; speedups are against `ring` (overlapped), which is run as a baseline if absent. A step
-    /// with a backward first checks that every strategy has a backward model (one error before anything runs).
-    public func compare(_ strategies: [DecodeStrategy], recording: Bool = true, progress: Progress? = nil) throws -> [DecodeReport] {
+    /// Runs every strategy; speedups are against `ring` (overlapped), which is run as a baseline if absent (unless
+    /// `baseline` is false: then only a ring among `strategies` sets them). A step with a backward first checks that
+    /// every strategy has a backward model (one error before anything runs).
+    public func compare(_ strategies: [DecodeStrategy], recording: Bool = true, baseline runBaseline: Bool = true,
+                        progress: Progress? = nil) throws -> [DecodeReport] {
         let baselineStrategy = DecodeStrategy.ring(overlap: true)
         if step.includesBackward { for s in strategies { _ = try s.program.backward() } }
         var reports = try strategies.map { try run($0, recording: recording, progress: progress) }
-        let baseline = try zip(strategies, reports).first(where: { $0.0 == baselineStrategy })?.1.latency
-            ?? run(baselineStrategy, recording: false, progress: progress).latency
+        let given = zip(strategies, reports).first(where: { $0.0 == baselineStrategy })?.1.latency
+        guard let baseline = try given ?? (runBaseline ? run(baselineStrategy, recording: false, progress: progress).latency : nil) else {
+            return reports
+        }
         for i in reports.indices where reports[i].latency.picoseconds > 0 {
             reports[i].speedupVsRing = baseline.seconds / reports[i].latency.seconds
         }

@@ -1,5 +1,6 @@
 extension Network {
-    /// Shortest path by hop count from `source` to `destination`. Only forwarding nodes (not GPUs) may be passed
+    /// The route from `source` to `destination`: on a generated fat tree, its structured up-down route with ECMP
+    /// (`FatTreeRouting`); otherwise the shortest path by hop count. Only forwarding nodes (not GPUs) may be passed
     /// through. Ties are broken deterministically: the first path found by a breadth-first search that explores
     /// each node's outgoing links in insertion order.
     public func route(from source: Int, to destination: Int) throws -> Route {
@@ -7,6 +8,15 @@ extension Network {
             throw SimulatorError.invalidArgument("route endpoint out of range (\(source) -> \(destination))")
         }
         guard source != destination else { return Route(source: source, destination: destination, links: [], segments: []) }
+        if let fatTree, let nodePath = fatTree.nodePath(from: source, to: destination) {
+            var path: [Int] = []
+            path.reserveCapacity(nodePath.count - 1)
+            for (a, b) in zip(nodePath, nodePath.dropFirst()) {
+                guard let l = link(from: a, to: b) else { preconditionFailure("fat-tree route uses a missing link \(a) -> \(b)") }
+                path.append(l)
+            }
+            return Route(source: source, destination: destination, links: path, segments: segments(of: path))
+        }
         var via = [Int](repeating: -1, count: nodes.count)  // link used to reach each node
         var seen = [Bool](repeating: false, count: nodes.count)
         seen[source] = true

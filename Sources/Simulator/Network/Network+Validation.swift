@@ -10,6 +10,7 @@ extension Network {
         let gpus = gpuNodes
         guard !gpus.isEmpty else { throw SimulatorError.cluster("the cluster has no GPUs") }
         if gpus.count == 1 { return }
+        if fatTree != nil { return }  // connected by construction (FatTreeTests route every pair of a small one)
         if connectedThroughHub(gpus: gpus) { return }
         var isGPU = [Bool](repeating: false, count: nodes.count)
         for g in gpus { isGPU[g] = true }

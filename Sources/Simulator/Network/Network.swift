@@ -8,8 +8,18 @@ public struct Network: Sendable {
     public private(set) var outgoing: [[Int]] = []
     private var nodeIndex: [String: Int] = [:]
     private var classIndex: [String: Int] = [:]
+    /// Structured routing when the network is a generated fat tree (`FatTreeSpec.build`); nil: breadth-first search.
+    public internal(set) var fatTree: FatTreeRouting?
 
     public init() {}
+
+    /// Reserves room for a network of known size (a generator's estimate), so building it does not regrow tables.
+    public mutating func reserve(nodes: Int, links: Int) {
+        self.nodes.reserveCapacity(nodes)
+        outgoing.reserveCapacity(nodes)
+        nodeIndex.reserveCapacity(nodes)
+        self.links.reserveCapacity(links)
+    }
 
     /// Adds a node; names must be unique.
     @discardableResult

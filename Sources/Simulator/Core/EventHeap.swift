@@ -1,0 +1,58 @@
+/// A binary min-heap of events keyed by (time, sequence), specialised for the event loop: one flat array, no
+/// min-max levels (swift-collections' `Heap` is a min-max heap, which pays for a `max` the loop never asks for), and
+/// pops by Floyd's bottom-up method (the hole goes down to a leaf along the smaller children, one comparison per
+/// level, then the last element rises from there, usually not far). Keys are unique, so the order of pops is fully
+/// determined by the keys, exactly as with `Heap`.
+public struct EventHeap {
+    @usableFromInline var storage: [Event] = []
+
+    public init() {}
+
+    @inlinable public var count: Int { storage.count }
+    @inlinable public var isEmpty: Bool { storage.isEmpty }
+    @inlinable public var min: Event? { storage.first }
+
+    @inlinable
+    public mutating func insert(_ event: Event) {
+        storage.append(event)
+        storage.withUnsafeMutableBufferPointer { h in
+            var i = h.count - 1
+            while i > 0 {
+                let parent = (i - 1) >> 1
+                if !(event < h[parent]) { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = event
+        }
+    }
+
+    @inlinable
+    public mutating func popMin() -> Event? {
+        guard let last = storage.popLast() else { return nil }
+        if storage.isEmpty { return last }
+        return storage.withUnsafeMutableBufferPointer { h -> Event in
+            let top = h[0]
+            let n = h.count
+            // Hole from the root down to a leaf along the smaller child.
+            var i = 0
+            while true {
+                let left = 2 * i + 1
+                if left >= n { break }
+                let right = left + 1
+                let child = right < n && h[right] < h[left] ? right : left
+                h[i] = h[child]
+                i = child
+            }
+            // The former last element rises from the leaf hole.
+            while i > 0 {
+                let parent = (i - 1) >> 1
+                if !(last < h[parent]) { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = last
+            return top
+        }
+    }
+}
