@@ -24,6 +24,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from oracle_check import FAILS, PASSES, check, run  # noqa: E402  (the forward check's counters and CLI runner)
+from oracle_check import flags as forward_flags  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 mpmath.mp.dps = 50
@@ -144,17 +145,8 @@ def mpmath_gradients(q, k, v, do, opts):
 
 
 def flags(opts, work):
-    f = []
-    if "scale" in opts:
-        f += ["--scale", repr(opts["scale"])]
-    if "causal" in opts:
-        f += ["--causal", opts["causal"]]
-    if "window" in opts:
-        f += ["--window", "%d,%d" % tuple(opts["window"])]
-    if "softcap" in opts:
-        f += ["--softcap", repr(opts["softcap"])]
-    if "seqlens" in opts:
-        f += ["--cache-seqlens", ",".join(map(str, opts["seqlens"]))]
+    """oracle_check's option flags, plus ALiBi slopes and masks (saved as .npy files under `work`)."""
+    f = forward_flags(opts)
     if "alibi" in opts:
         f += ["--alibi-slopes", ",".join(map(repr, opts["alibi"]))]
     for key in ("mask", "additive"):

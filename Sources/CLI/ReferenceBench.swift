@@ -81,21 +81,36 @@ struct ReferenceBench {
     /// B = 1, Hq = Hkv = heads, Sq = Sk = seq, d = 128; FLOPs 4 d per visible (query, key) pair (QK^T and PV), so
     /// causal counts seq (seq + 1) / 2 pairs per head. Baseline: gemm on one head's QK^T (seq x seq x d), all threads.
     func prefill<S: AttentionScalar>(_: S.Type, heads: Int, seq: Int, causal: Bool) throws -> BenchResult {
-        let d = 128
-        let x = try AttentionInputs(q: pattern(S.self, [1, heads, seq, d], salt: 1),
-                                    k: pattern(S.self, [1, heads, seq, d], salt: 2),
-                                    v: pattern(S.self, [1, heads, seq, d], salt: 3))
+        let x = try prefillInputs(S.self, heads: heads, seq: seq)
         let options = AttentionOptions(causal: causal ? .bottomRight : .none)
-        let (attentionTime, gemmRate) = try againstGemm(S.self, seq: seq, d: d) {
+        let (attentionTime, gemmRate) = try againstGemm(S.self, seq: seq, d: prefillDim) {
             _ = try ExactAttention.forward(x, options: options, blocking: blocking)
         }
+        return prefillResult(S.self, kind: "prefill", flopsPerPair: 4, heads: heads, seq: seq, causal: causal,
+                             seconds: attentionTime, gemmRate: gemmRate, goal: S.self == Double.self ? 0.85 : 0.75)
+    }
+
+    /// The head dimension of the prefill and backward shapes.
+    var prefillDim: Int { 128 }
+
+    /// Q, K, V of the prefill shape (b = 1, Hq = Hkv = heads, Sq = Sk = seq, d = 128).
+    func prefillInputs<S: AttentionScalar>(_: S.Type, heads: Int, seq: Int) throws -> AttentionInputs<S> {
+        let shape = [1, heads, seq, prefillDim]
+        return try AttentionInputs(q: pattern(S.self, shape, salt: 1), k: pattern(S.self, shape, salt: 2),
+                                   v: pattern(S.self, shape, salt: 3))
+    }
+
+    /// The result line of a prefill-shaped run: GFLOP/s at `flopsPerPair` x d per visible (query, key) pair (causal
+    /// counts seq (seq + 1) / 2 pairs per head) next to the gemm baseline; reported to `progress`.
+    func prefillResult<S: AttentionScalar>(_: S.Type, kind: String, flopsPerPair: Double, heads: Int, seq: Int, causal: Bool,
+                                           seconds: Double, gemmRate: Double, goal: Double) -> BenchResult {
         let pairs = causal ? Double(seq) * Double(seq + 1) / 2 : Double(seq) * Double(seq)
-        let rate = 4 * Double(d) * Double(heads) * pairs / attentionTime / 1e9
+        let rate = flopsPerPair * Double(prefillDim) * Double(heads) * pairs / seconds / 1e9
         let result = BenchResult(
-            kind: "prefill", precision: S.precisionName,
-            shape: "b=1 hq=\(heads) hkv=\(heads) sq=\(seq) sk=\(seq) d=\(d)\(causal ? " causal" : "")",
-            seconds: attentionTime, rate: rate, unit: "GFLOP/s", baselineName: S.self == Double.self ? "dgemm" : "sgemm",
-            baselineRate: gemmRate, ratio: rate / gemmRate, goal: S.self == Double.self ? 0.85 : 0.75)
+            kind: kind, precision: S.precisionName,
+            shape: "b=1 hq=\(heads) hkv=\(heads) sq=\(seq) sk=\(seq) d=\(prefillDim)\(causal ? " causal" : "")",
+            seconds: seconds, rate: rate, unit: "GFLOP/s", baselineName: S.self == Double.self ? "dgemm" : "sgemm",
+            baselineRate: gemmRate, ratio: rate / gemmRate, goal: goal)
         progress?(result)
         return result
     }
@@ -104,26 +119,16 @@ struct ReferenceBench {
     /// 10 d per visible (query, key) pair (five products: S = QK^T recomputed, dP = dO V^T, dV = P^T dO, dK = dS^T Q,
     /// dQ = dS K), so non-causal counts 10 B Hq Sq Sk d. Baseline: the same gemm as `prefill`, in the same run.
     func backward<S: AttentionScalar>(_: S.Type, heads: Int, seq: Int, causal: Bool) throws -> BenchResult {
-        let d = 128
-        let x = try AttentionInputs(q: pattern(S.self, [1, heads, seq, d], salt: 1),
-                                    k: pattern(S.self, [1, heads, seq, d], salt: 2),
-                                    v: pattern(S.self, [1, heads, seq, d], salt: 3))
-        let dO = try pattern(S.self, [1, heads, seq, d], salt: 7)
+        let x = try prefillInputs(S.self, heads: heads, seq: seq)
+        let dO = try pattern(S.self, [1, heads, seq, prefillDim], salt: 7)
         let options = AttentionOptions(causal: causal ? .bottomRight : .none)
         let forward = try ExactAttention.forward(x, options: options, blocking: blocking)
         let delta = try AttentionBackward.delta(output: forward.output, dO: dO)
-        let (backwardTime, gemmRate) = try againstGemm(S.self, seq: seq, d: d) {
+        let (backwardTime, gemmRate) = try againstGemm(S.self, seq: seq, d: prefillDim) {
             _ = try AttentionBackward.gradients(x, dO: dO, lse: forward.lse, delta: delta, options: options, blocking: blocking)
         }
-        let pairs = causal ? Double(seq) * Double(seq + 1) / 2 : Double(seq) * Double(seq)
-        let rate = 10 * Double(d) * Double(heads) * pairs / backwardTime / 1e9
-        let result = BenchResult(
-            kind: "backward", precision: S.precisionName,
-            shape: "b=1 hq=\(heads) hkv=\(heads) sq=\(seq) sk=\(seq) d=\(d)\(causal ? " causal" : "")",
-            seconds: backwardTime, rate: rate, unit: "GFLOP/s", baselineName: S.self == Double.self ? "dgemm" : "sgemm",
-            baselineRate: gemmRate, ratio: rate / gemmRate, goal: 0.6)
-        progress?(result)
-        return result
+        return prefillResult(S.self, kind: "backward", flopsPerPair: 10, heads: heads, seq: seq, causal: causal,
+                             seconds: backwardTime, gemmRate: gemmRate, goal: 0.6)
     }
 
     /// Best-of-`repeats` seconds of `body`, alternating with the baseline: one head's QK^T gemm (seq x seq x d) on
