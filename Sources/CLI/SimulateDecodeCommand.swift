@@ -72,7 +72,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         // Long simulations (thousands of GPUs, the ring baseline's p^2 messages) say how far they are, every 2 s.
         let start = Date()
         var lastReport = start
-        let reports = try model.compare(strategies, recording: true, baseline: !noRingBaseline, progress: quiet ? nil : { strategy, events, now in
+        let reports = try model.compare(strategies, recording: trace != nil, baseline: !noRingBaseline, progress: quiet ? nil : { strategy, events, now in
             guard Date().timeIntervalSince(lastReport) >= 2 else { return }
             lastReport = Date()
             FileHandle.standardError.write(Data(String(format: "simulate decode: %@: %.1fM events, simulated %@, %.0f s\n",

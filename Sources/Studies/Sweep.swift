@@ -116,9 +116,7 @@ public enum Sweep {
             for n in c.sequenceLengths {
                 let w = try c.workload(sequenceLength: n)
                 let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
-                for (s, r) in zip(c.strategies, try model.compare(c.strategies, recording: true)) {
-                    var report = r
-                    report.execution = nil  // keep memory flat over long sweeps
+                for (s, report) in zip(c.strategies, try model.compare(c.strategies, recording: false)) {
                     points.append(SweepPoint(cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
                                               workload: w, strategy: s, report: report))
                 }

@@ -62,7 +62,10 @@ public struct DecodeModel: Sendable {
         return reports
     }
 
-    /// Simulates one strategy: builds its program (`DecodeStrategy.program`) and runs it through `Execution`.
+    /// Simulates one strategy: builds its program (`DecodeStrategy.program`) and runs it through `Execution`. The
+    /// breakdown is accumulated while it runs (memory independent of the message count); `recording` also keeps every
+    /// transfer and interval in `DecodeReport.execution` (for traces: memory grows with the messages, and a run whose
+    /// records would not fit `MemoryBudget.current` is refused before it starts).
     public func run(_ strategy: DecodeStrategy, recording: Bool = true, progress: Progress? = nil) throws -> DecodeReport {
         let program = strategy.program
         let roof = try roofline()
@@ -71,7 +74,7 @@ public struct DecodeModel: Sendable {
         let context = DecodeContext(workload: workload, options: options, roofline: roof, cluster: target,
                                     tokens: try shardTokens(ranks: p))
         let built = try program.build(context)
-        var execution = Execution(recording: recording, pacing: options.collective.pacing, messageOverhead: options.perMessage,
+        var execution = Execution(recording: recording, breakdown: true, pacing: options.collective.pacing, messageOverhead: options.perMessage,
                                   progress: progress.map { report in { report(strategy, $0, $1) } })
         // Mean elements sent per device by a run of `phases` alone.
         func elementsSent(_ phases: DecodePhases, _ result: ExecutionResult) -> Double {
@@ -87,13 +90,14 @@ public struct DecodeModel: Sendable {
         if let b = builtBackward {
             result = try execution.run(step == .training ? built.phases + b.phases : b.phases, on: target)
             execution.recording = false
+            execution.breakdown = false
             forwardAlone = try execution.run(built.phases, on: target)
             backwardAlone = step == .training ? try execution.run(b.phases, on: target) : result
             notes += b.notes.filter { !notes.contains($0) }
         } else {
             result = try execution.run(built.phases, on: target)
         }
-        let breakdown = recording ? ActivityBreakdown(result, ranks: p) : ActivityBreakdown()
+        let breakdown = result.breakdown ?? ActivityBreakdown()
         let memory = backward.map { $0.peakMemory(context) } ?? program.peakMemory(context)
         var report = DecodeReport(
             strategy: strategy.description, gpus: p, step: step, latency: result.makespan,
@@ -135,8 +139,4 @@ public struct DecodeModel: Sendable {
     public func paperMemory(_ strategy: DecodeStrategy, p: Int) -> Double? {
         strategy.program.paperMemory(workload, ranks: p)
     }
-}
-
-extension ActivityBreakdown {
-    init() {}
 }

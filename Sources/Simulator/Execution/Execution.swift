@@ -5,6 +5,9 @@
 public struct Execution {
     /// Record every transfer and compute interval (for traces and breakdowns). Off for large benchmarks.
     public var recording: Bool
+    /// Accumulate the compute / communication / overhead / idle breakdown while running (`ExecutionResult.breakdown`;
+    /// memory independent of the message count, unlike `recording`).
+    public var breakdown: Bool
     /// When queued messages on a channel may start.
     public var pacing: ChannelPacing
     /// Software overhead per message before it enters the network (see `Executor.messageOverhead`).
@@ -15,9 +18,10 @@ public struct Execution {
     /// long runs).
     public var progress: ((_ events: Int, _ now: SimTime) -> Void)?
 
-    public init(recording: Bool = false, pacing: ChannelPacing = .backToBack, messageOverhead: SimTime = .zero,
+    public init(recording: Bool = false, breakdown: Bool = false, pacing: ChannelPacing = .backToBack, messageOverhead: SimTime = .zero,
                 memoryBudget: MemoryBudget = .current, progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil) {
         self.recording = recording
+        self.breakdown = breakdown
         self.memoryBudget = memoryBudget
         self.pacing = pacing
         self.messageOverhead = messageOverhead
@@ -30,7 +34,8 @@ public struct Execution {
         if recording { try checkRecordingMemory(phases, budget: memoryBudget) }
         var sim = Simulation(NetworkModel(
             network: FlowScheduler(network: cluster.network),
-            observer: try Executor(devices: cluster.gpus, phases: phases, recording: recording, pacing: pacing,
+            observer: try Executor(devices: cluster.gpus, phases: phases, recording: recording, breakdown: breakdown,
+                                   pacing: pacing,
                                    messageOverhead: messageOverhead)))
         if let progress { sim.progress = { progress($0.eventsHandled, $0.now) } }
         sim.handler.observer.start(network: &sim.handler.network, queue: &sim.queue)

@@ -42,4 +42,6 @@ public struct ExecutionResult: Sendable {
     /// Present when recording was on.
     public var transfers: [TransferRecord]
     public var activities: [ActivityRecord]
+    /// Present when `Execution.breakdown` was on.
+    public var breakdown: ActivityBreakdown? = nil
 }

@@ -9,6 +9,8 @@ public struct Executor: NetworkObserver {
     public let devices: [Int]
     /// Record every transfer and compute interval (for traces and breakdowns). Off for large benchmarks.
     public let recording: Bool
+    /// Accumulate the activity breakdown while running (`BusyTimeline`: memory independent of the message count).
+    public let breakdown: Bool
     /// When queued messages on a channel may start.
     public let pacing: ChannelPacing
     /// Software overhead per message (e.g. a protocol step's fixed cost): the message enters the network this long
@@ -78,18 +80,25 @@ public struct Executor: NetworkObserver {
     private var messageCount = 0
     private var lastActivity = SimTime.zero
 
+    private var busy: BusyTimeline?
+    /// Each message's serial in `busy` (when the breakdown is on).
+    private var mSerial: [Int] = []
+    /// The most spans a rank's breakdown list has held (see `BusyTimeline`).
+    var busySpanHighWater: Int { busy?.spanHighWater ?? 0 }
     private var transfers: [TransferRecord] = []
     private var activities: [ActivityRecord] = []
 
     /// Prepares `phases` (each written for `devices.count` ranks) to run with rank i on network node `devices[i]`.
-    public init(devices: [Int], phases: [RankProgram], recording: Bool = false, pacing: ChannelPacing = .backToBack,
-                messageOverhead: SimTime = .zero) throws {
+    public init(devices: [Int], phases: [RankProgram], recording: Bool = false, breakdown: Bool = false,
+                pacing: ChannelPacing = .backToBack, messageOverhead: SimTime = .zero) throws {
         let p = devices.count
         for (i, phase) in phases.enumerated() where phase.ranks != p {
             throw SimulatorError.invalidArgument("phase \(i) is written for \(phase.ranks) ranks, the executor has \(p)")
         }
         self.devices = devices
         self.recording = recording
+        self.breakdown = breakdown
+        busy = breakdown ? BusyTimeline(ranks: p) : nil
         self.pacing = pacing
         self.messageOverhead = messageOverhead
         self.phases = phases
@@ -125,7 +134,7 @@ public struct Executor: NetworkObserver {
         let makespan = max(rankFinish.max() ?? .zero, lastActivity)
         return ExecutionResult(makespan: makespan, rankFinish: rankFinish, events: events,
                                messages: messageCount, bytesSent: bytesSent, bytesPerLinkClass: network.bytesPerLinkClass,
-                               transfers: transfers, activities: activities)
+                               transfers: transfers, activities: activities, breakdown: busy?.breakdown(makespan: makespan))
     }
 
     private mutating func enterPhase(rank r: Int, phase: Int, network: inout FlowScheduler, queue: inout EventQueue) {
@@ -227,6 +236,15 @@ public struct Executor: NetworkObserver {
             case .compute(let duration, let label), .overhead(let duration, let label),
                  .modelledCommunication(let duration, let label):
                 if duration.picoseconds <= 0 { continue }
+                if busy != nil {
+                    if case .compute = op {
+                        busy!.addCompute(rank: rank, start: queue.now, end: queue.now + duration, now: queue.now)
+                    } else if case .overhead = op {
+                        busy!.addOverhead(rank: rank, start: queue.now, end: queue.now + duration, now: queue.now)
+                    } else {
+                        busy!.addCommunication(rank: rank, start: queue.now, end: queue.now + duration, now: queue.now)
+                    }
+                }
                 if recording {
                     let kind: ActivityRecord.Kind
                     switch op {
@@ -300,7 +318,7 @@ public struct Executor: NetworkObserver {
             m = Int32(mSource.count)
             mSource.append(Int32(from)); mDestination.append(Int32(to)); mChannel.append(c); mNext.append(-1)
             mKey.append(key); mBytes.append(bytes); mStart.append(.zero); mTransmitted.append(.zero)
-            mProcess.append(process); mGeneration.append(pGeneration[Int(process)])
+            mProcess.append(process); mGeneration.append(pGeneration[Int(process)]); mSerial.append(0)
         }
         pOutstanding[Int(process)] += 1
         messageCount += 1
@@ -318,6 +336,9 @@ public struct Executor: NetworkObserver {
     private mutating func start(_ m: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
         channelBusy[Int(mChannel[Int(m)])] = true
         if messageOverhead.picoseconds > 0 {
+            if busy != nil {
+                busy!.addOverhead(rank: Int(mSource[Int(m)]), start: queue.now, end: queue.now + messageOverhead, now: queue.now)
+            }
             if recording {
                 // A fixed software cost paid by the sender: recorded as overhead (breakdown and trace), not idle.
                 let i = Int(m)
@@ -334,6 +355,7 @@ public struct Executor: NetworkObserver {
 
     private mutating func inject(_ m: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
         mStart[Int(m)] = queue.now
+        if busy != nil { mSerial[Int(m)] = busy!.injected(start: queue.now) }
         network.send(route: channelRoute[Int(mChannel[Int(m)])], bytes: mBytes[Int(m)], context: Int64(m), queue: &queue)
     }
 
@@ -360,6 +382,11 @@ public struct Executor: NetworkObserver {
         let i = Int(m)
         let now = queue.now
         lastActivity = max(lastActivity, now)
+        if busy != nil {
+            busy!.addCommunication(rank: Int(mSource[i]), start: mStart[i], end: mTransmitted[i], now: now)
+            busy!.addCommunication(rank: Int(mDestination[i]), start: mStart[i], end: now, now: now)
+            busy!.delivered(serial: mSerial[i])
+        }
         if recording {
             transfers.append(TransferRecord(sourceRank: Int(mSource[i]), destinationRank: Int(mDestination[i]),
                                             bytes: mBytes[i], start: mStart[i], transmitted: mTransmitted[i], delivered: now))

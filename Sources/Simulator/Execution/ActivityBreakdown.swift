@@ -1,11 +1,16 @@
-/// Splits each device's timeline [0, makespan] into compute, exposed communication, overhead and idle, using the
-/// union of recorded intervals (so overlapped communication is not double counted). A message's transfer counts as
-/// communication from when it entered the network; the per-message overhead before that is an `overhead` activity of
-/// the sender (recorded by the executor), so it is overhead, not idle.
-struct ActivityBreakdown {
-    var compute = 0.0, communication = 0.0, overhead = 0.0, idle = 0.0
+/// Each device's timeline [0, makespan] split into compute, exposed communication, overhead and idle (seconds,
+/// averaged over devices), using the union of intervals so that overlapped communication is not double counted. A
+/// message's transfer counts as communication on both ends from when it entered the network (on the sender until its
+/// last byte left); the per-message overhead before that is an `overhead` interval of the sender, so it is overhead,
+/// not idle. A run with `Execution.breakdown` on accumulates it as it goes (`BusyTimeline`, memory independent of the
+/// message count); `init(_:ranks:)` computes the same numbers from a recorded run's intervals (the tests' oracle).
+public struct ActivityBreakdown: Sendable, Equatable {
+    public var compute = 0.0, communication = 0.0, overhead = 0.0, idle = 0.0
 
-    init(_ result: ExecutionResult, ranks: Int) {
+    public init() {}
+
+    /// From the records of a run with `recording` on: sorts each rank's intervals and measures their union.
+    public init(_ result: ExecutionResult, ranks: Int) {
         guard ranks > 0 else { return }
         var computeIntervals = [[(Int64, Int64)]](repeating: [], count: ranks)
         var overheadIntervals = computeIntervals, commIntervals = computeIntervals
