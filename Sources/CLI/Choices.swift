@@ -63,6 +63,8 @@ extension ChannelPacing: ExpressibleByArgument {}
 
 extension DecodeStep: ExpressibleByArgument {}
 
+extension RingSimulation: ExpressibleByArgument {}
+
 extension GoldenChecker.Layout: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Self.auto, .bhsd, .bshd].map(\.rawValue) }
 }

@@ -94,6 +94,20 @@ public struct DecodeModel: Sendable {
             forwardAlone = try execution.run(built.phases, on: target)
             backwardAlone = step == .training ? try execution.run(b.phases, on: target) : result
             notes += b.notes.filter { !notes.contains($0) }
+        } else if let h = StepExtrapolation.steps(of: built.phases), options.ringSimulation.extrapolates(steps: h, ranks: p) {
+            // A long ring: its steady state, simulated on prefixes and extended (a trace needs every step).
+            if recording && options.ringSimulation == .extrapolate {
+                throw SimulatorError.invalidArgument("a trace records every step of the ring; use --ring-simulation exact (or auto) with --trace")
+            }
+            // Uneven splits: per-step times may differ by one token's share, 1/q of a step (q tokens per GPU).
+            let q = context.tokens.min() ?? 0
+            let tolerance = context.tokens.max() == q ? 1e-6 : max(1e-6, 1 / Double(max(q, 1)))
+            if !recording, let outcome = try StepExtrapolation(tolerance: tolerance).run(built.phases, on: target, execution: execution) {
+                result = outcome.result
+                notes.append("K/V ring " + outcome.note)
+            } else {
+                result = try execution.run(built.phases, on: target)
+            }
         } else {
             result = try execution.run(built.phases, on: target)
         }

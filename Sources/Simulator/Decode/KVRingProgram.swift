@@ -10,7 +10,7 @@
 /// - sequential: compute, send, receive (p hops, the chunk comes home): p (T_block + a + S b); with
 ///   `chunkComesHome` off, p-1 hops and p blocks (MPI_Sendrecv rings such as `treeattn-mpi`'s):
 ///   p T_block + (p-1)(a + S b).
-public struct KVRingProgram: RankProgram {
+public struct KVRingProgram: SteppedProgram {
     /// The attention block each rank computes at each step.
     public enum Blocks: Sendable {
         /// Every step computes against the chunk held: `times[origin]` for the chunk of rank `origin`, labelled
@@ -32,6 +32,8 @@ public struct KVRingProgram: RankProgram {
     /// Sequential rings only: whether the chunk makes the p-th hop back to its owner (the JAX baseline) or stops
     /// after p-1 hops.
     public let chunkComesHome: Bool
+    /// A prefix of the ring (`prefix(steps:)`): hops after this many are cut, with the blocks after them.
+    private var hopLimit: Int? = nil
 
     public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], blocks: Blocks,
                 chunkComesHome: Bool = true) throws {
@@ -49,15 +51,31 @@ public struct KVRingProgram: RankProgram {
         self.chunkComesHome = chunkComesHome
     }
 
-    /// Steps 0..<hops move the chunk on (a prefix of the p steps).
-    private var hops: Int { ranks == 1 ? 0 : (overlap || !chunkComesHome ? ranks - 1 : ranks) }
+    /// Hops of the whole ring.
+    private var allHops: Int { ranks == 1 ? 0 : (overlap || !chunkComesHome ? ranks - 1 : ranks) }
 
-    /// Steps 0..<computing(rank) compute a block (a prefix of the p steps).
+    /// Steps 0..<hops move the chunk on (a prefix of the p steps).
+    private var hops: Int { min(allHops, hopLimit ?? allHops) }
+
+    /// Steps 0..<computing(rank) compute a block (a prefix of the p steps); a cut ring keeps the blocks that follow
+    /// its hops (overlapped: one more block than hops).
     private func computing(rank: Int) -> Int {
         switch blocks {
-        case .perChunk: return ranks
+        case .perChunk: return ranks - (allHops - hops)
         case .causal: return rank + 1
         }
+    }
+
+    /// The hops (every step moves each chunk once); nil for causal blocks, whose steps differ per rank.
+    public var steps: Int? {
+        if case .causal = blocks { return nil }
+        return allHops
+    }
+
+    public func prefix(steps: Int) -> RankProgram {
+        var cut = self
+        cut.hopLimit = max(0, steps)
+        return cut
     }
 
     public func operation(rank: Int, lane: Int, step: Int) -> RankOperation? {

@@ -9,6 +9,10 @@ public struct ActivityBreakdown: Sendable, Equatable {
 
     public init() {}
 
+    public init(compute: Double, communication: Double, overhead: Double, idle: Double) {
+        (self.compute, self.communication, self.overhead, self.idle) = (compute, communication, overhead, idle)
+    }
+
     /// From the records of a run with `recording` on: sorts each rank's intervals and measures their union.
     public init(_ result: ExecutionResult, ranks: Int) {
         guard ranks > 0 else { return }
