@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := .build/debug/treeattn
 MPIBIN := .build/debug/treeattn-mpi
 
-.PHONY: setup build demo test bench fuzz validate clean
+.PHONY: setup build demo test bench fuzz validate scale-doc clean
 
 setup:
 	@bash scripts/setup.sh
@@ -42,6 +42,11 @@ bench: setup
 validate: setup
 	$(SWIFT) build -c release
 	.build/release/treeattn-mpi validate --out docs/validation.md
+
+# docs/scale.md and docs/scale/: Tree vs Ring, pass-partials and gather from 8 to 65,536 GPUs (about 5 minutes).
+scale-doc: setup
+	$(SWIFT) build -c release
+	.build/release/treeattn scale --out docs
 
 clean:
 	rm -rf .build Examples/UsingTheLibrary/.build

@@ -251,9 +251,31 @@ import Testing
     }
 
     @Test func benchSimulatorRunsTiny() throws {
-        let r = try CLI.run(["bench", "simulator", "--gpus", "8", "--bytes", "1MB", "--heap-operations", "1000"])
+        let r = try CLI.run(["bench", "simulator", "--gpus", "8", "--bytes", "1MB", "--heap-operations", "1000", "--decode-gpus", "16"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("baseline  Heap<Event> pop+push"))
         #expect(r.stdout.contains("ring all-reduce: 8 GPUs"))
+        let decode = r.stdout.split(separator: "\n").filter { $0.hasPrefix("     16  ") }
+        #expect(decode.count == 2 && decode[0].contains("tree") && decode[1].contains("ring") && decode.allSatisfy { $0.contains(" MB ") },
+                "\(r.stdout)")
+        let bad = try CLI.run(["bench", "simulator", "--decode-gpus", "12"])
+        #expect(bad.status != 0 && bad.stderr.hasPrefix("Error:") && bad.stderr.contains("--decode-gpus"))
+    }
+
+    /// `treeattn scale` writes scale.md and scale/ together; a GPU count that is not whole servers is refused.
+    @Test func scaleWritesTheDocumentAndPlots() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["scale", "--gpus", "8,16", "--seq-lens", "1M", "--out", dir + "/s", "--quiet"])
+        CLI.expectSuccess(r)
+        let md = try String(contentsOfFile: dir + "/s/scale.md", encoding: .utf8)
+        #expect(md.contains("| 16 | "))
+        for f in ["scale/scale.csv", "scale/latency-1M.svg", "scale/speedup.svg"] {
+            #expect(md.contains("(\(f))"), "scale.md links \(f)")
+            #expect(FileManager.default.fileExists(atPath: dir + "/s/" + f), "\(f)")
+        }
+        let bad = try CLI.run(["scale", "--gpus", "12", "--out", dir + "/t", "--quiet"])
+        #expect(bad.status != 0 && bad.stderr.hasPrefix("Error:") && bad.stderr.contains("12"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/t/scale.md"))
     }
 }

@@ -64,6 +64,22 @@ struct FatTreeClosedFormTests {
         #expect(close(t, expected), "\(t) vs \(expected)")
     }
 
+    /// The presets themselves: a ring all-reduce over GPU 0 of each of the first 32 servers of `dgx-h100-2tier` and
+    /// `dgx-h100-3tier` (rail-optimised, radix 64 at 1:1: rail 0's first leaf holds those 32 servers' NICs). Every edge,
+    /// the wrap-around included, is GPU -> PCIe -> NIC -> leaf -> NIC -> PCIe -> GPU: 2 x 100 ns + 2 x 500 ns and one
+    /// mtu / B for each of the 2 packetised InfiniBand links: 2 (p-1)(a + (n/p)/B).
+    @Test(arguments: ["dgx-h100-2tier:32", "dgx-h100-3tier:32"])
+    func ringAllReduceWithinARailLeafOfThePreset(preset: String) throws {
+        var c = try Cluster.resolve(preset)
+        c.gpus = stride(from: 0, to: 256, by: 8).map { c.gpus[$0] }
+        c.serverOf = Array(0..<32)
+        let n = 64e6, p = 32.0
+        let a = 2 * 100e-9 + 2 * 500e-9 + 2 * mtu / B
+        let expected = 2 * (p - 1) * (a + n / p / B)
+        let t = try Collective(.allreduce, algorithm: .ring, bytes: n).run(on: c).time.seconds
+        #expect(close(t, expected), "\(preset): \(t) vs \(expected)")
+    }
+
     /// Radix 8 at 1:1 (4 down, 4 up, 4 spines), one GPU per server, 8 servers on 2 leaves. Among the cross-leaf
     /// pairs with distinct sources and destinations, two that hash onto the same spine share its uplink (each at
     /// B/2); two on different spines each run at B.
