@@ -6,7 +6,7 @@ import Simulator
 /// count) from 8 to 65,536 GPUs at 1M to 100M tokens, idealised (no launch or call overheads), with the winner of
 /// every cell and the breakdown that explains it. Rings beyond 2^24 messages are extrapolated from their steady state
 /// (`StepExtrapolation`, flagged in the CSV); gather beyond `gatherLimit` GPUs is not simulated (its incast makes
-/// every arrival re-share one link among all senders: time and queued timers grow as p^2). Deterministic: the same
+/// every arrival re-share one link among all senders: simulation time grows as p^2). Deterministic: the same
 /// configuration gives the same bytes.
 public enum ScaleStudy {
     public struct Configuration: Sendable {
@@ -150,7 +150,7 @@ public enum ScaleStudy {
             their steady state (`--ring-simulation auto`; column `simulated` = `extrapolated` in
             [scale/scale.csv](scale/scale.csv); within 1/q of every-step simulation, q tokens per GPU, and exact for even
             splits, see docs/simulator.md). Gather is simulated up to \(c.gatherLimit) GPUs only: its incast re-shares
-            one link among all senders at every arrival, so its cost grows as p^2 (about 110 s and 4.3 GB at 16,384 GPUs).
+            one link among all senders at every arrival, so its simulation time grows as p^2 (about 2 minutes at 16,384 GPUs).
 
 
             """

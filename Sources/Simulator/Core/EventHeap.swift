@@ -27,6 +27,31 @@ public struct EventHeap {
         }
     }
 
+    /// Removes every event `shouldRemove` picks and restores the heap in O(n) (Floyd's bottom-up build). The events
+    /// kept come out in the same order as before: keys are unique.
+    public mutating func removeAll(where shouldRemove: (Event) -> Bool) {
+        storage.removeAll(where: shouldRemove)
+        storage.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            var start = n / 2 - 1
+            while start >= 0 {
+                let item = h[start]
+                var i = start
+                while true {
+                    let left = 2 * i + 1
+                    if left >= n { break }
+                    let right = left + 1
+                    let child = right < n && h[right] < h[left] ? right : left
+                    if !(h[child] < item) { break }
+                    h[i] = h[child]
+                    i = child
+                }
+                h[i] = item
+                start -= 1
+            }
+        }
+    }
+
     @inlinable
     public mutating func popMin() -> Event? {
         guard let last = storage.popLast() else { return nil }

@@ -27,6 +27,10 @@ public struct EventQueue {
         nextSequence &+= 1
     }
 
+    /// Drops pending events that no longer matter (e.g. timers superseded by a rescheduling), keeping the others'
+    /// order: the run is the same, only the memory of the dropped events is freed.
+    public mutating func discard(where isObsolete: (Event) -> Bool) { heap.removeAll(where: isObsolete) }
+
     /// The earliest event (lowest time, then lowest sequence), removed from the queue; the clock is not moved.
     @inlinable
     mutating func next() -> Event? { heap.popMin() }

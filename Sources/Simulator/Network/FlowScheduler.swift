@@ -56,6 +56,14 @@ public struct FlowScheduler {
     }
     private var flows: [FlowState] = []
     private var freeFlows: [Int32] = []
+    /// Transmit-end timers superseded by a rate change and still queued. When they outnumber the live flows (an incast
+    /// re-shares one link among all its senders at every arrival: p^2 timers), `setRate` drops them from the queue.
+    private var staleTimers = 0
+    private var liveFlows = 0
+    /// Largest number of superseded timers held at once (tests check it stays bounded).
+    private(set) var staleTimersHighWater = 0
+    /// Superseded timers are dropped once there are more than this many (and more than twice the live flows).
+    var staleTimerFloor = 4096
     /// Position of flow f in the list of its k-th link is fPosition[f * maxHops + k] (an offset from the link's
     /// `flowStart`), so removing a flow from a link shared by hundreds of flows needs no search.
     private var fPosition: [Int32] = []
@@ -211,6 +219,7 @@ public struct FlowScheduler {
         let segment = segments[seg]
         let bytes = transfer.bytes
         let now = queue.now.picoseconds
+        liveFlows += 1
         let state = FlowState(remaining: bytes, rate: 0, updated: now, transfer: t, version: 0,
                               linkStart: segment.linkStart, linkEnd: segment.linkEnd, bottleneck: -1, mark: 0)
         let f: Int32
@@ -263,6 +272,8 @@ public struct FlowScheduler {
         var flow = flows[i]
         if flow.rate > 0 {
             flow.remaining = max(0, flow.remaining - flow.rate * Double(now - flow.updated) * 1e-12)
+            staleTimers += 1  // its pending timer is superseded below
+            staleTimersHighWater = max(staleTimersHighWater, staleTimers)
         }
         let delta = rate - flow.rate
         for k in Int(flow.linkStart)..<Int(flow.linkEnd) { links[Int(segmentLinks[k])].used += delta }
@@ -273,6 +284,21 @@ public struct FlowScheduler {
         let duration = SimTime(seconds: flow.remaining / rate)
         queue.schedule(at: SimTime(picoseconds: now) + duration, target: EventTarget.network.rawValue, kind: Kind.transmitEnd.rawValue,
                             payload: Int64(f) | Int64(flow.version) << 32)
+        if staleTimers > staleTimerFloor && staleTimers > 2 * liveFlows { dropStaleTimers(&queue) }
+    }
+
+    /// Whether `event` is a transmit-end timer superseded by a later rate change (or of a finished flow).
+    private func isStale(_ event: Event) -> Bool {
+        guard event.target == EventTarget.network.rawValue, event.kind == Kind.transmitEnd.rawValue else { return false }
+        let f = Int(truncatingIfNeeded: event.payload & 0xffff_ffff)
+        return flows[f].version != UInt32(truncatingIfNeeded: event.payload >> 32) || flows[f].transfer < 0
+    }
+
+    /// Removes the superseded timers from the queue (the live events keep their order: the run is unchanged).
+    private mutating func dropStaleTimers(_ queue: inout EventQueue) {
+        let scheduler = self
+        queue.discard(where: { scheduler.isStale($0) })
+        staleTimers = 0
     }
 
     /// What `MaxMinFairShare.solve` reads of the scheduler's lists.
@@ -360,7 +386,7 @@ public struct FlowScheduler {
         case .transmitEnd:
             let f = Int32(truncatingIfNeeded: event.payload & 0xffff_ffff)
             let version = UInt32(truncatingIfNeeded: event.payload >> 32)
-            guard flows[Int(f)].version == version, flows[Int(f)].transfer >= 0 else { return }  // stale
+            guard flows[Int(f)].version == version, flows[Int(f)].transfer >= 0 else { staleTimers -= 1; return }
             finishTransmission(f, now: event.time, queue: &queue, observer: &observer)
         case .arrival:
             arrive(Int32(event.payload), queue: &queue, observer: &observer)
@@ -389,6 +415,7 @@ public struct FlowScheduler {
             linkRemove(l, f, hop: k - linkStart)
         }
         setBottleneck(f, -1)
+        liveFlows -= 1
         flows[Int(f)].transfer = -1
         flows[Int(f)].version &+= 1
         flows[Int(f)].rate = 0
