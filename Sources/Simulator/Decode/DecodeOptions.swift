@@ -40,7 +40,9 @@ public enum RingSimulation: String, Sendable, CaseIterable {
         switch self {
         case .exact: return false
         case .extrapolate: return true
-        case .auto: return steps.multipliedReportingOverflow(by: ranks).partialValue > Self.exactMessages
+        case .auto:
+            let (messages, overflow) = steps.multipliedReportingOverflow(by: ranks)
+            return overflow || messages > Self.exactMessages
         }
     }
 }
