@@ -25,6 +25,40 @@ struct StepExtrapolationTests {
                                options: options)
     }
 
+    /// The training step (forward ring, then the gradient ring with the dK/dV accumulators) and the backward alone:
+    /// both rings cut after the same number of hops (`KVGradientRingProgram.prefix`), against every step.
+    @Test("training and backward rings: extrapolated == simulated every step", arguments: [
+        ("dgx-h100:16", 100_000_000), ("dgx-h100:16", 1_000_003), ("dgx-h100-3tier:16", 12_800_000),
+    ])
+    func trainingMatchesExact(cluster name: String, tokens: Int) throws {
+        let cluster = try Cluster.resolve(name)
+        for strategy in [DecodeStrategy.ring(overlap: true), .ring(overlap: false)] {
+            for step in [DecodeStep.training, .backward] {
+                func model(_ mode: RingSimulation) throws -> DecodeModel {
+                    var options = DecodeOptions()
+                    options.ringSimulation = mode
+                    return try DecodeModel(cluster: cluster, workload: try DecodeWorkload(sequenceLength: tokens, heads: 16, headDim: 128),
+                                           options: options, step: step)
+                }
+                let exact = try model(.exact).run(strategy, recording: false)
+                let fast = try model(.extrapolate).run(strategy, recording: false)
+                let label = "\(name) N=\(tokens) \(strategy) \(step)"
+                #expect(fast.notes.contains { $0.contains("extrapolated") }, "\(label): not extrapolated")
+                let q = tokens / exact.gpus, bound = tokens % exact.gpus == 0 ? 1e-9 : 1 / Double(q)
+                for (f, e) in [(fast.latency, exact.latency), (fast.forwardLatency!, exact.forwardLatency!),
+                               (fast.backwardLatency!, exact.backwardLatency!)] {
+                    let error = abs(f.seconds - e.seconds) / e.seconds
+                    print("extrapolation \(label): \(e) error \(error)")
+                    #expect(error <= bound, "\(label): \(f) vs \(e)")
+                }
+                #expect(fast.messages == exact.messages)
+                #expect(abs(fast.elementsSentPerDevice - exact.elementsSentPerDevice) <= 1e-12 * exact.elementsSentPerDevice)
+                #expect(abs(fast.backwardElementsSentPerDevice! - exact.backwardElementsSentPerDevice!)
+                        <= 1e-12 * exact.backwardElementsSentPerDevice!)
+            }
+        }
+    }
+
     /// Relative error of the extrapolated latency, breakdown and volumes against the whole simulation. Even splits
     /// (N mod p = 0): the same to rounding. Uneven ones: the first N mod p chunks hold one token more, so the per-step
     /// time changes by at most one token's share of a step when the bigger chunks stop crossing the bottleneck edge,

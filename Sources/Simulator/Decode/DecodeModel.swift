@@ -80,36 +80,43 @@ public struct DecodeModel: Sendable {
         func elementsSent(_ phases: DecodePhases, _ result: ExecutionResult) -> Double {
             phases.modelledElementsSentPerDevice ?? result.bytesSent.reduce(0, +) / Double(p) / phases.sentElementBytes
         }
+        var notes = built.notes
+        // Runs phases, extrapolating a long K/V ring's steady state (`RingSimulation`; a trace needs every step).
+        // Uneven splits: per-step times may differ by one token's share, 1/q of a step (q tokens per GPU).
+        let q = context.tokens.min() ?? 0
+        let tolerance = context.tokens.max() == q ? 1e-6 : max(1e-6, 1 / Double(max(q, 1)))
+        func execute(_ phases: [RankProgram], _ execution: Execution) throws -> ExecutionResult {
+            guard let h = StepExtrapolation.steps(of: phases), options.ringSimulation.extrapolates(steps: h, ranks: p) else {
+                return try execution.run(phases, on: target)
+            }
+            if execution.recording {
+                if options.ringSimulation == .extrapolate {
+                    throw SimulatorError.invalidArgument("a trace records every step of the ring; use --ring-simulation exact (or auto) with --trace")
+                }
+                return try execution.run(phases, on: target)
+            }
+            guard let outcome = try StepExtrapolation(tolerance: tolerance).run(phases, on: target, execution: execution) else {
+                return try execution.run(phases, on: target)
+            }
+            let note = "K/V ring " + outcome.note
+            if !notes.contains(where: { $0.hasPrefix("K/V ring extrapolated") }) { notes.append(note) }
+            return outcome.result
+        }
         // A step with a backward runs the backward (training: the forward then the backward) as its recorded run,
         // and the forward and the backward each alone (unrecorded) for their own latencies and volumes.
         let backward = try step.includesBackward ? program.backward() : nil
         let builtBackward = try backward?.build(context)
         let result: ExecutionResult
         var forwardAlone: ExecutionResult? = nil, backwardAlone: ExecutionResult? = nil
-        var notes = built.notes
         if let b = builtBackward {
-            result = try execution.run(step == .training ? built.phases + b.phases : b.phases, on: target)
+            result = try execute(step == .training ? built.phases + b.phases : b.phases, execution)
             execution.recording = false
             execution.breakdown = false
-            forwardAlone = try execution.run(built.phases, on: target)
-            backwardAlone = step == .training ? try execution.run(b.phases, on: target) : result
+            forwardAlone = try execute(built.phases, execution)
+            backwardAlone = step == .training ? try execute(b.phases, execution) : result
             notes += b.notes.filter { !notes.contains($0) }
-        } else if let h = StepExtrapolation.steps(of: built.phases), options.ringSimulation.extrapolates(steps: h, ranks: p) {
-            // A long ring: its steady state, simulated on prefixes and extended (a trace needs every step).
-            if recording && options.ringSimulation == .extrapolate {
-                throw SimulatorError.invalidArgument("a trace records every step of the ring; use --ring-simulation exact (or auto) with --trace")
-            }
-            // Uneven splits: per-step times may differ by one token's share, 1/q of a step (q tokens per GPU).
-            let q = context.tokens.min() ?? 0
-            let tolerance = context.tokens.max() == q ? 1e-6 : max(1e-6, 1 / Double(max(q, 1)))
-            if !recording, let outcome = try StepExtrapolation(tolerance: tolerance).run(built.phases, on: target, execution: execution) {
-                result = outcome.result
-                notes.append("K/V ring " + outcome.note)
-            } else {
-                result = try execution.run(built.phases, on: target)
-            }
         } else {
-            result = try execution.run(built.phases, on: target)
+            result = try execute(built.phases, execution)
         }
         let breakdown = result.breakdown ?? ActivityBreakdown()
         let memory = backward.map { $0.peakMemory(context) } ?? program.peakMemory(context)

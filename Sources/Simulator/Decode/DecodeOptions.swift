@@ -22,7 +22,8 @@ public struct DecodeOptions: Equatable, Sendable {
     public init() {}
 }
 
-/// How the K/V rings of `ring`, `ring-sequential` and `ring-sendrecv` decode forwards are simulated. A ring over p
+/// How the K/V rings of `ring`, `ring-sequential` and `ring-sendrecv` are simulated (forward, and the gradient ring of
+/// the backward and training steps). A ring over p
 /// GPUs sends p(p-1) messages: 4.3e9 at 65,536 GPUs, about 40 minutes of events on a 2-core machine.
 public enum RingSimulation: String, Sendable, CaseIterable {
     /// Every step up to `exactMessages` messages, extrapolated beyond (the same as before for p <= 4096).

@@ -17,7 +17,7 @@
 ///
 /// Each chunk and each accumulator travels as `messagesPerChunk` messages of equal size. Tags: K/V message i of
 /// step s is 2(s m + i), the accumulator's 2(s m + i) + 1.
-public struct KVGradientRingProgram: RankProgram {
+public struct KVGradientRingProgram: SteppedProgram {
     public let ranks: Int
     public let overlap: Bool
     public let messagesPerChunk: Int
@@ -29,6 +29,21 @@ public struct KVGradientRingProgram: RankProgram {
     public let blockTimes: [SimTime]
     /// Adding a block's dK/dV into each chunk's accumulator (labelled "accumulate dK/dV").
     public let accumulateTimes: [SimTime]
+    /// The step structure's p (the steps' count and the final hop home): the ranks, or fewer for a prefix
+    /// (`prefix(steps:)`); chunk origins and neighbours always use the ranks.
+    private var lastStep: Int? = nil
+    private var structuralSteps: Int { lastStep ?? ranks }
+
+    /// K/V hops: p-1 overlapped, p sequential (as the forward rings, so a training step cuts both alike).
+    public var steps: Int? { ranks <= 1 ? 0 : (overlap ? ranks - 1 : ranks) }
+
+    /// The ring closed after `steps` K/V hops: the same step structure with p replaced by steps+1 (overlapped) or
+    /// steps (sequential), each accumulator's last hop going one rank on instead of home.
+    public func prefix(steps: Int) -> RankProgram {
+        var cut = self
+        cut.lastStep = max(1, min(ranks, overlap ? steps + 1 : steps))
+        return cut
+    }
 
     public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], gradientBytes: [Double],
                 blockTimes: [SimTime], accumulateTimes: [SimTime]) throws {
@@ -47,12 +62,12 @@ public struct KVGradientRingProgram: RankProgram {
 
     /// Operations of step s (s = p: the overlapped ring's final hop home).
     private func count(step s: Int) -> Int {
-        let m = messagesPerChunk, p = ranks
-        guard p > 1 else { return s == 0 ? 1 : 0 }
-        if !overlap { return s < p ? 1 + (s >= 1 ? 1 : 0) + 4 * m : 0 }
-        if s == p { return m + 1 }
-        if s > p { return 0 }
-        let hop = s < p - 1 ? 2 * m : 0
+        let m = messagesPerChunk, L = structuralSteps
+        guard ranks > 1 else { return s == 0 ? 1 : 0 }
+        if !overlap { return s < L ? 1 + (s >= 1 ? 1 : 0) + 4 * m : 0 }
+        if s == L { return m + 1 }
+        if s > L { return 0 }
+        let hop = s < L - 1 ? 2 * m : 0
         let accumulate = s >= 2 ? m + 1 : 0
         let forward = s >= 1 ? m : 0
         return hop + 1 + accumulate + forward
@@ -61,7 +76,7 @@ public struct KVGradientRingProgram: RankProgram {
     public func operation(rank: Int, lane: Int, step: Int) -> RankOperation? {
         // Steps 2..<p-1 of the overlapped ring (and 1..<p of the sequential one) have the same number of operations,
         // so the step holding operation `step` follows from the irregular first and last steps and one division.
-        let p = ranks
+        let p = structuralSteps
         let regularFirst = overlap ? 2 : 1, regularEnd = overlap ? p - 1 : p
         var k = step, s = 0
         while s < regularFirst && s <= p {
@@ -101,11 +116,12 @@ public struct KVGradientRingProgram: RankProgram {
             if j < m { return .recv(from: prev, tag: kvTag(s, j)) }; j -= m
             return .recv(from: prev, tag: gradientTag(s, j))
         }
-        if s == p {  // the accumulator of this rank's own chunk comes home
-            if j < m { return .recv(from: prev, tag: gradientTag(p - 1, j)) }
+        let L = structuralSteps
+        if s == L {  // the accumulator of this rank's own chunk comes home
+            if j < m { return .recv(from: prev, tag: gradientTag(L - 1, j)) }
             return .compute(accumulateTimes[r], label: "accumulate dK/dV")
         }
-        let hop = s < p - 1
+        let hop = s < L - 1
         if hop { if j < m { return .send(to: next, bytes: chunkBytes[origin] / Double(m), tag: kvTag(s, j)) }; j -= m }
         if j == 0 { return block }; j -= 1
         if s >= 2 {
