@@ -9,7 +9,7 @@ struct DecodeOverheadOptions: ParsableArguments {
     @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
     var ringKv: RingKV = .expanded
 
-    @Option(name: .long, help: "How K/V rings are simulated: auto (every step up to 2^24 messages, i.e. 4,096 GPUs; beyond, the steady state extrapolated from simulated prefixes), exact or extrapolate.")
+    @Option(name: .long, help: "How K/V rings are simulated: auto (every step up to 2^24 hops x GPUs, i.e. 4,096 GPUs; beyond, the steady state extrapolated from simulated prefixes), exact or extrapolate.")
     var ringSimulation: RingSimulation = .auto
 
     @Option(name: .long, help: "Kernel launch overhead per local kernel, microseconds (default: the cluster file's kernel_launch_us, else 0).")

@@ -25,6 +25,20 @@ struct StepExtrapolationTests {
                                options: options)
     }
 
+    /// A line that leaves the clock's range is the clock-range error (as a whole run would be), not a trap; inside it,
+    /// the line through the two prefixes.
+    @Test func extendingBeyondTheClockIsAnError() throws {
+        func run(_ ps: Int64) -> ExecutionResult {
+            ExecutionResult(makespan: SimTime(picoseconds: ps), rankFinish: [SimTime(picoseconds: ps)], events: 1, messages: Int(ps / 100),
+                            bytesSent: [1], bytesPerLinkClass: [], transfers: [], activities: [])
+        }
+        #expect(throws: SimulatorError.clockRange) {
+            try StepExtrapolation.extend(run(1_000_000_000_000_000), run(2_000_000_000_000_000), from: 16, 32, to: 1 << 30, events: 0)
+        }
+        let r = try StepExtrapolation.extend(run(1_000), run(2_000), from: 16, 32, to: 64, events: 5)
+        #expect(r.makespan.picoseconds == 4_000 && r.rankFinish == [SimTime(picoseconds: 4_000)] && r.messages == 40 && r.events == 5)
+    }
+
     /// The training step (forward ring, then the gradient ring with the dK/dV accumulators) and the backward alone:
     /// both rings cut after the same number of hops (`KVGradientRingProgram.prefix`), against every step.
     @Test("training and backward rings: extrapolated == simulated every step", arguments: [
@@ -67,7 +81,7 @@ struct StepExtrapolationTests {
     @Test("extrapolated == simulated every step", arguments: [
         ("dgx-h100:16", 1_000_000), ("dgx-h100:16", 100_000_037), ("2:1", 12_345_679), ("2:1", 100_000_000),
         ("dgx-h100-2tier:32", 100_000_037), ("dgx-h100-3tier:16", 3_000_001), ("compute-bound", 100_000_000),
-        ("compute-bound", 99_999_999),
+        ("compute-bound", 99_999_999), ("dgx-h100:16", 1_921), ("dgx-h100:16", 1_983), ("dgx-h100-3tier:16", 2_000),
     ])
     func matchesExact(cluster name: String, tokens: Int) throws {
         // compute-bound: 0.1% of the H100's HBM bandwidth (3.35 GB/s) makes each block slower than its hop.

@@ -53,8 +53,7 @@ public struct Simulation<Handler: EventHandler> {
     /// Throws when the run was stopped because simulated time left the clock's range.
     public func checkClockRange() throws {
         if exceededClockRange {
-            throw SimulatorError.invalidArgument(
-                "simulated time exceeds the clock's range (2^62 ps, about 53 days): reduce the sizes or overheads")
+            throw SimulatorError.clockRange
         }
     }
 }

@@ -10,6 +10,11 @@ public enum SimulatorError: Error, CustomStringConvertible, Equatable {
     /// A file could not be read or written.
     case file(path: String, problem: String)
 
+    /// Simulated time beyond `SimTime.range` (a run, or an extrapolation, that would take longer than the clock holds).
+    public static var clockRange: SimulatorError {
+        .invalidArgument("simulated time exceeds the clock's range (2^62 ps, about 53 days): reduce the sizes or overheads")
+    }
+
     public var description: String {
         switch self {
         case .cluster(let message): return "cluster error: \(message)"

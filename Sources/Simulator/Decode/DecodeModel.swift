@@ -85,8 +85,11 @@ public struct DecodeModel: Sendable {
         // Uneven splits: per-step times may differ by one token's share, 1/q of a step (q tokens per GPU).
         let q = context.tokens.min() ?? 0
         let tolerance = context.tokens.max() == q ? 1e-6 : max(1e-6, 1 / Double(max(q, 1)))
+        // auto gives up once its prefixes reach a quarter of the ring (then the whole ring costs at most ~1.6x).
+        let extrapolation = StepExtrapolation(tolerance: tolerance, longestPrefix: options.ringSimulation == .auto ? 0.25 : 1)
         func execute(_ phases: [RankProgram], _ execution: Execution) throws -> ExecutionResult {
-            guard let h = StepExtrapolation.steps(of: phases), options.ringSimulation.extrapolates(steps: h, ranks: p) else {
+            guard let h = StepExtrapolation.steps(of: phases), options.ringSimulation.extrapolates(steps: h, ranks: p),
+                  extrapolation.canGain(steps: h) else {
                 return try execution.run(phases, on: target)
             }
             if execution.recording {
@@ -95,7 +98,9 @@ public struct DecodeModel: Sendable {
                 }
                 return try execution.run(phases, on: target)
             }
-            guard let outcome = try StepExtrapolation(tolerance: tolerance).run(phases, on: target, execution: execution) else {
+            guard let outcome = try extrapolation.run(phases, on: target, execution: execution) else {
+                let note = "K/V ring simulated every step: its per-step increments did not settle on the prefixes tried"
+                if !notes.contains(note) { notes.append(note) }
                 return try execution.run(phases, on: target)
             }
             let note = "K/V ring " + outcome.note

@@ -26,14 +26,15 @@ public struct DecodeOptions: Equatable, Sendable {
 /// the backward and training steps). A ring over p
 /// GPUs sends p(p-1) messages: 4.3e9 at 65,536 GPUs, about 40 minutes of events on a 2-core machine.
 public enum RingSimulation: String, Sendable, CaseIterable {
-    /// Every step up to `exactMessages` messages, extrapolated beyond (the same as before for p <= 4096).
+    /// Every step up to `exactMessages` hops x ranks, extrapolated beyond (the same as before for p <= 4096); gives
+    /// up on extrapolating (and simulates every step) if the windows disagree up to a quarter of the ring.
     case auto
     /// Every step of every ring, however long.
     case exact
-    /// `StepExtrapolation` whenever the ring is long enough to gain (3K < p-1 steps); exact otherwise.
+    /// `StepExtrapolation` whenever the ring is long enough to gain (h mod 16 + 48 < h steps); exact otherwise.
     case extrapolate
 
-    /// The most messages `auto` simulates exactly: 2^24, a ring over 4,096 GPUs.
+    /// The most hops x ranks `auto` simulates exactly: 2^24, a forward ring over 4,096 GPUs (its messages).
     public static let exactMessages = 1 << 24
 
     /// Whether a ring of `steps` steps over `ranks` ranks is extrapolated.

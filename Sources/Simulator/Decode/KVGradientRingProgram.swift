@@ -37,11 +37,13 @@ public struct KVGradientRingProgram: SteppedProgram {
     /// K/V hops: p-1 overlapped, p sequential (as the forward rings, so a training step cuts both alike).
     public var steps: Int? { ranks <= 1 ? 0 : (overlap ? ranks - 1 : ranks) }
 
-    /// The ring closed after `steps` K/V hops: the same step structure with p replaced by steps+1 (overlapped) or
-    /// steps (sequential), each accumulator's last hop going one rank on instead of home.
+    /// The ring closed after `steps` K/V hops (at least 1): the same step structure with p replaced by steps+1
+    /// (overlapped) or steps (sequential), each accumulator's last hop going one rank on instead of home.
     public func prefix(steps: Int) -> RankProgram {
         var cut = self
-        cut.lastStep = max(1, min(ranks, overlap ? steps + 1 : steps))
+        // At least one hop (an overlapped ring of one step would wait for an accumulator nobody sends).
+        let hops = max(1, steps)
+        cut.lastStep = min(ranks, overlap ? hops + 1 : hops)
         return cut
     }
 

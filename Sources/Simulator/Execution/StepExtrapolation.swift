@@ -17,7 +17,8 @@ public protocol SteppedProgram: RankProgram {
 ///
 /// When the two windows disagree, W doubles; when k3 reaches h, nothing is extrapolated (the caller runs the whole
 /// program). Rank finish times, bytes per rank and per link class, messages and the breakdown are extended along
-/// the same line (bytes and messages are exactly linear in the steps: each step moves every chunk once); `events`
+/// the same line (messages and total bytes are exactly linear in the steps: each step moves every chunk once; bytes per
+/// rank and per link class to within one token's share when the split is uneven); `events`
 /// counts the events actually simulated. `Tests/SimulatorTests/StepExtrapolationTests.swift` checks the result against
 /// the whole simulation on flat, star and fat-tree clusters.
 public struct StepExtrapolation: Sendable {
@@ -25,11 +26,18 @@ public struct StepExtrapolation: Sendable {
     public var firstWindow: Int
     /// Largest relative difference allowed between the two windows' per-step increments.
     public var tolerance: Double
+    /// The longest prefix tried, as a fraction of the steps: when the windows have not agreed by then, give up (and
+    /// run the whole program), so a ring that never settles costs at most about this fraction of h steps more.
+    public var longestPrefix: Double
 
-    public init(firstWindow: Int = 16, tolerance: Double = 1e-6) {
-        self.firstWindow = firstWindow
+    public init(firstWindow: Int = 16, tolerance: Double = 1e-6, longestPrefix: Double = 1) {
+        self.firstWindow = max(1, firstWindow)
         self.tolerance = tolerance
+        self.longestPrefix = longestPrefix
     }
+
+    /// Whether a program of `h` steps is long enough for the first windows (else it is run whole).
+    public func canGain(steps h: Int) -> Bool { h % firstWindow + 3 * firstWindow < h }
 
     /// An extrapolated run and how it was obtained.
     public struct Outcome: Sendable {
@@ -58,7 +66,7 @@ public struct StepExtrapolation: Sendable {
     /// The extrapolated run, or nil when the program is too short to gain or never settles into a steady state
     /// (then run it whole).
     public func run(_ phases: [RankProgram], on cluster: Cluster, execution: Execution) throws -> Outcome? {
-        guard let h = Self.steps(of: phases), firstWindow >= 1 else { return nil }
+        guard let h = Self.steps(of: phases), canGain(steps: h) else { return nil }
         var execution = execution
         execution.recording = false
         var simulated: [Int: ExecutionResult] = [:]
@@ -75,30 +83,33 @@ public struct StepExtrapolation: Sendable {
         while true {
             let r = h % w
             let (k1, k2, k3) = (r + w, r + 2 * w, r + 3 * w)
-            guard k3 < h else { return nil }
+            guard k3 < h, w == firstWindow || Double(k3) <= longestPrefix * Double(h) else { return nil }
             let (m1, m2, m3) = (try result(k1), try result(k2), try result(k3))
             let d1 = Double(m2.makespan.picoseconds - m1.makespan.picoseconds)
             let d2 = Double(m3.makespan.picoseconds - m2.makespan.picoseconds)
             let agreement = d2 > 0 ? abs(d2 - d1) / d2 : .infinity
             if agreement <= tolerance {
                 let events = simulated.values.reduce(0) { $0 + $1.events }
-                return Outcome(result: Self.extend(m2, m3, from: k2, k3, to: h, events: events),
+                return Outcome(result: try Self.extend(m2, m3, from: k2, k3, to: h, events: events),
                                simulatedSteps: [k1, k2, k3], totalSteps: h, agreement: agreement)
             }
             w *= 2
         }
     }
 
-    /// The run of `h` steps on the line through `a` (`ka` steps) and `b` (`kb` steps).
-    static func extend(_ a: ExecutionResult, _ b: ExecutionResult, from ka: Int, _ kb: Int, to h: Int, events: Int) -> ExecutionResult {
+    /// The run of `h` steps on the line through `a` (`ka` steps) and `b` (`kb` steps). Throws the clock-range error
+    /// when the line leaves the clock's range (as a whole run would).
+    static func extend(_ a: ExecutionResult, _ b: ExecutionResult, from ka: Int, _ kb: Int, to h: Int, events: Int) throws -> ExecutionResult {
         let t = Double(h - kb) / Double(kb - ka)
         func line(_ x: Double, _ y: Double) -> Double { y + t * (y - x) }
-        func line(_ x: SimTime, _ y: SimTime) -> SimTime {
-            SimTime(picoseconds: y.picoseconds + Int64((t * Double(y.picoseconds - x.picoseconds)).rounded()))
+        func line(_ x: SimTime, _ y: SimTime) throws -> SimTime {
+            let ps = (Double(y.picoseconds) + t * Double(y.picoseconds - x.picoseconds)).rounded()
+            guard ps < Double(SimTime.range.picoseconds) else { throw SimulatorError.clockRange }
+            return SimTime(picoseconds: Int64(max(0, ps)))
         }
         var r = b
-        r.makespan = line(a.makespan, b.makespan)
-        r.rankFinish = zip(a.rankFinish, b.rankFinish).map { line($0, $1) }
+        r.makespan = try line(a.makespan, b.makespan)
+        r.rankFinish = try zip(a.rankFinish, b.rankFinish).map { try line($0, $1) }
         r.bytesSent = zip(a.bytesSent, b.bytesSent).map { line($0, $1) }
         r.bytesPerLinkClass = zip(a.bytesPerLinkClass, b.bytesPerLinkClass).map { ($1.name, line($0.bytes, $1.bytes)) }
         r.messages = b.messages + Int((t * Double(b.messages - a.messages)).rounded())

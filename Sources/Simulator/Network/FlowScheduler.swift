@@ -56,8 +56,9 @@ public struct FlowScheduler {
     }
     private var flows: [FlowState] = []
     private var freeFlows: [Int32] = []
-    /// Transmit-end timers superseded by a rate change and still queued. When they outnumber the live flows (an incast
-    /// re-shares one link among all its senders at every arrival: p^2 timers), `setRate` drops them from the queue.
+    /// Transmit-end timers superseded by a rate change and still queued. When there are more than `staleTimerFloor` of
+    /// them and more than twice the live flows (an incast re-shares one link among all its senders at every arrival:
+    /// p^2 timers), `setRate` drops them from the queue.
     private var staleTimers = 0
     private var liveFlows = 0
     /// Largest number of superseded timers held at once (tests check it stays bounded).
