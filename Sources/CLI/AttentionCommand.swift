@@ -106,10 +106,7 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         try outputs.commit()
         clock.mark("write")
         if timings {
-            // VmHWM: this process's own peak resident set (ru_maxrss would include a forking parent's).
-            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-            let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
-                .map { $0.dropFirst(6).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+            let peak = PeakResidentSet.text ?? "unknown"
             FileHandle.standardError.write(Data("timings: \(clock.line); peak RSS \(peak)\n".utf8))
         }
     }

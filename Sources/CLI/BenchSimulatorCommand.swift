@@ -85,10 +85,10 @@ struct BenchSimulatorCommand: ParsableCommand {
             let cluster = try Cluster.resolve("dgx-h100-3tier:\(p / 8)")
             let model = try DecodeModel(cluster: cluster, workload: workload)
             for strategy in [DecodeStrategy.tree(collective: .tree), .ring(overlap: true)] {
-                Self.resetPeakRSS()
+                PeakResidentSet.reset()
                 let t = Date()
                 let r = try model.run(strategy, recording: false)
-                let wall = Date().timeIntervalSince(t), rss = Self.peakRSS()
+                let wall = Date().timeIntervalSince(t), rss = PeakResidentSet.bytes
                 let note = r.notes.contains { $0.contains("extrapolated") } ? "ring extrapolated (--ring-simulation auto)" : ""
                 let name = strategy.description.padding(toLength: 8, withPad: " ", startingAt: 0)
                 let latency = String(repeating: " ", count: max(0, 17 - r.latency.description.count)) + r.latency.description
@@ -96,18 +96,5 @@ struct BenchSimulatorCommand: ParsableCommand {
                              rss / 1e6, rss / 1e3 / Double(p), latency, r.events, r.messages, note))
             }
         }
-    }
-
-    /// Resets this process's peak resident set (Linux: writing 5 to /proc/self/clear_refs).
-    static func resetPeakRSS() {
-        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-    }
-
-    /// This process's peak resident set since the last reset, bytes (VmHWM; 0 if unknown).
-    static func peakRSS() -> Double {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") else { return 0 }
-        return kb * 1024
     }
 }

@@ -15,16 +15,20 @@ public struct EventHeap {
     @inlinable
     public mutating func insert(_ event: Event) {
         storage.append(event)
-        storage.withUnsafeMutableBufferPointer { h in
-            var i = h.count - 1
-            while i > 0 {
-                let parent = (i - 1) >> 1
-                if !(event < h[parent]) { break }
-                h[i] = h[parent]
-                i = parent
-            }
-            h[i] = event
+        storage.withUnsafeMutableBufferPointer { h in Self.rise(event, from: h.count - 1, in: h) }
+    }
+
+    /// Puts `item` into the hole at `i`, moving it up past larger parents.
+    @inlinable
+    static func rise(_ item: Event, from i: Int, in h: UnsafeMutableBufferPointer<Event>) {
+        var i = i
+        while i > 0 {
+            let parent = (i - 1) >> 1
+            if !(item < h[parent]) { break }
+            h[i] = h[parent]
+            i = parent
         }
+        h[i] = item
     }
 
     /// Removes every event `shouldRemove` picks and restores the heap in O(n) (Floyd's bottom-up build). The events
@@ -70,13 +74,7 @@ public struct EventHeap {
                 i = child
             }
             // The former last element rises from the leaf hole.
-            while i > 0 {
-                let parent = (i - 1) >> 1
-                if !(last < h[parent]) { break }
-                h[i] = h[parent]
-                i = parent
-            }
-            h[i] = last
+            Self.rise(last, from: i, in: h)
             return top
         }
     }
