@@ -25,6 +25,10 @@ test: setup
 	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN)
 	bash scripts/validate-smoke.sh $(MPIBIN)
 	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds 15
+	@# make bench's Python scripts on tiny shapes (debug build: the ratios mean nothing, the parsing of every result
+	@# kind the CLI prints is what is checked).
+	$(PYTHON) python/bench_numpy.py --treeattn $(BIN) --repeats 1 -- --seq 64 --heads 1 --decode-log2-keys 12 --timing-keys 4096 >/dev/null
+	$(PYTHON) python/bench_cli.py --treeattn $(BIN) --log2-keys 10 --repeats 1 >/dev/null
 
 # Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 20 s of it).
 fuzz: build

@@ -255,8 +255,9 @@ def main():
     check(rel_err(np.load(outb), o_np) <= 1e-12, "bf16 inputs widened exactly, computed in f64")
 
     # bf16 and f16 inputs are kept 16-bit and widened per tile by the kernel: f64 and f32 runs, bhsd and bshd, causal,
-    # decode-sized and with a key count that leaves a partial key block, against NumPy on the widened values.
-    for dtype, np_view in (("bf16", ml_dtypes.bfloat16), ("f16", np.float16)):
+    # decode-sized and with a key count that leaves a partial key block, against NumPy on the widened values. f32
+    # inputs of an f64 run are kept f32 and widened per tile the same way.
+    for dtype, np_view in (("bf16", ml_dtypes.bfloat16), ("f16", np.float16), ("f32", np.float32)):
         hd = os.path.join(work, "half-" + dtype)
         run([exe, "random-inputs", "--batch", "2", "--heads", "4", "--kv-heads", "2", "--seq-q", "5", "--seq-k", "4099",
              "--head-dim", "16", "--seed", "5", "--dtype", dtype, "--out", hd])

@@ -12,8 +12,8 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         discussion: """
             Inputs are (batch, heads, seq, dim) by default (--layout bshd for FlashAttention's order). A .safetensors \
             input is read by tensor name (q, k, v); one file may serve as --q, --k and --v and is then indexed once. \
-            Each input is read once, straight into --precision (f32 files stay f32 in an f32 run; bf16/f16 inputs \
-            stay 16-bit and are widened exactly, one tile at a time, by the kernel). \
+            Each input is read once, straight into --precision (f32 files stay f32 in an f32 run; bf16/f16 inputs, \
+            and f32 inputs of an f64 run, stay as stored and are widened exactly, one tile at a time, by the kernel). \
             LSE is natural log with layout (batch, heads, seq_q). NaN or Inf in unmasked inputs propagates to the \
             output (a warning is printed); in masked positions it never reaches the output.
 
@@ -155,6 +155,19 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
                 bits.append(t)
             }
             try compute(HalfPrecisionInputs<S>(format: format, q: bits[0], k: bits[1], v: bits[2]), into: outputs, clock: clock)
+            return
+        }
+        // Q, K and V all f32 in an f64 run: kept as f32 and widened exactly by the kernel one tile at a time (no
+        // f64 copy of the inputs to allocate and fill).
+        if !backward, !paged, S.self == Double.self, stored.allSatisfy({ $0.dtype == .f32 }) {
+            try checkMemory(S.self, inputShapes: stored.map(\.shape), elementBytes: 4)
+            var singles: [Tensor<Float>] = []
+            for source in sources {
+                let (t, bad) = try source.reader.values(source.tensor, as: Float.self, swapAxes12: swap)
+                warn(source.name, bad)
+                singles.append(t)
+            }
+            try compute(SinglePrecisionInputs<S>(q: singles[0], k: singles[1], v: singles[2]), into: outputs, clock: clock)
             return
         }
         try checkMemory(S.self, inputShapes: stored.map(\.shape), elementBytes: MemoryLayout<S>.size)

@@ -3,34 +3,42 @@ public enum HalfFormat: String, Sendable {
     case bf16, f16
 }
 
-/// One operand (Q, K or V) as the kernel reads it: values of the compute type, or 16-bit floats that are widened
-/// block by block into a worker's scratch buffer (so a bf16/f16 input is never held widened whole).
+/// One operand (Q, K or V) as the kernel reads it: values of the compute type, or narrower floats (bf16/f16 bits,
+/// or f32 values in an f64 computation) that are widened block by block into a worker's scratch buffer (so such an
+/// input is never held widened whole).
 public struct KernelOperand<S: AttentionScalar>: @unchecked Sendable {
     let values: UnsafePointer<S>?
     let half: UnsafePointer<UInt16>?
     let format: HalfFormat
+    let single: UnsafePointer<Float>?
 
-    init(values: UnsafePointer<S>?) { (self.values, self.half, self.format) = (values, nil, .bf16) }
-    init(half: UnsafePointer<UInt16>?, format: HalfFormat) { (self.values, self.half, self.format) = (nil, half, format) }
+    init(values: UnsafePointer<S>?) { (self.values, self.half, self.format, self.single) = (values, nil, .bf16, nil) }
+    init(half: UnsafePointer<UInt16>?, format: HalfFormat) { (self.values, self.half, self.format, self.single) = (nil, half, format, nil) }
+    init(single: UnsafePointer<Float>?) { (self.values, self.half, self.format, self.single) = (nil, nil, .bf16, single) }
 
-    var isEmpty: Bool { values == nil && half == nil }
-    /// True when reading needs a scratch buffer (16-bit storage).
-    var needsScratch: Bool { half != nil }
+    var isEmpty: Bool { values == nil && half == nil && single == nil }
+    /// True when reading needs a scratch buffer (storage narrower than S).
+    var needsScratch: Bool { half != nil || single != nil }
 
     /// The operand `n` elements further on.
     func advanced(by n: Int) -> KernelOperand {
         var copy = self
         if let values { copy = KernelOperand(values: values + n) }
         if let half { copy = KernelOperand(half: half + n, format: format) }
+        if let single { copy = KernelOperand(single: single + n) }
         return copy
     }
 
     /// `count` elements from `offset` as S: a pointer into the operand itself, or `scratch` (at least `count` long)
-    /// filled by widening the 16-bit storage exactly.
+    /// filled by widening the narrower storage exactly.
     @inline(__always)
     func elements(_ offset: Int, count: Int, scratch: UnsafeMutablePointer<S>?, isa: KernelISA) -> UnsafePointer<S> {
         if let values { return values + offset }
-        S.widen16(half! + offset, count: count, bf16: format == .bf16, into: scratch!, isa: isa)
+        if let single {
+            S.widen32(single + offset, count: count, into: scratch!)
+        } else {
+            S.widen16(half! + offset, count: count, bf16: format == .bf16, into: scratch!, isa: isa)
+        }
         return UnsafePointer(scratch!)
     }
 }
@@ -108,5 +116,29 @@ public struct HalfPrecisionInputs<Scalar: AttentionScalar>: AttentionOperands {
         _ body: (KernelOperand<Scalar>, KernelOperand<Scalar>, KernelOperand<Scalar>) throws -> R
     ) rethrows -> R {
         try withBases(q, k, v, { KernelOperand(half: $0, format: format) }, body)
+    }
+}
+
+/// Q, K and V as f32 values (B, H, S, D) computed in `Scalar`: for an f64 computation of f32 inputs, every value
+/// widens exactly one tile of Q rows and one key block of K and V at a time, so memory is the f32 inputs plus the
+/// tiles (an f32 computation reads them in place through `AttentionInputs<Float>` instead).
+public struct SinglePrecisionInputs<Scalar: AttentionScalar>: AttentionOperands {
+    public let q: Tensor<Float>
+    public let k: Tensor<Float>
+    public let v: Tensor<Float>
+
+    public var shapes: (q: [Int], k: [Int], v: [Int]) { (q.shape, k.shape, v.shape) }
+    public var storageBytes: Int { (q.count + k.count + v.count) * 4 }
+
+    /// Checks the shapes as `AttentionInputs` does.
+    public init(q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, as _: Scalar.Type = Scalar.self) throws {
+        try AttentionInputs<Scalar>.checkShapes(q: q.shape, k: k.shape, v: v.shape)
+        (self.q, self.k, self.v) = (q, k, v)
+    }
+
+    public func withKernelOperands<R>(
+        _ body: (KernelOperand<Scalar>, KernelOperand<Scalar>, KernelOperand<Scalar>) throws -> R
+    ) rethrows -> R {
+        try withBases(q, k, v, KernelOperand.init(single:), body)
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension TensorFileReader {
@@ -43,9 +44,7 @@ extension TensorFileReader {
         // All exponent bits set: inf or NaN.
         let mask: UInt16 = t.dtype == .bf16 ? 0x7F80 : 0x7C00
         let nonFinite = tensor.data.withUnsafeBufferPointer { b in
-            var bad = 0
-            for x in b { bad &+= x & mask == mask ? 1 : 0 }
-            return bad
+            b.isEmpty ? 0 : tk_count_all_set16(b.baseAddress!, b.count, mask)
         }
         return (tensor, t.dtype == .bf16 ? .bf16 : .f16, nonFinite)
     }

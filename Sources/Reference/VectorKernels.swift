@@ -35,6 +35,8 @@ public protocol VectorRowKernels {
                          into o: UnsafeMutablePointer<Self>, isa: KernelISA)
     /// Widens `count` bf16 (`bf16`) or IEEE half bits exactly.
     static func widen16(_ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Self>, isa: KernelISA)
+    /// `count` floats as Self: widened exactly (f64) or copied (f32).
+    static func widen32(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Self>)
 }
 
 extension Double: VectorRowKernels {
@@ -61,6 +63,9 @@ extension Double: VectorRowKernels {
     @inline(__always) public static func widen16(
         _ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Double>, isa: KernelISA
     ) { tk_widen16_f64(isa.level, x, count, bf16 ? 1 : 0, y) }
+    @inline(__always) public static func widen32(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Double>) {
+        tk_widen32_f64(x, count, y)
+    }
 }
 
 extension Float: VectorRowKernels {
@@ -87,4 +92,7 @@ extension Float: VectorRowKernels {
     @inline(__always) public static func widen16(
         _ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Float>, isa: KernelISA
     ) { tk_widen16_f32(isa.level, x, count, bf16 ? 1 : 0, y) }
+    @inline(__always) public static func widen32(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        tk_copy32_f32(x, count, y)
+    }
 }

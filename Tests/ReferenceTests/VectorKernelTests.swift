@@ -82,7 +82,7 @@ import Testing
     }
 
     /// The few-row products against compensated loops, over row counts around the 2-row and 4-row register tiles,
-    /// key counts around the 4-key step and the 64-key blocks, and head dims around the vector widths.
+    /// key counts around the 4-key step and the 16-key blocks, and head dims around the vector widths.
     @Test(arguments: KernelISA.allCases)
     func fewRowProductsMatchCompensatedLoops(_ isa: KernelISA) {
         var g = SeededGenerator(seed: 5)
@@ -129,6 +129,24 @@ import Testing
                             #expect(abs(Double(sf[r * keys + j]) - NaiveOracle.sum(terms)) <= 1e-6 * max(scale, 1e-30))
                         }
                     }
+                    // f32 P.V (every path: four-row groups, single rows, vector and scalar column tails, key blocks)
+                    // against the exact sum of its rounded inputs: a recursive sum of keys + 1 terms is within
+                    // (keys + 1) u of the sum of |terms| (u = 2^-24), whatever the order or contraction.
+                    let (vf, o0f) = (v.map(Float.init), o0.map(Float.init))
+                    var of = o0f
+                    sf.withUnsafeBufferPointer { sb in vf.withUnsafeBufferPointer { vb in of.withUnsafeMutableBufferPointer { ob in
+                        Float.fewRowPV(p: sb.baseAddress!, rows: rows, keys: keys, v: vb.baseAddress!, dv: d, into: ob.baseAddress!, isa: isa)
+                    } } }
+                    for r in 0..<rows {
+                        for c in 0..<d {
+                            var terms: [Double] = [Double(o0f[r * d + c])]
+                            terms += (0..<keys).map { (j: Int) -> Double in Double(sf[r * keys + j]) * Double(vf[j * d + c]) }
+                            let scale: Double = terms.map(abs).reduce(0, +)
+                            let bound = Double(keys + 1) * 0x1p-24 * scale
+                            #expect(abs(Double(of[r * d + c]) - NaiveOracle.sum(terms)) <= bound,
+                                    "f32 P.V rows \(rows) keys \(keys) d \(d) row \(r) column \(c)")
+                        }
+                    }
                 }
             }
         }
@@ -153,6 +171,23 @@ import Testing
                 } else {
                     #expect(Double(f[i]) == want && d[i] == want, "bits \(bits) bf16 \(bf16)")
                 }
+            }
+        }
+    }
+
+    /// f32 inputs of an f64 computation, widened per tile, give the bits of the same values widened whole, on every
+    /// kernel path (blocked, few-row, chunked decode) and option case.
+    @Test func singleInputsEqualTheirWidenedValuesBitForBit() throws {
+        for (name, c) in optionCases {
+            let x = c.inputs()
+            let (q, k, v) = (x.q.map(Float.init), x.k.map(Float.init), x.v.map(Float.init))
+            let wide = try AttentionInputs(q: q.map(Double.init), k: k.map(Double.init), v: v.map(Double.init))
+            let single = try SinglePrecisionInputs<Double>(q: q, k: k, v: v)
+            for blocking in kernelVariants {
+                let a = try ExactAttention.forward(single, options: c.options, blocking: blocking)
+                let b = try ExactAttention.forward(wide, options: c.options, blocking: blocking)
+                #expect(a.output.data.map(\.bitPattern) == b.output.data.map(\.bitPattern), "\(name) \(blocking)")
+                #expect(a.lse.data.map(\.bitPattern) == b.lse.data.map(\.bitPattern), "\(name) lse")
             }
         }
     }

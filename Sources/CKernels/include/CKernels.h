@@ -43,6 +43,11 @@ void tk_pv_f32(int isa, const float *p, long nr, long nk, const float *v, long d
 /// these per tile, so 16-bit inputs are never held widened whole.
 void tk_widen16_f32(int isa, const unsigned short *x, long n, int bf16, float *y);
 void tk_widen16_f64(int isa, const unsigned short *x, long n, int bf16, double *y);
+/// y[i] = x[i] for n floats: f32 widened exactly to f64 (f32 inputs of an f64 computation, per tile), or copied.
+void tk_widen32_f64(const float *x, long n, double *y);
+void tk_copy32_f32(const float *x, long n, float *y);
+/// The number of x[0..<n] with every bit of `mask` set (16-bit floats with an all-ones exponent: NaN or Inf).
+long tk_count_all_set16(const unsigned short *x, long n, unsigned short mask);
 
 #ifdef __cplusplus
 }
