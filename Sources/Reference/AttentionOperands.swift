@@ -7,37 +7,52 @@ public enum HalfFormat: String, Sendable {
 /// or f32 values in an f64 computation) that are widened block by block into a worker's scratch buffer (so such an
 /// input is never held widened whole).
 public struct KernelOperand<S: AttentionScalar>: @unchecked Sendable {
-    let values: UnsafePointer<S>?
-    let half: UnsafePointer<UInt16>?
-    let format: HalfFormat
-    let single: UnsafePointer<Float>?
+    /// Where the elements are: in the compute type, as 16-bit bits, as f32, or nowhere (an empty tensor).
+    enum Storage {
+        case values(UnsafePointer<S>)
+        case half(UnsafePointer<UInt16>, HalfFormat)
+        case single(UnsafePointer<Float>)
+        case empty
+    }
+    let storage: Storage
 
-    init(values: UnsafePointer<S>?) { (self.values, self.half, self.format, self.single) = (values, nil, .bf16, nil) }
-    init(half: UnsafePointer<UInt16>?, format: HalfFormat) { (self.values, self.half, self.format, self.single) = (nil, half, format, nil) }
-    init(single: UnsafePointer<Float>?) { (self.values, self.half, self.format, self.single) = (nil, nil, .bf16, single) }
+    init(_ storage: Storage) { self.storage = storage }
+    init(values: UnsafePointer<S>?) { storage = values.map { .values($0) } ?? .empty }
+    init(half: UnsafePointer<UInt16>?, format: HalfFormat) { storage = half.map { .half($0, format) } ?? .empty }
+    init(single: UnsafePointer<Float>?) { storage = single.map { .single($0) } ?? .empty }
 
-    var isEmpty: Bool { values == nil && half == nil && single == nil }
+    var isEmpty: Bool { if case .empty = storage { true } else { false } }
     /// True when reading needs a scratch buffer (storage narrower than S).
-    var needsScratch: Bool { half != nil || single != nil }
+    var needsScratch: Bool {
+        switch storage {
+        case .half, .single: true
+        case .values, .empty: false
+        }
+    }
 
     /// The operand `n` elements further on.
     func advanced(by n: Int) -> KernelOperand {
-        var copy = self
-        if let values { copy = KernelOperand(values: values + n) }
-        if let half { copy = KernelOperand(half: half + n, format: format) }
-        if let single { copy = KernelOperand(single: single + n) }
-        return copy
+        switch storage {
+        case .values(let p): KernelOperand(.values(p + n))
+        case .half(let p, let format): KernelOperand(.half(p + n, format))
+        case .single(let p): KernelOperand(.single(p + n))
+        case .empty: self
+        }
     }
 
     /// `count` elements from `offset` as S: a pointer into the operand itself, or `scratch` (at least `count` long)
     /// filled by widening the narrower storage exactly.
     @inline(__always)
     func elements(_ offset: Int, count: Int, scratch: UnsafeMutablePointer<S>?, isa: KernelISA) -> UnsafePointer<S> {
-        if let values { return values + offset }
-        if let single {
-            S.widen32(single + offset, count: count, into: scratch!)
-        } else {
-            S.widen16(half! + offset, count: count, bf16: format == .bf16, into: scratch!, isa: isa)
+        switch storage {
+        case .values(let p):
+            return p + offset
+        case .half(let p, let format):
+            S.widen16(p + offset, count: count, bf16: format == .bf16, into: scratch!, isa: isa)
+        case .single(let p):
+            S.widen32(p + offset, count: count, into: scratch!)
+        case .empty:
+            preconditionFailure("elements of an empty operand")
         }
         return UnsafePointer(scratch!)
     }
