@@ -27,13 +27,15 @@ struct BenchReferenceCommand: ParsableCommand {
     @Option(help: "Kernel tile: query rows per block.") var queryRows = KernelBlocking.default.queryRows
     @Option(help: "Kernel tile: keys per block.") var keyBlock = KernelBlocking.default.keys
     @Option(help: "Kernel: keys per parallel chunk of few-row problems.") var splitKeys = KernelBlocking.default.splitKeys
+    @Option(help: "Kernel: rows per band of a causal diagonal block (a value >= --query-rows computes whole blocks).")
+    var band = KernelBlocking.default.band
     @Flag(help: "Print the results as JSON (with the machine description) instead of text.") var json = false
     @Flag(help: "Skip the backward (dQ, dK, dV on the prefill shape, 10 d FLOPs per visible pair vs dgemm/sgemm).")
     var noBackward = false
 
     func validate() throws {
-        guard queryRows > 0, keyBlock > 0, splitKeys > 0, timingKeys > 0 else {
-            throw CLIError("--query-rows, --key-block, --split-keys and --timing-keys must be positive")
+        guard queryRows > 0, keyBlock > 0, splitKeys > 0, band > 0, timingKeys > 0 else {
+            throw CLIError("--query-rows, --key-block, --split-keys, --band and --timing-keys must be positive")
         }
         guard (1...4096).contains(heads), (16...65_536).contains(seq), (1...100).contains(repeats) else {
             throw CLIError("--heads must be in 1...4096, --seq in 16...65536, --repeats in 1...100")
@@ -52,7 +54,7 @@ struct BenchReferenceCommand: ParsableCommand {
 
     func run() throws {
         let bench = ReferenceBench(
-            blocking: KernelBlocking(queryRows: queryRows, keys: keyBlock, splitKeys: splitKeys, isa: kernels ?? .supported), repeats: repeats, timingKeys: timingKeys,
+            blocking: KernelBlocking(queryRows: queryRows, keys: keyBlock, splitKeys: splitKeys, isa: kernels ?? .supported, band: band), repeats: repeats, timingKeys: timingKeys,
             progress: json ? nil : { print($0.textLine); fflush(stdout) })
         if !json {
             #if DEBUG
@@ -84,7 +86,7 @@ struct BenchReferenceCommand: ParsableCommand {
             }
         }
         if json {
-            let report = BenchReport(machine: .current(isa: kernels ?? .supported), blocking: [queryRows, keyBlock, splitKeys], results: results)
+            let report = BenchReport(machine: .current(isa: kernels ?? .supported), blocking: [queryRows, keyBlock, splitKeys, band], results: results)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))

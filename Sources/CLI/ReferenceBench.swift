@@ -65,7 +65,7 @@ struct BenchMachine: Codable {
 /// `bench reference --json`.
 struct BenchReport: Codable {
     var machine: BenchMachine
-    /// Kernel tile: query rows, keys per block, keys per parallel chunk.
+    /// Kernel tile: query rows, keys per block, keys per parallel chunk, rows per diagonal band.
     var blocking: [Int]
     var results: [BenchResult]
 }

@@ -130,7 +130,7 @@ public enum AttentionBackward {
                     lse: ptr.lse + rowBase, delta: ptr.delta + rowBase, dq: dqTarget,
                     dk: ptr.dk + outBase * d, dv: ptr.dv + outBase * dv, d: d, dv_: dv, batch: b, firstHead: kvh * G,
                     queries: sq, rows: rowsPerGroup, keys: chunkKeys, keyBase: 0)
-                tile.run(rule: rule, rowBlock: blocking.queryRows, keyBlock: blocking.keys, isa: blocking.isa, scratch: scratch)
+                tile.run(rule: rule, rowBlock: blocking.queryRows, keyBlock: blocking.keys, band: blocking.band, isa: blocking.isa, scratch: scratch)
             } }
             if items == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: items, execute: body) }
             // The chunks' dQ shares, summed in chunk order (the same on every machine).

@@ -16,7 +16,7 @@ struct Tile<S: AttentionScalar> {
     /// Computes normalised outputs and LSEs of the tile's rows into `o` (rows x dv) and `lse` (rows).
     @_specialize(where S == Double)
     @_specialize(where S == Float)
-    func run(rule: ScoreRule, keyBlock: Int, isa: KernelISA, fewRowLimit: Int, scratch: TileScratch<S>, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
+    func run(rule: ScoreRule, keyBlock: Int, band: Int, isa: KernelISA, fewRowLimit: Int, scratch: TileScratch<S>, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
         let nr = rows.count
         o.initialize(repeating: 0, count: nr * dv)
         lse.initialize(repeating: -.infinity, count: nr)
@@ -60,11 +60,20 @@ struct Tile<S: AttentionScalar> {
             if !anyVisible { continue }
 
             let kBlock = k.elements((j0 - keyBase) * d, count: nk * d, scratch: kScratch, isa: isa)
+            // The gemms skip the pairs of a diagonal (or window-edge) block that no row sees; scores outside a
+            // row's interval are never read (set to -inf or 0 below).
+            let pieces = fewRows ? [] : BlockPieces(rows: nr, band: band) { r in
+                let a = min(max(lo[r], j0) - j0, nk)
+                return a..<max(min(hi[r], j1) - j0, a)
+            }.pieces
             if fewRows {
                 S.fewRowScores(q: q, rows: nr, d: d, k: kBlock, keys: nk, alpha: scale, into: scores, isa: isa)
             } else {
-                S.gemm(m: nr, n: nk, k: d, alpha: scale, a: q, lda: d, b: kBlock, ldb: d, transB: true,
-                       beta: 0, c: scores, ldc: nk)
+                for (rs, cs) in pieces {
+                    S.gemm(m: rs.count, n: cs.count, k: d, alpha: scale, a: q + rs.lowerBound * d, lda: d,
+                           b: kBlock + cs.lowerBound * d, ldb: d, transB: true,
+                           beta: 0, c: scores + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
+                }
             }
             for r in 0..<nr {
                 let row = scores + r * nk
@@ -110,8 +119,11 @@ struct Tile<S: AttentionScalar> {
             if fewRows {
                 S.fewRowPV(p: scores, rows: nr, keys: nk, v: vBlock, dv: dv, into: o, isa: isa)
             } else {
-                S.gemm(m: nr, n: dv, k: nk, alpha: 1, a: scores, lda: nk, b: vBlock, ldb: dv,
-                       transB: false, beta: 1, c: o, ldc: dv)
+                for (rs, cs) in pieces {
+                    S.gemm(m: rs.count, n: dv, k: cs.count, alpha: 1, a: scores + rs.lowerBound * nk + cs.lowerBound,
+                           lda: nk, b: vBlock + cs.lowerBound * dv, ldb: dv,
+                           transB: false, beta: 1, c: o + rs.lowerBound * dv, ldc: dv)
+                }
             }
             // A non-finite output row may come from 0 x (NaN or Inf) of an excluded key: redo it excluding them.
             for r in 0..<nr {

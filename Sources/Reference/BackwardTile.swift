@@ -4,7 +4,8 @@ import RealModule
 /// For each key block (outer) and block of rows (inner), FlashAttention-2's recomputation:
 ///   S = scale Q K^T, P = exp(score(S) - LSE), dP = dO V^T, dS = P (dP - D) (times the softcap's tanh' where set),
 ///   dV += P^T dO, dK += scale dS^T Q, dQ += scale dS K,
-/// five gemms of the blocks. dK and dV of the chunk's keys are complete when it ends; dQ gets the chunk's share.
+/// five gemms of the blocks, each over only the rectangles some row sees (`BlockPieces`). dK and dV of the chunk's
+/// keys are complete when it ends; dQ gets the chunk's share.
 /// A block pair holding a non-finite Q, dO, K or V value (or a NaN LSE/D) runs a loop over the visible pairs only, so
 /// NaN or Inf in a masked key, or in a row that does not see a key, never reaches that key's or row's gradient.
 struct BackwardTile<S: AttentionScalar> {
@@ -20,7 +21,7 @@ struct BackwardTile<S: AttentionScalar> {
 
     @_specialize(where S == Double)
     @_specialize(where S == Float)
-    func run(rule: ScoreRule, rowBlock: Int, keyBlock: Int, isa: KernelISA, scratch: TileScratch<S>) {
+    func run(rule: ScoreRule, rowBlock: Int, keyBlock: Int, band: Int, isa: KernelISA, scratch: TileScratch<S>) {
         let dv = dv_
         guard rows > 0, !keys.isEmpty else { return }
         var heads = [Int](repeating: 0, count: rows), queryIndex = [Int](repeating: 0, count: rows)
@@ -59,8 +60,19 @@ struct BackwardTile<S: AttentionScalar> {
                     continue
                 }
                 let qRows = q + r0 * d, dORows = dO + r0 * dv
-                S.gemm(m: nr, n: nk, k: d, alpha: scale, a: qRows, lda: d, b: kBlock, ldb: d, transB: true,
-                       beta: 0, c: p, ldc: nk)
+                // Each gemm covers only the pairs some row of its band sees (BlockPieces: the causal diagonal's
+                // hidden triangle is skipped); P and dS are set to 0 outside each row's interval below.
+                let pieces = BlockPieces(rows: nr, band: band) { i in
+                    let r = r0 + i
+                    guard lse[r] != -.infinity else { return 0..<0 }
+                    let a = min(max(lo[r], j0) - j0, nk)
+                    return a..<max(min(hi[r], j1) - j0, a)
+                }.pieces
+                for (rs, cs) in pieces {
+                    S.gemm(m: rs.count, n: cs.count, k: d, alpha: scale, a: qRows + rs.lowerBound * d, lda: d,
+                           b: kBlock + cs.lowerBound * d, ldb: d, transB: true,
+                           beta: 0, c: p + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
+                }
                 for r in r0..<r1 {
                     let row = p + (r - r0) * nk
                     if lse[r] == -.infinity || lo[r] >= j1 || hi[r] <= j0 {
@@ -73,10 +85,13 @@ struct BackwardTile<S: AttentionScalar> {
                         let f = factor.map { $0 + (r - r0) * nk }
                         for c in 0..<nk {
                             let j = j0 + c
-                            let t = row[c]
-                            if c < a || c >= b {
+                            if c < a || c >= b {   // not computed: P and the softcap factor are 0 here
                                 row[c] = -.infinity
-                            } else if let s = rule.score(scaledDot: Double(t), batch: batch, head: heads[r],
+                                f?[c] = 0
+                                continue
+                            }
+                            let t = row[c]
+                            if let s = rule.score(scaledDot: Double(t), batch: batch, head: heads[r],
                                                          query: queryIndex[r], key: j) {
                                 row[c] = S(s)
                             } else {
@@ -94,23 +109,37 @@ struct BackwardTile<S: AttentionScalar> {
                         _ = S.expSum(row + a, count: b - a, minus: lse[r], isa: isa)
                     }
                 }
-                S.gemm(m: nr, n: nk, k: dv, alpha: 1, a: dORows, lda: dv, b: vBlock, ldb: dv, transB: true,
-                       beta: 0, c: ds, ldc: nk)
+                for (rs, cs) in pieces {
+                    S.gemm(m: rs.count, n: cs.count, k: dv, alpha: 1, a: dORows + rs.lowerBound * dv, lda: dv,
+                           b: vBlock + cs.lowerBound * dv, ldb: dv, transB: true,
+                           beta: 0, c: ds + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
+                }
                 for r in r0..<r1 {
                     let prow = p + (r - r0) * nk, dsrow = ds + (r - r0) * nk
                     let dr = delta[r]
+                    // dS is 0 outside the row's interval (P is 0 there, and dP was not computed).
+                    let a = lse[r] == -.infinity ? nk : min(max(lo[r], j0) - j0, nk)
+                    let b = max(min(hi[r], j1) - j0, a)
+                    dsrow.update(repeating: 0, count: a)
+                    (dsrow + b).update(repeating: 0, count: nk - b)
                     if let f = factor.map({ $0 + (r - r0) * nk }) {
-                        for c in 0..<nk { dsrow[c] = prow[c] * (dsrow[c] - dr) * f[c] }
+                        for c in a..<b { dsrow[c] = prow[c] * (dsrow[c] - dr) * f[c] }
                     } else {
-                        for c in 0..<nk { dsrow[c] = prow[c] * (dsrow[c] - dr) }
+                        for c in a..<b { dsrow[c] = prow[c] * (dsrow[c] - dr) }
                     }
                 }
-                S.gemm(transA: true, m: nk, n: dv, k: nr, alpha: 1, a: p, lda: nk, b: dORows, ldb: dv, transB: false,
-                       beta: 1, c: dvBlock, ldc: dv)
-                S.gemm(transA: true, m: nk, n: d, k: nr, alpha: scale, a: ds, lda: nk, b: qRows, ldb: d, transB: false,
-                       beta: 1, c: dkBlock, ldc: d)
-                S.gemm(m: nr, n: d, k: nk, alpha: scale, a: ds, lda: nk, b: kBlock, ldb: d, transB: false,
-                       beta: 1, c: dq + r0 * d, ldc: d)
+                for (rs, cs) in pieces {
+                    let pBlock = p + rs.lowerBound * nk + cs.lowerBound, dsBlock = ds + rs.lowerBound * nk + cs.lowerBound
+                    S.gemm(transA: true, m: cs.count, n: dv, k: rs.count, alpha: 1, a: pBlock, lda: nk,
+                           b: dORows + rs.lowerBound * dv, ldb: dv, transB: false,
+                           beta: 1, c: dvBlock + cs.lowerBound * dv, ldc: dv)
+                    S.gemm(transA: true, m: cs.count, n: d, k: rs.count, alpha: scale, a: dsBlock, lda: nk,
+                           b: qRows + rs.lowerBound * d, ldb: d, transB: false,
+                           beta: 1, c: dkBlock + cs.lowerBound * d, ldc: d)
+                    S.gemm(m: rs.count, n: d, k: cs.count, alpha: scale, a: dsBlock, lda: nk,
+                           b: kBlock + cs.lowerBound * d, ldb: d, transB: false,
+                           beta: 1, c: dq + (r0 + rs.lowerBound) * d, ldc: d)
+                }
             }
         }
     }

@@ -78,7 +78,9 @@ public enum ExactAttention {
             let pool = TileScratchPool<S>()
             let body = { (item: Int) in pool.with { scratch in
                 let chunk = item % chunks
-                let rowBlock = (item / chunks) % rowBlocks
+                // Last row blocks first: under a causal mask they see the most keys, so the smallest tiles come
+                // last and the cores finish together (tiles write disjoint rows: the order changes no value).
+                let rowBlock = rowBlocks - 1 - (item / chunks) % rowBlocks
                 let group = item / (chunks * rowBlocks)
                 let b = group / Hkv, kvh = group % Hkv
                 let r0 = rowBlock * blocking.queryRows
@@ -97,11 +99,11 @@ public enum ExactAttention {
                     d: d, dv: dv, batch: b, firstHead: kvh * G, queries: sq, rows: r0..<r1, keys: keys, keyBase: keyBase)
                 if chunks > 1 {
                     let base = (group * chunks + chunk) * rowsPerGroup
-                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows,
+                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), band: blocking.band, isa: blocking.isa, fewRowLimit: blocking.fewRows,
                              scratch: scratch, o: p.chunkO! + base * dv, lse: p.chunkLSE! + base)
                 } else {
                     let rowBase = (b * Hq + kvh * G) * sq + r0
-                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), isa: blocking.isa, fewRowLimit: blocking.fewRows,
+                    tile.run(rule: rule, keyBlock: blocking.keyBlock(rows: r1 - r0), band: blocking.band, isa: blocking.isa, fewRowLimit: blocking.fewRows,
                              scratch: scratch, o: p.o! + rowBase * dv, lse: p.lse! + rowBase)
                 }
             } }

@@ -11,14 +11,20 @@ public struct KernelBlocking: Sendable {
     /// Tiles with at most this many query rows (decoding: one query per head of a GQA group, a few speculative
     /// tokens) compute their two products with `VectorRowKernels`' streaming loops instead of gemm (0: always gemm).
     public var fewRows: Int
+    /// Rows per band where a block's rows see different keys (the causal diagonal, window edges): each band's gemm
+    /// covers only the keys its rows see, so a diagonal block computes about band / queryRows of its triangle's
+    /// hidden pairs instead of all of them (`BlockPieces`). 64 keeps the bands' gemms efficient.
+    public var band: Int
 
-    public init(queryRows: Int = 256, keys: Int = 512, splitKeys: Int = 2048, isa: KernelISA = .supported, fewRows: Int = 16) {
-        precondition(queryRows > 0 && keys > 0 && splitKeys > 0, "block sizes must be positive")
+    public init(queryRows: Int = 256, keys: Int = 512, splitKeys: Int = 2048, isa: KernelISA = .supported, fewRows: Int = 16,
+                band: Int = 64) {
+        precondition(queryRows > 0 && keys > 0 && splitKeys > 0 && band > 0, "block sizes must be positive")
         self.queryRows = queryRows
         self.keys = keys
         self.splitKeys = splitKeys
         self.isa = isa
         self.fewRows = fewRows
+        self.band = band
     }
 
     public static let `default` = KernelBlocking()

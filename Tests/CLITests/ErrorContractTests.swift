@@ -47,7 +47,7 @@ import Testing
                                contains: "--heads (3) must be a multiple of --kv-heads (2)")
         CLI.expectOneLineError(try CLI.run(["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB", "--gamma=-1"]),
                                contains: "--gamma must be >= 0")
-        CLI.expectOneLineError(try CLI.run(["bench", "reference", "--key-block", "0"]), contains: "--query-rows, --key-block, --split-keys and --timing-keys must be positive")
+        CLI.expectOneLineError(try CLI.run(["bench", "reference", "--key-block", "0"]), contains: "--query-rows, --key-block, --split-keys, --band and --timing-keys must be positive")
         CLI.expectOneLineError(try CLI.run(["sweep", "--cluster", "dgx-h100:2", "--seq-lens", "80k,,160k", "--gpus", "8", "--quiet"]),
                                contains: "--seq-lens must be a comma-separated list without empty items")
     }
@@ -117,7 +117,7 @@ import Testing
             (["sweep", "--cluster", "dgx-h100:1", "--seq-lens", "80k", "--gpus", "8", "--out", "s/t", "--quiet", "--hidden-sizes", "0"],
              "hidden-sizes"),
             (["reproduce-paper", "--out", "paper.txt"], "--out must name a .md file"),
-            (["bench", "reference", "--query-rows", "0"], "--query-rows, --key-block, --split-keys and --timing-keys must be positive"),
+            (["bench", "reference", "--band", "0"], "--query-rows, --key-block, --split-keys, --band and --timing-keys must be positive"),
             (["bench", "simulator", "--gpus", "7"], "--gpus must be a positive multiple of 8"),
         ]
         for (args, text) in cases {

@@ -3,10 +3,12 @@ import Testing
 @testable import Reference
 
 /// Blockings of the backward: default tiles, tiny tiles (several row and key blocks per chunk, several key chunks
-/// whose dQ shares are summed), and the baseline instruction set.
+/// whose dQ shares are summed), the baseline instruction set, and ragged blocks (causal diagonal, window edges) cut
+/// into 2-row bands (`BlockPieces`).
 let backwardVariants: [KernelBlocking] = [
     KernelBlocking(), KernelBlocking(queryRows: 2, keys: 3, splitKeys: 4),
     KernelBlocking(queryRows: 3, keys: 2, splitKeys: 5, isa: .baseline),
+    KernelBlocking(queryRows: 6, keys: 5, splitKeys: 11, band: 2),
 ]
 
 @Suite struct BackwardTests {
@@ -20,6 +22,21 @@ let backwardVariants: [KernelBlocking] = [
             #expect(relativeError(g.dq.data, dq) < 1e-12, "\(named.0) dq \(blocking)")
             #expect(relativeError(g.dk.data, dk) < 1e-12, "\(named.0) dk \(blocking)")
             #expect(relativeError(g.dv.data, dv) < 1e-12, "\(named.0) dv \(blocking)")
+        }
+    }
+
+    /// Full-size row blocks whose diagonal and window-edge blocks run as 64- and 48-row bands, against the oracle.
+    @Test(arguments: [CausalMode.topLeft, .bottomRight, .none])
+    func raggedBlocksOfFullSizeTilesMatchOracle(_ causal: CausalMode) throws {
+        let c = NaiveOracle.Case(hq: 2, hkv: 1, sq: 300, sk: causal == .bottomRight ? 420 : 300, d: 16, dv: 9,
+                                 causal: causal, window: causal == .none ? (150, 40) : nil, softcap: causal == .none ? 4 : nil)
+        let x = c.inputs(), dO = NaiveOracle.upstream(c)
+        let (dq, dk, dv) = NaiveOracle.gradients(c, x, dO: dO.data)
+        for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 200, keys: 128, band: 48)] {
+            let g = try AttentionBackward.gradients(x, dO: dO, options: c.options, blocking: blocking).gradients
+            #expect(relativeError(g.dq.data, dq) < 1e-12, "\(causal) dq \(blocking)")
+            #expect(relativeError(g.dk.data, dk) < 1e-12, "\(causal) dk \(blocking)")
+            #expect(relativeError(g.dv.data, dv) < 1e-12, "\(causal) dv \(blocking)")
         }
     }
 

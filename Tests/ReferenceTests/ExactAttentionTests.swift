@@ -32,10 +32,12 @@ let optionCases: [(String, NaiveOracle.Case)] = {
 }()
 
 /// Every instruction set of the kernel's own loops, each with default tiles, tiny tiles (several key and query
-/// blocks, key chunks merged) and tiny tiles through gemm only (fewRows 0).
+/// blocks, key chunks merged), tiny tiles through gemm only (fewRows 0), and gemm tiles whose ragged blocks (causal
+/// diagonal, window edges) are cut into 2-row bands (`BlockPieces`).
 let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
     [KernelBlocking(isa: isa), KernelBlocking(queryRows: 2, keys: 3, splitKeys: 5, isa: isa),
-     KernelBlocking(queryRows: 3, keys: 4, splitKeys: 6, isa: isa, fewRows: 0)]
+     KernelBlocking(queryRows: 3, keys: 4, splitKeys: 6, isa: isa, fewRows: 0),
+     KernelBlocking(queryRows: 6, keys: 5, splitKeys: 6, isa: isa, fewRows: 0, band: 2)]
 }
 
 @Suite struct ExactAttentionTests {
@@ -62,6 +64,20 @@ let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
             // f32 unit roundoff 6e-8; sums over <= 240 terms of magnitude <= ~40 keep the error well under 1e-5.
             #expect(relativeError(r.output.data.map(Double.init), o) < 1e-5, "\(named.0) output \(blocking)")
             #expect(relativeError(r.lse.data.map(Double.init), l) < 1e-5, "\(named.0) lse \(blocking)")
+        }
+    }
+
+    /// Tiles of the default size, whose diagonal and window-edge blocks run as 64-row bands, against the oracle.
+    @Test(arguments: [CausalMode.topLeft, .bottomRight, .none])
+    func raggedBlocksOfFullSizeTilesMatchOracle(_ causal: CausalMode) throws {
+        let c = NaiveOracle.Case(hq: 2, hkv: 1, sq: 300, sk: causal == .bottomRight ? 420 : 300, d: 16, dv: 9,
+                                 causal: causal, window: causal == .none ? (150, 40) : nil)
+        let x = c.inputs()
+        let (o, l) = NaiveOracle.attention(c, x)
+        for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 200, keys: 128, fewRows: 0, band: 48)] {
+            let r = try ExactAttention.forward(x, options: c.options, blocking: blocking)
+            #expect(relativeError(r.output.data, o) < 1e-12, "\(causal) output \(blocking)")
+            #expect(relativeError(r.lse.data, l) < 1e-12, "\(causal) lse \(blocking)")
         }
     }
 
