@@ -1,6 +1,6 @@
 /// The rectangles of one key block's products that a tile's gemms compute. Rows whose visible keys differ (the causal
 /// diagonal, a sliding window's edges) would make one gemm over the whole block compute pairs no row sees, up to half
-/// of a diagonal block. Here the columns every visible row sees form one gemm over all rows, and the columns only
+/// of a diagonal block. Here the columns every row sees form one gemm over all rows, and the columns only
 /// some rows see are cut into bands of `band` rows, each computing only the columns its own rows see.
 /// Blocks where all rows see the same columns (no mask, padding-free full rows) stay one rectangle.
 struct BlockPieces {

@@ -89,7 +89,8 @@ let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
         for h in 0..<2 { for e in 0..<c.d { k[0, h, 9, e] = .nan; k[0, h, 7, e] = .infinity } }
         for h in 0..<2 { for e in 0..<c.dv { v[0, h, 9, e] = .infinity; v[0, h, 8, e] = .nan } }
         let dirty = try AttentionInputs(q: clean.q, k: k, v: v)
-        for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 3, keys: 2)] {
+        for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 3, keys: 2),
+                         KernelBlocking(queryRows: 6, keys: 5, fewRows: 0, band: 2)] {
             let r = try ExactAttention.forward(dirty, options: c.options, blocking: blocking)
             // Rows 0..4 cannot see key 7 (bottom-right with Sk=8: row i sees j <= i + 2): all finite and exact.
             let (o, _) = NaiveOracle.attention(c, clean)
