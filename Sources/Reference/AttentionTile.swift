@@ -62,9 +62,8 @@ struct Tile<S: AttentionScalar> {
             let kBlock = k.elements((j0 - keyBase) * d, count: nk * d, scratch: kScratch, isa: isa)
             // The gemms skip the pairs of a diagonal (or window-edge) block that no row sees; scores outside a
             // row's interval are never read (set to -inf or 0 below).
-            let pieces = fewRows ? [] : BlockPieces(rows: nr, band: band) { r in
-                let a = min(max(lo[r], j0) - j0, nk)
-                return a..<max(min(hi[r], j1) - j0, a)
+            let pieces = fewRows ? [] : BlockPieces(rows: nr, band: band) {
+                BlockPieces.columns(lo: lo[$0], hi: hi[$0], block: j0..<j1)
             }.pieces
             if fewRows {
                 S.fewRowScores(q: q, rows: nr, d: d, k: kBlock, keys: nk, alpha: scale, into: scores, isa: isa)
@@ -82,8 +81,8 @@ struct Tile<S: AttentionScalar> {
                 // vectorised and the keys outside get weight 0 (never exp of them, never a mask loop).
                 var a = 0, b = nk
                 if !elementwise {
-                    a = min(max(lo[r], j0) - j0, nk)
-                    b = max(min(hi[r], j1) - j0, a)
+                    let run = BlockPieces.columns(lo: lo[r], hi: hi[r], block: j0..<j1)
+                    (a, b) = (run.lowerBound, run.upperBound)
                     rowMax = b > a ? S.rowMax(row + a, count: b - a, isa: isa) : -.infinity
                 } else {
                     for c in 0..<nk {

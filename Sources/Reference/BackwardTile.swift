@@ -64,9 +64,7 @@ struct BackwardTile<S: AttentionScalar> {
                 // hidden triangle is skipped); P and dS are set to 0 outside each row's interval below.
                 let pieces = BlockPieces(rows: nr, band: band) { i in
                     let r = r0 + i
-                    guard lse[r] != -.infinity else { return 0..<0 }
-                    let a = min(max(lo[r], j0) - j0, nk)
-                    return a..<max(min(hi[r], j1) - j0, a)
+                    return lse[r] == -.infinity ? 0..<0 : BlockPieces.columns(lo: lo[r], hi: hi[r], block: j0..<j1)
                 }.pieces
                 for (rs, cs) in pieces {
                     S.gemm(m: rs.count, n: cs.count, k: d, alpha: scale, a: qRows + rs.lowerBound * d, lda: d,
@@ -118,8 +116,8 @@ struct BackwardTile<S: AttentionScalar> {
                     let prow = p + (r - r0) * nk, dsrow = ds + (r - r0) * nk
                     let dr = delta[r]
                     // dS is 0 outside the row's interval (P is 0 there, and dP was not computed).
-                    let a = lse[r] == -.infinity ? nk : min(max(lo[r], j0) - j0, nk)
-                    let b = max(min(hi[r], j1) - j0, a)
+                    let run = lse[r] == -.infinity ? nk..<nk : BlockPieces.columns(lo: lo[r], hi: hi[r], block: j0..<j1)
+                    let (a, b) = (run.lowerBound, run.upperBound)
                     dsrow.update(repeating: 0, count: a)
                     (dsrow + b).update(repeating: 0, count: nk - b)
                     if let f = factor.map({ $0 + (r - r0) * nk }) {

@@ -7,6 +7,13 @@ struct BlockPieces {
     /// (rows, columns) rectangles relative to the tile's first row and the block's first key.
     private(set) var pieces: [(rows: Range<Int>, columns: Range<Int>)] = []
 
+    /// The columns of the key block `block` that a row seeing keys [lo, hi) sees, relative to the block's first key
+    /// (an empty range when it sees none of them).
+    static func columns(lo: Int, hi: Int, block: Range<Int>) -> Range<Int> {
+        let a = min(max(lo, block.lowerBound) - block.lowerBound, block.count)
+        return a..<max(min(hi, block.upperBound) - block.lowerBound, a)
+    }
+
     /// `columns(r)` is row r's visible column interval within the block (empty when it sees none of it).
     init(rows: Int, band: Int, columns: (Int) -> Range<Int>) {
         var lo = [Int](repeating: 0, count: rows), hi = [Int](repeating: 0, count: rows)
