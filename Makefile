@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := .build/debug/treeattn
 MPIBIN := .build/debug/treeattn-mpi
 
-.PHONY: setup build demo test bench fuzz validate scale-doc clean
+.PHONY: setup build demo test docs lint warnings bench fuzz validate scale-doc clean
 
 setup:
 	@bash scripts/setup.sh
@@ -15,8 +15,12 @@ build: setup
 demo: build
 	$(BIN) demo
 
+# Every test. The build must print no warning (scripts/build-checked.sh), the sources must be swift-format clean, and
+# every public declaration of the libraries documented with no broken DocC link (scripts/check-docs.sh).
 test: setup
-	$(SWIFT) build --build-tests
+	bash scripts/build-checked.sh --build-tests
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Examples
+	bash scripts/check-docs.sh
 	$(SWIFT) test --skip-build
 	$(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
@@ -30,7 +34,22 @@ test: setup
 	$(PYTHON) python/bench_numpy.py --treeattn $(BIN) --repeats 1 -- --seq 64 --heads 1 --decode-log2-keys 12 --timing-keys 4096 >/dev/null
 	$(PYTHON) python/bench_cli.py --treeattn $(BIN) --log2-keys 10 --repeats 1 >/dev/null
 
-# Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 20 s of it).
+# DocC documentation of every library into .build/docs/<Target> (the same build and checks as make test's).
+docs: setup
+	$(SWIFT) build
+	bash scripts/check-docs.sh
+	@echo "serve one with: python3 -m http.server -d .build/docs/Reference  (then open http://localhost:8000/documentation/reference)"
+
+# Formatting: swift format -i --recursive Package.swift Sources Tests Examples fixes what this reports.
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Examples
+
+# Zero warnings in the release build of every target and test too (make test checks the debug build).
+warnings: setup
+	bash scripts/build-checked.sh --build-tests
+	bash scripts/build-checked.sh -c release --build-tests
+
+# Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 15 s of it).
 fuzz: build
 	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds $${FUZZ_SECONDS:-600} --seed $${FUZZ_SEED:-1}
 

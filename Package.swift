@@ -1,13 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// One concern per target; the dependency arrows point one way (no unsafe flags, so other packages can depend on the
-// libraries by version):
-//
-//   TreeCore (no BLAS)  <-  Reference (+ OpenBLAS, CKernels)  <-  Distributed (+ Open MPI)  <-  MPICLI (treeattn-mpi)
-//                       <-  Simulator (no BLAS)  <-  Studies                         <-  CLI (treeattn)
-//   CLICommon (the attention options, tensor files, the one error line) sits under both executables; only
-//   Distributed and treeattn-mpi link Open MPI, so treeattn builds and runs without MPI being started.
+// One concern per target, dependency arrows one way. The module map is drawn once, in README.md ("Module map");
+// Tests/ArchitectureTests fails when a target imports a module the map does not show. No unsafe flags, so other
+// packages can depend on the libraries by version.
+
+/// Every target's README is documentation, not a source or resource.
+let readme = ["README.md"]
 
 let package = Package(
     name: "TreeAttention",
@@ -17,6 +16,7 @@ let package = Package(
         .library(name: "Reference", targets: ["Reference"]),
         .library(name: "Simulator", targets: ["Simulator"]),
         .library(name: "Studies", targets: ["Studies"]),
+        .library(name: "Walkthrough", targets: ["Walkthrough"]),
         .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "treeattn", targets: ["CLI"]),
         .executable(name: "treeattn-mpi", targets: ["MPICLI"]),
@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,62 +42,68 @@ let package = Package(
             providers: [.apt(["openmpi-bin", "libopenmpi-dev"])]
         ),
         // The softmax's element-wise passes in C: AVX2+FMA chosen at run time, a portable baseline otherwise.
-        .target(name: "CKernels", path: "Sources/CKernels"),
-        // The BLAS-free core shared by both libraries: shard layouts, reduction plans, atomic files.
-        .target(name: "TreeCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "CKernels", path: "Sources/CKernels", exclude: readme),
+        // The BLAS-free core under both libraries: shard layouts, reduction plans, atomic files, memory budgets,
+        // YAML/JSON, the error protocol, escaping and formatting.
+        .target(name: "TreeCore", dependencies: [.product(name: "Yams", package: "Yams")], exclude: readme),
+        // The exact attention oracle on OpenBLAS: kernels, reductions, energy, file formats, goldens, layouts, the job.
         .target(
             name: "Reference",
-            dependencies: [
-                "TreeCore",
-                "COpenBLAS",
-                "CKernels",
-                .product(name: "Numerics", package: "swift-numerics"),
-            ]
+            dependencies: ["TreeCore", "COpenBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics")],
+            exclude: readme
         ),
+        // The discrete-event cluster simulator (no BLAS).
         .target(
             name: "Simulator",
-            dependencies: [
-                "TreeCore",
-                .product(name: "Collections", package: "swift-collections"),
-            ]
+            dependencies: ["TreeCore", .product(name: "Collections", package: "swift-collections")],
+            exclude: readme
         ),
-        // Sweeps, the paper reproduction, plots and calibration: studies built on the simulator.
-        .target(name: "Studies", dependencies: ["Simulator", "TreeCore"]),
+        // Studies on the simulator: sweeps, the paper reproduction, the scale study, calibration and validation.
+        .target(name: "Studies", dependencies: ["Simulator", "TreeCore"], exclude: readme),
+        // The learner's walkthrough (`explain`) and the tour (`demo`) as data and text, on the libraries.
+        .target(name: "Walkthrough", dependencies: ["Reference", "Simulator", "Studies"], exclude: readme),
+        // Release-build benchmark harnesses: ratios against baselines measured in the same run.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["Reference", "Simulator", "Studies", .product(name: "Collections", package: "swift-collections")],
+            exclude: readme
+        ),
         // Tree Attention across MPI ranks: each rank holds a key shard; the reductions run as MPI collectives.
-        .target(name: "Distributed", dependencies: ["Reference", "TreeCore", "CMPI"]),
-        // What both command-line tools share: attention options, tensor files, memory options, the error line.
+        .target(name: "Distributed", dependencies: ["Reference", "CMPI"], exclude: readme),
+        // What both command-line tools share: the attention options, parsing helpers, --max-memory, the error line.
         .target(
             name: "CLICommon",
-            dependencies: ["Reference", "Simulator", "TreeCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Reference", "TreeCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: readme
         ),
         .executableTarget(
             name: "MPICLI",
             dependencies: [
-                "CLICommon", "Distributed", "Reference", "Simulator", "Studies", "TreeCore",
+                "Benchmarks", "CLICommon", "Distributed", "Reference", "Studies", "TreeCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: readme
         ),
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "CLICommon",
-                "TreeCore",
-                "Reference",
-                "Simulator",
-                "Studies",
+                "Benchmarks", "CLICommon", "Reference", "Simulator", "Studies", "Walkthrough",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: readme
         ),
+        .testTarget(name: "TreeCoreTests", dependencies: ["TreeCore"]),
         .testTarget(
             name: "ReferenceTests",
             dependencies: ["Reference", "TreeCore", .product(name: "Numerics", package: "swift-numerics")]
         ),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TreeCore"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Simulator", "TreeCore"]),
+        .testTarget(name: "WalkthroughTests", dependencies: ["Walkthrough", "Reference", "Simulator"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Reference", "TreeCore"]),
+        // The executables end to end (run as subprocesses), and the module map against the imports.
         .testTarget(name: "CLITests"),
-        .testTarget(
-            name: "SimulatorTests",
-            dependencies: ["Simulator", "TreeCore"]
-        ),
-        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Simulator"]),
+        .testTarget(name: "ArchitectureTests"),
     ],
     swiftLanguageModes: [.v5]
 )

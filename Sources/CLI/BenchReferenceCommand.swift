@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import CLICommon
 import Foundation
 import Reference
@@ -54,45 +55,21 @@ struct BenchReferenceCommand: ParsableCommand {
 
     func run() throws {
         let bench = ReferenceBench(
-            blocking: KernelBlocking(queryRows: queryRows, keys: keyBlock, splitKeys: splitKeys, isa: kernels ?? .supported, band: band), repeats: repeats, timingKeys: timingKeys,
-            progress: json ? nil : { print($0.textLine); fflush(stdout) })
+            blocking: KernelBlocking(queryRows: queryRows, keys: keyBlock, splitKeys: splitKeys, isa: kernels ?? .supported, band: band),
+            repeats: repeats, timingKeys: timingKeys, progress: json ? nil : { print($0.textLine); fflush(stdout) })
         if !json {
             #if DEBUG
             print("warning: debug build; run `swift build -c release` and .build/release/treeattn for meaningful numbers")
             #endif
             print(BenchMachine.current(isa: kernels ?? .supported).textLine)
         }
-        var results: [BenchResult] = []
-        for p in precision {
-            for causal in [false, true] {
-                results.append(p == .f64 ? try bench.prefill(Double.self, heads: heads, seq: seq, causal: causal)
-                                         : try bench.prefill(Float.self, heads: heads, seq: seq, causal: causal))
-            }
-        }
-        if !noBackward {
-            for p in precision {
-                for causal in [false, true] {
-                    results.append(p == .f64 ? try bench.backward(Double.self, heads: heads, seq: seq, causal: causal)
-                                             : try bench.backward(Float.self, heads: heads, seq: seq, causal: causal))
-                }
-            }
-        }
-        for p in precision {
-            for n in try log2Keys() {
-                for group in [8, 1] {
-                    results.append(p == .f64 ? try bench.decode(Double.self, keys: 1 << n, groupSize: group)
-                                             : try bench.decode(Float.self, keys: 1 << n, groupSize: group))
-                }
-            }
-        }
+        let results = try bench.all(precisions: precision, heads: heads, seq: seq, log2Keys: try log2Keys(), backward: !noBackward)
         if json {
-            let report = BenchReport(machine: .current(isa: kernels ?? .supported), blocking: [queryRows, keyBlock, splitKeys, band], results: results)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            let report = BenchReport(machine: .current(isa: kernels ?? .supported), blocking: [queryRows, keyBlock, splitKeys, band],
+                                     results: results)
+            print(try JSONText.pretty(report))
         } else {
-            let met = results.filter { $0.ratio >= $0.goal }.count
-            print("\(met) of \(results.count) ratios meet their goal")
+            print("\(results.filter { $0.ratio >= $0.goal }.count) of \(results.count) ratios meet their goal")
         }
     }
 }

@@ -36,24 +36,11 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
         checker.lseBase = lseBase
         checker.filter = cases
         let rows = try checker.run()
-        let nameWidth = max(4, rows.map(\.caseName.count).max() ?? 4)
-        print("case".padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-              + "  tensor  max abs     max rel     normwise    tolerance   worst index       result")
-        for r in rows {
-            let cells = [r.maxAbs, r.maxRel, r.normwiseRel, r.atol].map { String(format: "%-10.3e", $0) }.joined(separator: "  ")
-            print(r.caseName.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
-                  + r.tensor.padding(toLength: 6, withPad: " ", startingAt: 0) + "  " + cells + "  "
-                  + r.worstIndex.map(String.init).joined(separator: ",").padding(toLength: 16, withPad: " ", startingAt: 0)
-                  + "  " + (r.passed ? "PASS" : "FAIL") + "  (" + r.note + ")")
-        }
-        let failed = rows.filter { !$0.passed }.count
-        print("\(rows.count - failed) passed, \(failed) failed")
+        print(GoldenChecker.table(rows))
         if let json {
-            let text = GoldenChecker.jsonReport(rows)
-            try report?.write(text, to: json)
+            try report?.write(GoldenChecker.jsonReport(rows), to: json)
             try report?.commit()
         }
-        if failed > 0 { throw ExitCode(1) }  // the only exit 1: the check ran and a case failed
+        if rows.contains(where: { !$0.passed }) { throw ExitCode(1) }  // the only exit 1: the check ran and a case failed
     }
-
 }

@@ -1,22 +1,15 @@
 import ArgumentParser
+import CLICommon
 import Foundation
 import Reference
 import Simulator
-import CLICommon
 
 // The values of choice options. ArgumentParser parses them, lists them in --help, and reports a bad value as one
 // line naming the allowed values ("The value 'x' is invalid for '--opt <opt>'. Please provide one of ...").
 
-
-
-/// Output formats of the simulate commands.
+/// Output formats of the simulate commands: each report renders itself in all three.
 enum SimulateFormat: String, CaseIterable, ExpressibleByArgument {
     case table, json, csv
-}
-
-/// Output formats of `simulate collective` (one report: no CSV).
-enum CollectiveFormat: String, CaseIterable, ExpressibleByArgument {
-    case table, json
 }
 
 /// Which K/V heads Ring Attention sends.
@@ -58,8 +51,15 @@ enum SuiteChoice: ExpressibleByArgument {
     }
 }
 
-
 extension ChannelPacing: ExpressibleByArgument {}
+
+extension CollectiveOperation: ExpressibleByArgument {
+    /// Parses an operation name (`allreduce`, also `all-reduce` or `all_reduce`).
+    public init?(argument: String) {
+        guard let value = try? CollectiveOperation.parse(argument) else { return nil }
+        self = value
+    }
+}
 
 extension DecodeStep: ExpressibleByArgument {}
 
@@ -72,5 +72,4 @@ extension GoldenChecker.Layout: ExpressibleByArgument {
 extension GoldenChecker.LSEBase: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Self.auto, .e, .two].map(\.rawValue) }
 }
-
 

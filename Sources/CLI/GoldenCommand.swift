@@ -1,6 +1,5 @@
 import ArgumentParser
 import CLICommon
-import Dispatch
 import Foundation
 import Reference
 
@@ -32,60 +31,22 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
     func validate() throws { try suite.validate() }
 
     func run() throws {
-        let specs = try loadSuite()
-        let dtypes = try dtype.split(separator: ",").map { text -> DType in
-            let t = try DType(parsing: String(text))
-            guard [.bf16, .f16, .f32].contains(t) else { throw CLIError("--dtype takes bf16, f16, f32; got \(text)") }
-            return t
+        let specs: [GoldenCaseSpec]
+        switch suite {
+        case .builtIn(let builtIn): specs = builtIn.cases
+        case .file(let path): specs = try GoldenSuiteWriter.loadSuite(path: path)
         }
-        guard !dtypes.isEmpty else { throw CLIError("--dtype needs at least one dtype") }
-        for spec in specs { try spec.validate() }
-        if Set(specs.map(\.name)).count != specs.count { throw CLIError("suite has duplicate case names") }
-        // The whole suite is written into a temporary folder next to --out and renamed onto it at the end: a failed
-        // or killed run never leaves case files without a manifest under --out.
-        let folder = try AtomicFolder(out)
-        defer { folder.discard() }
-        let dir = folder.temporary
-        var cases: [GoldenCase] = []
-        let total = specs.count * dtypes.count
-        for spec in specs {
-            for t in dtypes {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let c = try GoldenCase(spec: spec, dtype: t, backward: backward)
-                try c.file.write(to: dir + "/\(c.name).safetensors")
-                if npy {
-                    let caseFolder = dir + "/\(c.name)"
-                    try createFolder(caseFolder)
-                    for (name, data) in c.file.tensors { try NPYFile.write(data, to: caseFolder + "/\(name).npy") }
-                }
-                cases.append(c)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                let gradients = (c.gradientTolerances ?? []).map { String(format: "  %@ atol %.3g", $0.name, $0.tolerance.atol) }
-                print(String(format: "[%d/%d] %@  out atol %.3g  lse atol %.3g%@  (%.2f s)", cases.count, total, c.name,
-                             c.outputTolerance.atol, c.lseTolerance.atol, gradients.joined(), seconds))
-            }
+        var writer = GoldenSuiteWriter(suite: suite.name, specs: specs,
+                                       dtypes: try parseList(dtype, "--dtype") { try DType(parsing: $0) })
+        (writer.npy, writer.backward) = (npy, backward)
+        try writer.write(to: out) { done, total, written in
+            let c = written.golden
+            let gradients = (c.gradientTolerances ?? []).map { String(format: "  %@ atol %.3g", $0.name, $0.tolerance.atol) }
+            print(String(format: "[%d/%d] %@  out atol %.3g  lse atol %.3g%@  (%.2f s)", done, total, c.name,
+                         c.outputTolerance.atol, c.lseTolerance.atol, gradients.joined(), written.seconds))
         }
-        try AtomicFile.write(GoldenManifest(suite: suite.name, cases: cases).json, to: dir + "/manifest.json")
-        try folder.commit()
-        print("wrote \(cases.count) cases and manifest.json to \(out)")
+        print("wrote \(total(writer)) cases and manifest.json to \(out)")
     }
 
-    /// The cases of a built-in suite, or of a suite file: a list of cases, or a mapping with key `cases`.
-    func loadSuite() throws -> [GoldenCaseSpec] {
-        let path: String
-        switch suite {
-        case .builtIn(let builtIn): return builtIn.cases
-        case .file(let file): path = file
-        }
-        let text = String(decoding: try AtomicFile.read(path), as: UTF8.self)
-        let root: Any?
-        do {
-            root = try StructuredText.load(text, json: (path as NSString).pathExtension.lowercased() == "json")
-        } catch let error as CoreError {
-            throw CoreError.file(path: path, problem: error.description)
-        } catch {
-            throw CLIError("\(path): not a list of golden cases (\(shortReason(error)))")
-        }
-        return try GoldenCaseSpec.parseSuite(root, context: path)
-    }
+    func total(_ writer: GoldenSuiteWriter) -> Int { writer.specs.count * writer.dtypes.count }
 }

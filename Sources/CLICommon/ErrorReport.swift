@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Reference
-import Simulator
 
 /// The one error path of the command-line tools (`treeattn`, `treeattn-mpi`): every error, from the argument parser,
 /// a library or a command, becomes one stderr line `Error: ...` and exit 2.
@@ -30,10 +29,7 @@ public enum ErrorReport {
     public static func errorLine<T: ParsableCommand>(_ error: Error, _: T.Type) -> String {
         let text: String
         switch error {
-        case let e as CLIError: text = escaped(e.description)
-        case let e as ReferenceError: text = escaped(e.description)
-        case let e as CoreError: text = escaped(e.description)
-        case let e as SimulatorError: text = escaped(e.description)
+        case let e as OneLineError: text = escaped(e.description)
         default:
             let ns = error as NSError
             if [NSCocoaErrorDomain, NSPOSIXErrorDomain].contains(ns.domain) {
@@ -47,7 +43,7 @@ public enum ErrorReport {
 
     /// A one-line message with its control characters escaped (TreeCore's shared escaping), so a newline inside an
     /// echoed name stays visible.
-    public static func escaped(_ text: String) -> String { CoreError.escapingControlCharacters(text) }
+    public static func escaped(_ text: String) -> String { TextEscaping.controlCharacters(text) }
 
     /// A short reason for a Foundation file error, with the path when known: never the NSError dump.
     public static func foundationMessage(_ error: NSError) -> String {

@@ -6,12 +6,15 @@ import TreeCore
 /// `MemoryBudget.current`) after parsing and before `run()`, so the libraries and the CLI check their estimates
 /// against it before they allocate. Default: the memory the machine has available now.
 public struct MemoryOptions: ParsableArguments {
+    /// `--max-memory`: the budget as text ("8GB", "512MiB", "1e9"); nil for the memory available now.
     @Option(name: .long, help: ArgumentHelp("Memory the run may use: 8GB, 512MiB, 1e9 (GB = 1e9 bytes, GiB = 2^30; default: the available memory).",
                                             valueName: "size"))
     public var maxMemory: String?
 
+    /// The options, unparsed.
     public init() {}
 
+    /// Checks that `--max-memory` parses as a size; throws `CLIError` otherwise.
     public func validate() throws { _ = try budget() }
 
     /// The budget `--max-memory` names, or the default (the available memory).
@@ -25,6 +28,7 @@ public struct MemoryOptions: ParsableArguments {
 
 /// A command that allocates: it takes `--max-memory` through `MemoryOptions`, applied before it runs.
 public protocol MemoryBoundedCommand {
+    /// The command's `--max-memory` option group.
     var memory: MemoryOptions { get }
 }
 

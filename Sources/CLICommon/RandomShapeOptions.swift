@@ -5,19 +5,31 @@ import TreeCore
 /// The shape, seed and dtype of seeded random inputs: `treeattn random-inputs` and `treeattn-mpi attention --random`
 /// (so both generate the same bytes from the same options).
 public struct RandomShapeOptions: ParsableArguments {
+    /// `--batch`: batch size B.
     @Option public var batch = 1
+    /// `--heads`: query heads H.
     @Option public var heads = 2
+    /// `--kv-heads`: key/value heads; nil means as many as `heads` (it must divide `heads`).
     @Option public var kvHeads: Int?
+    /// `--seq-q`: query sequence length Sq.
     @Option public var seqQ = 4
+    /// `--seq-k`: key sequence length Sk.
     @Option public var seqK = 16
+    /// `--head-dim`: head dimension d_qk of q and k.
     @Option public var headDim = 8
+    /// `--value-dim`: head dimension of v; nil means `headDim`.
     @Option public var valueDim: Int?
+    /// `--std`: standard deviation of q and k entries (v uses 1); positive and finite.
     @Option(help: "Standard deviation of q and k entries.") public var std = 1.0
+    /// `--seed`: seed of the random stream; the same seed gives the same bytes on every machine.
     @Option public var seed: UInt64 = 0
+    /// `--dtype`: element type the values are rounded to once (f64, f32, f16 or bf16).
     @Option(help: "f64, f32, f16 or bf16 (rounded once, to nearest even).") public var dtype: DType = .f64
 
+    /// The options, unparsed.
     public init() {}
 
+    /// The generator these options describe (q, k and v in bhsd).
     public var spec: RandomInputs {
         RandomInputs(batch: batch, heads: heads, kvHeads: kvHeads, queries: seqQ, keys: seqK, headDim: headDim,
                      valueDim: valueDim, std: std, seed: seed, dtype: dtype)
@@ -34,16 +46,5 @@ public struct RandomShapeOptions: ParsableArguments {
         }
         guard kv > 0, heads % kv == 0 else { throw CLIError("--heads (\(heads)) must be a multiple of --kv-heads (\(kv))") }
         guard std.isFinite, std > 0 else { throw CLIError("--std must be positive and finite") }
-    }
-
-    /// What one rank holds while computing: q and its key rows of k and v as f64 (plus an f32 copy), the generated
-    /// values and the rounded bytes of one tensor at a time, and the partials (bounded by a few times q's size).
-    public func rankBytes(keys: Int, precision: Precision) throws -> Int {
-        let what = "the random inputs"
-        let s = spec
-        let q = try MemoryBudget.product([s.batch, s.heads, s.queries, max(s.headDim, s.valueDim)], for: what)
-        let kv = try MemoryBudget.product([s.batch, s.kvHeads, keys, s.headDim + s.valueDim], for: what)
-        let elements = try MemoryBudget.sum([MemoryBudget.product([q, 4], for: what), kv], for: what)
-        return try MemoryBudget.product([elements, precision == .f32 ? 28 : 24], for: what)
     }
 }

@@ -2,11 +2,15 @@ import Reference
 
 /// Errors of distributed runs, each one line. `rankFailed` is what every rank throws after `Communicator.agree`
 /// found a failure: it names the lowest rank that failed and why.
-public enum DistributedError: Error, CustomStringConvertible {
+public enum DistributedError: OneLineError {
+    /// The MPI function `call` returned an error; `message` is MPI's error string (or the error code).
     case mpi(call: String, message: String)
+    /// Rank `rank`, the lowest that failed, threw an error described by `message`.
     case rankFailed(rank: Int, message: String)
+    /// An invalid option, shard or run parameter, with the message to show.
     case invalid(String)
 
+    /// The error as one line: "CALL failed: MESSAGE", "rank R: MESSAGE", or the message itself.
     public var description: String {
         switch self {
         case .mpi(let call, let message): return "\(call) failed: \(message)"
@@ -19,12 +23,9 @@ public enum DistributedError: Error, CustomStringConvertible {
     static func describe(_ error: Error) -> String {
         let text: String
         switch error {
-        case let e as DistributedError: text = e.description
-        case let e as ReferenceError: text = e.description
-        case let e as CoreError: text = e.description
         case let e as CustomStringConvertible: text = e.description
         default: text = String(describing: error)
         }
-        return CoreError.escapingControlCharacters(text)
+        return TextEscaping.controlCharacters(text)
     }
 }

@@ -15,6 +15,7 @@ public enum DistributedReduction: String, CaseIterable, Sendable {
     /// Partials passed along the chain p-1 -> ... -> 0, each rank merging what it receives with its own.
     case passPartials = "pass-partials"
 
+    /// The MPI program that runs this reduction on every rank.
     public var program: any RankReduction {
         switch self {
         case .algorithm3: return Algorithm3Reduction()
@@ -38,5 +39,7 @@ public enum DistributedReduction: String, CaseIterable, Sendable {
 /// One distributed reduction: computes this rank's share (its local attention included) and returns the result on
 /// rank 0 (nil on the other ranks). Phases are timed into `log`.
 public protocol RankReduction {
+    /// Runs the reduction on this rank (every rank must call it): the merged partial on rank 0, nil on the others.
+    /// Throws `DistributedError` when an MPI call fails.
     func run<S: MPIScalar>(_ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog) throws -> AttentionPartial<S>?
 }

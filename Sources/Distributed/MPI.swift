@@ -4,15 +4,30 @@ import Reference
 
 /// A scalar MPI can move: Double (`MPI_DOUBLE`) or Float (`MPI_FLOAT`).
 public protocol MPIScalar: AttentionScalar {
+    /// The MPI datatype handle that describes one value of this type in messages.
     static var mpiType: MPI_Datatype { get }
 }
 
-extension Double: MPIScalar { public static var mpiType: MPI_Datatype { cmpi_double() } }
-extension Float: MPIScalar { public static var mpiType: MPI_Datatype { cmpi_float() } }
+/// `Double` moves through MPI as `MPI_DOUBLE`.
+extension Double: MPIScalar {
+    /// `MPI_DOUBLE`.
+    public static var mpiType: MPI_Datatype { cmpi_double() }
+}
+
+/// `Float` moves through MPI as `MPI_FLOAT`.
+extension Float: MPIScalar {
+    /// `MPI_FLOAT`.
+    public static var mpiType: MPI_Datatype { cmpi_float() }
+}
 
 /// The reduction operations this package uses.
 public enum ReduceOp: Sendable {
-    case max, min, sum
+    /// Element-wise maximum (`MPI_MAX`).
+    case max
+    /// Element-wise minimum (`MPI_MIN`).
+    case min
+    /// Element-wise sum (`MPI_SUM`).
+    case sum
     var handle: MPI_Op {
         switch self {
         case .max: return cmpi_max()
@@ -25,7 +40,9 @@ public enum ReduceOp: Sendable {
 /// `MPI_COMM_WORLD` behind a small Swift API: every call checks its return code (errors are returned, not fatal,
 /// so a failing call becomes a one-line `DistributedError`), and counts the bytes this rank hands to MPI.
 public final class Communicator {
+    /// This process's rank in `MPI_COMM_WORLD`, 0 ..< `size`.
     public let rank: Int
+    /// Number of ranks in `MPI_COMM_WORLD`.
     public let size: Int
     let comm: MPI_Comm
     /// Bytes this rank passed to send calls (point-to-point exactly; for collectives the buffer size, what the
@@ -70,6 +87,7 @@ public final class Communicator {
     /// Resets the sent-bytes counter (per phase accounting).
     public func resetBytesSent() { bytesSent = 0 }
 
+    /// `MPI_Barrier`: returns once every rank has called it; throws `DistributedError.mpi` on failure.
     public func barrier() throws { try check(MPI_Barrier(comm), "MPI_Barrier") }
 
     /// In-place `MPI_Allreduce` of `values` with `op`.

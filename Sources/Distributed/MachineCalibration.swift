@@ -6,30 +6,37 @@ import Reference
 public struct MachineCalibration: Sendable {
     /// One ping-pong point between ranks 0 and 1: message bytes and the one-way time (half the round trip).
     public struct PingPong: Sendable {
+        /// Message size in bytes.
         public let bytes: Int
+        /// Median one-way time of the message, in seconds.
         public let seconds: Double
     }
+    /// Number of ranks measured (`comm.size`).
     public var ranks = 1
+    /// Ping-pong points from 8 bytes up to the largest message, by factors of 4; empty with a single rank.
     public var pingPong: [PingPong] = []
-    /// alpha (s) and beta (bytes/s) of t = alpha + bytes / beta, least squares over the ping-pong points.
+    /// alpha (s) of t = alpha + bytes / beta, least squares over the ping-pong points.
     public var latency = 0.0
+    /// beta (bytes/s) of t = alpha + bytes / beta, fitted with `latency`; infinity with a single rank.
     public var bandwidth = Double.infinity
     /// Bytes per second all ranks move together while each exchanges `exchangeBytes` with its ring neighbours at once.
     public var aggregateBandwidth = Double.infinity
+    /// Bytes each rank sends to its ring neighbour in the exchange measurement (0 with a single rank).
     public var exchangeBytes = 0
     /// Streaming-read bytes/s of one rank (BLAS asum over 64 MiB, far larger than the caches), all ranks reading at once.
     public var memoryBandwidth = 0.0
     /// f64 GEMM FLOP/s of one rank (dgemm 256 x 256 x 256), all ranks computing.
     public var gemmFlops = 0.0
-    /// The decode kernel with all ranks running it at once: seconds for a tiny problem (its fixed cost) and the K/V
-    /// bytes/s reached on a large one.
+    /// The decode kernel with all ranks running it at once: seconds for a tiny problem (its fixed cost).
     public var decodeFixed = 0.0
+    /// K/V bytes per second the decode kernel reaches on a large problem, its fixed cost subtracted, all ranks running.
     public var decodeBandwidth = 0.0
     /// Median time of an 8-byte MPI_Allreduce.
     public var smallAllreduce = 0.0
     /// Physical memory of the machine, bytes.
     public var memoryBytes = 0.0
 
+    /// An empty calibration (one rank, nothing measured); `measure` fills one in.
     public init() {}
 
     /// Runs every measurement on all ranks of `comm`; every rank must call it. `decode` is the decode problem whose

@@ -8,9 +8,13 @@ public struct RankShard<S: MPIScalar>: Sendable {
     public let inputs: AttentionInputs<S>
     /// The key shards of all ranks (rank i holds `ranges[i]`).
     public let layout: ShardLayout
+    /// This rank's index, 0 ..< `layout.count`.
     public let rank: Int
+    /// The attention options (masks, causality, window, ALiBi, cache lengths), in global key positions.
     public let options: AttentionOptions
 
+    /// A rank's shard; throws `DistributedError.invalid` when `rank` is not a shard of `layout` or `inputs` does
+    /// not hold exactly that shard's keys.
     public init(inputs: AttentionInputs<S>, layout: ShardLayout, rank: Int, options: AttentionOptions) throws {
         guard (0..<layout.count).contains(rank) else { throw DistributedError.invalid("rank \(rank) outside the \(layout.count) shards") }
         guard inputs.keys == layout.ranges[rank].count else {
@@ -22,6 +26,7 @@ public struct RankShard<S: MPIScalar>: Sendable {
         self.options = options
     }
 
+    /// This rank's keys, as global positions in [0, `layout.keys`).
     public var keyRange: Range<Int> { layout.ranges[rank] }
 
     /// This rank's partial (O_i, LSE_i) over its own keys.
@@ -55,13 +60,19 @@ extension AttentionPartial where Scalar: MPIScalar {
 
 /// Wall time and bytes of each phase of one run on one rank, in the order they ran.
 public struct PhaseLog: Sendable {
+    /// One timed phase.
     public struct Entry: Sendable {
+        /// The phase's name, e.g. "local attention", "tree level 1".
         public let name: String
+        /// Wall seconds the phase took (`MPI_Wtime`).
         public let seconds: Double
+        /// Bytes this rank handed to MPI send calls during the phase (`Communicator.bytesSent`).
         public let bytesSent: Int
     }
+    /// The phases in the order they ran.
     public private(set) var entries: [Entry] = []
 
+    /// An empty log.
     public init() {}
 
     /// Times `body` as phase `name` with `MPI_Wtime`, counting the bytes `comm` sends meanwhile.
@@ -73,5 +84,6 @@ public struct PhaseLog: Sendable {
         return value
     }
 
+    /// Wall seconds of all phases together.
     public var total: Double { entries.reduce(0) { $0 + $1.seconds } }
 }

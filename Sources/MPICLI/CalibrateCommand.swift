@@ -2,7 +2,7 @@ import ArgumentParser
 import CLICommon
 import Distributed
 import Foundation
-import Simulator
+import Studies
 import TreeCore
 
 /// `mpirun -np P treeattn-mpi calibrate --out this-machine.yaml`: measures the ranks it runs on and writes a cluster
@@ -49,12 +49,23 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
                                                    maxMessage: maxMessage, progress: say)
             try comm.agree {
                 guard let outputs else { return }
-                let cluster = CalibratedCluster(c, name: name ?? "calibrated \(c.ranks) ranks")
+                let cluster = CalibratedCluster(CalibratedCluster.Measurements(c), name: name ?? "calibrated \(c.ranks) ranks")
                 let call = try cluster.collectiveCall()  // one simulation, for the file and the summary
                 try outputs.write(Array(try cluster.yaml(collectiveCallUs: call).utf8), to: out)
                 try outputs.commit()
                 if !quiet { print(cluster.summary(collectiveCallUs: call)) }
             }
         }
+    }
+}
+
+extension CalibratedCluster.Measurements {
+    /// The numbers a calibration measured under MPI, as the study takes them.
+    init(_ c: MachineCalibration) {
+        self.init()
+        (ranks, pingPong, latency, bandwidth, aggregateBandwidth) = (c.ranks, c.pingPong.map { ($0.bytes, $0.seconds) }, c.latency,
+                                                                     c.bandwidth, c.aggregateBandwidth)
+        (memoryBandwidth, gemmFlops, decodeFixed, decodeBandwidth) = (c.memoryBandwidth, c.gemmFlops, c.decodeFixed, c.decodeBandwidth)
+        (smallAllreduce, memoryBytes) = (c.smallAllreduce, c.memoryBytes)
     }
 }

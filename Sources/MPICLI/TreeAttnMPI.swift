@@ -38,9 +38,8 @@ func withCommunicator(_ body: (Communicator) throws -> Void) throws {
     do {
         try body(comm)
     } catch {
-        let reported: Error = (error as? DistributedError).map { CLIError($0.description) } ?? error
         if comm.rank == 0 {
-            FileHandle.standardError.write(Data("Error: \(ErrorReport.errorLine(reported, TreeAttnMPI.self))\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(ErrorReport.errorLine(error, TreeAttnMPI.self))\n".utf8))
         }
         try? comm.barrier()
         comm.finalize()

@@ -3,6 +3,7 @@ import Simulator
 /// (every overhead zero, every efficiency 1); `paperCode` is the one calibration used for every row of the paper
 /// reproduction, with each value justified in docs/paper-reproduction.md. There is no per-row adjustment.
 public struct Calibration: Equatable, Sendable {
+    /// The calibration's name, shown in reports (e.g. "idealised").
     public var name: String
     /// Fixed cost of every kernel (launch and dispatch).
     public var kernelLaunch: SimTime
@@ -31,16 +32,18 @@ public struct Calibration: Equatable, Sendable {
     /// both strategies) instead of the n_kv heads stored.
     public var attentionOnExpandedKV: Bool
 
+    /// A calibration with the given values (defaults: the idealised ones). Throws `StudyError.invalidArgument` when
+    /// an efficiency is outside (0, 1] or a count is negative.
     public init(name: String, kernelLaunch: SimTime = .zero, collectiveCall: SimTime = .zero, perMessage: SimTime = .zero,
                 memoryEfficiency: Double = 1, linkEfficiency: Double = 1, matmulEfficiency: Double = 1,
                 attentionEfficiency: Double = 1, kernelsPerLayer: Int = 0, syncCallsPerLayer: Int = 0,
                 ringExtraCallsPerLayer: Int = 0, attentionOnExpandedKV: Bool = false) throws {
         for (v, what) in [(memoryEfficiency, "memory efficiency"), (linkEfficiency, "link efficiency"),
                           (matmulEfficiency, "matmul efficiency"), (attentionEfficiency, "attention efficiency")] {
-            guard v > 0 && v <= 1 else { throw SimulatorError.invalidArgument("\(what) must be in (0, 1], got \(v)") }
+            guard v > 0 && v <= 1 else { throw StudyError.invalidArgument("\(what) must be in (0, 1], got \(v)") }
         }
         guard kernelsPerLayer >= 0, syncCallsPerLayer >= 0, ringExtraCallsPerLayer >= 0 else {
-            throw SimulatorError.invalidArgument("call and kernel counts must be >= 0")
+            throw StudyError.invalidArgument("call and kernel counts must be >= 0")
         }
         self.name = name
         self.kernelLaunch = kernelLaunch

@@ -3,14 +3,19 @@ import Simulator
 /// `generate(x, num_new_tokens=10)` runs one prefill forward (which yields the first new token) and then
 /// `newTokens - 1` single-token decode forwards.
 public struct GenerationWorkload: Equatable, Sendable {
+    /// The model generating.
     public var model: ModelSpec
+    /// Prompt length N in tokens, processed by the prefill (at least 1).
     public var promptTokens: Int
+    /// Tokens generated (at least 1): the first by the prefill, the rest by decode steps.
     public var newTokens: Int
+    /// Sequences generated at once (at least 1).
     public var batch: Int
 
+    /// Throws `StudyError.invalidArgument` when `promptTokens`, `newTokens` or `batch` is below 1.
     public init(model: ModelSpec, promptTokens: Int, newTokens: Int = 10, batch: Int = 1) throws {
         guard promptTokens >= 1, newTokens >= 1, batch >= 1 else {
-            throw SimulatorError.invalidArgument("prompt tokens, new tokens and batch must be >= 1")
+            throw StudyError.invalidArgument("prompt tokens, new tokens and batch must be >= 1")
         }
         self.model = model
         self.promptTokens = promptTokens
@@ -24,7 +29,9 @@ public struct GenerationWorkload: Equatable, Sendable {
 
 /// Times of one generation run. `total = prefill + decodeSteps x decodeStep`.
 public struct GenerationReport: Sendable, Equatable {
+    /// The decode strategy's name (`DecodeStrategy.description`, e.g. "tree", "ring").
     public var strategy: String
+    /// Number of GPUs (ranks) the run uses.
     public var gpus: Int
     /// Ring-attention prefill of all layers (attention part), on the busiest rank.
     public var prefillAttention: SimTime
@@ -34,11 +41,16 @@ public struct GenerationReport: Sendable, Equatable {
     public var decodeAttentionPerLayer: SimTime
     /// One decode forward outside attention (weights read for one token, kernel launches, LM head).
     public var decodeOtherPerStep: SimTime
+    /// Decode forwards after the prefill (`newTokens - 1`).
     public var decodeSteps: Int
 
+    /// The whole prefill: attention plus the rest.
     public var prefill: SimTime { prefillAttention + prefillOther }
+    /// One decode forward: every layer's attention plus the work outside attention.
     public var decodeStep: SimTime { SimTime(picoseconds: decodeAttentionPerLayer.picoseconds * Int64(layers)) + decodeOtherPerStep }
+    /// The whole generation: the prefill plus `decodeSteps` decode forwards.
     public var total: SimTime { prefill + SimTime(picoseconds: decodeStep.picoseconds * Int64(decodeSteps)) }
+    /// Transformer layers of the model (each decode forward runs `decodeAttentionPerLayer` this many times).
     public var layers: Int
 }
 
@@ -56,9 +68,13 @@ public struct GenerationReport: Sendable, Equatable {
 ///   the LM head once per forward (weights + fp32 logits written). Activations' memory traffic is not counted.
 ///   Every rank runs the whole model on its own tokens (sequence parallelism, as the paper's code).
 public struct GenerationModel: Sendable {
+    /// The cluster simulated: the first `gpus` GPUs, links scaled by the calibration's link efficiency.
     public var cluster: Cluster
+    /// The generation simulated.
     public var workload: GenerationWorkload
+    /// The overheads and efficiencies applied.
     public var calibration: Calibration
+    /// Whether work outside attention (layer weights, LM head) is counted; false gives attention alone.
     public var includeNonAttention: Bool
 
     /// `gpus` nil uses every GPU of the cluster. The calibration's link efficiency is applied to the cluster here.
@@ -70,10 +86,11 @@ public struct GenerationModel: Sendable {
         self.calibration = calibration
         self.includeNonAttention = includeNonAttention
         guard workload.promptTokens >= self.cluster.gpuCount else {
-            throw SimulatorError.invalidArgument("prompt of \(workload.promptTokens) tokens is shorter than \(self.cluster.gpuCount) GPUs")
+            throw StudyError.invalidArgument("prompt of \(workload.promptTokens) tokens is shorter than \(self.cluster.gpuCount) GPUs")
         }
     }
 
+    /// Number of GPUs (ranks) of the cluster.
     public var gpus: Int { cluster.gpuCount }
 
     func roofline(efficiency: Double) throws -> Roofline {
@@ -132,6 +149,7 @@ public struct GenerationModel: Sendable {
             + SimTime(picoseconds: calibration.collectiveCall.picoseconds * Int64(calls))
     }
 
+    /// Simulates the whole generation with `strategy` for decode (the prefill is the ring for every strategy).
     public func run(_ strategy: DecodeStrategy) throws -> GenerationReport {
         let layers = Int64(workload.model.layers)
         let prefillAttention = SimTime(picoseconds: try prefillAttentionLayer().picoseconds * layers)

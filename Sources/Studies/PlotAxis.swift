@@ -3,6 +3,7 @@ import Simulator
 
 /// Scale of a plot axis.
 public enum AxisScale: String, Equatable, Sendable {
+    /// Linear: equal distances for equal differences.
     case linear
     /// Base-10 logarithmic: equal distances for equal ratios. Values <= 0 cannot be drawn.
     case log
@@ -18,19 +19,24 @@ public enum TickFormat: Equatable, Sendable {
 
 /// One axis: its scale, the data range it covers (after rounding out to ticks) and its ticks.
 public struct PlotAxis: Equatable, Sendable {
+    /// The axis label, units included (e.g. "latency (s)").
     public var label: String
+    /// Linear or logarithmic.
     public var scale: AxisScale
+    /// How the tick labels are written.
     public var format: TickFormat
-    /// Covered range (the first and last tick unless explicit ticks are given).
+    /// Lower end of the covered range (the first tick unless explicit ticks are given).
     public var lower: Double
+    /// Upper end of the covered range (the last tick unless explicit ticks are given).
     public var upper: Double
+    /// Tick positions in data units, ascending.
     public var ticks: [Double]
 
     /// Builds an axis covering `values`. `explicitTicks` (e.g. GPU counts 8, 64, 128) replace the computed ticks.
     public init(label: String, scale: AxisScale, format: TickFormat = .plain, values: [Double], explicitTicks: [Double]? = nil) throws {
         let usable = values.filter { $0.isFinite && (scale == .linear || $0 > 0) }
         guard let lo = usable.min(), let hi = usable.max() else {
-            throw SimulatorError.invalidArgument("axis '\(label)': no drawable values")
+            throw StudyError.invalidArgument("axis '\(label)': no drawable values")
         }
         self.label = label
         self.scale = scale
@@ -89,6 +95,7 @@ public struct PlotAxis: Equatable, Sendable {
         }
     }
 
+    /// The label of a tick at `value`, written in this axis's `format`.
     public func tickLabel(_ value: Double) -> String { PlotAxis.formatTick(value, format) }
 
     /// Tick label text, deterministic.

@@ -9,27 +9,37 @@ import Simulator
 /// every arrival re-share one link among all senders: simulation time grows as p^2). Deterministic: the same
 /// configuration gives the same bytes.
 public enum ScaleStudy {
+    /// What the study sweeps: GPU counts, sequence lengths, strategies and the decode shape.
     public struct Configuration: Sendable {
+        /// GPU counts, each a multiple of 8 in 8...65536 (8-GPU servers of the 3-tier fat tree).
         public var gpuCounts = [8, 64, 512, 4096, 16_384, 65_536]
+        /// Sequence lengths N in tokens, each at least 1.
         public var sequenceLengths = [1_000_000, 10_000_000, 100_000_000]
+        /// The strategies compared in every cell (speedups are against overlapped ring when it is among them).
         public var strategies: [DecodeStrategy] = [.tree(collective: .tree), .ring(overlap: true), .passPartials, .gatherToOne]
         /// Largest GPU count at which gather is simulated.
         public var gatherLimit = 4096
-        /// The paper's Fig. 3 block: 16 heads of 128, bf16, batch 1.
-        public var heads = 16, headDim = 128
+        /// The paper's Fig. 3 block: 16 heads (of 128, bf16, batch 1).
+        public var heads = 16
+        /// The Fig. 3 block's head dimension, 128.
+        public var headDim = 128
+        /// The decode model's overheads and efficiencies (default idealised: no overheads).
         public var options = DecodeOptions()
 
+        /// The defaults: 8 to 65,536 GPUs, 1M to 100M tokens, tree, ring, pass-partials and gather.
         public init() {}
 
+        /// Throws `StudyError.invalidArgument` when a list is empty, a GPU count is not a multiple of 8 in
+        /// 8...65536, or a sequence length is below 1.
         public func validate() throws {
             guard !gpuCounts.isEmpty, !sequenceLengths.isEmpty, !strategies.isEmpty else {
-                throw SimulatorError.invalidArgument("the scale study needs GPU counts, sequence lengths and strategies")
+                throw StudyError.invalidArgument("the scale study needs GPU counts, sequence lengths and strategies")
             }
             for p in gpuCounts where !(p >= 8 && p % 8 == 0 && p <= 65_536) {
-                throw SimulatorError.invalidArgument("scale study GPU count \(p): a multiple of 8 in 8...65536 (8-GPU servers)")
+                throw StudyError.invalidArgument("scale study GPU count \(p): a multiple of 8 in 8...65536 (8-GPU servers)")
             }
             for n in sequenceLengths where n < 1 {
-                throw SimulatorError.invalidArgument("scale study sequence length \(n) must be >= 1")
+                throw StudyError.invalidArgument("scale study sequence length \(n) must be >= 1")
             }
         }
 
@@ -39,9 +49,13 @@ public enum ScaleStudy {
 
     /// One (GPU count, sequence length, strategy) cell; `report` nil when not simulated.
     public struct Point: Sendable {
+        /// Number of GPUs of the cell.
         public var gpus: Int
+        /// Sequence length N in tokens of the cell.
         public var sequenceLength: Int
+        /// The strategy simulated.
         public var strategy: DecodeStrategy
+        /// The simulated decode step; nil for gather beyond `gatherLimit` GPUs.
         public var report: DecodeReport?
         /// Whether the latency comes from `StepExtrapolation` rather than every step.
         public var extrapolated: Bool { report?.notes.contains { $0.contains("extrapolated") } ?? false }

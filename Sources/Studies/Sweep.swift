@@ -6,19 +6,29 @@ import Simulator
 public struct SweepConfiguration: Sendable {
     /// A preset or cluster file (`Cluster.resolve`); it must hold at least the largest GPU count.
     public var cluster: String
+    /// Sequence lengths N in tokens (K/V length of the decode step), distinct and at least the largest GPU count.
     public var sequenceLengths: [Int]
+    /// GPU counts p (the first p GPUs of the cluster), distinct and at least 1.
     public var gpuCounts: [Int]
+    /// The strategies compared at every point, distinct.
     public var strategies: [DecodeStrategy]
+    /// Batch size b of the decode workload.
     public var batch: Int = 1
+    /// Query heads n_h of the decode workload.
     public var heads: Int = 16
+    /// Key/value heads n_kv of the decode workload; nil means `heads` (no GQA).
     public var kvHeads: Int? = nil
+    /// Head dimension d_h of the decode workload.
     public var headDim: Int = 128
+    /// Element type of K/V and the query: bf16, fp16, fp32, f64 or fp8.
     public var dtype: String = "bf16"
     /// Hidden sizes d = n_h d_h of the memory plot (n_h = d / d_h, the GQA group size kept); evaluated at the
     /// largest sequence length and the smallest GPU count. Empty: no memory points.
     public var hiddenSizes: [Int] = []
+    /// The decode model's overheads and efficiencies (default idealised: no overheads).
     public var options: DecodeOptions = DecodeOptions()
 
+    /// A sweep of `strategies` over `gpuCounts` x `sequenceLengths` on `cluster`, the other fields at their defaults.
     public init(cluster: String, sequenceLengths: [Int], gpuCounts: [Int], strategies: [DecodeStrategy]) {
         self.cluster = cluster
         self.sequenceLengths = sequenceLengths
@@ -29,29 +39,31 @@ public struct SweepConfiguration: Sendable {
     /// Rejects empty lists, duplicates, non-positive values and hidden sizes that are not a multiple of d_h.
     public func validate() throws {
         for (list, name) in [(sequenceLengths, "--seq-lens"), (gpuCounts, "--gpus")] {
-            guard !list.isEmpty else { throw SimulatorError.invalidArgument("\(name) is empty") }
-            guard list.allSatisfy({ $0 >= 1 }) else { throw SimulatorError.invalidArgument("\(name) values must be >= 1") }
-            guard Set(list).count == list.count else { throw SimulatorError.invalidArgument("\(name) has duplicates") }
+            guard !list.isEmpty else { throw StudyError.invalidArgument("\(name) is empty") }
+            guard list.allSatisfy({ $0 >= 1 }) else { throw StudyError.invalidArgument("\(name) values must be >= 1") }
+            guard Set(list).count == list.count else { throw StudyError.invalidArgument("\(name) has duplicates") }
         }
-        guard !strategies.isEmpty else { throw SimulatorError.invalidArgument("--strategy is empty") }
+        guard !strategies.isEmpty else { throw StudyError.invalidArgument("--strategy is empty") }
         guard Set(strategies.map(\.description)).count == strategies.count else {
-            throw SimulatorError.invalidArgument("--strategy has duplicates")
+            throw StudyError.invalidArgument("--strategy has duplicates")
         }
         let base = try workload(sequenceLength: sequenceLengths[0])
         for d in hiddenSizes {
             guard d >= 1, d % headDim == 0 else {
-                throw SimulatorError.invalidArgument("hidden size \(d) is not a positive multiple of head-dim \(headDim)")
+                throw StudyError.invalidArgument("hidden size \(d) is not a positive multiple of head-dim \(headDim)")
             }
             guard (d / headDim) % base.groupSize == 0 else {
-                throw SimulatorError.invalidArgument("hidden size \(d) gives \(d / headDim) heads, not a multiple of the GQA group size \(base.groupSize)")
+                throw StudyError.invalidArgument("hidden size \(d) gives \(d / headDim) heads, not a multiple of the GQA group size \(base.groupSize)")
             }
         }
-        guard Set(hiddenSizes).count == hiddenSizes.count else { throw SimulatorError.invalidArgument("--hidden-sizes has duplicates") }
+        guard Set(hiddenSizes).count == hiddenSizes.count else { throw StudyError.invalidArgument("--hidden-sizes has duplicates") }
         for n in sequenceLengths { for p in gpuCounts where n < p {
-            throw SimulatorError.invalidArgument("sequence length \(n) is shorter than \(p) GPUs (every GPU needs a token)")
+            throw StudyError.invalidArgument("sequence length \(n) is shorter than \(p) GPUs (every GPU needs a token)")
         } }
     }
 
+    /// The decode workload at `sequenceLength` tokens; `h` replaces the query heads (keeping the GQA group size), nil
+    /// keeps `heads`. Throws the simulator's error for invalid shapes or an unknown dtype.
     public func workload(sequenceLength: Int, heads h: Int? = nil) throws -> DecodeWorkload {
         let n = h ?? heads
         let kv = h.map { $0 / (heads / (kvHeads ?? heads)) } ?? kvHeads
@@ -64,37 +76,51 @@ public struct SweepConfiguration: Sendable {
 
 /// One simulated point.
 public struct SweepPoint: Sendable {
+    /// Name of the cluster the point ran on (its first `sweepGPUs` GPUs).
     public var cluster: String
+    /// Name of the cluster's GPU model.
     public var gpuName: String
     /// The sweep's GPU count p for this point (the first p GPUs of the cluster). Points, rows and plot series are
     /// keyed by it; `report.gpus` is what the strategy used, which differs for `single` (always 1).
     public var sweepGPUs: Int
+    /// Sequence length N in tokens of the point.
     public var sequenceLength: Int
+    /// The decode workload simulated.
     public var workload: DecodeWorkload
     /// The strategy run (`report.strategy` is its name).
     public var strategy: DecodeStrategy
+    /// The simulated decode step.
     public var report: DecodeReport
 }
 
 /// Peak memory per device at one hidden size, for one strategy: the paper's formula (tree and ring) and ours.
 public struct MemoryPoint: Sendable, Equatable {
+    /// Hidden size d = n_h d_h.
     public var hidden: Int
+    /// Query heads n_h at this hidden size.
     public var heads: Int
     /// The strategy's name (`DecodeStrategy.description`).
     public var strategy: String
     /// The strategy itself (plots select points by it).
     public var decodeStrategy: DecodeStrategy
+    /// Sequence length N in tokens (the sweep's largest).
     public var sequenceLength: Int
+    /// GPUs the strategy used (the sweep's smallest count; 1 for `single`).
     public var gpus: Int
+    /// Peak memory per device by the paper's formula, in bytes; nil for strategies the paper gives no formula for.
     public var paperBytes: Double?
+    /// Peak memory per device by our accounting (`DecodeReport.peakMemoryBytes`), in bytes.
     public var simulatedBytes: Double
 }
 
 /// Everything a sweep computed: its configuration, one point per (GPU count, sequence length, strategy), and the
 /// memory points of the hidden-size plot.
 public struct SweepResult: Sendable {
+    /// The configuration that was run.
     public var configuration: SweepConfiguration
+    /// One point per (GPU count, sequence length, strategy), in that nesting order.
     public var points: [SweepPoint]
+    /// The memory points, one per (hidden size, strategy); empty without hidden sizes.
     public var memory: [MemoryPoint]
 }
 
@@ -107,7 +133,7 @@ public enum Sweep {
         try c.validate()
         let cluster = try Cluster.resolve(c.cluster)
         guard let maxGPUs = c.gpuCounts.max(), maxGPUs <= cluster.gpuCount else {
-            throw SimulatorError.invalidArgument("--gpus \(c.gpuCounts.max() ?? 0) exceeds the \(cluster.gpuCount) GPUs of \(cluster.name)")
+            throw StudyError.invalidArgument("--gpus \(c.gpuCounts.max() ?? 0) exceeds the \(cluster.gpuCount) GPUs of \(cluster.name)")
         }
         var points: [SweepPoint] = []
         var done = 0
@@ -116,7 +142,7 @@ public enum Sweep {
             for n in c.sequenceLengths {
                 let w = try c.workload(sequenceLength: n)
                 let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
-                for (s, report) in zip(c.strategies, try model.compare(c.strategies, recording: false)) {
+                for (s, report) in zip(c.strategies, try model.compare(c.strategies, recording: false, baseline: true)) {
                     points.append(SweepPoint(cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
                                               workload: w, strategy: s, report: report))
                 }
@@ -179,9 +205,12 @@ public enum Sweep {
         return table
     }
 
+    /// Columns of the memory CSV, in order.
     public static let memoryColumns = ["hidden", "heads", "strategy", "seq_len", "gpus", "tokens_per_gpu",
                                        "paper_peak_memory_bytes", "simulated_peak_memory_bytes"]
 
+    /// One row per memory point: hidden size, heads, strategy, sequence length, GPUs, tokens per GPU and the paper's
+    /// and simulated peak bytes per device (the paper's empty when it has no formula).
     public static func memoryCSV(_ result: SweepResult) -> CSVTable {
         var table = CSVTable(header: memoryColumns)
         for m in result.memory {
@@ -232,7 +261,7 @@ public enum Sweep {
     /// Peak memory per device vs hidden size: the paper's formula (dashed) and our accounting (solid).
     public static func memoryPlot(_ result: SweepResult, title: String = "Peak attention memory per GPU vs hidden size") throws -> LinePlot {
         let c = result.configuration
-        guard let first = result.memory.first else { throw SimulatorError.invalidArgument("no hidden sizes: no memory plot") }
+        guard let first = result.memory.first else { throw StudyError.invalidArgument("no hidden sizes: no memory plot") }
         var series: [PlotSeries] = []
         for (si, s) in c.strategies.enumerated() {
             let pts = result.memory.filter { $0.decodeStrategy == s }

@@ -56,6 +56,8 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `bytes` to `path` atomically: into a temporary next to it, then renamed into place, replacing any file
+    /// there. Throws `CoreError.file` when the folder does not exist or the write or rename fails.
     public static func write(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
@@ -73,6 +75,7 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `text` as UTF-8 to `path` atomically, like `write(_:to:)` for bytes.
     public static func write(_ text: String, to path: String) throws {
         try write(Array(text.utf8), to: path)
     }

@@ -89,6 +89,7 @@ public final class AtomicOutputs {
         }
     }
 
+    /// Writes `text` as UTF-8 to the temporary of `path`, like `write(_:to:)` for bytes.
     public func write(_ text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
 
     /// Renames every temporary into place (one after another, once all are written).

@@ -9,6 +9,7 @@ public struct MemoryBudget: Equatable, Sendable {
     /// Bytes a run may allocate in all.
     public var limitBytes: Int
 
+    /// A budget of `limitBytes` bytes.
     public init(limitBytes: Int) { self.limitBytes = limitBytes }
 
     /// The process-wide budget the libraries check against (set once by the CLI, before any work).

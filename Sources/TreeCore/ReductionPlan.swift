@@ -14,6 +14,7 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
         /// A single n-ary merge of all leaves (what an all-reduce computes in one logical step).
         case flat
 
+        /// The shape in the form `parseShape` reads back: "binary", "kary:K", "two-level:G" or "flat".
         public var description: String {
             switch self {
             case .binary: return "binary"
@@ -24,11 +25,15 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The shape the levels were built from.
     public let shape: Shape
+    /// Number of leaves p (shard partials) the tree reduces; at least 1.
     public let leaves: Int
     /// levels[0] is empty (the leaves); levels[l][n] = children of node n at level l (indices into level l-1).
     public let levels: [[[Int]]]
 
+    /// Builds the levels of `shape` over `leaves` leaves. Throws `CoreError.invalidOption` for fewer than one leaf,
+    /// a k-ary arity below 2 or a two-level group size below 1. A single leaf has no merge levels.
     public init(leaves: Int, shape: Shape) throws {
         guard leaves >= 1 else { throw CoreError.invalidOption("a reduction needs at least one leaf, got \(leaves)") }
         self.leaves = leaves
@@ -85,6 +90,7 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A multi-line listing: the shape, leaf count and depth, then each level's nodes as their children's indices.
     public var description: String {
         var lines = ["\(shape) reduction over \(leaves) leaves, depth \(depth)"]
         for (l, level) in levels.enumerated().dropFirst() {

@@ -32,6 +32,8 @@ public struct ShardLayout: Equatable, Sendable {
         }
     }
 
+    /// Number of shards p (one per device), empty shards included.
     public var count: Int { ranges.count }
+    /// Total number of keys Sk covered by the shards (0 when all are empty).
     public var keys: Int { ranges.last?.upperBound ?? 0 }
 }

@@ -15,6 +15,8 @@ public enum StructuredText {
     /// The most nodes a YAML document may expand to, aliases included.
     public static let maxNodes = 1_000_000
 
+    /// Parses `text` as JSON (`json` true) or YAML into plain values; nil for an empty YAML document. Throws
+    /// `CoreError.tooLarge` past `maxTextBytes` or `maxNodes`, and the parser's own error for malformed text.
     public static func load(_ text: String, json: Bool) throws -> Any? {
         guard text.utf8.count <= maxTextBytes else {
             throw CoreError.tooLarge("the \(json ? "JSON" : "YAML") text is \(text.utf8.count) bytes, more than the \(maxTextBytes)-byte limit")
@@ -40,6 +42,27 @@ public enum StructuredText {
         case .sequence(let sequence):
             for item in sequence where !fits(item, budget: &budget) { return false }
             return true
+        }
+    }
+
+    /// A short, one-line reason for a parse or decoding error of such a text (JSON, YAML, `Decodable`): the decoding
+    /// error's context and location, a JSON parser's own description, else the first line of the error's text.
+    public static func reason(_ error: Error) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            guard !context.codingPath.isEmpty else { return "" }
+            return " at " + context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                .trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing key '\(key.stringValue)'" + path(context)
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+             DecodingError.dataCorrupted(let context):
+            return context.debugDescription + path(context)
+        default:
+            let ns = error as NSError
+            if ns.domain == NSCocoaErrorDomain, let text = ns.userInfo["NSDebugDescription"] as? String { return text }
+            return String(describing: error).split(separator: "\n").first.map(String.init) ?? ""
         }
     }
 }

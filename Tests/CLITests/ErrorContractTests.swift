@@ -30,8 +30,12 @@ import Testing
                                contains: "Please provide one of 'expanded' and 'native'")
         CLI.expectOneLineError(try CLI.run(Self.decode + ["--cluster", "mi300x", "--format", "xml"]),
                                contains: "Please provide one of 'table', 'json' or 'csv'")
-        CLI.expectOneLineError(try CLI.run(["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB", "--format", "csv"]),
-                               contains: "Please provide one of 'table' and 'json'")
+        CLI.expectOneLineError(try CLI.run(["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB", "--format", "xml"]),
+                               contains: "Please provide one of 'table', 'json' or 'csv'")
+        CLI.expectOneLineError(try CLI.run(["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB", "--op", "scatter"]),
+                               contains: "Please provide one of 'allreduce', 'allgather', 'reducescatter' or 'broadcast'")
+        CLI.expectOneLineError(try CLI.run(["simulate", "cluster", "--cluster", "mi300x", "--format", "yaml"]),
+                               contains: "Please provide one of 'table', 'json' or 'csv'")
         CLI.expectOneLineError(try CLI.run(["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB", "--pacing", "lazy"]),
                                contains: "Please provide one of 'back-to-back' and 'after-delivery'")
         CLI.expectOneLineError(try CLI.run(["random-inputs", "--dtype", "f8", "--out", "x"]),

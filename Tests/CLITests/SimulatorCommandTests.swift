@@ -39,7 +39,16 @@ import Testing
         let object = try #require(try CLI.json(json.stdout) as? [String: Any])
         #expect(object["operation"] as? String == "allreduce")
         #expect(object["gpus"] as? Int == 8)
-        #expect((object["bus_bw_GBps"] as? Double ?? 0) > 0)
+        // Closed form of a ring all-reduce on one NVSwitch (450 GB/s per GPU per direction, 25 ns per hop, cut-through,
+        // no contention): 2(p-1) steps of n/p bytes over GPU -> switch -> GPU, busBw = 2(p-1)/p x n / time.
+        let (p, n, bandwidth, latency) = (8.0, 64e6, 450e9, 50e-9)
+        let time = 2 * (p - 1) * (latency + n / p / bandwidth)
+        let busBw = try #require(object["bus_bw_GBps"] as? Double), algBw = try #require(object["alg_bw_GBps"] as? Double)
+        // Each step's transfer is rounded to the simulator's picoseconds: 14 steps, at most 14 ps apart.
+        #expect(abs((object["time_s"] as? Double ?? 0) - time) < 14e-12, "\(object)")
+        #expect(abs(busBw / (2 * (p - 1) / p * n / time / 1e9) - 1) < 1e-7, "\(busBw)")
+        #expect(abs(busBw - algBw * 2 * (p - 1) / p) < 1e-9)
+        #expect(object["schema_version"] as? Int == 1 && object["bytes"] as? Double == n)
     }
 
     @Test func simulateDecodeTableJSONCSVAndTrace() throws {

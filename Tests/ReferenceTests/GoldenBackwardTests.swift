@@ -35,7 +35,7 @@ import Testing
             for (i, range) in layout.ranges.enumerated() {
                 let share = c.file["tree.p\(p).shard\(i).dq"]!.doubles()
                 for e in dq.indices { dq[e] += share[e] }
-                let dk = try c.file["tree.p\(p).shard\(i).dk"]!.tensor()
+                let dk = c.file["tree.p\(p).shard\(i).dk"]!.tensor()
                 #expect(dk.shape[2] == range.count)
                 for j in range { #expect(abs(dk[0, 1, j - range.lowerBound, 3] - g.dk[0, 1, j, 3]) < 1e-13) }
             }

@@ -146,9 +146,4 @@ func oneLineMessage(_ body: () throws -> Void) -> String {
         #expect(!FileManager.default.fileExists(atPath: dir + "/d.safetensors"))
         #expect(oneLineMessage { _ = try SafetensorsFile(tensors: [("__metadata__", t)]).encode() }.contains("cannot name a tensor"))
     }
-
-    @Test func quotingEscapesControlCharacters() {
-        #expect(CoreError.quote("a'b\\c\nd\u{7}") == "'a\\'b\\\\c\\nd\\u{7}'")
-        #expect(CoreError.quote(String(repeating: "x", count: 200), limit: 5) == "'xxxxx...'")
-    }
 }

@@ -57,7 +57,7 @@ import Testing
         let spec = GoldenCaseSpec(name: "p", batch: 3, heads: 4, kvHeads: 2, seqQ: 2, seqK: 23, headDim: 8, valueDim: 5,
                                   cacheSeqlens: [23, 7, 0], seed: 4, layout: "paged", pageSize: 5, pageLayout: layout.rawValue)
         let c = try GoldenCase(spec: spec, dtype: .f32)
-        let kp = try c.file["k_cache"]!.tensor(), vp = try c.file["v_cache"]!.tensor()
+        let kp = c.file["k_cache"]!.tensor(), vp = c.file["v_cache"]!.tensor()
         let table = c.file["block_table"]!.doubles().map { Int($0) }
         let rows = (0..<3).map { Array(table[$0 * 5..<($0 + 1) * 5]) }
         #expect(rows.flatMap { $0.prefix(1) } != [0, 1, 2] || rows[0] != [0, 1, 2, 3, 4], "pages shuffled")
@@ -65,7 +65,7 @@ import Testing
         #expect(cache.pageSize == 5 && cache.kvHeads == 2 && cache.pages == 5 + 2 + 0 + 2)
         let (k, v) = try cache.dense(capacity: 23, fill: .nan)
         // The golden's out equals the kernel on the gathered K/V (NaN in every slot past a length: never read).
-        let q = try c.file["q"]!.tensor()
+        let q = c.file["q"]!.tensor()
         let r = try ExactAttention.forward(try AttentionInputs(q: q, k: k, v: v), options: spec.options())
         #expect(relativeError(r.output.data, c.file["out"]!.doubles()) < 1e-13)
         #expect(relativeError(r.lse.data, c.file["lse"]!.doubles()) < 1e-13)

@@ -46,7 +46,11 @@ import Testing
         #expect(throws: SimulatorError.self) {
             _ = try Collective(.allreduce, algorithm: .ring, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
         }
-        #expect(try Collective(.allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster).time.seconds > 0)
+        let segmented = try Collective(.allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
+        let whole = try Collective(.allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 1)).run(on: cluster)
+        #expect(segmented.time.picoseconds == 36_656_250)
+        #expect(whole.time.picoseconds == 95_250_000)
+        #expect(segmented.time < whole.time)  // pipelining four segments overlaps the tree's levels
         #expect(throws: SimulatorError.self) {
             _ = try Collective(.allreduce, algorithm: .nccl(algorithm: nil), bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
         }

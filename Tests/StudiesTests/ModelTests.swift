@@ -30,15 +30,15 @@ struct ModelTests {
 
     @Test func badModelFilesAreRejected() {
         let good = ModelSpec.llama31_8B.yaml
-        #expect(throws: SimulatorError.self) { try ModelSpec.parse(good + "extra: 1\n") }
-        #expect(throws: SimulatorError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32\n", with: "")) }
-        #expect(throws: SimulatorError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "kv_heads: 8", with: "kv_heads: 5")) }
-        #expect(throws: SimulatorError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32", with: "layers: 0")) }
-        #expect(throws: SimulatorError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "dtype: bf16", with: "dtype: int3")) }
-        #expect(throws: SimulatorError.self) { try ModelSpec.parse("[1, 2]") }
-        #expect(throws: SimulatorError.self) { try ModelSpec.parse("{", json: true) }
-        #expect(throws: SimulatorError.self) { try ModelSpec.resolve("gpt-5") }
-        #expect(throws: SimulatorError.self) { try ModelSpec.load(path: "/nonexistent/model.yaml") }
+        #expect(throws: StudyError.self) { try ModelSpec.parse(good + "extra: 1\n") }
+        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32\n", with: "")) }
+        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "kv_heads: 8", with: "kv_heads: 5")) }
+        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32", with: "layers: 0")) }
+        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "dtype: bf16", with: "dtype: int3")) }
+        #expect(throws: StudyError.self) { try ModelSpec.parse("[1, 2]") }
+        #expect(throws: StudyError.self) { try ModelSpec.parse("{", json: true) }
+        #expect(throws: StudyError.self) { try ModelSpec.resolve("gpt-5") }
+        #expect(throws: StudyError.self) { try ModelSpec.load(path: "/nonexistent/model.yaml") }
     }
 
     @Test func generationAddsUp() throws {
@@ -77,7 +77,7 @@ struct ModelTests {
         let scaled = try cal.apply(to: c)
         #expect(scaled.network.links.map(\.bandwidth) == c.network.links.map { $0.bandwidth * 0.5 })
         #expect(scaled.gpus == c.gpus && scaled.serverOf == c.serverOf)
-        #expect(throws: SimulatorError.self) { try Calibration(name: "bad", memoryEfficiency: 0) }
-        #expect(throws: SimulatorError.self) { try GenerationWorkload(model: .llama32_1B, promptTokens: 0) }
+        #expect(throws: StudyError.self) { try Calibration(name: "bad", memoryEfficiency: 0) }
+        #expect(throws: StudyError.self) { try GenerationWorkload(model: .llama32_1B, promptTokens: 0) }
     }
 }

@@ -1,11 +1,18 @@
 /// One generated golden case: a case spec rendered for one test dtype, with its file contents and tolerances.
 public struct GoldenCase: Sendable {
+    /// The generator's name and version, recorded in every golden file's metadata and in `manifest.json`.
     public static let generatorVersion = "treeattn-golden/1"
 
+    /// The case's shapes and options.
     public let spec: GoldenCaseSpec
+    /// The test dtype the inputs are rounded to: bf16, f16 or f32.
     public let dtype: DType
+    /// The golden file's tensors and metadata: the quantised inputs, the f64 goldens and their f32 roundings, and any
+    /// tree data and gradients.
     public let file: SafetensorsFile
+    /// The output's derived tolerance.
     public let outputTolerance: GoldenTolerance
+    /// The LSE's derived tolerance.
     public let lseTolerance: GoldenTolerance
     /// The gradients' tolerances (dq, dk, dv in that order) of a backward case; nil for a forward-only case.
     public let gradientTolerances: [(name: String, tolerance: GoldenTolerance)]?
@@ -28,11 +35,11 @@ public struct GoldenCase: Sendable {
         guard [.bf16, .f16, .f32].contains(dtype) else {
             throw ReferenceError.invalidOption("golden dtype must be bf16, f16 or f32, got \(dtype.rawValue)")
         }
-        try budget.check(try spec.estimatedBytes(backward: backward), for: "golden case \(CoreError.quote(spec.name))")
+        try budget.check(try spec.estimatedBytes(backward: backward), for: "golden case \(TextEscaping.quoted(spec.name))")
         self.spec = spec
         self.dtype = dtype
         if backward && spec.goldenLayout != .dense {
-            throw ReferenceError.invalidOption("case \(CoreError.quote(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))")
+            throw ReferenceError.invalidOption("case \(TextEscaping.quoted(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))")
         }
         if spec.goldenLayout == .varlen || spec.goldenLayout == .merge {
             let generated = spec.goldenLayout == .varlen ? try GoldenCase.varlen(spec, dtype: dtype) : try GoldenCase.merge(spec, dtype: dtype)
@@ -156,7 +163,7 @@ extension GoldenCaseSpec {
     /// A backward case adds dO and the three gradients (golden, naive, file copies: 3 copies of inputs' size again)
     /// and, per split, p shard gradients (a dQ share each, their dK/dV slices together one K/V).
     public func estimatedBytes(backward: Bool = false) throws -> Int {
-        let what = "golden case \(CoreError.quote(name))"
+        let what = "golden case \(TextEscaping.quoted(name))"
         let partial = try MemoryBudget.product([batch, heads, seqQ, valueDimension + 1, 8], for: what)
         var gradients = 0
         if backward {
@@ -179,7 +186,7 @@ extension GoldenCaseSpec {
         // dense K/V's size plus two spare pages, as f64 and the file's copy).
         var layoutBytes = 0
         if goldenLayout == .merge {
-            layoutBytes = try MemoryBudget.product([seqQ, partials ?? 2, heads, headDim + 1, 8, 4], for: what)
+            layoutBytes = try MemoryBudget.product([seqQ, self.partials ?? 2, heads, headDim + 1, 8, 4], for: what)
         } else if goldenLayout == .paged {
             let spare = try MemoryBudget.product([2, pageSize ?? 1, kvHeadCount, headDim + valueDimension], for: what)
             layoutBytes = try MemoryBudget.product([try MemoryBudget.sum([inputElements, spare], for: what), 8, 2], for: what)
@@ -190,10 +197,10 @@ extension GoldenCaseSpec {
 
     /// JSON with sorted keys and Swift's shortest round-trip number text: the same bytes on every machine.
     public var canonicalJSON: String {
-        var fields: [(String, String)] = [("name", jsonString(name)), ("batch", "\(batch)"), ("heads", "\(heads)"),
+        var fields: [(String, String)] = [("name", TextEscaping.jsonLiteral(name)), ("batch", "\(batch)"), ("heads", "\(heads)"),
                                           ("kv_heads", "\(kvHeadCount)"), ("seq_q", "\(seqQ)"), ("seq_k", "\(seqK)"),
                                           ("head_dim", "\(headDim)"), ("value_dim", "\(valueDimension)"),
-                                          ("causal", jsonString(causal ?? "none")), ("seed", "\(seed ?? 0)"),
+                                          ("causal", TextEscaping.jsonLiteral(causal ?? "none")), ("seed", "\(seed ?? 0)"),
                                           ("std", "\(std ?? 1)")]
         if let window { fields.append(("window", "[\(window[0]),\(window[1])]")) }
         if let softcap { fields.append(("softcap", "\(softcap)")) }
@@ -203,13 +210,13 @@ extension GoldenCaseSpec {
         }
         if let cacheSeqlens { fields.append(("cache_seqlens", "[" + cacheSeqlens.map(String.init).joined(separator: ",") + "]")) }
         if let splits { fields.append(("splits", "[" + splits.map(String.init).joined(separator: ",") + "]")) }
-        if let layout { fields.append(("layout", jsonString(layout))) }
+        if let layout { fields.append(("layout", TextEscaping.jsonLiteral(layout))) }
         if let seqlensQ { fields.append(("seqlens_q", "[" + seqlensQ.map(String.init).joined(separator: ",") + "]")) }
         if let seqlensK { fields.append(("seqlens_k", "[" + seqlensK.map(String.init).joined(separator: ",") + "]")) }
         if let pageSize { fields.append(("page_size", "\(pageSize)")) }
-        if let pageLayout { fields.append(("page_layout", jsonString(pageLayout))) }
+        if let pageLayout { fields.append(("page_layout", TextEscaping.jsonLiteral(pageLayout))) }
         if let partials { fields.append(("partials", "\(partials)")) }
-        if let lseBase { fields.append(("lse_base", jsonString(lseBase))) }
+        if let lseBase { fields.append(("lse_base", TextEscaping.jsonLiteral(lseBase))) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

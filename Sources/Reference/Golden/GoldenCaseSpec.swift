@@ -2,28 +2,50 @@
 /// `flash_attn_varlen_func`); paged (K/V in pages with a block table, as vLLM and FlashInfer); merge (partial
 /// (v, s) states and their merge, as FlashInfer's `merge_state(s)`). docs/golden.md shows each.
 public enum GoldenLayout: String, CaseIterable, Sendable {
-    case dense, varlen, paged, merge
+    /// (batch, heads, seq, dim) tensors.
+    case dense
+    /// Packed sequences with cumulative lengths, as `flash_attn_varlen_func` takes them.
+    case varlen
+    /// K and V in pages with a block table, as vLLM and FlashInfer take them.
+    case paged
+    /// Partial (v, s) states and their merge, as FlashInfer's `merge_state(s)`.
+    case merge
 }
 
 /// One golden test case, as written in suite files (YAML or JSON) and in each golden file's metadata.
 /// Shapes are bhsd; `alibi: true` uses the standard slopes 2^(-8(h+1)/H); `splits` adds tree data for each p.
 public struct GoldenCaseSpec: Codable, Equatable, Sendable {
+    /// The case's name: letters, digits, '-', '_' or '.'; its files are `<name>-<dtype>`.
     public var name: String
+    /// Batch size (default 1).
     public var batch: Int = 1
+    /// Query heads (default 2).
     public var heads: Int = 2
+    /// KV heads (key `kv_heads`); nil means `heads`.
     public var kvHeads: Int?
+    /// Queries per head (key `seq_q`).
     public var seqQ: Int
+    /// Keys per head (key `seq_k`).
     public var seqK: Int
+    /// Dimension of queries and keys (key `head_dim`).
     public var headDim: Int
+    /// Dimension of values (key `value_dim`); nil means `headDim`.
     public var valueDim: Int?
+    /// Causal alignment, `none`, `top-left` or `bottom-right` (`CausalMode`'s raw values); nil means none.
     public var causal: String?
+    /// Sliding window as [left, right] (-1: unbounded on that side); nil means no window.
     public var window: [Int]?
+    /// Softcap c of the scaled scores; nil means none.
     public var softcap: Double?
+    /// Softmax scale; nil means 1/sqrt(head_dim).
     public var scale: Double?
+    /// true adds ALiBi with the standard slopes (`alibiSlopes(heads:)`); nil or false means none.
     public var alibi: Bool?
+    /// Per batch row, the number of valid keys (key `cache_seqlens`); nil means all `seqK`.
     public var cacheSeqlens: [Int]?
     /// Standard deviation of q and k entries (large values give extreme logits).
     public var std: Double?
+    /// Seed of the inputs' `SeededGenerator` stream; nil means 0.
     public var seed: UInt64?
     /// Shard counts for tree data (shard partials and every level of the binary tree).
     public var splits: [Int]?
@@ -31,9 +53,11 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var layout: String?
     /// Varlen: the sequences' query and key lengths (batch = their count; seq_q, seq_k = the longest).
     public var seqlensQ: [Int]?
+    /// Varlen: the sequences' key lengths, one per sequence (key `seqlens_k`).
     public var seqlensK: [Int]?
     /// Paged: tokens per page, and the page layout (nhd, the default, or hnd).
     public var pageSize: Int?
+    /// Paged: the page layout, `nhd` (the default) or `hnd` (key `page_layout`).
     public var pageLayout: String?
     /// Merge: the number of partial states merged per row (2: `merge_state`'s a and b; more: `merge_states`).
     public var partials: Int?
@@ -49,6 +73,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case lseBase = "lse_base"
     }
 
+    /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
     public init(name: String, batch: Int = 1, heads: Int = 2, kvHeads: Int? = nil, seqQ: Int, seqK: Int, headDim: Int,
                 valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
                 scale: Double? = nil, alibi: Bool? = nil, cacheSeqlens: [Int]? = nil, std: Double? = nil,
@@ -72,6 +97,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
                        softcap: softcap, alibi: alibi, seed: seed, layout: "varlen", seqlensQ: seqlensQ, seqlensK: seqlensK)
     }
 
+    /// Decodes a case from its snake_case keys (`kv_heads`, `seq_q`, ...): `name`, `seq_q`, `seq_k` and `head_dim`
+    /// are required, `batch` defaults to 1 and `heads` to 2. Not validated: see `validate()`.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
@@ -103,7 +130,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     /// The layout of the case's tensors.
     public var goldenLayout: GoldenLayout { layout.flatMap(GoldenLayout.init(rawValue:)) ?? .dense }
 
+    /// KV heads: `kvHeads`, or `heads` when it is nil.
     public var kvHeadCount: Int { kvHeads ?? heads }
+    /// Value dimension: `valueDim`, or `headDim` when it is nil.
     public var valueDimension: Int { valueDim ?? headDim }
 
     /// Elements of q, k and v together; suites refuse absurd sizes before allocating.
@@ -119,7 +148,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
 
     /// Checks sizes and options, with a one-line message naming the case.
     public func validate() throws {
-        if let problem = validationProblem() { throw ReferenceError.invalidOption("case \(CoreError.quote(name)): \(problem)") }
+        if let problem = validationProblem() { throw ReferenceError.invalidOption("case \(TextEscaping.quoted(name)): \(problem)") }
     }
 
     /// The first problem of this case's values as a phrase (without the case name), or nil when it is valid.
@@ -137,7 +166,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         guard heads % kvHeadCount == 0 else { return "heads (\(heads)) must be a multiple of kv_heads (\(kvHeadCount))" }
         guard inputElements <= 1 << 26 else { return "inputs of \(inputElements) elements exceed the 2^26 limit of a golden case" }
         if let causal, CausalMode(rawValue: causal) == nil {
-            return "unknown causal \(CoreError.quote(causal)) (none, top-left, bottom-right)"
+            return "unknown causal \(TextEscaping.quoted(causal)) (none, top-left, bottom-right)"
         }
         if let window, window.count != 2 { return "window must be [left, right]" }
         if let std, !(std.isFinite && std > 0) { return "std must be positive" }
@@ -165,7 +194,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     /// Problems with the layout keys: each layout takes its own keys and refuses the others'.
     func layoutProblem() -> String? {
         guard let kind = GoldenLayout(rawValue: layout ?? "dense") else {
-            return "unknown layout \(CoreError.quote(layout ?? "")) (dense, varlen, paged, merge)"
+            return "unknown layout \(TextEscaping.quoted(layout ?? "")) (dense, varlen, paged, merge)"
         }
         let given: [(String, Bool)] = [("seqlens_q", seqlensQ != nil), ("seqlens_k", seqlensK != nil), ("page_size", pageSize != nil),
                                        ("page_layout", pageLayout != nil), ("partials", partials != nil), ("lse_base", lseBase != nil)]
@@ -194,7 +223,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case .paged:
             guard let size = pageSize, (1...4096).contains(size) else { return "a paged case needs page_size in 1...4096" }
             if let pageLayout, PageLayout(rawValue: pageLayout) == nil {
-                return "unknown page_layout \(CoreError.quote(pageLayout)) (nhd, hnd)"
+                return "unknown page_layout \(TextEscaping.quoted(pageLayout)) (nhd, hnd)"
             }
             guard cacheSeqlens != nil else { return "a paged case needs cache_seqlens (the tokens in each row's pages)" }
             guard splits == nil else { return "a paged case takes no splits" }
@@ -202,7 +231,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
             guard let n = partials, (2...1024).contains(n) else { return "a merge case needs partials in 2...1024" }
             let states = (try? MemoryBudget.product([seqQ, n, heads, headDim], for: "merge")) ?? .max
             guard states <= 1 << 26 else { return "merge states of \(states) elements exceed the 2^26 limit of a golden case" }
-            if let lseBase, lseBase != "e", lseBase != "2" { return "lse_base must be e or 2, got \(CoreError.quote(lseBase))" }
+            if let lseBase, lseBase != "e", lseBase != "2" { return "lse_base must be e or 2, got \(TextEscaping.quoted(lseBase))" }
             guard causal == nil, window == nil, softcap == nil, scale == nil, alibi == nil, cacheSeqlens == nil, splits == nil,
                   kvHeads == nil, valueDim == nil, batch == 1 else {
                 return "a merge case takes only name, heads, seq_q (rows), seq_k, head_dim, partials, lse_base, std and seed"

@@ -5,38 +5,73 @@ import Foundation
 /// LSE in base e or 2, and FlashAttention 2's +inf LSE for empty rows. NaN never passes. For backward cases, the
 /// gradients dq, dk, dv are checked too when the results hold them (each in bhsd or bshd).
 public struct GoldenChecker {
-    public enum Layout: String, Sendable { case auto, bhsd, bshd }
-    public enum LSEBase: String, Sendable { case auto, e, two = "2" }
+    /// The axis order of the results' rank-4 tensors.
+    public enum Layout: String, Sendable {
+        /// From the results' `layout` metadata, else from the shape.
+        case auto
+        /// (batch, heads, seq, dim).
+        case bhsd
+        /// (batch, seq, heads, dim), swapped to bhsd before comparing.
+        case bshd
+    }
+    /// The logarithm base of the results' LSE.
+    public enum LSEBase: String, Sendable {
+        /// From the results' `lse_base` metadata, else the golden's own base.
+        case auto
+        /// Natural logarithm.
+        case e
+        /// Base 2 (raw value `2`), as FlashInfer keeps it.
+        case two = "2"
+    }
 
     /// One line of the report.
     public struct Row: Sendable {
+        /// The golden case, `<case name>-<dtype>`.
         public let caseName: String
+        /// The tensor compared: `out`, `lse`, `dq`, `dk` or `dv`.
         public let tensor: String
+        /// Largest absolute error; infinite when an infinite golden value is not matched, NaN when an error is NaN.
         public let maxAbs: Double
+        /// Largest relative error |got - golden| / |golden| over nonzero golden values of at least 1e-6 times the
+        /// largest finite one.
         public let maxRel: Double
+        /// ||got - golden||_2 / ||golden||_2 over the finite golden values (0 when both norms are 0).
         public let normwiseRel: Double
+        /// Multi-index of the largest absolute error, in the golden's shape (bhsd for rank-4 tensors).
         public let worstIndex: [Int]
+        /// The case's tolerance for this tensor, from the manifest.
         public let atol: Double
+        /// True when `maxAbs` is at most `atol` and no NaN was found.
         public let passed: Bool
+        /// How the result was read (layout, LSE base, +inf empty rows) and whether it held NaN.
         public let note: String
     }
 
+    /// The golden folder: `manifest.json` and the case files.
     public let goldenFolder: String
+    /// The backend's results: a .safetensors file (tensors `<case>.out`, `<case>.lse`, ...) or a folder of
+    /// `<case>.safetensors`, `<case>.out.npy` or `<case>/out.npy` files.
     public let results: String
+    /// The results' axis order (default `.auto`).
     public var layout: Layout = .auto
+    /// The base of the results' LSE (default `.auto`).
     public var lseBase: LSEBase = .auto
     /// Only cases whose name contains this text (nil: every case in the manifest).
     public var filter: String?
 
+    /// A checker of every case in `goldenFolder` against `results`, layout and LSE base detected.
     public init(goldenFolder: String, results: String) {
         self.goldenFolder = goldenFolder
         self.results = results
     }
 
+    /// Compares every selected case: one row for `out`, one for `lse` when the results hold it, and one per gradient
+    /// of a backward case. Throws when the manifest or a file is missing or malformed, no case matches `filter`, a
+    /// case has no results, or a result's shape or dtype does not fit its golden.
     public func run() throws -> [Row] {
         let manifest = try GoldenManifest.read(folder: goldenFolder)
         let entries = manifest.entries.filter { filter == nil || $0.name.contains(filter!) }
-        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches \(CoreError.quote(filter ?? ""))") }
+        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches \(TextEscaping.quoted(filter ?? ""))") }
         let resultFile: SafetensorsFile? = results.hasSuffix(".safetensors") ? try SafetensorsFile.read(results) : nil
         if resultFile == nil {
             var isDir: ObjCBool = false
@@ -119,7 +154,7 @@ public struct GoldenChecker {
     func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
         if let file {
             guard let out = Self.outNames.lazy.compactMap({ file["\(name).\($0)"] }).first else {
-                throw ReferenceError.file(path: results, problem: "no tensor \(CoreError.quote(name + ".out")) for golden case \(CoreError.quote(name))")
+                throw ReferenceError.file(path: results, problem: "no tensor \(TextEscaping.quoted(name + ".out")) for golden case \(TextEscaping.quoted(name))")
             }
             var found = Found(out: out, lse: Self.lseNames.lazy.compactMap({ file["\(name).\($0)"] }).first, metadata: file.metadata)
             for g in GoldenManifest.gradientNames { found.gradients[g] = file["\(name).\(g)"] }
@@ -144,7 +179,7 @@ public struct GoldenChecker {
             }
             return found
         }
-        throw ReferenceError.file(path: results, problem: "no results for golden case \(CoreError.quote(name)) (looked for \(CoreError.quote(name + ".safetensors")), \(CoreError.quote(name + ".out.npy")), \(CoreError.quote(name + "/out.npy")))")
+        throw ReferenceError.file(path: results, problem: "no results for golden case \(TextEscaping.quoted(name)) (looked for \(TextEscaping.quoted(name + ".safetensors")), \(TextEscaping.quoted(name + ".out.npy")), \(TextEscaping.quoted(name + "/out.npy")))")
     }
 
     /// Returns a rank-4 result (the output, or a gradient) in bhsd order and the layout it was read in.
@@ -169,18 +204,18 @@ public struct GoldenChecker {
         }
     }
 
-    func mismatch(_ name: String, _ problem: String) -> ReferenceError { .shape("case \(CoreError.quote(name)): \(problem)") }
+    func mismatch(_ name: String, _ problem: String) -> ReferenceError { .shape("case \(TextEscaping.quoted(name)): \(problem)") }
 
     /// The JSON report of `rows` (what `check --json` writes): `passed`, `failed` and one object per row. Strings are
     /// escaped (quotes, backslashes, control characters); NaN and infinities, which JSON lacks, are written as strings.
     public static func jsonReport(_ rows: [Row]) -> String {
-        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : jsonString("\(x)") }
+        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : TextEscaping.jsonLiteral("\(x)") }
         let failed = rows.filter { !$0.passed }.count
         let items = rows.map { r in
-            "{\"case\": \(jsonString(r.caseName)), \"tensor\": \(jsonString(r.tensor)), \"max_abs\": \(num(r.maxAbs)), "
+            "{\"case\": \(TextEscaping.jsonLiteral(r.caseName)), \"tensor\": \(TextEscaping.jsonLiteral(r.tensor)), \"max_abs\": \(num(r.maxAbs)), "
                 + "\"max_rel\": \(num(r.maxRel)), \"normwise_rel\": \(num(r.normwiseRel)), "
                 + "\"worst_index\": [\(r.worstIndex.map(String.init).joined(separator: ", "))], \"tolerance\": \(num(r.atol)), "
-                + "\"passed\": \(r.passed), \"note\": \(jsonString(r.note))}"
+                + "\"passed\": \(r.passed), \"note\": \(TextEscaping.jsonLiteral(r.note))}"
         }
         return "{\"passed\": \(failed == 0), \"failed\": \(failed), \"rows\": [\n  " + items.joined(separator: ",\n  ") + "\n]}\n"
     }

@@ -2,11 +2,17 @@ import Foundation
 
 /// manifest.json of a golden folder: which cases exist, their files, dtypes and tolerances.
 public struct GoldenManifest: Sendable {
+    /// One case of the manifest.
     public struct Entry: Sendable, Equatable {
+        /// The case name, `<case>-<dtype>`.
         public let name: String
+        /// The case's golden file, relative to the folder.
         public let file: String
+        /// The test dtype: bf16, f16 or f32.
         public let dtype: String
+        /// The output's tolerance (`out_atol`).
         public let outputAtol: Double
+        /// The LSE's tolerance (`lse_atol`).
         public let lseAtol: Double
         /// Tolerances of the gradients (keys dq, dk, dv) of a backward case; empty for a forward-only case.
         public var gradientAtols: [String: Double] = [:]
@@ -15,9 +21,12 @@ public struct GoldenManifest: Sendable {
     /// The gradients a backward case holds, in file and report order.
     public static let gradientNames = ["dq", "dk", "dv"]
 
+    /// The suite's name (`?` when a manifest read from disk has none).
     public let suite: String
+    /// The cases, in manifest order.
     public let entries: [Entry]
 
+    /// The manifest of the generated `cases`, in their order.
     public init(suite: String, cases: [GoldenCase]) {
         self.suite = suite
         entries = cases.map { c in
@@ -33,12 +42,12 @@ public struct GoldenManifest: Sendable {
 
     /// Deterministic JSON text (fixed key order, Swift's round-trip number text).
     public var json: String {
-        var lines = ["{", "  \"generator\": \(jsonString(GoldenCase.generatorVersion)),", "  \"suite\": \(jsonString(suite)),",
-                     "  \"layout\": \"bhsd\",", "  \"lse_base\": \"e\",", "  \"tolerance_rule\": \(jsonString(GoldenTolerance.rule)),",
+        var lines = ["{", "  \"generator\": \(TextEscaping.jsonLiteral(GoldenCase.generatorVersion)),", "  \"suite\": \(TextEscaping.jsonLiteral(suite)),",
+                     "  \"layout\": \"bhsd\",", "  \"lse_base\": \"e\",", "  \"tolerance_rule\": \(TextEscaping.jsonLiteral(GoldenTolerance.rule)),",
                      "  \"cases\": ["]
         for (n, e) in entries.enumerated() {
             let spec = n < specs.count ? specs[n] : "{}"
-            lines.append("    {\"name\": \(jsonString(e.name)), \"file\": \(jsonString(e.file)), \"dtype\": \(jsonString(e.dtype)), "
+            lines.append("    {\"name\": \(TextEscaping.jsonLiteral(e.name)), \"file\": \(TextEscaping.jsonLiteral(e.file)), \"dtype\": \(TextEscaping.jsonLiteral(e.dtype)), "
                          + "\"out_atol\": \(e.outputAtol), \"lse_atol\": \(e.lseAtol), "
                          + GoldenManifest.gradientNames.compactMap { n in e.gradientAtols[n].map { "\"\(n)_atol\": \($0), " } }.joined()
                          + "\"case\": \(spec)}"
@@ -65,7 +74,7 @@ public struct GoldenManifest: Sendable {
             for n in gradientNames {
                 guard let value = c["\(n)_atol"] else { continue }
                 guard let atol = (value as? NSNumber)?.doubleValue, atol.isFinite, atol >= 0 else {
-                    throw ReferenceError.file(path: path, problem: "case \(CoreError.quote(name)): \(n)_atol must be a non-negative number")
+                    throw ReferenceError.file(path: path, problem: "case \(TextEscaping.quoted(name)): \(n)_atol must be a non-negative number")
                 }
                 entry.gradientAtols[n] = atol
             }

@@ -2,12 +2,24 @@
 /// (docs/reference-semantics.md): odd head dims, Sq > Sk, decode, GQA/MQA, windows, softcap, empty rows, extreme logits,
 /// and tree splits in {1, 2, 3, 5, 17, 32, 55, 97, 133}. Sizes stay small so a suite is a few MB per dtype.
 public enum GoldenSuite: String, CaseIterable, Sendable {
-    case standard, decode, edge, tree
+    /// Head dims from 32 to 256, odd shapes, GQA/MQA, causal alignments, a value dim unlike the head dim.
+    case standard
+    /// Decoding (1 to 4 queries): long key ranges, cache lengths, softcap, a window, speculative tokens.
+    case decode
+    /// Odd dims, empty rows, extreme logits, windows, softcap, ALiBi, an empty cache, tiny and large scales.
+    case edge
+    /// Tree data: shard partials and tree levels for many shard counts.
+    case tree
+    /// Packed variable-length sequences (FlashAttention's varlen API).
     case varlen
+    /// Decoding from a paged KV cache (vLLM, FlashInfer).
     case pagedDecode = "paged-decode"
+    /// Prefill appended to a paged KV cache, causal bottom-right.
     case pagedAppend = "paged-append"
+    /// FlashInfer's merge_state and merge_states, LSE in base e and base 2.
     case merge
 
+    /// The suite's cases.
     public var cases: [GoldenCaseSpec] {
         switch self {
         case .standard: return GoldenSuite.standardCases

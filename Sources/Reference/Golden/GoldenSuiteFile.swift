@@ -15,7 +15,7 @@ extension GoldenCaseSpec {
         var root = value
         if let mapping = SuiteValue.mapping(root) {
             if let bad = mapping.keys.sorted().first(where: { $0 != "cases" }) {
-                throw fail("unknown key \(CoreError.quote(bad)) at the top level (a suite is a list of cases, or a mapping with the one key 'cases')")
+                throw fail("unknown key \(TextEscaping.quoted(bad)) at the top level (a suite is a list of cases, or a mapping with the one key 'cases')")
             }
             root = mapping["cases"]
         }
@@ -27,7 +27,7 @@ extension GoldenCaseSpec {
         return try list.enumerated().map { index, item in
             let spec = try parseCase(item, context: "\(context): case \(index + 1)")
             guard names.insert(spec.name).inserted else {
-                throw fail("case \(index + 1): name \(CoreError.quote(spec.name)) is used by an earlier case")
+                throw fail("case \(index + 1): name \(TextEscaping.quoted(spec.name)) is used by an earlier case")
             }
             return spec
         }
@@ -39,10 +39,10 @@ extension GoldenCaseSpec {
             throw ReferenceError.file(path: context, problem: "expected a mapping of case keys, got \(SuiteValue.typeName(value))")
         }
         var context = context
-        if let name = mapping["name"] as? String { context += " (\(CoreError.quote(name)))" }
+        if let name = mapping["name"] as? String { context += " (\(TextEscaping.quoted(name)))" }
         func fail(_ problem: String) -> ReferenceError { .file(path: context, problem: problem) }
         if let bad = mapping.keys.sorted().first(where: { !knownKeys.contains($0) }) {
-            throw fail("unknown key \(CoreError.quote(bad)) (known keys: \(knownKeys.joined(separator: ", ")))")
+            throw fail("unknown key \(TextEscaping.quoted(bad)) (known keys: \(knownKeys.joined(separator: ", ")))")
         }
         func present(_ key: String) -> Any? {
             guard let v = mapping[key], !(v is NSNull) else { return nil }
@@ -186,7 +186,7 @@ enum SuiteValue {
 
     /// The value as it would be written, quoted and escaped, cut short.
     static func describe(_ v: Any) -> String {
-        if let s = v as? String, type(of: v) == String.self { return "the string " + CoreError.quote(s, limit: 40) }
+        if let s = v as? String, type(of: v) == String.self { return "the string " + TextEscaping.quoted(s, limit: 40) }
         if let b = boolean(v) { return "\(b)" }
         if let i = integer(v) { return "\(i)" }
         if let d = number(v) { return "\(d)" }

@@ -2,13 +2,18 @@
 /// at most 2 x the max abs error of the emulated naive same-precision pipeline plus a floor. The floor is
 /// FlashAttention 3's: 2 x max |t(t(g + 0.3) - 0.3) - g|, the rounding noise of dtype t at the golden's magnitude.
 public struct GoldenTolerance: Equatable, Sendable {
+    /// Max abs error of the emulated naive same-precision pipeline against the f64 golden.
     public let naiveMaxAbsError: Double
+    /// The rounding-noise floor, 2 x max |t(t(g + 0.3) - 0.3) - g| over the golden values g.
     public let floor: Double
+    /// The tolerance: 2 x `naiveMaxAbsError` + `floor`.
     public var atol: Double { 2 * naiveMaxAbsError + floor }
 
+    /// The pass rule in words, as golden files' metadata and `manifest.json` record it.
     public static let rule = "pass when max|backend - golden_f64| <= 2 * max|naive_same_precision - golden_f64| + floor, "
         + "floor = 2 * max|t(t(golden + 0.3) - 0.3) - golden|; NaN never passes; -inf LSE rows must be -inf (or +inf, FlashAttention 2)"
 
+    /// A tolerance from its two parts.
     public init(naiveMaxAbsError: Double, floor: Double) {
         self.naiveMaxAbsError = naiveMaxAbsError
         self.floor = floor

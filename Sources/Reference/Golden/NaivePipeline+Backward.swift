@@ -7,11 +7,16 @@ extension NaivePipeline {
     /// GQA's dK, dV are each head's t-rounded gradient summed over the group in f32, rounded to t.
     /// Their errors against the f64 goldens are the baselines of the gradients' pass rule.
     public struct Gradients: Sendable {
+        /// dQ, flat (batch, query heads, seq_q, head dim), rounded to the test dtype.
         public let dq: [Double]
+        /// dK, flat (batch, KV heads, seq_k, head dim): the group's sum, rounded to the test dtype.
         public let dk: [Double]
+        /// dV, flat (batch, KV heads, seq_k, value dim): the group's sum, rounded to the test dtype.
         public let dv: [Double]
     }
 
+    /// The naive gradients for upstream gradient `dO` (batch, query heads, seq_q, value dim), rounded to `dtype`
+    /// first; throws `ReferenceError.invalidOption` or `ReferenceError.shape` when `options` do not fit the inputs.
     public static func backward(_ x: AttentionInputs<Double>, dO: Tensor<Double>, options: AttentionOptions,
                                 dtype: DType) throws -> Gradients {
         let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,

@@ -3,11 +3,17 @@
 /// softcap and biases applied, rounded to t; P = t(softmax computed in f32); O = t(f32-accumulated P.V); LSE in f32.
 /// Its error against the f64 golden is the baseline of the pass rule. Pure IEEE arithmetic: same bits everywhere.
 public enum NaivePipeline {
+    /// The naive pipeline's output and LSE.
     public struct Result: Sendable {
+        /// Output, flat (batch, query heads, seq_q, value dim), each value rounded to the test dtype; 0 in rows with no
+        /// visible key.
         public let output: [Double]
+        /// LSE in f32 (natural log), flat (batch, query heads, seq_q); -inf in rows with no visible key.
         public let lse: [Double]
     }
 
+    /// Runs the naive pipeline in test dtype `dtype` on inputs already rounded to it; throws
+    /// `ReferenceError.invalidOption` or `ReferenceError.shape` when `options` do not fit the inputs.
     public static func run(_ x: AttentionInputs<Double>, options: AttentionOptions, dtype: DType) throws -> Result {
         let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
                                  keys: x.keys, headDim: x.headDim)

@@ -2,9 +2,12 @@
 /// `GPUSpec.kind`), the grouping of ranks into servers (machines, e.g. DGX nodes) used by topology-aware algorithms,
 /// and optionally the calibrated overheads its file gives.
 public struct Cluster: Sendable {
+    /// Name shown in outputs: the preset's description (e.g. "dgx-h100:2"), the file's `name:` or its path;
+    /// `prefix(_:)` notes the GPUs kept.
     public var name: String
     /// The device of every rank.
     public var gpu: GPUSpec
+    /// The network graph: the ranks' GPU nodes, the switches, NICs and hosts, and their links.
     public var network: Network
     /// Network node of each GPU, in rank order.
     public var gpus: [Int]
@@ -37,7 +40,9 @@ public struct Cluster: Sendable {
         self.overheads = overheads
     }
 
+    /// Number of ranks (GPUs, or CPU ranks).
     public var gpuCount: Int { gpus.count }
+    /// Number of distinct servers the ranks are on.
     public var serverCount: Int { Set(serverOf).count }
 
     /// The first `count` GPUs as a smaller cluster sharing the same network (for `--gpus`).

@@ -14,8 +14,10 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
     /// or 3 tiers (up to 8,192 servers, 65,536 GPUs). See `FatTreeSpec.dgxH100` and docs/simulator.md.
     case dgxH100FatTree(servers: Int, tiers: Int)
 
+    /// The preset names with their optional counts, for help texts and error messages.
     public static let usage = "dgx-h100[:NODES], dgx-h100-2tier[:NODES (<= 2048)], dgx-h100-3tier[:NODES (<= 8192)], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
 
+    /// The preset as `parse(_:count:)` accepts it, count included: e.g. "dgx-h100:2", "dgx-h100-3tier:64", "mi300x:8".
     public var description: String {
         switch self {
         case .dgxH100(let n): return "dgx-h100:\(n)"
@@ -25,11 +27,14 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Parses "dgx-h100", "dgx-h100:16", "mi300x", "mi300x:4", "rtx4090-pcie", "rtx4090-pcie:4". `count` (e.g. a
-    /// --nodes option) overrides a missing suffix; giving both with different values is an error.
     /// The largest cluster the simulator builds (presets and cluster files alike).
     public static let maxGPUs = 65_536
 
+    /// Parses "dgx-h100", "dgx-h100:16", "mi300x", "mi300x:4", "rtx4090-pcie", "rtx4090-pcie:4". `count` (e.g. a
+    /// --nodes option) overrides a missing suffix; giving both with different values is an error.
+    /// "dgx-h100-2tier" and "dgx-h100-3tier" take a server count too. Without a count: one server, 8 MI300X, 2 RTX
+    /// 4090. Throws `SimulatorError.cluster` for an unknown name, a suffix that is not an integer or a count out of
+    /// range.
     public static func parse(_ text: String, count: Int? = nil) throws -> ClusterPreset {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         var n: Int? = nil

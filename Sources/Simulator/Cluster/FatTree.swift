@@ -15,10 +15,13 @@ public struct FatTreeSpec: Equatable, Sendable {
     public struct Tier: Equatable, Sendable {
         /// Bytes/s per direction of each link from the tier below (NICs for the leaf tier).
         public var bandwidth: Double
+        /// Latency of each link from the tier below.
         public var latency: SimTime
         /// Down ports : up ports of this tier's switches (ignored, and must be nil, for the top tier).
         public var oversubscription: Double?
 
+        /// A tier whose links from below carry `bandwidth` bytes/s per direction with `latency` each;
+        /// `oversubscription` is down:up ports, nil for the top tier. `FatTreeSpec.init` validates it.
         public init(bandwidth: Double, latency: SimTime, oversubscription: Double? = nil) {
             self.bandwidth = bandwidth
             self.latency = latency
@@ -28,18 +31,30 @@ public struct FatTreeSpec: Equatable, Sendable {
 
     /// Servers (machines).
     public var nodes: Int
+    /// GPUs per server (1...8), each with its own NIC.
     public var gpusPerNode: Int
     /// Ports per switch.
     public var radix: Int
+    /// Whether each NIC index (rail) has its own plane of switches, reached from the server's other GPUs over NVLink
+    /// (NCCL's PXN); otherwise one plane holds every NIC.
     public var railOptimised: Bool
     /// Leaf, spine (and core) tiers, bottom up.
     public var tiers: [Tier]
-    /// GPU <-> NVSwitch links, and GPU (or NVSwitch, for PXN) <-> NIC links.
-    public var nvlinkBandwidth = 450e9, nvlinkLatency = SimTime.nanoseconds(25)
-    public var pcieBandwidth = 64e9, pcieLatency = SimTime.nanoseconds(100)
+    /// Bytes/s per direction of each GPU <-> NVSwitch link.
+    public var nvlinkBandwidth = 450e9
+    /// Latency of each GPU <-> NVSwitch link.
+    public var nvlinkLatency = SimTime.nanoseconds(25)
+    /// Bytes/s per direction of each GPU (or NVSwitch, for PXN) <-> NIC link.
+    public var pcieBandwidth = 64e9
+    /// Latency of each GPU (or NVSwitch, for PXN) <-> NIC link.
+    public var pcieLatency = SimTime.nanoseconds(100)
     /// MTU of the packetised InfiniBand links.
     public var mtuBytes = 4096
 
+    /// Validates the spec. Throws `SimulatorError.cluster` ("fat_tree: ...") for `gpusPerNode` outside 1...8, no
+    /// nodes, more than `ClusterPreset.maxGPUs` GPUs, a radix that is odd or outside 4...1024, other than 2 or 3 tiers,
+    /// an oversubscription on the top tier or a missing or unsplittable one below it, a bandwidth that is not > 0, or
+    /// more NICs per plane than the fabric holds.
     public init(nodes: Int, gpusPerNode: Int = 8, radix: Int, railOptimised: Bool, tiers: [Tier]) throws {
         self.nodes = nodes
         self.gpusPerNode = gpusPerNode
@@ -63,11 +78,14 @@ public struct FatTreeSpec: Equatable, Sendable {
 
     /// Switch counts and link counts (duplex cables) per tier, from the arithmetic alone (no network is built).
     public struct Shape: Equatable, Sendable {
+        /// Planes of switches: one per rail (`gpusPerNode`) when rail-optimised, else 1.
         public var planes: Int
         /// Endpoints (NICs) per plane.
         public var endpointsPerPlane: Int
-        /// Down and up ports used per switch of each tier below the top (`down[t]`, `up[t]`).
-        public var down: [Int], up: [Int]
+        /// Down ports used per switch of each tier below the top (`down[t]` for tier t).
+        public var down: [Int]
+        /// Up ports used per switch of each tier below the top (`up[t]` for tier t).
+        public var up: [Int]
         /// Switches per tier, all planes together (leaf, spine, core).
         public var switches: [Int]
         /// Duplex cables entering each tier from below, all planes together (NIC-leaf, leaf-spine, spine-core).

@@ -13,7 +13,10 @@ public struct GPUSpec: Equatable, Sendable {
         public var memoryName: String { self == .gpu ? "HBM" : "memory" }
     }
 
+    /// Whether the device is a GPU or a CPU rank (what `memoryBandwidth` and `peakFlopsPerSecond` mean, and how
+    /// outputs name it).
     public var kind: Kind
+    /// Model name, e.g. "H100-SXM5" (what `named(_:)` matches).
     public var name: String
     /// Memory bandwidth, bytes/s: peak HBM (device memory) bandwidth for a GPU; the measured streaming-read
     /// bandwidth of one rank for a CPU.
@@ -80,6 +83,8 @@ public struct GPUSpec: Equatable, Sendable {
     /// Built-in models by name.
     public static let known: [GPUSpec] = [.h100SXM5, .mi300x, .rtx4090]
 
+    /// The built-in spec (`known`) whose name is `name`, ignoring case. Throws `SimulatorError.cluster` for an
+    /// unknown name.
     public static func named(_ name: String) throws -> GPUSpec {
         guard let spec = known.first(where: { $0.name.lowercased() == name.lowercased() }) else {
             throw SimulatorError.cluster("unknown GPU model '\(name)' (known: \(known.map(\.name).joined(separator: ", ")))")

@@ -1,12 +1,17 @@
 /// One collective call: operation, algorithm, size and options. `phases(ranks:servers:)` compiles it to rank
 /// programs for the event simulator; `run(on:)` simulates it (or evaluates the NCCL model) on a cluster.
 public struct Collective: Sendable {
+    /// The collective operation (all-reduce, all-gather, reduce-scatter or broadcast).
     public var operation: CollectiveOperation
+    /// How the collective is carried out: an event-simulated algorithm, or the NCCL model.
     public var algorithm: CollectiveAlgorithm
     /// Size in bytes (nccl-tests convention, see `CollectiveOperation`).
     public var bytes: Double
+    /// Reduction cost, segmentation, pacing and per-call overhead.
     public var options: CollectiveOptions
 
+    /// A collective of `bytes` bytes. Throws `SimulatorError.invalidArgument` when `bytes` is negative or not finite;
+    /// whether the algorithm implements the operation is checked when it is compiled or run.
     public init(_ operation: CollectiveOperation, algorithm: CollectiveAlgorithm, bytes: Double,
                 options: CollectiveOptions = CollectiveOptions()) throws {
         guard bytes.isFinite, bytes >= 0 else { throw SimulatorError.invalidArgument("bytes must be >= 0, got \(bytes)") }

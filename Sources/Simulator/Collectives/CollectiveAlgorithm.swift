@@ -26,6 +26,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
     /// NCCL's closed-form latency/bandwidth model; `algorithm` nil lets the model choose, like NCCL's tuner.
     case nccl(algorithm: NCCLModel.Algorithm?)
 
+    /// The name `parse(_:)` accepts, e.g. "ring", "double-binary-tree", "hierarchical:tree", "nccl-ring".
     public var description: String {
         switch self {
         case .ring: return "ring"
@@ -41,9 +42,14 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The accepted algorithm names, for help texts and error messages.
     public static let usage = "ring, tree, double-binary-tree, recursive-doubling, rabenseifner, binomial, chain, "
         + "hierarchical[:INNER], plan:binary|kary:K|two-level:G|flat, nccl, nccl-ring, nccl-tree"
 
+    /// Parses an algorithm name (see `usage`; also "binary-tree", "dbt", "recursive-halving", "two-level[:INNER]";
+    /// "hierarchical" alone has a tree inside). Throws `SimulatorError.invalidArgument` for an unknown name or plan
+    /// shape, `SimulatorError.unsupported` for a hierarchical inner algorithm other than ring, tree,
+    /// double-binary-tree, recursive-doubling or rabenseifner.
     public static func parse(_ text: String) throws -> CollectiveAlgorithm {
         switch text {
         case "ring": return .ring

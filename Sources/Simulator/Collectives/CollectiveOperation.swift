@@ -1,8 +1,16 @@
 /// The collective operations, with nccl-tests size and bus-bandwidth conventions. `bytes` is the per-rank buffer
 /// for all-reduce and broadcast, the total (gathered) output for all-gather and the total input for reduce-scatter.
 public enum CollectiveOperation: String, Sendable, CaseIterable, CustomStringConvertible {
-    case allreduce, allgather, reducescatter, broadcast
+    /// Every rank ends with the sum of all ranks' buffers; `bytes` is the per-rank buffer.
+    case allreduce
+    /// Every rank ends with every rank's share; `bytes` is the gathered output.
+    case allgather
+    /// Each rank ends with its share of the sum of all ranks' buffers; `bytes` is the total input.
+    case reducescatter
+    /// The root's buffer reaches every rank; `bytes` is the buffer.
+    case broadcast
 
+    /// The raw value: "allreduce", "allgather", "reducescatter" or "broadcast".
     public var description: String { rawValue }
 
     /// busBw = algBw * factor: 2(p-1)/p for all-reduce, (p-1)/p for all-gather and reduce-scatter, 1 for broadcast.
@@ -15,6 +23,8 @@ public enum CollectiveOperation: String, Sendable, CaseIterable, CustomStringCon
         }
     }
 
+    /// Parses an operation name in any case, ignoring "-" and "_" ("all-reduce" and "All_Gather" work). Throws
+    /// `SimulatorError.invalidArgument` for any other name.
     public static func parse(_ text: String) throws -> CollectiveOperation {
         guard let op = CollectiveOperation(rawValue: text.lowercased().replacingOccurrences(of: "-", with: "")
                                                                     .replacingOccurrences(of: "_", with: "")) else {

@@ -13,6 +13,8 @@ public struct CollectiveOptions: Equatable, Sendable {
     /// Fixed overhead charged on every rank before the collective starts (launch and synchronisation).
     public var callOverhead: SimTime = .zero
 
+    /// Every knob as an argument; the defaults are the idealised ones (no reduction cost, segments of about 1 MiB,
+    /// back-to-back pacing, no call overhead).
     public init(reductionSecondsPerByte: Double = 0, segments: Int? = nil, segmentBytes: Double = 1_048_576,
                 pacing: ChannelPacing = .backToBack, callOverhead: SimTime = .zero) {
         self.reductionSecondsPerByte = reductionSecondsPerByte

@@ -1,19 +1,29 @@
 /// The outcome of one simulated (or modelled) collective, with nccl-tests bandwidth conventions.
 public struct CollectiveReport: Sendable {
+    /// Name of the cluster the collective ran on.
     public var cluster: String
+    /// Number of ranks (the cluster's GPUs).
     public var ranks: Int
+    /// The collective operation.
     public var operation: CollectiveOperation
+    /// The algorithm's name (`CollectiveAlgorithm.description`).
     public var algorithm: String
     /// "event-simulation" or "nccl-model".
     public var method: String
+    /// Size of the collective, bytes (nccl-tests convention, see `CollectiveOperation`).
     public var bytes: Double
+    /// Completion time, per-call overhead included: the simulation's makespan, or the NCCL model's time.
     public var time: SimTime
     /// bytes / time, bytes/s.
     public var algorithmBandwidth: Double
     /// algorithmBandwidth * operation.busBandwidthFactor, bytes/s.
     public var busBandwidth: Double
+    /// Events the simulation handled (0 for the NCCL model).
     public var events: Int
+    /// Point-to-point messages sent (0 for the NCCL model).
     public var messages: Int
+    /// Bytes carried per link class, in class order (a message crossing h links of a class counts h times); empty
+    /// for the NCCL model.
     public var bytesPerLinkClass: [(name: String, bytes: Double)]
     /// Extra explanation (e.g. the NCCL protocol the model chose).
     public var note: String
@@ -61,17 +71,3 @@ extension Collective {
                                 events: events, messages: messages, bytesPerLinkClass: linkBytes, note: note, execution: execution)
     }
 }
-
-/// "123.4 GB/s" (GB = 1e9 bytes).
-public func formatBandwidth(_ bytesPerSecond: Double) -> String {
-    String(format: "%.2f GB/s", bytesPerSecond / 1e9)
-}
-
-/// "1.049 MB (1048576 B)" style byte counts with decimal units.
-public func formatBytes(_ bytes: Double) -> String {
-    let units: [(Double, String)] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
-    for (scale, unit) in units where abs(bytes) >= scale { return String(format: "%.4g %@", bytes / scale, unit) }
-    return String(format: "%.0f B", bytes)
-}
-
-import Foundation

@@ -5,15 +5,34 @@
 /// algorithm bandwidth with NCCL's ratios (ring p/nsteps, tree 1/2). Not modelled: NVLS/CollNet/PAT, the LL
 /// bandwidth caps (llMaxBws), per-channel caps and NCCL's tuning overrides.
 public enum NCCLModel {
-    public enum Algorithm: String, Sendable, CaseIterable { case ring, tree }
+    /// NCCL's collective algorithms the model covers.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        /// Ring: 2(p-1) steps for all-reduce, p-1 for all-gather and reduce-scatter, p for broadcast.
+        case ring
+        /// Tree (all-reduce only): a latency that grows with the GPUs per server and log2 of the servers.
+        case tree
+    }
+    /// NCCL's wire protocols (raw values as NCCL names them), each scaling the bus bandwidth by a factor.
     public enum WireProtocol: String, Sendable, CaseIterable {
-        case ll = "LL", ll128 = "LL128", simple = "Simple"
+        /// LL (low latency): a quarter of the bandwidth.
+        case ll = "LL"
+        /// LL128: 0.92 of the bandwidth.
+        case ll128 = "LL128"
+        /// Simple: the full bandwidth.
+        case simple = "Simple"
         var bandwidthFactor: Double {
             switch self { case .ll: return 0.25; case .ll128: return 0.92; case .simple: return 1 }
         }
     }
     /// Hardware class of a hop, as in NCCL's hwLat table.
-    public enum Hardware: String, Sendable { case nvlink, pcie, network }
+    public enum Hardware: String, Sendable {
+        /// NVLink (or xGMI) between the GPUs of a server.
+        case nvlink
+        /// PCIe between the GPUs of a server.
+        case pcie
+        /// The network between servers.
+        case network
+    }
 
     /// Base latency (us), indexed [algorithm][protocol] (LL, LL128, Simple).
     public static func baseLatency(_ a: Algorithm, _ p: WireProtocol) -> Double {
@@ -40,14 +59,18 @@ public enum NCCLModel {
 
     /// The inputs the model needs, usually derived from a cluster by `Inputs(cluster:)`.
     public struct Inputs: Equatable, Sendable {
+        /// Number of ranks (GPUs).
         public var ranks: Int
+        /// Number of servers.
         public var servers: Int
+        /// Hardware class of the hops within a server (sets their per-step latency).
         public var intraHardware: Hardware
         /// Bottleneck bandwidth between two GPUs of one server, bytes/s.
         public var intraBandwidth: Double
         /// Bottleneck bandwidth between GPUs of different servers, bytes/s (per GPU; multiplied by GPUs per server).
         public var interBandwidth: Double
 
+        /// Inputs with every field given (bandwidths in bytes/s); `init(cluster:)` derives them from a cluster.
         public init(ranks: Int, servers: Int, intraHardware: Hardware, intraBandwidth: Double, interBandwidth: Double) {
             self.ranks = ranks
             self.servers = servers
@@ -59,11 +82,15 @@ public enum NCCLModel {
 
     /// One prediction.
     public struct Prediction: Equatable, Sendable {
+        /// The algorithm predicted (the tuner's choice when none was given).
         public var algorithm: Algorithm
+        /// The wire protocol predicted (the tuner's choice when none was given).
         public var proto: WireProtocol
+        /// The latency term: NCCL's base latency plus the per-step hardware latencies.
         public var latency: SimTime
         /// Algorithm bandwidth, bytes/s.
         public var algorithmBandwidth: Double
+        /// Predicted time: `latency` plus bytes over `algorithmBandwidth` (zero for one rank).
         public var time: SimTime
     }
 

@@ -42,6 +42,8 @@ public enum RecursiveProgram {
         }
     }
 
+    /// Rabenseifner's all-reduce of a `bytes` buffer: recursive-halving reduce-scatter, then recursive-doubling
+    /// all-gather (2 log2 p steps). Throws `SimulatorError.unsupported` unless p is a power of two.
     public static func rabenseifner(ranks p: Int, bytes: Double, options: CollectiveOptions) throws -> RankProgram {
         let steps = try log2Exact(p, "rabenseifner")
         return ListProgram(singleLane: (0..<p).map { r in
@@ -50,6 +52,8 @@ public enum RecursiveProgram {
         })
     }
 
+    /// Recursive-halving reduce-scatter of `bytes` in all (the total input): step i exchanges bytes/2^(i+1) with
+    /// partner rank ^ (p/2^(i+1)) and reduces it. Throws `SimulatorError.unsupported` unless p is a power of two.
     public static func halvingReduceScatter(ranks p: Int, bytes: Double, options: CollectiveOptions) throws -> RankProgram {
         let steps = try log2Exact(p, "recursive halving")
         return ListProgram(singleLane: (0..<p).map {
@@ -57,6 +61,8 @@ public enum RecursiveProgram {
         })
     }
 
+    /// Recursive-doubling all-gather of `bytes` in all (the gathered output): step i exchanges 2^i bytes/p with
+    /// partner rank ^ 2^i. Throws `SimulatorError.unsupported` unless p is a power of two.
     public static func doublingAllGather(ranks p: Int, bytes: Double) throws -> RankProgram {
         let steps = try log2Exact(p, "recursive doubling")
         return ListProgram(singleLane: (0..<p).map { doublingGatherOps(rank: $0, ranks: p, steps: steps, bytes: bytes, tagBase: 0) })

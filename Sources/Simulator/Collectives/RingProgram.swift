@@ -6,11 +6,16 @@
 /// reduce-scatter or all-gather (p-1)(a + n b/p); all-reduce 2(p-1) a + 2(p-1)/p n b + (p-1)/p n g.
 public struct RingProgram: RankProgram {
     public let ranks: Int
+    /// Bytes sent per step (one chunk).
     public let chunkBytes: Double
+    /// Reduce-scatter steps (send, receive, reduce), run first.
     public let reduceSteps: Int
+    /// All-gather steps (send, receive), run after the reduce-scatter steps.
     public let gatherSteps: Int
+    /// Compute time of each reduction of a received chunk.
     public let reduceTime: SimTime
 
+    /// A ring with every part given (`allReduce(ranks:bytes:options:)` builds the all-reduce).
     public init(ranks: Int, chunkBytes: Double, reduceSteps: Int, gatherSteps: Int, reduceTime: SimTime) {
         self.ranks = ranks
         self.chunkBytes = chunkBytes
@@ -19,6 +24,8 @@ public struct RingProgram: RankProgram {
         self.reduceTime = reduceTime
     }
 
+    /// The ring all-reduce of a `bytes` buffer over p ranks: p-1 reduce-scatter and p-1 all-gather steps of
+    /// bytes/p chunks, each reduction costed by `options`.
     public static func allReduce(ranks p: Int, bytes: Double, options: CollectiveOptions) -> RingProgram {
         RingProgram(ranks: p, chunkBytes: bytes / Double(p), reduceSteps: p - 1, gatherSteps: p - 1,
                     reduceTime: options.reduceTime(bytes / Double(p)))

@@ -6,14 +6,30 @@
 /// Closed form, uncontended, g = 0, depth d: with `.afterDelivery` pacing, reduce or broadcast take
 /// (d + k - 1)(a + n b/k) and all-reduce (2d + k - 1)(a + n b/k).
 public struct TreeProgram: RankProgram {
-    public enum Kind: Sendable { case reduce, broadcast, allReduce }
+    /// Which passes the program runs.
+    public enum Kind: Sendable {
+        /// Up to the root: every rank receives each segment from its children, reducing after each, then sends it to
+        /// its parent.
+        case reduce
+        /// Down from the root: every rank receives each segment from its parent and sends it to its children.
+        case broadcast
+        /// Both passes, the down pass on a second lane so that it overlaps the up pass.
+        case allReduce
+    }
 
+    /// The rank tree the segments travel along.
     public let tree: TreeShape
+    /// Which passes run.
     public let kind: Kind
+    /// Number of pipelined segments (at least 1).
     public let segments: Int
+    /// Bytes per segment.
     public let segmentBytes: Double
+    /// Compute time of each reduction of one received segment.
     public let reduceTime: SimTime
 
+    /// A tree collective of `bytes` split into `segments` equal segments (at least 1), each reduction costed by
+    /// `options`.
     public init(tree: TreeShape, kind: Kind, bytes: Double, segments: Int, options: CollectiveOptions) {
         self.tree = tree
         self.kind = kind

@@ -2,10 +2,15 @@ import TreeCore
 
 /// A rooted tree over ranks: each rank's parent (-1 for the root) and ordered children.
 public struct TreeShape: Equatable, Sendable {
+    /// Each rank's parent, -1 for the root.
     public let parent: [Int]
+    /// Each rank's children, in the order it receives from them.
     public let children: [[Int]]
+    /// The root rank.
     public let root: Int
 
+    /// The tree given by each rank's parent (-1 for the root). Throws `SimulatorError.invalidArgument` when there is
+    /// no root or more than one, or a parent is out of range or the rank itself.
     public init(parent: [Int]) throws {
         let p = parent.count
         var children = [[Int]](repeating: [], count: p)
@@ -29,6 +34,7 @@ public struct TreeShape: Equatable, Sendable {
         self.root = root
     }
 
+    /// Number of ranks in the tree.
     public var ranks: Int { parent.count }
 
     /// Longest root-to-leaf path, in edges.

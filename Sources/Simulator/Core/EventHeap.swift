@@ -6,12 +6,17 @@
 public struct EventHeap {
     @usableFromInline var storage: [Event] = []
 
+    /// An empty heap.
     public init() {}
 
+    /// Number of events in the heap.
     @inlinable public var count: Int { storage.count }
+    /// Whether the heap holds no event.
     @inlinable public var isEmpty: Bool { storage.isEmpty }
+    /// The earliest event (lowest time, then lowest sequence) without removing it; nil when the heap is empty.
     @inlinable public var min: Event? { storage.first }
 
+    /// Adds an event, O(log n).
     @inlinable
     public mutating func insert(_ event: Event) {
         storage.append(event)
@@ -56,6 +61,8 @@ public struct EventHeap {
         }
     }
 
+    /// Removes and returns the earliest event (lowest time, then lowest sequence), O(log n); nil when the heap is
+    /// empty.
     @inlinable
     public mutating func popMin() -> Event? {
         guard let last = storage.popLast() else { return nil }

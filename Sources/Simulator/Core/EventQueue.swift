@@ -8,10 +8,12 @@ public struct EventQueue {
     /// Current simulated time: the time of the event being handled.
     public internal(set) var now: SimTime = .zero
 
+    /// An empty queue with the clock at zero.
     public init() {}
 
     /// Events still pending.
     public var count: Int { heap.count }
+    /// Whether no event is pending.
     public var isEmpty: Bool { heap.isEmpty }
 
     /// Schedules an event for `target` at absolute time `time` (never in the past).
@@ -33,7 +35,7 @@ public struct EventQueue {
 
     /// The earliest event (lowest time, then lowest sequence), removed from the queue; the clock is not moved.
     @inlinable
-    mutating func next() -> Event? { heap.popMin() }
+    public mutating func next() -> Event? { heap.popMin() }
 
     /// The earliest event if its time is at most `limit` (removed from the queue), else nil.
     @inlinable

@@ -4,8 +4,10 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The time in picoseconds.
     public var picoseconds: Int64
 
+    /// A time of exactly `picoseconds` ps.
     public init(picoseconds: Int64) { self.picoseconds = picoseconds }
 
+    /// Time zero, where every run starts.
     public static let zero = SimTime(picoseconds: 0)
     /// The end of the clock's usable range, 2^62 ps (about 53 days). Sums saturate instead of trapping; a run whose
     /// events reach this time is stopped and reported as an error (`Simulation.checkClockRange`), never clamped
@@ -19,15 +21,23 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
         if !(ps > 0) { picoseconds = 0 } else if ps >= 9.2e18 { picoseconds = Int64.max } else { picoseconds = Int64(ps) }
     }
 
+    /// A time of `s` seconds, rounded to the nearest picosecond (as `init(seconds:)`).
     public static func seconds(_ s: Double) -> SimTime { SimTime(seconds: s) }
+    /// A time of `ms` milliseconds, rounded to the nearest picosecond.
     public static func milliseconds(_ ms: Double) -> SimTime { SimTime(seconds: ms * 1e-3) }
+    /// A time of `us` microseconds, rounded to the nearest picosecond.
     public static func microseconds(_ us: Double) -> SimTime { SimTime(seconds: us * 1e-6) }
+    /// A time of `ns` nanoseconds, rounded to the nearest picosecond.
     public static func nanoseconds(_ ns: Double) -> SimTime { SimTime(seconds: ns * 1e-9) }
 
+    /// The time in seconds.
     public var seconds: Double { Double(picoseconds) * 1e-12 }
+    /// The time in microseconds (the unit of Chrome trace timestamps).
     public var microseconds: Double { Double(picoseconds) * 1e-6 }
+    /// The time in nanoseconds.
     public var nanoseconds: Double { Double(picoseconds) * 1e-3 }
 
+    /// Orders by picoseconds.
     public static func < (a: SimTime, b: SimTime) -> Bool { a.picoseconds < b.picoseconds }
     /// Saturating at Int64.max (far beyond `range`), so an absurd duration becomes a clear error, not a trap.
     @inlinable
@@ -35,7 +45,9 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
         let (sum, overflow) = a.picoseconds.addingReportingOverflow(b.picoseconds)
         return SimTime(picoseconds: overflow ? (b.picoseconds > 0 ? Int64.max : Int64.min) : sum)
     }
+    /// The difference `a - b` in picoseconds (negative when `b` is later; not saturating).
     public static func - (a: SimTime, b: SimTime) -> SimTime { SimTime(picoseconds: a.picoseconds - b.picoseconds) }
+    /// Adds `b` to `a`, saturating as `+` does.
     public static func += (a: inout SimTime, b: SimTime) { a = a + b }
 
     /// True when the time lies beyond the clock's usable range.

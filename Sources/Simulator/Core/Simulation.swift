@@ -20,8 +20,10 @@ public struct Simulation<Handler: EventHandler> {
     /// Called every `progressInterval` events during `run` (for progress display on long runs, and tests that check
     /// invariants between events).
     public var progress: ((Simulation) -> Void)?
+    /// Events handled between two `progress` calls (one million by default).
     public var progressInterval = 1_000_000
 
+    /// A simulation at time zero, with an empty queue, driving `handler`.
     public init(_ handler: Handler) { self.handler = handler }
 
     /// Current simulated time.

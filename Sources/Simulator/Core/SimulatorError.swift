@@ -1,6 +1,6 @@
 /// Every way the simulator refuses its input. Each case renders as one line that names the problem; nothing is
 /// silently replaced by a fallback.
-public enum SimulatorError: Error, CustomStringConvertible, Equatable {
+public enum SimulatorError: OneLineError, Equatable {
     /// A cluster description (file, preset or API call) is invalid.
     case cluster(String)
     /// An option value is out of range or malformed.
@@ -15,6 +15,8 @@ public enum SimulatorError: Error, CustomStringConvertible, Equatable {
         .invalidArgument("simulated time exceeds the clock's range (2^62 ps, about 53 days): reduce the sizes or overheads")
     }
 
+    /// The one-line message: the problem prefixed by its kind ("cluster error: ", "invalid argument: ",
+    /// "unsupported: "), or by the file's path for `file`.
     public var description: String {
         switch self {
         case .cluster(let message): return "cluster error: \(message)"

@@ -9,8 +9,11 @@ import TreeCore
 /// `step: .backward` (or `.training`, forward then backward) simulates the attention's backward instead; the reports
 /// then state the backward's volumes next to the forward's.
 public struct DecodeModel: Sendable {
+    /// The cluster the strategies run on, already cut to its first `gpus` GPUs when `init` was given a count.
     public var cluster: Cluster
+    /// The attention shape: sequence length, batch, heads, head dimension and dtype.
     public var workload: DecodeWorkload
+    /// The modelling knobs: overheads, efficiencies, collective options and how K/V rings are simulated.
     public var options: DecodeOptions
     /// The step simulated (default: the decode forward).
     public var step: DecodeStep
@@ -25,8 +28,11 @@ public struct DecodeModel: Sendable {
         _ = try roofline()
     }
 
+    /// Number of GPUs the model uses (the cluster's GPU count).
     public var gpus: Int { cluster.gpuCount }
 
+    /// The roofline of the cluster's device with the options' efficiencies and kernel launch cost. Throws
+    /// `SimulatorError.invalidArgument` when an efficiency is outside (0, 1] (`init` checks it once).
     public func roofline() throws -> Roofline {
         try Roofline(gpu: cluster.gpu, memoryEfficiency: options.memoryEfficiency,
                      computeEfficiency: options.computeEfficiency, kernelLaunch: options.kernelLaunch)
@@ -44,10 +50,10 @@ public struct DecodeModel: Sendable {
     /// Called every million events of a long simulation with the strategy, the events handled and the simulated time.
     public typealias Progress = (_ strategy: DecodeStrategy, _ events: Int, _ now: SimTime) -> Void
 
-    /// Runs every strategy; speedups are against `ring` (overlapped), which is run as a baseline if absent (unless
-    /// `baseline` is false: then only a ring among `strategies` sets them). A step with a backward first checks that
-    /// every strategy has a backward model (one error before anything runs).
-    public func compare(_ strategies: [DecodeStrategy], recording: Bool = true, baseline runBaseline: Bool = true,
+    /// Runs every strategy, and nothing else unless asked: speedups are against `ring` (overlapped) when it is among
+    /// `strategies`; `baseline: true` also runs it, when absent, only to set them (nil otherwise). A step with a
+    /// backward first checks that every strategy has a backward model (one error before anything runs).
+    public func compare(_ strategies: [DecodeStrategy], recording: Bool = true, baseline runBaseline: Bool = false,
                         progress: Progress? = nil) throws -> [DecodeReport] {
         let baselineStrategy = DecodeStrategy.ring(overlap: true)
         if step.includesBackward { for s in strategies { _ = try s.program.backward() } }

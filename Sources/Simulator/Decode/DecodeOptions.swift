@@ -19,6 +19,8 @@ public struct DecodeOptions: Equatable, Sendable {
     /// How K/V rings are simulated (`RingSimulation`).
     public var ringSimulation: RingSimulation = .auto
 
+    /// The idealised defaults: no overheads, 100% efficiencies, expanded K/V on the ring, default collective options
+    /// and `RingSimulation.auto`.
     public init() {}
 }
 

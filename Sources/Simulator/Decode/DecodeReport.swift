@@ -3,10 +3,13 @@
 /// latency. Volumes (`elementsSentPerDevice`, `paperVolumeElements`) are always the forward's; a step with a backward
 /// states the backward's next to them.
 public struct DecodeReport: Sendable {
+    /// The strategy's name, as `DecodeStrategy.description` gives it (e.g. "tree", "ring-sequential").
     public var strategy: String
+    /// GPUs the strategy ran on (1 for `single`).
     public var gpus: Int
     /// The step simulated: `latency`, the breakdown, events, messages and peak memory are this step's.
     public var step: DecodeStep = .forward
+    /// Simulated time of the whole step, from the first operation to the last rank's completion.
     public var latency: SimTime
     /// Mean time a device spends in local kernels.
     public var compute: SimTime
@@ -16,6 +19,8 @@ public struct DecodeReport: Sendable {
     public var overhead: SimTime
     /// The rest: waiting.
     public var idle: SimTime
+    /// Bytes carried per link class during the step, in class order (a message crossing h links of a class
+    /// counts h times).
     public var bytesPerLinkClass: [(name: String, bytes: Double)]
     /// Mean elements sent per device by the forward (partial elements, fp32 or f64, for tree/pass-partials/gather,
     /// K/V elements for ring), whatever the step.
@@ -34,12 +39,16 @@ public struct DecodeReport: Sendable {
     public var fitsInMemory: Bool
     /// Latency of the ring baseline divided by this latency (nil if the baseline was not run).
     public var speedupVsRing: Double?
+    /// Events the simulation handled (with an extrapolated K/V ring, those of the prefixes actually simulated).
     public var events: Int
+    /// Point-to-point messages sent during the step.
     public var messages: Int
+    /// Remarks on how the numbers were obtained (extrapolation, NCCL model, memory, f64 on a GPU), one line each.
     public var notes: [String]
     /// Backward and training steps: the forward alone and the backward alone, each simulated on its own (nil for a
     /// forward step).
     public var forwardLatency: SimTime? = nil
+    /// Backward and training steps: the backward alone, simulated on its own (nil for a forward step).
     public var backwardLatency: SimTime? = nil
     /// Backward and training steps: mean elements sent per device by the backward alone (partial elements for tree,
     /// K/V and dK/dV elements for ring); nil for a forward step.

@@ -20,6 +20,8 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
     /// Everything on one GPU (no communication).
     case singleGPU
 
+    /// The name `parse(_:)` accepts: "tree" or "tree:ALG", "ring", "ring-sequential", "ring-sendrecv",
+    /// "tree-reduce" or "tree-reduce:SHAPE", "pass-partials", "gather", "single".
     public var description: String {
         switch self {
         case .tree(let c): return c == .tree ? "tree" : "tree:\(c)"
@@ -32,8 +34,13 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The accepted strategy names, for help texts and error messages.
     public static let usage = "tree[:COLLECTIVE], ring, ring-sequential, ring-sendrecv, tree-reduce[:SHAPE], pass-partials, gather, single"
 
+    /// Parses a strategy name (see `usage`; also "ring-no-overlap", "gather-to-one", "single-gpu"). Throws
+    /// `SimulatorError.invalidArgument` for an unknown name or reduction shape, `SimulatorError.unsupported` for
+    /// `tree:binomial` and `tree:chain` (broadcasts, not all-reduces), and what `CollectiveAlgorithm.parse(_:)` throws
+    /// for the algorithm of `tree:ALG`.
     public static func parse(_ text: String) throws -> DecodeStrategy {
         switch text {
         case "tree": return .tree(collective: .tree)

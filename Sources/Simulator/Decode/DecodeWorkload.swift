@@ -1,18 +1,27 @@
 /// One decode step of attention: a single new query token per sequence attending to N cached keys.
 /// Notation follows the paper: b batch, n_h query heads, n_kv key/value heads, d_h head dim, d = n_h d_h.
 public struct DecodeWorkload: Equatable, Sendable {
+    /// Cached tokens N each query attends to, split over the GPUs.
     public var sequenceLength: Int
+    /// Sequences decoded together (b).
     public var batch: Int
+    /// Query heads (n_h).
     public var heads: Int
+    /// Key/value heads (n_kv); `heads` is a multiple of it (grouped-query attention).
     public var kvHeads: Int
+    /// Dimension of each head (d_h).
     public var headDim: Int
     /// Element type of K, V and q (bf16, fp16, fp32, f64, fp8), lowercased as given.
     public var dtype: String
+    /// Bytes per element of `dtype` (e.g. 2 for bf16).
     public var elementBytes: Int
     /// Partials (outputs, max, denominators) travel and are stored in max(4, `elementBytes`) bytes per element:
     /// fp32 for bf16, fp16, fp32 and fp8 workloads, f64 for f64 ones.
     public var partialElementBytes: Int
 
+    /// Validates the shape: every count >= 1 and within bounds that keep derived counts far from overflow,
+    /// `heads` a multiple of `kvHeads` (nil: as many as `heads`), and a known `dtype` (any case, see `elementSizes`).
+    /// Throws `SimulatorError.invalidArgument` otherwise.
     public init(sequenceLength: Int, batch: Int = 1, heads: Int, kvHeads: Int? = nil, headDim: Int, dtype: String = "bf16") throws {
         let kv = kvHeads ?? heads
         for (value, name) in [(sequenceLength, "seq-len"), (batch, "batch"), (heads, "heads"), (kv, "kv-heads"), (headDim, "head-dim")] {

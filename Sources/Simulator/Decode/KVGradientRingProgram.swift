@@ -19,7 +19,9 @@
 /// step s is 2(s m + i), the accumulator's 2(s m + i) + 1.
 public struct KVGradientRingProgram: SteppedProgram {
     public let ranks: Int
+    /// Whether each step overlaps its hops with the block's compute (see above); off, the sequential ring of p hops.
     public let overlap: Bool
+    /// Messages per K/V chunk hop and per accumulator hop (1 or more), of equal size.
     public let messagesPerChunk: Int
     /// Bytes of the K/V chunk that starts on each rank, as sent (K and V together).
     public let chunkBytes: [Double]
@@ -47,6 +49,9 @@ public struct KVGradientRingProgram: SteppedProgram {
         return cut
     }
 
+    /// A gradient ring with one chunk size, gradient size, block time and accumulate time per rank. Throws
+    /// `SimulatorError.invalidArgument` unless `ranks` >= 1, `messagesPerChunk` >= 1 and every array has one entry
+    /// per rank.
     public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], gradientBytes: [Double],
                 blockTimes: [SimTime], accumulateTimes: [SimTime]) throws {
         guard ranks >= 1, messagesPerChunk >= 1,

@@ -28,6 +28,7 @@ public struct KVRingProgram: SteppedProgram {
     public let messagesPerChunk: Int
     /// Bytes of the K/V chunk that starts on each rank (K and V together).
     public let chunkBytes: [Double]
+    /// The attention block each rank computes at each step (per chunk for decode, causal for prefill).
     public let blocks: Blocks
     /// Sequential rings only: whether the chunk makes the p-th hop back to its owner (the JAX baseline) or stops
     /// after p-1 hops.
@@ -35,6 +36,9 @@ public struct KVRingProgram: SteppedProgram {
     /// A prefix of the ring (`prefix(steps:)`): hops after this many are cut, with the blocks after them.
     private var hopLimit: Int? = nil
 
+    /// A ring over `ranks` ranks whose chunk starting on rank r has `chunkBytes[r]` bytes. Throws
+    /// `SimulatorError.invalidArgument` unless `ranks` >= 1, `messagesPerChunk` >= 1, `chunkBytes` has one entry per
+    /// rank and, for `perChunk` blocks, so has `times`.
     public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], blocks: Blocks,
                 chunkComesHome: Bool = true) throws {
         guard ranks >= 1, messagesPerChunk >= 1, chunkBytes.count == ranks else {

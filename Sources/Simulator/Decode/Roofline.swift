@@ -2,6 +2,7 @@
 /// with the device's memory bandwidth and compute peak (`GPUSpec`: HBM and BF16 peak for a GPU, measured streaming
 /// bandwidth and GEMM rate for a CPU rank).
 public struct Roofline: Equatable, Sendable {
+    /// The device whose memory bandwidth and compute peak bound the kernels.
     public var gpu: GPUSpec
     /// Fraction of the device's memory bandwidth achieved (1 = idealised).
     public var memoryEfficiency: Double
@@ -10,6 +11,8 @@ public struct Roofline: Equatable, Sendable {
     /// Fixed cost per kernel (0 = idealised; 3-5 us is typical).
     public var kernelLaunch: SimTime
 
+    /// A roofline for `gpu` with the given efficiencies and launch cost (idealised by default). Throws
+    /// `SimulatorError.invalidArgument` unless both efficiencies are in (0, 1].
     public init(gpu: GPUSpec, memoryEfficiency: Double = 1, computeEfficiency: Double = 1, kernelLaunch: SimTime = .zero) throws {
         guard memoryEfficiency > 0 && memoryEfficiency <= 1, computeEfficiency > 0 && computeEfficiency <= 1 else {
             throw SimulatorError.invalidArgument("efficiencies must be in (0, 1], got \(memoryEfficiency), \(computeEfficiency)")
@@ -20,6 +23,8 @@ public struct Roofline: Equatable, Sendable {
         self.kernelLaunch = kernelLaunch
     }
 
+    /// Time of one kernel that moves `bytes` bytes and does `flops` FLOPs: `kernelLaunch` plus the longer of the
+    /// memory time and the compute time at the derated peaks.
     public func time(bytes: Double, flops: Double) -> SimTime {
         let memory = bytes / (gpu.memoryBandwidth * memoryEfficiency)
         let compute = flops / (gpu.peakFlopsPerSecond * computeEfficiency)

@@ -5,10 +5,20 @@
 /// not idle. A run with `Execution.breakdown` on accumulates it as it goes (`BusyTimeline`, memory independent of the
 /// message count); `init(_:ranks:)` computes the same numbers from a recorded run's intervals (the tests' oracle).
 public struct ActivityBreakdown: Sendable, Equatable {
-    public var compute = 0.0, communication = 0.0, overhead = 0.0, idle = 0.0
+    /// Mean time a device spends computing, seconds.
+    public var compute = 0.0
+    /// Mean time a device has a message in flight (as sender or receiver) or modelled communication while neither
+    /// computing nor in an overhead, seconds.
+    public var communication = 0.0
+    /// Mean time a device spends in fixed or per-message overheads while not computing, seconds.
+    public var overhead = 0.0
+    /// Mean time of [0, makespan] a device spends in none of the above (waiting), seconds.
+    public var idle = 0.0
 
+    /// A breakdown with every share zero (what a run with no ranks gives).
     public init() {}
 
+    /// A breakdown with the given shares, seconds each (e.g. extrapolated ones).
     public init(compute: Double, communication: Double, overhead: Double, idle: Double) {
         (self.compute, self.communication, self.overhead, self.idle) = (compute, communication, overhead, idle)
     }

@@ -18,6 +18,8 @@ public struct Execution {
     /// long runs).
     public var progress: ((_ events: Int, _ now: SimTime) -> Void)?
 
+    /// Settings for `run`. The defaults: no recording and no breakdown, back-to-back pacing, no per-message overhead,
+    /// the process-wide `MemoryBudget.current` and no progress callback.
     public init(recording: Bool = false, breakdown: Bool = false, pacing: ChannelPacing = .backToBack, messageOverhead: SimTime = .zero,
                 memoryBudget: MemoryBudget = .current, progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil) {
         self.recording = recording

@@ -15,8 +15,10 @@ extension RankProgram {
 
 /// A program given as explicit operation lists: `operations[rank][lane]`.
 public struct ListProgram: RankProgram {
+    /// The operations of every lane of every rank: `operations[rank][lane][step]`.
     public var operations: [[[RankOperation]]]
 
+    /// A program running `operations[rank][lane]` on each lane of each rank.
     public init(operations: [[[RankOperation]]]) { self.operations = operations }
 
     /// One lane per rank.
@@ -32,8 +34,11 @@ public struct ListProgram: RankProgram {
 
 /// Several programs over the same ranks running concurrently, each on its own lanes, tags and channels.
 public struct ParallelProgram: RankProgram {
+    /// The programs run side by side. Part i's lanes follow those of the parts before it, and its tags and
+    /// channels are renumbered to `tag * parts.count + i` (`channel` likewise), so no part matches another's messages.
     public var parts: [RankProgram]
 
+    /// Runs `parts` concurrently; they must be written for the same ranks (`ranks` is the first part's).
     public init(_ parts: [RankProgram]) { self.parts = parts }
 
     public var ranks: Int { parts.first?.ranks ?? 0 }
@@ -65,7 +70,9 @@ public struct ParallelProgram: RankProgram {
 /// servers among GPUs with the same local index). Ranks in no group do nothing.
 public struct GroupedProgram: RankProgram {
     public let ranks: Int
+    /// The global ranks of each group, in local rank order: local rank i of group g is `groups[g][i]`.
     public let groups: [[Int]]
+    /// The program each group runs, one per group (groups of the same size share one).
     public let programs: [RankProgram]
     private let groupOf: [Int]
     private let localIndex: [Int]

@@ -30,6 +30,8 @@ public struct StepExtrapolation: Sendable {
     /// run the whole program), so a ring that never settles costs at most about this fraction of h steps more.
     public var longestPrefix: Double
 
+    /// Defaults: a first window of 16 steps (at least 1 whatever is given), a relative tolerance of 1e-6 and
+    /// prefixes up to the whole program.
     public init(firstWindow: Int = 16, tolerance: Double = 1e-6, longestPrefix: Double = 1) {
         self.firstWindow = max(1, firstWindow)
         self.tolerance = tolerance
@@ -41,9 +43,12 @@ public struct StepExtrapolation: Sendable {
 
     /// An extrapolated run and how it was obtained.
     public struct Outcome: Sendable {
+        /// The run of all the steps, extended along the line through the last two prefixes (its `events` are the
+        /// events actually simulated, over every prefix).
         public var result: ExecutionResult
         /// The step counts simulated (k1, k2, k3) and the program's steps.
         public var simulatedSteps: [Int]
+        /// Steps of the whole program (h), which `result` stands for.
         public var totalSteps: Int
         /// Relative difference of the two windows' per-step increments.
         public var agreement: Double

@@ -14,6 +14,7 @@
 /// A value type driven by the event core through `NetworkModel`: it schedules its events with target
 /// `EventTarget.network` and reports each transfer's progress to a `NetworkObserver`.
 public struct FlowScheduler {
+    /// The network the flows run on (read-only).
     public let network: Network
 
     /// Bytes carried by each link so far (a message crossing h links counts h times).
@@ -104,6 +105,7 @@ public struct FlowScheduler {
         flows.filter { $0.transfer >= 0 }.map { (Array(segmentLinks[Int($0.linkStart)..<Int($0.linkEnd)]), $0.rate) }
     }
 
+    /// A scheduler for `network` with no transfer in flight; routes are computed on first use and cached.
     public init(network: Network) {
         self.network = network
         capacity = network.links.map(\.bandwidth)

@@ -5,10 +5,15 @@
 /// - cut-through: h a + n/B (bits are forwarded as they arrive)
 /// - packetised with MTU m: h a + n/B + (h - 1) min(m, n)/B (each intermediate node waits for one full packet)
 public enum Forwarding: Equatable, Hashable, Sendable, CustomStringConvertible {
+    /// The whole message is received before it is sent on: h (a + n/B). A link of this class ends a route segment.
     case storeAndForward
+    /// Bits are forwarded as they arrive: h a + n/B.
     case cutThrough
+    /// Packets of `mtuBytes` bytes: an intermediate node sends a packet on once it has fully arrived, adding
+    /// (h - 1) min(m, n)/B.
     case packetised(mtuBytes: Int)
 
+    /// The mode as outputs show it: "store-and-forward", "cut-through" or "packetised(mtu M B)".
     public var description: String {
         switch self {
         case .storeAndForward: return "store-and-forward"

@@ -6,6 +6,7 @@ public struct MaxMinFairShare {
     private var unfrozen: [Int32] = []
     private var frozen: [Bool] = []
 
+    /// A solver with empty scratch buffers, which it reuses from one solve to the next.
     public init() {}
 
     /// Rates (bytes/s) for flows given as lists of link indices over links with the given capacities (bytes/s).

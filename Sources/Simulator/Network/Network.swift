@@ -1,8 +1,11 @@
 /// The network graph: nodes (GPUs, switches, NICs, hosts), simplex links and link classes. Built once, then
 /// read-only during a simulation.
 public struct Network: Sendable {
+    /// The nodes in insertion order; a node's index is its id.
     public private(set) var nodes: [NetworkNode] = []
+    /// The simplex links in insertion order; a link's index is its id.
     public private(set) var links: [Link] = []
+    /// The link classes in insertion order, indexed by `Link.linkClass`.
     public private(set) var linkClasses: [LinkClass] = []
     /// Outgoing link indices per node, in insertion order (routing tie-breaks by this order).
     public private(set) var outgoing: [[Int]] = []
@@ -11,6 +14,7 @@ public struct Network: Sendable {
     /// Structured routing when the network is a generated fat tree (`FatTreeSpec.build`); nil: breadth-first search.
     public internal(set) var fatTree: FatTreeRouting?
 
+    /// An empty network: add nodes, link classes and links with `addNode`, `addLinkClass` and `addLink`.
     public init() {}
 
     /// Reserves room for a network of known size (a generator's estimate), so building it does not regrow tables.
@@ -71,7 +75,9 @@ public struct Network: Sendable {
         try addLink(from: b, to: a, bandwidth: bandwidth, latency: latency, linkClass: linkClass)
     }
 
+    /// Index of the node called `name`, or nil when there is none.
     public func node(named name: String) -> Int? { nodeIndex[name] }
+    /// Index of the link class called `name`, or nil when there is none.
     public func linkClass(named name: String) -> Int? { classIndex[name] }
 
     /// Indices of all GPU nodes in insertion order.

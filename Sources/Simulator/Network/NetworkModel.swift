@@ -22,9 +22,12 @@ public protocol NetworkObserver {
 /// flow scheduler, the others to the observer. Everything is a value mutated in place by the loop, so the hot path
 /// does no reference counting and needs no dynamic exclusivity checks.
 public struct NetworkModel<Observer: NetworkObserver>: EventHandler {
+    /// The flow scheduler: handles the events with target `EventTarget.network`.
     public var network: FlowScheduler
+    /// Whoever drives the network: handles every other event.
     public var observer: Observer
 
+    /// Joins a flow scheduler and its observer into one event handler.
     public init(network: FlowScheduler, observer: Observer) {
         self.network = network
         self.observer = observer

@@ -2,15 +2,25 @@
 public struct NetworkNode: Equatable, Sendable {
     /// What the node is; GPUs are endpoints and never forward traffic for others.
     public enum Kind: String, Equatable, Sendable, CaseIterable {
-        case gpu, `switch`, nic, host
+        /// A rank endpoint (a GPU, or a CPU rank): traffic starts and ends here.
+        case gpu
+        /// A switch (an NVSwitch, or a leaf, spine or core of a fabric).
+        case `switch`
+        /// A network interface card.
+        case nic
+        /// A host (e.g. host memory that GPU-to-GPU transfers cross without peer-to-peer).
+        case host
 
         /// Whether routes may pass through a node of this kind.
         public var forwards: Bool { self != .gpu }
     }
 
+    /// Name of the node, unique within its network (e.g. "s0/gpu3", "spine").
     public var name: String
+    /// What the node is; decides whether routes may pass through it.
     public var kind: Kind
 
+    /// A node called `name` of kind `kind` (`Network.addNode` checks the name is non-empty and unique).
     public init(name: String, kind: Kind) {
         self.name = name
         self.kind = kind

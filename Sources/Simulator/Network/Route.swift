@@ -14,10 +14,13 @@ public struct Route: Sendable {
         public var bottleneck: Double
     }
 
+    /// Node the route starts at.
     public var source: Int
+    /// Node the route ends at.
     public var destination: Int
     /// All links in order.
     public var links: [Int]
+    /// The links split into pipelined segments (none for a route to oneself).
     public var segments: [Segment]
 
     /// Hop count.

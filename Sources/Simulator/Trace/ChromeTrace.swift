@@ -9,6 +9,7 @@ public struct ChromeTrace {
     private var events: [[String: Any]] = []
     private var nextPid = 0
 
+    /// An empty trace; `add(_:section:deviceNames:)` appends executions to it.
     public init() {}
 
     /// Adds one execution as a section: devices become processes named "<section> / <device name>".
@@ -45,6 +46,8 @@ public struct ChromeTrace {
     /// Number of events so far (metadata included).
     public var count: Int { events.count }
 
+    /// The trace as a JSON object (`traceEvents`, `displayTimeUnit`, `otherData`) with sorted keys, UTF-8
+    /// encoded. Throws what `JSONSerialization` throws.
     public func jsonData() throws -> Data {
         let root: [String: Any] = ["traceEvents": events, "displayTimeUnit": "ns",
                                    "otherData": ["generator": "treeattn simulator", "time_unit": "microseconds"]]

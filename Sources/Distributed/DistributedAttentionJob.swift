@@ -1,0 +1,180 @@
+import Foundation
+import Reference
+
+/// One distributed attention run, as `treeattn-mpi attention` runs it on every rank: each rank reads (ranged reads,
+/// `AttentionFiles`) or generates (`RandomInputs.generate(keyRange:)`) q whole and only its own key shard of K and V,
+/// after checking the memory it will take; the reduction runs `warmup + repeats` times, every run after a barrier;
+/// rank 0 writes the result, its LSE and the timing report (`DistributedRunReport`) all together or none. Every step
+/// that can fail on some ranks only runs inside `Communicator.agree`, so all ranks fail together with one message.
+public struct DistributedAttentionJob: Sendable {
+    /// Where q, k and v come from.
+    public enum Inputs: Sendable {
+        /// .npy or .safetensors files (tensors `q`, `k`, `v`), the same paths on every rank.
+        case files(q: String, k: String, v: String)
+        /// Seeded inputs, the bytes of `treeattn random-inputs` with the same shape and seed.
+        case random(RandomInputs)
+    }
+
+    /// The inputs.
+    public var inputs: Inputs
+    /// The layout, precision and score options.
+    public var problem = AttentionProblem()
+    /// How the ranks' partials are combined.
+    public var reduction = DistributedReduction.algorithm3
+    /// The output file, written by rank 0; nil for none (at least one of `out`, `lse`, `report` must be given).
+    public var out: String?
+    /// The LSE file, written by rank 0; nil for none.
+    public var lse: String?
+    /// The timing report (`DistributedRunReport` JSON), written by rank 0; nil for none.
+    public var report: String?
+    /// Timed runs, after `warmup` untimed ones (1...100000).
+    public var repeats = 1
+    /// Untimed warm-up runs before the timed ones (0...100000).
+    public var warmup = 0
+
+    /// A job over `inputs` with the default problem and reduction and nothing to write yet.
+    public init(inputs: Inputs) { self.inputs = inputs }
+
+    /// Refuses what cannot run, before any rank starts.
+    public func validate() throws {
+        guard (1...100_000).contains(repeats) else { throw DistributedError.invalid("--repeat must be in 1...100000, got \(repeats)") }
+        guard (0...100_000).contains(warmup) else { throw DistributedError.invalid("--warmup must be in 0...100000, got \(warmup)") }
+        guard out != nil || lse != nil || report != nil else {
+            throw DistributedError.invalid("nothing to write: give --out, --lse or --report")
+        }
+    }
+
+    /// Runs the job on this rank and returns this rank's warnings (NaN/Inf counts of what it read); every rank of
+    /// `comm` must call it.
+    public func run(_ comm: Communicator) throws -> [String] {
+        try validate()
+        // Rank 0 checks and reserves the outputs before any work; they appear together at the end or not at all.
+        let outputs: AtomicOutputs? = try comm.agree {
+            guard comm.rank == 0 else { return nil }
+            for path in [out, lse].compactMap({ $0 }) { try TensorFiles.checkOutputType(path) }
+            return try AtomicOutputs([out, lse, report].compactMap { $0 })
+        }
+        defer { outputs?.discard() }
+        let (loaded, warnings) = try comm.agree { try loadShard(rank: comm.rank, ranks: comm.size) }
+        var timings: [PhaseLog] = []
+        let program = reduction.program  // one instance for all runs (the ring keeps its receive buffers)
+        let result: (output: TensorData, lse: TensorData)? = try comm.agree {
+            var last: (output: TensorData, lse: TensorData)?
+            for run in 0..<(warmup + repeats) {
+                try comm.barrier()
+                var log = PhaseLog()
+                switch loaded {
+                case .f64(let shard):
+                    let r = try program.run(shard, comm: comm, log: &log)
+                    if let r, run == warmup + repeats - 1 { last = try problem.encode(r) }
+                case .f32(let shard):
+                    let r = try program.run(shard, comm: comm, log: &log)
+                    if let r, run == warmup + repeats - 1 { last = try problem.encode(r) }
+                }
+                if run >= warmup { timings.append(log) }
+            }
+            return last
+        }
+        let rankReport = DistributedRunReport.Rank(rank: comm.rank, keys: loaded.layout.ranges[comm.rank], timings: timings)
+        let reportText = try DistributedRunReport.gather(rankReport, job: self, keys: loaded.layout.keys, comm: comm)
+        try comm.agree {
+            guard let outputs else { return }
+            let metadata = problem.metadata(["reduction": reduction.rawValue, "ranks": "\(comm.size)",
+                                             "generator": "treeattn-mpi attention"])
+            if let path = out, let r = result {
+                try outputs.write(TensorFiles.encode(r.output, for: path, name: "out", metadata: metadata), to: path)
+            }
+            if let path = lse, let r = result {
+                try outputs.write(TensorFiles.encode(r.lse, for: path, name: "lse", metadata: metadata), to: path)
+            }
+            if let path = report, let text = reportText { try outputs.write(Array(text.utf8), to: path) }
+            try outputs.commit()
+        }
+        return warnings
+    }
+
+    /// This rank's shard in the compute precision.
+    enum LoadedShard {
+        case f64(RankShard<Double>)
+        case f32(RankShard<Float>)
+
+        var layout: ShardLayout {
+            switch self {
+            case .f64(let s): return s.layout
+            case .f32(let s): return s.layout
+            }
+        }
+    }
+
+    /// Reads (or generates) q whole and rank `rank`'s key rows of k and v (of `ranks` shards), after checking the
+    /// memory it will take.
+    func loadShard(rank: Int, ranks: Int) throws -> (LoadedShard, warnings: [String]) {
+        switch problem.precision {
+        case .f64:
+            let (shard, warnings) = try shard(Double.self, rank: rank, ranks: ranks)
+            return (.f64(shard), warnings)
+        case .f32:
+            let (shard, warnings) = try shard(Float.self, rank: rank, ranks: ranks)
+            return (.f32(shard), warnings)
+        }
+    }
+
+    /// Rank `rank`'s `RankShard` in S (of `ranks` shards), and the NaN/Inf warnings of what it read. No MPI call:
+    /// the same for every rank count, in one process or under mpirun.
+    func shard<S: MPIScalar>(_: S.Type, rank: Int, ranks: Int) throws -> (RankShard<S>, [String]) {
+        let inputs: AttentionInputs<S>, layout: ShardLayout
+        var warnings: [String] = []
+        switch self.inputs {
+        case .random(let spec):
+            layout = try ShardLayout(keys: spec.keys, shards: ranks)
+            let range = layout.ranges[rank]
+            try MemoryBudget.current.check(try Self.randomRankBytes(spec, keys: range.count, precision: problem.precision),
+                                           for: "rank \(rank)'s q and key shard (\(range.count) keys)")
+            let generated = try spec.generate(keyRange: range)
+            let t = generated.map { $0.data.tensor().map { S($0) } }
+            inputs = try AttentionInputs(q: t[0], k: t[1], v: t[2])
+        case .files(let q, let k, let v):
+            let files = try AttentionFiles(q: q, k: k, v: v, layout: problem.layout)
+            let shapes = files.shapes, axis = problem.layout.sequenceAxis
+            let keys = shapes[1][axis]
+            guard shapes[2][axis] == keys else {
+                throw ReferenceError.shape("k has \(keys) keys but v has \(shapes[2][axis])")
+            }
+            layout = try ShardLayout(keys: keys, shards: ranks)
+            let range = layout.ranges[rank]
+            try MemoryBudget.current.check(try Self.fileRankBytes(shapes, keys: range.count, totalKeys: keys, size: MemoryLayout<S>.size),
+                                           for: "rank \(rank)'s q and key shard (\(range.count) keys)")
+            let swap = problem.layout.swapsAxes
+            let read = try files.values(as: S.self, swap: [swap, swap, swap], keys: range, keyAxis: axis)
+            let t = read.tensors
+            warnings = read.warnings
+            inputs = try AttentionInputs(q: t[0], k: t[1], v: t[2])
+        }
+        let options = try problem.options(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: layout.keys)
+        return (try RankShard(inputs: inputs, layout: layout, rank: rank, options: options), warnings)
+    }
+
+    /// What one rank holds with its inputs from files: q and its key rows of k and v in the compute type (`size`
+    /// bytes each, read straight into it, one 4 MiB slab at a time), and its partials (a few times q's size: four
+    /// (output, LSE) pairs at most, for the ring's running state and blocks in flight).
+    static func fileRankBytes(_ shapes: [[Int]], keys: Int, totalKeys: Int, size: Int) throws -> Int {
+        let what = "the key shard"
+        let q = try MemoryBudget.product(shapes[0], for: what)
+        let kv = try [shapes[1], shapes[2]].map { shape in
+            try MemoryBudget.product([shape.reduce(1, *) / max(totalKeys, 1), keys], for: what)
+        }
+        let elements = try MemoryBudget.sum([MemoryBudget.product([q, 5], for: what)] + kv, for: what)
+        return try MemoryBudget.sum([MemoryBudget.product([elements, size], for: what), 1 << 22], for: what)
+    }
+
+    /// What one rank holds with generated inputs: q and its key rows of k and v as f64 (plus an f32 copy), the
+    /// generated values and the rounded bytes of one tensor at a time, and the partials (bounded by a few times q's
+    /// size).
+    public static func randomRankBytes(_ s: RandomInputs, keys: Int, precision: Precision) throws -> Int {
+        let what = "the random inputs"
+        let q = try MemoryBudget.product([s.batch, s.heads, s.queries, max(s.headDim, s.valueDim)], for: what)
+        let kv = try MemoryBudget.product([s.batch, s.kvHeads, keys, s.headDim + s.valueDim], for: what)
+        let elements = try MemoryBudget.sum([MemoryBudget.product([q, 4], for: what), kv], for: what)
+        return try MemoryBudget.product([elements, precision == .f32 ? 28 : 24], for: what)
+    }
+}

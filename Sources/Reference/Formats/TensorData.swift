@@ -1,0 +1,94 @@
+/// A typed, shaped block of little-endian bytes as stored in .npy and safetensors files.
+public struct TensorData: Equatable, Sendable {
+    /// Element type of `bytes`.
+    public let dtype: DType
+    /// Dimensions, outermost first (C order); an empty shape holds one element.
+    public let shape: [Int]
+    /// The elements, little endian in C order: exactly the product of `shape` times `dtype.byteSize` bytes.
+    public let bytes: [UInt8]
+
+    /// Wraps `bytes` as they are; throws `ReferenceError.shape` when a dimension is negative, the size overflows or
+    /// the byte count is not the shape times the dtype size.
+    public init(dtype: DType, shape: [Int], bytes: [UInt8]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw ReferenceError.shape("negative dimension in \(shape)") }
+        let (count, overflow) = shape.reduce((1, false)) { acc, n in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: n)
+            return (p, acc.1 || o)
+        }
+        guard !overflow, count.multipliedReportingOverflow(by: dtype.byteSize).overflow == false else {
+            throw ReferenceError.shape("shape \(shape) is too large")
+        }
+        guard bytes.count == count * dtype.byteSize else {
+            throw ReferenceError.shape("shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes, got \(bytes.count)")
+        }
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// Encodes `values` as `dtype`, rounding once (to nearest even) from f64.
+    public init(values: [Double], shape: [Int], dtype: DType) throws {
+        var out = [UInt8]()
+        out.reserveCapacity(values.count * dtype.byteSize)
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        for x in values {
+            switch dtype {
+            case .f64: put(x.bitPattern)
+            case .f32: put(Float(x).bitPattern)
+            case .f16: put(Rounding.float16Bits(Rounding.toFloat16(x)))
+            case .bf16: put(Rounding.bfloat16Bits(Rounding.toBFloat16(x)))
+            case .i64, .i32, .u8:
+                guard x.isFinite, x == x.rounded(), let v = Int64(exactly: x) else {
+                    throw ReferenceError.format("value \(x) is not an integer for dtype \(dtype.rawValue)")
+                }
+                switch dtype {
+                case .i64: put(v)
+                case .i32:
+                    guard let w = Int32(exactly: v) else { throw ReferenceError.format("value \(x) overflows i32") }
+                    put(w)
+                default:
+                    guard let w = UInt8(exactly: v) else { throw ReferenceError.format("value \(x) overflows u8") }
+                    put(w)
+                }
+            case .bool: out.append(x != 0 ? 1 : 0)
+            }
+        }
+        try self.init(dtype: dtype, shape: shape, bytes: out)
+    }
+
+    /// Encodes an f64 tensor as `dtype`, rounding once (as `init(values:shape:dtype:)`).
+    public init(_ tensor: Tensor<Double>, dtype: DType) throws {
+        try self.init(values: tensor.data, shape: tensor.shape, dtype: dtype)
+    }
+
+    /// Encodes an f32 tensor as f32 (exact).
+    public init(_ tensor: Tensor<Float>) throws {
+        try self.init(values: tensor.data.map(Double.init), shape: tensor.shape, dtype: .f32)
+    }
+
+    /// Number of elements.
+    public var count: Int { bytes.count / dtype.byteSize }
+
+    /// Every element as an exact f64 (all supported types convert exactly).
+    public func doubles() -> [Double] {
+        var out = [Double](repeating: 0, count: count)
+        bytes.withUnsafeBytes { raw in
+            for i in 0..<count {
+                let o = i * dtype.byteSize
+                switch dtype {
+                case .f64: out[i] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)))
+                case .f32: out[i] = Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))))
+                case .f16: out[i] = Rounding.float16Value(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+                case .bf16: out[i] = Rounding.bfloat16Value(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+                case .i64: out[i] = Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int64.self)))
+                case .i32: out[i] = Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)))
+                case .u8, .bool: out[i] = Double(raw[o])
+                }
+            }
+        }
+        return out
+    }
+
+    /// The elements as an f64 tensor of the same shape (exact for every dtype).
+    public func tensor() -> Tensor<Double> { try! Tensor(shape: shape, data: doubles()) }
+}

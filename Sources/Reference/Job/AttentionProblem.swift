@@ -1,0 +1,65 @@
+import Foundation
+
+/// What defines one attention problem besides its tensors: the file layout, the compute precision and every score
+/// option, with the mask given as a file. `treeattn attention` and `treeattn-mpi attention` both describe their
+/// problem with it, so an option means the same in both.
+public struct AttentionProblem: Sendable {
+    /// The layout of the input and output files (LSE is always (batch, heads, seq_q)).
+    public var layout: TensorLayout = .bhsd
+    /// The compute precision, which is also the dtype of the results.
+    public var precision: Precision = .f64
+    /// Softmax scale; nil means 1/sqrt(d_qk).
+    public var scale: Double?
+    /// The causal alignment, if any.
+    public var causal: CausalMode = .none
+    /// FlashAttention's sliding window.
+    public var window: SlidingWindow?
+    /// Softcap c: s <- c tanh(s / c).
+    public var softcap: Double?
+    /// ALiBi slopes, one per query head.
+    public var alibiSlopes: [Double]?
+    /// KV-cache lengths, one per batch row (required by a paged cache).
+    public var cacheSeqlens: [Int]?
+    /// A mask file: tensor `mask`, boolean or u8 (true = takes part) or float (additive), shape (Sq, Sk) or
+    /// broadcastable (B|1, H|1, Sq|1, Sk). Read when the options are made.
+    public var maskPath: String?
+
+    /// A problem with the default options (bhsd, f64, plain softmax).
+    public init() {}
+
+    /// The attention options for a problem of this shape: the score options, and the mask read from `maskPath` and
+    /// broadcast to (batch, heads, queries, keys) (`keys` is the total key count).
+    public func options(batch: Int, heads: Int, queries: Int, keys: Int) throws -> AttentionOptions {
+        var options = AttentionOptions(scale: scale, causal: causal, window: window, softcap: softcap,
+                                       alibiSlopes: alibiSlopes, cacheSeqlens: cacheSeqlens)
+        if let maskPath {
+            let t = try TensorFiles.load(maskPath, name: "mask")
+            if t.dtype == .bool || t.dtype == .u8 {
+                options.mask = try BroadcastMask(t.tensor().map { $0 != 0 }, batch: batch, heads: heads, queries: queries, keys: keys)
+            } else if t.dtype.isFloatingPoint {
+                options.additiveMask = try BroadcastMask(t.tensor(), batch: batch, heads: heads, queries: queries, keys: keys)
+            } else {
+                throw ReferenceError.file(path: maskPath, problem: "mask must be bool/u8 (attend = true) or float (additive), got \(t.dtype.rawValue)")
+            }
+        }
+        return options
+    }
+
+    /// A result tensor in the file dtype of `precision`, moved to bshd when `swap`.
+    public func data<S: AttentionScalar>(_ t: Tensor<S>, swap: Bool) throws -> TensorData {
+        let t64 = t.map { Double($0) }
+        return try TensorData(swap ? t64.swappingAxes12() : t64, dtype: precision.dtype)
+    }
+
+    /// The output in this layout and its LSE ((batch, heads, seq_q) in any layout), in the file dtype of `precision`.
+    public func encode<S: AttentionScalar>(_ r: AttentionPartial<S>) throws -> (output: TensorData, lse: TensorData) {
+        try (data(r.output, swap: layout.swapsAxes), data(r.lse, swap: false))
+    }
+
+    /// The metadata every result file of this problem carries: layouts, LSE base and precision, with the run's own
+    /// entries (reduction, shards or ranks, generator) added.
+    public func metadata(_ extra: [String: String]) -> [String: String] {
+        ["layout": layout.rawValue, "lse_layout": "bhs", "lse_base": "e", "precision": precision.rawValue]
+            .merging(extra) { _, new in new }
+    }
+}

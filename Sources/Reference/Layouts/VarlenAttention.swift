@@ -1,0 +1,102 @@
+/// Packed variable-length sequences, as FlashAttention's varlen API takes them: sequence i's queries are rows
+/// cu_seqlens_q[i] ..< cu_seqlens_q[i+1] of Q (total_q, Hq, D), its keys rows cu_seqlens_k[i] ..< cu_seqlens_k[i+1] of
+/// K and V (total_k, Hkv, D). Rows after the last offset are padding, never read.
+public struct VarlenLayout: Equatable, Sendable {
+    /// Cumulative query lengths (cu_seqlens_q): sequence i's queries are packed rows cuSeqlensQ[i] ..< cuSeqlensQ[i+1];
+    /// one more entry than sequences, starting at 0.
+    public let cuSeqlensQ: [Int]
+    /// Cumulative key lengths (cu_seqlens_k): sequence i's keys are packed rows cuSeqlensK[i] ..< cuSeqlensK[i+1].
+    public let cuSeqlensK: [Int]
+
+    /// Checks the offsets: the same count (at least 2), starting at 0, non-decreasing, ending within the totals.
+    public init(cuSeqlensQ: [Int], cuSeqlensK: [Int], totalQ: Int, totalK: Int) throws {
+        for (name, cu, total) in [("cu_seqlens_q", cuSeqlensQ, totalQ), ("cu_seqlens_k", cuSeqlensK, totalK)] {
+            guard cu.count >= 2, cu[0] == 0 else { throw ReferenceError.invalidOption("\(name) must start at 0 and hold at least 2 offsets, got \(cu)") }
+            guard zip(cu, cu.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+                throw ReferenceError.invalidOption("\(name) must be non-decreasing, got \(cu)")
+            }
+            guard cu.last! <= total else {
+                throw ReferenceError.invalidOption("\(name) ends at \(cu.last!), beyond the \(total) packed rows")
+            }
+        }
+        guard cuSeqlensQ.count == cuSeqlensK.count else {
+            throw ReferenceError.invalidOption("cu_seqlens_q has \(cuSeqlensQ.count - 1) sequences but cu_seqlens_k has \(cuSeqlensK.count - 1)")
+        }
+        (self.cuSeqlensQ, self.cuSeqlensK) = (cuSeqlensQ, cuSeqlensK)
+    }
+
+    /// Offsets from per-sequence lengths.
+    public init(seqlensQ: [Int], seqlensK: [Int]) throws {
+        func offsets(_ lengths: [Int]) -> [Int] { lengths.reduce(into: [0]) { $0.append($0.last! + $1) } }
+        let (q, k) = (offsets(seqlensQ), offsets(seqlensK))
+        try self.init(cuSeqlensQ: q, cuSeqlensK: k, totalQ: q.last!, totalK: k.last!)
+    }
+
+    /// Number of packed sequences.
+    public var sequences: Int { cuSeqlensQ.count - 1 }
+    /// The packed query rows of sequence `i`.
+    public func queries(_ i: Int) -> Range<Int> { cuSeqlensQ[i]..<cuSeqlensQ[i + 1] }
+    /// The packed key rows of sequence `i`.
+    public func keys(_ i: Int) -> Range<Int> { cuSeqlensK[i]..<cuSeqlensK[i + 1] }
+}
+
+/// Attention over packed variable-length sequences: each sequence is its own problem (causal alignment, windows and
+/// ALiBi use that sequence's lengths, as `flash_attn_varlen_func` does) and never sees another sequence's keys.
+/// Output (total_q, Hq, Dv) and LSE (Hq, total_q), FlashAttention's varlen layouts; padding rows give (0, -inf).
+public enum VarlenAttention {
+    /// Runs `compute` on each sequence's (1, H, s, D) inputs and packs the results. Options may not hold cache
+    /// lengths or masks (a sequence's lengths are its own).
+    public static func run<S: AttentionScalar>(
+        q: Tensor<S>, k: Tensor<S>, v: Tensor<S>, layout: VarlenLayout, options: AttentionOptions,
+        compute: (AttentionInputs<S>, AttentionOptions) throws -> AttentionPartial<S>
+    ) throws -> (output: Tensor<S>, lse: Tensor<S>) {
+        for (name, t) in [("q", q), ("k", k), ("v", v)] where t.rank != 3 {
+            throw ReferenceError.shape("varlen \(name) must have rank 3 (total_tokens, heads, dim), got shape \(t.shape)")
+        }
+        guard options.cacheSeqlens == nil, options.mask == nil, options.additiveMask == nil else {
+            throw ReferenceError.invalidOption("varlen attention takes no cache lengths or masks (each sequence's lengths are its own)")
+        }
+        let layoutChecked = try VarlenLayout(cuSeqlensQ: layout.cuSeqlensQ, cuSeqlensK: layout.cuSeqlensK,
+                                             totalQ: q.shape[0], totalK: k.shape[0])
+        let (hq, dv) = (q.shape[1], v.shape[2])
+        var output = Tensor<S>(shape: [q.shape[0], hq, dv], repeating: 0)
+        var lse = Tensor<S>(shape: [hq, q.shape[0]], repeating: -.infinity)
+        for i in 0..<layoutChecked.sequences {
+            let rq = layoutChecked.queries(i), rk = layoutChecked.keys(i)
+            let x = try AttentionInputs(q: slice(q, rq), k: slice(k, rk), v: slice(v, rk))
+            let part = try compute(x, options)
+            let (total, count) = (q.shape[0], rq.count)
+            for h in 0..<hq {
+                for (n, row) in rq.enumerated() {
+                    lse.data[h * total + row] = part.lse.data[h * count + n]
+                    let dst = (row * hq + h) * dv, src = (h * count + n) * dv
+                    for c in 0..<dv { output.data[dst + c] = part.output.data[src + c] }
+                }
+            }
+        }
+        return (output, lse)
+    }
+
+    /// Exact attention per sequence on the BLAS kernel.
+    public static func forward<S: AttentionScalar>(
+        q: Tensor<S>, k: Tensor<S>, v: Tensor<S>, layout: VarlenLayout, options: AttentionOptions = AttentionOptions(),
+        blocking: KernelBlocking = .default
+    ) throws -> (output: Tensor<S>, lse: Tensor<S>) {
+        try run(q: q, k: k, v: v, layout: layout, options: options) {
+            try ExactAttention.forward($0, options: $1, blocking: blocking)
+        }
+    }
+
+    /// Rows `rows` of a (T, H, D) tensor as (1, H, rows.count, D).
+    static func slice<S: AttentionScalar>(_ t: Tensor<S>, _ rows: Range<Int>) throws -> Tensor<S> {
+        let (h, d, count) = (t.shape[1], t.shape[2], rows.count)
+        var out = [S](repeating: 0, count: count * h * d)
+        for (n, row) in rows.enumerated() {
+            for head in 0..<h {
+                let dst = (head * count + n) * d, src = (row * h + head) * d
+                for c in 0..<d { out[dst + c] = t.data[src + c] }
+            }
+        }
+        return try Tensor(shape: [1, h, rows.count, d], data: out)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Simulator
+
+/// The runs behind docs/validation.md (`treeattn-mpi validate`): for each network and rank count, `treeattn-mpi
+/// calibrate` writes a cluster file, then every (N, method) point runs `treeattn-mpi attention --random` (decode: one
+/// query) with `repeats` timed runs after a warm-up, and the simulator predicts it from the cluster file alone.
+/// Processes start through `launch`, so the campaign's logic runs in tests with a fake launcher.
+public struct ValidationCampaign {
+    /// The networks: Open MPI's shared memory, or TCP on a rate-limited network namespace.
+    public enum Network: String, CaseIterable, Sendable {
+        /// Open MPI's shared-memory transport between ranks on this machine.
+        case shm
+        /// TCP over loopback inside a network namespace rate-limited to `rate`.
+        case netns
+    }
+
+    /// Networks measured.
+    public var networks: [Network] = [.shm, .netns]
+    /// MPI rank counts measured on each network.
+    public var ranks = [2, 4, 8]
+    /// Key counts N measured on shm.
+    public var keys = [16_384, 65_536, 262_144, 1_048_576, 4_194_304]
+    /// Key counts N measured on netns (fewer: the rate-limited network is slow).
+    public var netnsKeys = [16_384, 65_536, 262_144, 1_048_576]
+    /// Distributed reductions measured (`treeattn-mpi attention --reduction` values).
+    public var methods = ["algorithm3", "binary", "ring"]
+    /// Query heads of the decode shape.
+    public var heads = 2
+    /// Head dimension of the decode shape.
+    public var headDim = 16
+    /// Timed runs per point (after one warm-up).
+    public var repeats = 3
+    /// The emulated network's rate (tc tbf syntax).
+    public var rate = "1gbit"
+    /// The `treeattn-mpi` binary to launch.
+    public var binary: String
+
+    /// A campaign of `binary` with the defaults of docs/validation.md.
+    public init(binary: String) { self.binary = binary }
+
+    /// Runs every point, calibrating and reporting in `work` (a scratch folder); `say` gets progress lines.
+    public func run(in work: String, launch: @escaping CommandLauncher.Launch = CommandLauncher.run,
+                    say: (String) -> Void = { _ in }) throws -> [ValidationPoint] {
+        var points: [ValidationPoint] = []
+        for network in networks {
+            let namespace = network == .netns ? try NetworkNamespace(rate: rate, launch: launch) : nil
+            defer { namespace?.remove() }
+            let prefix = namespace?.prefix ?? []
+            let mca = network == .netns ? ["--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"] : []
+            for p in ranks {
+                let mpirun = prefix + ["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", "\(p)"] + mca + [binary]
+                let calibration = work + "/\(network.rawValue)-\(p).yaml"
+                say("\(network.rawValue), \(p) ranks: calibrating")
+                try launch(mpirun + ["calibrate", "--quiet", "--out", calibration, "--heads", "\(heads)", "--head-dim", "\(headDim)",
+                                     "--max-message", network == .netns ? "\(4 << 20)" : "\(16 << 20)"])
+                let cluster = try ClusterFile.load(path: calibration)
+                for n in network == .netns ? netnsKeys : keys {
+                    for method in methods {
+                        say("\(network.rawValue), \(p) ranks, N = \(n), \(method)")
+                        points.append(try Self.measure(mpirun, network: network.rawValue, ranks: p, keys: n, method: method,
+                                                       heads: heads, headDim: headDim, repeats: repeats, cluster: cluster,
+                                                       work: work, launch: launch))
+                    }
+                }
+            }
+        }
+        return points
+    }
+
+    /// One point: `mpirun` runs the decode step with a report, the point reads it and the simulator predicts it.
+    public static func measure(_ mpirun: [String], network: String, ranks: Int, keys: Int, method: String, heads: Int,
+                               headDim: Int, repeats: Int, cluster: Cluster, work: String,
+                               launch: CommandLauncher.Launch) throws -> ValidationPoint {
+        let report = work + "/report.json"
+        defer { try? FileManager.default.removeItem(atPath: report) }
+        try launch(mpirun + ["attention", "--random", "--seq-q", "1", "--seq-k", "\(keys)", "--heads", "\(heads)",
+                             "--head-dim", "\(headDim)", "--seed", "1", "--reduction", method,
+                             "--repeat", "\(repeats)", "--warmup", "1", "--report", report])
+        var point = try ValidationPoint(network: network, ranks: ranks, keys: keys, method: method, report: report)
+        try point.predict(cluster: cluster, heads: heads, headDim: headDim)
+        return point
+    }
+}

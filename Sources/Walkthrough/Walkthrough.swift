@@ -1,0 +1,329 @@
+import Foundation
+import Reference
+import Simulator
+
+/// `treeattn explain` as data: one tiny decode example walked from the scores to the tree merge (and, with
+/// `backward`, through the gradients), then what the same step costs on a cluster. `init(_:)` computes every number
+/// with the libraries; `text` prints it for a learner and `json()` hands it to other tools (`explain --json`).
+public struct Walkthrough: Codable, Sendable {
+    /// The version of the JSON layout.
+    public static let schemaVersion = 1
+
+    /// What the learner chose.
+    public struct Settings: Codable, Sendable {
+        /// Keys in the example (1...64).
+        public var tokens = 8
+        /// Shards the keys are split over (1...16), the leaves of the tree.
+        public var shards = 4
+        /// Head dimension d of the example's query, keys and values (1...16).
+        public var headDim = 4
+        /// Seed of the example's random query, keys and values (and, plus one, of the backward's dO).
+        public var seed: UInt64 = 7
+        /// The tree shape: binary, kary:K, two-level:G or flat.
+        public var tree = "binary"
+        /// The cluster of the cost estimate (a preset or a file).
+        public var cluster = "dgx-h100:1"
+        /// Sequence length (tokens of K/V) of the cost estimate's decode workload.
+        public var seqLen = 640_000
+        /// Attention heads of the cost estimate's model.
+        public var modelHeads = 16
+        /// Head dimension of the cost estimate's model.
+        public var modelHeadDim = 128
+        /// Whether the backward is walked through too.
+        public var backward = false
+
+        /// The defaults (8 keys, 4 shards, head dim 4, seed 7, a binary tree, 16 x 128 at 640k tokens on one DGX).
+        public init() {}
+
+        /// Refuses sizes that would not make a tiny, visible example.
+        public func validate() throws {
+            guard (1...64).contains(tokens) else { throw ReferenceError.invalidOption("--tokens must be in 1...64 (a tiny, visible example)") }
+            guard (1...16).contains(shards) else { throw ReferenceError.invalidOption("--shards must be in 1...16") }
+            guard (1...16).contains(headDim) else { throw ReferenceError.invalidOption("--head-dim must be in 1...16") }
+            guard modelHeads > 0, modelHeadDim > 0 else { throw ReferenceError.invalidOption("--model needs HEADSxDIM, e.g. 16x128") }
+            _ = try ReductionPlan.parseShape(tree)
+        }
+    }
+
+    /// One shard's partial: its keys, running max m_i, sum l_i, lse_i and output o_i (an empty shard has m_i and
+    /// lse_i = -inf, l_i = 0).
+    public struct Shard: Codable, Sendable {
+        /// The shard's key range as [first, end).
+        public var keys: [Int]
+        /// Running max m_i of the shard's scores (-inf when empty).
+        public var max: Double
+        /// Sum l_i of exp(s_j - m_i) over the shard's keys (0 when empty).
+        public var sum: Double
+        /// The shard's log-sum-exp lse_i (-inf when empty).
+        public var lse: Double
+        /// The shard's normalised output o_i (head dimension values).
+        public var output: [Double]
+    }
+
+    /// One merge of the tree: its level and index, its children's LSEs, their common max and weights, and the
+    /// merged LSE.
+    public struct Merge: Codable, Sendable {
+        /// The tree level of the merged node (1 is the first level above the leaves).
+        public var level: Int
+        /// The merged node's index within its level.
+        public var node: Int
+        /// Indices of the merged children in the previous level.
+        public var children: [Int]
+        /// The children's LSEs, in the order of `children`.
+        public var childLogSumExp: [Double]
+        /// The largest of the children's LSEs.
+        public var max: Double
+        /// Each child's unnormalised weight exp(lse_c - max) (0 for an empty child).
+        public var weights: [Double]
+        /// The merged node's LSE.
+        public var lse: Double
+    }
+
+    /// One key's row of the backward: p_j, dO.v_j, dS_j and dk_j.
+    public struct KeyGradient: Codable, Sendable {
+        /// The key's attention probability p_j = exp(s_j - lse).
+        public var p: Double
+        /// The dot product dO.v_j.
+        public var dOv: Double
+        /// The score gradient dS_j = p_j (dO.v_j - D).
+        public var dS: Double
+        /// The key's gradient dk_j (head dimension values).
+        public var dk: [Double]
+    }
+
+    /// The backward on the example: dO, D, each key's gradients, dq, the energy formulation's difference, and the
+    /// tree-parallel backward (each shard's dq share, the sums up the tree, its difference from the full backward).
+    public struct Backward: Codable, Sendable {
+        /// The upstream gradient dO of the output (seeded, head dimension values).
+        public var dO: [Double]
+        /// D = dO . o, the row term of the softmax backward.
+        public var delta: Double
+        /// Each key's gradients, in key order.
+        public var perKey: [KeyGradient]
+        /// The query's gradient dq from the full backward.
+        public var dq: [Double]
+        /// Largest absolute difference between the energy formulation's dq, dk, dv and the full backward's.
+        public var energyError: Double
+        /// Each shard's share of dq, in shard order.
+        public var shardShares: [[Double]]
+        /// The dq sums of each merge (level, node, children, the sum).
+        public var sums: [DQSum]
+        /// Largest absolute difference between the tree-parallel backward's dq, dk, dv and the full backward's.
+        public var treeError: Double
+
+        /// One merge's dq sum.
+        public struct DQSum: Codable, Sendable {
+            /// The tree level of the merged node.
+            public var level: Int
+            /// The merged node's index within its level.
+            public var node: Int
+            /// Indices of the summed children in the previous level.
+            public var children: [Int]
+            /// The children's dq shares summed (head dimension values).
+            public var sum: [Double]
+        }
+    }
+
+    /// One strategy of the cost estimate, times in picoseconds.
+    public struct Cost: Codable, Sendable {
+        /// The strategy's name, "tree" or "ring".
+        public var strategy: String
+        /// Simulated latency of the step, in picoseconds.
+        public var latency: Int64
+        /// Mean time a device spends in local kernels, in picoseconds.
+        public var compute: Int64
+        /// Mean time a device communicates while not computing, in picoseconds.
+        public var communication: Int64
+        /// Mean elements sent per device by the forward.
+        public var elementsSentPerDevice: Double
+        /// The forward alone, in picoseconds; nil unless `settings.backward`.
+        public var forwardLatency: Int64?
+        /// The backward alone, in picoseconds; nil unless `settings.backward`.
+        public var backwardLatency: Int64?
+        /// Mean elements sent per device by the backward alone; nil unless `settings.backward`.
+        public var backwardElementsSentPerDevice: Double?
+    }
+
+    /// `schemaVersion`.
+    public var schemaVersion = Walkthrough.schemaVersion
+    /// The choices.
+    public var settings: Settings
+    /// Step 1: the query q (head dimension values).
+    public var query: [Double]
+    /// Step 1: the keys k_j, one row of head dimension values per key.
+    public var keys: [[Double]]
+    /// Step 1: the values v_j, one row of head dimension values per key.
+    public var values: [[Double]]
+    /// Step 1: the scores s_j = q.k_j / sqrt(d), one per key.
+    public var scores: [Double]
+    /// Step 2: the max score m.
+    public var maxScore: Double
+    /// Step 2: the sum of exp(s_j - m) over all keys.
+    public var expSum: Double
+    /// Step 2: the log-sum-exp m + log(sum), computed by hand.
+    public var lse: Double
+    /// Step 2: exact attention's output (head dimension values).
+    public var output: [Double]
+    /// Step 2: the LSE the BLAS kernel computes, to compare with `lse`.
+    public var kernelLogSumExp: Double
+    /// Step 3: the energy F(0).
+    public var energy: Double
+    /// Step 3: the gradient dF/dzeta at 0 (head dimension values).
+    public var gradient: [Double]
+    /// Step 3: the central differences of F along each coordinate of zeta (h = 1e-5), to compare with `gradient`.
+    public var centralDifference: [Double]
+    /// Step 4: the shards' partials, in shard order.
+    public var shards: [Shard]
+    /// Step 4: the log-sum-exp of the shards' energies (equal to `energy`).
+    public var shardEnergyLogSumExp: Double
+    /// Step 5: the tree's depth (merge levels above the leaves).
+    public var depth: Int
+    /// Step 5: every node's LSE, by level (level 0 the shards).
+    public var nodeLogSumExp: [[Double]]
+    /// Step 5: the tree's merges of two or more children, level by level.
+    public var merges: [Merge]
+    /// Step 6: the tree reduction's output (head dimension values).
+    public var treeOutput: [Double]
+    /// Step 6: the largest absolute difference between the tree's output and exact attention's.
+    public var treeError: Double
+    /// Step 6: Algorithm 3's output (head dimension values).
+    public var algorithm3Output: [Double]
+    /// Step 6: the largest absolute difference between Algorithm 3's output and exact attention's.
+    public var algorithm3Error: Double
+    /// Steps 7-8 (with `settings.backward`).
+    public var backward: Backward?
+    /// The cost estimate's cluster name.
+    public var clusterName: String
+    /// The cost estimate's GPU count.
+    public var clusterDevices: Int
+    /// The cost estimate of each strategy: tree, then ring.
+    public var costs: [Cost]
+
+    /// Computes the walkthrough for `settings`.
+    public init(_ settings: Settings) throws {
+        try settings.validate()
+        self.settings = settings
+        let d = settings.headDim, n = settings.tokens
+        var g = SeededGenerator(seed: settings.seed)
+        let x = try AttentionInputs(q: Tensor(shape: [1, 1, 1, d], data: g.normals(d)),
+                                    k: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)),
+                                    v: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)))
+        let scale = 1 / Double(d).squareRoot()
+        query = Array(x.q.data[0..<d])
+        keys = (0..<n).map { Array(x.k.data[$0 * d..<($0 + 1) * d]) }
+        values = (0..<n).map { Array(x.v.data[$0 * d..<($0 + 1) * d]) }
+        scores = (0..<n).map { j in scale * (0..<d).reduce(0.0) { $0 + x.q.data[$1] * x.k.data[j * d + $1] } }
+
+        let exact = try ExactAttention.forward(x)
+        maxScore = scores.max()!
+        expSum = scores.reduce(0.0) { [maxScore] in $0 + Foundation.exp($1 - maxScore) }
+        lse = maxScore + Foundation.log(expSum)
+        output = Array(exact.output.data[0..<d])
+        kernelLogSumExp = exact.lse.data[0]
+
+        let energyFunction = try AttentionEnergy(inputs: x)
+        gradient = Array(try energyFunction.gradient().data)
+        energy = try energyFunction.value().data[0]
+        centralDifference = try (0..<d).map { c in
+            var zeta = Tensor<Double>(shape: [1, 1, 1, d], repeating: 0)
+            zeta.data[c] = 1e-5
+            let plus = try energyFunction.value(zeta: zeta).data[0]
+            zeta.data[c] = -1e-5
+            let minus = try energyFunction.value(zeta: zeta).data[0]
+            return (plus - minus) / 2e-5
+        }
+
+        let layout = try ShardLayout(keys: n, shards: settings.shards)
+        let partials = try ShardedAttention.partials(x, options: AttentionOptions(), layout: layout)
+        let allScores = scores
+        shards = layout.ranges.enumerated().map { i, range in
+            let s = Array(allScores[range])
+            let mi = s.max() ?? -.infinity
+            return Shard(keys: [range.lowerBound, range.upperBound], max: mi, sum: s.reduce(0.0) { $0 + Foundation.exp($1 - mi) },
+                         lse: partials[i].lse.data[0], output: Array(partials[i].output.data[0..<d]))
+        }
+        shardEnergyLogSumExp = AttentionEnergy.logSumExp(try layout.ranges.map { try energyFunction.value(keys: $0).data[0] })
+
+        let shape = try ReductionPlan.parseShape(settings.tree)
+        let plan = try ReductionPlan(leaves: settings.shards, shape: shape)
+        let trace = try TreeReduction.reduce(partials, plan: plan)
+        depth = plan.depth
+        nodeLogSumExp = trace.levels.map { level in level.map { $0.lse.data[0] } }
+        var merges: [Merge] = []
+        for (l, level) in plan.levels.enumerated().dropFirst() {
+            for (node, children) in level.enumerated() where children.count > 1 {
+                let ls = children.map { trace.levels[l - 1][$0].lse.data[0] }
+                let m = ls.max()!
+                merges.append(Merge(level: l, node: node, children: children, childLogSumExp: ls, max: m,
+                                    weights: ls.map { $0 == -.infinity ? 0 : Foundation.exp($0 - m) },
+                                    lse: trace.levels[l][node].lse.data[0]))
+            }
+        }
+        self.merges = merges
+
+        let alg3 = try Algorithm3.combine(partials)
+        treeOutput = Array(trace.result.output.data[0..<d])
+        algorithm3Output = Array(alg3.output.data[0..<d])
+        treeError = zip(trace.result.output.data, exact.output.data).map { abs($0 - $1) }.max()!
+        algorithm3Error = zip(alg3.output.data, exact.output.data).map { abs($0 - $1) }.max()!
+
+        backward = settings.backward
+            ? try Self.backward(x, scores: scores, lse: exact.lse.data[0], layout: layout, plan: plan, shape: shape, seed: settings.seed)
+            : nil
+
+        let cluster = try Cluster.resolve(settings.cluster)
+        let workload = try DecodeWorkload(sequenceLength: settings.seqLen, heads: settings.modelHeads, headDim: settings.modelHeadDim)
+        let reports = try DecodeModel(cluster: cluster, workload: workload, step: settings.backward ? .training : .forward)
+            .compare([.tree(collective: .tree), .ring(overlap: true)])
+        (clusterName, clusterDevices) = (cluster.name, cluster.gpuCount)
+        costs = reports.map { r in
+            Cost(strategy: r.strategy, latency: r.latency.picoseconds, compute: r.compute.picoseconds,
+                 communication: r.communication.picoseconds, elementsSentPerDevice: r.elementsSentPerDevice,
+                 forwardLatency: r.forwardLatency?.picoseconds, backwardLatency: r.backwardLatency?.picoseconds,
+                 backwardElementsSentPerDevice: r.backwardElementsSentPerDevice)
+        }
+    }
+
+    /// Steps 7-8: the gradients of L = dO . o, by hand, from the energy, and over the shards.
+    static func backward(_ x: AttentionInputs<Double>, scores: [Double], lse: Double, layout: ShardLayout,
+                         plan: ReductionPlan, shape: ReductionPlan.Shape, seed: UInt64) throws -> Backward {
+        let d = x.headDim, n = x.keys
+        var g = SeededGenerator(seed: seed &+ 1)
+        let dO = try Tensor(shape: [1, 1, 1, d], data: g.normals(d))
+        let (forward, full) = try AttentionBackward.gradients(x, dO: dO)
+        let o = forward.output.data
+        let delta = (0..<d).reduce(0.0) { $0 + dO.data[$1] * o[$1] }
+        let perKey = (0..<n).map { j -> KeyGradient in
+            let p = Foundation.exp(scores[j] - lse)
+            let dOv = (0..<d).reduce(0.0) { $0 + dO.data[$1] * x.v.data[j * d + $1] }
+            return KeyGradient(p: p, dOv: dOv, dS: p * (dOv - delta), dk: Array(full.dk.data[j * d..<(j + 1) * d]))
+        }
+        // The energy view: L(e) = d/de F(e dO) at 0; its derivatives are the Hessian-vector products of F.
+        let energy = try AttentionEnergy(inputs: x).lossGradients(dO: dO)
+        let energyError = zip(energy.dq.data + energy.dk.data + energy.dv.data, full.dq.data + full.dk.data + full.dv.data)
+            .map { abs($0 - $1) }.max() ?? 0
+        let sharded = try ShardedBackward.backward(x, dO: dO, options: AttentionOptions(), layout: layout, reduction: .tree(shape))
+        var sums: [Backward.DQSum] = []
+        if let levels = sharded.dqLevels {
+            for (l, level) in plan.levels.enumerated().dropFirst() {
+                for (node, children) in level.enumerated() where children.count > 1 {
+                    sums.append(Backward.DQSum(level: l, node: node, children: children, sum: Array(levels[l][node].data[0..<d])))
+                }
+            }
+        }
+        let treeError = zip(sharded.gradients.dq.data + sharded.gradients.dk.data + sharded.gradients.dv.data,
+                            full.dq.data + full.dk.data + full.dv.data).map { abs($0 - $1) }.max() ?? 0
+        return Backward(dO: Array(dO.data[0..<d]), delta: delta, perKey: perKey, dq: Array(full.dq.data[0..<d]),
+                        energyError: energyError, shardShares: layout.ranges.indices.map { Array(sharded.shards[$0].dq.data[0..<d]) },
+                        sums: sums, treeError: treeError)
+    }
+
+    /// The walkthrough as JSON: snake_case keys, sorted, pretty-printed; infinities as the strings "inf" and "-inf".
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

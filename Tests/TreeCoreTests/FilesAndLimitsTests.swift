@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import TreeCore
+
+/// Outputs that appear all together or not at all, memory estimates refused before allocating, hostile YAML.
+@Suite struct FilesAndLimitsTests {
+    func folder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("treecore-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func names(_ dir: String) throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: dir).sorted() }
+
+    @Test func outputsAppearTogetherOnCommitAndNeverWithoutIt() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let outputs = try AtomicOutputs([dir + "/a.txt", dir + "/b.txt"])
+            try outputs.write("first", to: dir + "/a.txt")
+            #expect(try names(dir).allSatisfy { $0.hasPrefix(AtomicFile.temporaryPrefix) })
+            outputs.discard()
+        }
+        #expect(try names(dir).isEmpty)
+        let outputs = try AtomicOutputs([dir + "/a.txt", dir + "/b.txt"])
+        try outputs.write("first", to: dir + "/a.txt")
+        try outputs.write("second", to: dir + "/b.txt")
+        try outputs.commit()
+        #expect(try names(dir) == ["a.txt", "b.txt"])
+        #expect(try String(contentsOfFile: dir + "/b.txt", encoding: .utf8) == "second")
+    }
+
+    @Test func clashingAndImpossibleDestinationsAreRefusedBeforeWork() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(throws: CoreError.self) { try AtomicOutputs([dir + "/x.npy", dir + "/./x.npy"]) }
+        #expect(throws: CoreError.self) { try AtomicOutputs([dir]) }
+        #expect(throws: (any Error).self) { try AtomicOutputs([dir + "/missing/x.npy"]) }
+        #expect(try names(dir).isEmpty)
+        // With createFolders the missing folder is made, and removed again when nothing is committed.
+        try AtomicOutputs([dir + "/made/x.npy"], createFolders: true).discard()
+        #expect(try names(dir).isEmpty)
+    }
+
+    @Test func staleTemporariesOfDeadProcessesAreRemoved() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // PID 2^22 + 1 is above Linux's pid_max default range of live test processes: treated as dead.
+        let stale = dir + "/\(AtomicFile.temporaryPrefix)4194305-0-old.npy"
+        let mine = AtomicFile.temporaryPath(for: dir + "/live.npy")
+        _ = FileManager.default.createFile(atPath: stale, contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: mine, contents: Data([1]))
+        AtomicFile.removeStaleTemporaries(in: dir)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: mine))
+    }
+
+    @Test func memoryEstimatesAreCheckedWithOverflowChecks() throws {
+        #expect(try MemoryBudget(parsing: "8GB").limitBytes == 8_000_000_000)
+        #expect(try MemoryBudget(parsing: "512MiB").limitBytes == 512 << 20)
+        #expect(try MemoryBudget(parsing: "1e9").limitBytes == 1_000_000_000)
+        for bad in ["", "-1", "1XB", "nan", "1e30"] { #expect(throws: CoreError.self) { try MemoryBudget(parsing: bad) } }
+        #expect(try MemoryBudget.product([1 << 20, 1 << 10, 8], for: "x") == 1 << 33)
+        #expect(throws: CoreError.self) { try MemoryBudget.product([1 << 40, 1 << 40], for: "x") }
+        #expect(throws: CoreError.self) { try MemoryBudget.sum([Int.max, 1], for: "x") }
+        let budget = MemoryBudget(limitBytes: 1_000_000)
+        try budget.check(1_000_000, for: "exactly the limit")
+        do {
+            try budget.check(23_100_000, for: "reading the inputs")
+            Issue.record("an estimate over the limit was accepted")
+        } catch let error as CoreError {
+            #expect(error.description == "too large: reading the inputs needs about 23.1 MB, more than the 1.0 MB memory limit (--max-memory to change it)")
+        }
+    }
+
+    /// A few hundred bytes of YAML whose aliases expand to 10^12 nodes: refused with one line, fast; ordinary aliases
+    /// still load as Yams would load them.
+    @Test func yamlAliasBombIsRefused() throws {
+        var lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        for i in 1...11 { lines.append("b\(i): &b\(i) [" + Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", ") + "]") }
+        #expect(throws: CoreError.self) { _ = try StructuredText.load(lines.joined(separator: "\n") + "\n", json: false) }
+        let ok = try #require(try StructuredText.load("base: &b {x: 1, y: [2, 3]}\ncopy: *b\n", json: false) as? [String: Any])
+        #expect((ok["copy"] as? [String: Any])?["x"] as? Int == 1)
+        #expect(((ok["copy"] as? [String: Any])?["y"] as? [Any])?.count == 2)
+        do {
+            _ = try StructuredText.load("{\"a\": ", json: true)
+            Issue.record("truncated JSON was accepted")
+        } catch {
+            let reason = StructuredText.reason(error)
+            #expect(!reason.isEmpty && !reason.contains("\n"), "\(reason)")
+        }
+    }
+
+    @Test func theHostIsDescribed() {
+        #if os(Linux)
+        #expect(HostMachine.cpuModel.map { !$0.isEmpty } == true)
+        #expect(HostMachine.peakResidentSetBytes > 1e6)
+        #endif
+    }
+}
