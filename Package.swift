@@ -65,7 +65,9 @@ let package = Package(
         // Release-build benchmark harnesses: ratios against baselines measured in the same run.
         .target(
             name: "Benchmarks",
-            dependencies: ["Reference", "Simulator", "Studies", .product(name: "Collections", package: "swift-collections")],
+            dependencies: [
+                "Reference", "Simulator", "Studies", .product(name: "Collections", package: "swift-collections"),
+            ],
             exclude: readme
         ),
         // Tree Attention across MPI ranks: each rank holds a key shard; the reductions run as MPI collectives.
@@ -73,7 +75,9 @@ let package = Package(
         // What both command-line tools share: the attention options, parsing helpers, --max-memory, the error line.
         .target(
             name: "CLICommon",
-            dependencies: ["Reference", "TreeCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Reference", "TreeCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             exclude: readme
         ),
         .executableTarget(

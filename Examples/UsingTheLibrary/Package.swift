@@ -7,7 +7,7 @@ let package = Package(
     name: "UsingTheLibrary",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(name: "TreeAttention", path: "../.."),
+        .package(name: "TreeAttention", path: "../..")
     ],
     targets: [
         .executableTarget(
@@ -16,6 +16,6 @@ let package = Package(
                 .product(name: "Reference", package: "TreeAttention"),
                 .product(name: "Simulator", package: "TreeAttention"),
             ]
-        ),
+        )
     ]
 )

@@ -43,7 +43,7 @@ public struct BenchMachine: Codable, Sendable {
 
     /// The machine as one line of text.
     public var textLine: String {
-        "CPU \(cpu), \(cores) cores; OpenBLAS core \(blasCore), \(blasThreads) threads (OPENBLAS_CORETYPE \(openblasCoretype), " +
-            "OPENBLAS_L2_SIZE \(openblasL2Size)); kernel instruction set \(kernelISA) (CPU supports \(kernelISASupported))"
+        "CPU \(cpu), \(cores) cores; OpenBLAS core \(blasCore), \(blasThreads) threads (OPENBLAS_CORETYPE \(openblasCoretype), "
+            + "OPENBLAS_L2_SIZE \(openblasL2Size)); kernel instruction set \(kernelISA) (CPU supports \(kernelISASupported))"
     }
 }

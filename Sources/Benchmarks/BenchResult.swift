@@ -26,8 +26,9 @@ public struct BenchResult: Codable, Sendable {
 
     /// The result as one line of text, flagged when below its goal.
     public var textLine: String {
-        String(format: "%@ %@ %@: %.4f s, %.2f %@; %@ %.2f %@; ratio %.2f (goal >= %.2f)%@", kind, precision, shape,
-               seconds, rate, unit, baselineName, baselineRate, unit, ratio, goal, ratio >= goal ? "" : "  BELOW GOAL")
+        String(
+            format: "%@ %@ %@: %.4f s, %.2f %@; %@ %.2f %@; ratio %.2f (goal >= %.2f)%@", kind, precision, shape,
+            seconds, rate, unit, baselineName, baselineRate, unit, ratio, goal, ratio >= goal ? "" : "  BELOW GOAL")
     }
 }
 

@@ -36,17 +36,28 @@ public struct CombineBench {
         for p in ranks {
             let mpirun = ["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", "\(p)", binary]
             let calibration = work + "/cal-\(p).yaml"
-            try launch(mpirun + ["calibrate", "--quiet", "--out", calibration, "--heads", "\(heads)", "--head-dim", "\(headDim)"])
+            try launch(
+                mpirun + [
+                    "calibrate", "--quiet", "--out", calibration, "--heads", "\(heads)", "--head-dim", "\(headDim)",
+                ])
             let cluster = try ClusterFile.load(path: calibration)
             for method in reductions {
-                let point = try ValidationCampaign.measure(mpirun, network: "shm", ranks: p, keys: keys, method: method, heads: heads,
-                                                           headDim: headDim, repeats: repeats, cluster: cluster, work: work, launch: launch)
-                let measured = point.measured.median - point.measuredCompute, predicted = point.predicted - point.predictedCompute
+                let point = try ValidationCampaign.measure(
+                    mpirun, network: "shm", ranks: p, keys: keys, method: method, heads: heads,
+                    headDim: headDim, repeats: repeats, cluster: cluster, work: work, launch: launch)
+                let measured = point.measured.median - point.measuredCompute,
+                    predicted = point.predicted - point.predictedCompute
                 func us(_ x: Double) -> String { String(format: "%.1f us", x * 1e6) }
-                rows.append(["\(p)", method, point.strategy, us(point.measured.median), us(measured), us(predicted),
-                             String(format: "%.2f", predicted / max(measured, 1e-12))])
+                rows.append([
+                    "\(p)", method, point.strategy, us(point.measured.median), us(measured), us(predicted),
+                    String(format: "%.2f", predicted / max(measured, 1e-12)),
+                ])
             }
         }
-        return renderTable(["P", "reduction", "simulated as", "step", "combine (measured)", "combine (predicted)", "predicted/measured"], rows)
+        return renderTable(
+            [
+                "P", "reduction", "simulated as", "step", "combine (measured)", "combine (predicted)",
+                "predicted/measured",
+            ], rows)
     }
 }

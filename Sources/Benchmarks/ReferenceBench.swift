@@ -22,27 +22,35 @@ public struct ReferenceBench {
     /// Every measurement `bench reference` makes, in order: prefill (non-causal and causal) per precision, the
     /// backward on the same shapes unless `backward` is false, then decode at 2^n keys for each n in `log2Keys`,
     /// GQA-8 and MHA, per precision.
-    public func all(precisions: [Precision], heads: Int, seq: Int, log2Keys: [Int], backward: Bool) throws -> [BenchResult] {
+    public func all(precisions: [Precision], heads: Int, seq: Int, log2Keys: [Int], backward: Bool) throws
+        -> [BenchResult]
+    {
         var results: [BenchResult] = []
         for p in precisions {
             for causal in [false, true] {
-                results.append(p == .f64 ? try prefill(Double.self, heads: heads, seq: seq, causal: causal)
-                                         : try prefill(Float.self, heads: heads, seq: seq, causal: causal))
+                results.append(
+                    p == .f64
+                        ? try prefill(Double.self, heads: heads, seq: seq, causal: causal)
+                        : try prefill(Float.self, heads: heads, seq: seq, causal: causal))
             }
         }
         if backward {
             for p in precisions {
                 for causal in [false, true] {
-                    results.append(p == .f64 ? try self.backward(Double.self, heads: heads, seq: seq, causal: causal)
-                                             : try self.backward(Float.self, heads: heads, seq: seq, causal: causal))
+                    results.append(
+                        p == .f64
+                            ? try self.backward(Double.self, heads: heads, seq: seq, causal: causal)
+                            : try self.backward(Float.self, heads: heads, seq: seq, causal: causal))
                 }
             }
         }
         for p in precisions {
             for n in log2Keys {
                 for group in [8, 1] {
-                    results.append(p == .f64 ? try decode(Double.self, keys: 1 << n, groupSize: group)
-                                             : try decode(Float.self, keys: 1 << n, groupSize: group))
+                    results.append(
+                        p == .f64
+                            ? try decode(Double.self, keys: 1 << n, groupSize: group)
+                            : try decode(Float.self, keys: 1 << n, groupSize: group))
                 }
             }
         }
@@ -57,8 +65,9 @@ public struct ReferenceBench {
         let (attentionTime, gemmRate) = try againstGemm(S.self, seq: seq, d: prefillDim) {
             _ = try ExactAttention.forward(x, options: options, blocking: blocking)
         }
-        return prefillResult(S.self, kind: "prefill", flopsPerPair: 4, heads: heads, seq: seq, causal: causal,
-                             seconds: attentionTime, gemmRate: gemmRate, goal: S.self == Double.self ? 0.85 : 0.75)
+        return prefillResult(
+            S.self, kind: "prefill", flopsPerPair: 4, heads: heads, seq: seq, causal: causal,
+            seconds: attentionTime, gemmRate: gemmRate, goal: S.self == Double.self ? 0.85 : 0.75)
     }
 
     /// The head dimension of the prefill and backward shapes.
@@ -67,14 +76,17 @@ public struct ReferenceBench {
     /// Q, K, V of the prefill shape (b = 1, Hq = Hkv = heads, Sq = Sk = seq, d = 128).
     func prefillInputs<S: AttentionScalar>(_: S.Type, heads: Int, seq: Int) throws -> AttentionInputs<S> {
         let shape = [1, heads, seq, prefillDim]
-        return try AttentionInputs(q: pattern(S.self, shape, salt: 1), k: pattern(S.self, shape, salt: 2),
-                                   v: pattern(S.self, shape, salt: 3))
+        return try AttentionInputs(
+            q: pattern(S.self, shape, salt: 1), k: pattern(S.self, shape, salt: 2),
+            v: pattern(S.self, shape, salt: 3))
     }
 
     /// The result line of a prefill-shaped run: GFLOP/s at `flopsPerPair` x d per visible (query, key) pair (causal
     /// counts seq (seq + 1) / 2 pairs per head) next to the gemm baseline; reported to `progress`.
-    func prefillResult<S: AttentionScalar>(_: S.Type, kind: String, flopsPerPair: Double, heads: Int, seq: Int, causal: Bool,
-                                           seconds: Double, gemmRate: Double, goal: Double) -> BenchResult {
+    func prefillResult<S: AttentionScalar>(
+        _: S.Type, kind: String, flopsPerPair: Double, heads: Int, seq: Int, causal: Bool,
+        seconds: Double, gemmRate: Double, goal: Double
+    ) -> BenchResult {
         let pairs = causal ? Double(seq) * Double(seq + 1) / 2 : Double(seq) * Double(seq)
         let rate = flopsPerPair * Double(prefillDim) * Double(heads) * pairs / seconds / 1e9
         let result = BenchResult(
@@ -96,26 +108,37 @@ public struct ReferenceBench {
         let forward = try ExactAttention.forward(x, options: options, blocking: blocking)
         let delta = try AttentionBackward.delta(output: forward.output, dO: dO)
         let (backwardTime, gemmRate) = try againstGemm(S.self, seq: seq, d: prefillDim) {
-            _ = try AttentionBackward.gradients(x, dO: dO, lse: forward.lse, delta: delta, options: options, blocking: blocking)
+            _ = try AttentionBackward.gradients(
+                x, dO: dO, lse: forward.lse, delta: delta, options: options, blocking: blocking)
         }
-        return prefillResult(S.self, kind: "backward", flopsPerPair: 10, heads: heads, seq: seq, causal: causal,
-                             seconds: backwardTime, gemmRate: gemmRate, goal: 0.6)
+        return prefillResult(
+            S.self, kind: "backward", flopsPerPair: 10, heads: heads, seq: seq, causal: causal,
+            seconds: backwardTime, gemmRate: gemmRate, goal: 0.6)
     }
 
     /// Best-of-`repeats` seconds of `body`, alternating with the baseline: one head's QK^T gemm (seq x seq x d) on
     /// all threads, whose GFLOP/s is returned with it.
     func againstGemm<S: AttentionScalar>(_: S.Type, seq: Int, d: Int, _ body: () throws -> Void) rethrows
-        -> (seconds: Double, gemmRate: Double) {
+        -> (seconds: Double, gemmRate: Double)
+    {
         let a = [S](repeating: 0.5, count: seq * d), b = [S](repeating: 0.25, count: seq * d)
         var c = [S](repeating: 0, count: seq * seq)
         var gemmTime = Double.infinity, bodyTime = Double.infinity
         for _ in 0..<repeats {
-            gemmTime = min(gemmTime, seconds {
-                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                    S.gemm(m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
-                           transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
-                } } }
-            })
+            gemmTime = min(
+                gemmTime,
+                seconds {
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            c.withUnsafeMutableBufferPointer { pc in
+                                S.gemm(
+                                    m: seq, n: seq, k: d, alpha: 1, a: pa.baseAddress!, lda: d, b: pb.baseAddress!,
+                                    ldb: d,
+                                    transB: true, beta: 0, c: pc.baseAddress!, ldc: seq)
+                            }
+                        }
+                    }
+                })
             bodyTime = min(bodyTime, try seconds(body))
         }
         return (bodyTime, 2 * Double(seq) * Double(seq) * Double(d) / gemmTime / 1e9)
@@ -126,23 +149,29 @@ public struct ReferenceBench {
     /// call inside one timing so each timing is at least about `timingKeys` keys of work.
     public func decode<S: AttentionScalar>(_: S.Type, keys: Int, groupSize: Int) throws -> BenchResult {
         let d = 128
-        let x = try AttentionInputs(q: pattern(S.self, [1, groupSize, 1, d], salt: 4),
-                                    k: pattern(S.self, [1, 1, keys, d], salt: 5),
-                                    v: pattern(S.self, [1, 1, keys, d], salt: 6))
+        let x = try AttentionInputs(
+            q: pattern(S.self, [1, groupSize, 1, d], salt: 4),
+            k: pattern(S.self, [1, 1, keys, d], salt: 5),
+            v: pattern(S.self, [1, 1, keys, d], salt: 6))
         let inner = max(1, timingKeys / keys)
         var decodeTime = Double.infinity, streamTime = Double.infinity
         for _ in 0..<repeats {
-            decodeTime = min(decodeTime, try seconds {
-                for _ in 0..<inner { _ = try ExactAttention.forward(x, blocking: blocking) }
-            } / Double(inner))
-            streamTime = min(streamTime, seconds {
-                for _ in 0..<inner { streamingRead(x.k.data, x.v.data) }
-            } / Double(inner))
+            decodeTime = min(
+                decodeTime,
+                try seconds {
+                    for _ in 0..<inner { _ = try ExactAttention.forward(x, blocking: blocking) }
+                } / Double(inner))
+            streamTime = min(
+                streamTime,
+                seconds {
+                    for _ in 0..<inner { streamingRead(x.k.data, x.v.data) }
+                } / Double(inner))
         }
         let bytes = Double(2 * keys * d * MemoryLayout<S>.size)
         let result = BenchResult(
             kind: "decode", precision: S.precisionName,
-            shape: "b=1 hq=\(groupSize) hkv=1 sq=1 sk=2^\(keys.trailingZeroBitCount) d=\(d) (\(groupSize > 1 ? "GQA" : "MHA"))",
+            shape:
+                "b=1 hq=\(groupSize) hkv=1 sq=1 sk=2^\(keys.trailingZeroBitCount) d=\(d) (\(groupSize > 1 ? "GQA" : "MHA"))",
             seconds: decodeTime, rate: bytes / decodeTime / 1e9, unit: "GB/s", baselineName: "streaming read",
             baselineRate: bytes / streamTime / 1e9, ratio: streamTime / decodeTime, goal: 0.8)
         progress?(result)
@@ -155,15 +184,17 @@ public struct ReferenceBench {
         let saved = BLASThreads.count
         BLASThreads.set(1)
         defer { BLASThreads.set(saved) }
-        k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
-            let pointers = StreamSlices(k: kb.baseAddress!, v: vb.baseAddress!)
-            let per = (k.count + slices - 1) / slices
-            DispatchQueue.concurrentPerform(iterations: 2 * slices) { i in
-                let base = i < slices ? pointers.k : pointers.v
-                let lo = (i % slices) * per, hi = min(lo + per, k.count)
-                if lo < hi { _ = S.absoluteSum(base + lo, count: hi - lo) }
+        k.withUnsafeBufferPointer { kb in
+            v.withUnsafeBufferPointer { vb in
+                let pointers = StreamSlices(k: kb.baseAddress!, v: vb.baseAddress!)
+                let per = (k.count + slices - 1) / slices
+                DispatchQueue.concurrentPerform(iterations: 2 * slices) { i in
+                    let base = i < slices ? pointers.k : pointers.v
+                    let lo = (i % slices) * per, hi = min(lo + per, k.count)
+                    if lo < hi { _ = S.absoluteSum(base + lo, count: hi - lo) }
+                }
             }
-        } }
+        }
     }
 
     /// A cheap deterministic fill in [-1, 1) (the values only need to be ordinary numbers).

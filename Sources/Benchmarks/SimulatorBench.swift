@@ -17,18 +17,21 @@ public enum SimulatorBench {
 
         /// Two lines: the baseline, then the event queue for information.
         public var text: String {
-            String(format: "baseline  Heap<Event> pop+push: %.2fM ops/s (%d ops in %.2f s, checksum %lld)\n",
-                   heap.rate / 1e6, operations, heap.seconds, heap.checksum)
-                + String(format: "          EventQueue pop+push:  %.2fM ops/s (%d ops in %.2f s, checksum %lld)",
-                         queue.rate / 1e6, operations, queue.seconds, queue.checksum)
+            String(
+                format: "baseline  Heap<Event> pop+push: %.2fM ops/s (%d ops in %.2f s, checksum %lld)\n",
+                heap.rate / 1e6, operations, heap.seconds, heap.checksum)
+                + String(
+                    format: "          EventQueue pop+push:  %.2fM ops/s (%d ops in %.2f s, checksum %lld)",
+                    queue.rate / 1e6, operations, queue.seconds, queue.checksum)
         }
     }
 
     /// Measures `HeapRates` over `operations` pops and pushes.
     public static func heapRates(operations: Int) -> HeapRates {
         let h = HeapBaseline.measure(operations: operations), q = HeapBaseline.measureEventQueue(operations: operations)
-        return HeapRates(operations: operations, heap: (h.opsPerSecond, h.seconds, h.checksum),
-                         queue: (q.opsPerSecond, q.seconds, q.checksum))
+        return HeapRates(
+            operations: operations, heap: (h.opsPerSecond, h.seconds, h.checksum),
+            queue: (q.opsPerSecond, q.seconds, q.checksum))
     }
 
     /// One simulated ring all-reduce and the wall time it took.
@@ -46,16 +49,22 @@ public enum SimulatorBench {
         /// Three lines: the run, the simulated time and bus bandwidth, and the throughput against `baseline` (the raw
         /// heap's operations per second).
         public func text(baseline: Double) -> String {
-            String(format: "ring all-reduce: %d GPUs, %d messages, %d events in %.2f s wall\n", gpus, report.messages, report.events, seconds)
+            String(
+                format: "ring all-reduce: %d GPUs, %d messages, %d events in %.2f s wall\n", gpus, report.messages,
+                report.events, seconds)
                 + "  simulated time \(report.time), busBw \(formatBandwidth(report.busBandwidth))\n"
-                + String(format: "  throughput %.2fM events/s (goal >= 5M); %.3f x the raw heap baseline", rate / 1e6, rate / baseline)
+                + String(
+                    format: "  throughput %.2fM events/s (goal >= 5M); %.3f x the raw heap baseline", rate / 1e6,
+                    rate / baseline)
         }
     }
 
     /// Simulates a ring all-reduce of `bytes` over `gpus` GPUs (dgx-h100 servers of 8); `progress` gets the events
     /// handled so far, their expected total and the simulated time, every million events.
-    public static func ringAllReduce(gpus: Int, bytes: Double,
-                                     progress: ((_ events: Int, _ expected: Double, _ now: SimTime) -> Void)? = nil) throws -> RingAllReduce {
+    public static func ringAllReduce(
+        gpus: Int, bytes: Double,
+        progress: ((_ events: Int, _ expected: Double, _ now: SimTime) -> Void)? = nil
+    ) throws -> RingAllReduce {
         let cluster = try ClusterPreset.dgxH100(servers: gpus / 8).build()
         let collective = try Collective(.allreduce, algorithm: .ring, bytes: bytes)
         let expected = Double(2 * (gpus - 1) * gpus * 2)
@@ -85,11 +94,16 @@ public enum SimulatorBench {
 
         /// One row of the table.
         public var text: String {
-            let note = report.notes.contains { $0.contains("extrapolated") } ? "ring extrapolated (--ring-simulation auto)" : ""
+            let note =
+                report.notes.contains { $0.contains("extrapolated") }
+                ? "ring extrapolated (--ring-simulation auto)" : ""
             let name = strategy.description.padding(toLength: 8, withPad: " ", startingAt: 0)
-            let latency = String(repeating: " ", count: max(0, 17 - report.latency.description.count)) + report.latency.description
-            return String(format: "  %5ld  %@ %8.1f s  %6.0f MB  %5.1f KB  %@   %9ld  %12ld   %@", gpus, name, seconds,
-                          peakBytes / 1e6, peakBytes / 1e3 / Double(gpus), latency, report.events, report.messages, note)
+            let latency =
+                String(repeating: " ", count: max(0, 17 - report.latency.description.count))
+                + report.latency.description
+            return String(
+                format: "  %5ld  %@ %8.1f s  %6.0f MB  %5.1f KB  %@   %9ld  %12ld   %@", gpus, name, seconds,
+                peakBytes / 1e6, peakBytes / 1e3 / Double(gpus), latency, report.events, report.messages, note)
         }
     }
 
@@ -101,8 +115,9 @@ public enum SimulatorBench {
             HostMachine.resetPeakResidentSet()
             let start = Date()
             let report = try model.run(strategy, recording: false)
-            return DecodeRun(gpus: gpus, strategy: strategy, seconds: Date().timeIntervalSince(start),
-                             peakBytes: HostMachine.peakResidentSetBytes, report: report)
+            return DecodeRun(
+                gpus: gpus, strategy: strategy, seconds: Date().timeIntervalSince(start),
+                peakBytes: HostMachine.peakResidentSetBytes, report: report)
         }
     }
 }

@@ -34,66 +34,45 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "Value tensor file (.npy or .safetensors with tensor 'v').") var v: String
     @Option(help: "Number of key shards (devices).") var shards: Int = 1
     @Option(help: "exact, binary, kary:K, two-level:G, flat, ring or algorithm3.") var reduction: Reduction = .exact
-    @Option(help: "Output file (.npy, or .safetensors which also holds lse, shard partials and tree levels).") var out: String
+    @Option(help: "Output file (.npy, or .safetensors which also holds lse, shard partials and tree levels).") var out:
+        String
     @Option(help: "LSE output file (.npy).") var lse: String?
     @OptionGroup var problem: AttentionOptionGroup
-    @Flag(help: "Also compute the gradients dQ, dK, dV for the upstream gradient --do.") var backward = false
-    @Option(name: .customLong("do"), help: "Upstream gradient dO (.npy or .safetensors with tensor 'do'), the output's shape.")
-    var dO: String?
-    @Option(help: "dQ output file (.npy).") var dq: String?
-    @Option(help: "dK output file (.npy).") var dk: String?
-    @Option(help: "dV output file (.npy).") var dv: String?
-    @Option(help: "Varlen: cumulative query lengths 0,s1,s1+s2,... (packed q of shape (total_q, heads, dim)).")
-    var cuSeqlensQ: String?
-    @Option(help: "Varlen: cumulative key lengths (packed k and v of shape (total_k, kv_heads, dim)).")
-    var cuSeqlensK: String?
-    @Option(help: "Paged KV cache: the block table (B, max_blocks) of int32/int64 (.npy, or .safetensors tensor 'block_table'); --k and --v are then the pages (tensors 'k_cache', 'v_cache' in a .safetensors) and --cache-seqlens is required.")
-    var blockTable: String?
-    @Option(help: "Paged KV cache: page layout nhd (num_pages, page_size, kv_heads, dim) or hnd (num_pages, kv_heads, page_size, dim).")
-    var pageLayout: PageLayout = .nhd
+    @OptionGroup(title: "Gradients") var gradients: GradientOptions
+    @OptionGroup(title: "Varlen and paged layouts") var layouts: AttentionLayoutOptions
 
     @OptionGroup var memory: MemoryOptions
     @Flag(help: "Print the seconds spent reading, computing and writing, and the peak RSS, to stderr (one line).")
     var timings = false
 
+    /// The checks across option groups (each group checks its own).
     func validate() throws {
         guard (1...65_536).contains(shards) else { throw CLIError("--shards must be in 1...65536, got \(shards)") }
-        if reduction == .exact && shards != 1 { throw CLIError("--shards \(shards) needs a --reduction other than exact") }
-        if blockTable != nil {
-            guard problem.cacheSeqlens != nil, cuSeqlensQ == nil else {
-                throw CLIError("a paged KV cache (--block-table) needs --cache-seqlens and takes no --cu-seqlens-q/-k")
-            }
+        if reduction == .exact && shards != 1 {
+            throw CLIError("--shards \(shards) needs a --reduction other than exact")
         }
-        if (cuSeqlensQ == nil) != (cuSeqlensK == nil) { throw CLIError("varlen needs both --cu-seqlens-q and --cu-seqlens-k") }
-        if cuSeqlensQ != nil {
-            guard shards == 1, !backward, problem.mask == nil, problem.cacheSeqlens == nil, problem.layout == .bhsd else {
-                throw CLIError("varlen (--cu-seqlens-q/-k) takes no --shards, --backward, --mask, --cache-seqlens or --layout (it is packed (tokens, heads, dim))")
-            }
+        if layouts.blockTable != nil, problem.cacheSeqlens == nil || layouts.varlen {
+            throw CLIError("a paged KV cache (--block-table) needs --cache-seqlens and takes no --cu-seqlens-q/-k")
         }
-        let gradientPaths = [dq, dk, dv].compactMap { $0 }
-        if !backward {
-            guard dO == nil, gradientPaths.isEmpty else { throw CLIError("--do, --dq, --dk and --dv need --backward") }
-        } else {
-            guard dO != nil else { throw CLIError("--backward needs the upstream gradient --do") }
-            let bundled = (out as NSString).pathExtension.lowercased() == "safetensors"
-            guard bundled || gradientPaths.count == 3 else {
-                throw CLIError("--backward needs --dq, --dk and --dv (or a .safetensors --out, which holds them)")
-            }
+        if layouts.varlen,
+            shards != 1 || gradients.backward || problem.mask != nil || problem.cacheSeqlens != nil
+                || problem.layout != .bhsd
+        {
+            throw CLIError(
+                "varlen (--cu-seqlens-q/-k) takes no --shards, --backward, --mask, --cache-seqlens or --layout (it is packed (tokens, heads, dim))"
+            )
+        }
+        if gradients.backward, !out.lowercased().hasSuffix(".safetensors"), gradients.paths.count != 3 {
+            throw CLIError("--backward needs --dq, --dk and --dv (or a .safetensors --out, which holds them)")
         }
     }
 
     /// The job these options describe.
     func job() throws -> AttentionJob {
         var job = AttentionJob(q: q, k: k, v: v, out: out)
-        job.problem = try problem.problem()
-        (job.shards, job.reduction, job.upstreamGradient) = (shards, reduction, backward ? dO : nil)
-        job.outputs = AttentionJob.Outputs(out: out, lse: lse, dq: dq, dk: dk, dv: dv)
-        if let cuSeqlensQ, let cuSeqlensK {
-            job.keys = .varlen(cuSeqlensQ: try parseIntegers(cuSeqlensQ, "--cu-seqlens-q"),
-                               cuSeqlensK: try parseIntegers(cuSeqlensK, "--cu-seqlens-k"))
-        } else if let blockTable {
-            job.keys = .paged(blockTable: blockTable, layout: pageLayout)
-        }
+        (job.problem, job.keys) = (try problem.problem(), try layouts.keys())
+        (job.shards, job.reduction, job.upstreamGradient) = (shards, reduction, gradients.backward ? gradients.dO : nil)
+        job.outputs = AttentionJob.Outputs(out: out, lse: lse, dq: gradients.dq, dk: gradients.dk, dv: gradients.dv)
         return job
     }
 

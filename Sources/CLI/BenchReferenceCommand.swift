@@ -9,7 +9,8 @@ import Reference
 struct BenchReferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reference",
-        abstract: "Prefill and backward vs dgemm/sgemm, decode vs a streaming read, f64 and f32, in one run (release build).",
+        abstract:
+            "Prefill and backward vs dgemm/sgemm, decode vs a streaming read, f64 and f32, in one run (release build).",
         discussion: """
             Every line is a ratio of two rates measured alternately in this process (best of --repeats each), so a \
             busy machine slows both alike. --json prints the same results with the CPU model, the OpenBLAS core and \
@@ -22,12 +23,14 @@ struct BenchReferenceCommand: ParsableCommand {
     @Option(help: "Decode key counts as powers of two, comma separated.") var decodeLog2Keys = "12,14,16,18,20,22"
     @Option(help: "Precisions to run: f64, f32 or both.") var precision: [Precision] = [.f64, .f32]
     @Option(help: "Repetitions (best time is reported).") var repeats = 3
-    @Option(help: "Each decode timing repeats the call until about this many keys are processed.") var timingKeys = 1 << 21
+    @Option(help: "Each decode timing repeats the call until about this many keys are processed.") var timingKeys =
+        1 << 21
     @Option(help: "Kernel element-wise instruction set: baseline or avx2-fma (default: the best this CPU has).")
     var kernels: KernelISA?
     @Option(help: "Kernel tile: query rows per block.") var queryRows = KernelBlocking.default.queryRows
     @Option(help: "Kernel tile: keys per block.") var keyBlock = KernelBlocking.default.keys
-    @Option(help: "Kernel: keys per parallel chunk of few-row problems.") var splitKeys = KernelBlocking.default.splitKeys
+    @Option(help: "Kernel: keys per parallel chunk of few-row problems.") var splitKeys = KernelBlocking.default
+        .splitKeys
     @Option(help: "Kernel: rows per band of a causal diagonal block (a value >= --query-rows computes whole blocks).")
     var band = KernelBlocking.default.band
     @Flag(help: "Print the results as JSON (with the machine description) instead of text.") var json = false
@@ -55,18 +58,28 @@ struct BenchReferenceCommand: ParsableCommand {
 
     func run() throws {
         let bench = ReferenceBench(
-            blocking: KernelBlocking(queryRows: queryRows, keys: keyBlock, splitKeys: splitKeys, isa: kernels ?? .supported, band: band),
-            repeats: repeats, timingKeys: timingKeys, progress: json ? nil : { print($0.textLine); fflush(stdout) })
+            blocking: KernelBlocking(
+                queryRows: queryRows, keys: keyBlock, splitKeys: splitKeys, isa: kernels ?? .supported, band: band),
+            repeats: repeats, timingKeys: timingKeys,
+            progress: json
+                ? nil
+                : {
+                    print($0.textLine)
+                    fflush(stdout)
+                })
         if !json {
             #if DEBUG
-            print("warning: debug build; run `swift build -c release` and .build/release/treeattn for meaningful numbers")
+            print(
+                "warning: debug build; run `swift build -c release` and .build/release/treeattn for meaningful numbers")
             #endif
             print(BenchMachine.current(isa: kernels ?? .supported).textLine)
         }
-        let results = try bench.all(precisions: precision, heads: heads, seq: seq, log2Keys: try log2Keys(), backward: !noBackward)
+        let results = try bench.all(
+            precisions: precision, heads: heads, seq: seq, log2Keys: try log2Keys(), backward: !noBackward)
         if json {
-            let report = BenchReport(machine: .current(isa: kernels ?? .supported), blocking: [queryRows, keyBlock, splitKeys, band],
-                                     results: results)
+            let report = BenchReport(
+                machine: .current(isa: kernels ?? .supported), blocking: [queryRows, keyBlock, splitKeys, band],
+                results: results)
             print(try JSONText.pretty(report))
         } else {
             print("\(results.filter { $0.ratio >= $0.goal }.count) of \(results.count) ratios meet their goal")

@@ -9,7 +9,10 @@ import Simulator
 /// Build with -c release.
 struct BenchSimulatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "simulator", abstract: "Simulator throughput: events/s vs raw Heap push/pop, ring all-reduce over 4096 GPUs, tree and ring decode up to 65,536 GPUs (wall time, peak RSS).")
+        commandName: "simulator",
+        abstract:
+            "Simulator throughput: events/s vs raw Heap push/pop, ring all-reduce over 4096 GPUs, tree and ring decode up to 65,536 GPUs (wall time, peak RSS)."
+    )
 
     @Option(name: .long, help: "GPUs in the ring all-reduce (a multiple of 8: dgx-h100 servers).")
     var gpus: Int = 4096
@@ -20,7 +23,11 @@ struct BenchSimulatorCommand: ParsableCommand {
     @Option(name: .long, help: "Heap operations for the baseline.")
     var heapOperations: Int = 20_000_000
 
-    @Option(name: .long, help: "Comma-separated GPU counts (multiples of 8, up to 65536) for tree and ring decode on dgx-h100-3tier at N = 100M tokens; 'none' skips them.")
+    @Option(
+        name: .long,
+        help:
+            "Comma-separated GPU counts (multiples of 8, up to 65536) for tree and ring decode on dgx-h100-3tier at N = 100M tokens; 'none' skips them."
+    )
     var decodeGpus: String = "8192,16384,32768,65536"
 
     /// The decode GPU counts asked for.
@@ -49,7 +56,10 @@ struct BenchSimulatorCommand: ParsableCommand {
         print("simulating ring all-reduce of \(formatBytes(size)) over \(gpus) GPUs (dgx-h100:\(gpus / 8)) ...")
         let progress = ProgressLines(title: "  ... ring all-reduce")
         let ring = try SimulatorBench.ringAllReduce(gpus: gpus, bytes: size) { events, expected, now in
-            progress.say(String(format: "%.1fM events (~%.0f%%), simulated %@", Double(events) / 1e6, 100 * Double(events) / expected, now.description))
+            progress.say(
+                String(
+                    format: "%.1fM events (~%.0f%%), simulated %@", Double(events) / 1e6,
+                    100 * Double(events) / expected, now.description))
         }
         print(ring.text(baseline: heap.heap.rate))
         let counts = try decodeCounts()

@@ -41,6 +41,7 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
             try report?.write(GoldenChecker.jsonReport(rows), to: json)
             try report?.commit()
         }
-        if rows.contains(where: { !$0.passed }) { throw ExitCode(1) }  // the only exit 1: the check ran and a case failed
+        // The only exit 1: the check ran and a case failed.
+        if rows.contains(where: { !$0.passed }) { throw ExitCode(1) }
     }
 }

@@ -72,4 +72,3 @@ extension GoldenChecker.Layout: ExpressibleByArgument {
 extension GoldenChecker.LSEBase: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Self.auto, .e, .two].map(\.rawValue) }
 }
-

@@ -48,7 +48,11 @@ struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArgument
     var resolvedHeadDim: Int { headDim ?? Defaults.headDim ?? 0 }
 
     func validate() throws {
-        if heads == nil && Defaults.heads == nil { throw ValidationError("Missing expected argument '--heads <heads>'") }
-        if headDim == nil && Defaults.headDim == nil { throw ValidationError("Missing expected argument '--head-dim <head-dim>'") }
+        if heads == nil && Defaults.heads == nil {
+            throw ValidationError("Missing expected argument '--heads <heads>'")
+        }
+        if headDim == nil && Defaults.headDim == nil {
+            throw ValidationError("Missing expected argument '--head-dim <head-dim>'")
+        }
     }
 }

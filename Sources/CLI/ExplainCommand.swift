@@ -30,7 +30,9 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
     /// The walkthrough these options ask for.
     func settings() throws -> Walkthrough.Settings {
         let parts = model.split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw CLIError("--model needs HEADSxDIM, e.g. 16x128") }
+        guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
+            throw CLIError("--model needs HEADSxDIM, e.g. 16x128")
+        }
         var s = Walkthrough.Settings()
         (s.tokens, s.shards, s.headDim, s.seed, s.tree, s.backward) = (tokens, shards, headDim, seed, tree, backward)
         (s.cluster, s.seqLen, s.modelHeads, s.modelHeadDim) = (cluster, seqLen, parts[0], parts[1])

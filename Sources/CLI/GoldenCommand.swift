@@ -19,7 +19,8 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
             naive same-precision backward (docs/backward.md). Layouts: docs/golden.md.
             """)
 
-    @Option(help: ArgumentHelp("\(SuiteChoice.usage).", valueName: "suite")) var suite: SuiteChoice = .builtIn(.standard)
+    @Option(help: ArgumentHelp("\(SuiteChoice.usage).", valueName: "suite")) var suite: SuiteChoice = .builtIn(
+        .standard)
     @Option(help: "Comma-separated test dtypes: bf16, f16, f32.") var dtype = "bf16,f16,f32"
     @Option(help: "Output folder: must not exist or be empty; appears complete at the end.") var out: String
     @Flag(help: "Also write every tensor as .npy under <out>/<case>/ (bf16 as '<u2' bits).") var npy = false
@@ -36,14 +37,19 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
         case .builtIn(let builtIn): specs = builtIn.cases
         case .file(let path): specs = try GoldenSuiteWriter.loadSuite(path: path)
         }
-        var writer = GoldenSuiteWriter(suite: suite.name, specs: specs,
-                                       dtypes: try parseList(dtype, "--dtype") { try DType(parsing: $0) })
+        var writer = GoldenSuiteWriter(
+            suite: suite.name, specs: specs,
+            dtypes: try parseList(dtype, "--dtype") { try DType(parsing: $0) })
         (writer.npy, writer.backward) = (npy, backward)
         try writer.write(to: out) { done, total, written in
             let c = written.golden
-            let gradients = (c.gradientTolerances ?? []).map { String(format: "  %@ atol %.3g", $0.name, $0.tolerance.atol) }
-            print(String(format: "[%d/%d] %@  out atol %.3g  lse atol %.3g%@  (%.2f s)", done, total, c.name,
-                         c.outputTolerance.atol, c.lseTolerance.atol, gradients.joined(), written.seconds))
+            let gradients = (c.gradientTolerances ?? []).map {
+                String(format: "  %@ atol %.3g", $0.name, $0.tolerance.atol)
+            }
+            print(
+                String(
+                    format: "[%d/%d] %@  out atol %.3g  lse atol %.3g%@  (%.2f s)", done, total, c.name,
+                    c.outputTolerance.atol, c.lseTolerance.atol, gradients.joined(), written.seconds))
         }
         print("wrote \(total(writer)) cases and manifest.json to \(out)")
     }

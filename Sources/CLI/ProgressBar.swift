@@ -24,7 +24,10 @@ final class ProgressBar {
             let filled = Int((fraction * Double(width)).rounded(.down))
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
             write("\r\u{1B}[2K\(title) [\(bar)] \(done)/\(total) \(label)")
-            if done >= total { write("\n"); finished = true }
+            if done >= total {
+                write("\n")
+                finished = true
+            }
         } else {
             let decile = Int((fraction * 10).rounded(.down))
             if decile > lastDecile || done >= total {

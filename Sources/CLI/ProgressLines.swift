@@ -17,6 +17,7 @@ final class ProgressLines {
     func say(_ message: String) {
         guard enabled, Date().timeIntervalSince(last) >= interval else { return }
         last = Date()
-        FileHandle.standardError.write(Data(String(format: "%@: %@, %.0f s\n", title, message, Date().timeIntervalSince(start)).utf8))
+        FileHandle.standardError.write(
+            Data(String(format: "%@: %@, %.0f s\n", title, message, Date().timeIntervalSince(start)).utf8))
     }
 }

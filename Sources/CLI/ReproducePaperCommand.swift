@@ -20,7 +20,9 @@ struct ReproducePaperCommand: ParsableCommand, MemoryBoundedCommand {
     @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
-        guard out.hasSuffix(".md") else { throw SimulatorError.invalidArgument("--out must name a .md file, got '\(out)'") }
+        guard out.hasSuffix(".md") else {
+            throw SimulatorError.invalidArgument("--out must name a .md file, got '\(out)'")
+        }
     }
 
     func run() throws {

@@ -9,7 +9,8 @@ import Studies
 struct ScaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale",
-        abstract: "Tree vs Ring (and pass-partials, gather) from 8 to 65,536 GPUs: writes scale.md, scale/scale.csv and plots.",
+        abstract:
+            "Tree vs Ring (and pass-partials, gather) from 8 to 65,536 GPUs: writes scale.md, scale/scale.csv and plots.",
         discussion: """
             Writes --out's scale.md and its scale/ folder (scale.csv, latency-N.svg, speedup.svg) together, or nothing.
             The defaults are the published docs/scale.md (`make scale-doc`, about 5 minutes with a release build).
@@ -18,7 +19,9 @@ struct ScaleCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for scale.md and scale/ (created if missing).")
     var out: String = "docs"
 
-    @Option(name: .long, help: "Comma-separated GPU counts (multiples of 8 up to 65536; each on dgx-h100-3tier with p/8 servers).")
+    @Option(
+        name: .long,
+        help: "Comma-separated GPU counts (multiples of 8 up to 65536; each on dgx-h100-3tier with p/8 servers).")
     var gpus: String = "8,64,512,4096,16384,65536"
 
     @Option(name: .long, help: "Comma-separated sequence lengths N (e.g. 1M,10M,100M).")

@@ -53,8 +53,9 @@ struct SimulateCollectiveCommand: ParsableCommand, MemoryBoundedCommand {
         let traceFile = try trace.map { try AtomicOutputs([$0]) }
         defer { traceFile?.discard() }
         let cluster = try clusterOptions.load()
-        let collective = try Collective(op, algorithm: algorithm, bytes: try parseBytes(bytes),
-                                        options: CollectiveOptions(reductionSecondsPerByte: gamma, segments: segments, pacing: pacing))
+        let collective = try Collective(
+            op, algorithm: algorithm, bytes: try parseBytes(bytes),
+            options: CollectiveOptions(reductionSecondsPerByte: gamma, segments: segments, pacing: pacing))
         let report = try collective.run(on: cluster, recording: trace != nil)
         if let path = trace, let traceFile {
             try traceFile.write([UInt8](try report.trace(on: cluster).jsonData()), to: path)

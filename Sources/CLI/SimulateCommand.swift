@@ -30,7 +30,9 @@ struct SimulateClusterOptions: ParsableArguments {
 
 /// `treeattn simulate cluster`: prints what a cluster description resolved to.
 struct SimulateClusterCommand: ParsableCommand, MemoryBoundedCommand {
-    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Show a cluster: devices (GPUs or CPU ranks), servers, link classes, calibrated overheads.")
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Show a cluster: devices (GPUs or CPU ranks), servers, link classes, calibrated overheads.")
 
     @OptionGroup var clusterOptions: SimulateClusterOptions
 

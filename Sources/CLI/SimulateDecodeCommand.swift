@@ -31,19 +31,35 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(name: .long, help: "table, json or csv.")
     var format: SimulateFormat = .table
 
-    @Flag(name: .long, help: "Also run the overlapped ring as a baseline for the 'vs ring' column when ring is not among --strategy (its p^2 messages dominate at thousands of GPUs).")
+    @Flag(
+        name: .long,
+        help:
+            "Also run the overlapped ring as a baseline for the 'vs ring' column when ring is not among --strategy (its p^2 messages dominate at thousands of GPUs)."
+    )
     var ringBaseline = false
 
-    @Flag(name: .long, help: ArgumentHelp("The default since the baseline runs only when asked for (--ring-baseline); kept so older command lines still run.", visibility: .hidden))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "The default since the baseline runs only when asked for (--ring-baseline); kept so older command lines still run.",
+            visibility: .hidden))
     var noRingBaseline = false
 
     @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON of every strategy here.")
     var trace: String?
 
-    @Option(name: .long, help: "The step simulated: forward (one decode step; default), backward (its attention backward) or training (forward then backward).")
+    @Option(
+        name: .long,
+        help:
+            "The step simulated: forward (one decode step; default), backward (its attention backward) or training (forward then backward)."
+    )
     var step: DecodeStep?
 
-    @Flag(name: .long, help: "Simulate the attention backward of the decode step (--step backward): tree, ring, ring-sequential and single.")
+    @Flag(
+        name: .long,
+        help:
+            "Simulate the attention backward of the decode step (--step backward): tree, ring, ring-sequential and single."
+    )
     var backward = false
 
     @Flag(name: .long, help: "No progress lines on stderr for long simulations.")
@@ -66,16 +82,21 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         defer { traceFile?.discard() }
         let cluster = try clusterOptions.load()
         let w = workloadOptions
-        let workload = try DecodeWorkload(sequenceLength: seqLen, batch: w.batch, heads: w.resolvedHeads, kvHeads: w.kvHeads,
-                                          headDim: w.resolvedHeadDim, dtype: w.dtype)
+        let workload = try DecodeWorkload(
+            sequenceLength: seqLen, batch: w.batch, heads: w.resolvedHeads, kvHeads: w.kvHeads,
+            headDim: w.resolvedHeadDim, dtype: w.dtype)
         let strategies = try parseList(strategy, "--strategy") { try DecodeStrategy.parse($0) }
-        let model = try DecodeModel(cluster: cluster, workload: workload, options: try overheads.decodeOptions(for: cluster),
-                                    step: resolvedStep)
+        let model = try DecodeModel(
+            cluster: cluster, workload: workload, options: try overheads.decodeOptions(for: cluster),
+            step: resolvedStep)
         // Long simulations (thousands of GPUs, a ring's p^2 messages) say how far they are, every 2 s.
         let progress = ProgressLines(title: "simulate decode", enabled: !quiet)
-        let comparison = try DecodeComparison(model: model, strategies: strategies, recording: trace != nil,
-                                              ringBaseline: ringBaseline) { strategy, events, now in
-            progress.say(String(format: "%@: %.1fM events, simulated %@", "\(strategy)", Double(events) / 1e6, now.description))
+        let comparison = try DecodeComparison(
+            model: model, strategies: strategies, recording: trace != nil,
+            ringBaseline: ringBaseline
+        ) { strategy, events, now in
+            progress.say(
+                String(format: "%@: %.1fM events, simulated %@", "\(strategy)", Double(events) / 1e6, now.description))
         }
         if let path = trace, let traceFile {
             try traceFile.write([UInt8](try comparison.trace().jsonData()), to: path)

@@ -18,7 +18,8 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
             the file. Columns and the overhead model: docs/sweep.md.
             """)
 
-    @Option(name: .long, help: "Preset (\(ClusterPreset.usage)) or a YAML/JSON cluster file; must hold the largest --gpus.")
+    @Option(
+        name: .long, help: "Preset (\(ClusterPreset.usage)) or a YAML/JSON cluster file; must hold the largest --gpus.")
     var cluster: String
 
     @Option(name: .long, help: "Comma-separated sequence lengths N (e.g. 80000,160000 or 80k,1.28M).")
@@ -47,14 +48,17 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
 
     func configuration() throws -> SweepConfiguration {
         let strategies = try parseList(strategy, "--strategy") { try DecodeStrategy.parse($0) }
-        var c = SweepConfiguration(cluster: cluster, sequenceLengths: try parseList(seqLens, "--seq-lens", parseCount),
-                                   gpuCounts: try parseList(gpus, "--gpus", parseCount), strategies: strategies)
+        var c = SweepConfiguration(
+            cluster: cluster, sequenceLengths: try parseList(seqLens, "--seq-lens", parseCount),
+            gpuCounts: try parseList(gpus, "--gpus", parseCount), strategies: strategies)
         c.heads = workload.resolvedHeads
         c.kvHeads = workload.kvHeads
         c.headDim = workload.resolvedHeadDim
         c.batch = workload.batch
         c.dtype = workload.dtype
-        c.hiddenSizes = hiddenSizes.trimmingCharacters(in: .whitespaces).isEmpty ? [] : try parseList(hiddenSizes, "--hidden-sizes", parseCount)
+        c.hiddenSizes =
+            hiddenSizes.trimmingCharacters(in: .whitespaces).isEmpty
+            ? [] : try parseList(hiddenSizes, "--hidden-sizes", parseCount)
         c.options = try overheads.decodeOptions(for: try Cluster.resolve(cluster))
         try c.validate()
         return c
@@ -72,6 +76,8 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
         for f in files { try outputs.write(f.contents, to: (out as NSString).appendingPathComponent(f.name)) }
         try outputs.commit()
         bar.close()
-        print("wrote \(files.map { (out as NSString).appendingPathComponent($0.name) }.joined(separator: ", ")) (\(result.points.count) points)")
+        print(
+            "wrote \(files.map { (out as NSString).appendingPathComponent($0.name) }.joined(separator: ", ")) (\(result.points.count) points)"
+        )
     }
 }

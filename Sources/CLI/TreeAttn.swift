@@ -1,8 +1,8 @@
 import ArgumentParser
+import CLICommon
 import Foundation
 import Reference
 import Simulator
-import CLICommon
 
 /// The `treeattn` command: thin glue over the Reference and Simulator libraries.
 @main
@@ -10,7 +10,11 @@ struct TreeAttn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "treeattn",
         abstract: "Exact attention reference, tree reductions and a cluster simulator for Tree Attention.",
-        subcommands: [DemoCommand.self, ExplainCommand.self, AttentionCommand.self, RandomInputsCommand.self, GoldenCommand.self, CheckCommand.self, SimulateCommand.self, SweepCommand.self, ScaleCommand.self, ReproducePaperCommand.self, BenchCommand.self])
+        subcommands: [
+            DemoCommand.self, ExplainCommand.self, AttentionCommand.self, RandomInputsCommand.self, GoldenCommand.self,
+            CheckCommand.self, SimulateCommand.self, SweepCommand.self, ScaleCommand.self, ReproducePaperCommand.self,
+            BenchCommand.self,
+        ])
 
     /// The one error path (`ErrorReport.run`): help and other clean exits print as usual (exit 0); `check` exits 1
     /// when a case fails; every other error, from the argument parser or from a command, is one stderr line

@@ -13,7 +13,8 @@ public struct AttentionOptionGroup: ParsableArguments {
     /// `--causal`: the causal alignment (none, top-left or bottom-right).
     @Option(help: "Causal mask: none, top-left or bottom-right.") public var causal: CausalMode = .none
     /// `--window`: the sliding window as the text "L,R" (inclusive, -1 unbounded), parsed by `problem()`; nil for none.
-    @Option(help: "Sliding window L,R (inclusive, -1 = unbounded), FlashAttention's convention.") public var window: String?
+    @Option(help: "Sliding window L,R (inclusive, -1 = unbounded), FlashAttention's convention.") public var window:
+        String?
     /// `--softcap`: the softcap c applied as c tanh(s/c) to the scores; nil for none.
     @Option(help: "Softcap c: s <- c tanh(s/c).") public var softcap: Double?
     /// `--alibi-slopes`: comma-separated ALiBi slopes, one per query head, parsed by `problem()`; nil for none.
@@ -21,7 +22,9 @@ public struct AttentionOptionGroup: ParsableArguments {
     /// `--cache-seqlens`: comma-separated per-batch KV cache lengths (valid keys), parsed by `problem()`; nil for all keys.
     @Option(help: "Per-batch KV cache lengths, comma separated.") public var cacheSeqlens: String?
     /// `--mask`: path of the mask file, left for the job to read; nil for no mask.
-    @Option(help: "Mask file: boolean (true = attend) or float (additive) tensor 'mask', shape (Sq,Sk) or (B|1,H|1,Sq|1,Sk).")
+    @Option(
+        help:
+            "Mask file: boolean (true = attend) or float (additive) tensor 'mask', shape (Sq,Sk) or (B|1,H|1,Sq|1,Sk).")
     public var mask: String?
     /// `--precision`: the compute precision, f64 (dgemm) or f32 (sgemm).
     @Option(help: "Compute precision: f64 (dgemm) or f32 (sgemm).") public var precision: Precision = .f64
@@ -32,10 +35,14 @@ public struct AttentionOptionGroup: ParsableArguments {
     /// The problem these options describe (the lists parsed, the mask left as a path for the job to read).
     public func problem() throws -> AttentionProblem {
         var p = AttentionProblem()
-        (p.layout, p.precision, p.scale, p.causal, p.softcap, p.maskPath) = (layout, precision, scale, causal, softcap, mask)
+        (p.layout, p.precision, p.scale, p.causal, p.softcap, p.maskPath) = (
+            layout, precision, scale, causal, softcap, mask
+        )
         if let window {
             let parts = window.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, let l = parts[0], let r = parts[1] else { throw CLIError("--window needs L,R integers, got '\(window)'") }
+            guard parts.count == 2, let l = parts[0], let r = parts[1] else {
+                throw CLIError("--window needs L,R integers, got '\(window)'")
+            }
             p.window = SlidingWindow(left: l, right: r)
         }
         if let alibiSlopes { p.alibiSlopes = try parseNumbers(alibiSlopes, "--alibi-slopes") }

@@ -14,7 +14,9 @@ public struct CLIError: OneLineError {
 
 /// Splits "a,b,c" and parses each item; an empty list or a bad item is a one-line error.
 public func parseList<T>(_ text: String, _ option: String, _ parse: (String) throws -> T) throws -> [T] {
-    let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    let items = text.split(separator: ",", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+    }
     guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
         throw CoreError.invalidArgument("\(option) must be a comma-separated list without empty items, got '\(text)'")
     }
@@ -28,7 +30,9 @@ public func parseList<T>(_ text: String, _ option: String, _ parse: (String) thr
 /// Parses a comma-separated list of finite numbers.
 public func parseNumbers(_ text: String, _ option: String) throws -> [Double] {
     try parseList(text, option) { item in
-        guard let x = Double(item), x.isFinite else { throw CLIError("\(option) needs comma-separated finite numbers, got '\(text)'") }
+        guard let x = Double(item), x.isFinite else {
+            throw CLIError("\(option) needs comma-separated finite numbers, got '\(text)'")
+        }
         return x
     }
 }
@@ -49,7 +53,8 @@ public func parseCount(_ text: String) throws -> Int {
         scale = factor
     }
     guard let v = Double(number), v.isFinite, v * scale >= 1, v * scale < 1e15,
-          (v * scale).rounded() == v * scale || abs((v * scale).rounded() - v * scale) < 1e-6 else {
+        (v * scale).rounded() == v * scale || abs((v * scale).rounded() - v * scale) < 1e-6
+    else {
         throw CoreError.invalidArgument("'\(text)' is not a positive integer count (e.g. 80000, 80k, 1.28M)")
     }
     return Int((v * scale).rounded())

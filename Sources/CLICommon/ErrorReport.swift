@@ -81,9 +81,10 @@ public enum ErrorReport {
             result += result.isEmpty ? item : (bullet && inList ? ", " : " ") + item
             inList = bullet
         }
-        return String(String.UnicodeScalarView(result.unicodeScalars.map {
-            $0.properties.generalCategory == .control ? " " : $0
-        }))
+        return String(
+            String.UnicodeScalarView(
+                result.unicodeScalars.map {
+                    $0.properties.generalCategory == .control ? " " : $0
+                }))
     }
 }
-

@@ -7,8 +7,11 @@ import TreeCore
 /// against it before they allocate. Default: the memory the machine has available now.
 public struct MemoryOptions: ParsableArguments {
     /// `--max-memory`: the budget as text ("8GB", "512MiB", "1e9"); nil for the memory available now.
-    @Option(name: .long, help: ArgumentHelp("Memory the run may use: 8GB, 512MiB, 1e9 (GB = 1e9 bytes, GiB = 2^30; default: the available memory).",
-                                            valueName: "size"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Memory the run may use: 8GB, 512MiB, 1e9 (GB = 1e9 bytes, GiB = 2^30; default: the available memory).",
+            valueName: "size"))
     public var maxMemory: String?
 
     /// The options, unparsed.

@@ -31,20 +31,25 @@ public struct RandomShapeOptions: ParsableArguments {
 
     /// The generator these options describe (q, k and v in bhsd).
     public var spec: RandomInputs {
-        RandomInputs(batch: batch, heads: heads, kvHeads: kvHeads, queries: seqQ, keys: seqK, headDim: headDim,
-                     valueDim: valueDim, std: std, seed: seed, dtype: dtype)
+        RandomInputs(
+            batch: batch, heads: heads, kvHeads: kvHeads, queries: seqQ, keys: seqK, headDim: headDim,
+            valueDim: valueDim, std: std, seed: seed, dtype: dtype)
     }
 
     /// Per-dimension bounds (each at most 2^24, seq-k 2^40: a distributed run holds 1/P of the keys per rank) and
     /// the head grouping; commands bound the totals they allocate (overflow-checked).
     public func validate() throws {
         let kv = kvHeads ?? heads, dv = valueDim ?? headDim
-        for (name, value, limit) in [("batch", batch, 1 << 24), ("heads", heads, 1 << 24), ("kv-heads", kv, 1 << 24),
-                                     ("seq-q", seqQ, 1 << 24), ("seq-k", seqK, 1 << 40), ("head-dim", headDim, 1 << 24),
-                                     ("value-dim", dv, 1 << 24)] where value < 0 || value > limit {
+        for (name, value, limit) in [
+            ("batch", batch, 1 << 24), ("heads", heads, 1 << 24), ("kv-heads", kv, 1 << 24),
+            ("seq-q", seqQ, 1 << 24), ("seq-k", seqK, 1 << 40), ("head-dim", headDim, 1 << 24),
+            ("value-dim", dv, 1 << 24),
+        ] where value < 0 || value > limit {
             throw CLIError("--\(name) must be in 0...\(limit), got \(value)")
         }
-        guard kv > 0, heads % kv == 0 else { throw CLIError("--heads (\(heads)) must be a multiple of --kv-heads (\(kv))") }
+        guard kv > 0, heads % kv == 0 else {
+            throw CLIError("--heads (\(heads)) must be a multiple of --kv-heads (\(kv))")
+        }
         guard std.isFinite, std > 0 else { throw CLIError("--std must be positive and finite") }
     }
 }

@@ -19,7 +19,9 @@ extension Reduction: ExpressibleByArgument {
     }
 
     /// The spellings listed in --help and in errors.
-    public static var allValueStrings: [String] { ["exact", "binary", "kary:K", "two-level:G", "flat", "ring", "algorithm3"] }
+    public static var allValueStrings: [String] {
+        ["exact", "binary", "kary:K", "two-level:G", "flat", "ring", "algorithm3"]
+    }
 }
 
 /// `DType` as a command-line value (`--dtype`).

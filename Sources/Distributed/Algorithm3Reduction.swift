@@ -4,7 +4,9 @@ import Reference
 /// o_i exp(lse_i - m) and denominators exp(lse_i - m); MPI_Allreduce SUM of each; z = n / d, lse = m + log d.
 /// A NaN LSE enters the max as +inf, so its row is NaN everywhere, as in the single-process `Algorithm3`.
 struct Algorithm3Reduction: RankReduction {
-    func run<S: MPIScalar>(_ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog) throws -> AttentionPartial<S>? {
+    func run<S: MPIScalar>(
+        _ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog
+    ) throws -> AttentionPartial<S>? {
         let local = try log.time("local attention", comm) { try shard.localPartial() }
         let rows = local.rows, dv = local.valueDim
         var m = local.lse.data.map { $0.isNaN ? S.infinity : $0 }

@@ -5,7 +5,9 @@ import Reference
 /// `MergeOperator.merge`, exactly as `TreeReduction.reduce` does in one process: the root on rank 0 has the same bits
 /// as `treeattn attention --shards P --reduction binary`.
 struct BinaryTreeReduction: RankReduction {
-    func run<S: MPIScalar>(_ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog) throws -> AttentionPartial<S>? {
+    func run<S: MPIScalar>(
+        _ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog
+    ) throws -> AttentionPartial<S>? {
         let plan = try ReductionPlan(leaves: comm.size, shape: .binary)
         var mine: AttentionPartial<S>? = try log.time("local attention", comm) { try shard.localPartial() }
         let count = mine!.output.count + mine!.rows

@@ -37,8 +37,12 @@ public struct DistributedAttentionJob: Sendable {
 
     /// Refuses what cannot run, before any rank starts.
     public func validate() throws {
-        guard (1...100_000).contains(repeats) else { throw DistributedError.invalid("--repeat must be in 1...100000, got \(repeats)") }
-        guard (0...100_000).contains(warmup) else { throw DistributedError.invalid("--warmup must be in 0...100000, got \(warmup)") }
+        guard (1...100_000).contains(repeats) else {
+            throw DistributedError.invalid("--repeat must be in 1...100000, got \(repeats)")
+        }
+        guard (0...100_000).contains(warmup) else {
+            throw DistributedError.invalid("--warmup must be in 0...100000, got \(warmup)")
+        }
         guard out != nil || lse != nil || report != nil else {
             throw DistributedError.invalid("nothing to write: give --out, --lse or --report")
         }
@@ -75,12 +79,15 @@ public struct DistributedAttentionJob: Sendable {
             }
             return last
         }
-        let rankReport = DistributedRunReport.Rank(rank: comm.rank, keys: loaded.layout.ranges[comm.rank], timings: timings)
+        let rankReport = DistributedRunReport.Rank(
+            rank: comm.rank, keys: loaded.layout.ranges[comm.rank], timings: timings)
         let reportText = try DistributedRunReport.gather(rankReport, job: self, keys: loaded.layout.keys, comm: comm)
         try comm.agree {
             guard let outputs else { return }
-            let metadata = problem.metadata(["reduction": reduction.rawValue, "ranks": "\(comm.size)",
-                                             "generator": "treeattn-mpi attention"])
+            let metadata = problem.metadata([
+                "reduction": reduction.rawValue, "ranks": "\(comm.size)",
+                "generator": "treeattn-mpi attention",
+            ])
             if let path = out, let r = result {
                 try outputs.write(TensorFiles.encode(r.output, for: path, name: "out", metadata: metadata), to: path)
             }
@@ -128,8 +135,9 @@ public struct DistributedAttentionJob: Sendable {
         case .random(let spec):
             layout = try ShardLayout(keys: spec.keys, shards: ranks)
             let range = layout.ranges[rank]
-            try MemoryBudget.current.check(try Self.randomRankBytes(spec, keys: range.count, precision: problem.precision),
-                                           for: "rank \(rank)'s q and key shard (\(range.count) keys)")
+            try MemoryBudget.current.check(
+                try Self.randomRankBytes(spec, keys: range.count, precision: problem.precision),
+                for: "rank \(rank)'s q and key shard (\(range.count) keys)")
             let generated = try spec.generate(keyRange: range)
             let t = generated.map { $0.data.tensor().map { S($0) } }
             inputs = try AttentionInputs(q: t[0], k: t[1], v: t[2])
@@ -142,15 +150,17 @@ public struct DistributedAttentionJob: Sendable {
             }
             layout = try ShardLayout(keys: keys, shards: ranks)
             let range = layout.ranges[rank]
-            try MemoryBudget.current.check(try Self.fileRankBytes(shapes, keys: range.count, totalKeys: keys, size: MemoryLayout<S>.size),
-                                           for: "rank \(rank)'s q and key shard (\(range.count) keys)")
+            try MemoryBudget.current.check(
+                try Self.fileRankBytes(shapes, keys: range.count, totalKeys: keys, size: MemoryLayout<S>.size),
+                for: "rank \(rank)'s q and key shard (\(range.count) keys)")
             let swap = problem.layout.swapsAxes
             let read = try files.values(as: S.self, swap: [swap, swap, swap], keys: range, keyAxis: axis)
             let t = read.tensors
             warnings = read.warnings
             inputs = try AttentionInputs(q: t[0], k: t[1], v: t[2])
         }
-        let options = try problem.options(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: layout.keys)
+        let options = try problem.options(
+            batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: layout.keys)
         return (try RankShard(inputs: inputs, layout: layout, rank: rank, options: options), warnings)
     }
 

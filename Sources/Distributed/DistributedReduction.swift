@@ -41,5 +41,7 @@ public enum DistributedReduction: String, CaseIterable, Sendable {
 public protocol RankReduction {
     /// Runs the reduction on this rank (every rank must call it): the merged partial on rank 0, nil on the others.
     /// Throws `DistributedError` when an MPI call fails.
-    func run<S: MPIScalar>(_ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog) throws -> AttentionPartial<S>?
+    func run<S: MPIScalar>(
+        _ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog
+    ) throws -> AttentionPartial<S>?
 }

@@ -73,7 +73,9 @@ public struct DistributedRunReport: Codable, Equatable, Sendable {
             self.keys = [keys.lowerBound, keys.upperBound]
             let names = timings.first?.entries.map(\.name) ?? []
             phases = names.enumerated().map { i, name in
-                Phase(name: name, seconds: Stats(timings.map { $0.entries[i].seconds }), bytesSent: timings.last!.entries[i].bytesSent)
+                Phase(
+                    name: name, seconds: Stats(timings.map { $0.entries[i].seconds }),
+                    bytesSent: timings.last!.entries[i].bytesSent)
             }
             totalSeconds = Stats(timings.map(\.total))
             totals = timings.map(\.total)
@@ -124,9 +126,15 @@ public struct DistributedRunReport: Codable, Equatable, Sendable {
         let totals = parts.map { $0.totals ?? [] }
         steps = (0..<job.repeats).map { run in totals.compactMap { run < $0.count ? $0[run] : nil }.max() ?? 0 }
         stepSeconds = Stats(steps)
-        perRank = parts.map { var p = $0; p.totals = nil; return p }
-        (ranks, reduction, precision, layout) = (parts.count, job.reduction.rawValue, job.problem.precision.rawValue,
-                                                  job.problem.layout.rawValue)
+        perRank = parts.map {
+            var p = $0
+            p.totals = nil
+            return p
+        }
+        (ranks, reduction, precision, layout) = (
+            parts.count, job.reduction.rawValue, job.problem.precision.rawValue,
+            job.problem.layout.rawValue
+        )
         (self.keys, repeats, warmup) = (keys, job.repeats, job.warmup)
     }
 

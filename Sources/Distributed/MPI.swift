@@ -94,19 +94,25 @@ public final class Communicator {
     public func allreduce<S: MPIScalar>(_ values: inout [S], _ op: ReduceOp) throws {
         bytesSent += values.count * MemoryLayout<S>.stride
         try values.withUnsafeMutableBufferPointer { buffer in
-            try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), S.mpiType, op.handle, comm), "MPI_Allreduce")
+            try check(
+                MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), S.mpiType, op.handle, comm),
+                "MPI_Allreduce")
         }
     }
 
     /// In-place `MPI_Allreduce` of 64-bit integers.
     public func allreduce(_ values: inout [Int64], _ op: ReduceOp) throws {
         try values.withUnsafeMutableBufferPointer { buffer in
-            try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_long_long(), op.handle, comm), "MPI_Allreduce")
+            try check(
+                MPI_Allreduce(
+                    cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_long_long(), op.handle, comm),
+                "MPI_Allreduce")
         }
     }
 
     /// `MPI_Allreduce` of `count` records of `datatype` with a user operation (in place).
-    func allreduce(_ buffer: UnsafeMutableRawPointer, count: Int, datatype: MPI_Datatype, op: MPI_Op, bytes: Int) throws {
+    func allreduce(_ buffer: UnsafeMutableRawPointer, count: Int, datatype: MPI_Datatype, op: MPI_Op, bytes: Int) throws
+    {
         bytesSent += bytes
         try check(MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), datatype, op, comm), "MPI_Allreduce")
     }
@@ -115,7 +121,9 @@ public final class Communicator {
     public func send<S: MPIScalar>(_ values: [S], to destination: Int, tag: Int) throws {
         bytesSent += values.count * MemoryLayout<S>.stride
         try values.withUnsafeBufferPointer { buffer in
-            try check(MPI_Send(buffer.baseAddress, Int32(buffer.count), S.mpiType, Int32(destination), Int32(tag), comm), "MPI_Send")
+            try check(
+                MPI_Send(buffer.baseAddress, Int32(buffer.count), S.mpiType, Int32(destination), Int32(tag), comm),
+                "MPI_Send")
         }
     }
 
@@ -123,7 +131,10 @@ public final class Communicator {
     public func receive<S: MPIScalar>(_ count: Int, from source: Int, tag: Int) throws -> [S] {
         var values = [S](repeating: 0, count: count)
         try values.withUnsafeMutableBufferPointer { buffer in
-            try check(MPI_Recv(buffer.baseAddress, Int32(count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()), "MPI_Recv")
+            try check(
+                MPI_Recv(
+                    buffer.baseAddress, Int32(count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()),
+                "MPI_Recv")
         }
         return values
     }
@@ -131,19 +142,27 @@ public final class Communicator {
     /// Blocking receive into an existing buffer of exactly the message's size.
     public func receive<S: MPIScalar>(into buffer: inout [S], from source: Int, tag: Int) throws {
         try buffer.withUnsafeMutableBufferPointer { into in
-            try check(MPI_Recv(into.baseAddress, Int32(into.count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()), "MPI_Recv")
+            try check(
+                MPI_Recv(
+                    into.baseAddress, Int32(into.count), S.mpiType, Int32(source), Int32(tag), comm,
+                    cmpi_status_ignore()), "MPI_Recv")
         }
     }
 
     /// `MPI_Sendrecv`: sends `values` to `destination` while receiving `count` values from `source`.
-    public func sendReceive<S: MPIScalar>(_ values: [S], to destination: Int, receiving count: Int, from source: Int, tag: Int) throws -> [S] {
+    public func sendReceive<S: MPIScalar>(
+        _ values: [S], to destination: Int, receiving count: Int, from source: Int, tag: Int
+    ) throws -> [S] {
         bytesSent += values.count * MemoryLayout<S>.stride
         var received = [S](repeating: 0, count: count)
         try values.withUnsafeBufferPointer { out in
             try received.withUnsafeMutableBufferPointer { into in
-                try check(MPI_Sendrecv(out.baseAddress, Int32(out.count), S.mpiType, Int32(destination), Int32(tag),
-                                       into.baseAddress, Int32(count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()),
-                          "MPI_Sendrecv")
+                try check(
+                    MPI_Sendrecv(
+                        out.baseAddress, Int32(out.count), S.mpiType, Int32(destination), Int32(tag),
+                        into.baseAddress, Int32(count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()
+                    ),
+                    "MPI_Sendrecv")
             }
         }
         return received
@@ -151,13 +170,18 @@ public final class Communicator {
 
     /// `MPI_Sendrecv` into an existing buffer: sends `values` to `destination` while receiving `buffer.count` values
     /// from `source` into `buffer`.
-    public func sendReceive<S: MPIScalar>(_ values: [S], to destination: Int, into buffer: inout [S], from source: Int, tag: Int) throws {
+    public func sendReceive<S: MPIScalar>(
+        _ values: [S], to destination: Int, into buffer: inout [S], from source: Int, tag: Int
+    ) throws {
         bytesSent += values.count * MemoryLayout<S>.stride
         try values.withUnsafeBufferPointer { out in
             try buffer.withUnsafeMutableBufferPointer { into in
-                try check(MPI_Sendrecv(out.baseAddress, Int32(out.count), S.mpiType, Int32(destination), Int32(tag),
-                                       into.baseAddress, Int32(into.count), S.mpiType, Int32(source), Int32(tag), comm, cmpi_status_ignore()),
-                          "MPI_Sendrecv")
+                try check(
+                    MPI_Sendrecv(
+                        out.baseAddress, Int32(out.count), S.mpiType, Int32(destination), Int32(tag),
+                        into.baseAddress, Int32(into.count), S.mpiType, Int32(source), Int32(tag), comm,
+                        cmpi_status_ignore()),
+                    "MPI_Sendrecv")
             }
         }
     }
@@ -181,7 +205,8 @@ public final class Communicator {
         var send = value
         var all = [Double](repeating: 0, count: size)
         try all.withUnsafeMutableBufferPointer { buffer in
-            try check(MPI_Allgather(&send, 1, cmpi_double(), buffer.baseAddress, 1, cmpi_double(), comm), "MPI_Allgather")
+            try check(
+                MPI_Allgather(&send, 1, cmpi_double(), buffer.baseAddress, 1, cmpi_double(), comm), "MPI_Allgather")
         }
         return all
     }
@@ -199,12 +224,16 @@ public final class Communicator {
         var all = [UInt8](repeating: 0, count: rank == 0 ? Int(lengths.reduce(0, +)) : 1)
         try bytes.withUnsafeMutableBufferPointer { mine in
             try all.withUnsafeMutableBufferPointer { into in
-                try check(MPI_Gatherv(mine.baseAddress, length, cmpi_byte(), into.baseAddress, lengths, offsets, cmpi_byte(), 0, comm),
-                          "MPI_Gatherv")
+                try check(
+                    MPI_Gatherv(
+                        mine.baseAddress, length, cmpi_byte(), into.baseAddress, lengths, offsets, cmpi_byte(), 0, comm),
+                    "MPI_Gatherv")
             }
         }
         guard rank == 0 else { return nil }
-        return (0..<size).map { String(decoding: all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])], as: UTF8.self) }
+        return (0..<size).map {
+            String(decoding: all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])], as: UTF8.self)
+        }
     }
 
     /// Runs `body` on every rank, then agrees on the outcome: if any rank threw, every rank throws
@@ -218,7 +247,9 @@ public final class Communicator {
         let failed = Int(first[0])
         guard failed < size else { return try outcome.get() }
         var message = [UInt8]()
-        if failed == rank, case .failure(let error) = outcome { message = Array(DistributedError.describe(error).utf8.prefix(4000)) }
+        if failed == rank, case .failure(let error) = outcome {
+            message = Array(DistributedError.describe(error).utf8.prefix(4000))
+        }
         var length = [Int64(message.count)]
         var lengthBytes = withUnsafeBytes(of: &length[0]) { Array($0) }
         try broadcast(&lengthBytes, root: failed)

@@ -41,8 +41,10 @@ public struct MachineCalibration: Sendable {
 
     /// Runs every measurement on all ranks of `comm`; every rank must call it. `decode` is the decode problem whose
     /// kernel rate is measured (heads, head dim; keys per rank), `maxMessage` the largest ping-pong message.
-    public static func measure(_ comm: Communicator, heads: Int, headDim: Int, decodeKeys: Int,
-                               maxMessage: Int = 16 << 20, progress: (String) -> Void = { _ in }) throws -> MachineCalibration {
+    public static func measure(
+        _ comm: Communicator, heads: Int, headDim: Int, decodeKeys: Int,
+        maxMessage: Int = 16 << 20, progress: (String) -> Void = { _ in }
+    ) throws -> MachineCalibration {
         var c = MachineCalibration()
         c.ranks = comm.size
         c.memoryBytes = Double(ProcessInfo.processInfo.physicalMemory)
@@ -145,7 +147,8 @@ public struct MachineCalibration: Sendable {
     struct DecodeProblem {
         let inputs: AttentionInputs<Double>
         init(heads: Int, headDim: Int, keys: Int) throws {
-            let t = try RandomInputs(batch: 1, heads: heads, queries: 1, keys: keys, headDim: headDim, seed: 1).generate().map { $0.data.tensor() }
+            let t = try RandomInputs(batch: 1, heads: heads, queries: 1, keys: keys, headDim: headDim, seed: 1)
+                .generate().map { $0.data.tensor() }
             inputs = try AttentionInputs(q: t[0], k: t[1], v: t[2])
         }
         func run() throws { _ = try ExactAttention.forward(inputs) }
@@ -196,9 +199,15 @@ final class GemmBuffers {
         c = [Double](repeating: 0, count: n * n)
     }
     func run() {
-        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-            Double.gemm(m: n, n: n, k: n, alpha: 1, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, transB: false,
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    Double.gemm(
+                        m: n, n: n, k: n, alpha: 1, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n,
+                        transB: false,
                         beta: 0, c: pc.baseAddress!, ldc: n)
-        }}}
+                }
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@ import Reference
 /// `MergeOperator.mergeRow`. The operation is declared non-commutative, so Open MPI combines the ranks' records in rank
 /// order (its bracketing is its own), which keeps runs deterministic.
 struct MergeOpReduction: RankReduction {
-    func run<S: MPIScalar>(_ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog) throws -> AttentionPartial<S>? {
+    func run<S: MPIScalar>(
+        _ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog
+    ) throws -> AttentionPartial<S>? {
         let local = try log.time("local attention", comm) { try shard.localPartial() }
         let rows = local.rows, dv = local.valueDim
         var records = [S](repeating: 0, count: rows * (dv + 1))
@@ -37,9 +39,11 @@ struct MergeOpReduction: RankReduction {
 
 /// The user function of the merge `MPI_Op`: inout[i] = merge(in[i], inout[i]) for `len` records, the record width
 /// read from the datatype's size (so no state is captured).
-private func mergeRecords<S: AttentionScalar>(_ a: UnsafeMutableRawPointer?, _ b: UnsafeMutableRawPointer?,
-                                              _ len: UnsafeMutablePointer<Int32>?, _ type: UnsafeMutablePointer<MPI_Datatype?>?,
-                                              _: S.Type) {
+private func mergeRecords<S: AttentionScalar>(
+    _ a: UnsafeMutableRawPointer?, _ b: UnsafeMutableRawPointer?,
+    _ len: UnsafeMutablePointer<Int32>?, _ type: UnsafeMutablePointer<MPI_Datatype?>?,
+    _: S.Type
+) {
     guard let a, let b, let len, let type else { return }
     var bytes: Int32 = 0
     MPI_Type_size(type.pointee, &bytes)
@@ -49,14 +53,22 @@ private func mergeRecords<S: AttentionScalar>(_ a: UnsafeMutableRawPointer?, _ b
     for i in 0..<Int(len.pointee) {
         let x = input + i * width, y = inout_ + i * width
         let lse = merged.withUnsafeMutableBufferPointer { out in
-            MergeOperator.mergeRow(outputs: [UnsafePointer(x), UnsafePointer(y)], lses: [x[dv], y[dv]], valueDim: dv, into: out.baseAddress!)
+            MergeOperator.mergeRow(
+                outputs: [UnsafePointer(x), UnsafePointer(y)], lses: [x[dv], y[dv]], valueDim: dv,
+                into: out.baseAddress!)
         }
         for c in 0..<dv { y[c] = merged[c] }
         y[dv] = lse
     }
 }
 
-private let mergeDoubles: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
-                                          UnsafeMutablePointer<MPI_Datatype?>?) -> Void = { mergeRecords($0, $1, $2, $3, Double.self) }
-private let mergeFloats: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
-                                         UnsafeMutablePointer<MPI_Datatype?>?) -> Void = { mergeRecords($0, $1, $2, $3, Float.self) }
+private let mergeDoubles:
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
+        UnsafeMutablePointer<MPI_Datatype?>?
+    ) -> Void = { mergeRecords($0, $1, $2, $3, Double.self) }
+private let mergeFloats:
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
+        UnsafeMutablePointer<MPI_Datatype?>?
+    ) -> Void = { mergeRecords($0, $1, $2, $3, Float.self) }

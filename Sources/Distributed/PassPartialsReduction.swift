@@ -5,7 +5,9 @@ import Reference
 /// ends with the result after p-1 sequential hops (the simulator's `pass-partials`, mirrored so the result lands on
 /// the rank that writes it).
 struct PassPartialsReduction: RankReduction {
-    func run<S: MPIScalar>(_ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog) throws -> AttentionPartial<S>? {
+    func run<S: MPIScalar>(
+        _ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog
+    ) throws -> AttentionPartial<S>? {
         var mine = try log.time("local attention", comm) { try shard.localPartial() }
         let count = mine.output.count + mine.rows
         try log.time("chain", comm) {

@@ -16,9 +16,12 @@ public struct RankShard<S: MPIScalar>: Sendable {
     /// A rank's shard; throws `DistributedError.invalid` when `rank` is not a shard of `layout` or `inputs` does
     /// not hold exactly that shard's keys.
     public init(inputs: AttentionInputs<S>, layout: ShardLayout, rank: Int, options: AttentionOptions) throws {
-        guard (0..<layout.count).contains(rank) else { throw DistributedError.invalid("rank \(rank) outside the \(layout.count) shards") }
+        guard (0..<layout.count).contains(rank) else {
+            throw DistributedError.invalid("rank \(rank) outside the \(layout.count) shards")
+        }
         guard inputs.keys == layout.ranges[rank].count else {
-            throw DistributedError.invalid("rank \(rank) holds \(inputs.keys) keys but its shard is \(layout.ranges[rank])")
+            throw DistributedError.invalid(
+                "rank \(rank) holds \(inputs.keys) keys but its shard is \(layout.ranges[rank])")
         }
         self.inputs = inputs
         self.layout = layout
@@ -31,13 +34,15 @@ public struct RankShard<S: MPIScalar>: Sendable {
 
     /// This rank's partial (O_i, LSE_i) over its own keys.
     public func localPartial() throws -> AttentionPartial<S> {
-        try ExactAttention.forward(shard: inputs, keyOffset: keyRange.lowerBound, totalKeys: layout.keys, options: options)
+        try ExactAttention.forward(
+            shard: inputs, keyOffset: keyRange.lowerBound, totalKeys: layout.keys, options: options)
     }
 
     /// The partial of every query against another shard's K/V block (ring attention), keys `range`.
     public func partial(k: Tensor<S>, v: Tensor<S>, range: Range<Int>) throws -> AttentionPartial<S> {
         let block = try AttentionInputs(q: inputs.q, k: k, v: v)
-        return try ExactAttention.forward(shard: block, keyOffset: range.lowerBound, totalKeys: layout.keys, options: options)
+        return try ExactAttention.forward(
+            shard: block, keyOffset: range.lowerBound, totalKeys: layout.keys, options: options)
     }
 
     /// An empty partial of the result's shape.
@@ -53,8 +58,9 @@ extension AttentionPartial where Scalar: MPIScalar {
     /// The inverse of `packed` for a partial shaped like `like`.
     init(packed: [Scalar], like: AttentionPartial<Scalar>) throws {
         let n = like.output.count
-        try self.init(output: Tensor(shape: like.output.shape, data: Array(packed[..<n])),
-                      lse: Tensor(shape: like.lse.shape, data: Array(packed[n...])))
+        try self.init(
+            output: Tensor(shape: like.output.shape, data: Array(packed[..<n])),
+            lse: Tensor(shape: like.lse.shape, data: Array(packed[n...])))
     }
 }
 

@@ -13,7 +13,9 @@ final class RingReduction: RankReduction {
     /// The two (K, V) buffer pairs of the previous run, as `[S]` arrays.
     private var pool: [Any] = []
 
-    func run<S: MPIScalar>(_ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog) throws -> AttentionPartial<S>? {
+    func run<S: MPIScalar>(
+        _ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog
+    ) throws -> AttentionPartial<S>? {
         let p = comm.size, x = shard.inputs
         var buffers = (pool as? [[S]]).flatMap { $0.count == 4 ? $0 : nil } ?? [[], [], [], []]
         pool = []  // the arrays below are now uniquely referenced, so receiving into them never copies
@@ -37,7 +39,8 @@ final class RingReduction: RankReduction {
             v = k
             try log.time("sendrecv hop \(hop + 1)", comm) {
                 let right = (comm.rank + 1) % p, left = (comm.rank - 1 + p) % p
-                let sendK = hop == 0 ? x.k.data : buffers[2 * ((hop - 1) % 2)], sendV = hop == 0 ? x.v.data : buffers[2 * ((hop - 1) % 2) + 1]
+                let sendK = hop == 0 ? x.k.data : buffers[2 * ((hop - 1) % 2)],
+                    sendV = hop == 0 ? x.v.data : buffers[2 * ((hop - 1) % 2) + 1]
                 Self.resize(&buffers[pair], to: kShape.reduce(1, *))
                 Self.resize(&buffers[pair + 1], to: vShape.reduce(1, *))
                 try comm.sendReceive(sendK, to: right, into: &buffers[pair], from: left, tag: 2 * hop)
@@ -52,7 +55,9 @@ final class RingReduction: RankReduction {
 
     /// Sets the element count, keeping the capacity (uneven shards differ by one key's rows).
     static func resize<S: MPIScalar>(_ buffer: inout [S], to count: Int) {
-        if buffer.count > count { buffer.removeLast(buffer.count - count) } else if buffer.count < count {
+        if buffer.count > count {
+            buffer.removeLast(buffer.count - count)
+        } else if buffer.count < count {
             buffer.append(contentsOf: repeatElement(0, count: count - buffer.count))
         }
     }

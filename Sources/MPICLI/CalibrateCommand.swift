@@ -10,7 +10,8 @@ import TreeCore
 struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Measure the MPI ranks (network, memory, GEMM, decode kernel, collective call) and write a cluster file.",
+        abstract:
+            "Measure the MPI ranks (network, memory, GEMM, decode kernel, collective call) and write a cluster file.",
         discussion: """
             Run under mpirun with the ranks and network of the runs to predict (every rank measures while the others \
             run too). The cluster file describes the ranks as CPU devices (kind: cpu) on a star: each rank's uplink \
@@ -29,9 +30,13 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
     @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
-        guard (1...1024).contains(heads), (1...1024).contains(headDim) else { throw CLIError("--heads and --head-dim must be in 1...1024") }
+        guard (1...1024).contains(heads), (1...1024).contains(headDim) else {
+            throw CLIError("--heads and --head-dim must be in 1...1024")
+        }
         guard (64...(1 << 24)).contains(decodeKeys) else { throw CLIError("--decode-keys must be in 64...\(1 << 24)") }
-        guard (1024...(1 << 30)).contains(maxMessage) else { throw CLIError("--max-message must be in 1024...\(1 << 30)") }
+        guard (1024...(1 << 30)).contains(maxMessage) else {
+            throw CLIError("--max-message must be in 1024...\(1 << 30)")
+        }
     }
 
     func run() throws {
@@ -39,17 +44,20 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
             let outputs: AtomicOutputs? = try comm.agree { comm.rank == 0 ? try AtomicOutputs([out]) : nil }
             defer { outputs?.discard() }
             try comm.agree {
-                try MemoryBudget.current.check(product: [decodeKeys, heads, 2 * headDim + 1, 8, 2], for: "the decode kernel measured")
+                try MemoryBudget.current.check(
+                    product: [decodeKeys, heads, 2 * headDim + 1, 8, 2], for: "the decode kernel measured")
                 try MemoryBudget.current.check(product: [maxMessage, 3], for: "the ping-pong buffers")
             }
             let say: (String) -> Void = { line in
                 if comm.rank == 0 && !quiet { FileHandle.standardError.write(Data("calibrate: \(line)\n".utf8)) }
             }
-            let c = try MachineCalibration.measure(comm, heads: heads, headDim: headDim, decodeKeys: decodeKeys,
-                                                   maxMessage: maxMessage, progress: say)
+            let c = try MachineCalibration.measure(
+                comm, heads: heads, headDim: headDim, decodeKeys: decodeKeys,
+                maxMessage: maxMessage, progress: say)
             try comm.agree {
                 guard let outputs else { return }
-                let cluster = CalibratedCluster(CalibratedCluster.Measurements(c), name: name ?? "calibrated \(c.ranks) ranks")
+                let cluster = CalibratedCluster(
+                    CalibratedCluster.Measurements(c), name: name ?? "calibrated \(c.ranks) ranks")
                 let call = try cluster.collectiveCall()  // one simulation, for the file and the summary
                 try outputs.write(Array(try cluster.yaml(collectiveCallUs: call).utf8), to: out)
                 try outputs.commit()
@@ -63,9 +71,13 @@ extension CalibratedCluster.Measurements {
     /// The numbers a calibration measured under MPI, as the study takes them.
     init(_ c: MachineCalibration) {
         self.init()
-        (ranks, pingPong, latency, bandwidth, aggregateBandwidth) = (c.ranks, c.pingPong.map { ($0.bytes, $0.seconds) }, c.latency,
-                                                                     c.bandwidth, c.aggregateBandwidth)
-        (memoryBandwidth, gemmFlops, decodeFixed, decodeBandwidth) = (c.memoryBandwidth, c.gemmFlops, c.decodeFixed, c.decodeBandwidth)
+        (ranks, pingPong, latency, bandwidth, aggregateBandwidth) = (
+            c.ranks, c.pingPong.map { ($0.bytes, $0.seconds) }, c.latency,
+            c.bandwidth, c.aggregateBandwidth
+        )
+        (memoryBandwidth, gemmFlops, decodeFixed, decodeBandwidth) = (
+            c.memoryBandwidth, c.gemmFlops, c.decodeFixed, c.decodeBandwidth
+        )
         (smallAllreduce, memoryBytes) = (c.smallAllreduce, c.memoryBytes)
     }
 }

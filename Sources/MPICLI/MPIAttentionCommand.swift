@@ -19,18 +19,24 @@ struct MPIAttentionCommand: ParsableCommand, MemoryBoundedCommand {
             """)
 
     @Option(help: "Query tensor file (.npy, or .safetensors with tensor 'q').") var q: String?
-    @Option(help: "Key tensor file (.npy, or .safetensors with tensor 'k'); each rank reads only its key rows.") var k: String?
-    @Option(help: "Value tensor file (.npy, or .safetensors with tensor 'v'); each rank reads only its key rows.") var v: String?
+    @Option(help: "Key tensor file (.npy, or .safetensors with tensor 'k'); each rank reads only its key rows.") var k:
+        String?
+    @Option(help: "Value tensor file (.npy, or .safetensors with tensor 'v'); each rank reads only its key rows.")
+    var v: String?
     @Flag(help: "Generate q, k, v from --seed instead of reading files (each rank generates only its key shard).")
     var random = false
     @OptionGroup(title: "Random inputs (with --random)") var shape: RandomShapeOptions
 
-    @Option(help: "algorithm3, merge-op, binary, ring or pass-partials.") var reduction: DistributedReduction = .algorithm3
+    @Option(help: "algorithm3, merge-op, binary, ring or pass-partials.") var reduction: DistributedReduction =
+        .algorithm3
     @OptionGroup var problem: AttentionOptionGroup
     @Option(help: "Output file (.npy or .safetensors), written by rank 0.") var out: String?
     @Option(help: "LSE output file (.npy or .safetensors), written by rank 0.") var lse: String?
-    @Option(help: "Write per-rank, per-phase wall times (MPI_Wtime) and bytes sent as JSON here (rank 0).") var report: String?
-    @Option(name: .customLong("repeat"), help: "Timed runs (after --warmup untimed ones); the report gives min/median/max.") var repeats: Int = 1
+    @Option(help: "Write per-rank, per-phase wall times (MPI_Wtime) and bytes sent as JSON here (rank 0).") var report:
+        String?
+    @Option(
+        name: .customLong("repeat"), help: "Timed runs (after --warmup untimed ones); the report gives min/median/max.")
+    var repeats: Int = 1
     @Option(help: "Untimed warm-up runs before the timed ones.") var warmup: Int = 0
 
     @OptionGroup var memory: MemoryOptions
@@ -47,9 +53,12 @@ struct MPIAttentionCommand: ParsableCommand, MemoryBoundedCommand {
 
     /// The job these options describe.
     func job() throws -> DistributedAttentionJob {
-        var job = DistributedAttentionJob(inputs: random ? .random(shape.spec) : .files(q: q ?? "", k: k ?? "", v: v ?? ""))
+        var job = DistributedAttentionJob(
+            inputs: random ? .random(shape.spec) : .files(q: q ?? "", k: k ?? "", v: v ?? ""))
         job.problem = try problem.problem()
-        (job.reduction, job.out, job.lse, job.report, job.repeats, job.warmup) = (reduction, out, lse, report, repeats, warmup)
+        (job.reduction, job.out, job.lse, job.report, job.repeats, job.warmup) = (
+            reduction, out, lse, report, repeats, warmup
+        )
         return job
     }
 

@@ -9,7 +9,8 @@ import Foundation
 struct MPIBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure each reduction's combine in a decode step at P = 2 and 4, next to the simulator's prediction.")
+        abstract:
+            "Measure each reduction's combine in a decode step at P = 2 and 4, next to the simulator's prediction.")
 
     @Option(help: "Rank counts.") var ranks = "2,4"
     @Option(help: "Reductions.") var reductions = "algorithm3,merge-op,binary,ring"
@@ -21,7 +22,9 @@ struct MPIBenchCommand: ParsableCommand {
 
     func run() throws {
         var bench = CombineBench(binary: binary ?? CommandLine.arguments[0])
-        (bench.ranks, bench.reductions) = (try parseList(ranks, "--ranks", parseCount), try parseList(reductions, "--reductions") { $0 })
+        (bench.ranks, bench.reductions) = (
+            try parseList(ranks, "--ranks", parseCount), try parseList(reductions, "--reductions") { $0 }
+        )
         (bench.keys, bench.heads, bench.headDim, bench.repeats) = (keys, heads, headDim, repeats)
         let work = NSTemporaryDirectory() + "treeattn-bench-mpi-\(getpid())"
         try createFolder(work)

@@ -10,7 +10,8 @@ import TreeCore
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Run Tree and Ring decode under mpirun over a grid, predict each point with the simulator, write the comparison.",
+        abstract:
+            "Run Tree and Ring decode under mpirun over a grid, predict each point with the simulator, write the comparison.",
         discussion: """
             For each network and rank count: `treeattn-mpi calibrate` writes a cluster file, then every (N, method) \
             point runs `treeattn-mpi attention --random` (decode: one query) with --repeat runs after a warm-up, and \
@@ -21,10 +22,12 @@ struct ValidateCommand: ParsableCommand {
             """)
 
     @Option(help: "Markdown report to write (with .csv, .svg and .json beside it).") var out = "docs/validation.md"
-    @Option(help: "Networks: shm (shared memory) and/or netns (emulated, rate-limited loopback).") var networks = "shm,netns"
+    @Option(help: "Networks: shm (shared memory) and/or netns (emulated, rate-limited loopback).") var networks =
+        "shm,netns"
     @Option(help: "Rank counts.") var ranks = "2,4,8"
     @Option(help: "Key counts N for shared memory.") var keys = "16384,65536,262144,1048576,4194304"
-    @Option(help: "Key counts N for the emulated network (ring traffic crosses one 1 Gbit/s queue).") var netnsKeys = "16384,65536,262144,1048576"
+    @Option(help: "Key counts N for the emulated network (ring traffic crosses one 1 Gbit/s queue).") var netnsKeys =
+        "16384,65536,262144,1048576"
     @Option(help: "Methods: algorithm3, binary, ring.") var methods = "algorithm3,binary,ring"
     @Option(help: "Query heads (Fig. 3's 16 heads scaled down to fit).") var heads = 2
     @Option(help: "Head dim.") var headDim = 16
@@ -41,9 +44,13 @@ struct ValidateCommand: ParsableCommand {
             }
             return network
         }
-        (c.ranks, c.keys, c.netnsKeys) = (try parseList(ranks, "--ranks", parseCount), try parseList(keys, "--keys", parseCount),
-                                          try parseList(netnsKeys, "--netns-keys", parseCount))
-        (c.methods, c.heads, c.headDim, c.repeats, c.rate) = (try parseList(methods, "--methods") { $0 }, heads, headDim, repeats, rate)
+        (c.ranks, c.keys, c.netnsKeys) = (
+            try parseList(ranks, "--ranks", parseCount), try parseList(keys, "--keys", parseCount),
+            try parseList(netnsKeys, "--netns-keys", parseCount)
+        )
+        (c.methods, c.heads, c.headDim, c.repeats, c.rate) = (
+            try parseList(methods, "--methods") { $0 }, heads, headDim, repeats, rate
+        )
         return c
     }
 
@@ -61,8 +68,11 @@ struct ValidateCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let c = try campaign()
         let points = try c.run(in: work, say: { FileHandle.standardError.write(Data("validate: \($0)\n".utf8)) })
-        let document = ValidationDocument(points: points, command: "treeattn-mpi validate " + CommandLine.arguments.dropFirst(2).joined(separator: " "),
-                                          heads: heads, headDim: headDim, repeats: repeats, rate: rate, svgName: (svgPath as NSString).lastPathComponent)
+        let document = ValidationDocument(
+            points: points,
+            command: "treeattn-mpi validate " + CommandLine.arguments.dropFirst(2).joined(separator: " "),
+            heads: heads, headDim: headDim, repeats: repeats, rate: rate,
+            svgName: (svgPath as NSString).lastPathComponent)
         try outputs.write(Array(document.markdown().utf8), to: out)
         try outputs.write(Array(document.csv().utf8), to: csvPath)
         try outputs.write(Array(document.svg().utf8), to: svgPath)

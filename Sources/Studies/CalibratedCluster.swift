@@ -52,16 +52,23 @@ public struct CalibratedCluster: Sendable {
     /// Bandwidths in GB/s, never infinite (one rank: no network measured, a placeholder that nothing crosses).
     /// Rank link bandwidth in GB/s.
     var linkGBps: Double { c.bandwidth.isFinite ? c.bandwidth / 1e9 : 1000 }
-    var coreGBps: Double { min(c.aggregateBandwidth.isFinite ? c.aggregateBandwidth / 1e9 : linkGBps * Double(c.ranks), linkGBps * Double(c.ranks)) }
+    var coreGBps: Double {
+        min(
+            c.aggregateBandwidth.isFinite ? c.aggregateBandwidth / 1e9 : linkGBps * Double(c.ranks),
+            linkGBps * Double(c.ranks))
+    }
     var memoryEfficiency: Double { min(1, max(1e-6, c.decodeBandwidth / c.memoryBandwidth)) }
 
     /// The cluster file as YAML, with `call` microseconds of fixed cost per collective call.
     public func yaml(collectiveCallUs call: Double) throws -> String {
-        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        func q(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
         var lines = [
             "# Written by `treeattn-mpi calibrate` on \(ISO8601DateFormatter().string(from: Date())), \(c.ranks) ranks.",
-            "# Ping-pong (rank 0 <-> 1, one-way): " + c.pingPong.map { "\($0.bytes) B \(f($0.seconds * 1e6)) us" }.joined(separator: ", "),
+            "# Ping-pong (rank 0 <-> 1, one-way): "
+                + c.pingPong.map { "\($0.bytes) B \(f($0.seconds * 1e6)) us" }.joined(separator: ", "),
             "# Fitted: latency \(f(c.latency * 1e6)) us, bandwidth \(f(c.bandwidth / 1e9)) GB/s; all ranks exchanging at once: \(f(c.aggregateBandwidth / 1e9)) GB/s in total.",
             "# Per rank with all ranks busy: streaming read \(f(c.memoryBandwidth / 1e9)) GB/s, dgemm \(f(c.gemmFlops / 1e9)) GFLOP/s;",
             "# decode kernel: fixed \(f(c.decodeFixed * 1e6)) us, \(f(c.decodeBandwidth / 1e9)) GB/s of K/V; 8-byte MPI_Allreduce \(f(c.smallAllreduce * 1e6)) us.",
@@ -85,10 +92,16 @@ public struct CalibratedCluster: Sendable {
             "links:",
         ]
         for r in 0..<c.ranks {
-            lines.append("  - {from: cpu\(r), to: core-in, class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}")
-            lines.append("  - {from: core-out, to: cpu\(r), class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}")
+            lines.append(
+                "  - {from: cpu\(r), to: core-in, class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
+            )
+            lines.append(
+                "  - {from: core-out, to: cpu\(r), class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
+            )
         }
-        lines.append("  - {from: core-in, to: core-out, class: net, bandwidth_GBps: \(f(coreGBps)), latency_us: \(f(c.latency * 1e6)), duplex: false}")
+        lines.append(
+            "  - {from: core-in, to: core-out, class: net, bandwidth_GBps: \(f(coreGBps)), latency_us: \(f(c.latency * 1e6)), duplex: false}"
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -96,7 +109,8 @@ public struct CalibratedCluster: Sendable {
     public func collectiveCall() throws -> Double {
         guard c.ranks > 1 else { return max(0, c.smallAllreduce * 1e6) }
         let cluster = try ClusterFile.parse(try yaml(collectiveCallUs: 0), origin: "calibration")
-        let predicted = try Collective(.allreduce, algorithm: .recursiveDoubling, bytes: 8).run(on: cluster).time.seconds
+        let predicted = try Collective(.allreduce, algorithm: .recursiveDoubling, bytes: 8).run(on: cluster).time
+            .seconds
         return max(0, (c.smallAllreduce - predicted) * 1e6)
     }
 

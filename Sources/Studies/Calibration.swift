@@ -1,4 +1,5 @@
 import Simulator
+
 /// The overhead model of a prediction, as explicit named parameters. `idealised` is the physical lower bound
 /// (every overhead zero, every efficiency 1); `paperCode` is the one calibration used for every row of the paper
 /// reproduction, with each value justified in docs/paper-reproduction.md. There is no per-row adjustment.
@@ -34,12 +35,16 @@ public struct Calibration: Equatable, Sendable {
 
     /// A calibration with the given values (defaults: the idealised ones). Throws `StudyError.invalidArgument` when
     /// an efficiency is outside (0, 1] or a count is negative.
-    public init(name: String, kernelLaunch: SimTime = .zero, collectiveCall: SimTime = .zero, perMessage: SimTime = .zero,
-                memoryEfficiency: Double = 1, linkEfficiency: Double = 1, matmulEfficiency: Double = 1,
-                attentionEfficiency: Double = 1, kernelsPerLayer: Int = 0, syncCallsPerLayer: Int = 0,
-                ringExtraCallsPerLayer: Int = 0, attentionOnExpandedKV: Bool = false) throws {
-        for (v, what) in [(memoryEfficiency, "memory efficiency"), (linkEfficiency, "link efficiency"),
-                          (matmulEfficiency, "matmul efficiency"), (attentionEfficiency, "attention efficiency")] {
+    public init(
+        name: String, kernelLaunch: SimTime = .zero, collectiveCall: SimTime = .zero, perMessage: SimTime = .zero,
+        memoryEfficiency: Double = 1, linkEfficiency: Double = 1, matmulEfficiency: Double = 1,
+        attentionEfficiency: Double = 1, kernelsPerLayer: Int = 0, syncCallsPerLayer: Int = 0,
+        ringExtraCallsPerLayer: Int = 0, attentionOnExpandedKV: Bool = false
+    ) throws {
+        for (v, what) in [
+            (memoryEfficiency, "memory efficiency"), (linkEfficiency, "link efficiency"),
+            (matmulEfficiency, "matmul efficiency"), (attentionEfficiency, "attention efficiency"),
+        ] {
             guard v > 0 && v <= 1 else { throw StudyError.invalidArgument("\(what) must be in (0, 1], got \(v)") }
         }
         guard kernelsPerLayer >= 0, syncCallsPerLayer >= 0, ringExtraCallsPerLayer >= 0 else {
@@ -69,8 +74,10 @@ public struct Calibration: Equatable, Sendable {
     /// layer outside attention (counted in the paper's PyTorch Llama layer), the paper code's 2 sync calls per
     /// layer (+1 for ring) and its repeat_kv before attention.
     public static let paperCode = try! Calibration(
-        name: "calibrated", kernelLaunch: .microseconds(4), collectiveCall: .microseconds(10), perMessage: .microseconds(10),
-        memoryEfficiency: 0.8, linkEfficiency: 0.8, matmulEfficiency: 0.6, attentionEfficiency: 0.4, kernelsPerLayer: 40,
+        name: "calibrated", kernelLaunch: .microseconds(4), collectiveCall: .microseconds(10),
+        perMessage: .microseconds(10),
+        memoryEfficiency: 0.8, linkEfficiency: 0.8, matmulEfficiency: 0.6, attentionEfficiency: 0.4,
+        kernelsPerLayer: 40,
         syncCallsPerLayer: 2, ringExtraCallsPerLayer: 1, attentionOnExpandedKV: true)
 
     /// The decode-step options this calibration implies (ring always sends expanded K/V, as the paper's code).
@@ -93,10 +100,13 @@ public struct Calibration: Equatable, Sendable {
         for n in old.nodes { _ = try net.addNode(n.name, kind: n.kind) }
         for c in old.linkClasses { _ = try net.addLinkClass(c) }
         for l in old.links {
-            _ = try net.addLink(from: l.from, to: l.to, bandwidth: l.bandwidth * linkEfficiency, latency: l.latency, linkClass: l.linkClass)
+            _ = try net.addLink(
+                from: l.from, to: l.to, bandwidth: l.bandwidth * linkEfficiency, latency: l.latency,
+                linkClass: l.linkClass)
         }
-        return try Cluster(name: cluster.name, gpu: cluster.gpu, network: net, gpus: cluster.gpus, serverOf: cluster.serverOf,
-                           overheads: cluster.overheads)
+        return try Cluster(
+            name: cluster.name, gpu: cluster.gpu, network: net, gpus: cluster.gpus, serverOf: cluster.serverOf,
+            overheads: cluster.overheads)
     }
 
     /// "name: key value, ..." for documents and captions.

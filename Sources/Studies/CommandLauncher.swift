@@ -20,7 +20,8 @@ public enum CommandLauncher {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw StudyError.invalidArgument("\(arguments.prefix(8).joined(separator: " ")) ... failed (exit \(process.terminationStatus)): \(last)")
+            throw StudyError.invalidArgument(
+                "\(arguments.prefix(8).joined(separator: " ")) ... failed (exit \(process.terminationStatus)): \(last)")
         }
     }
 }
@@ -43,8 +44,10 @@ public struct NetworkNamespace {
         do {
             try launch(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"])
             // The burst must exceed the loopback MTU (65536 bytes) or packets are dropped.
-            try launch(["ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "lo", "root", "tbf",
-                        "rate", rate, "burst", "256kb", "latency", "400ms"])
+            try launch([
+                "ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "lo", "root", "tbf",
+                "rate", rate, "burst", "256kb", "latency", "400ms",
+            ])
         } catch {
             remove()
             throw error

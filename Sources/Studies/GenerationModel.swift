@@ -1,4 +1,5 @@
 import Simulator
+
 /// "Prefill N tokens, then generate": the paper's model-level benchmark (Table 1, Table 2). The paper's
 /// `generate(x, num_new_tokens=10)` runs one prefill forward (which yields the first new token) and then
 /// `newTokens - 1` single-token decode forwards.
@@ -47,7 +48,9 @@ public struct GenerationReport: Sendable, Equatable {
     /// The whole prefill: attention plus the rest.
     public var prefill: SimTime { prefillAttention + prefillOther }
     /// One decode forward: every layer's attention plus the work outside attention.
-    public var decodeStep: SimTime { SimTime(picoseconds: decodeAttentionPerLayer.picoseconds * Int64(layers)) + decodeOtherPerStep }
+    public var decodeStep: SimTime {
+        SimTime(picoseconds: decodeAttentionPerLayer.picoseconds * Int64(layers)) + decodeOtherPerStep
+    }
     /// The whole generation: the prefill plus `decodeSteps` decode forwards.
     public var total: SimTime { prefill + SimTime(picoseconds: decodeStep.picoseconds * Int64(decodeSteps)) }
     /// Transformer layers of the model (each decode forward runs `decodeAttentionPerLayer` this many times).
@@ -78,15 +81,18 @@ public struct GenerationModel: Sendable {
     public var includeNonAttention: Bool
 
     /// `gpus` nil uses every GPU of the cluster. The calibration's link efficiency is applied to the cluster here.
-    public init(cluster: Cluster, gpus: Int? = nil, workload: GenerationWorkload, calibration: Calibration,
-                includeNonAttention: Bool = true) throws {
+    public init(
+        cluster: Cluster, gpus: Int? = nil, workload: GenerationWorkload, calibration: Calibration,
+        includeNonAttention: Bool = true
+    ) throws {
         let c = try gpus.map { try cluster.prefix($0) } ?? cluster
         self.cluster = try calibration.apply(to: c)
         self.workload = workload
         self.calibration = calibration
         self.includeNonAttention = includeNonAttention
         guard workload.promptTokens >= self.cluster.gpuCount else {
-            throw StudyError.invalidArgument("prompt of \(workload.promptTokens) tokens is shorter than \(self.cluster.gpuCount) GPUs")
+            throw StudyError.invalidArgument(
+                "prompt of \(workload.promptTokens) tokens is shorter than \(self.cluster.gpuCount) GPUs")
         }
     }
 
@@ -94,8 +100,9 @@ public struct GenerationModel: Sendable {
     public var gpus: Int { cluster.gpuCount }
 
     func roofline(efficiency: Double) throws -> Roofline {
-        try Roofline(gpu: cluster.gpu, memoryEfficiency: calibration.memoryEfficiency, computeEfficiency: efficiency,
-                     kernelLaunch: calibration.kernelLaunch)
+        try Roofline(
+            gpu: cluster.gpu, memoryEfficiency: calibration.memoryEfficiency, computeEfficiency: efficiency,
+            kernelLaunch: calibration.kernelLaunch)
     }
 
     /// Time of one layer's weights (outside attention) over `tokens` tokens per rank.
@@ -104,7 +111,8 @@ public struct GenerationModel: Sendable {
         let m = workload.model, e = Double(try m.decodeWorkload(sequenceLength: 1).elementBytes)
         let roof = try roofline(efficiency: calibration.matmulEfficiency)
         let t = Double(tokens * workload.batch)
-        let weights = roof.time(bytes: m.layerParameters * e, flops: 2 * m.layerParameters * t) - calibration.kernelLaunch
+        let weights =
+            roof.time(bytes: m.layerParameters * e, flops: 2 * m.layerParameters * t) - calibration.kernelLaunch
         return weights + SimTime(picoseconds: calibration.kernelLaunch.picoseconds * Int64(calibration.kernelsPerLayer))
     }
 
@@ -123,7 +131,8 @@ public struct GenerationModel: Sendable {
     /// One layer of causal ring-attention prefill, simulated (makespan over ranks).
     public func prefillAttentionLayer() throws -> SimTime {
         let p = gpus, t = prefillTokensPerRank, m = workload.model, b = workload.batch
-        let w = try m.decodeWorkload(sequenceLength: workload.promptTokens, batch: b, expandedKV: calibration.attentionOnExpandedKV)
+        let w = try m.decodeWorkload(
+            sequenceLength: workload.promptTokens, batch: b, expandedKV: calibration.attentionOnExpandedKV)
         let e = Double(w.elementBytes)
         let roof = try roofline(efficiency: calibration.attentionEfficiency)
         let blockFlops = 4 * Double(b * m.heads) * Double(t) * Double(t) * Double(m.headDim)
@@ -132,16 +141,18 @@ public struct GenerationModel: Sendable {
         let diagonal = roof.time(bytes: blockBytes, flops: blockFlops / 2)
         // K and V chunks travel expanded to n_h heads (repeat_kv runs before ring_attention in the paper's code).
         let messageBytes = Double(b * t * m.heads * m.headDim) * e
-        let ring = try KVRingProgram(ranks: p, overlap: true, messagesPerChunk: 2,
-                                     chunkBytes: Array(repeating: 2 * messageBytes, count: p),
-                                     blocks: .causal(diagonal: diagonal, full: full))
+        let ring = try KVRingProgram(
+            ranks: p, overlap: true, messagesPerChunk: 2,
+            chunkBytes: Array(repeating: 2 * messageBytes, count: p),
+            blocks: .causal(diagonal: diagonal, full: full))
         return try Execution(messageOverhead: calibration.perMessage).run([ring], on: cluster).makespan
     }
 
     /// One decode layer's attention with `strategy` (simulated), plus the sync calls the calibration names.
     public func decodeAttentionLayer(_ strategy: DecodeStrategy) throws -> SimTime {
-        let w = try workload.model.decodeWorkload(sequenceLength: workload.promptTokens, batch: workload.batch,
-                                                  expandedKV: calibration.attentionOnExpandedKV)
+        let w = try workload.model.decodeWorkload(
+            sequenceLength: workload.promptTokens, batch: workload.batch,
+            expandedKV: calibration.attentionOnExpandedKV)
         let model = try DecodeModel(cluster: cluster, workload: w, options: calibration.decodeOptions)
         var calls = calibration.syncCallsPerLayer
         if case .ring = strategy { calls += calibration.ringExtraCallsPerLayer }
@@ -153,12 +164,14 @@ public struct GenerationModel: Sendable {
     public func run(_ strategy: DecodeStrategy) throws -> GenerationReport {
         let layers = Int64(workload.model.layers)
         let prefillAttention = SimTime(picoseconds: try prefillAttentionLayer().picoseconds * layers)
-        let prefillOther = SimTime(picoseconds: try layerOther(tokens: prefillTokensPerRank).picoseconds * layers)
+        let prefillOther =
+            SimTime(picoseconds: try layerOther(tokens: prefillTokensPerRank).picoseconds * layers)
             + (try head(tokens: prefillTokensPerRank))
         let decodeOther = SimTime(picoseconds: try layerOther(tokens: 1).picoseconds * layers) + (try head(tokens: 1))
-        return GenerationReport(strategy: strategy.description, gpus: gpus, prefillAttention: prefillAttention,
-                                prefillOther: prefillOther, decodeAttentionPerLayer: try decodeAttentionLayer(strategy),
-                                decodeOtherPerStep: decodeOther, decodeSteps: workload.decodeSteps,
-                                layers: workload.model.layers)
+        return GenerationReport(
+            strategy: strategy.description, gpus: gpus, prefillAttention: prefillAttention,
+            prefillOther: prefillOther, decodeAttentionPerLayer: try decodeAttentionLayer(strategy),
+            decodeOtherPerStep: decodeOther, decodeSteps: workload.decodeSteps,
+            layers: workload.model.layers)
     }
 }

@@ -41,14 +41,19 @@ public struct ModelSpec: Equatable, Sendable {
 
     /// Throws `StudyError.invalidArgument` when a size is below 1, `heads` is not a multiple of `kvHeads`, or the
     /// dtype is unknown.
-    public init(name: String, layers: Int, heads: Int, kvHeads: Int, headDim: Int, hidden: Int, intermediate: Int,
-                vocab: Int, tiedEmbeddings: Bool = false, dtype: String = "bf16") throws {
-        for (v, key) in [(layers, "layers"), (heads, "heads"), (kvHeads, "kv_heads"), (headDim, "head_dim"),
-                         (hidden, "hidden"), (intermediate, "intermediate"), (vocab, "vocab")] {
+    public init(
+        name: String, layers: Int, heads: Int, kvHeads: Int, headDim: Int, hidden: Int, intermediate: Int,
+        vocab: Int, tiedEmbeddings: Bool = false, dtype: String = "bf16"
+    ) throws {
+        for (v, key) in [
+            (layers, "layers"), (heads, "heads"), (kvHeads, "kv_heads"), (headDim, "head_dim"),
+            (hidden, "hidden"), (intermediate, "intermediate"), (vocab, "vocab"),
+        ] {
             guard v >= 1 else { throw StudyError.invalidArgument("model '\(name)': \(key) must be >= 1, got \(v)") }
         }
         guard heads % kvHeads == 0 else {
-            throw StudyError.invalidArgument("model '\(name)': heads (\(heads)) must be a multiple of kv_heads (\(kvHeads))")
+            throw StudyError.invalidArgument(
+                "model '\(name)': heads (\(heads)) must be a multiple of kv_heads (\(kvHeads))")
         }
         self.name = name
         self.layers = layers
@@ -69,12 +74,14 @@ public struct ModelSpec: Equatable, Sendable {
 
     /// Llama 3.1 8B (Meta's config.json): 32 layers, 32 heads, 8 KV heads, head dim 128, hidden 4096,
     /// intermediate 14336, vocab 128256, untied embeddings.
-    public static let llama31_8B = try! ModelSpec(name: "llama-3.1-8b", layers: 32, heads: 32, kvHeads: 8, headDim: 128,
-                                                 hidden: 4096, intermediate: 14336, vocab: 128_256)
+    public static let llama31_8B = try! ModelSpec(
+        name: "llama-3.1-8b", layers: 32, heads: 32, kvHeads: 8, headDim: 128,
+        hidden: 4096, intermediate: 14336, vocab: 128_256)
     /// Llama 3.2 1B: 16 layers, 32 heads, 8 KV heads, head dim 64, hidden 2048, intermediate 8192, vocab 128256,
     /// tied embeddings.
-    public static let llama32_1B = try! ModelSpec(name: "llama-3.2-1b", layers: 16, heads: 32, kvHeads: 8, headDim: 64,
-                                                 hidden: 2048, intermediate: 8192, vocab: 128_256, tiedEmbeddings: true)
+    public static let llama32_1B = try! ModelSpec(
+        name: "llama-3.2-1b", layers: 16, heads: 32, kvHeads: 8, headDim: 64,
+        hidden: 2048, intermediate: 8192, vocab: 128_256, tiedEmbeddings: true)
 
     /// The models `resolve` knows by name: Llama 3.1 8B and Llama 3.2 1B.
     public static let presets: [ModelSpec] = [.llama31_8B, .llama32_1B]
@@ -85,13 +92,15 @@ public struct ModelSpec: Equatable, Sendable {
         if spec.hasSuffix(".yaml") || spec.hasSuffix(".yml") || spec.hasSuffix(".json") || spec.contains("/") {
             return try load(path: spec)
         }
-        throw StudyError.invalidArgument("unknown model '\(spec)' (presets: \(presets.map(\.name).joined(separator: ", ")), or a .yaml/.json file)")
+        throw StudyError.invalidArgument(
+            "unknown model '\(spec)' (presets: \(presets.map(\.name).joined(separator: ", ")), or a .yaml/.json file)")
     }
 
     /// Reads and parses the model file at `path` (JSON when it ends in `.json`, YAML otherwise). Throws
     /// `StudyError.file` when it cannot be read, `StudyError.invalidArgument` for invalid contents.
     public static func load(path: String) throws -> ModelSpec {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw StudyError.file(path: path, problem: "cannot read model file")
         }
         do {
@@ -113,11 +122,16 @@ public struct ModelSpec: Equatable, Sendable {
         } catch {
             throw StudyError.invalidArgument("\(context): not valid \(json ? "JSON" : "YAML")")
         }
-        guard let dict = root as? [String: Any] else { throw StudyError.invalidArgument("\(context): expected a mapping") }
-        let allowed: Set<String> = ["name", "preset", "layers", "heads", "kv_heads", "head_dim", "hidden", "intermediate",
-                                    "vocab", "tied_embeddings", "dtype"]
+        guard let dict = root as? [String: Any] else {
+            throw StudyError.invalidArgument("\(context): expected a mapping")
+        }
+        let allowed: Set<String> = [
+            "name", "preset", "layers", "heads", "kv_heads", "head_dim", "hidden", "intermediate",
+            "vocab", "tied_embeddings", "dtype",
+        ]
         if let unknown = dict.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw StudyError.invalidArgument("\(context): unknown key '\(unknown)' (known: \(allowed.sorted().joined(separator: ", ")))")
+            throw StudyError.invalidArgument(
+                "\(context): unknown key '\(unknown)' (known: \(allowed.sorted().joined(separator: ", ")))")
         }
         func int(_ key: String) throws -> Int {
             guard let v = dict[key] else { throw StudyError.invalidArgument("\(context): missing '\(key)'") }
@@ -127,7 +141,9 @@ public struct ModelSpec: Equatable, Sendable {
         }
         func string(_ key: String) throws -> String? {
             guard let v = dict[key] else { return nil }
-            guard let s = v as? String else { throw StudyError.invalidArgument("\(context): '\(key)' must be a string") }
+            guard let s = v as? String else {
+                throw StudyError.invalidArgument("\(context): '\(key)' must be a string")
+            }
             return s
         }
         if let preset = try string("preset") {
@@ -135,20 +151,24 @@ public struct ModelSpec: Equatable, Sendable {
                 throw StudyError.invalidArgument("\(context): a preset file takes only 'preset' and 'name'")
             }
             guard var m = presets.first(where: { $0.name == preset.lowercased() }) else {
-                throw StudyError.invalidArgument("\(context): unknown preset '\(preset)' (\(presets.map(\.name).joined(separator: ", ")))")
+                throw StudyError.invalidArgument(
+                    "\(context): unknown preset '\(preset)' (\(presets.map(\.name).joined(separator: ", ")))")
             }
             if let n = try string("name") { m.name = n }
             return m
         }
         var tied = false
         if let v = dict["tied_embeddings"] {
-            guard let b = v as? Bool else { throw StudyError.invalidArgument("\(context): 'tied_embeddings' must be true or false") }
+            guard let b = v as? Bool else {
+                throw StudyError.invalidArgument("\(context): 'tied_embeddings' must be true or false")
+            }
             tied = b
         }
-        return try ModelSpec(name: try string("name") ?? "custom", layers: try int("layers"), heads: try int("heads"),
-                             kvHeads: try int("kv_heads"), headDim: try int("head_dim"), hidden: try int("hidden"),
-                             intermediate: try int("intermediate"), vocab: try int("vocab"), tiedEmbeddings: tied,
-                             dtype: try string("dtype") ?? "bf16")
+        return try ModelSpec(
+            name: try string("name") ?? "custom", layers: try int("layers"), heads: try int("heads"),
+            kvHeads: try int("kv_heads"), headDim: try int("head_dim"), hidden: try int("hidden"),
+            intermediate: try int("intermediate"), vocab: try int("vocab"), tiedEmbeddings: tied,
+            dtype: try string("dtype") ?? "bf16")
     }
 
     /// The YAML text of this model (what `fixtures/models/*.yaml` hold).
@@ -185,7 +205,8 @@ public struct ModelSpec: Equatable, Sendable {
 
     /// One layer's attention as a decode workload (batch 1 unless given).
     public func decodeWorkload(sequenceLength: Int, batch: Int = 1, expandedKV: Bool = false) throws -> DecodeWorkload {
-        try DecodeWorkload(sequenceLength: sequenceLength, batch: batch, heads: heads, kvHeads: expandedKV ? heads : kvHeads,
-                           headDim: headDim, dtype: dtype)
+        try DecodeWorkload(
+            sequenceLength: sequenceLength, batch: batch, heads: heads, kvHeads: expandedKV ? heads : kvHeads,
+            headDim: headDim, dtype: dtype)
     }
 }

@@ -8,7 +8,9 @@ extension PaperReproduction {
         guard let last = fig3.last, let first8 = fig3.first(where: { $0.gpus == 8 }) else { return "" }
         // A fixed per-step cost X added to both methods gives (ring + X) / (tree + X) = 8 at this point.
         let x = (last.calibratedRing - Self.figure3PaperSpeedup * last.calibratedTree) / (Self.figure3PaperSpeedup - 1)
-        let grows = zip(fig3.filter { $0.gpus == 128 }, fig3.filter { $0.gpus == 128 }.dropFirst()).allSatisfy { $1.idealSpeedup > $0.idealSpeedup }
+        let grows = zip(fig3.filter { $0.gpus == 128 }, fig3.filter { $0.gpus == 128 }.dropFirst()).allSatisfy {
+            $1.idealSpeedup > $0.idealSpeedup
+        }
         return """
             **Reading.** The trends match the paper: Tree's time is nearly flat in N at 64 and 128 GPUs (its local \
             chunk shrinks as p grows and the all-reduces carry ~8 KB), Ring's grows linearly with N (each hop carries a \
@@ -39,7 +41,8 @@ extension PaperReproduction {
     /// fixed cost `x` (seconds) derived above. The measurement is a stated constant, not computed here.
     func compileTimeDiscussion(_ x: Double) -> String {
         let m = Self.figure3CompileTime
-        let lo = Double(min(m.treeCompileMs, m.ringCompileMs)) / 1e3, hi = Double(max(m.treeCompileMs, m.ringCompileMs)) / 1e3
+        let lo = Double(min(m.treeCompileMs, m.ringCompileMs)) / 1e3,
+            hi = Double(max(m.treeCompileMs, m.ringCompileMs)) / 1e3
         return """
             **What the Fig. 3 timing includes.** The public scripts for Fig. 3's single-block decode are \
             `tree_shard_test.py` and `ring_shard_test.py` in github.com/Zyphra/tree_attention (added in the commit \
@@ -73,28 +76,38 @@ extension PaperReproduction {
     /// code for both, so it cancels) and the same difference in our calibrated model.
     func impliedDecodeGap(_ platform: Platform, _ pt: TablePoint) -> (paper: Double, calibrated: Double) {
         let steps = Double(pt.calibrated.tree.decodeSteps * platform.model.layers)
-        return ((pt.paper.ring - pt.paper.tree) / steps,
-                pt.calibrated.ring.decodeAttentionPerLayer.seconds - pt.calibrated.tree.decodeAttentionPerLayer.seconds)
+        return (
+            (pt.paper.ring - pt.paper.tree) / steps,
+            pt.calibrated.ring.decodeAttentionPerLayer.seconds - pt.calibrated.tree.decodeAttentionPerLayer.seconds
+        )
     }
 
     func tableDiscussion(_ platform: Platform, _ points: [TablePoint]) -> String {
         var lines: [String] = []
-        lines.append("Ring minus Tree per layer per decode step: implied by the paper ((ring - tree) / (9 steps x \(platform.model.layers) layers); the prefill cancels) vs calibrated:")
+        lines.append(
+            "Ring minus Tree per layer per decode step: implied by the paper ((ring - tree) / (9 steps x \(platform.model.layers) layers); the prefill cancels) vs calibrated:"
+        )
         lines.append("")
-        lines.append("| N | paper implied | calibrated | paper / calibrated | idealised prefill (lower bound) | paper tree total |")
+        lines.append(
+            "| N | paper implied | calibrated | paper / calibrated | idealised prefill (lower bound) | paper tree total |"
+        )
         lines.append("|---|---|---|---|---|---|")
         for pt in points {
             let g = impliedDecodeGap(platform, pt)
-            lines.append("| \(Self.tokens(pt.paper.promptTokens)) | \(Self.seconds(g.paper)) | \(Self.seconds(g.calibrated)) | \(Self.fmt(g.paper / g.calibrated)) | \(Self.fmt(pt.ideal.tree.prefill.seconds, 3)) s | \(Self.fmt(pt.paper.tree)) s |")
+            lines.append(
+                "| \(Self.tokens(pt.paper.promptTokens)) | \(Self.seconds(g.paper)) | \(Self.seconds(g.calibrated)) | \(Self.fmt(g.paper / g.calibrated)) | \(Self.fmt(pt.ideal.tree.prefill.seconds, 3)) s | \(Self.fmt(pt.paper.tree)) s |"
+            )
         }
         lines.append("")
         let ratios = points.map { impliedDecodeGap(platform, $0) }.map { $0.paper / $0.calibrated }
         let below = points.filter { $0.paper.tree < $0.ideal.tree.prefill.seconds }
         var text = "**Reading.** "
         if let lo = ratios.min(), let hi = ratios.max() {
-            text += "The paper's Ring costs \(Self.fmt(lo))-\(Self.fmt(hi))x our calibrated Ring-minus-Tree decode time per layer. "
+            text +=
+                "The paper's Ring costs \(Self.fmt(lo))-\(Self.fmt(hi))x our calibrated Ring-minus-Tree decode time per layer. "
             if lo > 1.5 {
-                text += "Our Ring is bandwidth-bound at \(Self.fmt(calibration.linkEfficiency * 100, 0))% of the links; the measured one is several times slower than the links allow, so it pays costs our model does not contain (in the paper's code: a host synchronisation `.item()` per layer, allocation of the receive buffers, K and V sent as separate NCCL calls, padding copies of the expanded K/V), and Tree/Ring comes out too small. "
+                text +=
+                    "Our Ring is bandwidth-bound at \(Self.fmt(calibration.linkEfficiency * 100, 0))% of the links; the measured one is several times slower than the links allow, so it pays costs our model does not contain (in the paper's code: a host synchronisation `.item()` per layer, allocation of the receive buffers, K and V sent as separate NCCL calls, padding copies of the expanded K/V), and Tree/Ring comes out too small. "
             } else if hi < 0.67 {
                 text += "Our Ring is slower than the measured one. "
             } else {
@@ -102,11 +115,13 @@ extension PaperReproduction {
             }
         }
         if !below.isEmpty {
-            text += "The paper's Tree total at \(below.map { Self.tokens($0.paper.promptTokens) }.joined(separator: ", ")) is below our idealised prefill alone (causal ring attention of the public code at 100% of peak FLOP/s on the busiest rank), so that measurement cannot include a full prefill of that code; the calibrated prefill, and the Tree/Ring ratio with it, cannot match there. "
+            text +=
+                "The paper's Tree total at \(below.map { Self.tokens($0.paper.promptTokens) }.joined(separator: ", ")) is below our idealised prefill alone (causal ring attention of the public code at 100% of peak FLOP/s on the busiest rank), so that measurement cannot include a full prefill of that code; the calibrated prefill, and the Tree/Ring ratio with it, cannot match there. "
         }
         let short = points.filter { $0.calibrated.tree.total.seconds < 0.75 * $0.paper.tree }
         if !short.isEmpty {
-            text += "At \(short.map { Self.tokens($0.paper.promptTokens) }.joined(separator: ", ")) our Tree total is well below the paper's: the measurement holds fixed costs (framework dispatch of hundreds of small ops per forward, warm-up, allocator) that no anchor number covers. "
+            text +=
+                "At \(short.map { Self.tokens($0.paper.promptTokens) }.joined(separator: ", ")) our Tree total is well below the paper's: the measurement holds fixed costs (framework dispatch of hundreds of small ops per forward, warm-up, allocator) that no anchor number covers. "
         }
         lines.append(text)
         return lines.joined(separator: "\n")

@@ -63,7 +63,8 @@ public struct PaperReproduction: Sendable {
     public static let figure3CompileTime = CompileTimeMeasurement(
         date: "2026-11-25", cpu: "AMD EPYC", cores: 2, jax: "0.10.2", command: "python3 python/fig3_compile_time.py",
         devices: 8, setting: "one query token, 16 heads x 128, N = 4,096 keys, float32", processes: 3,
-        treeFirstCallMs: 498, treeCompileMs: 409, treeWarmMs: 27, ringFirstCallMs: 914, ringCompileMs: 372, ringWarmMs: 336)
+        treeFirstCallMs: 498, treeCompileMs: 409, treeWarmMs: 27, ringFirstCallMs: 914, ringCompileMs: 372,
+        ringWarmMs: 336)
 
     /// One row of Tables 1 and 2: prompt length and the measured seconds for prefill + 10 new tokens.
     public struct PaperRow: Sendable, Equatable {
@@ -90,20 +91,35 @@ public struct PaperReproduction: Sendable {
     }
 
     /// Table 1 on 8 x H100 (one DGX node), Llama 3.1-8B.
-    public static let table1H100 = Platform(title: "Table 1, Llama 3.1-8B, 8 x H100 (one DGX node)", cluster: "dgx-h100:1",
-                                            model: .llama31_8B, rows: [
-        PaperRow(promptTokens: 32_000, tree: 0.60, ring: 2.57), PaperRow(promptTokens: 64_000, tree: 1.08, ring: 4.42),
-        PaperRow(promptTokens: 128_000, tree: 2.68, ring: 6.38), PaperRow(promptTokens: 256_000, tree: 2.89, ring: 8.19)])
+    public static let table1H100 = Platform(
+        title: "Table 1, Llama 3.1-8B, 8 x H100 (one DGX node)", cluster: "dgx-h100:1",
+        model: .llama31_8B,
+        rows: [
+            PaperRow(promptTokens: 32_000, tree: 0.60, ring: 2.57),
+            PaperRow(promptTokens: 64_000, tree: 1.08, ring: 4.42),
+            PaperRow(promptTokens: 128_000, tree: 2.68, ring: 6.38),
+            PaperRow(promptTokens: 256_000, tree: 2.89, ring: 8.19),
+        ])
     /// Table 1 on 4 x MI300X, Llama 3.1-8B.
-    public static let table1MI300X = Platform(title: "Table 1, Llama 3.1-8B, 4 x MI300X", cluster: "mi300x:4",
-                                              model: .llama31_8B, rows: [
-        PaperRow(promptTokens: 32_000, tree: 1.05, ring: 3.57), PaperRow(promptTokens: 64_000, tree: 2.36, ring: 7.33),
-        PaperRow(promptTokens: 128_000, tree: 6.43, ring: 16.40), PaperRow(promptTokens: 256_000, tree: 15.30, ring: 35.12)])
+    public static let table1MI300X = Platform(
+        title: "Table 1, Llama 3.1-8B, 4 x MI300X", cluster: "mi300x:4",
+        model: .llama31_8B,
+        rows: [
+            PaperRow(promptTokens: 32_000, tree: 1.05, ring: 3.57),
+            PaperRow(promptTokens: 64_000, tree: 2.36, ring: 7.33),
+            PaperRow(promptTokens: 128_000, tree: 6.43, ring: 16.40),
+            PaperRow(promptTokens: 256_000, tree: 15.30, ring: 35.12),
+        ])
     /// Table 2 on 2 x RTX 4090 (PCIe), Llama 3.2-1B.
-    public static let table2RTX4090 = Platform(title: "Table 2, Llama 3.2-1B, 2 x RTX 4090 (PCIe)", cluster: "rtx4090-pcie:2",
-                                               model: .llama32_1B, rows: [
-        PaperRow(promptTokens: 8_000, tree: 0.34, ring: 1.38), PaperRow(promptTokens: 16_000, tree: 0.58, ring: 2.77),
-        PaperRow(promptTokens: 20_000, tree: 0.74, ring: 3.47), PaperRow(promptTokens: 32_000, tree: 1.01, ring: 5.45)])
+    public static let table2RTX4090 = Platform(
+        title: "Table 2, Llama 3.2-1B, 2 x RTX 4090 (PCIe)", cluster: "rtx4090-pcie:2",
+        model: .llama32_1B,
+        rows: [
+            PaperRow(promptTokens: 8_000, tree: 0.34, ring: 1.38),
+            PaperRow(promptTokens: 16_000, tree: 0.58, ring: 2.77),
+            PaperRow(promptTokens: 20_000, tree: 0.74, ring: 3.47),
+            PaperRow(promptTokens: 32_000, tree: 1.01, ring: 5.45),
+        ])
     /// Every table, in the document's order.
     public static let platforms = [table1H100, table1MI300X, table2RTX4090]
 
@@ -142,23 +158,33 @@ public struct PaperReproduction: Sendable {
     public static let tableRing = DecodeStrategy.ring(overlap: true)
 
     /// One Fig. 3 point under a calibration: (tree, ring) seconds of one decode step of one block.
-    public func figure3Latency(gpus: Int, nodes: Int, sequenceLength: Int, _ c: Calibration) throws -> (tree: Double, ring: Double) {
+    public func figure3Latency(gpus: Int, nodes: Int, sequenceLength: Int, _ c: Calibration) throws -> (
+        tree: Double, ring: Double
+    ) {
         let cluster = try c.apply(to: try ClusterPreset.dgxH100(servers: nodes).build().prefix(gpus))
-        let w = try DecodeWorkload(sequenceLength: sequenceLength, batch: 1, heads: 16, kvHeads: 16, headDim: 128, dtype: "bf16")
+        let w = try DecodeWorkload(
+            sequenceLength: sequenceLength, batch: 1, heads: 16, kvHeads: 16, headDim: 128, dtype: "bf16")
         let m = try DecodeModel(cluster: cluster, workload: w, options: c.decodeOptions)
-        return (try m.run(Self.tree, recording: false).latency.seconds, try m.run(Self.figure3Ring, recording: false).latency.seconds)
+        return (
+            try m.run(Self.tree, recording: false).latency.seconds,
+            try m.run(Self.figure3Ring, recording: false).latency.seconds
+        )
     }
 
     /// Every Fig. 3 point (each GPU count at each of `sequenceLengths`), idealised and calibrated; `progress` is
     /// called after each point.
-    public func figure3(sequenceLengths: [Int] = figure3SequenceLengths, progress: () -> Void = {}) throws -> [Figure3Point] {
+    public func figure3(sequenceLengths: [Int] = figure3SequenceLengths, progress: () -> Void = {}) throws
+        -> [Figure3Point]
+    {
         var points: [Figure3Point] = []
         for (p, nodes) in Self.figure3GPUs {
             for n in sequenceLengths {
                 let ideal = try figure3Latency(gpus: p, nodes: nodes, sequenceLength: n, idealised)
                 let cal = try figure3Latency(gpus: p, nodes: nodes, sequenceLength: n, calibration)
-                points.append(Figure3Point(gpus: p, sequenceLength: n, idealTree: ideal.tree, idealRing: ideal.ring,
-                                           calibratedTree: cal.tree, calibratedRing: cal.ring))
+                points.append(
+                    Figure3Point(
+                        gpus: p, sequenceLength: n, idealTree: ideal.tree, idealRing: ideal.ring,
+                        calibratedTree: cal.tree, calibratedRing: cal.ring))
                 progress()
             }
         }
@@ -188,7 +214,9 @@ public struct PaperReproduction: Sendable {
 
     /// Predicts one row under calibration `c`: prefill then 10 new tokens on the platform's cluster and model, with
     /// Tree and with overlapped Ring decode.
-    public func generation(_ platform: Platform, row: PaperRow, _ c: Calibration) throws -> (tree: GenerationReport, ring: GenerationReport) {
+    public func generation(_ platform: Platform, row: PaperRow, _ c: Calibration) throws -> (
+        tree: GenerationReport, ring: GenerationReport
+    ) {
         let w = try GenerationWorkload(model: platform.model, promptTokens: row.promptTokens, newTokens: 10)
         let g = try GenerationModel(cluster: try Cluster.resolve(platform.cluster), workload: w, calibration: c)
         return (try g.run(Self.tree), try g.run(Self.tableRing))
@@ -198,8 +226,9 @@ public struct PaperReproduction: Sendable {
     public func table(_ platform: Platform, progress: () -> Void = {}) throws -> [TablePoint] {
         try platform.rows.map { row in
             defer { progress() }
-            return TablePoint(paper: row, ideal: try generation(platform, row: row, idealised),
-                              calibrated: try generation(platform, row: row, calibration))
+            return TablePoint(
+                paper: row, ideal: try generation(platform, row: row, idealised),
+                calibrated: try generation(platform, row: row, calibration))
         }
     }
 
@@ -219,10 +248,14 @@ public struct PaperReproduction: Sendable {
     public func memoryGaps() throws -> [MemoryGap] {
         try Self.memoryGapsMB.map { (d, mb) in
             let heads = d / 128
-            let w = try DecodeWorkload(sequenceLength: 2 * Self.memoryTokensPerGPU, batch: 1, heads: heads, kvHeads: heads, headDim: 128, dtype: "bf16")
+            let w = try DecodeWorkload(
+                sequenceLength: 2 * Self.memoryTokensPerGPU, batch: 1, heads: heads, kvHeads: heads, headDim: 128,
+                dtype: "bf16")
             let m = try DecodeModel(cluster: try Cluster.resolve("rtx4090-pcie:2"), workload: w)
             let formula = (m.paperMemory(Self.tableRing, p: 2)! - m.paperMemory(Self.tree, p: 2)!) * 2
-            let simulated = try m.run(Self.tableRing, recording: false).peakMemoryBytes - m.run(Self.tree, recording: false).peakMemoryBytes
+            let simulated =
+                try m.run(Self.tableRing, recording: false).peakMemoryBytes
+                - m.run(Self.tree, recording: false).peakMemoryBytes
             return MemoryGap(hidden: d, paperMeasuredMB: mb, formulaMB: formula / 1e6, simulatedMB: simulated / 1e6)
         }
     }
@@ -243,8 +276,10 @@ public struct PaperReproduction: Sendable {
     }
 
     /// Computes everything and renders the document. `command` is the command line shown in the document.
-    public func document(command: String = "treeattn reproduce-paper --out docs/paper-reproduction.md",
-                         progress: (String) -> Void = { _ in }) throws -> Output {
+    public func document(
+        command: String = "treeattn reproduce-paper --out docs/paper-reproduction.md",
+        progress: (String) -> Void = { _ in }
+    ) throws -> Output {
         let fig3 = try figure3 { progress("figure 3") }
         var tables: [(Platform, [TablePoint])] = []
         for p in Self.platforms { tables.append((p, try table(p) { progress(p.title) })) }

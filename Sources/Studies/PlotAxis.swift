@@ -33,7 +33,9 @@ public struct PlotAxis: Equatable, Sendable {
     public var ticks: [Double]
 
     /// Builds an axis covering `values`. `explicitTicks` (e.g. GPU counts 8, 64, 128) replace the computed ticks.
-    public init(label: String, scale: AxisScale, format: TickFormat = .plain, values: [Double], explicitTicks: [Double]? = nil) throws {
+    public init(
+        label: String, scale: AxisScale, format: TickFormat = .plain, values: [Double], explicitTicks: [Double]? = nil
+    ) throws {
         let usable = values.filter { $0.isFinite && (scale == .linear || $0 > 0) }
         guard let lo = usable.min(), let hi = usable.max() else {
             throw StudyError.invalidArgument("axis '\(label)': no drawable values")
@@ -76,7 +78,7 @@ public struct PlotAxis: Equatable, Sendable {
     public static func linearTicks(_ lo: Double, _ hi: Double) -> [Double] {
         var (a, b) = (lo, hi)
         if a == b { (a, b) = (min(0, a), max(0, b)) }  // one value: span from zero to it
-        if a == b { b = a + 1 }                           // all zeros
+        if a == b { b = a + 1 }  // all zeros
         let raw = (b - a) / 5
         let magnitude = pow10(Int(Foundation.log10(raw).rounded(.down)))
         let norm = raw / magnitude
@@ -91,7 +93,9 @@ public struct PlotAxis: Equatable, Sendable {
     public func fraction(_ value: Double) -> Double {
         switch scale {
         case .linear: return (value - lower) / (upper - lower)
-        case .log: return (Foundation.log10(value) - Foundation.log10(lower)) / (Foundation.log10(upper) - Foundation.log10(lower))
+        case .log:
+            return (Foundation.log10(value) - Foundation.log10(lower))
+                / (Foundation.log10(upper) - Foundation.log10(lower))
         }
     }
 
@@ -108,7 +112,7 @@ public struct PlotAxis: Equatable, Sendable {
             }
         }
         let exponent = Int(Foundation.log10(a).rounded(.down))
-        if (a < 1e-3 || a >= 1e6), abs(value / pow10(exponent) - 1) < 1e-9 || abs(value / pow10(exponent) + 1) < 1e-9 {
+        if a < 1e-3 || a >= 1e6, abs(value / pow10(exponent) - 1) < 1e-9 || abs(value / pow10(exponent) + 1) < 1e-9 {
             return (value < 0 ? "-" : "") + "1e\(exponent)"
         }
         if a < 1e-3 || a >= 1e6 {

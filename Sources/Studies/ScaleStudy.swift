@@ -16,7 +16,9 @@ public enum ScaleStudy {
         /// Sequence lengths N in tokens, each at least 1.
         public var sequenceLengths = [1_000_000, 10_000_000, 100_000_000]
         /// The strategies compared in every cell (speedups are against overlapped ring when it is among them).
-        public var strategies: [DecodeStrategy] = [.tree(collective: .tree), .ring(overlap: true), .passPartials, .gatherToOne]
+        public var strategies: [DecodeStrategy] = [
+            .tree(collective: .tree), .ring(overlap: true), .passPartials, .gatherToOne,
+        ]
         /// Largest GPU count at which gather is simulated.
         public var gatherLimit = 4096
         /// The paper's Fig. 3 block: 16 heads (of 128, bf16, batch 1).
@@ -36,7 +38,8 @@ public enum ScaleStudy {
                 throw StudyError.invalidArgument("the scale study needs GPU counts, sequence lengths and strategies")
             }
             for p in gpuCounts where !(p >= 8 && p % 8 == 0 && p <= 65_536) {
-                throw StudyError.invalidArgument("scale study GPU count \(p): a multiple of 8 in 8...65536 (8-GPU servers)")
+                throw StudyError.invalidArgument(
+                    "scale study GPU count \(p): a multiple of 8 in 8...65536 (8-GPU servers)")
             }
             for n in sequenceLengths where n < 1 {
                 throw StudyError.invalidArgument("scale study sequence length \(n) must be >= 1")
@@ -62,19 +65,25 @@ public enum ScaleStudy {
     }
 
     /// Runs every cell; `progress(done, total, label)` after each.
-    public static func run(_ c: Configuration, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> [Point] {
+    public static func run(_ c: Configuration, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> [Point]
+    {
         try c.validate()
         var points: [Point] = []
         let total = c.gpuCounts.count * c.sequenceLengths.count * c.strategies.count
         for p in c.gpuCounts {
             let cluster = try Cluster.resolve(c.cluster(p))
             for n in c.sequenceLengths {
-                let model = try DecodeModel(cluster: cluster, workload: try DecodeWorkload(sequenceLength: n, heads: c.heads, headDim: c.headDim),
-                                            options: c.options)
+                let model = try DecodeModel(
+                    cluster: cluster,
+                    workload: try DecodeWorkload(sequenceLength: n, heads: c.heads, headDim: c.headDim),
+                    options: c.options)
                 let first = points.count
                 for s in c.strategies {
                     let skip = s == .gatherToOne && p > c.gatherLimit
-                    points.append(Point(gpus: p, sequenceLength: n, strategy: s, report: skip ? nil : try model.run(s, recording: false)))
+                    points.append(
+                        Point(
+                            gpus: p, sequenceLength: n, strategy: s,
+                            report: skip ? nil : try model.run(s, recording: false)))
                     progress(points.count, total, "p=\(p) N=\(n) \(s)")
                 }
                 // Speedups against the cell's ring (the ring is among the strategies by default).
@@ -102,16 +111,20 @@ public enum ScaleStudy {
 
     /// One row per cell.
     public static func csv(_ points: [Point]) -> CSVTable {
-        var t = CSVTable(header: ["gpus", "seq_len", "strategy", "simulated", "latency_s", "compute_s", "communication_s", "idle_s",
-                                  "elements_sent_per_device", "speedup_vs_ring", "events", "messages"])
+        var t = CSVTable(header: [
+            "gpus", "seq_len", "strategy", "simulated", "latency_s", "compute_s", "communication_s", "idle_s",
+            "elements_sent_per_device", "speedup_vs_ring", "events", "messages",
+        ])
         for pt in points {
             let r = pt.report
             let simulated = r == nil ? "no" : pt.extrapolated ? "extrapolated" : "yes"
-            try? t.append(["\(pt.gpus)", "\(pt.sequenceLength)", pt.strategy.description, simulated,
-                           CSVTable.number(r?.latency.seconds), CSVTable.number(r?.compute.seconds),
-                           CSVTable.number(r?.communication.seconds), CSVTable.number(r?.idle.seconds),
-                           CSVTable.number(r?.elementsSentPerDevice), CSVTable.number(r?.speedupVsRing),
-                           r.map { "\($0.events)" } ?? "", r.map { "\($0.messages)" } ?? ""])
+            try? t.append([
+                "\(pt.gpus)", "\(pt.sequenceLength)", pt.strategy.description, simulated,
+                CSVTable.number(r?.latency.seconds), CSVTable.number(r?.compute.seconds),
+                CSVTable.number(r?.communication.seconds), CSVTable.number(r?.idle.seconds),
+                CSVTable.number(r?.elementsSentPerDevice), CSVTable.number(r?.speedupVsRing),
+                r.map { "\($0.events)" } ?? "", r.map { "\($0.messages)" } ?? "",
+            ])
         }
         return t
     }
@@ -119,26 +132,33 @@ public enum ScaleStudy {
     /// Latency vs GPUs at one sequence length, one line per strategy (log-log).
     public static func latencyPlot(_ c: Configuration, _ points: [Point], tokens n: Int) throws -> LinePlot {
         let series = c.strategies.enumerated().map { (i, s) in
-            PlotSeries(name: s.description, points: points.filter { $0.strategy == s && $0.sequenceLength == n && $0.report != nil }
-                .map { (x: Double($0.gpus), y: $0.report!.latency.seconds) }, colour: i)
+            PlotSeries(
+                name: s.description,
+                points: points.filter { $0.strategy == s && $0.sequenceLength == n && $0.report != nil }
+                    .map { (x: Double($0.gpus), y: $0.report!.latency.seconds) }, colour: i)
         }
-        return try LinePlot(title: "Decode latency vs GPUs, N = \(si(n)) tokens", xLabel: "GPUs", xScale: .log,
-                            xTicks: c.gpuCounts.map(Double.init), yLabel: "latency per decode step (s)", yScale: .log,
-                            series: series, caption: caption(c))
+        return try LinePlot(
+            title: "Decode latency vs GPUs, N = \(si(n)) tokens", xLabel: "GPUs", xScale: .log,
+            xTicks: c.gpuCounts.map(Double.init), yLabel: "latency per decode step (s)", yScale: .log,
+            series: series, caption: caption(c))
     }
 
     /// Ring latency / Tree latency vs GPUs, one line per sequence length.
     public static func speedupPlot(_ c: Configuration, _ points: [Point]) throws -> LinePlot {
         let tree = DecodeStrategy.tree(collective: .tree)
         let series = c.sequenceLengths.enumerated().map { (i, n) in
-            PlotSeries(name: "N = \(si(n))", points: c.gpuCounts.compactMap { p in
-                guard let t = latency(points, tree, p, n), let r = latency(points, .ring(overlap: true), p, n) else { return nil }
-                return (x: Double(p), y: r.latency.seconds / t.latency.seconds)
-            }, colour: i)
+            PlotSeries(
+                name: "N = \(si(n))",
+                points: c.gpuCounts.compactMap { p in
+                    guard let t = latency(points, tree, p, n), let r = latency(points, .ring(overlap: true), p, n)
+                    else { return nil }
+                    return (x: Double(p), y: r.latency.seconds / t.latency.seconds)
+                }, colour: i)
         }
-        return try LinePlot(title: "Tree Attention's speedup over Ring Attention vs GPUs", xLabel: "GPUs", xScale: .log,
-                            xTicks: c.gpuCounts.map(Double.init), yLabel: "ring latency / tree latency (x)", yScale: .log,
-                            series: series, caption: caption(c))
+        return try LinePlot(
+            title: "Tree Attention's speedup over Ring Attention vs GPUs", xLabel: "GPUs", xScale: .log,
+            xTicks: c.gpuCounts.map(Double.init), yLabel: "ring latency / tree latency (x)", yScale: .log,
+            series: series, caption: caption(c))
     }
 
     static func caption(_ c: Configuration) -> String {
@@ -151,7 +171,8 @@ public enum ScaleStudy {
         for n in c.sequenceLengths {
             files.append(("scale/latency-\(si(n)).svg", try latencyPlot(c, points, tokens: n).render()))
         }
-        let hasTreeAndRing = c.strategies.contains(.tree(collective: .tree)) && c.strategies.contains(.ring(overlap: true))
+        let hasTreeAndRing =
+            c.strategies.contains(.tree(collective: .tree)) && c.strategies.contains(.ring(overlap: true))
         if hasTreeAndRing { files.append(("scale/speedup.svg", try speedupPlot(c, points).render())) }
         files.insert(("scale.md", markdown(c, points, plots: files.map(\.name).filter { $0.hasSuffix(".svg") })), at: 0)
         return files
@@ -179,7 +200,8 @@ public enum ScaleStudy {
         let tree = DecodeStrategy.tree(collective: .tree), ring = DecodeStrategy.ring(overlap: true)
         for n in c.sequenceLengths {
             md += "## N = \(si(n)) tokens\n\n"
-            md += "| GPUs | " + c.strategies.map(\.description).joined(separator: " | ") + " | fastest | ring / tree |\n"
+            md +=
+                "| GPUs | " + c.strategies.map(\.description).joined(separator: " | ") + " | fastest | ring / tree |\n"
             md += "|---|" + c.strategies.map { _ in "---|" }.joined() + "---|---|\n"
             for p in c.gpuCounts {
                 let cells = c.strategies.map { s -> String in
@@ -188,18 +210,26 @@ public enum ScaleStudy {
                     return r.latency.description + (pt!.extrapolated ? " (e)" : "")
                 }
                 let win = winner(points, gpus: p, tokens: n)?.strategy.description ?? "-"
-                let ratio = latency(points, tree, p, n).flatMap { t in
-                    latency(points, ring, p, n).map { String(format: "%.3gx", $0.latency.seconds / t.latency.seconds) }
-                } ?? "-"
+                let ratio =
+                    latency(points, tree, p, n).flatMap { t in
+                        latency(points, ring, p, n).map {
+                            String(format: "%.3gx", $0.latency.seconds / t.latency.seconds)
+                        }
+                    } ?? "-"
                 md += "| \(p) | " + cells.joined(separator: " | ") + " | \(win) | \(ratio) |\n"
             }
             // The extrapolation's bound per extrapolated row: exact when p divides N, else within 1/q (q = N/p tokens).
             let bounds = points.filter { $0.sequenceLength == n && $0.extrapolated }.map { pt -> String in
                 let q = n / pt.gpus
-                return n % pt.gpus == 0 ? "\(pt.gpus) GPUs exact" : "\(pt.gpus) GPUs within 1/\(q) = " + String(format: "%.2g%%", 100 / Double(q))
+                return n % pt.gpus == 0
+                    ? "\(pt.gpus) GPUs exact"
+                    : "\(pt.gpus) GPUs within 1/\(q) = " + String(format: "%.2g%%", 100 / Double(q))
             }
-            md += bounds.isEmpty ? "\n" : "\n(e): ring extrapolated from its steady state; bound on its error against every-step simulation: "
-                + bounds.joined(separator: ", ") + ".\n\n"
+            md +=
+                bounds.isEmpty
+                ? "\n"
+                : "\n(e): ring extrapolated from its steady state; bound on its error against every-step simulation: "
+                    + bounds.joined(separator: ", ") + ".\n\n"
             if let plot = plots.first(where: { $0 == "scale/latency-\(si(n)).svg" }) {
                 md += "![Decode latency vs GPUs at N = \(si(n))](\(plot))\n\n"
             }
@@ -217,22 +247,29 @@ public enum ScaleStudy {
         var wins: [String: [String]] = [:]
         for n in c.sequenceLengths {
             for p in c.gpuCounts {
-                if let w = winner(points, gpus: p, tokens: n) { wins[w.strategy.description, default: []].append("\(p) GPUs at \(si(n))") }
+                if let w = winner(points, gpus: p, tokens: n) {
+                    wins[w.strategy.description, default: []].append("\(p) GPUs at \(si(n))")
+                }
             }
         }
         for s in c.strategies.map(\.description) {
-            md += "- **\(s)** is fastest in \(wins[s]?.count ?? 0) of \(c.gpuCounts.count * c.sequenceLengths.count) cells"
+            md +=
+                "- **\(s)** is fastest in \(wins[s]?.count ?? 0) of \(c.gpuCounts.count * c.sequenceLengths.count) cells"
             md += (wins[s]?.isEmpty ?? true) ? ".\n" : ": " + wins[s]!.joined(separator: ", ") + ".\n"
         }
         md += "\nThe breakdowns (mean over GPUs of compute, exposed communication and idle time) say why:\n\n"
-        md += "| strategy | GPUs | N | latency | compute | communication | idle | sent per GPU (elements) |\n|---|---|---|---|---|---|---|---|\n"
+        md +=
+            "| strategy | GPUs | N | latency | compute | communication | idle | sent per GPU (elements) |\n|---|---|---|---|---|---|---|---|\n"
         let pMin = c.gpuCounts.min()!, nMax = c.sequenceLengths.max()!, nMin = c.sequenceLengths.min()!
         for s in c.strategies {
             // The largest GPU count at which the strategy was simulated (gather stops at its limit).
-            let pTop = c.gpuCounts.filter { p in c.sequenceLengths.allSatisfy { latency(points, s, p, $0) != nil } }.max() ?? pMin
+            let pTop =
+                c.gpuCounts.filter { p in c.sequenceLengths.allSatisfy { latency(points, s, p, $0) != nil } }.max()
+                ?? pMin
             for (p, n) in [(pMin, nMax), (pTop, nMax), (pTop, nMin)] where !(p == pMin && pTop == pMin && n == nMin) {
                 guard let r = latency(points, s, p, n) else { continue }
-                md += "| \(s) | \(p) | \(si(n)) | \(r.latency) | \(r.compute) | \(r.communication) | \(r.idle) | "
+                md +=
+                    "| \(s) | \(p) | \(si(n)) | \(r.latency) | \(r.compute) | \(r.communication) | \(r.idle) | "
                     + String(format: "%.4g", r.elementsSentPerDevice) + " |\n"
             }
         }

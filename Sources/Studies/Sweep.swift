@@ -53,13 +53,20 @@ public struct SweepConfiguration: Sendable {
                 throw StudyError.invalidArgument("hidden size \(d) is not a positive multiple of head-dim \(headDim)")
             }
             guard (d / headDim) % base.groupSize == 0 else {
-                throw StudyError.invalidArgument("hidden size \(d) gives \(d / headDim) heads, not a multiple of the GQA group size \(base.groupSize)")
+                throw StudyError.invalidArgument(
+                    "hidden size \(d) gives \(d / headDim) heads, not a multiple of the GQA group size \(base.groupSize)"
+                )
             }
         }
-        guard Set(hiddenSizes).count == hiddenSizes.count else { throw StudyError.invalidArgument("--hidden-sizes has duplicates") }
-        for n in sequenceLengths { for p in gpuCounts where n < p {
-            throw StudyError.invalidArgument("sequence length \(n) is shorter than \(p) GPUs (every GPU needs a token)")
-        } }
+        guard Set(hiddenSizes).count == hiddenSizes.count else {
+            throw StudyError.invalidArgument("--hidden-sizes has duplicates")
+        }
+        for n in sequenceLengths {
+            for p in gpuCounts where n < p {
+                throw StudyError.invalidArgument(
+                    "sequence length \(n) is shorter than \(p) GPUs (every GPU needs a token)")
+            }
+        }
     }
 
     /// The decode workload at `sequenceLength` tokens; `h` replaces the query heads (keeping the GQA group size), nil
@@ -67,7 +74,8 @@ public struct SweepConfiguration: Sendable {
     public func workload(sequenceLength: Int, heads h: Int? = nil) throws -> DecodeWorkload {
         let n = h ?? heads
         let kv = h.map { $0 / (heads / (kvHeads ?? heads)) } ?? kvHeads
-        return try DecodeWorkload(sequenceLength: sequenceLength, batch: batch, heads: n, kvHeads: kv, headDim: headDim, dtype: dtype)
+        return try DecodeWorkload(
+            sequenceLength: sequenceLength, batch: batch, heads: n, kvHeads: kv, headDim: headDim, dtype: dtype)
     }
 
     /// Units of work reported to the progress callback.
@@ -129,11 +137,14 @@ public struct SweepResult: Sendable {
 public enum Sweep {
     /// Runs every point; `progress(done, total, label)` is called after each (GPU count, sequence length) and each
     /// hidden size.
-    public static func run(_ c: SweepConfiguration, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SweepResult {
+    public static func run(_ c: SweepConfiguration, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws
+        -> SweepResult
+    {
         try c.validate()
         let cluster = try Cluster.resolve(c.cluster)
         guard let maxGPUs = c.gpuCounts.max(), maxGPUs <= cluster.gpuCount else {
-            throw StudyError.invalidArgument("--gpus \(c.gpuCounts.max() ?? 0) exceeds the \(cluster.gpuCount) GPUs of \(cluster.name)")
+            throw StudyError.invalidArgument(
+                "--gpus \(c.gpuCounts.max() ?? 0) exceeds the \(cluster.gpuCount) GPUs of \(cluster.name)")
         }
         var points: [SweepPoint] = []
         var done = 0
@@ -142,9 +153,12 @@ public enum Sweep {
             for n in c.sequenceLengths {
                 let w = try c.workload(sequenceLength: n)
                 let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
-                for (s, report) in zip(c.strategies, try model.compare(c.strategies, recording: false, baseline: true)) {
-                    points.append(SweepPoint(cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
-                                              workload: w, strategy: s, report: report))
+                for (s, report) in zip(c.strategies, try model.compare(c.strategies, recording: false, baseline: true))
+                {
+                    points.append(
+                        SweepPoint(
+                            cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
+                            workload: w, strategy: s, report: report))
                 }
                 done += 1
                 progress(done, total, "p=\(p) N=\(n)")
@@ -159,9 +173,12 @@ public enum Sweep {
                 for s in c.strategies {
                     let r = try model.run(s, recording: false)
                     // `gpus` is what the strategy uses: a single-GPU run holds all N tokens on one device.
-                    memory.append(MemoryPoint(hidden: d, heads: w.heads, strategy: s.description, decodeStrategy: s, sequenceLength: n, gpus: r.gpus,
-                                              paperBytes: model.paperMemory(s, p: model.gpus).map { $0 * Double(w.elementBytes) },
-                                              simulatedBytes: r.peakMemoryBytes))
+                    memory.append(
+                        MemoryPoint(
+                            hidden: d, heads: w.heads, strategy: s.description, decodeStrategy: s, sequenceLength: n,
+                            gpus: r.gpus,
+                            paperBytes: model.paperMemory(s, p: model.gpus).map { $0 * Double(w.elementBytes) },
+                            simulatedBytes: r.peakMemoryBytes))
                 }
                 done += 1
                 progress(done, total, "memory d=\(d)")
@@ -172,7 +189,8 @@ public enum Sweep {
 
     /// Columns of the point CSV, in order (the link-class byte columns `bytes_<class>` follow, sorted by name).
     public static let pointColumns = [
-        "cluster", "gpu", "gpus", "sweep_gpus", "seq_len", "batch", "heads", "kv_heads", "head_dim", "dtype", "strategy",
+        "cluster", "gpu", "gpus", "sweep_gpus", "seq_len", "batch", "heads", "kv_heads", "head_dim", "dtype",
+        "strategy",
         "latency_s", "compute_s", "communication_s", "overhead_s", "idle_s", "elements_sent_per_device",
         "paper_volume_elements", "peak_memory_elements", "peak_memory_bytes", "paper_peak_memory_elements",
         "fits_in_memory", "speedup_vs_ring", "events", "messages",
@@ -190,33 +208,42 @@ public enum Sweep {
             let r = pt.report, w = pt.workload
             var bytes: [String: Double] = [:]
             for (name, b) in r.bytesPerLinkClass { bytes[name, default: 0] += b }
-            let row: [String] = [
-                pt.cluster, pt.gpuName, "\(r.gpus)", "\(pt.sweepGPUs)", "\(pt.sequenceLength)", "\(w.batch)", "\(w.heads)",
-                "\(w.kvHeads)", "\(w.headDim)", w.dtype, r.strategy,
-                num(r.latency.seconds), num(r.compute.seconds), num(r.communication.seconds), num(r.overhead.seconds),
-                num(r.idle.seconds), num(r.elementsSentPerDevice), num(r.paperVolumeElements), num(r.peakMemoryElements),
-                num(r.peakMemoryBytes), num(r.paperPeakMemoryElements), "\(r.fitsInMemory)", num(r.speedupVsRing),
-                "\(r.events)", "\(r.messages)",
-                num(o.kernelLaunch.seconds), num(o.collectiveCall.seconds), num(o.perMessage.seconds),
-                num(o.memoryEfficiency), num(o.computeEfficiency), "\(o.ringSendsExpandedKV)", r.notes.joined(separator: "; "),
-            ] + classes.map { num(bytes[$0] ?? 0) }
+            let row: [String] =
+                [
+                    pt.cluster, pt.gpuName, "\(r.gpus)", "\(pt.sweepGPUs)", "\(pt.sequenceLength)", "\(w.batch)",
+                    "\(w.heads)",
+                    "\(w.kvHeads)", "\(w.headDim)", w.dtype, r.strategy,
+                    num(r.latency.seconds), num(r.compute.seconds), num(r.communication.seconds),
+                    num(r.overhead.seconds),
+                    num(r.idle.seconds), num(r.elementsSentPerDevice), num(r.paperVolumeElements),
+                    num(r.peakMemoryElements),
+                    num(r.peakMemoryBytes), num(r.paperPeakMemoryElements), "\(r.fitsInMemory)", num(r.speedupVsRing),
+                    "\(r.events)", "\(r.messages)",
+                    num(o.kernelLaunch.seconds), num(o.collectiveCall.seconds), num(o.perMessage.seconds),
+                    num(o.memoryEfficiency), num(o.computeEfficiency), "\(o.ringSendsExpandedKV)",
+                    r.notes.joined(separator: "; "),
+                ] + classes.map { num(bytes[$0] ?? 0) }
             table.rows.append(row)
         }
         return table
     }
 
     /// Columns of the memory CSV, in order.
-    public static let memoryColumns = ["hidden", "heads", "strategy", "seq_len", "gpus", "tokens_per_gpu",
-                                       "paper_peak_memory_bytes", "simulated_peak_memory_bytes"]
+    public static let memoryColumns = [
+        "hidden", "heads", "strategy", "seq_len", "gpus", "tokens_per_gpu",
+        "paper_peak_memory_bytes", "simulated_peak_memory_bytes",
+    ]
 
     /// One row per memory point: hidden size, heads, strategy, sequence length, GPUs, tokens per GPU and the paper's
     /// and simulated peak bytes per device (the paper's empty when it has no formula).
     public static func memoryCSV(_ result: SweepResult) -> CSVTable {
         var table = CSVTable(header: memoryColumns)
         for m in result.memory {
-            table.rows.append(["\(m.hidden)", "\(m.heads)", m.strategy, "\(m.sequenceLength)", "\(m.gpus)",
-                               CSVTable.number(Double(m.sequenceLength) / Double(m.gpus)),
-                               CSVTable.number(m.paperBytes), CSVTable.number(m.simulatedBytes)])
+            table.rows.append([
+                "\(m.hidden)", "\(m.heads)", m.strategy, "\(m.sequenceLength)", "\(m.gpus)",
+                CSVTable.number(Double(m.sequenceLength) / Double(m.gpus)),
+                CSVTable.number(m.paperBytes), CSVTable.number(m.simulatedBytes),
+            ])
         }
         return table
     }
@@ -228,7 +255,9 @@ public enum Sweep {
     }
 
     /// Latency vs sequence length, one line per (strategy, GPU count); log-log.
-    public static func latencyPlot(_ result: SweepResult, title: String = "Decode latency vs sequence length") throws -> LinePlot {
+    public static func latencyPlot(_ result: SweepResult, title: String = "Decode latency vs sequence length") throws
+        -> LinePlot
+    {
         let c = result.configuration
         var series: [PlotSeries] = []
         for (si, s) in c.strategies.enumerated() {
@@ -238,12 +267,15 @@ public enum Sweep {
                 series.append(PlotSeries(name: "\(s) (\(p) GPUs)", points: pts, colour: si, dash: gi))
             }
         }
-        return try LinePlot(title: title, xLabel: "sequence length N (tokens)", xScale: .log, xFormat: .si,
-                            yLabel: "latency per decode step (s)", yScale: .log, series: series, caption: settingCaption(c))
+        return try LinePlot(
+            title: title, xLabel: "sequence length N (tokens)", xScale: .log, xFormat: .si,
+            yLabel: "latency per decode step (s)", yScale: .log, series: series, caption: settingCaption(c))
     }
 
     /// Speedup over Ring (ring latency / strategy latency) vs GPU count, one line per (strategy, sequence length).
-    public static func speedupPlot(_ result: SweepResult, title: String = "Speedup over Ring Attention vs GPU count") throws -> LinePlot {
+    public static func speedupPlot(_ result: SweepResult, title: String = "Speedup over Ring Attention vs GPU count")
+        throws -> LinePlot
+    {
         let c = result.configuration
         var series: [PlotSeries] = []
         let others = c.strategies.filter { $0 != .ring(overlap: true) }
@@ -251,34 +283,51 @@ public enum Sweep {
             for (ni, n) in c.sequenceLengths.enumerated() {
                 let pts = result.points.filter { $0.strategy == s && $0.sequenceLength == n }
                     .compactMap { pt in pt.report.speedupVsRing.map { (x: Double(pt.sweepGPUs), y: $0) } }
-                series.append(PlotSeries(name: "\(s)/ring, N=\(PlotAxis.formatTick(Double(n), .si))", points: pts, colour: ni, dash: si))
+                series.append(
+                    PlotSeries(
+                        name: "\(s)/ring, N=\(PlotAxis.formatTick(Double(n), .si))", points: pts, colour: ni, dash: si))
             }
         }
-        return try LinePlot(title: title, xLabel: "GPUs", xScale: .log, xTicks: c.gpuCounts.map(Double.init),
-                            yLabel: "speedup over ring (x)", yScale: .log, series: series, caption: settingCaption(c))
+        return try LinePlot(
+            title: title, xLabel: "GPUs", xScale: .log, xTicks: c.gpuCounts.map(Double.init),
+            yLabel: "speedup over ring (x)", yScale: .log, series: series, caption: settingCaption(c))
     }
 
     /// Peak memory per device vs hidden size: the paper's formula (dashed) and our accounting (solid).
-    public static func memoryPlot(_ result: SweepResult, title: String = "Peak attention memory per GPU vs hidden size") throws -> LinePlot {
+    public static func memoryPlot(_ result: SweepResult, title: String = "Peak attention memory per GPU vs hidden size")
+        throws -> LinePlot
+    {
         let c = result.configuration
-        guard let first = result.memory.first else { throw StudyError.invalidArgument("no hidden sizes: no memory plot") }
+        guard let first = result.memory.first else {
+            throw StudyError.invalidArgument("no hidden sizes: no memory plot")
+        }
         var series: [PlotSeries] = []
         for (si, s) in c.strategies.enumerated() {
             let pts = result.memory.filter { $0.decodeStrategy == s }
-            series.append(PlotSeries(name: "\(s) simulated", points: pts.map { (x: Double($0.hidden), y: $0.simulatedBytes / 1e9) }, colour: si))
+            series.append(
+                PlotSeries(
+                    name: "\(s) simulated", points: pts.map { (x: Double($0.hidden), y: $0.simulatedBytes / 1e9) },
+                    colour: si))
             let paper = pts.compactMap { m in m.paperBytes.map { (x: Double(m.hidden), y: $0 / 1e9) } }
-            if !paper.isEmpty { series.append(PlotSeries(name: "\(s) paper formula", points: paper, colour: si, dash: 1)) }
+            if !paper.isEmpty {
+                series.append(PlotSeries(name: "\(s) paper formula", points: paper, colour: si, dash: 1))
+            }
         }
-        return try LinePlot(title: title, xLabel: "hidden size d = n_h d_h", xScale: .linear, xTicks: c.hiddenSizes.map(Double.init),
-                            yLabel: "peak memory per GPU (GB)", yScale: .linear, series: series,
-                            caption: "N=\(first.sequenceLength), \(first.gpus) GPUs (t=\(first.sequenceLength / first.gpus) tokens/GPU), b=\(c.batch), \(c.dtype); GB = 1e9 bytes")
+        return try LinePlot(
+            title: title, xLabel: "hidden size d = n_h d_h", xScale: .linear, xTicks: c.hiddenSizes.map(Double.init),
+            yLabel: "peak memory per GPU (GB)", yScale: .linear, series: series,
+            caption:
+                "N=\(first.sequenceLength), \(first.gpus) GPUs (t=\(first.sequenceLength / first.gpus) tokens/GPU), b=\(c.batch), \(c.dtype); GB = 1e9 bytes"
+        )
     }
 
     /// Every output file of a sweep: name -> contents.
     public static func files(_ result: SweepResult) throws -> [(name: String, contents: String)] {
-        var files: [(String, String)] = [("sweep.csv", pointsCSV(result).render()),
-                                         ("latency.svg", try latencyPlot(result).render()),
-                                         ("speedup.svg", try speedupPlot(result).render())]
+        var files: [(String, String)] = [
+            ("sweep.csv", pointsCSV(result).render()),
+            ("latency.svg", try latencyPlot(result).render()),
+            ("speedup.svg", try speedupPlot(result).render()),
+        ]
         if !result.memory.isEmpty {
             files.append(("memory.csv", memoryCSV(result).render()))
             files.append(("memory.svg", try memoryPlot(result).render()))

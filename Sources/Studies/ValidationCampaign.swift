@@ -39,27 +39,40 @@ public struct ValidationCampaign {
     public init(binary: String) { self.binary = binary }
 
     /// Runs every point, calibrating and reporting in `work` (a scratch folder); `say` gets progress lines.
-    public func run(in work: String, launch: @escaping CommandLauncher.Launch = CommandLauncher.run,
-                    say: (String) -> Void = { _ in }) throws -> [ValidationPoint] {
+    public func run(
+        in work: String, launch: @escaping CommandLauncher.Launch = CommandLauncher.run,
+        say: (String) -> Void = { _ in }
+    ) throws -> [ValidationPoint] {
         var points: [ValidationPoint] = []
         for network in networks {
             let namespace = network == .netns ? try NetworkNamespace(rate: rate, launch: launch) : nil
             defer { namespace?.remove() }
             let prefix = namespace?.prefix ?? []
-            let mca = network == .netns ? ["--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"] : []
+            let mca =
+                network == .netns
+                ? [
+                    "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include",
+                    "lo",
+                ] : []
             for p in ranks {
-                let mpirun = prefix + ["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", "\(p)"] + mca + [binary]
+                let mpirun =
+                    prefix + ["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", "\(p)"] + mca + [binary]
                 let calibration = work + "/\(network.rawValue)-\(p).yaml"
                 say("\(network.rawValue), \(p) ranks: calibrating")
-                try launch(mpirun + ["calibrate", "--quiet", "--out", calibration, "--heads", "\(heads)", "--head-dim", "\(headDim)",
-                                     "--max-message", network == .netns ? "\(4 << 20)" : "\(16 << 20)"])
+                try launch(
+                    mpirun + [
+                        "calibrate", "--quiet", "--out", calibration, "--heads", "\(heads)", "--head-dim", "\(headDim)",
+                        "--max-message", network == .netns ? "\(4 << 20)" : "\(16 << 20)",
+                    ])
                 let cluster = try ClusterFile.load(path: calibration)
                 for n in network == .netns ? netnsKeys : keys {
                     for method in methods {
                         say("\(network.rawValue), \(p) ranks, N = \(n), \(method)")
-                        points.append(try Self.measure(mpirun, network: network.rawValue, ranks: p, keys: n, method: method,
-                                                       heads: heads, headDim: headDim, repeats: repeats, cluster: cluster,
-                                                       work: work, launch: launch))
+                        points.append(
+                            try Self.measure(
+                                mpirun, network: network.rawValue, ranks: p, keys: n, method: method,
+                                heads: heads, headDim: headDim, repeats: repeats, cluster: cluster,
+                                work: work, launch: launch))
                     }
                 }
             }
@@ -68,14 +81,19 @@ public struct ValidationCampaign {
     }
 
     /// One point: `mpirun` runs the decode step with a report, the point reads it and the simulator predicts it.
-    public static func measure(_ mpirun: [String], network: String, ranks: Int, keys: Int, method: String, heads: Int,
-                               headDim: Int, repeats: Int, cluster: Cluster, work: String,
-                               launch: CommandLauncher.Launch) throws -> ValidationPoint {
+    public static func measure(
+        _ mpirun: [String], network: String, ranks: Int, keys: Int, method: String, heads: Int,
+        headDim: Int, repeats: Int, cluster: Cluster, work: String,
+        launch: CommandLauncher.Launch
+    ) throws -> ValidationPoint {
         let report = work + "/report.json"
         defer { try? FileManager.default.removeItem(atPath: report) }
-        try launch(mpirun + ["attention", "--random", "--seq-q", "1", "--seq-k", "\(keys)", "--heads", "\(heads)",
-                             "--head-dim", "\(headDim)", "--seed", "1", "--reduction", method,
-                             "--repeat", "\(repeats)", "--warmup", "1", "--report", report])
+        try launch(
+            mpirun + [
+                "attention", "--random", "--seq-q", "1", "--seq-k", "\(keys)", "--heads", "\(heads)",
+                "--head-dim", "\(headDim)", "--seed", "1", "--reduction", method,
+                "--repeat", "\(repeats)", "--warmup", "1", "--report", report,
+            ])
         var point = try ValidationPoint(network: network, ranks: ranks, keys: keys, method: method, report: report)
         try point.predict(cluster: cluster, heads: heads, headDim: headDim)
         return point

@@ -50,9 +50,10 @@ public struct ValidationPoint: Sendable {
             throw StudyError.file(path: origin, problem: "not a treeattn-mpi report")
         }
         measured = (report.stepSeconds.min, report.stepSeconds.median, report.stepSeconds.max)
-        measuredCompute = report.perRank.map { rank in
-            rank.phases.filter { $0.name.contains("attention") }.reduce(0.0) { $0 + $1.seconds.median }
-        }.max() ?? 0
+        measuredCompute =
+            report.perRank.map { rank in
+                rank.phases.filter { $0.name.contains("attention") }.reduce(0.0) { $0 + $1.seconds.median }
+            }.max() ?? 0
     }
 
     /// The simulator's decode strategy for each measured method.
@@ -71,7 +72,8 @@ public struct ValidationPoint: Sendable {
     public mutating func predict(cluster: Cluster, heads: Int, headDim: Int) throws {
         let workload = try DecodeWorkload(sequenceLength: keys, heads: heads, headDim: headDim, dtype: "f64")
         let s = try Self.strategy(method)
-        let report = try DecodeModel(cluster: cluster, workload: workload, options: DecodeOptions(cluster: cluster)).run(s, recording: true)
+        let report = try DecodeModel(cluster: cluster, workload: workload, options: DecodeOptions(cluster: cluster))
+            .run(s, recording: true)
         predicted = report.latency.seconds
         predictedCompute = report.compute.seconds
         strategy = s.description
@@ -80,4 +82,3 @@ public struct ValidationPoint: Sendable {
     /// Relative error of the prediction against the measured median.
     public var error: Double { (predicted - measured.median) / measured.median }
 }
-

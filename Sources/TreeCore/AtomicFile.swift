@@ -27,9 +27,13 @@ public enum AtomicFile {
     /// `.treeattn-tmp-PID-...` whose PID `kill(pid, 0)` reports as gone. Temporaries of live processes, of this
     /// process, and every other file stay. Errors are ignored (a folder that cannot be listed has nothing to clean).
     public static func removeStaleTemporaries(in folder: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder) else { return }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder) else {
+            return
+        }
         for name in names where name.hasPrefix(temporaryPrefix) {
-            guard let pid = Int32(name.dropFirst(temporaryPrefix.count).prefix(while: \.isNumber)), pid > 0, pid != getpid() else { continue }
+            guard let pid = Int32(name.dropFirst(temporaryPrefix.count).prefix(while: \.isNumber)), pid > 0,
+                pid != getpid()
+            else { continue }
             if kill(pid, 0) == -1 && errno == ESRCH {
                 try? FileManager.default.removeItem(atPath: (folder.isEmpty ? "." : folder) + "/" + name)
             }
@@ -39,12 +43,17 @@ public enum AtomicFile {
     /// Writes `bytes` to a new file at `path` (which must not exist), reporting the system's reason on failure.
     static func create(_ bytes: [UInt8], at path: String, finalPath: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CoreError.file(path: finalPath, problem: "cannot write (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else {
+            throw CoreError.file(path: finalPath, problem: "cannot write (\(String(cString: strerror(errno))))")
+        }
         var offset = 0
         let failure: Int32? = bytes.withUnsafeBytes { buffer in
             while offset < buffer.count {
                 let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return errno }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
                 offset += n
             }
             return nil

@@ -28,7 +28,10 @@ public final class AtomicOutputs {
 
     /// `path` with `.`, `..` and symlinks resolved (the folder must exist; the file need not).
     public static func resolvedPath(_ path: String) -> String {
-        if let r = realpath(path, nil) { defer { free(r) }; return String(cString: r) }
+        if let r = realpath(path, nil) {
+            defer { free(r) }
+            return String(cString: r)
+        }
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         guard let r = realpath(folder, nil) else { return url.standardizedFileURL.path }
@@ -53,7 +56,8 @@ public final class AtomicOutputs {
         }
         let resolved = Self.resolvedPath(path)
         if let other = temporaries.first(where: { $0.resolved == resolved }) {
-            throw CoreError.invalidOption("\(other.final) and \(path) are the same file: outputs must go to different files")
+            throw CoreError.invalidOption(
+                "\(other.final) and \(path) are the same file: outputs must go to different files")
         }
         AtomicFile.removeStaleTemporaries(in: folder)
         let tmp = AtomicFile.temporaryPath(for: path)
@@ -134,7 +138,8 @@ public final class AtomicFolder {
             guard isDir.boolValue else { throw CoreError.file(path: path, problem: "exists and is not a directory") }
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
             guard entries.isEmpty else {
-                throw CoreError.file(path: path, problem: "folder exists and is not empty (remove it, or choose a new folder)")
+                throw CoreError.file(
+                    path: path, problem: "folder exists and is not empty (remove it, or choose a new folder)")
             }
         }
         let folder = AtomicOutputs.parent(path)
@@ -148,7 +153,8 @@ public final class AtomicFolder {
         AtomicFile.removeStaleTemporaries(in: folder)
         temporary = AtomicFile.temporaryPath(for: path)
         guard mkdir(temporary, 0o777) == 0 else {
-            throw CoreError.file(path: path, problem: "cannot create a folder next to it (\(String(cString: strerror(errno))))")
+            throw CoreError.file(
+                path: path, problem: "cannot create a folder next to it (\(String(cString: strerror(errno))))")
         }
     }
 

@@ -43,14 +43,23 @@ public func parseCSVLine(_ line: String) -> [String] {
         let c = chars[i]
         if quoted {
             if c == "\"" {
-                if i + 1 < chars.count && chars[i + 1] == "\"" { cell.append("\""); i += 1 } else { quoted = false }
-            } else { cell.append(c) }
+                if i + 1 < chars.count && chars[i + 1] == "\"" {
+                    cell.append("\"")
+                    i += 1
+                } else {
+                    quoted = false
+                }
+            } else {
+                cell.append(c)
+            }
         } else if c == "\"" {
             quoted = true
         } else if c == "," {
             cells.append(cell)
             cell = ""
-        } else { cell.append(c) }
+        } else {
+            cell.append(c)
+        }
         i += 1
     }
     cells.append(cell)

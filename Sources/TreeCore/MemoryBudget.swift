@@ -42,8 +42,10 @@ public struct MemoryBudget: Equatable, Sendable {
     /// KiB, MiB, GiB, TiB); nil when it is not a finite, non-negative number of bytes. The one byte-count reader of
     /// the command line (`--max-memory`, `--bytes`).
     public static func bytes(in text: String) -> Double? {
-        let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
-                                         ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
+        let units: [(String, Double)] = [
+            ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
+            ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
+        ]
         var number = text.trimmingCharacters(in: .whitespaces), scale = 1.0
         for (suffix, factor) in units where number.hasSuffix(suffix) {
             number = String(number.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
@@ -57,8 +59,9 @@ public struct MemoryBudget: Equatable, Sendable {
     /// Throws a one-line error when `bytes` (an estimate of what `what` will allocate) exceeds the limit.
     public func check(_ bytes: Int, for what: String) throws {
         guard bytes <= limitBytes else {
-            throw CoreError.tooLarge("\(what) needs about \(Self.format(bytes)), more than the \(Self.format(limitBytes)) "
-                                          + "memory limit (--max-memory to change it)")
+            throw CoreError.tooLarge(
+                "\(what) needs about \(Self.format(bytes)), more than the \(Self.format(limitBytes)) "
+                    + "memory limit (--max-memory to change it)")
         }
     }
 
@@ -74,7 +77,10 @@ public struct MemoryBudget: Equatable, Sendable {
         for f in factors {
             guard f >= 0 else { throw CoreError.invalidOption("\(what): negative size \(f)") }
             let (p, overflow) = result.multipliedReportingOverflow(by: f)
-            guard !overflow else { throw CoreError.tooLarge("\(what): size overflows (\(factors.map(String.init).joined(separator: " x ")))") }
+            guard !overflow else {
+                throw CoreError.tooLarge(
+                    "\(what): size overflows (\(factors.map(String.init).joined(separator: " x ")))")
+            }
             result = p
         }
         return result

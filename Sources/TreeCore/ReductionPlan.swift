@@ -78,7 +78,9 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
         case "binary" where parts.count == 1: return .binary
         case "flat" where parts.count == 1: return .flat
         case "kary" where parts.count == 2:
-            guard let k = Int(parts[1]), k >= 2 else { throw CoreError.invalidOption("kary:K needs an integer K >= 2, got '\(text)'") }
+            guard let k = Int(parts[1]), k >= 2 else {
+                throw CoreError.invalidOption("kary:K needs an integer K >= 2, got '\(text)'")
+            }
             return .kary(k)
         case "two-level" where parts.count == 2:
             guard let g = Int(parts[1]), g >= 1 else {
@@ -94,7 +96,9 @@ public struct ReductionPlan: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         var lines = ["\(shape) reduction over \(leaves) leaves, depth \(depth)"]
         for (l, level) in levels.enumerated().dropFirst() {
-            lines.append("  level \(l): " + level.map { "(" + $0.map(String.init).joined(separator: ",") + ")" }.joined(separator: " "))
+            lines.append(
+                "  level \(l): "
+                    + level.map { "(" + $0.map(String.init).joined(separator: ",") + ")" }.joined(separator: " "))
         }
         return lines.joined(separator: "\n")
     }

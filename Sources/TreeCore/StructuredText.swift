@@ -19,13 +19,16 @@ public enum StructuredText {
     /// `CoreError.tooLarge` past `maxTextBytes` or `maxNodes`, and the parser's own error for malformed text.
     public static func load(_ text: String, json: Bool) throws -> Any? {
         guard text.utf8.count <= maxTextBytes else {
-            throw CoreError.tooLarge("the \(json ? "JSON" : "YAML") text is \(text.utf8.count) bytes, more than the \(maxTextBytes)-byte limit")
+            throw CoreError.tooLarge(
+                "the \(json ? "JSON" : "YAML") text is \(text.utf8.count) bytes, more than the \(maxTextBytes)-byte limit"
+            )
         }
         if json { return try JSONSerialization.jsonObject(with: Data(text.utf8)) }
         guard let node = try Yams.compose(yaml: text) else { return nil }
         var budget = maxNodes
         guard fits(node, budget: &budget) else {
-            throw CoreError.tooLarge("the YAML document expands to more than \(maxNodes) nodes (aliases of aliases?); refused")
+            throw CoreError.tooLarge(
+                "the YAML document expands to more than \(maxNodes) nodes (aliases of aliases?); refused")
         }
         return node.any
     }
@@ -37,7 +40,9 @@ public enum StructuredText {
         switch node {
         case .scalar, .alias: return true
         case .mapping(let mapping):
-            for (key, value) in mapping where !(fits(key, budget: &budget) && fits(value, budget: &budget)) { return false }
+            for (key, value) in mapping where !(fits(key, budget: &budget) && fits(value, budget: &budget)) {
+                return false
+            }
             return true
         case .sequence(let sequence):
             for item in sequence where !fits(item, budget: &budget) { return false }
@@ -50,14 +55,15 @@ public enum StructuredText {
     public static func reason(_ error: Error) -> String {
         func path(_ context: DecodingError.Context) -> String {
             guard !context.codingPath.isEmpty else { return "" }
-            return " at " + context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return " at "
+                + context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
                 .trimmingCharacters(in: CharacterSet(charactersIn: "."))
         }
         switch error {
         case DecodingError.keyNotFound(let key, let context):
             return "missing key '\(key.stringValue)'" + path(context)
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
-             DecodingError.dataCorrupted(let context):
+            DecodingError.dataCorrupted(let context):
             return context.debugDescription + path(context)
         default:
             let ns = error as NSError

@@ -37,10 +37,14 @@ public struct Walkthrough: Codable, Sendable {
 
         /// Refuses sizes that would not make a tiny, visible example.
         public func validate() throws {
-            guard (1...64).contains(tokens) else { throw ReferenceError.invalidOption("--tokens must be in 1...64 (a tiny, visible example)") }
+            guard (1...64).contains(tokens) else {
+                throw ReferenceError.invalidOption("--tokens must be in 1...64 (a tiny, visible example)")
+            }
             guard (1...16).contains(shards) else { throw ReferenceError.invalidOption("--shards must be in 1...16") }
             guard (1...16).contains(headDim) else { throw ReferenceError.invalidOption("--head-dim must be in 1...16") }
-            guard modelHeads > 0, modelHeadDim > 0 else { throw ReferenceError.invalidOption("--model needs HEADSxDIM, e.g. 16x128") }
+            guard modelHeads > 0, modelHeadDim > 0 else {
+                throw ReferenceError.invalidOption("--model needs HEADSxDIM, e.g. 16x128")
+            }
             _ = try ReductionPlan.parseShape(tree)
         }
     }
@@ -205,9 +209,10 @@ public struct Walkthrough: Codable, Sendable {
         self.settings = settings
         let d = settings.headDim, n = settings.tokens
         var g = SeededGenerator(seed: settings.seed)
-        let x = try AttentionInputs(q: Tensor(shape: [1, 1, 1, d], data: g.normals(d)),
-                                    k: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)),
-                                    v: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)))
+        let x = try AttentionInputs(
+            q: Tensor(shape: [1, 1, 1, d], data: g.normals(d)),
+            k: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)),
+            v: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)))
         let scale = 1 / Double(d).squareRoot()
         query = Array(x.q.data[0..<d])
         keys = (0..<n).map { Array(x.k.data[$0 * d..<($0 + 1) * d]) }
@@ -239,10 +244,13 @@ public struct Walkthrough: Codable, Sendable {
         shards = layout.ranges.enumerated().map { i, range in
             let s = Array(allScores[range])
             let mi = s.max() ?? -.infinity
-            return Shard(keys: [range.lowerBound, range.upperBound], max: mi, sum: s.reduce(0.0) { $0 + Foundation.exp($1 - mi) },
-                         lse: partials[i].lse.data[0], output: Array(partials[i].output.data[0..<d]))
+            return Shard(
+                keys: [range.lowerBound, range.upperBound], max: mi,
+                sum: s.reduce(0.0) { $0 + Foundation.exp($1 - mi) },
+                lse: partials[i].lse.data[0], output: Array(partials[i].output.data[0..<d]))
         }
-        shardEnergyLogSumExp = AttentionEnergy.logSumExp(try layout.ranges.map { try energyFunction.value(keys: $0).data[0] })
+        shardEnergyLogSumExp = AttentionEnergy.logSumExp(
+            try layout.ranges.map { try energyFunction.value(keys: $0).data[0] })
 
         let shape = try ReductionPlan.parseShape(settings.tree)
         let plan = try ReductionPlan(leaves: settings.shards, shape: shape)
@@ -254,9 +262,11 @@ public struct Walkthrough: Codable, Sendable {
             for (node, children) in level.enumerated() where children.count > 1 {
                 let ls = children.map { trace.levels[l - 1][$0].lse.data[0] }
                 let m = ls.max()!
-                merges.append(Merge(level: l, node: node, children: children, childLogSumExp: ls, max: m,
-                                    weights: ls.map { $0 == -.infinity ? 0 : Foundation.exp($0 - m) },
-                                    lse: trace.levels[l][node].lse.data[0]))
+                merges.append(
+                    Merge(
+                        level: l, node: node, children: children, childLogSumExp: ls, max: m,
+                        weights: ls.map { $0 == -.infinity ? 0 : Foundation.exp($0 - m) },
+                        lse: trace.levels[l][node].lse.data[0]))
             }
         }
         self.merges = merges
@@ -267,26 +277,35 @@ public struct Walkthrough: Codable, Sendable {
         treeError = zip(trace.result.output.data, exact.output.data).map { abs($0 - $1) }.max()!
         algorithm3Error = zip(alg3.output.data, exact.output.data).map { abs($0 - $1) }.max()!
 
-        backward = settings.backward
-            ? try Self.backward(x, scores: scores, lse: exact.lse.data[0], layout: layout, plan: plan, shape: shape, seed: settings.seed)
+        backward =
+            settings.backward
+            ? try Self.backward(
+                x, scores: scores, lse: exact.lse.data[0], layout: layout, plan: plan, shape: shape, seed: settings.seed
+            )
             : nil
 
         let cluster = try Cluster.resolve(settings.cluster)
-        let workload = try DecodeWorkload(sequenceLength: settings.seqLen, heads: settings.modelHeads, headDim: settings.modelHeadDim)
-        let reports = try DecodeModel(cluster: cluster, workload: workload, step: settings.backward ? .training : .forward)
-            .compare([.tree(collective: .tree), .ring(overlap: true)])
+        let workload = try DecodeWorkload(
+            sequenceLength: settings.seqLen, heads: settings.modelHeads, headDim: settings.modelHeadDim)
+        let reports = try DecodeModel(
+            cluster: cluster, workload: workload, step: settings.backward ? .training : .forward
+        )
+        .compare([.tree(collective: .tree), .ring(overlap: true)])
         (clusterName, clusterDevices) = (cluster.name, cluster.gpuCount)
         costs = reports.map { r in
-            Cost(strategy: r.strategy, latency: r.latency.picoseconds, compute: r.compute.picoseconds,
-                 communication: r.communication.picoseconds, elementsSentPerDevice: r.elementsSentPerDevice,
-                 forwardLatency: r.forwardLatency?.picoseconds, backwardLatency: r.backwardLatency?.picoseconds,
-                 backwardElementsSentPerDevice: r.backwardElementsSentPerDevice)
+            Cost(
+                strategy: r.strategy, latency: r.latency.picoseconds, compute: r.compute.picoseconds,
+                communication: r.communication.picoseconds, elementsSentPerDevice: r.elementsSentPerDevice,
+                forwardLatency: r.forwardLatency?.picoseconds, backwardLatency: r.backwardLatency?.picoseconds,
+                backwardElementsSentPerDevice: r.backwardElementsSentPerDevice)
         }
     }
 
     /// Steps 7-8: the gradients of L = dO . o, by hand, from the energy, and over the shards.
-    static func backward(_ x: AttentionInputs<Double>, scores: [Double], lse: Double, layout: ShardLayout,
-                         plan: ReductionPlan, shape: ReductionPlan.Shape, seed: UInt64) throws -> Backward {
+    static func backward(
+        _ x: AttentionInputs<Double>, scores: [Double], lse: Double, layout: ShardLayout,
+        plan: ReductionPlan, shape: ReductionPlan.Shape, seed: UInt64
+    ) throws -> Backward {
         let d = x.headDim, n = x.keys
         var g = SeededGenerator(seed: seed &+ 1)
         let dO = try Tensor(shape: [1, 1, 1, d], data: g.normals(d))
@@ -300,22 +319,31 @@ public struct Walkthrough: Codable, Sendable {
         }
         // The energy view: L(e) = d/de F(e dO) at 0; its derivatives are the Hessian-vector products of F.
         let energy = try AttentionEnergy(inputs: x).lossGradients(dO: dO)
-        let energyError = zip(energy.dq.data + energy.dk.data + energy.dv.data, full.dq.data + full.dk.data + full.dv.data)
+        let energyError =
+            zip(energy.dq.data + energy.dk.data + energy.dv.data, full.dq.data + full.dk.data + full.dv.data)
             .map { abs($0 - $1) }.max() ?? 0
-        let sharded = try ShardedBackward.backward(x, dO: dO, options: AttentionOptions(), layout: layout, reduction: .tree(shape))
+        let sharded = try ShardedBackward.backward(
+            x, dO: dO, options: AttentionOptions(), layout: layout, reduction: .tree(shape))
         var sums: [Backward.DQSum] = []
         if let levels = sharded.dqLevels {
             for (l, level) in plan.levels.enumerated().dropFirst() {
                 for (node, children) in level.enumerated() where children.count > 1 {
-                    sums.append(Backward.DQSum(level: l, node: node, children: children, sum: Array(levels[l][node].data[0..<d])))
+                    sums.append(
+                        Backward.DQSum(
+                            level: l, node: node, children: children, sum: Array(levels[l][node].data[0..<d])))
                 }
             }
         }
-        let treeError = zip(sharded.gradients.dq.data + sharded.gradients.dk.data + sharded.gradients.dv.data,
-                            full.dq.data + full.dk.data + full.dv.data).map { abs($0 - $1) }.max() ?? 0
-        return Backward(dO: Array(dO.data[0..<d]), delta: delta, perKey: perKey, dq: Array(full.dq.data[0..<d]),
-                        energyError: energyError, shardShares: layout.ranges.indices.map { Array(sharded.shards[$0].dq.data[0..<d]) },
-                        sums: sums, treeError: treeError)
+        let treeError =
+            zip(
+                sharded.gradients.dq.data + sharded.gradients.dk.data + sharded.gradients.dv.data,
+                full.dq.data + full.dk.data + full.dv.data
+            ).map { abs($0 - $1) }.max() ?? 0
+        return Backward(
+            dO: Array(dO.data[0..<d]), delta: delta, perKey: perKey, dq: Array(full.dq.data[0..<d]),
+            energyError: energyError,
+            shardShares: layout.ranges.indices.map { Array(sharded.shards[$0].dq.data[0..<d]) },
+            sums: sums, treeError: treeError)
     }
 
     /// The walkthrough as JSON: snake_case keys, sorted, pretty-printed; infinities as the strings "inf" and "-inf".
@@ -323,7 +351,8 @@ public struct Walkthrough: Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

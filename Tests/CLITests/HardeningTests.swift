@@ -12,12 +12,16 @@ import Testing
     @Test func randomInputsSizesThatOverflowAreOneLineErrors() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try CLI.run(["random-inputs", "--heads", "16777216", "--seq-q", "16777216", "--head-dim", "16777216",
-                             "--out", dir + "/x.safetensors"])
+        let r = try CLI.run([
+            "random-inputs", "--heads", "16777216", "--seq-q", "16777216", "--head-dim", "16777216",
+            "--out", dir + "/x.safetensors",
+        ])
         CLI.expectOneLineError(r, contains: "q, k and v: size overflows")
         // Within the 2^30-element limit, but the peak (f64 values, the copy, the file bytes) is over the budget.
-        let big = try CLI.run(["random-inputs", "--heads", "1", "--seq-q", "1", "--seq-k", "8388608", "--head-dim", "63",
-                               "--out", dir + "/big.safetensors", "--max-memory", "8GB"])
+        let big = try CLI.run([
+            "random-inputs", "--heads", "1", "--seq-q", "1", "--seq-k", "8388608", "--head-dim", "63",
+            "--out", dir + "/big.safetensors", "--max-memory", "8GB",
+        ])
         CLI.expectOneLineError(big, contains: "random-inputs (generated values, f64 copy, file bytes) needs about 21.")
         #expect(big.stderr.contains("more than the 8.00 GB memory limit"))
         #expect(try Self.contents(dir).isEmpty)
@@ -27,11 +31,15 @@ import Testing
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try CLI.inputs(dir + "/in", ["--heads", "4", "--seq-q", "256", "--seq-k", "1024", "--head-dim", "64"])
-        let io = ["attention", "--q", dir + "/in/q.npy", "--k", dir + "/in/k.npy", "--v", dir + "/in/v.npy", "--out", dir + "/o.npy"]
+        let io = [
+            "attention", "--q", dir + "/in/q.npy", "--k", dir + "/in/k.npy", "--v", dir + "/in/v.npy", "--out",
+            dir + "/o.npy",
+        ]
         let refused = try CLI.run(io + ["--max-memory", "1MB"])
         CLI.expectOneLineError(refused, contains: "reading the inputs needs about ")
         #expect(refused.stderr.contains("more than the 1.0 MB memory limit (--max-memory to change it)"))
-        CLI.expectOneLineError(try CLI.run(io + ["--max-memory", "lots"]), contains: "--max-memory: cannot read 'lots' as a memory size")
+        CLI.expectOneLineError(
+            try CLI.run(io + ["--max-memory", "lots"]), contains: "--max-memory: cannot read 'lots' as a memory size")
         CLI.expectOneLineError(try CLI.run(io + ["--max-memory", "0"]), contains: "--max-memory: cannot read '0'")
         #expect(try Self.contents(dir) == ["in"])
         CLI.expectSuccess(try CLI.run(io + ["--max-memory", "512MiB"]))
@@ -41,16 +49,20 @@ import Testing
     /// Every command that allocates takes `--max-memory` (one option group, parsed before any work).
     @Test func everyAllocatingCommandTakesMaxMemory() throws {
         let commands: [[String]] = [
-            ["attention", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy"], ["random-inputs", "--out", "x"],
+            ["attention", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy"],
+            ["random-inputs", "--out", "x"],
             ["golden", "--out", "g"], ["check", "--golden", "g", "--results", "r"], ["explain"], ["demo"],
-            ["simulate", "cluster", "--cluster", "mi300x"], ["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB"],
-            ErrorContractTests.decode + ["--cluster", "mi300x"], ["sweep", "--cluster", "mi300x", "--seq-lens", "80k", "--gpus", "8"],
+            ["simulate", "cluster", "--cluster", "mi300x"],
+            ["simulate", "collective", "--cluster", "mi300x", "--bytes", "1MB"],
+            ErrorContractTests.decode + ["--cluster", "mi300x"],
+            ["sweep", "--cluster", "mi300x", "--seq-lens", "80k", "--gpus", "8"],
             ["reproduce-paper"],
         ]
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for args in commands {
-            CLI.expectOneLineError(try CLI.run(args + ["--max-memory", "8XB"], in: dir), contains: "--max-memory: cannot read '8XB'")
+            CLI.expectOneLineError(
+                try CLI.run(args + ["--max-memory", "8XB"], in: dir), contains: "--max-memory: cannot read '8XB'")
             #expect(try CLI.run(args + ["--help"]).stdout.contains("--max-memory <size>"), "\(args)")
         }
         #expect(try Self.contents(dir).isEmpty)
@@ -67,15 +79,19 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir + "/out/sub.npy", withIntermediateDirectories: true)
         try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
         // The LSE cannot be written (its path is a folder): the output must not appear either.
-        CLI.expectOneLineError(try CLI.run(io + ["--out", dir + "/out/o.npy", "--lse", dir + "/out/sub.npy"]), contains: "sub.npy: is a folder")
+        CLI.expectOneLineError(
+            try CLI.run(io + ["--out", dir + "/out/o.npy", "--lse", dir + "/out/sub.npy"]),
+            contains: "sub.npy: is a folder")
         // A parent that is a regular file: refused before any work.
-        CLI.expectOneLineError(try CLI.run(io + ["--out", dir + "/out/o.npy", "--lse", dir + "/file/l.npy"]),
-                               contains: "\(dir)/file: exists and is not a directory")
+        CLI.expectOneLineError(
+            try CLI.run(io + ["--out", dir + "/out/o.npy", "--lse", dir + "/file/l.npy"]),
+            contains: "\(dir)/file: exists and is not a directory")
         #expect(try Self.contents(dir + "/out") == ["sub.npy"])
         // --out and --lse naming the same file, directly, through '..' or through a symlink, is a usage error.
         try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: dir + "/out")
         for lse in [dir + "/out/o.npy", dir + "/out/sub.npy/../o.npy", dir + "/link/o.npy"] {
-            CLI.expectOneLineError(try CLI.run(io + ["--out", dir + "/out/o.npy", "--lse", lse]), contains: "are the same file")
+            CLI.expectOneLineError(
+                try CLI.run(io + ["--out", dir + "/out/o.npy", "--lse", lse]), contains: "are the same file")
         }
         #expect(try Self.contents(dir + "/out") == ["sub.npy"])
         CLI.expectOneLineError(try CLI.run(io + ["--out", dir + "/out/o.txt"]), contains: "unknown output type")
@@ -92,9 +108,11 @@ import Testing
         #expect(try Self.contents(dir + "/x") == ["v.npy"])
         // A folder that cannot be created (its parent is a file), or a bad option: nothing is left, not even a folder.
         try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
-        CLI.expectOneLineError(try CLI.run(["random-inputs", "--out", dir + "/file/y"]), contains: "exists and is not a directory")
-        CLI.expectOneLineError(try CLI.run(["random-inputs", "--out", dir + "/new/deeper/z", "--heads", "3", "--kv-heads", "2"]),
-                               contains: "multiple of --kv-heads")
+        CLI.expectOneLineError(
+            try CLI.run(["random-inputs", "--out", dir + "/file/y"]), contains: "exists and is not a directory")
+        CLI.expectOneLineError(
+            try CLI.run(["random-inputs", "--out", dir + "/new/deeper/z", "--heads", "3", "--kv-heads", "2"]),
+            contains: "multiple of --kv-heads")
         #expect(try Self.contents(dir) == ["file", "x"])
     }
 
@@ -104,8 +122,9 @@ import Testing
         // An existing non-empty folder is refused before any work, and left as it was.
         try FileManager.default.createDirectory(atPath: dir + "/g", withIntermediateDirectories: true)
         try "mine".write(toFile: dir + "/g/notes.txt", atomically: true, encoding: .utf8)
-        CLI.expectOneLineError(try CLI.run(["golden", "--suite", "edge", "--dtype", "f32", "--out", dir + "/g"]),
-                               contains: "\(dir)/g: folder exists and is not empty")
+        CLI.expectOneLineError(
+            try CLI.run(["golden", "--suite", "edge", "--dtype", "f32", "--out", dir + "/g"]),
+            contains: "\(dir)/g: folder exists and is not empty")
         #expect(try Self.contents(dir + "/g") == ["notes.txt"])
         // An empty folder is filled.
         try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
@@ -143,12 +162,17 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // speedup.svg cannot be written (a folder is there): sweep.csv and latency.svg must not appear.
         try FileManager.default.createDirectory(atPath: dir + "/s/speedup.svg", withIntermediateDirectories: true)
-        CLI.expectOneLineError(try CLI.run(["sweep", "--cluster", "dgx-h100:2", "--seq-lens", "80k", "--gpus", "8",
-                                            "--out", dir + "/s", "--quiet"]), contains: "speedup.svg: is a folder")
+        CLI.expectOneLineError(
+            try CLI.run([
+                "sweep", "--cluster", "dgx-h100:2", "--seq-lens", "80k", "--gpus", "8",
+                "--out", dir + "/s", "--quiet",
+            ]), contains: "speedup.svg: is a folder")
         #expect(try Self.contents(dir + "/s") == ["speedup.svg"])
         // The markdown cannot be written: refused before the computation, and no plot appears.
         try FileManager.default.createDirectory(atPath: dir + "/p/paper.md", withIntermediateDirectories: true)
-        CLI.expectOneLineError(try CLI.run(["reproduce-paper", "--out", dir + "/p/paper.md", "--quiet"]), contains: "paper.md: is a folder")
+        CLI.expectOneLineError(
+            try CLI.run(["reproduce-paper", "--out", dir + "/p/paper.md", "--quiet"]), contains: "paper.md: is a folder"
+        )
         #expect(try Self.contents(dir + "/p") == ["paper.md"])
     }
 
@@ -156,15 +180,20 @@ import Testing
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let yaml = dir + "/suite.yaml"
-        try "- name: tiny\n  heads: 1\n  seq_q: 2\n  seq_k: 5\n  head_dim: 4\n".write(toFile: yaml, atomically: true, encoding: .utf8)
+        try "- name: tiny\n  heads: 1\n  seq_q: 2\n  seq_k: 5\n  head_dim: 4\n".write(
+            toFile: yaml, atomically: true, encoding: .utf8)
         CLI.expectSuccess(try CLI.run(["golden", "--suite", yaml, "--dtype", "f32", "--out", dir + "/g"]))
         let file = dir + "/g/tiny-f32.safetensors"
         try FileManager.default.createDirectory(atPath: dir + "/r", withIntermediateDirectories: true)
-        CLI.expectSuccess(try CLI.run(["attention", "--q", file, "--k", file, "--v", file, "--out", dir + "/r/tiny-f32.safetensors"]))
-        let bad = try CLI.run(["check", "--golden", dir + "/g", "--results", dir + "/r", "--json", dir + "/nodir/r.json"])
+        CLI.expectSuccess(
+            try CLI.run(["attention", "--q", file, "--k", file, "--v", file, "--out", dir + "/r/tiny-f32.safetensors"]))
+        let bad = try CLI.run([
+            "check", "--golden", dir + "/g", "--results", dir + "/r", "--json", dir + "/nodir/r.json",
+        ])
         CLI.expectOneLineError(bad, contains: "nodir/r.json: output folder does not exist")
         #expect(bad.stdout.isEmpty, "the table is not printed before the error: \(bad.stdout)")
-        CLI.expectOneLineError(try CLI.run(["check", "--golden", dir + "/nothing", "--results", dir + "/r"]), contains: "nothing")
+        CLI.expectOneLineError(
+            try CLI.run(["check", "--golden", dir + "/nothing", "--results", dir + "/r"]), contains: "nothing")
         let ok = try CLI.run(["check", "--golden", dir + "/g", "--results", dir + "/r", "--json", dir + "/r.json"])
         #expect(ok.status == 0 && FileManager.default.fileExists(atPath: dir + "/r.json"), "\(ok.stdout)\(ok.stderr)")
     }
@@ -181,9 +210,16 @@ import Testing
         let stale = ".treeattn-tmp-\(gone.processIdentifier)-1-o.npy"
         let live = ".treeattn-tmp-\(getpid())-1-o.npy"
         let unrelated = ".o.npy.tmp-\(gone.processIdentifier)"
-        for name in [stale, live, unrelated] { try "partial".write(toFile: dir + "/" + name, atomically: false, encoding: .utf8) }
-        try FileManager.default.createDirectory(atPath: dir + "/.treeattn-tmp-\(gone.processIdentifier)-2-golden", withIntermediateDirectories: true)
-        CLI.expectSuccess(try CLI.run(["attention", "--q", dir + "/q.npy", "--k", dir + "/k.npy", "--v", dir + "/v.npy", "--out", dir + "/o.npy"]))
+        for name in [stale, live, unrelated] {
+            try "partial".write(toFile: dir + "/" + name, atomically: false, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(
+            atPath: dir + "/.treeattn-tmp-\(gone.processIdentifier)-2-golden", withIntermediateDirectories: true)
+        CLI.expectSuccess(
+            try CLI.run([
+                "attention", "--q", dir + "/q.npy", "--k", dir + "/k.npy", "--v", dir + "/v.npy", "--out",
+                dir + "/o.npy",
+            ]))
         #expect(try Self.contents(dir) == [unrelated, live, "k.npy", "o.npy", "q.npy", "v.npy"].sorted())
     }
 }

@@ -3,7 +3,9 @@ import Testing
 
 /// `simulate cluster/collective/decode`, `sweep`, `reproduce-paper` and `bench simulator` end to end.
 @Suite struct SimulatorCommandTests {
-    static let decode = ["simulate", "decode", "--cluster", "dgx-h100:2", "--seq-len", "80000", "--heads", "16", "--head-dim", "128"]
+    static let decode = [
+        "simulate", "decode", "--cluster", "dgx-h100:2", "--seq-len", "80000", "--heads", "16", "--head-dim", "128",
+    ]
 
     @Test func simulateClusterDescribesThePreset() throws {
         let r = try CLI.run(["simulate", "cluster", "--cluster", "dgx-h100:2"])
@@ -19,21 +21,31 @@ import Testing
         let r = try CLI.run(["simulate", "cluster", "--cluster", "dgx-h100-3tier:8192"])
         CLI.expectSuccess(r)
         #expect(r.stdout.contains("gpus      65536 x"))
-        #expect(r.stdout.contains("fabric    3-tier fat tree, radix 64, rail-optimised, 8 planes: 2048 leaf (32 down, 32 up), 2048 spine (32 down, 32 up), 8192 core"))
+        #expect(
+            r.stdout.contains(
+                "fabric    3-tier fat tree, radix 64, rail-optimised, 8 planes: 2048 leaf (32 down, 32 up), 2048 spine (32 down, 32 up), 8192 core"
+            ))
         #expect(r.stdout.contains("ib-core"))
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/bad.yaml"
-        try "gpu: H100-SXM5\nfat_tree: {nodes: 4, radix: 64, tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 2}, {bandwidth_Gbps: 400, latency_ns: 500}]}\n"
+        try
+            "gpu: H100-SXM5\nfat_tree: {nodes: 4, radix: 64, tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 2}, {bandwidth_Gbps: 400, latency_ns: 500}]}\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        CLI.expectOneLineError(try CLI.run(["simulate", "cluster", "--cluster", file]), contains: "does not split 64 ports")
+        CLI.expectOneLineError(
+            try CLI.run(["simulate", "cluster", "--cluster", file]), contains: "does not split 64 ports")
     }
 
     @Test func simulateCollectiveTableAndJSON() throws {
-        let args = ["simulate", "collective", "--cluster", "dgx-h100:1", "--op", "allreduce", "--algorithm", "ring", "--bytes", "64MB"]
+        let args = [
+            "simulate", "collective", "--cluster", "dgx-h100:1", "--op", "allreduce", "--algorithm", "ring", "--bytes",
+            "64MB",
+        ]
         let table = try CLI.run(args)
         CLI.expectSuccess(table)
-        for row in ["operation", "algorithm", "busBw", "algBw", "messages"] { #expect(table.stdout.contains(row), "\(row)") }
+        for row in ["operation", "algorithm", "busBw", "algBw", "messages"] {
+            #expect(table.stdout.contains(row), "\(row)")
+        }
         let json = try CLI.run(args + ["--format", "json", "--pacing", "after-delivery"])
         CLI.expectSuccess(json)
         let object = try #require(try CLI.json(json.stdout) as? [String: Any])
@@ -43,7 +55,8 @@ import Testing
         // no contention): 2(p-1) steps of n/p bytes over GPU -> switch -> GPU, busBw = 2(p-1)/p x n / time.
         let (p, n, bandwidth, latency) = (8.0, 64e6, 450e9, 50e-9)
         let time = 2 * (p - 1) * (latency + n / p / bandwidth)
-        let busBw = try #require(object["bus_bw_GBps"] as? Double), algBw = try #require(object["alg_bw_GBps"] as? Double)
+        let busBw = try #require(object["bus_bw_GBps"] as? Double),
+            algBw = try #require(object["alg_bw_GBps"] as? Double)
         // Each step's transfer is rounded to the simulator's picoseconds: 14 steps, at most 14 ps apart.
         #expect(abs((object["time_s"] as? Double ?? 0) - time) < 14e-12, "\(object)")
         #expect(abs(busBw / (2 * (p - 1) / p * n / time / 1e9) - 1) < 1e-7, "\(busBw)")
@@ -61,7 +74,8 @@ import Testing
         let trace = try String(contentsOfFile: dir + "/trace.json", encoding: .utf8)
         #expect(try CLI.json(trace) is [String: Any] || (try CLI.json(trace)) is [Any], "trace is valid JSON")
 
-        let json = try CLI.run(Self.decode + ["--format", "json", "--ring-kv", "native", "--kv-heads", "4", "--batch", "2"])
+        let json = try CLI.run(
+            Self.decode + ["--format", "json", "--ring-kv", "native", "--kv-heads", "4", "--batch", "2"])
         CLI.expectSuccess(json)
         let object = try #require(try CLI.json(json.stdout) as? [String: Any])
         let strategies = try #require(object["strategies"] as? [[String: Any]])
@@ -89,8 +103,10 @@ import Testing
         let rows = try #require(object["strategies"] as? [[String: Any]])
         #expect(rows.map { $0["strategy"] as? String } == ["tree:ring", "ring", "single"])
         for row in rows {
-            for key in ["step", "forward_latency_s", "backward_latency_s", "elements_sent_per_device",
-                        "backward_elements_sent_per_device", "paper_backward_volume_elements"] {
+            for key in [
+                "step", "forward_latency_s", "backward_latency_s", "elements_sent_per_device",
+                "backward_elements_sent_per_device", "paper_backward_volume_elements",
+            ] {
                 #expect(row.keys.contains(key), "\(key)")
             }
             #expect(row["latency_s"] as? Double == row["backward_latency_s"] as? Double)
@@ -104,7 +120,8 @@ import Testing
         // Ring: K/V plus dK/dV, twice the forward's K/V.
         let ringForward = try #require(ring["elements_sent_per_device"] as? Double)
         #expect(ring["backward_elements_sent_per_device"] as? Double == 2 * ringForward)
-        #expect(ring["paper_backward_volume_elements"] as? Double == 2 * (ring["paper_volume_elements"] as? Double ?? 0))
+        #expect(
+            ring["paper_backward_volume_elements"] as? Double == 2 * (ring["paper_volume_elements"] as? Double ?? 0))
         #expect(rows[2]["paper_backward_volume_elements"] is NSNull && rows[0]["paper_peak_memory_elements"] is NSNull)
 
         let table = try CLI.run(Self.decode + ["--step", "training"])
@@ -117,58 +134,81 @@ import Testing
         CLI.expectSuccess(csv)
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.count == 3)
-        #expect(lines.first?.hasSuffix(",speedup_vs_ring,step,forward_latency_s,backward_latency_s,backward_elements_sent_per_device,paper_backward_volume_elements") == true)
+        #expect(
+            lines.first?.hasSuffix(
+                ",speedup_vs_ring,step,forward_latency_s,backward_latency_s,backward_elements_sent_per_device,paper_backward_volume_elements"
+            ) == true)
         #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 19 })
 
         // The trace labels the backward's kernels and names the step in each section.
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         CLI.expectSuccess(try CLI.run(Self.decode + ["--step", "training", "--trace", dir + "/trace.json"]))
-        let trace = try #require(try CLI.json(try String(contentsOfFile: dir + "/trace.json", encoding: .utf8)) as? [String: Any])
+        let trace = try #require(
+            try CLI.json(try String(contentsOfFile: dir + "/trace.json", encoding: .utf8)) as? [String: Any])
         let events = try #require(trace["traceEvents"] as? [[String: Any]])
         let names = Set(events.compactMap { $0["name"] as? String })
         let processes = Set(events.compactMap { ($0["args"] as? [String: Any])?["name"] as? String })
         for name in ["flash-backward", "flash-decode", "accumulate dK/dV", "backward D = rowsum(dO o O)"] {
             #expect(names.contains(name), "\(name)")
         }
-        #expect(processes.contains("tree (training) / s0/gpu0") && processes.contains("ring (training) / s1/gpu7"), "\(processes)")
+        #expect(
+            processes.contains("tree (training) / s0/gpu0") && processes.contains("ring (training) / s1/gpu7"),
+            "\(processes)")
 
         // A forward step prints none of it.
         let forward = try CLI.run(Self.decode + ["--format", "json"])
         let forwardObject = try #require(try CLI.json(forward.stdout) as? [String: Any])
         #expect(forwardObject["step"] == nil)
-        #expect(((forwardObject["strategies"] as? [[String: Any]]) ?? []).allSatisfy { $0["backward_elements_sent_per_device"] == nil })
+        #expect(
+            ((forwardObject["strategies"] as? [[String: Any]]) ?? []).allSatisfy {
+                $0["backward_elements_sent_per_device"] == nil
+            })
         let explicit = try CLI.run(Self.decode + ["--format", "json", "--step", "forward"])
         #expect(explicit.stdout == forward.stdout)
     }
 
     /// Strategies without a backward model, and contradictory step options, are one-line errors.
     @Test func simulateDecodeBackwardRefusals() throws {
-        CLI.expectOneLineError(try CLI.run(Self.decode + ["--backward", "--strategy", "tree,gather"]),
-                               contains: "unsupported: no backward model for 'gather' (its output is on rank 0 only")
-        CLI.expectOneLineError(try CLI.run(Self.decode + ["--step", "training", "--strategy", "ring-sendrecv"]),
-                               contains: "no backward model for 'ring-sendrecv'")
-        CLI.expectOneLineError(try CLI.run(Self.decode + ["--backward", "--step", "training"]),
-                               contains: "--backward is --step backward; it cannot be combined with --step training")
+        CLI.expectOneLineError(
+            try CLI.run(Self.decode + ["--backward", "--strategy", "tree,gather"]),
+            contains: "unsupported: no backward model for 'gather' (its output is on rank 0 only")
+        CLI.expectOneLineError(
+            try CLI.run(Self.decode + ["--step", "training", "--strategy", "ring-sendrecv"]),
+            contains: "no backward model for 'ring-sendrecv'")
+        CLI.expectOneLineError(
+            try CLI.run(Self.decode + ["--backward", "--step", "training"]),
+            contains: "--backward is --step backward; it cannot be combined with --step training")
         CLI.expectOneLineError(try CLI.run(Self.decode + ["--step", "sideways"]), contains: "sideways")
         CLI.expectSuccess(try CLI.run(Self.decode + ["--backward", "--step", "backward", "--format", "csv"]))
     }
 
     static let cpuStar = CLI.root + "/fixtures/clusters/cpu-star-4.yaml"
-    static let cpuDecode = ["simulate", "decode", "--cluster", cpuStar, "--seq-len", "4000", "--heads", "4", "--kv-heads", "2",
-                            "--head-dim", "64", "--dtype", "f64", "--strategy", "tree:ring"]
+    static let cpuDecode = [
+        "simulate", "decode", "--cluster", cpuStar, "--seq-len", "4000", "--heads", "4", "--kv-heads", "2",
+        "--head-dim", "64", "--dtype", "f64", "--strategy", "tree:ring",
+    ]
 
     /// A CPU cluster says so in the summary, with its calibrated overheads; a GPU preset's summary is unchanged.
     @Test func simulateClusterDescribesCPURanks() throws {
         let r = try CLI.run(["simulate", "cluster", "--cluster", Self.cpuStar])
         CLI.expectSuccess(r)
-        #expect(r.stdout.contains("ranks     4 x test-cpu-rank (cpu) (16 GB, memory 20.00 GB/s, GEMM 50.0 GFLOP/s per rank)"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "ranks     4 x test-cpu-rank (cpu) (16 GB, memory 20.00 GB/s, GEMM 50.0 GFLOP/s per rank)"),
+            "\(r.stdout)")
         #expect(r.stdout.contains("nodes     6 (4 cpu, 2 switch, 0 nic, 0 host)"))
-        #expect(r.stdout.contains("overheads kernel launch 5.000 us, collective call 30.00 us, per message 2.000 us, eta_mem 0.8, eta_compute 0.5"))
+        #expect(
+            r.stdout.contains(
+                "overheads kernel launch 5.000 us, collective call 30.00 us, per message 2.000 us, eta_mem 0.8, eta_compute 0.5"
+            ))
         #expect(!r.stdout.contains("gpus      ") && !r.stdout.contains("HBM"))
         let gpu = try CLI.run(["simulate", "cluster", "--cluster", "mi300x:2"])
-        #expect(gpu.stdout.contains("gpus      2 x MI300X (192 GB, HBM 5300.00 GB/s, BF16 1307.4 TFLOP/s)"), "\(gpu.stdout)")
-        #expect(gpu.stdout.contains("nodes     2 (2 gpu, 0 switch, 0 nic, 0 host)") && !gpu.stdout.contains("overheads"))
+        #expect(
+            gpu.stdout.contains("gpus      2 x MI300X (192 GB, HBM 5300.00 GB/s, BF16 1307.4 TFLOP/s)"), "\(gpu.stdout)"
+        )
+        #expect(
+            gpu.stdout.contains("nodes     2 (2 gpu, 0 switch, 0 nic, 0 host)") && !gpu.stdout.contains("overheads"))
     }
 
     /// `simulate decode` on a CPU cluster file: the device kind is printed, the file's overheads are the defaults,
@@ -176,7 +216,9 @@ import Testing
     @Test func simulateDecodeOnCPURanksUsesTheFilesOverheads() throws {
         let table = try CLI.run(Self.cpuDecode)
         CLI.expectSuccess(table)
-        #expect(table.stdout.hasPrefix("cpu-star-4: 4 x test-cpu-rank (cpu); N=4000 b=1 n_h=4 n_kv=2 d_h=64 f64\n"), "\(table.stdout)")
+        #expect(
+            table.stdout.hasPrefix("cpu-star-4: 4 x test-cpu-rank (cpu); N=4000 b=1 n_h=4 n_kv=2 d_h=64 f64\n"),
+            "\(table.stdout)")
 
         func options(_ extra: [String]) throws -> (object: [String: Any], options: [String: Any]) {
             let r = try CLI.run(Self.cpuDecode + ["--format", "json"] + extra)
@@ -193,18 +235,25 @@ import Testing
         let (_, overridden) = try options(["--launch-us", "0", "--eta-mem", "1", "--per-message-us", "7"])
         #expect(overridden["kernel_launch_s"] as? Double == 0 && overridden["memory_efficiency"] as? Double == 1)
         #expect(overridden["per_message_s"] as? Double == 7e-6)
-        #expect(overridden["collective_call_s"] as? Double == 3e-5 && overridden["compute_efficiency"] as? Double == 0.5)
+        #expect(
+            overridden["collective_call_s"] as? Double == 3e-5 && overridden["compute_efficiency"] as? Double == 0.5)
         // Overriding changes the latency; a bad option value is still a one-line error naming the option.
-        let latency = { (o: [String: Any]) in ((o["strategies"] as? [[String: Any]])?.first?["latency_s"] as? Double) ?? 0 }
+        let latency = { (o: [String: Any]) in
+            ((o["strategies"] as? [[String: Any]])?.first?["latency_s"] as? Double) ?? 0
+        }
         #expect(latency(object) != latency(try options(["--launch-us", "0"]).object))
-        CLI.expectOneLineError(try CLI.run(Self.cpuDecode + ["--eta-mem", "0"]), contains: "--eta-mem must be in (0, 1], got 0.0")
+        CLI.expectOneLineError(
+            try CLI.run(Self.cpuDecode + ["--eta-mem", "0"]), contains: "--eta-mem must be in (0, 1], got 0.0")
         CLI.expectOneLineError(try CLI.run(Self.cpuDecode + ["--launch-us=-1"]), contains: "--launch-us must be >= 0")
         // GPU clusters: no device_kind key; f64 is accepted there too, fp64 as its spelling.
         let gpu = try CLI.run(Self.decode + ["--format", "json", "--dtype", "fp64"])
         CLI.expectSuccess(gpu)
         let gpuObject = try #require(try CLI.json(gpu.stdout) as? [String: Any])
-        #expect(gpuObject["device_kind"] == nil && (gpuObject["workload"] as? [String: Any])?["dtype"] as? String == "fp64")
-        CLI.expectOneLineError(try CLI.run(Self.decode + ["--dtype", "f128"]), contains: "unknown dtype 'f128' (bf16, fp16, fp32, f64, fp8)")
+        #expect(
+            gpuObject["device_kind"] == nil && (gpuObject["workload"] as? [String: Any])?["dtype"] as? String == "fp64")
+        CLI.expectOneLineError(
+            try CLI.run(Self.decode + ["--dtype", "f128"]),
+            contains: "unknown dtype 'f128' (bf16, fp16, fp32, f64, fp8)")
     }
 
     /// `sweep` takes the cluster file's overheads as its defaults too, and records the values used.
@@ -213,14 +262,21 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func column(_ name: String, _ extra: [String]) throws -> [String] {
             let out = dir + "/s\(extra.count)"
-            let r = try CLI.run(["sweep", "--cluster", Self.cpuStar, "--seq-lens", "4000", "--gpus", "4", "--heads", "4",
-                                 "--head-dim", "64", "--dtype", "f64", "--hidden-sizes", "", "--out", out, "--quiet"] + extra)
+            let r = try CLI.run(
+                [
+                    "sweep", "--cluster", Self.cpuStar, "--seq-lens", "4000", "--gpus", "4", "--heads", "4",
+                    "--head-dim", "64", "--dtype", "f64", "--hidden-sizes", "", "--out", out, "--quiet",
+                ] + extra)
             CLI.expectSuccess(r)
-            let lines = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let lines = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n").map {
+                $0.split(separator: ",", omittingEmptySubsequences: false)
+            }
             let i = try #require(lines[0].firstIndex(of: Substring(name)))
             return lines.dropFirst().map { String($0[i]) }
         }
-        func numbers(_ name: String, _ extra: [String]) throws -> [Double] { try column(name, extra).map { Double($0) ?? .nan } }
+        func numbers(_ name: String, _ extra: [String]) throws -> [Double] {
+            try column(name, extra).map { Double($0) ?? .nan }
+        }
         #expect(try numbers("kernel_launch_s", []).allSatisfy { abs($0 - 5e-6) < 1e-15 })
         #expect(try numbers("memory_efficiency", []) == [0.8, 0.8])
         #expect(try numbers("kernel_launch_s", ["--launch-us", "1"]).allSatisfy { abs($0 - 1e-6) < 1e-15 })
@@ -231,7 +287,9 @@ import Testing
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/sweep"
-        let r = try CLI.run(["sweep", "--cluster", "dgx-h100:2", "--seq-lens", "80k", "--gpus", "8,16", "--out", out, "--quiet"])
+        let r = try CLI.run([
+            "sweep", "--cluster", "dgx-h100:2", "--seq-lens", "80k", "--gpus", "8,16", "--out", out, "--quiet",
+        ])
         CLI.expectSuccess(r)
         #expect(r.stdout.hasPrefix("wrote ") && r.stdout.contains("(4 points)"))
         let csv = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8)
@@ -253,20 +311,25 @@ import Testing
         let written = try String(contentsOfFile: out, encoding: .utf8)
         let committed = try String(contentsOfFile: CLI.root + "/docs/paper-reproduction.md", encoding: .utf8)
         #expect(written.replacingOccurrences(of: out, with: "docs/paper-reproduction.md") == committed)
-        for svg in ["paper-fig3-latency.svg", "paper-fig3-speedup.svg", "paper-tables-speedup.svg", "paper-memory.svg"] {
+        for svg in ["paper-fig3-latency.svg", "paper-fig3-speedup.svg", "paper-tables-speedup.svg", "paper-memory.svg"]
+        {
             let mine = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + svg))
             #expect(mine == (try Data(contentsOf: URL(fileURLWithPath: CLI.root + "/docs/" + svg))), "\(svg)")
         }
     }
 
     @Test func benchSimulatorRunsTiny() throws {
-        let r = try CLI.run(["bench", "simulator", "--gpus", "8", "--bytes", "1MB", "--heap-operations", "1000", "--decode-gpus", "16"])
+        let r = try CLI.run([
+            "bench", "simulator", "--gpus", "8", "--bytes", "1MB", "--heap-operations", "1000", "--decode-gpus", "16",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("baseline  Heap<Event> pop+push"))
         #expect(r.stdout.contains("ring all-reduce: 8 GPUs"))
         let decode = r.stdout.split(separator: "\n").filter { $0.hasPrefix("     16  ") }
-        #expect(decode.count == 2 && decode[0].contains("tree") && decode[1].contains("ring") && decode.allSatisfy { $0.contains(" MB ") },
-                "\(r.stdout)")
+        #expect(
+            decode.count == 2 && decode[0].contains("tree") && decode[1].contains("ring")
+                && decode.allSatisfy { $0.contains(" MB ") },
+            "\(r.stdout)")
         let bad = try CLI.run(["bench", "simulator", "--decode-gpus", "12"])
         #expect(bad.status != 0 && bad.stderr.hasPrefix("Error:") && bad.stderr.contains("--decode-gpus"))
     }

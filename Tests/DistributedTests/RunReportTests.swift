@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Distributed
 
 /// The `--report` JSON: statistics, the step time of each run (the slowest rank's), the schema's keys, read back by
@@ -24,11 +25,16 @@ import Testing
         #expect(report.steps == [2.0, 5.0, 3.0])
         #expect(report.stepSeconds == DistributedRunReport.Stats([2, 5, 3]))
         #expect(report.perRank.allSatisfy { $0.totals == nil })
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["schema_version", "generator", "ranks", "reduction", "precision", "layout", "keys", "repeat",
-                                     "warmup", "step_seconds", "steps", "per_rank", "notes"])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any])
+        #expect(
+            Set(object.keys) == [
+                "schema_version", "generator", "ranks", "reduction", "precision", "layout", "keys", "repeat",
+                "warmup", "step_seconds", "steps", "per_rank", "notes",
+            ])
         #expect(object["schema_version"] as? Int == DistributedRunReport.schemaVersion)
-        #expect(object["reduction"] as? String == "ring" && object["repeat"] as? Int == 3 && object["ranks"] as? Int == 2)
+        #expect(
+            object["reduction"] as? String == "ring" && object["repeat"] as? Int == 3 && object["ranks"] as? Int == 2)
         let ranks = try #require(object["per_rank"] as? [[String: Any]])
         #expect(Set(ranks[1].keys) == ["rank", "keys", "phases", "total_seconds", "bytes_sent"])
         #expect(ranks[1]["keys"] as? [Int] == [4, 8])

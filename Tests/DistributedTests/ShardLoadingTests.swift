@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Distributed
 import Reference
+import Testing
+
+@testable import Distributed
 
 /// What each rank of `treeattn-mpi attention` loads, tested without mpirun (no MPI call is needed to load a shard):
 /// for every rank count and rank, the ranged read of its keys equals the same keys of the whole tensors, in every
@@ -108,7 +109,9 @@ import Reference
         (bad.out, bad.repeats) = ("o.npy", 0)
         #expect(throws: DistributedError.self) { try bad.validate() }
         // 13 keys over 4 ranks: ranks 0 to 3 hold 4, 3, 3, 3 keys.
-        #expect(try DistributedAttentionJob.fileRankBytes([[2, 4, 3, 6], [2, 2, 13, 6], [2, 2, 13, 6]], keys: 3, totalKeys: 13, size: 8)
+        #expect(
+            try DistributedAttentionJob.fileRankBytes(
+                [[2, 4, 3, 6], [2, 2, 13, 6], [2, 2, 13, 6]], keys: 3, totalKeys: 13, size: 8)
                 == (2 * 4 * 3 * 6 * 5 + 2 * 2 * 3 * 6 * 2) * 8 + (1 << 22))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// Blockings of the backward: default tiles, tiny tiles (several row and key blocks per chunk, several key chunks
@@ -28,8 +29,9 @@ let backwardVariants: [KernelBlocking] = [
     /// Full-size row blocks whose diagonal and window-edge blocks run as 64- and 48-row bands, against the oracle.
     @Test(arguments: [CausalMode.topLeft, .bottomRight, .none])
     func raggedBlocksOfFullSizeTilesMatchOracle(_ causal: CausalMode) throws {
-        let c = NaiveOracle.Case(hq: 2, hkv: 1, sq: 300, sk: causal == .bottomRight ? 420 : 300, d: 16, dv: 9,
-                                 causal: causal, window: causal == .none ? (150, 40) : nil, softcap: causal == .none ? 4 : nil)
+        let c = NaiveOracle.Case(
+            hq: 2, hkv: 1, sq: 300, sk: causal == .bottomRight ? 420 : 300, d: 16, dv: 9,
+            causal: causal, window: causal == .none ? (150, 40) : nil, softcap: causal == .none ? 4 : nil)
         let x = c.inputs(), dO = NaiveOracle.upstream(c)
         let (dq, dk, dv) = NaiveOracle.gradients(c, x, dO: dO.data)
         for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 200, keys: 128, band: 48)] {
@@ -47,7 +49,8 @@ let backwardVariants: [KernelBlocking] = [
         let (dq, dk, dv) = NaiveOracle.gradients(c, x, dO: dO.data)
         let x32 = try AttentionInputs(q: x.q.map(Float.init), k: x.k.map(Float.init), v: x.v.map(Float.init))
         for blocking in backwardVariants {
-            let g = try AttentionBackward.gradients(x32, dO: dO.map(Float.init), options: c.options, blocking: blocking).gradients
+            let g = try AttentionBackward.gradients(x32, dO: dO.map(Float.init), options: c.options, blocking: blocking)
+                .gradients
             // Extreme logits (std 6) amplify f32's rounding of the scores through exp; the rest sit near 1e-6.
             let tol = c.std > 1 ? 2e-4 : 2e-5
             #expect(relativeError(g.dq.data.map(Double.init), dq) < tol, "\(named.0) dq")
@@ -70,9 +73,13 @@ let backwardVariants: [KernelBlocking] = [
     /// Central finite differences of the f64 forward's L = sum dO . O, element by element of Q, K and V.
     @Test(arguments: [0, 1, 2, 3])
     func finiteDifferences(_ which: Int) throws {
-        let additiveBiases: [Double] = (0..<36).map { (n: Int) -> Double in n % 5 == 0 ? -Double.infinity : Double(n % 7) * 0.3 - 1 }
+        let additiveBiases: [Double] = (0..<36).map { (n: Int) -> Double in
+            n % 5 == 0 ? -Double.infinity : Double(n % 7) * 0.3 - 1
+        }
         let cases: [NaiveOracle.Case] = [
-            .init(hq: 4, hkv: 2, sq: 3, sk: 6, d: 4, dv: 3, causal: .bottomRight, softcap: 1.5, alibi: [0.1, 0.2, 0.3, 0.4]),
+            .init(
+                hq: 4, hkv: 2, sq: 3, sk: 6, d: 4, dv: 3, causal: .bottomRight, softcap: 1.5,
+                alibi: [0.1, 0.2, 0.3, 0.4]),
             .init(b: 2, sq: 4, sk: 5, d: 3, dv: 5, scale: 0.6, window: (2, 0), seqlens: [5, 3]),
             .init(sq: 3, sk: 6, d: 4, dv: 4, additive: additiveBiases),
             .init(sq: 5, sk: 3, d: 2, dv: 2, causal: .bottomRight),  // rows that see no key
@@ -108,12 +115,19 @@ let backwardVariants: [KernelBlocking] = [
         c.boolMask = (0..<(2 * 4 * 5 * 12)).map { n in n % 12 != 4 && g.uniform() < 0.8 }
         let clean = c.inputs(), dO = NaiveOracle.upstream(c)
         var k = clean.k, v = clean.v
-        for b in 0..<2 { for h in 0..<2 {
-            // Key 4 is masked for every query; keys 9..<12 lie beyond batch 0's cache length.
-            for e in 0..<4 { k[b, h, 4, e] = e % 2 == 0 ? .nan : .infinity }
-            for e in 0..<6 { v[b, h, 4, e] = -.infinity }
-            if b == 0 { for j in 9..<12 { k[b, h, j, 0] = .nan; v[b, h, j, 1] = .infinity } }
-        } }
+        for b in 0..<2 {
+            for h in 0..<2 {
+                // Key 4 is masked for every query; keys 9..<12 lie beyond batch 0's cache length.
+                for e in 0..<4 { k[b, h, 4, e] = e % 2 == 0 ? .nan : .infinity }
+                for e in 0..<6 { v[b, h, 4, e] = -.infinity }
+                if b == 0 {
+                    for j in 9..<12 {
+                        k[b, h, j, 0] = .nan
+                        v[b, h, j, 1] = .infinity
+                    }
+                }
+            }
+        }
         let dirty = try AttentionInputs(q: clean.q, k: k, v: v)
         let (dq, dk, dv) = NaiveOracle.gradients(c, clean, dO: dO.data)
         for blocking in backwardVariants {
@@ -121,9 +135,12 @@ let backwardVariants: [KernelBlocking] = [
             #expect(relativeError(r.dq.data, dq) < 1e-12)
             #expect(relativeError(r.dk.data, dk) < 1e-12)
             #expect(relativeError(r.dv.data, dv) < 1e-12)
-            for b in 0..<2 { for h in 0..<2 {
-                #expect((0..<4).allSatisfy { r.dk[b, h, 4, $0] == 0 } && (0..<6).allSatisfy { r.dv[b, h, 4, $0] == 0 })
-            } }
+            for b in 0..<2 {
+                for h in 0..<2 {
+                    #expect(
+                        (0..<4).allSatisfy { r.dk[b, h, 4, $0] == 0 } && (0..<6).allSatisfy { r.dv[b, h, 4, $0] == 0 })
+                }
+            }
         }
     }
 
@@ -134,8 +151,10 @@ let backwardVariants: [KernelBlocking] = [
         var q = x.q
         q[0, 0, 1, 0] = .nan  // row 1 sees keys 0 and 1 only
         let dO = NaiveOracle.upstream(c)
-        let r = try AttentionBackward.gradients(try AttentionInputs(q: q, k: x.k, v: x.v), dO: dO, options: c.options,
-                                                blocking: KernelBlocking(queryRows: 2, keys: 2, splitKeys: 4)).gradients
+        let r = try AttentionBackward.gradients(
+            try AttentionInputs(q: q, k: x.k, v: x.v), dO: dO, options: c.options,
+            blocking: KernelBlocking(queryRows: 2, keys: 2, splitKeys: 4)
+        ).gradients
         #expect(r.dk[0, 0, 0, 0].isNaN && r.dk[0, 0, 1, 0].isNaN)
         for j in 2..<6 { #expect((0..<3).allSatisfy { r.dk[0, 0, j, $0].isFinite && r.dv[0, 0, j, $0].isFinite }) }
         #expect((0..<3).allSatisfy { r.dq[0, 1, 1, $0].isFinite })  // the other head never sees the NaN row
@@ -147,26 +166,32 @@ let backwardVariants: [KernelBlocking] = [
         let x = c.inputs(), dO = NaiveOracle.upstream(c)
         let r = try AttentionBackward.gradients(x, dO: dO, options: c.options)
         for h in 0..<2 { for i in 0..<3 { #expect((0..<c.d).allSatisfy { r.gradients.dq[0, h, i, $0] == 0 }) } }
-        let empty = try AttentionBackward.gradients(x, dO: dO, lse: r.forward.lse, delta: AttentionBackward.delta(
-            output: r.forward.output, dO: dO), options: c.options, keyRange: 2..<2)
+        let empty = try AttentionBackward.gradients(
+            x, dO: dO, lse: r.forward.lse,
+            delta: AttentionBackward.delta(
+                output: r.forward.output, dO: dO), options: c.options, keyRange: 2..<2)
         #expect(empty.dk.shape == [1, 2, 0, c.d] && empty.dq.data.allSatisfy { $0 == 0 })
-        #expect(throws: ReferenceError.self) { try AttentionBackward.gradients(x, dO: Tensor(shape: [1, 2, 6, 3], repeating: 0)) }
+        #expect(throws: ReferenceError.self) {
+            try AttentionBackward.gradients(x, dO: Tensor(shape: [1, 2, 6, 3], repeating: 0))
+        }
     }
 
     /// The tree-parallel backward equals the full backward for every reduction and p, uneven and empty shards
     /// included; each shard's dK and dV are the full gradients' slices, and the dQ shares sum to dQ.
     @Test(arguments: ["binary", "kary:3", "two-level:2", "flat", "algorithm3", "ring"])
     func treeParallelEqualsFull(_ reductionName: String) throws {
-        let c = NaiveOracle.Case(b: 2, hq: 4, hkv: 2, sq: 5, sk: 11, d: 4, dv: 3, causal: .bottomRight, softcap: 3,
-                                 alibi: [0.1, 0.2, 0.3, 0.4], seqlens: [11, 7])
+        let c = NaiveOracle.Case(
+            b: 2, hq: 4, hkv: 2, sq: 5, sk: 11, d: 4, dv: 3, causal: .bottomRight, softcap: 3,
+            alibi: [0.1, 0.2, 0.3, 0.4], seqlens: [11, 7])
         let x = c.inputs(), dO = NaiveOracle.upstream(c)
         let full = try AttentionBackward.gradients(x, dO: dO, options: c.options).gradients
         let reduction = try Reduction(parsing: reductionName)
         var layouts = try [1, 2, 3, 5, 8, 11, 16].map { try ShardLayout(keys: 11, shards: $0) }
         layouts.append(try ShardLayout(sizes: [0, 4, 0, 5, 2, 0]))
         for layout in layouts {
-            let r = try ShardedBackward.backward(x, dO: dO, options: c.options, layout: layout, reduction: reduction,
-                                                 blocking: KernelBlocking(queryRows: 3, keys: 2, splitKeys: 3))
+            let r = try ShardedBackward.backward(
+                x, dO: dO, options: c.options, layout: layout, reduction: reduction,
+                blocking: KernelBlocking(queryRows: 3, keys: 2, splitKeys: 3))
             #expect(relativeError(r.gradients.dq.data, full.dq.data) < 1e-13, "\(reductionName) p=\(layout.count) dq")
             #expect(relativeError(r.gradients.dk.data, full.dk.data) < 1e-13, "\(reductionName) p=\(layout.count) dk")
             #expect(relativeError(r.gradients.dv.data, full.dv.data) < 1e-13, "\(reductionName) p=\(layout.count) dv")

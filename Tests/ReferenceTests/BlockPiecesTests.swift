@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Reference
 
 /// `BlockPieces` (the gemm rectangles of a key block): they must cover every pair a row sees exactly once, and must
@@ -10,7 +11,8 @@ import Testing
         var count = [Int](repeating: 0, count: intervals.count * keys)
         var area = 0
         for (rs, cs) in p.pieces {
-            #expect(rs.lowerBound >= 0 && rs.upperBound <= intervals.count && cs.lowerBound >= 0 && cs.upperBound <= keys)
+            #expect(
+                rs.lowerBound >= 0 && rs.upperBound <= intervals.count && cs.lowerBound >= 0 && cs.upperBound <= keys)
             for r in rs { for c in cs { count[r * keys + c] += 1 } }
             area += rs.count * cs.count
         }
@@ -31,7 +33,7 @@ import Testing
             let rows = 1 + Int(g.uniform() * 40), keys = 1 + Int(g.uniform() * 50)
             let band = 1 + Int(g.uniform() * 12)
             let intervals: [Range<Int>] = (0..<rows).map { _ in
-                if g.uniform() < 0.15 { return 0..<0 }   // rows that see none of the block
+                if g.uniform() < 0.15 { return 0..<0 }  // rows that see none of the block
                 let a = Int(g.uniform() * Double(keys)), b = a + Int(g.uniform() * Double(keys - a + 1))
                 return a..<min(b, keys)
             }
@@ -46,7 +48,7 @@ import Testing
         let intervals = (0..<256).map { 0..<(256 + $0 + 1) }
         let (area, visible, pieces) = coverage(intervals, keys: 512, band: 64)
         #expect(area - visible == 4 * 64 * 63 / 2)
-        #expect(pieces == 5)   // the common 257 columns, then one triangle per band
+        #expect(pieces == 5)  // the common 257 columns, then one triangle per band
         // A sliding window's block is ragged on both sides: bands cut both edges.
         let window = (0..<256).map { $0..<($0 + 200) }
         let w = coverage(window, keys: 512, band: 64)

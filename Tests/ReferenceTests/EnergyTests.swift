@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 @Suite struct EnergyTests {
@@ -22,7 +23,10 @@ import Testing
         let energy = try AttentionEnergy(inputs: x, options: c.options)
         var g = SeededGenerator(seed: 5)
         let shape = [c.b, c.hq, c.sq, c.dv]
-        for zeta in [Tensor<Double>(shape: shape, repeating: 0), try Tensor(shape: shape, data: g.normals(c.b * c.hq * c.sq * c.dv, std: 0.5))] {
+        for zeta in [
+            Tensor<Double>(shape: shape, repeating: 0),
+            try Tensor(shape: shape, data: g.normals(c.b * c.hq * c.sq * c.dv, std: 0.5)),
+        ] {
             let analytic = try energy.gradient(zeta: zeta)
             let h = 1e-5
             for index in 0..<zeta.count {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// The cases every option combination is checked on: odd head dims, Sq > Sk, decode, GQA/MQA, all masks.
@@ -23,11 +24,24 @@ let optionCases: [(String, NaiveOracle.Case)] = {
     var g = SeededGenerator(seed: 99)
     let n = 1 * 2 * 4 * 9
     cases.append(("boolean mask", .init(sq: 4, sk: 9, boolMask: (0..<n).map { _ in g.uniform() < 0.6 })))
-    cases.append(("additive mask with -inf", .init(sq: 4, sk: 9, additive: (0..<n).map { _ in
-        let u = g.uniform(); return u < 0.3 ? -.infinity : u * 3 - 1 })))
+    cases.append(
+        (
+            "additive mask with -inf",
+            .init(
+                sq: 4, sk: 9,
+                additive: (0..<n).map { _ in
+                    let u = g.uniform()
+                    return u < 0.3 ? -.infinity : u * 3 - 1
+                })
+        ))
     cases.append(("extreme logits > 88", .init(sq: 3, sk: 20, std: 6)))
-    cases.append(("everything", .init(b: 2, hq: 4, hkv: 2, sq: 6, sk: 17, d: 5, dv: 7, scale: 0.7, causal: .bottomRight,
-                                      window: (6, 2), softcap: 5, alibi: [0.1, 0.2, 0.3, 0.4], seqlens: [17, 12])))
+    cases.append(
+        (
+            "everything",
+            .init(
+                b: 2, hq: 4, hkv: 2, sq: 6, sk: 17, d: 5, dv: 7, scale: 0.7, causal: .bottomRight,
+                window: (6, 2), softcap: 5, alibi: [0.1, 0.2, 0.3, 0.4], seqlens: [17, 12])
+        ))
     return cases
 }()
 
@@ -35,9 +49,11 @@ let optionCases: [(String, NaiveOracle.Case)] = {
 /// blocks, key chunks merged), tiny tiles through gemm only (fewRows 0), and gemm tiles whose ragged blocks (causal
 /// diagonal, window edges) are cut into 2-row bands (`BlockPieces`).
 let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
-    [KernelBlocking(isa: isa), KernelBlocking(queryRows: 2, keys: 3, splitKeys: 5, isa: isa),
-     KernelBlocking(queryRows: 3, keys: 4, splitKeys: 6, isa: isa, fewRows: 0),
-     KernelBlocking(queryRows: 6, keys: 5, splitKeys: 6, isa: isa, fewRows: 0, band: 2)]
+    [
+        KernelBlocking(isa: isa), KernelBlocking(queryRows: 2, keys: 3, splitKeys: 5, isa: isa),
+        KernelBlocking(queryRows: 3, keys: 4, splitKeys: 6, isa: isa, fewRows: 0),
+        KernelBlocking(queryRows: 6, keys: 5, splitKeys: 6, isa: isa, fewRows: 0, band: 2),
+    ]
 }
 
 @Suite struct ExactAttentionTests {
@@ -70,8 +86,9 @@ let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
     /// Tiles of the default size, whose diagonal and window-edge blocks run as 64-row bands, against the oracle.
     @Test(arguments: [CausalMode.topLeft, .bottomRight, .none])
     func raggedBlocksOfFullSizeTilesMatchOracle(_ causal: CausalMode) throws {
-        let c = NaiveOracle.Case(hq: 2, hkv: 1, sq: 300, sk: causal == .bottomRight ? 420 : 300, d: 16, dv: 9,
-                                 causal: causal, window: causal == .none ? (150, 40) : nil)
+        let c = NaiveOracle.Case(
+            hq: 2, hkv: 1, sq: 300, sk: causal == .bottomRight ? 420 : 300, d: 16, dv: 9,
+            causal: causal, window: causal == .none ? (150, 40) : nil)
         let x = c.inputs()
         let (o, l) = NaiveOracle.attention(c, x)
         for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 200, keys: 128, fewRows: 0, band: 48)] {
@@ -86,18 +103,34 @@ let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
         let clean = c.inputs()
         var k = clean.k, v = clean.v
         // Key 9 is beyond the cache length for every row; key 7 is hidden from the first rows by causality.
-        for h in 0..<2 { for e in 0..<c.d { k[0, h, 9, e] = .nan; k[0, h, 7, e] = .infinity } }
-        for h in 0..<2 { for e in 0..<c.dv { v[0, h, 9, e] = .infinity; v[0, h, 8, e] = .nan } }
+        for h in 0..<2 {
+            for e in 0..<c.d {
+                k[0, h, 9, e] = .nan
+                k[0, h, 7, e] = .infinity
+            }
+        }
+        for h in 0..<2 {
+            for e in 0..<c.dv {
+                v[0, h, 9, e] = .infinity
+                v[0, h, 8, e] = .nan
+            }
+        }
         let dirty = try AttentionInputs(q: clean.q, k: k, v: v)
-        for blocking in [KernelBlocking.default, KernelBlocking(queryRows: 3, keys: 2),
-                         KernelBlocking(queryRows: 6, keys: 5, fewRows: 0, band: 2)] {
+        for blocking in [
+            KernelBlocking.default, KernelBlocking(queryRows: 3, keys: 2),
+            KernelBlocking(queryRows: 6, keys: 5, fewRows: 0, band: 2),
+        ] {
             let r = try ExactAttention.forward(dirty, options: c.options, blocking: blocking)
             // Rows 0..4 cannot see key 7 (bottom-right with Sk=8: row i sees j <= i + 2): all finite and exact.
             let (o, _) = NaiveOracle.attention(c, clean)
-            for h in 0..<2 { for i in 0..<5 { for e in 0..<c.dv {
-                let got = r.output[0, h, i, e], want = o[((h * c.sq) + i) * c.dv + e]
-                #expect(got.isFinite && abs(got - want) < 1e-12)
-            } } }
+            for h in 0..<2 {
+                for i in 0..<5 {
+                    for e in 0..<c.dv {
+                        let got = r.output[0, h, i, e], want = o[((h * c.sq) + i) * c.dv + e]
+                        #expect(got.isFinite && abs(got - want) < 1e-12)
+                    }
+                }
+            }
             // Row 5 sees key 7 whose K is +inf: NaN/Inf propagates there (unmasked), as documented.
             #expect(!r.output[0, 0, 5, 0].isFinite)
         }
@@ -116,9 +149,11 @@ let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
     }
 
     @Test func fullyMaskedRowsGiveZeroAndMinusInfinity() throws {
-        for c in [NaiveOracle.Case(sq: 5, sk: 2, causal: .bottomRight),       // first rows see nothing
-                  NaiveOracle.Case(b: 2, sq: 2, sk: 3, seqlens: [0, 3]),      // empty cache
-                  NaiveOracle.Case(sq: 2, sk: 0)] {                           // no keys at all
+        for c in [
+            NaiveOracle.Case(sq: 5, sk: 2, causal: .bottomRight),  // first rows see nothing
+            NaiveOracle.Case(b: 2, sq: 2, sk: 3, seqlens: [0, 3]),  // empty cache
+            NaiveOracle.Case(sq: 2, sk: 0),
+        ] {  // no keys at all
             let r = try ExactAttention.forward(c.inputs(), options: c.options)
             let (o, l) = NaiveOracle.attention(c, c.inputs())
             #expect(l.contains(-.infinity))
@@ -139,13 +174,20 @@ let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
         }
         let k4 = Tensor<Double>(shape: [1, 1, 5, 3], repeating: 0)
         #expect(throws: ReferenceError.self) { _ = try AttentionInputs(q: q, k: k4, v: k4) }
-        let x = try AttentionInputs(q: q, k: Tensor(shape: [1, 1, 5, 4], repeating: 0), v: Tensor(shape: [1, 1, 5, 4], repeating: 0))
+        let x = try AttentionInputs(
+            q: q, k: Tensor(shape: [1, 1, 5, 4], repeating: 0), v: Tensor(shape: [1, 1, 5, 4], repeating: 0))
         #expect(throws: ReferenceError.self) {
             _ = try ExactAttention.forward(x, options: AttentionOptions(window: SlidingWindow(left: -2, right: 0)))
         }
-        #expect(throws: ReferenceError.self) { _ = try ExactAttention.forward(x, options: AttentionOptions(softcap: -1)) }
-        #expect(throws: ReferenceError.self) { _ = try ExactAttention.forward(x, options: AttentionOptions(cacheSeqlens: [9])) }
-        #expect(throws: ReferenceError.self) { _ = try ExactAttention.forward(x, options: AttentionOptions(alibiSlopes: [1])) }
+        #expect(throws: ReferenceError.self) {
+            _ = try ExactAttention.forward(x, options: AttentionOptions(softcap: -1))
+        }
+        #expect(throws: ReferenceError.self) {
+            _ = try ExactAttention.forward(x, options: AttentionOptions(cacheSeqlens: [9]))
+        }
+        #expect(throws: ReferenceError.self) {
+            _ = try ExactAttention.forward(x, options: AttentionOptions(alibiSlopes: [1]))
+        }
     }
 
     /// Decoding over 2^20 keys with d = 128: constant K and V make the answer exact (o = 1, lse = s + log N) and the
@@ -174,7 +216,8 @@ let kernelVariants: [KernelBlocking] = KernelISA.allCases.flatMap { isa in
         #expect(grown2 < 128 << 20, "prefill grew the peak RSS by \(grown2) bytes")
         #expect(r2.lse.data.allSatisfy { $0.isFinite })
         // Spot-check the last query row against the energy formulation (independent loops).
-        let lastRow = try AttentionInputs(q: Tensor(shape: [1, 1, 1, 4], data: Array(big.q.data.suffix(4))), k: big.k, v: big.v)
+        let lastRow = try AttentionInputs(
+            q: Tensor(shape: [1, 1, 1, 4], data: Array(big.q.data.suffix(4))), k: big.k, v: big.v)
         let f = try AttentionEnergy(inputs: lastRow).value()
         #expect(abs(f.data[0] - r2.lse.data.last!) < 1e-12 * max(1, abs(f.data[0])))
     }
@@ -213,7 +256,9 @@ func peakResidentBytes() -> Int {
     @Test func agreesWithLibmInUlps() {
         var g = SeededGenerator(seed: 11)
         var worst = [String: Double]()
-        func note(_ name: String, _ got: Double, _ want: Double) { worst[name] = max(worst[name] ?? 0, Self.ulps(got, want)) }
+        func note(_ name: String, _ got: Double, _ want: Double) {
+            worst[name] = max(worst[name] ?? 0, Self.ulps(got, want))
+        }
         for _ in 0..<20_000 {
             let x = (g.uniform() * 2 - 1) * 700
             note("exp", PortableMath.exp(x), Foundation.exp(x))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 @Suite struct FileFormatTests {
@@ -14,7 +15,7 @@ import Testing
         for (i, j) in [0, 5, 1 << 20, (1 << 20) + 1, n - 1, 777_777].enumerated() {
             values[j] = [Double.nan, .infinity, -.infinity][i % 3]
         }
-        values[12] = dtype == .f16 ? 65504 : 3.0e38   // the largest finite values stay finite
+        values[12] = dtype == .f16 ? 65504 : 3.0e38  // the largest finite values stay finite
         let folder = NSTemporaryDirectory() + "nonfinite-\(getpid())-\(dtype.rawValue)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -22,7 +23,8 @@ import Testing
         try NPYFile.write(try TensorData(values: values, shape: [1, 1, n, 1], dtype: dtype), to: path)
         let reader = try TensorFileReader(path: path)
         let name = reader.tensors[0].name
-        let counted = dtype == .f32 ? try reader.values(name, as: Double.self).nonFinite : try reader.halfBits(name).nonFinite
+        let counted =
+            dtype == .f32 ? try reader.values(name, as: Double.self).nonFinite : try reader.halfBits(name).nonFinite
         #expect(counted == 6)
     }
 
@@ -58,71 +60,95 @@ import Testing
         #expect(header.hasPrefix("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"))
         #expect(header.hasSuffix("\n"))
         #expect(NPYFile.encode(try TensorData(values: [1], shape: [1], dtype: .f32)).count % 64 == 4)
-        let oneD = String(decoding: NPYFile.encode(try TensorData(values: [1, 2], shape: [2], dtype: .f32)), as: UTF8.self)
+        let oneD = String(
+            decoding: NPYFile.encode(try TensorData(values: [1, 2], shape: [2], dtype: .f32)), as: UTF8.self)
         #expect(oneD.contains("'shape': (2,)"))
     }
 
     @Test func malformedNpyFilesGiveOneLineErrors() throws {
         let good = NPYFile.encode(try TensorData(values: [1, 2, 3, 4], shape: [2, 2], dtype: .f32))
         func message(_ bytes: [UInt8]) -> String {
-            do { _ = try NPYFile.decode(bytes, name: "x.npy"); return "no error" } catch { return "\(error)" }
+            do {
+                _ = try NPYFile.decode(bytes, name: "x.npy")
+                return "no error"
+            } catch { return "\(error)" }
         }
         #expect(message(Array("hello world".utf8)).contains("wrong magic"))
         #expect(message(Array(good.dropLast(3))).contains("truncated data"))
         #expect(message(Array(good.prefix(20))).contains("truncated .npy header"))
         #expect(message(good + [0, 0, 0, 0]).contains("shape/size mismatch"))
-        var big = good; big[8] = 0xFF; big[9] = 0xFF
+        var big = good
+        big[8] = 0xFF
+        big[9] = 0xFF
         #expect(message(big).contains("truncated .npy header"))
-        var v2 = Array(good.prefix(8)) + [0, 0, 0, 0x10, 0, 0]; v2[6] = 2
+        var v2 = Array(good.prefix(8)) + [0, 0, 0, 0x10, 0, 0]
+        v2[6] = 2
         #expect(message(v2).contains("header too large"))
         // Edit the ASCII header only (the magic's 0x93 byte is not UTF-8).
         func edited(_ from: String, _ to: String) -> [UInt8] {
-            let header = String(decoding: good[10..<(good.count - 16)], as: UTF8.self).replacingOccurrences(of: from, with: to)
+            let header = String(decoding: good[10..<(good.count - 16)], as: UTF8.self).replacingOccurrences(
+                of: from, with: to)
             return Array(good[0..<10]) + Array(header.utf8) + Array(good.suffix(16))
         }
         #expect(message(edited("<f4", "<c8")).contains("unsupported dtype '<c8'"))
         #expect(message(edited("<f4", ">f4")).contains("unsupported dtype"))
         #expect(message(edited("False", "True ")).contains("Fortran"))
-        for m in [message(Array("hello world".utf8)), message(big)] { #expect(!m.contains("\n") && m.hasPrefix("x.npy: ")) }
+        for m in [message(Array("hello world".utf8)), message(big)] {
+            #expect(!m.contains("\n") && m.hasPrefix("x.npy: "))
+        }
     }
 
     @Test func malformedSafetensorsFilesGiveOneLineErrors() throws {
         let t = try TensorData(values: [1, 2, 3, 4], shape: [2, 2], dtype: .f32)
         let good = try SafetensorsFile(tensors: [("q", t)]).encode()
         func message(_ bytes: [UInt8]) -> String {
-            do { _ = try SafetensorsFile.decode(bytes, name: "x.safetensors"); return "no error" } catch { return "\(error)" }
+            do {
+                _ = try SafetensorsFile.decode(bytes, name: "x.safetensors")
+                return "no error"
+            } catch { return "\(error)" }
         }
         func withHeader(_ json: String, data: Int) -> [UInt8] {
-            withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { Array($0) } + Array(json.utf8) + [UInt8](repeating: 0, count: data)
+            withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { Array($0) } + Array(json.utf8)
+                + [UInt8](repeating: 0, count: data)
         }
         #expect(message([1, 2, 3]).contains("truncated"))
         #expect(message(Array(good.dropLast(1))).contains("truncated data"))
         #expect(message([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0] + [0]).contains("header too large"))
         #expect(message(withHeader("[1,2]", data: 0)).contains("does not start with '{'"))
-        #expect(message(withHeader("{\"q\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", data: 8)).contains("unsupported dtype 'C64'"))
-        #expect(message(withHeader("{\"q\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", data: 8)).contains("does not match"))
-        #expect(message(withHeader("{\"q\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", data: 8)).contains("holes"))
+        #expect(
+            message(withHeader("{\"q\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", data: 8)).contains(
+                "unsupported dtype 'C64'"))
+        #expect(
+            message(withHeader("{\"q\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", data: 8)).contains(
+                "does not match"))
+        #expect(
+            message(withHeader("{\"q\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", data: 8)).contains(
+                "holes"))
         #expect(message(good + [0]).contains("after the last tensor"))
         #expect(message(withHeader("{\"q\":", data: 0)).contains("not a JSON object"))
         let file = try SafetensorsFile.decode(good)
-        #expect(throws: ReferenceError.file(path: "f", problem: "no tensor 'k' (has: 'q')")) { try file.require("k", in: "f") }
+        #expect(throws: ReferenceError.file(path: "f", problem: "no tensor 'k' (has: 'q')")) {
+            try file.require("k", in: "f")
+        }
     }
 
     /// Round to nearest even in ONE step from f64, checked against hand-computed neighbours.
     @Test func roundingIsNearestEvenWithoutDoubleRounding() {
         // bf16 has 8 significant bits: around 1 the spacing is 2^-7.
-        #expect(Rounding.toBFloat16(1 + 0x1p-8) == 1)                       // tie -> even (1.0)
-        #expect(Rounding.toBFloat16(1 + 3 * 0x1p-8) == 1 + 0x1p-6)          // tie -> even (1 + 2^-6)
-        #expect(Rounding.toBFloat16(1 + 0x1p-8 + 0x1p-40) == 1 + 0x1p-7)    // just above the tie -> up
+        #expect(Rounding.toBFloat16(1 + 0x1p-8) == 1)  // tie -> even (1.0)
+        #expect(Rounding.toBFloat16(1 + 3 * 0x1p-8) == 1 + 0x1p-6)  // tie -> even (1 + 2^-6)
+        #expect(Rounding.toBFloat16(1 + 0x1p-8 + 0x1p-40) == 1 + 0x1p-7)  // just above the tie -> up
         // Double rounding trap: f64 -> f32 would round 1 + 2^-8 + 2^-30 down to the tie 1 + 2^-8, then bf16 to 1.
         #expect(Rounding.toBFloat16(1 + 0x1p-8 + 0x1p-30) == 1 + 0x1p-7)
         #expect(Rounding.bfloat16Bits(Rounding.toBFloat16(.nan)) == 0x7FC0)
         #expect(Rounding.toBFloat16(3.4e38) == .infinity)
         #expect(Rounding.toFloat16(65504) == 65504)
-        #expect(Rounding.toFloat16(65520) == .infinity)                     // the tie above the largest f16 overflows
-        #expect(Rounding.toFloat16(0x1p-25) == 0)                           // tie between 0 and 2^-24 -> even (0)
+        #expect(Rounding.toFloat16(65520) == .infinity)  // the tie above the largest f16 overflows
+        #expect(Rounding.toFloat16(0x1p-25) == 0)  // tie between 0 and 2^-24 -> even (0)
         #expect(Rounding.toFloat16(0x1p-25 + 0x1p-40) == 0x1p-24)
-        #expect(Rounding.float16Bits(1) == 0x3C00 && Rounding.float16Bits(-2) == 0xC000 && Rounding.float16Bits(0x1p-24) == 1)
+        #expect(
+            Rounding.float16Bits(1) == 0x3C00 && Rounding.float16Bits(-2) == 0xC000
+                && Rounding.float16Bits(0x1p-24) == 1)
         for bits in stride(from: 0, to: 0x7C00, by: 37) {
             #expect(Rounding.float16Bits(Rounding.float16Value(UInt16(bits))) == UInt16(bits))
         }
@@ -150,6 +176,8 @@ import Testing
         try AtomicFile.write([1, 2, 3], to: dir + "/a.bin")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["a.bin"])
         #expect(throws: CoreError.self) { try AtomicFile.write([1], to: dir + "/missing/b.bin") }
-        #expect(throws: CoreError.file(path: dir + "/nope.npy", problem: "no such file")) { _ = try NPYFile.read(dir + "/nope.npy") }
+        #expect(throws: CoreError.file(path: dir + "/nope.npy", problem: "no such file")) {
+            _ = try NPYFile.read(dir + "/nope.npy")
+        }
     }
 }

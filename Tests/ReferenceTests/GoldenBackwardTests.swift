@@ -1,15 +1,20 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// `treeattn golden --backward`: the gradients, their tolerances, the per-shard shares and the checker.
 @Suite struct GoldenBackwardTests {
     static let specs = [
-        GoldenCaseSpec(name: "gqa-causal-softcap", heads: 4, kvHeads: 2, seqQ: 9, seqK: 40, headDim: 16, causal: "bottom-right",
-                       softcap: 20, seed: 11, splits: [3, 7]),
-        GoldenCaseSpec(name: "decode-alibi-cache", batch: 2, heads: 4, kvHeads: 1, seqQ: 2, seqK: 60, headDim: 8, valueDim: 12,
-                       alibi: true, cacheSeqlens: [60, 9], seed: 12),
-        GoldenCaseSpec(name: "empty-rows-window", heads: 2, seqQ: 12, seqK: 5, headDim: 8, causal: "bottom-right", window: [2, 0], seed: 13),
+        GoldenCaseSpec(
+            name: "gqa-causal-softcap", heads: 4, kvHeads: 2, seqQ: 9, seqK: 40, headDim: 16, causal: "bottom-right",
+            softcap: 20, seed: 11, splits: [3, 7]),
+        GoldenCaseSpec(
+            name: "decode-alibi-cache", batch: 2, heads: 4, kvHeads: 1, seqQ: 2, seqK: 60, headDim: 8, valueDim: 12,
+            alibi: true, cacheSeqlens: [60, 9], seed: 12),
+        GoldenCaseSpec(
+            name: "empty-rows-window", heads: 2, seqQ: 12, seqK: 5, headDim: 8, causal: "bottom-right", window: [2, 0],
+            seed: 13),
     ]
 
     /// The forward tensors are the same bytes with and without --backward; do is rounded to the dtype; the f64
@@ -65,7 +70,9 @@ import Testing
             normwise[dtype] = (num / golden.map { $0 * $0 }.reduce(0, +)).squareRoot()
             // An f32 backend (the kernel's f32 backward on the widened inputs) passes every gradient's tolerance.
             let x32 = try AttentionInputs(q: x.q.map(Float.init), k: x.k.map(Float.init), v: x.v.map(Float.init))
-            let g = try AttentionBackward.gradients(x32, dO: c.file["do"]!.tensor().map(Float.init), options: spec.options()).gradients
+            let g = try AttentionBackward.gradients(
+                x32, dO: c.file["do"]!.tensor().map(Float.init), options: spec.options()
+            ).gradients
             for ((name, t), got) in zip(c.gradientTolerances!, [g.dq, g.dk, g.dv]) {
                 let want = c.file[name]!.doubles()
                 let worst = zip(got.data, want).map { abs(Double($0) - $1) }.max()!
@@ -94,7 +101,8 @@ import Testing
                 }
                 if bshd { tensors[0].1 = try TensorData(c.file["out"]!.tensor().swappingAxes12(), dtype: .f32) }
             }
-            try SafetensorsFile(tensors: tensors, metadata: bshd ? ["layout": "bshd"] : [:]).write(to: results + "/\(c.name).safetensors")
+            try SafetensorsFile(tensors: tensors, metadata: bshd ? ["layout": "bshd"] : [:]).write(
+                to: results + "/\(c.name).safetensors")
         }
         for c in cases { try write(c) }
         var rows = try GoldenChecker(goldenFolder: golden, results: results).run()
@@ -109,13 +117,16 @@ import Testing
         rows = try GoldenChecker(goldenFolder: golden, results: results).run()
         #expect(rows.allSatisfy(\.passed) && rows.contains { $0.tensor == "dv" && $0.note.contains("bshd") })
         for c in cases { try write(c, gradients: false) }
-        #expect(try GoldenChecker(goldenFolder: golden, results: results).run().map(\.tensor) == Array(repeating: ["out", "lse"], count: 3).flatMap { $0 })
+        #expect(
+            try GoldenChecker(goldenFolder: golden, results: results).run().map(\.tensor)
+                == Array(repeating: ["out", "lse"], count: 3).flatMap { $0 })
     }
 
     /// Same spec, same bytes (the gradients too): the backward golden path is deterministic.
     @Test func backwardCasesAreDeterministic() throws {
         let spec = Self.specs[0]
-        #expect(try GoldenCase(spec: spec, dtype: .f16, backward: true).file.encode()
+        #expect(
+            try GoldenCase(spec: spec, dtype: .f16, backward: true).file.encode()
                 == (try GoldenCase(spec: spec, dtype: .f16, backward: true).file.encode()))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// Issue 9: huge window bounds, malformed golden and result tensors, duplicate splits, the JSON report, strict file
@@ -38,8 +39,10 @@ import Testing
         // The reductions read the same rule.
         let layout = try ShardLayout(keys: c.sk, shards: 3)
         for reduction in [Reduction.tree(.binary), .ring, .algorithm3] {
-            let got = try ShardedAttention.forward(x, options: options(c, hugeWindow), layout: layout, reduction: reduction)
-            let want = try ShardedAttention.forward(x, options: options(c, meaning), layout: layout, reduction: reduction)
+            let got = try ShardedAttention.forward(
+                x, options: options(c, hugeWindow), layout: layout, reduction: reduction)
+            let want = try ShardedAttention.forward(
+                x, options: options(c, meaning), layout: layout, reduction: reduction)
             #expect(got.result.output.data == want.result.output.data && got.result.lse.data == want.result.lse.data)
         }
     }
@@ -55,11 +58,15 @@ import Testing
         #expect(try got.partial(keys: 2..<4).lse.data == (try want.partial(keys: 2..<4).lse.data))
     }
 
-    @Test(arguments: [([0, Int.max], [0, -1], 3, 8), ([Int.max, 0], [-1, 0], 9, 4), ([-1, Int.max], [-1, -1], 2, 5)])
+    @Test(arguments: [
+        ([0, Int.max], [0, -1], 3, 8), ([Int.max, 0], [-1, 0], 9, 4), ([-1, Int.max], [-1, -1], 2, 5),
+    ])
     func hugeWindowsInAGoldenCaseAreUnbounded(_ window: [Int], _ meaning: [Int], _ sq: Int, _ sk: Int) throws {
         func golden(_ w: [Int]) throws -> GoldenCase {
-            try GoldenCase(spec: GoldenCaseSpec(name: "w", heads: 2, seqQ: sq, seqK: sk, headDim: 8, window: w, seed: 5, splits: [2]),
-                           dtype: .bf16)
+            try GoldenCase(
+                spec: GoldenCaseSpec(
+                    name: "w", heads: 2, seqQ: sq, seqK: sk, headDim: 8, window: w, seed: 5, splits: [2]),
+                dtype: .bf16)
         }
         let got = try golden(window), want = try golden(meaning)
         for (a, b) in zip(got.file.tensors, want.file.tensors) {
@@ -71,7 +78,10 @@ import Testing
 }
 
 func oneLineMessage(_ body: () throws -> Void) -> String {
-    do { try body(); return "no error" } catch {
+    do {
+        try body()
+        return "no error"
+    } catch {
         let m = "\(error)"
         #expect(!m.contains("\n") && !m.contains("\r"), "not one line: \(m)")
         return m
@@ -86,34 +96,48 @@ func oneLineMessage(_ body: () throws -> Void) -> String {
         let original = try SafetensorsFile.read(path)
         func run() throws { _ = try GoldenChecker(goldenFolder: golden, results: results).run() }
         // A result `out` of rank 3 (the golden is rank 4).
-        try SafetensorsFile(tensors: [("out", TensorData(values: [Double](repeating: 0, count: 80), shape: [2, 5, 8], dtype: .f32))])
-            .write(to: results + "/\(c.name).safetensors")
+        try SafetensorsFile(tensors: [
+            ("out", TensorData(values: [Double](repeating: 0, count: 80), shape: [2, 5, 8], dtype: .f32))
+        ])
+        .write(to: results + "/\(c.name).safetensors")
         #expect(oneLineMessage(run).contains("out has shape [2, 5, 8] (rank 3)"))
         // A golden `out` of rank 3 and of rank 1: refused, no crash.
         for shape in [[2, 5, 8], [80]] {
             var file = original
-            file.tensors = file.tensors.map { $0.name == "out" ? ("out", try! TensorData(values: [Double](repeating: 0, count: 80), shape: shape, dtype: .f64)) : $0 }
+            file.tensors = file.tensors.map {
+                $0.name == "out"
+                    ? ("out", try! TensorData(values: [Double](repeating: 0, count: 80), shape: shape, dtype: .f64))
+                    : $0
+            }
             try file.write(to: path)
             #expect(oneLineMessage(run).contains("not a golden file: out has shape \(shape)"))
         }
         // A golden `lse` that does not match `out`.
         var file = original
-        file.tensors = file.tensors.map { $0.name == "lse" ? ("lse", try! TensorData(values: [0, 0], shape: [2], dtype: .f64)) : $0 }
+        file.tensors = file.tensors.map {
+            $0.name == "lse" ? ("lse", try! TensorData(values: [0, 0], shape: [2], dtype: .f64)) : $0
+        }
         try file.write(to: path)
         #expect(oneLineMessage(run).contains("lse [2]"))
         // A result lse of the wrong rank.
         try original.write(to: path)
-        try SafetensorsFile(tensors: [("out", c.file["out"]!), ("lse", TensorData(values: [1], shape: [1], dtype: .f32))])
-            .write(to: results + "/\(c.name).safetensors")
+        try SafetensorsFile(tensors: [
+            ("out", c.file["out"]!), ("lse", TensorData(values: [1], shape: [1], dtype: .f32)),
+        ])
+        .write(to: results + "/\(c.name).safetensors")
         #expect(oneLineMessage(run).contains("lse has shape [1]"))
     }
 
     @Test func theJSONReportEscapesNamesAndNotes() throws {
         let name = "a\"b\\c\nd\te\u{1}"
-        let rows = [GoldenChecker.Row(caseName: name, tensor: "out", maxAbs: .nan, maxRel: .infinity, normwiseRel: 0.5,
-                                      worstIndex: [0, 1, 2, 3], atol: 1e-3, passed: false, note: "layout \"x\"\n"),
-                    GoldenChecker.Row(caseName: "b", tensor: "lse", maxAbs: 0, maxRel: 0, normwiseRel: 0, worstIndex: [],
-                                      atol: 1, passed: true, note: "")]
+        let rows = [
+            GoldenChecker.Row(
+                caseName: name, tensor: "out", maxAbs: .nan, maxRel: .infinity, normwiseRel: 0.5,
+                worstIndex: [0, 1, 2, 3], atol: 1e-3, passed: false, note: "layout \"x\"\n"),
+            GoldenChecker.Row(
+                caseName: "b", tensor: "lse", maxAbs: 0, maxRel: 0, normwiseRel: 0, worstIndex: [],
+                atol: 1, passed: true, note: ""),
+        ]
         let text = GoldenChecker.jsonReport(rows)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(object["passed"] as? Bool == false && object["failed"] as? Int == 1)
@@ -128,9 +152,15 @@ func oneLineMessage(_ body: () throws -> Void) -> String {
 
 @Suite struct SplitsAndNamesTests {
     @Test func duplicateAndOutOfRangeSplitsAreRefused() {
-        func spec(_ splits: [Int]) -> GoldenCaseSpec { GoldenCaseSpec(name: "s", seqQ: 1, seqK: 9, headDim: 8, splits: splits) }
-        #expect(oneLineMessage { try spec([3, 3]).validate() } == "invalid option: case 's': split 3 is listed twice (each p has its own tree.p<p>.* tensors)")
-        #expect(oneLineMessage { _ = try GoldenCase(spec: spec([2, 5, 2]), dtype: .bf16) }.contains("split 2 is listed twice"))
+        func spec(_ splits: [Int]) -> GoldenCaseSpec {
+            GoldenCaseSpec(name: "s", seqQ: 1, seqK: 9, headDim: 8, splits: splits)
+        }
+        #expect(
+            oneLineMessage { try spec([3, 3]).validate() }
+                == "invalid option: case 's': split 3 is listed twice (each p has its own tree.p<p>.* tensors)")
+        #expect(
+            oneLineMessage { _ = try GoldenCase(spec: spec([2, 5, 2]), dtype: .bf16) }.contains(
+                "split 2 is listed twice"))
         #expect(oneLineMessage { try spec([0]).validate() }.contains("split 0 outside 1...4096"))
         #expect(oneLineMessage { try spec([4097]).validate() }.contains("split 4097 outside 1...4096"))
         #expect(oneLineMessage { try spec([1, 2, 3]).validate() } == "no error")
@@ -138,12 +168,19 @@ func oneLineMessage(_ body: () throws -> Void) -> String {
 
     @Test func safetensorsNamesMustBeUnique() throws {
         let t = try TensorData(values: [1, 2], shape: [2], dtype: .f32)
-        #expect(oneLineMessage { _ = try SafetensorsFile(tensors: [("a", t), ("a", t)]).encode() }.contains("tensor name 'a' is used twice"))
+        #expect(
+            oneLineMessage { _ = try SafetensorsFile(tensors: [("a", t), ("a", t)]).encode() }.contains(
+                "tensor name 'a' is used twice"))
         let dir = try temporaryFolder("dup")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(oneLineMessage { try SafetensorsFile(tensors: [("a\nb", t), ("a\nb", t)]).write(to: dir + "/d.safetensors") }
+        #expect(
+            oneLineMessage {
+                try SafetensorsFile(tensors: [("a\nb", t), ("a\nb", t)]).write(to: dir + "/d.safetensors")
+            }
             .contains("'a\\nb' is used twice"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/d.safetensors"))
-        #expect(oneLineMessage { _ = try SafetensorsFile(tensors: [("__metadata__", t)]).encode() }.contains("cannot name a tensor"))
+        #expect(
+            oneLineMessage { _ = try SafetensorsFile(tensors: [("__metadata__", t)]).encode() }.contains(
+                "cannot name a tensor"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Reference
 
 /// The independent oracle of the tests: attention as plain f64 loops with compensated sums, masks written directly
@@ -11,20 +12,23 @@ struct NaiveOracle {
         var window: (Int, Int)? = nil
         var softcap: Double? = nil
         var alibi: [Double]? = nil
-        var boolMask: [Bool]? = nil        // full (b, hq, sq, sk)
-        var additive: [Double]? = nil      // full (b, hq, sq, sk)
+        var boolMask: [Bool]? = nil  // full (b, hq, sq, sk)
+        var additive: [Double]? = nil  // full (b, hq, sq, sk)
         var seqlens: [Int]? = nil
         var seed: UInt64 = 1
         var std = 1.0
 
         var options: AttentionOptions {
-            var o = AttentionOptions(scale: scale, causal: causal, softcap: softcap, alibiSlopes: alibi, cacheSeqlens: seqlens)
+            var o = AttentionOptions(
+                scale: scale, causal: causal, softcap: softcap, alibiSlopes: alibi, cacheSeqlens: seqlens)
             if let w = window { o.window = SlidingWindow(left: w.0, right: w.1) }
             if let m = boolMask {
-                o.mask = try! BroadcastMask(Tensor(shape: [b, hq, sq, sk], data: m), batch: b, heads: hq, queries: sq, keys: sk)
+                o.mask = try! BroadcastMask(
+                    Tensor(shape: [b, hq, sq, sk], data: m), batch: b, heads: hq, queries: sq, keys: sk)
             }
             if let a = additive {
-                o.additiveMask = try! BroadcastMask(Tensor(shape: [b, hq, sq, sk], data: a), batch: b, heads: hq, queries: sq, keys: sk)
+                o.additiveMask = try! BroadcastMask(
+                    Tensor(shape: [b, hq, sq, sk], data: a), batch: b, heads: hq, queries: sq, keys: sk)
             }
             return o
         }
@@ -73,26 +77,30 @@ struct NaiveOracle {
         var lse = [Double](repeating: -.infinity, count: c.b * c.hq * c.sq)
         let scale = c.scale ?? 1 / Double(c.d).squareRoot()
         let group = c.hq / c.hkv
-        for b in 0..<c.b { for h in 0..<c.hq { for i in 0..<c.sq {
-            let kv = h / group
-            var scores: [(Int, Double)] = []
-            for j in keys ?? 0..<c.sk where visible(c, b: b, h: h, i: i, j: j) {
-                let dot = sum((0..<c.d).map { x.q[b, h, i, $0] * x.k[b, kv, j, $0] })
-                var s = scale * dot
-                if let cap = c.softcap { s = cap * tanh(s / cap) }
-                if let slopes = c.alibi { s -= slopes[h] * Double(abs(i + (c.seqlens?[b] ?? c.sk) - c.sq - j)) }
-                if let a = c.additive { s += a[((b * c.hq + h) * c.sq + i) * c.sk + j] }
-                scores.append((j, s))
+        for b in 0..<c.b {
+            for h in 0..<c.hq {
+                for i in 0..<c.sq {
+                    let kv = h / group
+                    var scores: [(Int, Double)] = []
+                    for j in keys ?? 0..<c.sk where visible(c, b: b, h: h, i: i, j: j) {
+                        let dot = sum((0..<c.d).map { x.q[b, h, i, $0] * x.k[b, kv, j, $0] })
+                        var s = scale * dot
+                        if let cap = c.softcap { s = cap * tanh(s / cap) }
+                        if let slopes = c.alibi { s -= slopes[h] * Double(abs(i + (c.seqlens?[b] ?? c.sk) - c.sq - j)) }
+                        if let a = c.additive { s += a[((b * c.hq + h) * c.sq + i) * c.sk + j] }
+                        scores.append((j, s))
+                    }
+                    let row = (b * c.hq + h) * c.sq + i
+                    guard let m = scores.map(\.1).max() else { continue }
+                    let weights = scores.map { exp($0.1 - m) }
+                    let total = sum(weights)
+                    lse[row] = m + log(total)
+                    for e in 0..<c.dv {
+                        out[row * c.dv + e] = sum(zip(scores, weights).map { $1 * x.v[b, kv, $0.0, e] }) / total
+                    }
+                }
             }
-            let row = (b * c.hq + h) * c.sq + i
-            guard let m = scores.map(\.1).max() else { continue }
-            let weights = scores.map { exp($0.1 - m) }
-            let total = sum(weights)
-            lse[row] = m + log(total)
-            for e in 0..<c.dv {
-                out[row * c.dv + e] = sum(zip(scores, weights).map { $1 * x.v[b, kv, $0.0, e] }) / total
-            }
-        } } }
+        }
         return (out, lse)
     }
 }
@@ -103,8 +111,14 @@ func relativeError(_ a: [Double], _ b: [Double]) -> Double {
     var worst = 0.0, scale = 1.0
     for y in b where y.isFinite { scale = max(scale, abs(y)) }
     for (x, y) in zip(a, b) {
-        if x.isNaN || y.isNaN { if !(x.isNaN && y.isNaN) { return .infinity }; continue }
-        if !x.isFinite || !y.isFinite { if x != y { return .infinity }; continue }
+        if x.isNaN || y.isNaN {
+            if !(x.isNaN && y.isNaN) { return .infinity }
+            continue
+        }
+        if !x.isFinite || !y.isFinite {
+            if x != y { return .infinity }
+            continue
+        }
         worst = max(worst, abs(x - y))
     }
     return worst / scale
@@ -120,34 +134,38 @@ extension NaiveOracle {
         var dqTerms = [[Double]](repeating: [], count: c.b * c.hq * c.sq * c.d)
         var dkTerms = [[Double]](repeating: [], count: c.b * c.hkv * c.sk * c.d)
         var dvTerms = [[Double]](repeating: [], count: c.b * c.hkv * c.sk * c.dv)
-        for b in 0..<c.b { for h in 0..<c.hq { for i in 0..<c.sq {
-            let kv = h / group
-            let row = (b * c.hq + h) * c.sq + i
-            var terms: [(j: Int, t: Double, s: Double)] = []
-            for j in 0..<c.sk where visible(c, b: b, h: h, i: i, j: j) {
-                let t = scale * sum((0..<c.d).map { x.q[b, h, i, $0] * x.k[b, kv, j, $0] })
-                var s = t
-                if let cap = c.softcap { s = cap * tanh(s / cap) }
-                if let slopes = c.alibi { s -= slopes[h] * Double(abs(i + (c.seqlens?[b] ?? c.sk) - c.sq - j)) }
-                if let a = c.additive { s += a[row * c.sk + j] }
-                terms.append((j, t, s))
-            }
-            guard let m = terms.map(\.s).max() else { continue }
-            let lse = m + log(sum(terms.map { exp($0.s - m) }))
-            let p = terms.map { exp($0.s - lse) }
-            let dOv = terms.map { term in sum((0..<c.dv).map { dO[row * c.dv + $0] * x.v[b, kv, term.j, $0] }) }
-            let dRow = sum(zip(p, dOv).map(*))
-            for (n, term) in terms.enumerated() {
-                var ds = p[n] * (dOv[n] - dRow)
-                if let cap = c.softcap { ds *= 1 - pow(tanh(term.t / cap), 2) }
-                let kvRow = (b * c.hkv + kv) * c.sk + term.j
-                for e in 0..<c.dv { dvTerms[kvRow * c.dv + e].append(p[n] * dO[row * c.dv + e]) }
-                for e in 0..<c.d {
-                    dqTerms[row * c.d + e].append(scale * ds * x.k[b, kv, term.j, e])
-                    dkTerms[kvRow * c.d + e].append(scale * ds * x.q[b, h, i, e])
+        for b in 0..<c.b {
+            for h in 0..<c.hq {
+                for i in 0..<c.sq {
+                    let kv = h / group
+                    let row = (b * c.hq + h) * c.sq + i
+                    var terms: [(j: Int, t: Double, s: Double)] = []
+                    for j in 0..<c.sk where visible(c, b: b, h: h, i: i, j: j) {
+                        let t = scale * sum((0..<c.d).map { x.q[b, h, i, $0] * x.k[b, kv, j, $0] })
+                        var s = t
+                        if let cap = c.softcap { s = cap * tanh(s / cap) }
+                        if let slopes = c.alibi { s -= slopes[h] * Double(abs(i + (c.seqlens?[b] ?? c.sk) - c.sq - j)) }
+                        if let a = c.additive { s += a[row * c.sk + j] }
+                        terms.append((j, t, s))
+                    }
+                    guard let m = terms.map(\.s).max() else { continue }
+                    let lse = m + log(sum(terms.map { exp($0.s - m) }))
+                    let p = terms.map { exp($0.s - lse) }
+                    let dOv = terms.map { term in sum((0..<c.dv).map { dO[row * c.dv + $0] * x.v[b, kv, term.j, $0] }) }
+                    let dRow = sum(zip(p, dOv).map(*))
+                    for (n, term) in terms.enumerated() {
+                        var ds = p[n] * (dOv[n] - dRow)
+                        if let cap = c.softcap { ds *= 1 - pow(tanh(term.t / cap), 2) }
+                        let kvRow = (b * c.hkv + kv) * c.sk + term.j
+                        for e in 0..<c.dv { dvTerms[kvRow * c.dv + e].append(p[n] * dO[row * c.dv + e]) }
+                        for e in 0..<c.d {
+                            dqTerms[row * c.d + e].append(scale * ds * x.k[b, kv, term.j, e])
+                            dkTerms[kvRow * c.d + e].append(scale * ds * x.q[b, h, i, e])
+                        }
+                    }
                 }
             }
-        } } }
+        }
         return (dqTerms.map(sum), dkTerms.map(sum), dvTerms.map(sum))
     }
 

@@ -1,15 +1,19 @@
 import Testing
+
 @testable import Reference
 
 @Suite struct ReductionTests {
     static let shardCounts = [1, 2, 3, 5, 8, 17]
-    static let reductions: [Reduction] = [.tree(.binary), .tree(.kary(3)), .tree(.kary(4)), .tree(.twoLevel(groupSize: 4)),
-                                          .tree(.flat), .algorithm3, .ring]
+    static let reductions: [Reduction] = [
+        .tree(.binary), .tree(.kary(3)), .tree(.kary(4)), .tree(.twoLevel(groupSize: 4)),
+        .tree(.flat), .algorithm3, .ring,
+    ]
 
     @Test(arguments: shardCounts)
     func everyReductionMatchesExactAttention(_ p: Int) throws {
         // 13 keys: uneven shards for most p, and p = 17 > 13 gives empty shards.
-        let c = NaiveOracle.Case(b: 2, hq: 4, hkv: 2, sq: 3, sk: 13, d: 6, dv: 5, causal: .bottomRight, seqlens: [13, 9])
+        let c = NaiveOracle.Case(
+            b: 2, hq: 4, hkv: 2, sq: 3, sk: 13, d: 6, dv: 5, causal: .bottomRight, seqlens: [13, 9])
         let x = c.inputs()
         let (o, l) = NaiveOracle.attention(c, x)
         let layout = try ShardLayout(keys: c.sk, shards: p)
@@ -26,7 +30,8 @@ import Testing
         let x = c.inputs()
         let (o, l) = NaiveOracle.attention(c, x)
         for reduction in Self.reductions {
-            let r = try ShardedAttention.forward(x, options: c.options, layout: ShardLayout(sizes: sizes), reduction: reduction)
+            let r = try ShardedAttention.forward(
+                x, options: c.options, layout: ShardLayout(sizes: sizes), reduction: reduction)
             #expect(relativeError(r.result.output.data, o) < 1e-12, "\(reduction) \(sizes)")
             #expect(relativeError(r.result.lse.data, l) < 1e-12, "\(reduction) \(sizes)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// What a distributed rank builds on: the attention of a K/V shard held alone, ranged reads of tensor files, and
@@ -16,8 +17,9 @@ import Testing
     static let cases: [NaiveOracle.Case] = [
         NaiveOracle.Case(b: 2, hq: 4, hkv: 2, sq: 7, sk: 13, d: 6, dv: 5, causal: .bottomRight, seqlens: [13, 9]),
         NaiveOracle.Case(sq: 4, sk: 11, causal: .topLeft, window: (3, 1), softcap: 4, alibi: [0.5, 0.25]),
-        NaiveOracle.Case(b: 1, hq: 2, hkv: 1, sq: 3, sk: 9, scale: 0.2,
-                         boolMask: (0..<54).map { $0 % 4 != 1 }, additive: (0..<54).map { Double($0 % 5) * -0.3 }),
+        NaiveOracle.Case(
+            b: 1, hq: 2, hkv: 1, sq: 3, sk: 9, scale: 0.2,
+            boolMask: (0..<54).map { $0 % 4 != 1 }, additive: (0..<54).map { Double($0 % 5) * -0.3 }),
     ]
 
     @Test(arguments: 0..<cases.count)
@@ -27,16 +29,24 @@ import Testing
         for p in [1, 2, 3, 5, 16] {
             for range in try ShardLayout(keys: c.sk, shards: p).ranges {
                 let alone = try AttentionInputs(q: x.q, k: Self.keys(x.k, range), v: Self.keys(x.v, range))
-                let a = try ExactAttention.forward(shard: alone, keyOffset: range.lowerBound, totalKeys: c.sk, options: c.options)
+                let a = try ExactAttention.forward(
+                    shard: alone, keyOffset: range.lowerBound, totalKeys: c.sk, options: c.options)
                 let b = try ExactAttention.forward(x, options: c.options, keyRange: range)
-                #expect(a.output.data.map(\.bitPattern) == b.output.data.map(\.bitPattern), "case \(index) shard \(range)")
-                #expect(a.lse.data.map(\.bitPattern) == b.lse.data.map(\.bitPattern), "case \(index) shard \(range) lse")
+                #expect(
+                    a.output.data.map(\.bitPattern) == b.output.data.map(\.bitPattern), "case \(index) shard \(range)")
+                #expect(
+                    a.lse.data.map(\.bitPattern) == b.lse.data.map(\.bitPattern), "case \(index) shard \(range) lse")
                 // And in f32.
-                let a32 = try ExactAttention.forward(shard: try AttentionInputs(q: alone.q.map(Float.init), k: alone.k.map(Float.init), v: alone.v.map(Float.init)),
-                                                     keyOffset: range.lowerBound, totalKeys: c.sk, options: c.options)
-                let b32 = try ExactAttention.forward(try AttentionInputs(q: x.q.map(Float.init), k: x.k.map(Float.init), v: x.v.map(Float.init)),
-                                                     options: c.options, keyRange: range)
-                #expect(a32.output.data.map(\.bitPattern) == b32.output.data.map(\.bitPattern), "case \(index) shard \(range) f32")
+                let a32 = try ExactAttention.forward(
+                    shard: try AttentionInputs(
+                        q: alone.q.map(Float.init), k: alone.k.map(Float.init), v: alone.v.map(Float.init)),
+                    keyOffset: range.lowerBound, totalKeys: c.sk, options: c.options)
+                let b32 = try ExactAttention.forward(
+                    try AttentionInputs(q: x.q.map(Float.init), k: x.k.map(Float.init), v: x.v.map(Float.init)),
+                    options: c.options, keyRange: range)
+                #expect(
+                    a32.output.data.map(\.bitPattern) == b32.output.data.map(\.bitPattern),
+                    "case \(index) shard \(range) f32")
             }
         }
     }
@@ -58,12 +68,17 @@ import Testing
             let data = try TensorData(t, dtype: dtype)
             let npy = folder + "/k.npy", st = folder + "/kv.safetensors"
             try NPYFile.write(data, to: npy)
-            try SafetensorsFile(tensors: [("v", try TensorData(t.map { $0 * 2 }, dtype: dtype)), ("k", data)]).write(to: st)
+            try SafetensorsFile(tensors: [("v", try TensorData(t.map { $0 * 2 }, dtype: dtype)), ("k", data)]).write(
+                to: st)
             let whole = data.tensor()
-            for (reader, name) in [(try TensorFileReader(path: npy, npyName: "k"), "k"), (try TensorFileReader(path: st), "k")] {
+            for (reader, name) in [
+                (try TensorFileReader(path: npy, npyName: "k"), "k"), (try TensorFileReader(path: st), "k"),
+            ] {
                 #expect(try reader.read(name) == data)
                 for range in [0..<10, 0..<0, 3..<7, 9..<10] {
-                    #expect(try reader.read(name, axis: 2, range: range).tensor().data == Self.keys(whole, range).data, "\(dtype) \(range)")
+                    #expect(
+                        try reader.read(name, axis: 2, range: range).tensor().data == Self.keys(whole, range).data,
+                        "\(dtype) \(range)")
                 }
                 // Axis 1 (bshd's sequence axis when the file is (B, S, H, D)).
                 let axis1 = try reader.read(name, axis: 1, range: 1..<3).tensor()
@@ -85,7 +100,9 @@ import Testing
     }
 
     @Test func seededShardsAreSlicesOfTheWholeStream() throws {
-        let spec = RandomInputs(batch: 2, heads: 4, kvHeads: 2, queries: 3, keys: 11, headDim: 5, valueDim: 3, std: 0.5, seed: 9, dtype: .bf16)
+        let spec = RandomInputs(
+            batch: 2, heads: 4, kvHeads: 2, queries: 3, keys: 11, headDim: 5, valueDim: 3, std: 0.5, seed: 9,
+            dtype: .bf16)
         let whole = try spec.generate()
         #expect(whole.map(\.data.shape) == [[2, 4, 3, 5], [2, 2, 11, 5], [2, 2, 11, 3]])
         // The stream order is pinned: q, then k, then v, one normal per element (same bytes as before the refactor).
@@ -95,7 +112,8 @@ import Testing
             let part = try spec.generate(keyRange: range)
             #expect(part[0].data == whole[0].data)
             for i in 1...2 {
-                #expect(part[i].data.tensor().data == Self.keys(whole[i].data.tensor(), range).data, "\(range) tensor \(i)")
+                #expect(
+                    part[i].data.tensor().data == Self.keys(whole[i].data.tensor(), range).data, "\(range) tensor \(i)")
             }
         }
         #expect(throws: ReferenceError.self) { try spec.generate(keyRange: 3..<12) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// The strict .npy and safetensors readers: every form NumPy and safetensors refuse is a one-line error (one
@@ -11,8 +12,10 @@ import Testing
     /// A .npy file with exactly this header text (padding and newline included), version major.0.
     static func npy(_ header: String, major: UInt8 = 1, minor: UInt8 = 0, data: [UInt8] = data) -> [UInt8] {
         let h = Array(header.utf8)
-        let length: [UInt8] = major == 1 ? [UInt8(h.count & 0xFF), UInt8(h.count >> 8)]
-                                         : (0..<4).map { UInt8((h.count >> (8 * $0)) & 0xFF) }
+        let length: [UInt8] =
+            major == 1
+            ? [UInt8(h.count & 0xFF), UInt8(h.count >> 8)]
+            : (0..<4).map { UInt8((h.count >> (8 * $0)) & 0xFF) }
         return NPYFile.magic + [major, minor] + length + h + data
     }
 
@@ -31,7 +34,10 @@ import Testing
     @Test(arguments: [
         // (the header dict, the expected part of the message)
         ("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), 'extra': 1, }", "unknown key 'extra'"),
-        ("{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2, 2), }", "'fortran_order' must be True or False, got 'Falsey'"),
+        (
+            "{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2, 2), }",
+            "'fortran_order' must be True or False, got 'Falsey'"
+        ),
         ("{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 2), }", "'fortran_order' must be True or False, got '0'"),
         ("{'descr': '<f4', 'fortran_order': false, 'shape': (2, 2), }", "must be True or False, got 'false'"),
         ("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", "Fortran-order arrays are not supported"),
@@ -64,7 +70,9 @@ import Testing
     @Test func refusedFraming() {
         // Junk padding (not spaces), no final newline, a header shorter than declared, unknown versions.
         let text = Self.padded(Self.standard)
-        #expect(Self.message(Self.npy(text.replacingOccurrences(of: "  ", with: "xx"))).contains("unexpected text after the dict"))
+        #expect(
+            Self.message(Self.npy(text.replacingOccurrences(of: "  ", with: "xx"))).contains(
+                "unexpected text after the dict"))
         #expect(Self.message(Self.npy(String(text.dropLast()) + " ")).contains("must end with a newline"))
         #expect(Self.message(Self.npy(String(text.dropLast(2)) + "\n\n")).contains("unexpected text after the dict"))
         #expect(Self.message(Self.npy(text, minor: 1)).contains("unsupported .npy version 1.1"))
@@ -76,9 +84,11 @@ import Testing
     }
 
     @Test func aHeaderClaimingHugeSizesIsRefusedBeforeAllocating() {
-        for (shape, expected) in [("(1152921504606846976,)", "needs 4611686018427387904 bytes, file has 16"),
-                                  ("(4294967296, 4294967296)", "is too large"),
-                                  ("(3037000500, 3037000500, 3)", "is too large")] {
+        for (shape, expected) in [
+            ("(1152921504606846976,)", "needs 4611686018427387904 bytes, file has 16"),
+            ("(4294967296, 4294967296)", "is too large"),
+            ("(3037000500, 3037000500, 3)", "is too large"),
+        ] {
             let m = Self.message(Self.npy(Self.padded("{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }")))
             #expect(m.contains(expected), "\(shape): \(m)")
         }
@@ -86,23 +96,28 @@ import Testing
 
     @Test func everyFormNumPyWritesIsRead() throws {
         let want = try TensorData(dtype: .f32, shape: [2, 2], bytes: Self.data)
-        for header in [Self.padded(Self.standard), Self.padded(Self.standard, major: 2),
-                       Self.padded("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,2)}"),
-                       Self.padded("{'shape': (2, 2), 'fortran_order': False, 'descr': '<f4'}"),
-                       "{'descr':'<f4','fortran_order':False,'shape':(2 , 2 ,),}\n",
-                       Self.standard + "\n"] {
+        for header in [
+            Self.padded(Self.standard), Self.padded(Self.standard, major: 2),
+            Self.padded("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,2)}"),
+            Self.padded("{'shape': (2, 2), 'fortran_order': False, 'descr': '<f4'}"),
+            "{'descr':'<f4','fortran_order':False,'shape':(2 , 2 ,),}\n",
+            Self.standard + "\n",
+        ] {
             let major: UInt8 = header == Self.padded(Self.standard, major: 2) ? 2 : 1
             #expect(try NPYFile.decode(Self.npy(header, major: major)) == want, "\(header)")
             if major == 2 { #expect(try NPYFile.decode(Self.npy(header, major: 3)) == want) }
         }
         // Scalars and empty arrays.
-        let scalar = Self.npy(Self.padded("{'descr': '<f8', 'fortran_order': False, 'shape': (), }"), data: [UInt8](repeating: 0, count: 8))
+        let scalar = Self.npy(
+            Self.padded("{'descr': '<f8', 'fortran_order': False, 'shape': (), }"),
+            data: [UInt8](repeating: 0, count: 8))
         #expect(try NPYFile.decode(scalar).shape == [])
         let empty = Self.npy(Self.padded("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }"), data: [])
         #expect(try NPYFile.decode(empty).shape == [0, 3])
         // Our own output for every rank.
         for shape in [[], [3], [2, 3], [1, 2, 3, 1]] {
-            let t = try TensorData(values: [Double](repeating: 1, count: shape.reduce(1, *)), shape: shape, dtype: .bf16)
+            let t = try TensorData(
+                values: [Double](repeating: 1, count: shape.reduce(1, *)), shape: shape, dtype: .bf16)
             #expect(try NPYFile.decode(NPYFile.encode(t)) == t)
         }
     }
@@ -125,16 +140,23 @@ import Testing
             np.lib.format.write_array(open(d + '/h.npy', 'wb'), np.arange(3, dtype='<f2'), version=(3, 0))
             """
         guard runPython(["-c", script, dir]) else { return }  // no numpy here: nothing to compare with
-        let expected: [String: [Int]] = ["a": [2, 3], "b": [5], "c": [2], "d": [2, 0, 3], "e": [], "f": [1, 4], "g": [3], "h": [3]]
+        let expected: [String: [Int]] = [
+            "a": [2, 3], "b": [5], "c": [2], "d": [2, 0, 3], "e": [], "f": [1, 4], "g": [3], "h": [3],
+        ]
         for (name, shape) in expected {
             let t = try NPYFile.read(dir + "/\(name).npy")
             #expect(t.shape == shape, "\(name)")
         }
         #expect(try NPYFile.read(dir + "/a.npy").doubles() == [0, 1, 2, 3, 4, 5])
         // NumPy's Fortran-order file: refused with the clear message.
-        _ = runPython(["-c", "import numpy as np, sys; np.save(sys.argv[1], np.asfortranarray(np.ones((2, 3), dtype='<f4')))", dir + "/fortran.npy"])
+        _ = runPython([
+            "-c", "import numpy as np, sys; np.save(sys.argv[1], np.asfortranarray(np.ones((2, 3), dtype='<f4')))",
+            dir + "/fortran.npy",
+        ])
         if FileManager.default.fileExists(atPath: dir + "/fortran.npy") {
-            #expect(oneLineMessage { _ = try NPYFile.read(dir + "/fortran.npy") }.contains("Fortran-order arrays are not supported"))
+            #expect(
+                oneLineMessage { _ = try NPYFile.read(dir + "/fortran.npy") }.contains(
+                    "Fortran-order arrays are not supported"))
         }
     }
 }
@@ -153,7 +175,8 @@ func runPython(_ arguments: [String]) -> Bool {
 
 @Suite struct StrictSafetensorsTests {
     static func file(_ json: String, data: Int) -> [UInt8] {
-        withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { Array($0) } + Array(json.utf8) + [UInt8](repeating: 0, count: data)
+        withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { Array($0) } + Array(json.utf8)
+            + [UInt8](repeating: 0, count: data)
     }
 
     static func message(_ bytes: [UInt8]) -> String {
@@ -163,8 +186,14 @@ func runPython(_ arguments: [String]) -> Bool {
     static let q = "\"q\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}"
 
     @Test(arguments: [
-        ("{\"q\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}", "shape entries must be non-negative integers, got the number 2.0"),
-        ("{\"q\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.0]}}", "data_offsets entries must be non-negative integers, got the number 8.0"),
+        (
+            "{\"q\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}",
+            "shape entries must be non-negative integers, got the number 2.0"
+        ),
+        (
+            "{\"q\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.0]}}",
+            "data_offsets entries must be non-negative integers, got the number 8.0"
+        ),
         ("{\"q\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8e0]}}", "got the number 8e0"),
         ("{\"q\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", "got the integer -2"),
         ("{\"q\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}", "got the string '2'"),
@@ -184,11 +213,23 @@ func runPython(_ arguments: [String]) -> Bool {
         ("{\(q)} x", "unexpected text after the JSON value"),
         ("{\(q),}", "expected a string key"),
         ("{\"q\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,08]}}", "leading zero"),
-        ("{\"q\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,99999999999999999999]}}", "got the number 99999999999999999999"),
-        ("{\"q\\u0000\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"r\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "tensor 'r' starts at 0, expected 4"),
+        (
+            "{\"q\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,99999999999999999999]}}",
+            "got the number 99999999999999999999"
+        ),
+        (
+            "{\"q\\u0000\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"r\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+            "tensor 'r' starts at 0, expected 4"
+        ),
         ("{\"q\\ud800\":{}}", "lone surrogate"),
-        ("{\"q\":{\"dtype\":\"F32\",\"shape\":[1152921504606846976],\"data_offsets\":[0,8]}}", "does not match its 8 bytes"),
-        ("{\"q\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", "does not match its 8 bytes"),
+        (
+            "{\"q\":{\"dtype\":\"F32\",\"shape\":[1152921504606846976],\"data_offsets\":[0,8]}}",
+            "does not match its 8 bytes"
+        ),
+        (
+            "{\"q\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}",
+            "does not match its 8 bytes"
+        ),
     ])
     func refusedHeaders(_ json: String, _ expected: String) {
         let m = Self.message(Self.file(json, data: 8))
@@ -199,7 +240,12 @@ func runPython(_ arguments: [String]) -> Bool {
     @Test func refusedFraming() {
         #expect(Self.message(Self.file(" {\(Self.q)}", data: 8)).contains("does not start with '{'"))
         #expect(Self.message(Self.file("{\(Self.q)}", data: 12)).contains("4 bytes after the last tensor"))
-        #expect(Self.message(Self.file("{\"q\":{\"dtype\":\"F32\",\"shape\":[1152921504606846976],\"data_offsets\":[0,4611686018427387904]}}", data: 8))
+        #expect(
+            Self.message(
+                Self.file(
+                    "{\"q\":{\"dtype\":\"F32\",\"shape\":[1152921504606846976],\"data_offsets\":[0,4611686018427387904]}}",
+                    data: 8)
+            )
             .contains("truncated data: tensor 'q' ends at byte 4611686018427387904 of 8"))
         // A header length beyond the 100 MB the specification allows.
         let big = withUnsafeBytes(of: UInt64(100 << 20 + 1).littleEndian) { Array($0) } + Array("{}".utf8)
@@ -212,7 +258,8 @@ func runPython(_ arguments: [String]) -> Bool {
 
     @Test func everyValidFormIsRead() throws {
         // Whitespace anywhere JSON allows it, tensors in any header order, metadata with escapes, empty tensors, {}.
-        let json = " { \"b\" : { \"data_offsets\" : [ 8 , 12 ] , \"dtype\" : \"F32\" , \"shape\" : [ 1 ] } ,\n"
+        let json =
+            " { \"b\" : { \"data_offsets\" : [ 8 , 12 ] , \"dtype\" : \"F32\" , \"shape\" : [ 1 ] } ,\n"
             + "\"e\":{\"dtype\":\"BF16\",\"shape\":[0,3],\"data_offsets\":[12,12]},"
             + "\"__metadata__\":{\"k\\\"\\\\\":\"caf\\u00e9 \\ud83d\\ude00 \\n\"}, \"a\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}   "
         let f = try SafetensorsFile.decode(Self.file(String(json.dropFirst()), data: 12))

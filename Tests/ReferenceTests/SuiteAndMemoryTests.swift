@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// `GoldenCaseSpec.parseSuite`: the strict reader of suite files (YAML and JSON, through `StructuredText.load`).
@@ -13,7 +14,8 @@ import Testing
     func message(_ text: String, json: Bool = false) -> String { oneLineMessage { _ = try parse(text, json: json) } }
 
     @Test func theExampleSuiteAndEveryKeyAreRead() throws {
-        let text = String(decoding: try AtomicFile.read(repositoryRoot + "/fixtures/golden/custom-suite.yaml"), as: UTF8.self)
+        let text = String(
+            decoding: try AtomicFile.read(repositoryRoot + "/fixtures/golden/custom-suite.yaml"), as: UTF8.self)
         let specs = try parse(text)
         #expect(specs.map(\.name) == ["llama-decode-gqa", "gemma-softcap-window", "alibi-cache"])
         // The same cases as the lenient Codable decoding gave.
@@ -26,9 +28,12 @@ import Testing
                  window: [4, -1], softcap: 30, scale: 0.5, alibi: true, cache_seqlens: [20, 7], std: 2.5, seed: 12, splits: [1, 3]}
             """
         let full = try #require(try parse(all).first)
-        #expect(full == GoldenCaseSpec(name: "full", batch: 2, heads: 4, kvHeads: 2, seqQ: 3, seqK: 20, headDim: 8, valueDim: 6,
-                                       causal: "bottom-right", window: [4, -1], softcap: 30, scale: 0.5, alibi: true,
-                                       cacheSeqlens: [20, 7], std: 2.5, seed: 12, splits: [1, 3]))
+        #expect(
+            full
+                == GoldenCaseSpec(
+                    name: "full", batch: 2, heads: 4, kvHeads: 2, seqQ: 3, seqK: 20, headDim: 8, valueDim: 6,
+                    causal: "bottom-right", window: [4, -1], softcap: 30, scale: 0.5, alibi: true,
+                    cacheSeqlens: [20, 7], std: 2.5, seed: 12, splits: [1, 3]))
         let json = """
             [{"name": "j", "seq_q": 2, "seq_k": 5, "head_dim": 4, "alibi": false, "softcap": 20, "std": 1.5, "window": [1, 9223372036854775807]}]
             """
@@ -69,14 +74,19 @@ import Testing
     }
 
     @Test func refusedSuites() {
-        #expect(message("- name: a\n  seq_k: 9\n  head_dim: 8\n").contains("case 1 ('a'): missing required key 'seq_q'"))
+        #expect(
+            message("- name: a\n  seq_k: 9\n  head_dim: 8\n").contains("case 1 ('a'): missing required key 'seq_q'"))
         #expect(message("- seq_q: 1\n  seq_k: 9\n  head_dim: 8\n").contains("case 1: missing required key 'name'"))
         #expect(message("- name: 7\n  seq_q: 1\n  seq_k: 9\n  head_dim: 8\n").contains("'name' must be a string"))
-        #expect(message("- name: \"a\\nb\"\n  seq_q: 1\n  seq_k: 9\n  head_dim: 8\n").contains("case 1 ('a\\nb'): name must be letters"))
+        #expect(
+            message("- name: \"a\\nb\"\n  seq_q: 1\n  seq_k: 9\n  head_dim: 8\n").contains(
+                "case 1 ('a\\nb'): name must be letters"))
         #expect(message(Self.minimal + Self.minimal).contains("case 2: name 'a' is used by an earlier case"))
         #expect(message("cases: []").contains("the suite has no cases"))
         #expect(message("name: x\ncases: []").contains("unknown key 'name' at the top level"))
-        #expect(message("just text").contains("not a list of golden cases (a list, or a mapping with the one key 'cases'): got a string"))
+        #expect(
+            message("just text").contains(
+                "not a list of golden cases (a list, or a mapping with the one key 'cases'): got a string"))
         #expect(message("- 3").contains("case 1: expected a mapping of case keys, got a number"))
         // JSON: Foundation's numbers and booleans are told apart too.
         let base = "\"name\": \"a\", \"seq_q\": 1, \"seq_k\": 9, \"head_dim\": 8"
@@ -100,14 +110,25 @@ import Testing
         let estimate = try ShardedAttention.estimatedBytes(x, layout: layout, reduction: .tree(.binary))
         #expect(estimate == (65536 + 65535) * 2 * 4 * 5 * 8 + x.q.count * 8 + x.k.count * 8 + x.v.count * 8)
         let start = Date()
-        let m = oneLineMessage { _ = try ShardedAttention.forward(x, options: c.options, layout: layout, reduction: .tree(.binary), budget: Self.small) }
-        #expect(m.contains("attention over 65536 shards with the binary reduction needs about 41.9 MB, more than the 1.0 MB memory limit"), "\(m)")
+        let m = oneLineMessage {
+            _ = try ShardedAttention.forward(
+                x, options: c.options, layout: layout, reduction: .tree(.binary), budget: Self.small)
+        }
+        #expect(
+            m.contains(
+                "attention over 65536 shards with the binary reduction needs about 41.9 MB, more than the 1.0 MB memory limit"
+            ), "\(m)")
         #expect(Date().timeIntervalSince(start) < 5, "refused before computing")
-        #expect(oneLineMessage { _ = try ShardedAttention.forward(x, options: c.options, layout: layout, reduction: .algorithm3, budget: Self.small) }
+        #expect(
+            oneLineMessage {
+                _ = try ShardedAttention.forward(
+                    x, options: c.options, layout: layout, reduction: .algorithm3, budget: Self.small)
+            }
             .contains("needs about 21.0 MB"))
         // Within the budget it runs.
         let few = try ShardLayout(keys: 8, shards: 4)
-        _ = try ShardedAttention.forward(x, options: c.options, layout: few, reduction: .tree(.binary), budget: Self.small)
+        _ = try ShardedAttention.forward(
+            x, options: c.options, layout: few, reduction: .tree(.binary), budget: Self.small)
         _ = try ShardedAttention.forward(x, options: c.options, layout: layout, reduction: .exact, budget: Self.small)
     }
 
@@ -117,14 +138,16 @@ import Testing
         // 3 golden copies + 3 x (4096 leaves + 4095 nodes) partials of 1 x 2 x 16 x 9 doubles, + 3 copies of the inputs.
         #expect(estimate == (3 + 3 * (4096 + 4095)) * 2 * 16 * 9 * 8 + 3 * 8 * spec.inputElements)
         let start = Date()
-        #expect(oneLineMessage { _ = try GoldenCase(spec: spec, dtype: .bf16, budget: Self.small) }
-            .contains("golden case 'big-split' needs about 56.7 MB, more than the 1.0 MB memory limit"))
+        #expect(
+            oneLineMessage { _ = try GoldenCase(spec: spec, dtype: .bf16, budget: Self.small) }
+                .contains("golden case 'big-split' needs about 56.7 MB, more than the 1.0 MB memory limit"))
         #expect(Date().timeIntervalSince(start) < 5)
         var fine = spec
         fine.splits = [3]
         _ = try GoldenCase(spec: fine, dtype: .bf16, budget: Self.small)
         // An estimate that overflows is refused the same way.
-        let huge = GoldenCaseSpec(name: "h", batch: 4096, heads: 4096, seqQ: 1 << 20, seqK: 1, headDim: 1, valueDim: 4096, splits: [4096])
+        let huge = GoldenCaseSpec(
+            name: "h", batch: 4096, heads: 4096, seqQ: 1 << 20, seqK: 1, headDim: 1, valueDim: 4096, splits: [4096])
         #expect(oneLineMessage { _ = try huge.estimatedBytes() }.contains("size overflows"))
     }
 }

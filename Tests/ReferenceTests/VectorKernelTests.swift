@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Reference
 
 /// The kernel's own loops (CKernels) at every instruction set this CPU has, against libm and plain compensated loops.
@@ -17,7 +18,9 @@ import Testing
     func f64ExpAndSumMatchLibm(_ isa: KernelISA) {
         var xs = Self.arguments(lowest: -708)
         let want: [Double] = xs.map { (x: Double) -> Double in x < -708 ? 0 : Foundation.exp(x) }
-        let sum = xs.withUnsafeMutableBufferPointer { Double.expSum($0.baseAddress!, count: $0.count, minus: 0, isa: isa) }
+        let sum = xs.withUnsafeMutableBufferPointer {
+            Double.expSum($0.baseAddress!, count: $0.count, minus: 0, isa: isa)
+        }
         for (got, w) in zip(xs, want) {
             #expect(got == w || abs(got - w) <= 4e-16 * w, "exp: \(got) vs \(w)")
         }
@@ -31,7 +34,9 @@ import Testing
     @Test func baselineF64ExpIsThePortableExp() {
         var xs = Self.arguments(lowest: -708)
         let want = xs.map(SoftmaxExp.exp)
-        _ = xs.withUnsafeMutableBufferPointer { Double.expSum($0.baseAddress!, count: $0.count, minus: 0, isa: .baseline) }
+        _ = xs.withUnsafeMutableBufferPointer {
+            Double.expSum($0.baseAddress!, count: $0.count, minus: 0, isa: .baseline)
+        }
         #expect(xs.map(\.bitPattern) == want.map(\.bitPattern))
     }
 
@@ -39,7 +44,9 @@ import Testing
     func f32ExpAndSumMatchLibm(_ isa: KernelISA) {
         var xs = Self.arguments(lowest: -87.3).map(Float.init)
         let want: [Double] = xs.map { (x: Float) -> Double in x < -87.3 ? 0 : Foundation.exp(Double(x)) }
-        let sum = xs.withUnsafeMutableBufferPointer { Float.expSum($0.baseAddress!, count: $0.count, minus: 0, isa: isa) }
+        let sum = xs.withUnsafeMutableBufferPointer {
+            Float.expSum($0.baseAddress!, count: $0.count, minus: 0, isa: isa)
+        }
         for (got, w) in zip(xs, want) {
             // Within 3 f32 ulps of the exact value (f32 unit roundoff 6e-8).
             #expect(Double(got) == w || abs(Double(got) - w) <= 3 * 0x1p-24 * w, "exp: \(got) vs \(w)")
@@ -57,8 +64,12 @@ import Testing
             for at in 0..<n {
                 var ys = xs
                 ys[at] = .nan
-                #expect(ys.withUnsafeBufferPointer { Double.rowMax($0.baseAddress!, count: n, isa: isa) }.isNaN, "n = \(n), NaN at \(at)")
-                #expect(ys.map(Float.init).withUnsafeBufferPointer { Float.rowMax($0.baseAddress!, count: n, isa: isa) }.isNaN)
+                #expect(
+                    ys.withUnsafeBufferPointer { Double.rowMax($0.baseAddress!, count: n, isa: isa) }.isNaN,
+                    "n = \(n), NaN at \(at)")
+                #expect(
+                    ys.map(Float.init).withUnsafeBufferPointer { Float.rowMax($0.baseAddress!, count: n, isa: isa) }
+                        .isNaN)
                 var zs = xs
                 zs[at] = .infinity
                 #expect(zs.withUnsafeBufferPointer { Double.rowMax($0.baseAddress!, count: n, isa: isa) } == .infinity)
@@ -89,20 +100,33 @@ import Testing
         for rows in [1, 2, 3, 5, 8, 9, 16] {
             for keys in [1, 3, 4, 7, 64, 67, 130] {
                 for d in [1, 3, 4, 8, 13, 16, 128] {
-                    let q = g.normals(rows * d), k = g.normals(keys * d), v = g.normals(keys * d), o0 = g.normals(rows * d)
+                    let q = g.normals(rows * d), k = g.normals(keys * d), v = g.normals(keys * d),
+                        o0 = g.normals(rows * d)
                     var s = [Double](repeating: .nan, count: rows * keys)
                     var o = o0
-                    q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in s.withUnsafeMutableBufferPointer { sb in
-                        Double.fewRowScores(q: qb.baseAddress!, rows: rows, d: d, k: kb.baseAddress!, keys: keys, alpha: 0.5,
-                                            into: sb.baseAddress!, isa: isa)
-                    } } }
-                    s.withUnsafeBufferPointer { sb in v.withUnsafeBufferPointer { vb in o.withUnsafeMutableBufferPointer { ob in
-                        Double.fewRowPV(p: sb.baseAddress!, rows: rows, keys: keys, v: vb.baseAddress!, dv: d, into: ob.baseAddress!, isa: isa)
-                    } } }
+                    q.withUnsafeBufferPointer { qb in
+                        k.withUnsafeBufferPointer { kb in
+                            s.withUnsafeMutableBufferPointer { sb in
+                                Double.fewRowScores(
+                                    q: qb.baseAddress!, rows: rows, d: d, k: kb.baseAddress!, keys: keys, alpha: 0.5,
+                                    into: sb.baseAddress!, isa: isa)
+                            }
+                        }
+                    }
+                    s.withUnsafeBufferPointer { sb in
+                        v.withUnsafeBufferPointer { vb in
+                            o.withUnsafeMutableBufferPointer { ob in
+                                Double.fewRowPV(
+                                    p: sb.baseAddress!, rows: rows, keys: keys, v: vb.baseAddress!, dv: d,
+                                    into: ob.baseAddress!, isa: isa)
+                            }
+                        }
+                    }
                     var worst = 0.0
                     for r in 0..<rows {
                         for j in 0..<keys {
-                            let terms: [Double] = (0..<d).map { (c: Int) -> Double in 0.5 * q[r * d + c] * k[j * d + c] }
+                            let terms: [Double] = (0..<d).map { (c: Int) -> Double in 0.5 * q[r * d + c] * k[j * d + c]
+                            }
                             let scale: Double = terms.map(abs).reduce(0, +)
                             worst = max(worst, abs(s[r * keys + j] - NaiveOracle.sum(terms)) / max(scale, 1e-300))
                         }
@@ -118,13 +142,20 @@ import Testing
                     // f32: the same products on the rounded inputs, against the f64 products of those inputs.
                     let (qf, kf) = (q.map(Float.init), k.map(Float.init))
                     var sf = [Float](repeating: .nan, count: rows * keys)
-                    qf.withUnsafeBufferPointer { qb in kf.withUnsafeBufferPointer { kb in sf.withUnsafeMutableBufferPointer { sb in
-                        Float.fewRowScores(q: qb.baseAddress!, rows: rows, d: d, k: kb.baseAddress!, keys: keys, alpha: 0.5,
-                                           into: sb.baseAddress!, isa: isa)
-                    } } }
+                    qf.withUnsafeBufferPointer { qb in
+                        kf.withUnsafeBufferPointer { kb in
+                            sf.withUnsafeMutableBufferPointer { sb in
+                                Float.fewRowScores(
+                                    q: qb.baseAddress!, rows: rows, d: d, k: kb.baseAddress!, keys: keys, alpha: 0.5,
+                                    into: sb.baseAddress!, isa: isa)
+                            }
+                        }
+                    }
                     for r in 0..<rows {
                         for j in 0..<keys {
-                            let terms: [Double] = (0..<d).map { (c: Int) -> Double in 0.5 * Double(qf[r * d + c]) * Double(kf[j * d + c]) }
+                            let terms: [Double] = (0..<d).map { (c: Int) -> Double in
+                                0.5 * Double(qf[r * d + c]) * Double(kf[j * d + c])
+                            }
                             let scale: Double = terms.map(abs).reduce(0, +)
                             #expect(abs(Double(sf[r * keys + j]) - NaiveOracle.sum(terms)) <= 1e-6 * max(scale, 1e-30))
                         }
@@ -134,17 +165,26 @@ import Testing
                     // (keys + 1) u of the sum of |terms| (u = 2^-24), whatever the order or contraction.
                     let (vf, o0f) = (v.map(Float.init), o0.map(Float.init))
                     var of = o0f
-                    sf.withUnsafeBufferPointer { sb in vf.withUnsafeBufferPointer { vb in of.withUnsafeMutableBufferPointer { ob in
-                        Float.fewRowPV(p: sb.baseAddress!, rows: rows, keys: keys, v: vb.baseAddress!, dv: d, into: ob.baseAddress!, isa: isa)
-                    } } }
+                    sf.withUnsafeBufferPointer { sb in
+                        vf.withUnsafeBufferPointer { vb in
+                            of.withUnsafeMutableBufferPointer { ob in
+                                Float.fewRowPV(
+                                    p: sb.baseAddress!, rows: rows, keys: keys, v: vb.baseAddress!, dv: d,
+                                    into: ob.baseAddress!, isa: isa)
+                            }
+                        }
+                    }
                     for r in 0..<rows {
                         for c in 0..<d {
                             var terms: [Double] = [Double(o0f[r * d + c])]
-                            terms += (0..<keys).map { (j: Int) -> Double in Double(sf[r * keys + j]) * Double(vf[j * d + c]) }
+                            terms += (0..<keys).map { (j: Int) -> Double in
+                                Double(sf[r * keys + j]) * Double(vf[j * d + c])
+                            }
                             let scale: Double = terms.map(abs).reduce(0, +)
                             let bound = Double(keys + 1) * 0x1p-24 * scale
-                            #expect(abs(Double(of[r * d + c]) - NaiveOracle.sum(terms)) <= bound,
-                                    "f32 P.V rows \(rows) keys \(keys) d \(d) row \(r) column \(c)")
+                            #expect(
+                                abs(Double(of[r * d + c]) - NaiveOracle.sum(terms)) <= bound,
+                                "f32 P.V rows \(rows) keys \(keys) d \(d) row \(r) column \(c)")
                         }
                     }
                 }
@@ -197,16 +237,23 @@ import Testing
         for (name, c) in optionCases {
             let x = c.inputs()
             func bits(_ t: Tensor<Double>) throws -> Tensor<UInt16> {
-                try Tensor(shape: t.shape, data: t.data.map {
-                    format == .bf16 ? Rounding.bfloat16Bits(Rounding.toBFloat16($0)) : Rounding.float16Bits(Rounding.toFloat16($0))
-                })
+                try Tensor(
+                    shape: t.shape,
+                    data: t.data.map {
+                        format == .bf16
+                            ? Rounding.bfloat16Bits(Rounding.toBFloat16($0))
+                            : Rounding.float16Bits(Rounding.toFloat16($0))
+                    })
             }
             func widened(_ t: Tensor<UInt16>) throws -> Tensor<Double> {
-                try Tensor(shape: t.shape, data: t.data.map { format == .bf16 ? Rounding.bfloat16Value($0) : Rounding.float16Value($0) })
+                try Tensor(
+                    shape: t.shape,
+                    data: t.data.map { format == .bf16 ? Rounding.bfloat16Value($0) : Rounding.float16Value($0) })
             }
             let (q, k, v) = (try bits(x.q), try bits(x.k), try bits(x.v))
             let wide = try AttentionInputs(q: widened(q), k: widened(k), v: widened(v))
-            let wide32 = try AttentionInputs(q: wide.q.map(Float.init), k: wide.k.map(Float.init), v: wide.v.map(Float.init))
+            let wide32 = try AttentionInputs(
+                q: wide.q.map(Float.init), k: wide.k.map(Float.init), v: wide.v.map(Float.init))
             for blocking in kernelVariants {
                 let half = try HalfPrecisionInputs<Double>(format: format, q: q, k: k, v: v)
                 let a = try ExactAttention.forward(half, options: c.options, blocking: blocking)
@@ -216,7 +263,8 @@ import Testing
                 let half32 = try HalfPrecisionInputs<Float>(format: format, q: q, k: k, v: v)
                 let a32 = try ExactAttention.forward(half32, options: c.options, blocking: blocking)
                 let b32 = try ExactAttention.forward(wide32, options: c.options, blocking: blocking)
-                #expect(a32.output.data.map(\.bitPattern) == b32.output.data.map(\.bitPattern), "\(name) f32 \(blocking)")
+                #expect(
+                    a32.output.data.map(\.bitPattern) == b32.output.data.map(\.bitPattern), "\(name) f32 \(blocking)")
             }
         }
     }

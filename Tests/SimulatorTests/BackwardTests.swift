@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 
 /// The backward and training steps (`DecodeModel.step`): closed forms of the roofline's backward kernel, of Tree's two
@@ -63,7 +64,7 @@ struct BackwardTests {
         let cluster = try fullyConnected(p, bandwidth: 50e9, latency: .microseconds(1))
         let w = try DecodeWorkload(sequenceLength: 800, batch: 1, heads: 16, headDim: 128)
         let r = try DecodeModel(cluster: cluster, workload: w, step: .backward).run(.tree(collective: .ring))
-        let volume: Double = 2.0 * 7 / 8 * (Self.nh + Self.d)                 // 3,612
+        let volume: Double = 2.0 * 7 / 8 * (Self.nh + Self.d)  // 3,612
         #expect(close(try #require(r.backwardElementsSentPerDevice), volume, tolerance: 1e-12))
         #expect(r.paperBackwardVolumeElements == volume)
         let linkBytes: Double = Double(p) * volume * 4
@@ -72,10 +73,13 @@ struct BackwardTests {
         #expect(close(r.elementsSentPerDevice, 3640, tolerance: 1e-12))
         #expect(r.paperVolumeElements == 3640)
         let forward = try DecodeModel(cluster: cluster, workload: w).run(.tree(collective: .ring))
-        #expect(forward.elementsSentPerDevice == r.elementsSentPerDevice && forward.paperVolumeElements == r.paperVolumeElements)
+        #expect(
+            forward.elementsSentPerDevice == r.elementsSentPerDevice
+                && forward.paperVolumeElements == r.paperVolumeElements)
         #expect(r.forwardLatency == forward.latency)
         // The NCCL model states the same volumes (ring all-reduces inside NCCL).
-        let nccl = try DecodeModel(cluster: cluster, workload: w, step: .backward).run(.tree(collective: .nccl(algorithm: nil)))
+        let nccl = try DecodeModel(cluster: cluster, workload: w, step: .backward).run(
+            .tree(collective: .nccl(algorithm: nil)))
         #expect(close(try #require(nccl.backwardElementsSentPerDevice), volume, tolerance: 1e-12))
         #expect(close(nccl.elementsSentPerDevice, 3640, tolerance: 1e-12))
     }
@@ -91,11 +95,14 @@ struct BackwardTests {
         for (options, heads) in [(DecodeOptions(), 16.0), (native, 4.0)] {
             let chunk: Double = 2 * 100 * heads * 128
             for (overlap, hops) in [(true, 3.0), (false, 4.0)] {
-                let r = try DecodeModel(cluster: cluster, workload: w, options: options, step: .backward).run(.ring(overlap: overlap))
+                let r = try DecodeModel(cluster: cluster, workload: w, options: options, step: .backward).run(
+                    .ring(overlap: overlap))
                 let forwardElements: Double = hops * chunk, backwardElements: Double = 2 * hops * chunk
                 let linkBytes: Double = Double(p) * backwardElements * 2
                 #expect(close(r.elementsSentPerDevice, forwardElements, tolerance: 1e-12), "\(overlap) \(heads)")
-                #expect(close(try #require(r.backwardElementsSentPerDevice), backwardElements, tolerance: 1e-12), "\(overlap) \(heads)")
+                #expect(
+                    close(try #require(r.backwardElementsSentPerDevice), backwardElements, tolerance: 1e-12),
+                    "\(overlap) \(heads)")
                 #expect(close(r.bytesPerLinkClass[0].bytes, linkBytes, tolerance: 1e-12))
                 // Messages: every K/V hop and every dK/dV hop.
                 #expect(r.messages == 2 * p * Int(hops))
@@ -115,9 +122,10 @@ struct BackwardTests {
         let p = 4, bandwidth = 50e9, a = 1e-6, bytes = 2e6
         let cluster = try fullyConnected(p, bandwidth: bandwidth, latency: .microseconds(1))
         func run(overlap: Bool, block: SimTime, add: SimTime) throws -> ExecutionResult {
-            let ring = try KVGradientRingProgram(ranks: p, overlap: overlap, chunkBytes: Array(repeating: bytes, count: p),
-                                                 gradientBytes: Array(repeating: bytes, count: p),
-                                                 blockTimes: Array(repeating: block, count: p), accumulateTimes: Array(repeating: add, count: p))
+            let ring = try KVGradientRingProgram(
+                ranks: p, overlap: overlap, chunkBytes: Array(repeating: bytes, count: p),
+                gradientBytes: Array(repeating: bytes, count: p),
+                blockTimes: Array(repeating: block, count: p), accumulateTimes: Array(repeating: add, count: p))
             return try Execution(recording: true).run([ring], on: cluster)
         }
         let h1 = a + bytes / bandwidth, h2 = a + 2 * bytes / bandwidth  // one message alone; two sharing a link
@@ -136,7 +144,9 @@ struct BackwardTests {
         // and an accumulator share each link, then the last accumulator alone: 2 (a + S/B) + (p-2)(a + 2S/B).
         let commBound = try run(overlap: true, block: .zero, add: .zero)
         let commBoundExpected: Double = 2 * h1 + 2 * h2
-        #expect(close(commBound.makespan.seconds, commBoundExpected), "\(commBound.makespan.seconds) vs \(commBoundExpected)")
+        #expect(
+            close(commBound.makespan.seconds, commBoundExpected),
+            "\(commBound.makespan.seconds) vs \(commBoundExpected)")
         // Sequential (the JAX baseline): block, add (from step 1), K/V then the accumulator back to back on one
         // channel, both received: p (T + a + 2S/B) + (p-1) A; p hops each.
         let sequential = try run(overlap: false, block: .microseconds(100), add: .microseconds(10))
@@ -145,13 +155,16 @@ struct BackwardTests {
         #expect(sequential.messages == 2 * p * p)
         #expect(sequential.bytesSent.allSatisfy { $0 == 2 * Double(p) * bytes })
         // One rank: one block, nothing sent.
-        let one = try KVGradientRingProgram(ranks: 1, overlap: true, chunkBytes: [bytes], gradientBytes: [bytes],
-                                            blockTimes: [.microseconds(7)], accumulateTimes: [.microseconds(1)])
-        let single = try Execution(recording: true).run([one], on: try fullyConnected(1, bandwidth: bandwidth, latency: .microseconds(1)))
+        let one = try KVGradientRingProgram(
+            ranks: 1, overlap: true, chunkBytes: [bytes], gradientBytes: [bytes],
+            blockTimes: [.microseconds(7)], accumulateTimes: [.microseconds(1)])
+        let single = try Execution(recording: true).run(
+            [one], on: try fullyConnected(1, bandwidth: bandwidth, latency: .microseconds(1)))
         #expect(single.makespan == .microseconds(7) && single.messages == 0)
         #expect(throws: SimulatorError.self) {
-            try KVGradientRingProgram(ranks: 2, overlap: true, chunkBytes: [1], gradientBytes: [1, 1], blockTimes: [.zero, .zero],
-                                      accumulateTimes: [.zero, .zero])
+            try KVGradientRingProgram(
+                ranks: 2, overlap: true, chunkBytes: [1], gradientBytes: [1, 1], blockTimes: [.zero, .zero],
+                accumulateTimes: [.zero, .zero])
         }
     }
 
@@ -164,15 +177,19 @@ struct BackwardTests {
         let r = try DecodeModel(cluster: cluster, workload: w, step: .backward).run(.ring(overlap: true))
         let chunk = 2 * 100_000 * 2048.0
         let add = 3 * chunk * 2 / Self.hbm
-        let expected = Self.preprocess + 4 * Self.flashBackward(tokens: 100_000) + 3 * add + 1e-9 + chunk * 2 / bandwidth
+        let expected =
+            Self.preprocess + 4 * Self.flashBackward(tokens: 100_000) + 3 * add + 1e-9 + chunk * 2 / bandwidth
         #expect(close(r.latency.seconds, expected), "\(r.latency.seconds) vs \(expected)")
     }
 
     @Test func singleGPUBackwardIsLocal() throws {
         let w = try DecodeWorkload(sequenceLength: 100_000, batch: 1, heads: 16, headDim: 128)
-        let r = try DecodeModel(cluster: try ClusterPreset.dgxH100(servers: 1).build(), workload: w, step: .backward).run(.singleGPU)
+        let r = try DecodeModel(cluster: try ClusterPreset.dgxH100(servers: 1).build(), workload: w, step: .backward)
+            .run(.singleGPU)
         #expect(close(r.latency.seconds, Self.preprocess + Self.flashBackward(tokens: 100_000)))
-        #expect(r.gpus == 1 && r.messages == 0 && r.backwardElementsSentPerDevice == 0 && r.paperBackwardVolumeElements == nil)
+        #expect(
+            r.gpus == 1 && r.messages == 0 && r.backwardElementsSentPerDevice == 0
+                && r.paperBackwardVolumeElements == nil)
         // All of K/V and dK/dV, q, O, dO (bf16); dQ, LSE and D (fp32).
         let kv = 2 * 100_000 * 2048.0
         let elements: Double = 2 * kv + 3 * Self.d + Self.d + 2 * Self.nh
@@ -188,14 +205,16 @@ struct BackwardTests {
         let backward = try DecodeModel(cluster: cluster, workload: w, step: .backward)
         let kv = 2 * 80_000 * 2048.0, b = 1.0
         // Tree: + dK, dV (the local K/V's size) and dO in bf16, + dQ (b d) and D (b n_h) in fp32.
-        let tf = try forward.run(.tree(collective: .tree), recording: false), tb = try backward.run(.tree(collective: .tree), recording: false)
+        let tf = try forward.run(.tree(collective: .tree), recording: false),
+            tb = try backward.run(.tree(collective: .tree), recording: false)
         let treeElements: Double = kv + b * Self.d + b * Self.d + b * Self.nh
         let treeBytes: Double = (kv + b * Self.d) * 2 + (b * Self.d + b * Self.nh) * 4
         #expect(tb.peakMemoryElements == tf.peakMemoryElements + treeElements)
         #expect(tb.peakMemoryBytes == tf.peakMemoryBytes + treeBytes)
         #expect(tf.paperPeakMemoryElements != nil && tb.paperPeakMemoryElements == nil)
         // Ring (overlapped): + three dK/dV buffers as sent, dO (bf16), dQ, LSE and D (fp32); sequential two.
-        let rf = try forward.run(.ring(overlap: true), recording: false), rb = try backward.run(.ring(overlap: true), recording: false)
+        let rf = try forward.run(.ring(overlap: true), recording: false),
+            rb = try backward.run(.ring(overlap: true), recording: false)
         let gradients: Double = b * Self.d + b * Self.d + 2 * b * Self.nh
         #expect(rb.peakMemoryElements == rf.peakMemoryElements + 3 * kv + gradients)
         let sb = try backward.run(.ring(overlap: false), recording: false)
@@ -208,11 +227,15 @@ struct BackwardTests {
     @Test func treeBeatsRingInTheBackwardAtScale() throws {
         let w = try DecodeWorkload(sequenceLength: 1_280_000, batch: 1, heads: 16, headDim: 128)
         let cluster = try ClusterPreset.dgxH100(servers: 2).build()
-        let strategies: [DecodeStrategy] = [.tree(collective: .tree), .ring(overlap: true), .ring(overlap: false), .singleGPU,
-                                            .tree(collective: .nccl(algorithm: nil))]
+        let strategies: [DecodeStrategy] = [
+            .tree(collective: .tree), .ring(overlap: true), .ring(overlap: false), .singleGPU,
+            .tree(collective: .nccl(algorithm: nil)),
+        ]
         let forward = try DecodeModel(cluster: cluster, workload: w).compare(strategies, recording: false)
-        let backward = try DecodeModel(cluster: cluster, workload: w, step: .backward).compare(strategies, recording: false)
-        let training = try DecodeModel(cluster: cluster, workload: w, step: .training).compare(strategies, recording: false)
+        let backward = try DecodeModel(cluster: cluster, workload: w, step: .backward).compare(
+            strategies, recording: false)
+        let training = try DecodeModel(cluster: cluster, workload: w, step: .training).compare(
+            strategies, recording: false)
         #expect(backward[0].latency < backward[1].latency)
         #expect(try #require(backward[0].speedupVsRing) > 10)
         #expect(backward[1].speedupVsRing == 1)
@@ -223,7 +246,9 @@ struct BackwardTests {
             #expect(b.backwardLatency == b.latency && t.backwardLatency == b.latency, "\(b.strategy)")
             #expect(t.latency >= b.latency && t.latency >= f.latency, "\(t.strategy)")
             // The forward's volumes are the forward step's, whatever the step.
-            #expect(b.elementsSentPerDevice == f.elementsSentPerDevice && t.elementsSentPerDevice == f.elementsSentPerDevice)
+            #expect(
+                b.elementsSentPerDevice == f.elementsSentPerDevice && t.elementsSentPerDevice == f.elementsSentPerDevice
+            )
             #expect(b.paperVolumeElements == f.paperVolumeElements)
             #expect(f.backwardElementsSentPerDevice == nil && f.forwardLatency == nil && f.step == .forward)
             #expect(t.backwardElementsSentPerDevice == b.backwardElementsSentPerDevice && t.step == .training)
@@ -257,21 +282,30 @@ struct BackwardTests {
         let cluster = try ClusterPreset.mi300x(gpus: 4).build()
         for step in [DecodeStep.backward, .training] {
             let m = try DecodeModel(cluster: cluster, workload: w, step: step)
-            for (strategy, name) in [(DecodeStrategy.gatherToOne, "gather"), (.passPartials, "pass-partials"),
-                                     (.treeReduce(.binary), "tree-reduce"), (.ringSendrecv, "ring-sendrecv")] {
+            for (strategy, name) in [
+                (DecodeStrategy.gatherToOne, "gather"), (.passPartials, "pass-partials"),
+                (.treeReduce(.binary), "tree-reduce"), (.ringSendrecv, "ring-sendrecv"),
+            ] {
                 #expect(throws: SimulatorError.self) { try m.run(strategy) }
                 do {
                     _ = try m.compare([.tree(collective: .tree), strategy])
                     Issue.record("\(name) was not refused")
                 } catch let error as SimulatorError {
-                    guard case .unsupported(let message) = error else { Issue.record("\(error)"); continue }
+                    guard case .unsupported(let message) = error else {
+                        Issue.record("\(error)")
+                        continue
+                    }
                     #expect(message.hasPrefix("no backward model for '\(name)' ("), "\(message)")
-                    #expect(message.hasSuffix("backward and training steps are modelled for tree[:ALG], ring, ring-sequential and single"))
+                    #expect(
+                        message.hasSuffix(
+                            "backward and training steps are modelled for tree[:ALG], ring, ring-sequential and single")
+                    )
                 }
             }
         }
         // The forward step still runs them.
-        let reports = try DecodeModel(cluster: cluster, workload: w).compare([.gatherToOne, .passPartials, .ringSendrecv], recording: false)
+        let reports = try DecodeModel(cluster: cluster, workload: w).compare(
+            [.gatherToOne, .passPartials, .ringSendrecv], recording: false)
         #expect(reports.count == 3)
     }
 }

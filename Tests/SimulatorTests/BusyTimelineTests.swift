@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 
 /// The breakdown accumulated while a run goes (`BusyTimeline`) against the one measured from the run's records
@@ -37,13 +38,16 @@ struct BusyTimelineTests {
 
     /// Every strategy on clusters with and without per-message overhead, contention and fat-tree routing: the
     /// accumulated breakdown equals the recorded one exactly (the same integer picosecond measures).
-    @Test("decode strategies: streaming breakdown == recorded breakdown",
-          arguments: ["dgx-h100:2", "cpu-star-4.yaml", "dgx-h100-2tier:4"])
+    @Test(
+        "decode strategies: streaming breakdown == recorded breakdown",
+        arguments: ["dgx-h100:2", "cpu-star-4.yaml", "dgx-h100-2tier:4"])
     func decodeStrategies(cluster name: String) throws {
         let cluster = try Cluster.resolve(name.hasSuffix(".yaml") ? ClusterTests.fixtures + "/" + name : name)
         let workload = try DecodeWorkload(sequenceLength: 100_003, heads: 16, kvHeads: 4, headDim: 128)
-        let strategies = try ["tree", "tree:ring", "ring", "ring-sequential", "ring-sendrecv", "tree-reduce", "pass-partials",
-                              "gather", "single"].map(DecodeStrategy.parse)
+        let strategies = try [
+            "tree", "tree:ring", "ring", "ring-sequential", "ring-sendrecv", "tree-reduce", "pass-partials",
+            "gather", "single",
+        ].map(DecodeStrategy.parse)
         for perMessage in [SimTime.zero, .microseconds(3)] {
             var options = DecodeOptions()
             options.perMessage = perMessage
@@ -56,14 +60,16 @@ struct BusyTimelineTests {
                     let recorded = ActivityBreakdown(try #require(r.execution), ranks: r.gpus)
                     let label = "\(name) \(s) \(step) overhead \(perMessage)"
                     #expect(r.compute.picoseconds == SimTime.seconds(recorded.compute).picoseconds, "\(label)")
-                    #expect(r.communication.picoseconds == SimTime.seconds(recorded.communication).picoseconds, "\(label)")
+                    #expect(
+                        r.communication.picoseconds == SimTime.seconds(recorded.communication).picoseconds, "\(label)")
                     #expect(r.overhead.picoseconds == SimTime.seconds(recorded.overhead).picoseconds, "\(label)")
                     #expect(r.idle.picoseconds == SimTime.seconds(recorded.idle).picoseconds, "\(label)")
                     #expect(try #require(r.execution?.breakdown) == recorded, "\(label)")
                     // And without the records: the same numbers.
                     let quiet = try model.run(s, recording: false)
                     #expect(quiet.execution == nil)
-                    #expect(quiet.compute == r.compute && quiet.communication == r.communication
+                    #expect(
+                        quiet.compute == r.compute && quiet.communication == r.communication
                             && quiet.overhead == r.overhead && quiet.idle == r.idle, "\(label)")
                 }
             }
@@ -77,12 +83,14 @@ struct BusyTimelineTests {
         let cluster = try Cluster.resolve("dgx-h100:32")
         let w = try DecodeWorkload(sequenceLength: tokens, heads: 16, headDim: 128)
         let model = try DecodeModel(cluster: cluster, workload: w)
-        let built = try RingDecode(overlap: true).build(DecodeContext(
-            workload: w, options: model.options, roofline: try model.roofline(), cluster: cluster,
-            tokens: try model.shardTokens(ranks: 256)))
-        var sim = Simulation(NetworkModel(
-            network: FlowScheduler(network: cluster.network),
-            observer: try Executor(devices: cluster.gpus, phases: built.phases, breakdown: true)))
+        let built = try RingDecode(overlap: true).build(
+            DecodeContext(
+                workload: w, options: model.options, roofline: try model.roofline(), cluster: cluster,
+                tokens: try model.shardTokens(ranks: 256)))
+        var sim = Simulation(
+            NetworkModel(
+                network: FlowScheduler(network: cluster.network),
+                observer: try Executor(devices: cluster.gpus, phases: built.phases, breakdown: true)))
         sim.handler.observer.start(network: &sim.handler.network, queue: &sim.queue)
         sim.run()
         let spans = sim.handler.observer.busySpanHighWater

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 
 @Suite("Clusters, presets and files")
@@ -21,9 +22,9 @@ struct ClusterTests {
     @Test func presetPathsHaveTheExpectedHops() throws {
         let dgx = try ClusterPreset.dgxH100(servers: 2).build()
         let net = dgx.network
-        #expect(try net.route(from: dgx.gpus[0], to: dgx.gpus[1]).hops == 2)   // GPU -> NVSwitch -> GPU
-        #expect(try net.route(from: dgx.gpus[0], to: dgx.gpus[8]).hops == 4)   // same rail: NIC, leaf, NIC
-        #expect(try net.route(from: dgx.gpus[7], to: dgx.gpus[8]).hops == 6)   // across rails via the spine
+        #expect(try net.route(from: dgx.gpus[0], to: dgx.gpus[1]).hops == 2)  // GPU -> NVSwitch -> GPU
+        #expect(try net.route(from: dgx.gpus[0], to: dgx.gpus[8]).hops == 4)  // same rail: NIC, leaf, NIC
+        #expect(try net.route(from: dgx.gpus[7], to: dgx.gpus[8]).hops == 6)  // across rails via the spine
     }
 
     @Test func yamlAndJSONFixturesLoad() throws {
@@ -55,12 +56,24 @@ struct ClusterTests {
             link_classes: {wire: {forwarding: cut-through}}
             switches: [sw]
             """
-        expectError(base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwith_GBps: 1, latency_ns: 1}", containing: "unknown key 'bandwith_GBps'")
-        expectError(base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwidth_GBps: -3, latency_ns: 1}", containing: "must be > 0")
-        expectError(base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwidth_GBps: 0, latency_ns: 1}", containing: "must be > 0")
-        expectError(base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwidth_GBps: 1, latency_ns: 1}", containing: "cannot reach")
-        expectError(base + "\nlinks:\n  - {from: gpu0, to: sw, class: fibre, bandwidth_GBps: 1, latency_ns: 1}", containing: "unknown link class")
-        expectError(base + "\nlinks:\n  - {from: gpu9, to: sw, class: wire, bandwidth_GBps: 1, latency_ns: 1}", containing: "unknown node 'gpu9'")
+        expectError(
+            base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwith_GBps: 1, latency_ns: 1}",
+            containing: "unknown key 'bandwith_GBps'")
+        expectError(
+            base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwidth_GBps: -3, latency_ns: 1}",
+            containing: "must be > 0")
+        expectError(
+            base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwidth_GBps: 0, latency_ns: 1}",
+            containing: "must be > 0")
+        expectError(
+            base + "\nlinks:\n  - {from: gpu0, to: sw, class: wire, bandwidth_GBps: 1, latency_ns: 1}",
+            containing: "cannot reach")
+        expectError(
+            base + "\nlinks:\n  - {from: gpu0, to: sw, class: fibre, bandwidth_GBps: 1, latency_ns: 1}",
+            containing: "unknown link class")
+        expectError(
+            base + "\nlinks:\n  - {from: gpu9, to: sw, class: wire, bandwidth_GBps: 1, latency_ns: 1}",
+            containing: "unknown node 'gpu9'")
         expectError("gpus: 0\ngpu: H100-SXM5\nlinks: []", containing: "'gpus' must be in 1...65536")
         expectError("preset: dgx-a100", containing: "unknown preset")
         expectError("preset: dgx-h100\ncolour: blue", containing: "unknown key 'colour'")

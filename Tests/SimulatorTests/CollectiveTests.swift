@@ -1,18 +1,22 @@
+import Foundation
 import Testing
+
 @testable import Simulator
 
 /// Each all-reduce / all-gather / broadcast algorithm against its alpha-beta-gamma closed form (written out
 /// independently here), on a contention-free mesh.
 @Suite("Collectives vs closed forms")
 struct CollectiveTests {
-    let a = 2e-6            // seconds per message
-    let bw = 20e9           // bytes/s
-    var b: Double { 1 / bw } // seconds per byte
-    let g = 5e-12           // reduction seconds per byte
-    let n = 64e6            // bytes
+    let a = 2e-6  // seconds per message
+    let bw = 20e9  // bytes/s
+    var b: Double { 1 / bw }  // seconds per byte
+    let g = 5e-12  // reduction seconds per byte
+    let n = 64e6  // bytes
 
-    func time(_ op: CollectiveOperation, _ alg: CollectiveAlgorithm, p: Int, bytes: Double? = nil,
-              options: CollectiveOptions = CollectiveOptions(), perServer: Int? = nil) throws -> Double {
+    func time(
+        _ op: CollectiveOperation, _ alg: CollectiveAlgorithm, p: Int, bytes: Double? = nil,
+        options: CollectiveOptions = CollectiveOptions(), perServer: Int? = nil
+    ) throws -> Double {
         let cluster = try fullyConnected(p, bandwidth: bw, latency: .seconds(a), gpusPerServer: perServer)
         return try Collective(op, algorithm: alg, bytes: bytes ?? n, options: options).run(on: cluster).time.seconds
     }
@@ -77,7 +81,10 @@ struct CollectiveTests {
     @Test func pipelinedChainBroadcast() throws {
         let p = 6, k = 10
         let expected = Double(p - 1 + k - 1) * (a + n * b / Double(k))
-        #expect(close(try time(.broadcast, .chain, p: p, options: CollectiveOptions(segments: k, pacing: .afterDelivery)), expected))
+        #expect(
+            close(
+                try time(.broadcast, .chain, p: p, options: CollectiveOptions(segments: k, pacing: .afterDelivery)),
+                expected))
     }
 
     @Test func hierarchicalIsTheSumOfItsPhases() throws {
@@ -85,8 +92,9 @@ struct CollectiveTests {
         let intra = (gpus - 1) * (a + n * b / gpus)
         let shard = n / gpus
         let inter = (2 * log2(servers) + k - 1) * (a + shard * b / k)
-        let t = try time(.allreduce, .hierarchical(inter: .tree), p: 8,
-                         options: CollectiveOptions(segments: 2, pacing: .afterDelivery), perServer: 4)
+        let t = try time(
+            .allreduce, .hierarchical(inter: .tree), p: 8,
+            options: CollectiveOptions(segments: 2, pacing: .afterDelivery), perServer: 4)
         #expect(close(t, 2 * intra + inter), "\(t) vs \(2 * intra + inter)")
     }
 
@@ -120,7 +128,9 @@ struct CollectiveTests {
         #expect(throws: SimulatorError.self) { try time(.allgather, .nccl(algorithm: .tree), p: 8) }
         #expect(throws: SimulatorError.self) { try CollectiveAlgorithm.parse("bogus") }
         // Empty inner algorithms (an index out of range before): one-line errors.
-        for text in ["hierarchical:", "two-level:", "plan:", "hierarchical::"] { #expect(throws: (any Error).self) { try CollectiveAlgorithm.parse(text) } }
+        for text in ["hierarchical:", "two-level:", "plan:", "hierarchical::"] {
+            #expect(throws: (any Error).self) { try CollectiveAlgorithm.parse(text) }
+        }
         #expect(throws: SimulatorError.self) { try CollectiveOperation.parse("alltoall") }
     }
 
@@ -135,12 +145,14 @@ struct CollectiveTests {
 
     @Test func ncclModelWorkedExamples() throws {
         // One server of 8 GPUs, Ring LL all-reduce of a tiny message: 6.6 + 14 * 0.6 = 15.0 us.
-        let one = NCCLModel.Inputs(ranks: 8, servers: 1, intraHardware: .nvlink, intraBandwidth: 450e9, interBandwidth: 50e9)
+        let one = NCCLModel.Inputs(
+            ranks: 8, servers: 1, intraHardware: .nvlink, intraBandwidth: 450e9, interBandwidth: 50e9)
         let ring = try NCCLModel.predict(.allreduce, bytes: 8, inputs: one, algorithm: .ring, proto: .ll)
         #expect(close(ring.latency.microseconds, 15.0))
         // 16 servers x 8, Tree LL (tuning.cc scales the intra latency by 1.8 for LL across servers):
         // 6.8 + 2 (7 * 0.6 * 1.8 + 4 * 5.0) = 61.92 us.
-        let many = NCCLModel.Inputs(ranks: 128, servers: 16, intraHardware: .nvlink, intraBandwidth: 450e9, interBandwidth: 50e9)
+        let many = NCCLModel.Inputs(
+            ranks: 128, servers: 16, intraHardware: .nvlink, intraBandwidth: 450e9, interBandwidth: 50e9)
         let tree = try NCCLModel.predict(.allreduce, bytes: 8, inputs: many, algorithm: .tree, proto: .ll)
         #expect(close(tree.latency.microseconds, 61.92))
         // Ring LL there: 6.6 + (254 - 30) * 0.6 * 1.8 + 30 * 2.7 = 329.52 us.
@@ -152,12 +164,11 @@ struct CollectiveTests {
 
     @Test func determinism() throws {
         let cluster = try ClusterPreset.dgxH100(servers: 2).build()
-        let c = try Collective(.allreduce, algorithm: .doubleBinaryTree, bytes: 3e7, options: CollectiveOptions(segments: 7))
+        let c = try Collective(
+            .allreduce, algorithm: .doubleBinaryTree, bytes: 3e7, options: CollectiveOptions(segments: 7))
         let r1 = try c.run(on: cluster, recording: true), r2 = try c.run(on: cluster, recording: true)
         #expect(r1.time == r2.time)
         #expect(r1.events == r2.events)
         #expect(r1.execution!.transfers == r2.execution!.transfers)
     }
 }
-
-import Foundation

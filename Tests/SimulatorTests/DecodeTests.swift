@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 
 @Suite("Decode strategies")
 struct DecodeTests {
     /// The paper's example: b=1, d=2048 (16 heads x 128), p=8, N=640k.
     func paperModel(_ options: DecodeOptions = DecodeOptions()) throws -> DecodeModel {
-        let w = try DecodeWorkload(sequenceLength: 640_000, batch: 1, heads: 16, kvHeads: 16, headDim: 128, dtype: "bf16")
+        let w = try DecodeWorkload(
+            sequenceLength: 640_000, batch: 1, heads: 16, kvHeads: 16, headDim: 128, dtype: "bf16")
         var o = options
         o.collective.segments = 1
         return try DecodeModel(cluster: try ClusterPreset.dgxH100(servers: 1).build(), workload: w, options: o)
@@ -14,8 +16,8 @@ struct DecodeTests {
 
     @Test func paperVolumesExample() throws {
         let m = try paperModel()
-        let vTree = 2.0 * 7 / 8 * (2048 + 2 * 16)      // 3,640
-        let vRing = 2.0 * 1 * 80_000 * 2048 * 8         // 2.62e9
+        let vTree = 2.0 * 7 / 8 * (2048 + 2 * 16)  // 3,640
+        let vRing = 2.0 * 1 * 80_000 * 2048 * 8  // 2.62e9
         #expect(vTree == 3640)
         #expect(close(vRing, 2.62e9, tolerance: 1e-3))
         #expect(m.paperVolume(.tree(collective: .ring), p: 8) == vTree)
@@ -112,16 +114,20 @@ struct DecodeTests {
         let partialBytes = Self.partialElements * 4
         // Full mesh: every sender has its own link into rank 0, so the p-1 partials arrive together after a + S/B;
         // rank 0 then merges all p: T_local + a + S/B + T_merge(p).
-        let mesh = try DecodeModel(cluster: try fullyConnected(p, bandwidth: bandwidth, latency: .nanoseconds(100)), workload: w)
-            .run(.gatherToOne)
+        let mesh = try DecodeModel(
+            cluster: try fullyConnected(p, bandwidth: bandwidth, latency: .nanoseconds(100)), workload: w
+        )
+        .run(.gatherToOne)
         let meshExpected = Self.local(tokens: 100) + 100e-9 + partialBytes / bandwidth + Self.merge(4)
         #expect(close(mesh.latency.seconds, meshExpected), "\(mesh.latency.seconds) vs \(meshExpected)")
         #expect(close(mesh.bytesPerLinkClass[0].bytes, 3 * partialBytes))
         #expect(close(mesh.elementsSentPerDevice, 3 * Self.partialElements / 4))
         // Star: the p-1 partials share rank 0's one inbound link (incast, B/(p-1) each) after two hops:
         // T_local + 2a + (p-1) S/B + T_merge(p); each message crosses two links.
-        let incast = try DecodeModel(cluster: try star(p, bandwidth: bandwidth, latency: .nanoseconds(100)), workload: w)
-            .run(.gatherToOne)
+        let incast = try DecodeModel(
+            cluster: try star(p, bandwidth: bandwidth, latency: .nanoseconds(100)), workload: w
+        )
+        .run(.gatherToOne)
         let incastExpected = Self.local(tokens: 100) + 200e-9 + 3 * partialBytes / bandwidth + Self.merge(4)
         #expect(close(incast.latency.seconds, incastExpected), "\(incast.latency.seconds) vs \(incastExpected)")
         #expect(close(incast.bytesPerLinkClass[0].bytes, 2 * 3 * partialBytes))
@@ -135,17 +141,21 @@ struct DecodeTests {
         // reduce-scatter and all-gather inside each server, 2(g-1)(a1 + n/(g B1)), plus the all-reduce of the n/g shard
         // between the two servers' GPUs of the same index: ring 2 a2 + (n/g)/B2, NCCL tree of two ranks 2(a2 + (n/g)/B2).
         let g = 4, b1 = 400e9, a1 = 100e-9, b2 = 50e9, a2 = 500e-9
-        let cluster = try twoServerMesh(gpusPerServer: g, intra: (b1, .nanoseconds(100)), inter: (b2, .nanoseconds(500)))
+        let cluster = try twoServerMesh(
+            gpusPerServer: g, intra: (b1, .nanoseconds(100)), inter: (b2, .nanoseconds(500)))
         let w = try DecodeWorkload(sequenceLength: 800, batch: 1, heads: 16, headDim: 128)
         let model = try DecodeModel(cluster: cluster, workload: w)
         let buffers: [Double] = [16 * 4, 2048 * 4, 16 * 4]  // max, numerator, denominator, fp32
         let G = Double(g)
         func intra(_ n: Double) -> Double { 2 * (G - 1) * (a1 + n / (G * b1)) }
         let rescale = 2 * Self.partialElements * 4 / Self.hbm, divide = 2 * 2048.0 * 4 / Self.hbm
-        for (inner, interTime) in [(CollectiveAlgorithm.ring, { (n: Double) in 2 * a2 + n / G / b2 }),
-                                   (.tree, { (n: Double) in 2 * (a2 + n / G / b2) })] {
+        for (inner, interTime) in [
+            (CollectiveAlgorithm.ring, { (n: Double) in 2 * a2 + n / G / b2 }),
+            (.tree, { (n: Double) in 2 * (a2 + n / G / b2) }),
+        ] {
             let r = try model.run(.tree(collective: .hierarchical(inter: inner)))
-            let expected = Self.local(tokens: 100) + rescale + divide + buffers.map { intra($0) + interTime($0) }.reduce(0, +)
+            let expected =
+                Self.local(tokens: 100) + rescale + divide + buffers.map { intra($0) + interTime($0) }.reduce(0, +)
             #expect(close(r.latency.seconds, expected), "\(inner): \(r.latency.seconds) vs \(expected)")
             // Inside the servers every GPU sends 2(g-1) chunks of n/g; across, the n/g shard once each way per pair.
             let total = buffers.reduce(0, +)
@@ -163,8 +173,9 @@ struct DecodeTests {
         let cluster = try fullyConnected(p, bandwidth: bandwidth, latency: .microseconds(1))
         let hop = 1e-6 + 2e6 / bandwidth  // both messages of a hop, back to back on one link: a + 2M/B
         func makespan(diagonal: SimTime, full: SimTime) throws -> ExecutionResult {
-            let ring = try KVRingProgram(ranks: p, overlap: true, messagesPerChunk: 2, chunkBytes: Array(repeating: 2e6, count: p),
-                                         blocks: .causal(diagonal: diagonal, full: full))
+            let ring = try KVRingProgram(
+                ranks: p, overlap: true, messagesPerChunk: 2, chunkBytes: Array(repeating: 2e6, count: p),
+                blocks: .causal(diagonal: diagonal, full: full))
             return try Execution(recording: true).run([ring], on: cluster)
         }
         // Compute bound (blocks longer than a hop): rank p-1 never waits, D + (p-1) F.
@@ -190,8 +201,9 @@ struct DecodeTests {
         #expect(tree.peakMemoryElements == m.paperMemory(.tree(collective: .tree), p: 8))
         #expect(ring.peakMemoryElements == m.paperMemory(.ring(overlap: true), p: 8))
         // The paper's 2 x RTX 4090 gap: t = 64k (64,000), bf16, d = 2048 -> about 2 b t d elements * 2 B = 524 MB.
-        let rtx = try DecodeModel(cluster: try ClusterPreset.rtx4090PCIe(gpus: 2).build(),
-                                  workload: try DecodeWorkload(sequenceLength: 128_000, heads: 16, headDim: 128))
+        let rtx = try DecodeModel(
+            cluster: try ClusterPreset.rtx4090PCIe(gpus: 2).build(),
+            workload: try DecodeWorkload(sequenceLength: 128_000, heads: 16, headDim: 128))
         let ringMemory: Double = try #require(rtx.paperMemory(.ring(overlap: true), p: 2))
         let treeMemory: Double = try #require(rtx.paperMemory(.tree(collective: .tree), p: 2))
         let gapMB: Double = (ringMemory - treeMemory) * 2 / 1e6
@@ -201,14 +213,19 @@ struct DecodeTests {
     @Test func treeBeatsRingAtScaleAndAlternativesRun() throws {
         let w = try DecodeWorkload(sequenceLength: 1_280_000, batch: 1, heads: 16, headDim: 128)
         let m = try DecodeModel(cluster: try ClusterPreset.dgxH100(servers: 2).build(), workload: w)
-        let reports = try m.compare([.tree(collective: .tree), .ring(overlap: true), .passPartials, .gatherToOne, .singleGPU,
-                                     .tree(collective: .nccl(algorithm: nil)), .tree(collective: .hierarchical(inter: .tree))])
+        let reports = try m.compare([
+            .tree(collective: .tree), .ring(overlap: true), .passPartials, .gatherToOne, .singleGPU,
+            .tree(collective: .nccl(algorithm: nil)), .tree(collective: .hierarchical(inter: .tree)),
+        ])
         let tree = reports[0], ring = reports[1]
         #expect(tree.latency < ring.latency)
         #expect(try #require(tree.speedupVsRing) > 10)
         #expect(ring.speedupVsRing == 1)
         // Pinned (picoseconds): any change to the model shows here first; PinnedOutputTests pins the breakdowns.
-        #expect(reports.map(\.latency.picoseconds) == [218_301_666, 196_806_079_298, 199_312_171, 199_442_154, 3_130_081_299, 291_584_227, 205_100_526])
+        #expect(
+            reports.map(\.latency.picoseconds) == [
+                218_301_666, 196_806_079_298, 199_312_171, 199_442_154, 3_130_081_299, 291_584_227, 205_100_526,
+            ])
         #expect(reports[4].gpus == 1)
         // Speedups are against the overlapped ring, found by value; without it in the list nothing else runs, unless
         // the baseline is asked for.
@@ -256,8 +273,12 @@ struct DecodeTests {
 
     @Test func badWorkloadsAreRejected() {
         #expect(throws: SimulatorError.self) { try DecodeWorkload(sequenceLength: 0, heads: 16, headDim: 128) }
-        #expect(throws: SimulatorError.self) { try DecodeWorkload(sequenceLength: 10, heads: 16, kvHeads: 5, headDim: 128) }
-        #expect(throws: SimulatorError.self) { try DecodeWorkload(sequenceLength: 10, heads: 16, headDim: 128, dtype: "int3") }
+        #expect(throws: SimulatorError.self) {
+            try DecodeWorkload(sequenceLength: 10, heads: 16, kvHeads: 5, headDim: 128)
+        }
+        #expect(throws: SimulatorError.self) {
+            try DecodeWorkload(sequenceLength: 10, heads: 16, headDim: 128, dtype: "int3")
+        }
         #expect(throws: SimulatorError.self) { try DecodeStrategy.parse("tree:binomial") }
         #expect(throws: SimulatorError.self) { try DecodeStrategy.parse("star") }
         #expect(throws: SimulatorError.invalidArgument("unknown dtype 'f128' (bf16, fp16, fp32, f64, fp8)")) {
@@ -267,7 +288,9 @@ struct DecodeTests {
 
     /// f64 (or fp64) workloads: 8-byte K/V, q and partials; every other dtype keeps fp32 partials.
     @Test func f64WorkloadsSendF64Partials() throws {
-        for (dtype, bytes, partial) in [("f64", 8, 8), ("FP64", 8, 8), ("fp32", 4, 4), ("bf16", 2, 4), ("fp16", 2, 4), ("fp8", 1, 4)] {
+        for (dtype, bytes, partial) in [
+            ("f64", 8, 8), ("FP64", 8, 8), ("fp32", 4, 4), ("bf16", 2, 4), ("fp16", 2, 4), ("fp8", 1, 4),
+        ] {
             let w = try DecodeWorkload(sequenceLength: 10, heads: 16, headDim: 128, dtype: dtype)
             #expect(w.elementBytes == bytes && w.partialElementBytes == partial, "\(dtype)")
             #expect(w.dtype == dtype.lowercased())
@@ -282,7 +305,10 @@ struct DecodeTests {
         let merge = 3 * Self.partialElements * 8 / Self.hbm
         let expected = local + 3 * (100e-9 + Self.partialElements * 8 / bandwidth + merge)
         #expect(close(r.latency.seconds, expected), "\(r.latency.seconds) vs \(expected)")
-        #expect(r.notes.contains { $0.hasPrefix("f64 on a GPU: the roofline's compute peak is the H100-SXM5's BF16 tensor peak") })
+        #expect(
+            r.notes.contains {
+                $0.hasPrefix("f64 on a GPU: the roofline's compute peak is the H100-SXM5's BF16 tensor peak")
+            })
         // Tree: the same elements as fp32 (V_tree), twice the bytes; peak memory counts 8-byte partials.
         let f32 = try DecodeWorkload(sequenceLength: 400, batch: 1, heads: 16, headDim: 128, dtype: "fp32")
         let t64 = try DecodeModel(cluster: cluster, workload: w).run(.tree(collective: .ring))

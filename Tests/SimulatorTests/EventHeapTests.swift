@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// `EventHeap` pops in (time, sequence) order under interleaved pushes and pops, including equal times.
@@ -9,7 +10,8 @@ struct EventHeapTests {
         var rng = SplitMix(seed: UInt64(live))
         var heap = EventHeap(), reference: [Event] = [], sequence: UInt64 = 0, now: Int64 = 0
         func push() {
-            let e = Event(time: now + Int64(rng.next() % 50), sequence: sequence, target: 0, kind: 0, payload: Int64(sequence))
+            let e = Event(
+                time: now + Int64(rng.next() % 50), sequence: sequence, target: 0, kind: 0, payload: Int64(sequence))
             sequence += 1
             heap.insert(e)
             reference.append(e)
@@ -30,6 +32,9 @@ struct EventHeapTests {
     struct SplitMix {
         var state: UInt64
         init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; return FatTreeRouting.hash(Int(state >> 32), Int(state & 0xffff_ffff)) }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            return FatTreeRouting.hash(Int(state >> 32), Int(state & 0xffff_ffff))
+        }
     }
 }

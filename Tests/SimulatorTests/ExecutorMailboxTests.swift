@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// Message matching in the executor: each rank's first pending (source, tag) entry is kept inline, further ones in a
@@ -20,7 +21,10 @@ struct ExecutorMailboxTests {
         r0.append(.waitSends)
         let r2: [RankOperation] = tags.map { .send(to: 1, bytes: bytes, tag: $0) }
         var r1: [RankOperation] = [.compute(.milliseconds(5), label: "busy")]
-        for t in tags.reversed() { r1.append(.recv(from: 0, tag: t)); r1.append(.recv(from: 2, tag: t)) }
+        for t in tags.reversed() {
+            r1.append(.recv(from: 0, tag: t))
+            r1.append(.recv(from: 2, tag: t))
+        }
         let result = try run([r0, r1, r2], ranks: 3)
         #expect(result.messages == 14)
         #expect(result.transfers.count == 14)
@@ -30,8 +34,10 @@ struct ExecutorMailboxTests {
 
     @Test func receiverWaitingBeforeArrivalAndRepeatedTags() throws {
         // Rank 1 posts its receives first (waiting inline), messages with a repeated tag arrive one after another.
-        let r0: [RankOperation] = [.send(to: 1, bytes: 1e6, tag: 9), .send(to: 1, bytes: 1e6, tag: 9),
-                                   .send(to: 1, bytes: 1e6, tag: 4)]
+        let r0: [RankOperation] = [
+            .send(to: 1, bytes: 1e6, tag: 9), .send(to: 1, bytes: 1e6, tag: 9),
+            .send(to: 1, bytes: 1e6, tag: 4),
+        ]
         let r1: [RankOperation] = [.recv(from: 0, tag: 9), .recv(from: 0, tag: 4), .recv(from: 0, tag: 9)]
         let result = try run([r0, r1], ranks: 2)
         // Same channel, back-to-back: three messages of 100 us each plus 1 us latency.

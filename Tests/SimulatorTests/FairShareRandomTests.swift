@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// Randomised check of the incremental max-min scheduler. `FlowScheduler` skips the recompute when a new flow fits
@@ -34,7 +35,12 @@ struct FairShareRandomTests {
             for l in capacity.indices {
                 var used = 0.0, active = 0
                 for (f, links) in flows.enumerated() where links.contains(Int32(l)) {
-                    if frozen[f] { used += rate[f] } else { used += level; active += 1 }
+                    if frozen[f] {
+                        used += rate[f]
+                    } else {
+                        used += level
+                        active += 1
+                    }
                 }
                 if active > 0 { step = min(step, (capacity[l] - used) / Double(active)) }
             }
@@ -43,7 +49,12 @@ struct FairShareRandomTests {
             for l in capacity.indices {
                 var used = 0.0, active = 0
                 for (f, links) in flows.enumerated() where links.contains(Int32(l)) {
-                    if frozen[f] { used += rate[f] } else { used += level; active += 1 }
+                    if frozen[f] {
+                        used += rate[f]
+                    } else {
+                        used += level
+                        active += 1
+                    }
                 }
                 if active > 0 && used >= capacity[l] * (1 - 1e-12) { saturated.append(l) }
             }
@@ -80,10 +91,13 @@ struct FairShareRandomTests {
         func link(_ a: Int, _ b: Int) throws {
             let cls = rng.below(4) == 0 ? classes[1 + rng.below(2)] : classes[0]
             if rng.below(3) == 0 {  // asymmetric or one-way
-                try net.addLink(from: a, to: b, bandwidth: rng.pick(capacities), latency: rng.pick(latencies), linkClass: cls)
-                try net.addLink(from: b, to: a, bandwidth: rng.pick(capacities), latency: rng.pick(latencies), linkClass: cls)
+                try net.addLink(
+                    from: a, to: b, bandwidth: rng.pick(capacities), latency: rng.pick(latencies), linkClass: cls)
+                try net.addLink(
+                    from: b, to: a, bandwidth: rng.pick(capacities), latency: rng.pick(latencies), linkClass: cls)
             } else {
-                try net.addDuplexLink(a, b, bandwidth: rng.pick(capacities), latency: rng.pick(latencies), linkClass: cls)
+                try net.addDuplexLink(
+                    a, b, bandwidth: rng.pick(capacities), latency: rng.pick(latencies), linkClass: cls)
             }
         }
         for i in 1..<nodes { try link(rng.below(i), i) }  // random spanning tree: every node reaches every other
@@ -106,8 +120,11 @@ struct FairShareRandomTests {
 
     /// Runs a scenario; checks the rates after every event against progressive filling; returns delivery times (ps)
     /// and the number of rate checks made.
-    static func run(_ s: Scenario, alwaysRecompute: Bool) throws -> (delivered: [Int64], checks: Int, mismatches: [String]) {
-        var sim = TransferScript.simulation(s.network, s.transfers.map { (SimTime(picoseconds: $0.start), $0.from, $0.to, $0.bytes) })
+    static func run(_ s: Scenario, alwaysRecompute: Bool) throws -> (
+        delivered: [Int64], checks: Int, mismatches: [String]
+    ) {
+        var sim = TransferScript.simulation(
+            s.network, s.transfers.map { (SimTime(picoseconds: $0.start), $0.from, $0.to, $0.bytes) })
         sim.handler.network.alwaysRecompute = alwaysRecompute
         var checks = 0
         var mismatches: [String] = []
@@ -116,7 +133,9 @@ struct FairShareRandomTests {
             let active = sim.handler.network.activeFlows()
             let reference = progressiveFilling(capacity: s.capacity, flows: active.map(\.links))
             for (f, r) in zip(active, reference) where abs(f.rate - r) > 1e-9 * r && mismatches.count < 5 {
-                mismatches.append("at \(sim.now.picoseconds) ps: flow over links \(f.links) has rate \(f.rate), progressive filling gives \(r)")
+                mismatches.append(
+                    "at \(sim.now.picoseconds) ps: flow over links \(f.links) has rate \(f.rate), progressive filling gives \(r)"
+                )
             }
             checks += 1
         }
@@ -138,8 +157,9 @@ struct FairShareRandomTests {
             for (i, (a, b)) in zip(incremental.delivered, full.delivered).enumerated() {
                 #expect(a >= 0 && b >= 0, "seed \(seed): transfer \(i) never delivered")
                 // Exact, or within 1e-9 relative (a last-bit difference in a rate may move a rounding by 1 ps).
-                #expect(a == b || Double(abs(a - b)) <= 1e-9 * Double(max(a, b)),
-                        "seed \(seed): transfer \(i) delivered at \(a) ps incrementally, \(b) ps with full recompute")
+                #expect(
+                    a == b || Double(abs(a - b)) <= 1e-9 * Double(max(a, b)),
+                    "seed \(seed): transfer \(i) delivered at \(a) ps incrementally, \(b) ps with full recompute")
                 compared += 1
             }
             checks += incremental.checks

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// Collectives on oversubscribed fat trees against hand-derived closed forms (the oversubscribed tier is the
@@ -15,7 +16,8 @@ struct FatTreeClosedFormTests {
         let link = FatTreeSpec.Tier(bandwidth: B, latency: .nanoseconds(500), oversubscription: 3)
         var top = link
         top.oversubscription = nil
-        return try FatTreeSpec(nodes: 6, gpusPerNode: 1, radix: 4, railOptimised: false, tiers: [link, top]).build(name: "3:1")
+        return try FatTreeSpec(nodes: 6, gpusPerNode: 1, radix: 4, railOptimised: false, tiers: [link, top]).build(
+            name: "3:1")
     }
 
     /// Ranks alternate between the two leaves, so every ring edge crosses the spine: each step, 3 flows share each
@@ -60,7 +62,9 @@ struct FatTreeClosedFormTests {
         #expect(TreeShape.ncclBinaryTree(ranks: 4).parent == [-1, 2, 0, 2])
         let n = 8e6
         let expected = 4 * crossLeaf + 6 * n / B
-        let t = try Collective(.allreduce, algorithm: .tree, bytes: n, options: CollectiveOptions(segments: 1)).run(on: c).time.seconds
+        let t = try Collective(.allreduce, algorithm: .tree, bytes: n, options: CollectiveOptions(segments: 1)).run(
+            on: c
+        ).time.seconds
         #expect(close(t, expected), "\(t) vs \(expected)")
     }
 
@@ -87,31 +91,43 @@ struct FatTreeClosedFormTests {
         let link = FatTreeSpec.Tier(bandwidth: B, latency: .nanoseconds(500), oversubscription: 1)
         var top = link
         top.oversubscription = nil
-        let c = try FatTreeSpec(nodes: 8, gpusPerNode: 1, radix: 8, railOptimised: false, tiers: [link, top]).build(name: "ecmp")
+        let c = try FatTreeSpec(nodes: 8, gpusPerNode: 1, radix: 8, railOptimised: false, tiers: [link, top]).build(
+            name: "ecmp")
         let net = c.network
         func spine(_ a: Int, _ b: Int) throws -> Int {
             let r = try net.route(from: a, to: b)
             return r.links.map { net.links[$0].to }.first { net.nodes[$0].name.hasPrefix("spine") }!
         }
         // The hash decides, deterministically: the spine is FatTreeRouting.hash(src, dst) % 4.
-        for a in 0..<4 { for b in 4..<8 {
-            let s = try spine(c.gpus[a], c.gpus[b])
-            #expect(net.nodes[s].name == "spine\(FatTreeRouting.hash(c.gpus[a], c.gpus[b]) % 4)")
-        } }
+        for a in 0..<4 {
+            for b in 4..<8 {
+                let s = try spine(c.gpus[a], c.gpus[b])
+                #expect(net.nodes[s].name == "spine\(FatTreeRouting.hash(c.gpus[a], c.gpus[b]) % 4)")
+            }
+        }
         var collide: (Int, Int, Int, Int)?, apart: (Int, Int, Int, Int)?
-        for a1 in 0..<4 { for b1 in 4..<8 { for a2 in (a1 + 1)..<4 { for b2 in 4..<8 where b2 != b1 {
-            let same = try spine(c.gpus[a1], c.gpus[b1]) == spine(c.gpus[a2], c.gpus[b2])
-            if same && collide == nil { collide = (a1, b1, a2, b2) }
-            if !same && apart == nil { apart = (a1, b1, a2, b2) }
-        } } } }
+        for a1 in 0..<4 {
+            for b1 in 4..<8 {
+                for a2 in (a1 + 1)..<4 {
+                    for b2 in 4..<8 where b2 != b1 {
+                        let same = try spine(c.gpus[a1], c.gpus[b1]) == spine(c.gpus[a2], c.gpus[b2])
+                        if same && collide == nil { collide = (a1, b1, a2, b2) }
+                        if !same && apart == nil { apart = (a1, b1, a2, b2) }
+                    }
+                }
+            }
+        }
         let n = 10e6
         for (pairs, share) in [(try #require(collide), 2.0), (try #require(apart), 1.0)] {
             let (a1, b1, a2, b2) = pairs
-            var sim = TransferScript.simulation(net, [(.zero, c.gpus[a1], c.gpus[b1], n), (.zero, c.gpus[a2], c.gpus[b2], n)])
+            var sim = TransferScript.simulation(
+                net, [(.zero, c.gpus[a1], c.gpus[b1], n), (.zero, c.gpus[a2], c.gpus[b2], n)])
             sim.run()
             let expected = crossLeaf + share * n / B
             for d in sim.handler.observer.delivered {
-                #expect(close(SimTime(picoseconds: d).seconds, expected), "share \(share): \(SimTime(picoseconds: d).seconds) vs \(expected)")
+                #expect(
+                    close(SimTime(picoseconds: d).seconds, expected),
+                    "share \(share): \(SimTime(picoseconds: d).seconds) vs \(expected)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// Decode on the fat-tree presets: Tree and Ring run end to end on a 3-tier fabric, and `compare` runs the ring baseline

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// The fat-tree generator (`FatTreeSpec`): switch and cable counts per tier from radix and oversubscription, the
@@ -27,7 +28,8 @@ struct FatTreeTests {
 
     @Test func oversubscriptionSplitsPorts() throws {
         // 3:1 on 64 ports: 48 down, 16 up; 12 servers x 8 NICs on one plane = 96 NICs -> 2 leaves, 16 spines.
-        let spec = try FatTreeSpec(nodes: 12, radix: 64, railOptimised: false, tiers: [Self.tier(400, 500, 3), Self.tier(400, 500, nil)])
+        let spec = try FatTreeSpec(
+            nodes: 12, radix: 64, railOptimised: false, tiers: [Self.tier(400, 500, 3), Self.tier(400, 500, nil)])
         let s = try spec.shape()
         #expect(s.down == [48] && s.up == [16])
         #expect(s.switches == [2, 16])
@@ -43,8 +45,9 @@ struct FatTreeTests {
     }
 
     @Test func builtThreeTierMatchesShape() throws {
-        let spec = try FatTreeSpec(nodes: 20, radix: 8, railOptimised: true,
-                                   tiers: [Self.tier(), Self.tier(400, 500, 1), Self.tier(400, 500, nil)])
+        let spec = try FatTreeSpec(
+            nodes: 20, radix: 8, railOptimised: true,
+            tiers: [Self.tier(), Self.tier(400, 500, 1), Self.tier(400, 500, nil)])
         let s = try spec.shape()
         // Per plane: 20 NICs, 4 down per leaf -> 5 leaves, 2 pods (4 + 1 leaves), 4 spines per pod, 4 x 4 cores.
         #expect(s.switches == [8 * 5, 8 * 2 * 4, 8 * 16] && s.cables == [8 * 20, 8 * 5 * 4, 8 * 2 * 4 * 4])
@@ -57,20 +60,33 @@ struct FatTreeTests {
         ("radix: 63", "'radix' must be even"),
         ("nodes: 0", "'nodes' must be >= 1"),
         ("nodes: 100000", "exceed the simulator's 65536 GPUs"),
-        ("tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 2}, {bandwidth_Gbps: 400, latency_ns: 500}]",
-         "does not split 64 ports"),
+        (
+            "tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 2}, {bandwidth_Gbps: 400, latency_ns: 500}]",
+            "does not split 64 ports"
+        ),
         ("tiers: [{bandwidth_Gbps: 400, latency_ns: 500}]", "2 or 3 switch tiers"),
-        ("tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 1}, {bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 1}]",
-         "the top tier has no uplinks"),
-        ("tiers: [{bandwidth_Gbps: 400, oversubscription: 1}, {bandwidth_Gbps: 400, latency_ns: 500}]", "missing 'latency_ns'"),
+        (
+            "tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 1}, {bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 1}]",
+            "the top tier has no uplinks"
+        ),
+        (
+            "tiers: [{bandwidth_Gbps: 400, oversubscription: 1}, {bandwidth_Gbps: 400, latency_ns: 500}]",
+            "missing 'latency_ns'"
+        ),
         ("radixx: 64", "unknown key 'radixx'"),
         ("nodes: 300", "exceed a 2-tier fat tree of radix 64"),
     ])
     func badKeysAreOneLineErrors(change: String, message: String) throws {
-        var lines = ["nodes: 4", "radix: 64", "rail_optimised: false",
-                     "tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 1}, {bandwidth_Gbps: 400, latency_ns: 500}]"]
+        var lines = [
+            "nodes: 4", "radix: 64", "rail_optimised: false",
+            "tiers: [{bandwidth_Gbps: 400, latency_ns: 500, oversubscription: 1}, {bandwidth_Gbps: 400, latency_ns: 500}]",
+        ]
         let key = String(change.prefix { $0 != ":" })
-        if let i = lines.firstIndex(where: { $0.hasPrefix(key + ":") }) { lines[i] = change } else { lines.append(change) }
+        if let i = lines.firstIndex(where: { $0.hasPrefix(key + ":") }) {
+            lines[i] = change
+        } else {
+            lines.append(change)
+        }
         let yaml = "gpu: H100-SXM5\nfat_tree:\n" + lines.map { "  " + $0 }.joined(separator: "\n")
         do {
             _ = try ClusterFile.parse(yaml)
@@ -82,8 +98,9 @@ struct FatTreeTests {
     }
 
     @Test func yamlRoundTrip() throws {
-        var spec = try FatTreeSpec(nodes: 24, gpusPerNode: 4, radix: 16, railOptimised: true,
-                                   tiers: [Self.tier(200, 600, 3), Self.tier(400, 700, 1), Self.tier(800, 900, nil)])
+        var spec = try FatTreeSpec(
+            nodes: 24, gpusPerNode: 4, radix: 16, railOptimised: true,
+            tiers: [Self.tier(200, 600, 3), Self.tier(400, 700, 1), Self.tier(800, 900, nil)])
         spec.nvlinkBandwidth = 300e9
         spec.pcieLatency = .nanoseconds(150)
         spec.mtuBytes = 2048
@@ -99,8 +116,9 @@ struct FatTreeTests {
     /// destination's rail when rail-optimised, and the same route twice.
     @Test(arguments: [true, false])
     func upDownRoutes(rail: Bool) throws {
-        let spec = try FatTreeSpec(nodes: 8, gpusPerNode: 2, radix: 4, railOptimised: rail,
-                                   tiers: [Self.tier(), Self.tier(400, 500, 1), Self.tier(400, 500, nil)])
+        let spec = try FatTreeSpec(
+            nodes: 8, gpusPerNode: 2, radix: 4, railOptimised: rail,
+            tiers: [Self.tier(), Self.tier(400, 500, 1), Self.tier(400, 500, nil)])
         let c = try spec.build(name: "t")
         let net = c.network
         func level(_ n: Int) -> Int {
@@ -108,22 +126,24 @@ struct FatTreeTests {
             for (i, t) in ["leaf", "spine", "core"].enumerated() where name.contains(t) { return i + 1 }
             return 0
         }
-        for a in c.gpus { for b in c.gpus where a != b {
-            let r = try net.route(from: a, to: b)
-            let nodes = [a] + r.links.map { net.links[$0].to }
-            #expect(nodes.last == b)
-            for (x, y) in zip(r.links, r.links.dropFirst()) { #expect(net.links[x].to == net.links[y].from) }
-            let levels = nodes.map(level)
-            let top = levels.firstIndex(of: levels.max()!)!
-            #expect(levels[...top] == levels[...top].sorted()[...], "\(levels)")
-            #expect(Array(levels[top...]) == levels[top...].sorted(by: >), "\(levels)")
-            let sa = c.serverOf[c.gpus.firstIndex(of: a)!], sb = c.serverOf[c.gpus.firstIndex(of: b)!]
-            if sa != sb && rail {
-                let nic = nodes.first { net.nodes[$0].kind == .nic }!
-                #expect(net.nodes[nic].name.hasSuffix("nic" + net.nodes[b].name.suffix(1)))
+        for a in c.gpus {
+            for b in c.gpus where a != b {
+                let r = try net.route(from: a, to: b)
+                let nodes = [a] + r.links.map { net.links[$0].to }
+                #expect(nodes.last == b)
+                for (x, y) in zip(r.links, r.links.dropFirst()) { #expect(net.links[x].to == net.links[y].from) }
+                let levels = nodes.map(level)
+                let top = levels.firstIndex(of: levels.max()!)!
+                #expect(levels[...top] == levels[...top].sorted()[...], "\(levels)")
+                #expect(Array(levels[top...]) == levels[top...].sorted(by: >), "\(levels)")
+                let sa = c.serverOf[c.gpus.firstIndex(of: a)!], sb = c.serverOf[c.gpus.firstIndex(of: b)!]
+                if sa != sb && rail {
+                    let nic = nodes.first { net.nodes[$0].kind == .nic }!
+                    #expect(net.nodes[nic].name.hasSuffix("nic" + net.nodes[b].name.suffix(1)))
+                }
+                #expect((try net.route(from: a, to: b)).links == r.links)
             }
-            #expect((try net.route(from: a, to: b)).links == r.links)
-        } }
+        }
     }
 
     @Test func presetsParseAndRefuseOversize() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// Absurd sizes are clear errors, never overflow traps, hangs or silently clamped results.
@@ -14,27 +15,40 @@ import Testing
     @Test func runsBeyondTheClockRangeAreErrors() throws {
         let cluster = try Cluster.resolve("dgx-h100:2")
         // 1e20 bytes over 50 GB/s links: ~2e9 s, beyond the 2^62 ps (~53 days) range.
-        #expect(throws: SimulatorError.self) { _ = try Collective(.allreduce, algorithm: .ring, bytes: 1e20).run(on: cluster) }
-        #expect(throws: SimulatorError.self) { _ = try Collective(.allreduce, algorithm: .nccl(algorithm: nil), bytes: 1e30).run(on: cluster) }
+        #expect(throws: SimulatorError.self) {
+            _ = try Collective(.allreduce, algorithm: .ring, bytes: 1e20).run(on: cluster)
+        }
+        #expect(throws: SimulatorError.self) {
+            _ = try Collective(.allreduce, algorithm: .nccl(algorithm: nil), bytes: 1e30).run(on: cluster)
+        }
         var options = DecodeOptions()
         options.kernelLaunch = .seconds(1e300)
         let workload = try DecodeWorkload(sequenceLength: 1000, heads: 16, headDim: 128)
-        #expect(throws: SimulatorError.self) { _ = try DecodeModel(cluster: cluster, workload: workload, options: options).run(.tree(collective: .tree)) }
+        #expect(throws: SimulatorError.self) {
+            _ = try DecodeModel(cluster: cluster, workload: workload, options: options).run(.tree(collective: .tree))
+        }
         // A long but representable run still works.
         #expect(try Collective(.allreduce, algorithm: .ring, bytes: 1e12).run(on: cluster).time.seconds > 1)
     }
 
     @Test func segmentAndClusterSizesAreBounded() throws {
         let cluster = try Cluster.resolve("mi300x")
-        #expect(throws: SimulatorError.self) { _ = try Collective(.allreduce, algorithm: .tree, bytes: 1e18).run(on: cluster) }
         #expect(throws: SimulatorError.self) {
-            _ = try Collective(.broadcast, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: Int.max)).run(on: cluster)
+            _ = try Collective(.allreduce, algorithm: .tree, bytes: 1e18).run(on: cluster)
+        }
+        #expect(throws: SimulatorError.self) {
+            _ = try Collective(.broadcast, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: Int.max))
+                .run(on: cluster)
         }
         for bad in ["dgx-h100:", "dgx-h100:100000000", "rtx4090-pcie:9223372036854775807", "mi300x:9"] {
             #expect(throws: SimulatorError.self, "\(bad)") { _ = try Cluster.resolve(bad) }
         }
-        #expect(throws: SimulatorError.self) { _ = try ClusterFile.parse("gpus: 100000000000\ngpu: {model: H100-SXM5}\n") }
-        #expect(throws: SimulatorError.self) { _ = try DecodeWorkload(sequenceLength: 1 << 50, heads: 16, headDim: 128) }
+        #expect(throws: SimulatorError.self) {
+            _ = try ClusterFile.parse("gpus: 100000000000\ngpu: {model: H100-SXM5}\n")
+        }
+        #expect(throws: SimulatorError.self) {
+            _ = try DecodeWorkload(sequenceLength: 1 << 50, heads: 16, headDim: 128)
+        }
         #expect(throws: SimulatorError.cluster("cluster: give 'nodes' or 'gpus' with a preset, not both")) {
             _ = try ClusterFile.parse("preset: dgx-h100\nnodes: 2\ngpus: 16\n")
         }
@@ -44,20 +58,27 @@ import Testing
     @Test func unsupportedKnobsAreRefusedOrNoted() throws {
         let cluster = try Cluster.resolve("mi300x")
         #expect(throws: SimulatorError.self) {
-            _ = try Collective(.allreduce, algorithm: .ring, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
+            _ = try Collective(.allreduce, algorithm: .ring, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(
+                on: cluster)
         }
-        let segmented = try Collective(.allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
-        let whole = try Collective(.allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 1)).run(on: cluster)
+        let segmented = try Collective(
+            .allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 4)
+        ).run(on: cluster)
+        let whole = try Collective(.allreduce, algorithm: .tree, bytes: 1e6, options: CollectiveOptions(segments: 1))
+            .run(on: cluster)
         #expect(segmented.time.picoseconds == 36_656_250)
         #expect(whole.time.picoseconds == 95_250_000)
         #expect(segmented.time < whole.time)  // pipelining four segments overlaps the tree's levels
         #expect(throws: SimulatorError.self) {
-            _ = try Collective(.allreduce, algorithm: .nccl(algorithm: nil), bytes: 1e6, options: CollectiveOptions(segments: 4)).run(on: cluster)
+            _ = try Collective(
+                .allreduce, algorithm: .nccl(algorithm: nil), bytes: 1e6, options: CollectiveOptions(segments: 4)
+            ).run(on: cluster)
         }
         var options = DecodeOptions()
         options.collective.segments = 2
         let workload = try DecodeWorkload(sequenceLength: 10_000, heads: 16, headDim: 128)
-        let report = try DecodeModel(cluster: cluster, workload: workload, options: options).run(.tree(collective: .ring))
+        let report = try DecodeModel(cluster: cluster, workload: workload, options: options).run(
+            .tree(collective: .ring))
         #expect(report.notes.contains { $0.contains("segments do not apply") })
         let twice = """
             gpus: 2
@@ -85,7 +106,11 @@ import Testing
     /// A few hundred bytes of YAML whose aliases expand to 10^12 nodes: refused with one line, fast.
     @Test func yamlAliasBombIsRefused() throws {
         var lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-        for i in 1...11 { lines.append("b\(i): &b\(i) [" + Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", ") + "]") }
+        for i in 1...11 {
+            lines.append(
+                "b\(i): &b\(i) [" + Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", ")
+                    + "]")
+        }
         let bomb = lines.joined(separator: "\n") + "\n"
         #expect(throws: CoreError.self) { _ = try StructuredText.load(bomb, json: false) }
         do {
@@ -95,7 +120,8 @@ import Testing
             #expect(error.description.contains("expands to more than 1000000 nodes"), "\(error)")
         }
         // Ordinary anchors and aliases still load, as Yams would load them.
-        let ok = try #require(try StructuredText.load("base: &b {x: 1, y: [2, 3]}\ncopy: *b\n", json: false) as? [String: Any])
+        let ok = try #require(
+            try StructuredText.load("base: &b {x: 1, y: [2, 3]}\ncopy: *b\n", json: false) as? [String: Any])
         #expect((ok["copy"] as? [String: Any])?["x"] as? Int == 1)
         #expect(((ok["copy"] as? [String: Any])?["y"] as? [Any])?.count == 2)
     }
@@ -129,15 +155,18 @@ import Testing
     /// Recording every transfer and interval is refused before the run when it would not fit the memory budget.
     @Test func recordingBeyondTheBudgetIsRefusedBeforeRunning() throws {
         let cluster = try fullyConnected(8, bandwidth: 10e9, latency: .microseconds(1))
-        let ring = try Collective(.allreduce, algorithm: .ring, bytes: 1e6).phases(ranks: 8, serverGroups: cluster.serverGroups)
+        let ring = try Collective(.allreduce, algorithm: .ring, bytes: 1e6).phases(
+            ranks: 8, serverGroups: cluster.serverGroups)
         // 8 ranks x 14 steps: 112 sends plus reductions; 10 kB holds 78 records.
         #expect(throws: CoreError.self) {
             _ = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 10_000)).run(ring, on: cluster)
         }
-        let recorded = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 1 << 30)).run(ring, on: cluster)
+        let recorded = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 1 << 30)).run(
+            ring, on: cluster)
         #expect(recorded.transfers.count == 112)
         // Without recording nothing is held per message, and the small budget does not apply.
-        let plain = try Execution(recording: false, memoryBudget: MemoryBudget(limitBytes: 10_000)).run(ring, on: cluster)
+        let plain = try Execution(recording: false, memoryBudget: MemoryBudget(limitBytes: 10_000)).run(
+            ring, on: cluster)
         #expect(plain.makespan == recorded.makespan)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// The two strategies that model `treeattn-mpi` runs: `ring-sendrecv` (compute then MPI_Sendrecv, p-1 hops) and
@@ -19,8 +20,12 @@ import Testing
         let bytes = 2 * 100_000.0 * 16 * 128 * 2
         let hop = 800e-9 + bytes / 50e9
         let r = try m.run(.ringSendrecv)
-        #expect(close(r.latency.seconds, 4 * local + 3 * hop, tolerance: 1e-6), "\(r.latency.seconds) vs \(4 * local + 3 * hop)")
-        #expect(close(try m.run(.ring(overlap: false)).latency.seconds, 4 * (local + 800e-9 + bytes / 50e9), tolerance: 1e-6))
+        #expect(
+            close(r.latency.seconds, 4 * local + 3 * hop, tolerance: 1e-6),
+            "\(r.latency.seconds) vs \(4 * local + 3 * hop)")
+        #expect(
+            close(
+                try m.run(.ring(overlap: false)).latency.seconds, 4 * (local + 800e-9 + bytes / 50e9), tolerance: 1e-6))
         #expect(r.messages == 4 * 3 * 2)
         #expect(r.strategy == "ring-sendrecv")
     }
@@ -36,7 +41,9 @@ import Testing
         let w = try DecodeWorkload(sequenceLength: 100 * p, batch: 1, heads: 16, headDim: 128)
         let r = try DecodeModel(cluster: cluster, workload: w).run(.treeReduce(.binary))
         let level = 100e-9 + Self.partialElements * 4 / bandwidth + Self.merge(2)
-        let levels: [Int: Double] = [1: 0, 2: level, 3: level + Self.merge(2), 4: 2 * level, 5: 2 * level + Self.merge(2), 8: 3 * level]
+        let levels: [Int: Double] = [
+            1: 0, 2: level, 3: level + Self.merge(2), 4: 2 * level, 5: 2 * level + Self.merge(2), 8: 3 * level,
+        ]
         let expected = Self.local(tokens: 100) + levels[p]!
         #expect(close(r.latency.seconds, expected), "p=\(p): \(r.latency.seconds) vs \(expected)")
         #expect(r.messages == p - 1)  // a reduce: every rank but 0 sends its (merged) partial once

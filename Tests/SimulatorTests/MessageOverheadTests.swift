@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 
 /// The per-message software overhead (`Executor.messageOverhead`, `--per-message-us`) is a fixed overhead: it is
@@ -28,7 +29,8 @@ struct MessageOverheadTests {
         #expect(overheads.map(\.end) == [.microseconds(100), .microseconds(300)])
         // Recording does not change the timing.
         let quiet = try twoMessages(recording: false)
-        #expect(quiet.makespan == result.makespan && quiet.rankFinish == result.rankFinish && quiet.events == result.events)
+        #expect(
+            quiet.makespan == result.makespan && quiet.rankFinish == result.rankFinish && quiet.events == result.events)
         #expect(quiet.activities.isEmpty)
     }
 

@@ -1,14 +1,16 @@
 import Testing
+
 @testable import Simulator
 
 @Suite("Network closed forms")
 struct NetworkTests {
-    let n = 1_048_576.0          // 1 MiB
-    let bw = 50 * 1_073_741_824.0 // 50 * 2^30 B/s
+    let n = 1_048_576.0  // 1 MiB
+    let bw = 50 * 1_073_741_824.0  // 50 * 2^30 B/s
     let a = SimTime.nanoseconds(500)
 
     @Test func singleMessage() throws {
-        let (net, s, d) = try chainNetwork(hops: 1, bandwidth: 25e9, latency: .nanoseconds(700), forwarding: .cutThrough)
+        let (net, s, d) = try chainNetwork(
+            hops: 1, bandwidth: 25e9, latency: .nanoseconds(700), forwarding: .cutThrough)
         let (t, _) = try deliveryTimes(net, [(s, d, 3e6)])
         #expect(close(t[0], 700e-9 + 3e6 / 25e9))
     }
@@ -62,7 +64,8 @@ struct NetworkTests {
     @Test func maxMinFairnessDrivesCompletionTimes() throws {
         var net = Network()
         let cls = try net.addLinkClass(LinkClass(name: "wire", forwarding: .cutThrough))
-        let x = try net.addNode("x", kind: .switch), y = try net.addNode("y", kind: .switch), z = try net.addNode("z", kind: .switch)
+        let x = try net.addNode("x", kind: .switch), y = try net.addNode("y", kind: .switch),
+            z = try net.addNode("z", kind: .switch)
         try net.addLink(from: x, to: y, bandwidth: 10e9, latency: .zero, linkClass: cls)
         try net.addLink(from: y, to: z, bandwidth: 4e9, latency: .zero, linkClass: cls)
         let bytes = 8e6
@@ -88,7 +91,8 @@ struct NetworkTests {
     @Test func routingAvoidsGPUsAndIsDeterministic() throws {
         var net = Network()
         let cls = try net.addLinkClass(LinkClass(name: "pcie", forwarding: .cutThrough))
-        let g0 = try net.addNode("gpu0", kind: .gpu), g1 = try net.addNode("gpu1", kind: .gpu), g2 = try net.addNode("gpu2", kind: .gpu)
+        let g0 = try net.addNode("gpu0", kind: .gpu), g1 = try net.addNode("gpu1", kind: .gpu),
+            g2 = try net.addNode("gpu2", kind: .gpu)
         let host = try net.addNode("host", kind: .host)
         try net.addDuplexLink(g0, g1, bandwidth: 1e9, latency: .zero, linkClass: cls)
         try net.addDuplexLink(g1, g2, bandwidth: 1e9, latency: .zero, linkClass: cls)
@@ -106,7 +110,11 @@ struct NetworkTests {
         _ = try net.addNode("gpu2", kind: .gpu)
         try net.addDuplexLink(g0, g1, bandwidth: 1e9, latency: .zero, linkClass: cls)
         #expect(throws: SimulatorError.self) { try net.validateGPUConnectivity() }
-        #expect(throws: SimulatorError.self) { try net.addLink(from: g0, to: g1, bandwidth: 0, latency: .zero, linkClass: cls) }
-        #expect(throws: SimulatorError.self) { try net.addLink(from: g0, to: g1, bandwidth: -5, latency: .zero, linkClass: cls) }
+        #expect(throws: SimulatorError.self) {
+            try net.addLink(from: g0, to: g1, bandwidth: 0, latency: .zero, linkClass: cls)
+        }
+        #expect(throws: SimulatorError.self) {
+            try net.addLink(from: g0, to: g1, bandwidth: -5, latency: .zero, linkClass: cls)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// Exact simulated outputs pinned before the event-loop performance work: every picosecond, byte count and
@@ -13,24 +14,46 @@ struct PinnedOutputTests {
         var value: UInt64 = 0xcbf2_9ce4_8422_2325
         mutating func add(_ word: UInt64) {
             var w = word
-            for _ in 0..<8 { value = (value ^ (w & 0xff)) &* 0x0000_0100_0000_01b3; w >>= 8 }
+            for _ in 0..<8 {
+                value = (value ^ (w & 0xff)) &* 0x0000_0100_0000_01b3
+                w >>= 8
+            }
         }
         mutating func add(_ x: Int) { add(UInt64(bitPattern: Int64(x))) }
         mutating func add(_ x: Double) { add(x.bitPattern) }
         mutating func add(_ t: SimTime) { add(UInt64(bitPattern: t.picoseconds)) }
-        mutating func add(_ s: String) { for b in s.utf8 { add(UInt64(b)) }; add(UInt64.max) }
+        mutating func add(_ s: String) {
+            for b in s.utf8 { add(UInt64(b)) }
+            add(UInt64.max)
+        }
     }
 
     static func fingerprint(_ r: ExecutionResult) -> UInt64 {
         var h = Fingerprint()
-        h.add(r.makespan); h.add(r.events); h.add(r.messages)
+        h.add(r.makespan)
+        h.add(r.events)
+        h.add(r.messages)
         for t in r.rankFinish { h.add(t) }
         for b in r.bytesSent { h.add(b) }
-        for c in r.bytesPerLinkClass { h.add(c.name); h.add(c.bytes) }
-        for t in r.transfers {
-            h.add(t.sourceRank); h.add(t.destinationRank); h.add(t.bytes); h.add(t.start); h.add(t.transmitted); h.add(t.delivered)
+        for c in r.bytesPerLinkClass {
+            h.add(c.name)
+            h.add(c.bytes)
         }
-        for a in r.activities { h.add(a.rank); h.add(a.kind.rawValue); h.add(a.label); h.add(a.start); h.add(a.end) }
+        for t in r.transfers {
+            h.add(t.sourceRank)
+            h.add(t.destinationRank)
+            h.add(t.bytes)
+            h.add(t.start)
+            h.add(t.transmitted)
+            h.add(t.delivered)
+        }
+        for a in r.activities {
+            h.add(a.rank)
+            h.add(a.kind.rawValue)
+            h.add(a.label)
+            h.add(a.start)
+            h.add(a.end)
+        }
         return h.value
     }
 
@@ -52,36 +75,46 @@ struct PinnedOutputTests {
 
     static let collectiveCases: [CollectiveCase] = [
         // One ring crossing servers over the NICs, with a reduction cost (compute events on every step).
-        CollectiveCase(cluster: "dgx-h100:4", algorithm: "ring", bytes: 1e9, gamma: 1e-12,
-                       picoseconds: 38_752_404_800, events: 4960, messages: 1984, fingerprint: 0x5ccd_c58a_0c07_d705),
-        CollectiveCase(cluster: "dgx-h100:2", algorithm: "tree", bytes: 64e6, pacing: .afterDelivery,
-                       picoseconds: 2_677_115_523, events: 5690, messages: 1860, fingerprint: 0xdec4_1cd4_b823_5265),
+        CollectiveCase(
+            cluster: "dgx-h100:4", algorithm: "ring", bytes: 1e9, gamma: 1e-12,
+            picoseconds: 38_752_404_800, events: 4960, messages: 1984, fingerprint: 0x5ccd_c58a_0c07_d705),
+        CollectiveCase(
+            cluster: "dgx-h100:2", algorithm: "tree", bytes: 64e6, pacing: .afterDelivery,
+            picoseconds: 2_677_115_523, events: 5690, messages: 1860, fingerprint: 0xdec4_1cd4_b823_5265),
         // Heavy contention: every transfer crosses the shared host links; two trees at once.
-        CollectiveCase(cluster: "rtx4090-pcie:4", algorithm: "double-binary-tree", bytes: 16e6, segments: 5,
-                       picoseconds: 1_135_104_381, events: 319, messages: 60, fingerprint: 0x524d_4224_8224_fcf9),
-        CollectiveCase(cluster: "mi300x:8", algorithm: "recursive-doubling", bytes: 8e6, gamma: 2e-12,
-                       picoseconds: 423_750_000, events: 72, messages: 24, fingerprint: 0x142c_9cd6_4cbb_f2a3),
-        CollectiveCase(cluster: "mi300x:8", algorithm: "rabenseifner", operation: .reducescatter, bytes: 8e6,
-                       picoseconds: 110_125_000, events: 48, messages: 24, fingerprint: 0x0b6a_6968_7e48_e74d),
-        CollectiveCase(cluster: "dgx-h100:4", algorithm: "hierarchical:ring", bytes: 32e6,
-                       picoseconds: 253_327_486, events: 1280, messages: 640, fingerprint: 0x132a_73a9_503e_2482),
-        CollectiveCase(cluster: "rtx4090-pcie:6", algorithm: "binomial", operation: .broadcast, bytes: 3e6,
-                       picoseconds: 338_646_474, events: 10, messages: 5, fingerprint: 0xe2d9_6acc_569e_7fc8),
+        CollectiveCase(
+            cluster: "rtx4090-pcie:4", algorithm: "double-binary-tree", bytes: 16e6, segments: 5,
+            picoseconds: 1_135_104_381, events: 319, messages: 60, fingerprint: 0x524d_4224_8224_fcf9),
+        CollectiveCase(
+            cluster: "mi300x:8", algorithm: "recursive-doubling", bytes: 8e6, gamma: 2e-12,
+            picoseconds: 423_750_000, events: 72, messages: 24, fingerprint: 0x142c_9cd6_4cbb_f2a3),
+        CollectiveCase(
+            cluster: "mi300x:8", algorithm: "rabenseifner", operation: .reducescatter, bytes: 8e6,
+            picoseconds: 110_125_000, events: 48, messages: 24, fingerprint: 0x0b6a_6968_7e48_e74d),
+        CollectiveCase(
+            cluster: "dgx-h100:4", algorithm: "hierarchical:ring", bytes: 32e6,
+            picoseconds: 253_327_486, events: 1280, messages: 640, fingerprint: 0x132a_73a9_503e_2482),
+        CollectiveCase(
+            cluster: "rtx4090-pcie:6", algorithm: "binomial", operation: .broadcast, bytes: 3e6,
+            picoseconds: 338_646_474, events: 10, messages: 5, fingerprint: 0xe2d9_6acc_569e_7fc8),
     ]
 
     @Test(arguments: collectiveCases)
     func collectiveOutputsArePinned(_ c: CollectiveCase) throws {
         let options = CollectiveOptions(reductionSecondsPerByte: c.gamma, segments: c.segments, pacing: c.pacing)
-        let collective = try Collective(c.operation, algorithm: try CollectiveAlgorithm.parse(c.algorithm), bytes: c.bytes,
-                                        options: options)
+        let collective = try Collective(
+            c.operation, algorithm: try CollectiveAlgorithm.parse(c.algorithm), bytes: c.bytes,
+            options: options)
         let report = try collective.run(on: try Cluster.resolve(c.cluster), recording: true)
         let execution = try #require(report.execution)
         let fp = Self.fingerprint(execution)
         #expect(report.time.picoseconds == c.picoseconds)
         #expect(report.events == c.events)
         #expect(report.messages == c.messages)
-        #expect(fp == c.fingerprint,
-                "\(c): picoseconds: \(report.time.picoseconds), events: \(report.events), messages: \(report.messages), fingerprint: 0x\(String(fp, radix: 16))")
+        #expect(
+            fp == c.fingerprint,
+            "\(c): picoseconds: \(report.time.picoseconds), events: \(report.events), messages: \(report.messages), fingerprint: 0x\(String(fp, radix: 16))"
+        )
         // Recording must not change the timing.
         let quiet = try collective.run(on: try Cluster.resolve(c.cluster), recording: false)
         #expect(quiet.time == report.time && quiet.events == report.events)
@@ -89,7 +122,8 @@ struct PinnedOutputTests {
 
     /// Decode comparison with every overhead switched on (per-message overhead exercises the delayed-injection path).
     @Test func decodeComparisonIsPinned() throws {
-        let w = try DecodeWorkload(sequenceLength: 640_000, batch: 2, heads: 16, kvHeads: 4, headDim: 128, dtype: "bf16")
+        let w = try DecodeWorkload(
+            sequenceLength: 640_000, batch: 2, heads: 16, kvHeads: 4, headDim: 128, dtype: "bf16")
         var o = DecodeOptions()
         o.kernelLaunch = .microseconds(4)
         o.collectiveCall = .microseconds(10)
@@ -97,16 +131,27 @@ struct PinnedOutputTests {
         o.memoryEfficiency = 0.8
         o.collective.segmentBytes = 4096
         let model = try DecodeModel(cluster: try Cluster.resolve("dgx-h100:2"), workload: w, options: o)
-        let strategies = try ["tree", "tree:ring", "tree:double-binary-tree", "ring", "ring-sequential", "pass-partials",
-                              "gather", "single"].map(DecodeStrategy.parse)
+        let strategies = try [
+            "tree", "tree:ring", "tree:double-binary-tree", "ring", "ring-sequential", "pass-partials",
+            "gather", "single",
+        ].map(DecodeStrategy.parse)
         let reports = try model.compare(strategies)
         var lines: [String] = [], withoutMessageOverhead: [String] = []
         for r in reports {
             let execution = try #require(r.execution)
-            func line(_ e: ExecutionResult, _ compute: SimTime, _ communication: SimTime, _ overhead: SimTime, _ idle: SimTime) -> String {
+            func line(
+                _ e: ExecutionResult, _ compute: SimTime, _ communication: SimTime, _ overhead: SimTime, _ idle: SimTime
+            ) -> String {
                 var h = Fingerprint()
-                h.add(r.latency); h.add(compute); h.add(communication); h.add(overhead); h.add(idle)
-                h.add(r.elementsSentPerDevice); h.add(r.speedupVsRing ?? -1); h.add(r.events); h.add(r.messages)
+                h.add(r.latency)
+                h.add(compute)
+                h.add(communication)
+                h.add(overhead)
+                h.add(idle)
+                h.add(r.elementsSentPerDevice)
+                h.add(r.speedupVsRing ?? -1)
+                h.add(r.events)
+                h.add(r.messages)
                 h.add(Self.fingerprint(e))
                 return "\(r.strategy) \(r.latency.picoseconds) 0x\(String(h.value, radix: 16))"
             }
@@ -116,7 +161,8 @@ struct PinnedOutputTests {
             var old = execution
             old.activities.removeAll { $0.destinationRank != nil }
             let b = ActivityBreakdown(old, ranks: execution.rankFinish.count)
-            withoutMessageOverhead.append(line(old, .seconds(b.compute), .seconds(b.communication), .seconds(b.overhead), .seconds(b.idle)))
+            withoutMessageOverhead.append(
+                line(old, .seconds(b.compute), .seconds(b.communication), .seconds(b.overhead), .seconds(b.idle)))
         }
         let expected = [
             "tree 179709783 0x97f86d4e3b326f2",

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 
 /// Reports render themselves: the decode comparison, the collective report and the cluster summary as table, JSON
@@ -7,8 +8,9 @@ import Testing
 /// round-trip text exactly).
 @Suite struct ReportRenderingTests {
     static func model() throws -> DecodeModel {
-        try DecodeModel(cluster: try Cluster.resolve("dgx-h100:2"),
-                        workload: try DecodeWorkload(sequenceLength: 1_280_000, heads: 16, kvHeads: 4, headDim: 128))
+        try DecodeModel(
+            cluster: try Cluster.resolve("dgx-h100:2"),
+            workload: try DecodeWorkload(sequenceLength: 1_280_000, heads: 16, kvHeads: 4, headDim: 128))
     }
 
     struct DecodeJSON: Decodable {
@@ -24,19 +26,31 @@ import Testing
         case number(Double), string(String)
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .string(try c.decode(String.self)) }
+            if let d = try? c.decode(Double.self) {
+                self = .number(d)
+            } else {
+                self = .string(try c.decode(String.self))
+            }
         }
     }
 
     @Test func theDecodeComparisonRendersItsOwnNumbers() throws {
-        let c = try DecodeComparison(model: try Self.model(), strategies: [.tree(collective: .tree), .ring(overlap: true), .passPartials])
+        let c = try DecodeComparison(
+            model: try Self.model(), strategies: [.tree(collective: .tree), .ring(overlap: true), .passPartials])
         let json = try JSONDecoder().decode(DecodeJSON.self, from: Data(try c.json().utf8))
-        #expect(json.schema_version == SimulatorModule.schemaVersion && json.gpus == 16 && json.cluster == c.model.cluster.name)
+        #expect(
+            json.schema_version == SimulatorModule.schemaVersion && json.gpus == 16
+                && json.cluster == c.model.cluster.name)
         #expect(json.workload["kv_heads"] == .number(4) && json.workload["dtype"] == .string("bf16"))
         for (row, report) in zip(json.strategies, c.reports) {
-            #expect(row.strategy == report.strategy && row.latency_s == report.latency.seconds && row.compute_s == report.compute.seconds)
-            #expect(row.speedup_vs_ring == report.speedupVsRing && row.paper_volume_elements == report.paperVolumeElements)
-            #expect(row.bytes_per_link_class == Dictionary(report.bytesPerLinkClass.map { ($0.name, $0.bytes) }, uniquingKeysWith: { $1 }))
+            #expect(
+                row.strategy == report.strategy && row.latency_s == report.latency.seconds
+                    && row.compute_s == report.compute.seconds)
+            #expect(
+                row.speedup_vs_ring == report.speedupVsRing && row.paper_volume_elements == report.paperVolumeElements)
+            #expect(
+                row.bytes_per_link_class
+                    == Dictionary(report.bytesPerLinkClass.map { ($0.name, $0.bytes) }, uniquingKeysWith: { $1 }))
         }
         #expect(json.strategies[2].paper_volume_elements == nil)  // pass-partials has no paper formula: null
         let csv = c.csv.render().split(separator: "\n").map(String.init)
@@ -63,8 +77,11 @@ import Testing
         let cluster = try Cluster.resolve("dgx-h100:2")
         let r = try Collective(.allreduce, algorithm: .ring, bytes: 64e6).run(on: cluster, recording: true)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(try r.json().utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["schema_version", "cluster", "gpus", "operation", "algorithm", "method", "bytes", "time_s",
-                                     "alg_bw_GBps", "bus_bw_GBps", "events", "messages", "bytes_per_link_class", "note"])
+        #expect(
+            Set(object.keys) == [
+                "schema_version", "cluster", "gpus", "operation", "algorithm", "method", "bytes", "time_s",
+                "alg_bw_GBps", "bus_bw_GBps", "events", "messages", "bytes_per_link_class", "note",
+            ])
         #expect(object["messages"] as? Int == r.messages && object["gpus"] as? Int == 16)
         let csv = r.csv.render().split(separator: "\n").map { parseCSVLine(String($0)) }
         #expect(csv.count == 2 && csv[0].count == csv[1].count)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 
 /// "All ranks share one token-bucket queue", as the MPI validation models a machine whose messages are throttled
@@ -29,14 +30,17 @@ struct SharedBottleneckTests {
     @Test func everyRouteCrossesTheCoreLink() throws {
         let c = try Self.cluster()
         let net = c.network
-        let core = try #require(net.links.firstIndex { net.nodes[$0.from].name == "in" && net.nodes[$0.to].name == "out" })
+        let core = try #require(
+            net.links.firstIndex { net.nodes[$0.from].name == "in" && net.nodes[$0.to].name == "out" })
         #expect(net.links.count == 9)  // all simplex: 4 up, 4 down, 1 core
-        for i in 0..<4 { for j in 0..<4 where i != j {
-            let route = try net.route(from: c.gpus[i], to: c.gpus[j])
-            #expect(route.links.map { net.nodes[net.links[$0].to].name } == ["in", "out", "cpu\(j)"])
-            #expect(route.links[1] == core)
-            #expect(route.segments.count == 1, "cut-through: one flow over the three links")
-        } }
+        for i in 0..<4 {
+            for j in 0..<4 where i != j {
+                let route = try net.route(from: c.gpus[i], to: c.gpus[j])
+                #expect(route.links.map { net.nodes[net.links[$0].to].name } == ["in", "out", "cpu\(j)"])
+                #expect(route.links[1] == core)
+                #expect(route.segments.count == 1, "cut-through: one flow over the three links")
+            }
+        }
     }
 
     /// One message alone: a + S/C.
@@ -106,7 +110,9 @@ struct SharedBottleneckTests {
         for (algorithm, ar) in forms {
             let r = try model.run(.tree(collective: algorithm))
             let expected = local + ar(nh) + rescale + ar(d) + ar(nh) + divide
-            #expect(close(r.latency.seconds, expected, tolerance: 1e-9), "\(algorithm): \(r.latency.seconds) vs \(expected)")
+            #expect(
+                close(r.latency.seconds, expected, tolerance: 1e-9), "\(algorithm): \(r.latency.seconds) vs \(expected)"
+            )
         }
         // Volumes in f64 partials: tree:ring sends V_tree = 2(p-1)/p (b d + 2 b n_h) = 396 elements per rank, 8 bytes
         // each; every message crosses the core once and two edge links.

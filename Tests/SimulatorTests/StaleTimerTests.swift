@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Simulator
 
 /// An incast re-shares one link among all its senders at every arrival and departure, superseding every sender's

@@ -7,7 +7,8 @@ func close(_ a: Double, _ b: Double, tolerance: Double = 1e-3) -> Bool {
 }
 
 /// A chain gpu0 -> sw1 -> ... -> sw(h-1) -> gpu1 of h duplex hops with identical links.
-func chainNetwork(hops: Int, bandwidth: Double, latency: SimTime, forwarding: Forwarding) throws -> (Network, Int, Int) {
+func chainNetwork(hops: Int, bandwidth: Double, latency: SimTime, forwarding: Forwarding) throws -> (Network, Int, Int)
+{
     var net = Network()
     let cls = try net.addLinkClass(LinkClass(name: "wire", forwarding: forwarding))
     let a = try net.addNode("gpu0", kind: .gpu)
@@ -50,8 +51,10 @@ struct TransferScript: NetworkObserver {
 
     /// A simulation that starts every transfer at its time.
     static func simulation(_ network: Network, _ transfers: [(start: SimTime, from: Int, to: Int, bytes: Double)])
-        -> Simulation<NetworkModel<TransferScript>> {
-        var sim = Simulation(NetworkModel(network: FlowScheduler(network: network), observer: TransferScript(transfers)))
+        -> Simulation<NetworkModel<TransferScript>>
+    {
+        var sim = Simulation(
+            NetworkModel(network: FlowScheduler(network: network), observer: TransferScript(transfers)))
         for i in transfers.indices {
             sim.queue.schedule(at: transfers[i].start, target: EventTarget.observer.rawValue, payload: Int64(i))
         }
@@ -60,7 +63,9 @@ struct TransferScript: NetworkObserver {
 }
 
 /// Sends the given messages at time zero and returns each one's delivery time in seconds.
-func deliveryTimes(_ network: Network, _ messages: [(from: Int, to: Int, bytes: Double)]) throws -> ([Double], FlowScheduler) {
+func deliveryTimes(_ network: Network, _ messages: [(from: Int, to: Int, bytes: Double)]) throws -> (
+    [Double], FlowScheduler
+) {
     var sim = TransferScript.simulation(network, messages.map { (.zero, $0.from, $0.to, $0.bytes) })
     sim.run()
     if let failure = sim.handler.observer.failure { throw failure }
@@ -72,9 +77,11 @@ func fullyConnected(_ p: Int, bandwidth: Double, latency: SimTime, gpusPerServer
     var net = Network()
     let cls = try net.addLinkClass(LinkClass(name: "mesh", forwarding: .cutThrough))
     let gpus = try (0..<p).map { try net.addNode("gpu\($0)", kind: .gpu) }
-    for i in 0..<p { for j in 0..<p where i != j {
-        try net.addLink(from: gpus[i], to: gpus[j], bandwidth: bandwidth, latency: latency, linkClass: cls)
-    } }
+    for i in 0..<p {
+        for j in 0..<p where i != j {
+            try net.addLink(from: gpus[i], to: gpus[j], bandwidth: bandwidth, latency: latency, linkClass: cls)
+        }
+    }
     let g = gpusPerServer ?? p
     return try Cluster(name: "mesh\(p)", gpu: .h100SXM5, network: net, gpus: gpus, serverOf: (0..<p).map { $0 / g })
 }
@@ -97,10 +104,14 @@ func twoServerMesh(gpusPerServer g: Int, intra: (Double, SimTime), inter: (Doubl
     let intraClass = try net.addLinkClass(LinkClass(name: "intra", forwarding: .cutThrough))
     let interClass = try net.addLinkClass(LinkClass(name: "inter", forwarding: .cutThrough))
     let gpus = try (0..<2 * g).map { try net.addNode("gpu\($0)", kind: .gpu) }
-    for i in gpus.indices { for j in gpus.indices where i != j {
-        let same = i / g == j / g
-        try net.addLink(from: gpus[i], to: gpus[j], bandwidth: same ? intra.0 : inter.0, latency: same ? intra.1 : inter.1,
-                        linkClass: same ? intraClass : interClass)
-    } }
-    return try Cluster(name: "two-server-mesh", gpu: .h100SXM5, network: net, gpus: gpus, serverOf: gpus.indices.map { $0 / g })
+    for i in gpus.indices {
+        for j in gpus.indices where i != j {
+            let same = i / g == j / g
+            try net.addLink(
+                from: gpus[i], to: gpus[j], bandwidth: same ? intra.0 : inter.0, latency: same ? intra.1 : inter.1,
+                linkClass: same ? intraClass : interClass)
+        }
+    }
+    return try Cluster(
+        name: "two-server-mesh", gpu: .h100SXM5, network: net, gpus: gpus, serverOf: gpus.indices.map { $0 / g })
 }

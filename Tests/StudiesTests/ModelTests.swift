@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Simulator
+import Testing
+
 @testable import Studies
 
 @Suite("Model presets and model-level workloads")
@@ -19,7 +20,8 @@ struct ModelTests {
     }
 
     @Test func fixtureFilesMatchPresets() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let dir = root.appendingPathComponent("fixtures/models").path
         #expect(try ModelSpec.load(path: dir + "/llama-3.1-8b.yaml") == .llama31_8B)
         #expect(try ModelSpec.load(path: dir + "/llama-3.2-1b.yaml") == .llama32_1B)
@@ -31,10 +33,18 @@ struct ModelTests {
     @Test func badModelFilesAreRejected() {
         let good = ModelSpec.llama31_8B.yaml
         #expect(throws: StudyError.self) { try ModelSpec.parse(good + "extra: 1\n") }
-        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32\n", with: "")) }
-        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "kv_heads: 8", with: "kv_heads: 5")) }
-        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32", with: "layers: 0")) }
-        #expect(throws: StudyError.self) { try ModelSpec.parse(good.replacingOccurrences(of: "dtype: bf16", with: "dtype: int3")) }
+        #expect(throws: StudyError.self) {
+            try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32\n", with: ""))
+        }
+        #expect(throws: StudyError.self) {
+            try ModelSpec.parse(good.replacingOccurrences(of: "kv_heads: 8", with: "kv_heads: 5"))
+        }
+        #expect(throws: StudyError.self) {
+            try ModelSpec.parse(good.replacingOccurrences(of: "layers: 32", with: "layers: 0"))
+        }
+        #expect(throws: StudyError.self) {
+            try ModelSpec.parse(good.replacingOccurrences(of: "dtype: bf16", with: "dtype: int3"))
+        }
         #expect(throws: StudyError.self) { try ModelSpec.parse("[1, 2]") }
         #expect(throws: StudyError.self) { try ModelSpec.parse("{", json: true) }
         #expect(throws: StudyError.self) { try ModelSpec.resolve("gpt-5") }
@@ -44,9 +54,11 @@ struct ModelTests {
     @Test func generationAddsUp() throws {
         let w = try GenerationWorkload(model: .llama32_1B, promptTokens: 8_000)
         #expect(w.decodeSteps == 9)
-        let g = try GenerationModel(cluster: try Cluster.resolve("rtx4090-pcie:2"), workload: w, calibration: .idealised)
+        let g = try GenerationModel(
+            cluster: try Cluster.resolve("rtx4090-pcie:2"), workload: w, calibration: .idealised)
         let r = try g.run(.tree(collective: .tree))
-        let expected = r.prefillAttention.seconds + r.prefillOther.seconds
+        let expected =
+            r.prefillAttention.seconds + r.prefillOther.seconds
             + 9 * (16 * r.decodeAttentionPerLayer.seconds + r.decodeOtherPerStep.seconds)
         #expect(close(r.total.seconds, expected, tolerance: 1e-9))
         // Idealised decode outside attention = weights read once per layer at full HBM bandwidth + LM head.
@@ -55,7 +67,9 @@ struct ModelTests {
         let head = (m.headParameters * 2 + Double(m.vocab) * 4) / 1008e9
         #expect(close(r.decodeOtherPerStep.seconds, weights + head, tolerance: 1e-6))
         // Attention only: no time outside attention.
-        let a = try GenerationModel(cluster: try Cluster.resolve("rtx4090-pcie:2"), workload: w, calibration: .idealised, includeNonAttention: false)
+        let a = try GenerationModel(
+            cluster: try Cluster.resolve("rtx4090-pcie:2"), workload: w, calibration: .idealised,
+            includeNonAttention: false)
         #expect(try a.run(.tree(collective: .tree)).prefillOther == .zero)
     }
 

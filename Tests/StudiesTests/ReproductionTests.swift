@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Simulator
+import Testing
+
 @testable import Studies
 
 @Suite("Paper reproduction generator")
@@ -47,7 +48,8 @@ struct ReproductionTests {
             func allReduce(_ bytes: Double) -> Double { 6 * 2 * a + 10 * bytes / bandwidth }
             let rescale = 2 * partial * 4 / hbm, divide = 2 * d * 4 / hbm
             let tree = local + allReduce(heads * 4) + rescale + allReduce(d * 4) + allReduce(heads * 4) + divide
-            let simulated = try PaperReproduction().figure3Latency(gpus: 8, nodes: 1, sequenceLength: Int(n), .idealised)
+            let simulated = try PaperReproduction().figure3Latency(
+                gpus: 8, nodes: 1, sequenceLength: Int(n), .idealised)
             #expect(close(simulated.ring, ring, tolerance: 1e-6), "N = \(n): ring \(simulated.ring) vs \(ring)")
             #expect(close(simulated.tree, tree, tolerance: 1e-6), "N = \(n): tree \(simulated.tree) vs \(tree)")
         }
@@ -73,16 +75,24 @@ struct ReproductionTests {
         let local = (2 * t * kvHeads * dh * e + d * e + partial * 4) / hbm
         let ring = local + (p - 1) * max(local, a + 2 * t * heads * dh * e / bandwidth)
         func allReduce(_ bytes: Double) -> Double { 4 * (a + bytes / bandwidth) }
-        let tree = local + allReduce(heads * 4) + 2 * partial * 4 / hbm + allReduce(d * 4) + allReduce(heads * 4) + 2 * d * 4 / hbm
+        let tree =
+            local + allReduce(heads * 4) + 2 * partial * 4 / hbm + allReduce(d * 4) + allReduce(heads * 4) + 2 * d * 4
+            / hbm
         let row = PaperReproduction.table1MI300X.rows[0]
         #expect(row.promptTokens == 32_000)
         let ideal = try PaperReproduction().generation(PaperReproduction.table1MI300X, row: row, .idealised)
         for report in [ideal.tree, ideal.ring] {
             #expect(report.layers == 32 && report.decodeSteps == 9)
-            #expect(close(report.prefillAttention.seconds, 32 * prefillLayer, tolerance: 1e-6), "prefill \(report.prefillAttention.seconds) vs \(32 * prefillLayer)")
+            #expect(
+                close(report.prefillAttention.seconds, 32 * prefillLayer, tolerance: 1e-6),
+                "prefill \(report.prefillAttention.seconds) vs \(32 * prefillLayer)")
         }
-        #expect(close(ideal.ring.decodeAttentionPerLayer.seconds, ring, tolerance: 1e-6), "ring \(ideal.ring.decodeAttentionPerLayer.seconds) vs \(ring)")
-        #expect(close(ideal.tree.decodeAttentionPerLayer.seconds, tree, tolerance: 1e-6), "tree \(ideal.tree.decodeAttentionPerLayer.seconds) vs \(tree)")
+        #expect(
+            close(ideal.ring.decodeAttentionPerLayer.seconds, ring, tolerance: 1e-6),
+            "ring \(ideal.ring.decodeAttentionPerLayer.seconds) vs \(ring)")
+        #expect(
+            close(ideal.tree.decodeAttentionPerLayer.seconds, tree, tolerance: 1e-6),
+            "tree \(ideal.tree.decodeAttentionPerLayer.seconds) vs \(tree)")
     }
 
     @Test func paperTablesAreTranscribed() {
@@ -114,8 +124,10 @@ struct ReproductionTests {
             #expect(XMLCheck.parse(x.contents).error == nil, "\(x.name)")
             #expect(a.markdown.contains("](\(x.name))"), "\(x.name) is not referenced")
         }
-        for needle in ["## Fig. 3", "Table 1, Llama 3.1-8B, 8 x H100", "4 x MI300X", "2 x RTX 4090", "524 MB", "1040 MB",
-                       "| kernel launch (per kernel) | 0 | 4.000 us |", "treeattn reproduce-paper"] {
+        for needle in [
+            "## Fig. 3", "Table 1, Llama 3.1-8B, 8 x H100", "4 x MI300X", "2 x RTX 4090", "524 MB", "1040 MB",
+            "| kernel launch (per kernel) | 0 | 4.000 us |", "treeattn reproduce-paper",
+        ] {
             #expect(a.markdown.contains(needle), "missing \(needle)")
         }
     }

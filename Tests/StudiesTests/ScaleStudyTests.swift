@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulator
 @testable import Studies
 
@@ -34,9 +35,12 @@ struct ScaleStudyTests {
         let c = Self.small(.extrapolate)
         let points = try ScaleStudy.run(c)
         let files = try ScaleStudy.files(c, points)
-        #expect(try ScaleStudy.files(c, try ScaleStudy.run(c)).map(\.contents) == files.map(\.contents), "deterministic")
+        #expect(
+            try ScaleStudy.files(c, try ScaleStudy.run(c)).map(\.contents) == files.map(\.contents), "deterministic")
         let md = try #require(files.first { $0.name == "scale.md" }).contents
-        let csv = try #require(files.first { $0.name == "scale/scale.csv" }).contents.split(separator: "\n").map { parseCSVLine(String($0)) }
+        let csv = try #require(files.first { $0.name == "scale/scale.csv" }).contents.split(separator: "\n").map {
+            parseCSVLine(String($0))
+        }
         let h = csv[0]
         func col(_ name: String) -> Int { h.firstIndex(of: name)! }
         #expect(csv.count == 1 + 2 * 2 * 4)
@@ -46,21 +50,26 @@ struct ScaleStudyTests {
             for p in ["8", "128"] {
                 let cell = csv.dropFirst().filter { $0[col("gpus")] == p && $0[col("seq_len")] == tokens }
                 let simulated = cell.filter { $0[col("simulated")] != "no" }
-                let fastest = try #require(simulated.min { Double($0[col("latency_s")])! < Double($1[col("latency_s")])! })
+                let fastest = try #require(
+                    simulated.min { Double($0[col("latency_s")])! < Double($1[col("latency_s")])! })
                 let row = try #require(rows[p], "row \(p) at \(n)")
                 #expect(row[4] == fastest[col("strategy")], "fastest at p=\(p) N=\(n)")
-                let tree = try #require(cell.first { $0[col("strategy")] == "tree" }), ring = try #require(cell.first { $0[col("strategy")] == "ring" })
+                let tree = try #require(cell.first { $0[col("strategy")] == "tree" }),
+                    ring = try #require(cell.first { $0[col("strategy")] == "ring" })
                 let ratio = Double(ring[col("latency_s")])! / Double(tree[col("latency_s")])!
                 #expect(row[5] == String(format: "%.3gx", ratio))
                 // 128 GPUs: the ring is extrapolated (forced) and flagged; gather beyond the limit is not simulated.
                 #expect((ring[col("simulated")] == "extrapolated") == (p == "128"), "\(p)")
                 #expect(row[1].hasSuffix("(e)") == (p == "128"))
                 let gather = try #require(cell.first { $0[col("strategy")] == "gather" })
-                #expect((gather[col("simulated")] == "no") == (p == "128") && (row[3] == "not simulated") == (p == "128"))
+                #expect(
+                    (gather[col("simulated")] == "no") == (p == "128") && (row[3] == "not simulated") == (p == "128"))
             }
         }
         for plot in ["scale/latency-1M.svg", "scale/latency-100M.svg", "scale/speedup.svg"] {
-            #expect(md.contains("](\(plot))") && files.contains { $0.name == plot && $0.contents.contains("<svg") }, "\(plot)")
+            #expect(
+                md.contains("](\(plot))") && files.contains { $0.name == plot && $0.contents.contains("<svg") },
+                "\(plot)")
         }
     }
 
@@ -68,8 +77,9 @@ struct ScaleStudyTests {
     /// fresh run computes.
     @Test("the committed docs/scale.md's small rows match a fresh run")
     func committedDocument() throws {
-        let committed = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../docs/scale.md").standardized, encoding: .utf8)
+        let committed = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../docs/scale.md").standardized, encoding: .utf8)
         var c = ScaleStudy.Configuration()
         c.gpuCounts = [8, 64]
         let fresh = try ScaleStudy.files(c, try ScaleStudy.run(c)).first { $0.name == "scale.md" }!.contents

@@ -1,16 +1,21 @@
 import Foundation
+import Simulator
+import Testing
+
+@testable import Studies
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Testing
-import Simulator
-@testable import Studies
 
 /// Collects XML parse errors and element names.
 final class XMLCheck: NSObject, XMLParserDelegate {
     var elements: [String] = []
     var error: Error?
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         elements.append(name)
     }
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { error = parseError }
@@ -27,8 +32,9 @@ final class XMLCheck: NSObject, XMLParserDelegate {
 @Suite("Sweep: CSV, SVG, axes")
 struct SweepTests {
     func smallSweep() throws -> SweepResult {
-        var c = SweepConfiguration(cluster: "dgx-h100:2", sequenceLengths: [80_000, 160_000], gpuCounts: [8, 16],
-                                   strategies: [.tree(collective: .tree), .ring(overlap: true)])
+        var c = SweepConfiguration(
+            cluster: "dgx-h100:2", sequenceLengths: [80_000, 160_000], gpuCounts: [8, 16],
+            strategies: [.tree(collective: .tree), .ring(overlap: true)])
         c.hiddenSizes = [2048, 4096]
         return try Sweep.run(c)
     }
@@ -53,9 +59,14 @@ struct SweepTests {
         #expect(tree8[col("paper_volume_elements")] == "3640")
         // The row holds the decode model's own latency for that point (shortest round-trip text of its seconds).
         let cluster8 = try Cluster.resolve("dgx-h100:2").prefix(8)
-        let model8 = try DecodeModel(cluster: cluster8, workload: try DecodeWorkload(sequenceLength: Int(tree8[col("seq_len")])!,
-                                                                                     heads: 16, headDim: 128))
-        #expect(tree8[col("latency_s")] == CSVTable.number(try model8.run(.tree(collective: .tree), recording: false).latency.seconds))
+        let model8 = try DecodeModel(
+            cluster: cluster8,
+            workload: try DecodeWorkload(
+                sequenceLength: Int(tree8[col("seq_len")])!,
+                heads: 16, headDim: 128))
+        #expect(
+            tree8[col("latency_s")]
+                == CSVTable.number(try model8.run(.tree(collective: .tree), recording: false).latency.seconds))
         // Memory CSV: 2 hidden sizes x 2 strategies.
         let memory = Sweep.memoryCSV(r).render().split(separator: "\n")
         #expect(memory.count == 1 + 4)
@@ -81,21 +92,24 @@ struct SweepTests {
     }
 
     @Test func svgEscapesText() throws {
-        let plot = try LinePlot(title: "a < b & \"c\"", xLabel: "x", xScale: .linear, yLabel: "y", yScale: .linear,
-                                series: [PlotSeries(name: "<s>", points: [(1, 1), (2, 3)], colour: 0)])
+        let plot = try LinePlot(
+            title: "a < b & \"c\"", xLabel: "x", xScale: .linear, yLabel: "y", yScale: .linear,
+            series: [PlotSeries(name: "<s>", points: [(1, 1), (2, 3)], colour: 0)])
         let svg = plot.render()
         #expect(XMLCheck.parse(svg).error == nil)
         #expect(svg.contains("a &lt; b &amp; &quot;c&quot;"))
     }
 
     @Test func logPlotDropsNonPositivePoints() throws {
-        let plot = try LinePlot(title: "t", xLabel: "x", xScale: .log, yLabel: "y", yScale: .log,
-                                series: [PlotSeries(name: "s", points: [(0, 1), (10, 5), (100, -1), (1000, 50)], colour: 0)])
+        let plot = try LinePlot(
+            title: "t", xLabel: "x", xScale: .log, yLabel: "y", yScale: .log,
+            series: [PlotSeries(name: "s", points: [(0, 1), (10, 5), (100, -1), (1000, 50)], colour: 0)])
         #expect(plot.skippedPoints == 2)
         #expect(plot.series[0].points.count == 2)
         #expect(throws: StudyError.self) {
-            try LinePlot(title: "t", xLabel: "x", xScale: .log, yLabel: "y", yScale: .log,
-                         series: [PlotSeries(name: "s", points: [(0, 1)], colour: 0)])
+            try LinePlot(
+                title: "t", xLabel: "x", xScale: .log, yLabel: "y", yScale: .log,
+                series: [PlotSeries(name: "s", points: [(0, 1)], colour: 0)])
         }
     }
 
@@ -137,7 +151,9 @@ struct SweepTests {
     }
 
     @Test func badSweepsAreRejected() {
-        func config(_ n: [Int], _ p: [Int], _ s: [DecodeStrategy] = [.ring(overlap: true)], hidden: [Int] = []) -> SweepConfiguration {
+        func config(_ n: [Int], _ p: [Int], _ s: [DecodeStrategy] = [.ring(overlap: true)], hidden: [Int] = [])
+            -> SweepConfiguration
+        {
             var c = SweepConfiguration(cluster: "dgx-h100:1", sequenceLengths: n, gpuCounts: p, strategies: s)
             c.hiddenSizes = hidden
             return c
@@ -146,10 +162,11 @@ struct SweepTests {
         #expect(throws: StudyError.self) { try Sweep.run(config([1000], [])) }
         #expect(throws: StudyError.self) { try Sweep.run(config([1000, 1000], [8])) }
         #expect(throws: StudyError.self) { try Sweep.run(config([1000], [0])) }
-        #expect(throws: StudyError.self) { try Sweep.run(config([1000], [16])) }      // more GPUs than the cluster
-        #expect(throws: StudyError.self) { try Sweep.run(config([4], [8])) }          // fewer tokens than GPUs
+        #expect(throws: StudyError.self) { try Sweep.run(config([1000], [16])) }  // more GPUs than the cluster
+        #expect(throws: StudyError.self) { try Sweep.run(config([4], [8])) }  // fewer tokens than GPUs
         #expect(throws: StudyError.self) { try Sweep.run(config([1000], [8], [])) }
-        #expect(throws: StudyError.self) { try Sweep.run(config([1000], [8], hidden: [2000])) }  // not a multiple of 128
+        // Not a multiple of 128.
+        #expect(throws: StudyError.self) { try Sweep.run(config([1000], [8], hidden: [2000])) }
         var bad = config([1000], [8])
         bad.cluster = "no-such-preset"
         #expect(throws: SimulatorError.self) { try Sweep.run(bad) }  // the simulator's own error, passed on
@@ -160,8 +177,9 @@ struct SweepTests {
     /// series, speedup.svg stacked every p at x = 1, sweep.csv could not tell the rows apart, and a sweep of
     /// `single` alone failed with "no drawable points").
     @Test func singleStrategyIsKeyedBySweepGPUCount() throws {
-        let c = SweepConfiguration(cluster: "mi300x:8", sequenceLengths: [4000, 8000], gpuCounts: [2, 4],
-                                   strategies: [.tree(collective: .tree), .singleGPU])
+        let c = SweepConfiguration(
+            cluster: "mi300x:8", sequenceLengths: [4000, 8000], gpuCounts: [2, 4],
+            strategies: [.tree(collective: .tree), .singleGPU])
         let r = try Sweep.run(c)
         // Latency plot: every series has one point per sequence length.
         let latency = try Sweep.latencyPlot(r)
@@ -177,17 +195,21 @@ struct SweepTests {
         let rows = lines.dropFirst().map(parseCSVLine)
         let gpus = try #require(header.firstIndex(of: "gpus"))
         let sweepGPUs = try #require(header.firstIndex(of: "sweep_gpus"))
-        let seq = try #require(header.firstIndex(of: "seq_len")), strategy = try #require(header.firstIndex(of: "strategy"))
+        let seq = try #require(header.firstIndex(of: "seq_len")),
+            strategy = try #require(header.firstIndex(of: "strategy"))
         #expect(Set(rows.map { "\($0[sweepGPUs])/\($0[seq])/\($0[strategy])" }).count == rows.count)
         let single = rows.filter { $0[strategy] == "single" }
         #expect(single.map { $0[gpus] } == ["1", "1", "1", "1"])
         #expect(single.map { $0[sweepGPUs] } == ["2", "2", "4", "4"])
-        #expect(rows.filter { $0[strategy] == "tree" }.map { $0[sweepGPUs] } == rows.filter { $0[strategy] == "tree" }.map { $0[gpus] })
+        #expect(
+            rows.filter { $0[strategy] == "tree" }.map { $0[sweepGPUs] }
+                == rows.filter { $0[strategy] == "tree" }.map { $0[gpus] })
     }
 
     /// `single` alone: every plot is drawable (it failed with "no drawable points").
     @Test func singleStrategyAloneIsPlottable() throws {
-        let c = SweepConfiguration(cluster: "mi300x:8", sequenceLengths: [4000, 8000], gpuCounts: [2, 4], strategies: [.singleGPU])
+        let c = SweepConfiguration(
+            cluster: "mi300x:8", sequenceLengths: [4000, 8000], gpuCounts: [2, 4], strategies: [.singleGPU])
         let alone = try Sweep.files(try Sweep.run(c))
         #expect(alone.map(\.name) == ["sweep.csv", "latency.svg", "speedup.svg"])
         let svg = try #require(alone.first { $0.name == "latency.svg" }).contents
@@ -196,7 +218,9 @@ struct SweepTests {
     }
 
     @Test func progressReachesTotal() throws {
-        var c = SweepConfiguration(cluster: "mi300x:4", sequenceLengths: [1000, 2000], gpuCounts: [2, 4], strategies: [.tree(collective: .tree)])
+        var c = SweepConfiguration(
+            cluster: "mi300x:4", sequenceLengths: [1000, 2000], gpuCounts: [2, 4],
+            strategies: [.tree(collective: .tree)])
         c.hiddenSizes = [2048]
         var calls: [(Int, Int)] = []
         _ = try Sweep.run(c) { done, total, _ in calls.append((done, total)) }

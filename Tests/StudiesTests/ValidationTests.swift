@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Simulator
+import Testing
+
 @testable import Studies
 
 /// The validation against measured MPI runs, tested without mpirun: a fake launcher plays mpirun (it writes the
@@ -38,7 +39,8 @@ import Simulator
         let call = try calibrated.collectiveCall()
         let cluster = try ClusterFile.parse(try calibrated.yaml(collectiveCallUs: call), origin: "test")
         #expect(cluster.name == "test \"quoted\" name" && cluster.gpuCount == 4)
-        #expect(cluster.gpu.kind == .cpu && cluster.gpu.memoryBandwidth == 20e9 && cluster.gpu.peakFlopsPerSecond == 50e9)
+        #expect(
+            cluster.gpu.kind == .cpu && cluster.gpu.memoryBandwidth == 20e9 && cluster.gpu.peakFlopsPerSecond == 50e9)
         let bandwidths = Set(cluster.network.links.map(\.bandwidth))
         #expect(bandwidths == [10e9, 25e9])  // rank links at the pair bandwidth, the shared core at the aggregate
         #expect(cluster.overheads?.memoryEfficiency == 0.75 && cluster.overheads?.kernelLaunch == .microseconds(5))
@@ -49,18 +51,23 @@ import Simulator
     }
 
     @Test func aPointReadsTheSlowestRanksAttentionAndPredicts() throws {
-        var point = try ValidationPoint(network: "shm", ranks: 4, keys: 65_536, method: "ring",
-                                        report: Data(Self.report(step: [0.010, 0.012, 0.015], attention: 0.004).utf8), origin: "r")
+        var point = try ValidationPoint(
+            network: "shm", ranks: 4, keys: 65_536, method: "ring",
+            report: Data(Self.report(step: [0.010, 0.012, 0.015], attention: 0.004).utf8), origin: "r")
         #expect(point.measured == (0.010, 0.012, 0.015) as (Double, Double, Double))
         #expect(point.measuredCompute == 0.004)
-        let cluster = try ClusterFile.parse(try CalibratedCluster(Self.measurements, name: "c").yaml(collectiveCallUs: 0), origin: "c")
+        let cluster = try ClusterFile.parse(
+            try CalibratedCluster(Self.measurements, name: "c").yaml(collectiveCallUs: 0), origin: "c")
         try point.predict(cluster: cluster, heads: 2, headDim: 16)
-        let expected = try DecodeModel(cluster: cluster, workload: try DecodeWorkload(sequenceLength: 65_536, heads: 2, headDim: 16, dtype: "f64"),
-                                       options: DecodeOptions(cluster: cluster)).run(.ringSendrecv, recording: true)
+        let expected = try DecodeModel(
+            cluster: cluster, workload: try DecodeWorkload(sequenceLength: 65_536, heads: 2, headDim: 16, dtype: "f64"),
+            options: DecodeOptions(cluster: cluster)
+        ).run(.ringSendrecv, recording: true)
         #expect(point.predicted == expected.latency.seconds && point.strategy == "ring-sendrecv")
         #expect(point.error == (point.predicted - 0.012) / 0.012)
         #expect(throws: StudyError.self) {
-            _ = try ValidationPoint(network: "shm", ranks: 1, keys: 1, method: "ring", report: Data("{}".utf8), origin: "bad")
+            _ = try ValidationPoint(
+                network: "shm", ranks: 1, keys: 1, method: "ring", report: Data("{}".utf8), origin: "bad")
         }
         #expect(throws: StudyError.self) { _ = try ValidationPoint.strategy("star") }
     }
@@ -75,14 +82,18 @@ import Simulator
             if arguments.contains("calibrate"), let out = value("--out") {
                 var m = Self.measurements
                 m.ranks = Int(value("-np")!)!
-                try CalibratedCluster(m, name: "fake").yaml(collectiveCallUs: 1).write(toFile: out, atomically: true, encoding: .utf8)
+                try CalibratedCluster(m, name: "fake").yaml(collectiveCallUs: 1).write(
+                    toFile: out, atomically: true, encoding: .utf8)
             } else if arguments.contains("attention"), let report = value("--report") {
                 let n = Double(value("--seq-k")!)!
-                try Self.report(step: [n * 1e-8, n * 1.1e-8, n * 1.3e-8], attention: n * 5e-9).write(toFile: report, atomically: true, encoding: .utf8)
+                try Self.report(step: [n * 1e-8, n * 1.1e-8, n * 1.3e-8], attention: n * 5e-9).write(
+                    toFile: report, atomically: true, encoding: .utf8)
             }
         }
         var campaign = ValidationCampaign(binary: "/bin/treeattn-mpi")
-        (campaign.networks, campaign.ranks, campaign.keys, campaign.netnsKeys) = ([.shm, .netns], [2, 4], [16_384], [4096])
+        (campaign.networks, campaign.ranks, campaign.keys, campaign.netnsKeys) = (
+            [.shm, .netns], [2, 4], [16_384], [4096]
+        )
         campaign.methods = ["algorithm3", "ring"]
         var said: [String] = []
         let points = try campaign.run(in: work, launch: fake) { said.append($0) }
@@ -94,18 +105,23 @@ import Simulator
         #expect(launched.contains { $0.contains("tbf") && $0.contains("1gbit") })
         #expect(launched.last?.starts(with: ["ip", "netns", "del"]) == true)
         #expect(launched.filter { $0.contains("attention") && $0.starts(with: ["ip", "netns", "exec"]) }.count == 4)
-        #expect(launched.filter { $0.contains("attention") }.allSatisfy { $0.contains("--random") && $0.contains("/bin/treeattn-mpi") })
+        #expect(
+            launched.filter { $0.contains("attention") }.allSatisfy {
+                $0.contains("--random") && $0.contains("/bin/treeattn-mpi")
+            })
         #expect(said.first == "shm, 2 ranks: calibrating")
         // A launcher failure stops the campaign with its message.
         #expect(throws: StudyError.self) {
             _ = try campaign.run(in: work, launch: { _ in throw StudyError.invalidArgument("mpirun failed") })
         }
 
-        let document = ValidationDocument(points: points, command: "treeattn-mpi validate", heads: 2, headDim: 16, repeats: 3,
-                                          rate: "1gbit", svgName: "validation.svg")
+        let document = ValidationDocument(
+            points: points, command: "treeattn-mpi validate", heads: 2, headDim: 16, repeats: 3,
+            rate: "1gbit", svgName: "validation.svg")
         #expect(document.markdown().contains("| shm | 2 | 16384 | algorithm3 |"))
         #expect(document.csv().split(separator: "\n").count == 1 + points.count)
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(try document.json().utf8)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(try document.json().utf8)) as? [String: Any])
         #expect((json["points"] as? [[String: Any]])?.count == points.count)
         #expect((json["headline"] as? [String])?.count == 2)
         #expect(document.svg().contains("<svg") && document.svg().contains("Predicted vs measured"))

@@ -59,7 +59,9 @@ import TreeCore
         #expect(try MemoryBudget(parsing: "8GB").limitBytes == 8_000_000_000)
         #expect(try MemoryBudget(parsing: "512MiB").limitBytes == 512 << 20)
         #expect(try MemoryBudget(parsing: "1e9").limitBytes == 1_000_000_000)
-        for bad in ["", "-1", "1XB", "nan", "1e30"] { #expect(throws: CoreError.self) { try MemoryBudget(parsing: bad) } }
+        for bad in ["", "-1", "1XB", "nan", "1e30"] {
+            #expect(throws: CoreError.self) { try MemoryBudget(parsing: bad) }
+        }
         #expect(try MemoryBudget.product([1 << 20, 1 << 10, 8], for: "x") == 1 << 33)
         #expect(throws: CoreError.self) { try MemoryBudget.product([1 << 40, 1 << 40], for: "x") }
         #expect(throws: CoreError.self) { try MemoryBudget.sum([Int.max, 1], for: "x") }
@@ -69,7 +71,10 @@ import TreeCore
             try budget.check(23_100_000, for: "reading the inputs")
             Issue.record("an estimate over the limit was accepted")
         } catch let error as CoreError {
-            #expect(error.description == "too large: reading the inputs needs about 23.1 MB, more than the 1.0 MB memory limit (--max-memory to change it)")
+            #expect(
+                error.description
+                    == "too large: reading the inputs needs about 23.1 MB, more than the 1.0 MB memory limit (--max-memory to change it)"
+            )
         }
     }
 
@@ -77,9 +82,16 @@ import TreeCore
     /// still load as Yams would load them.
     @Test func yamlAliasBombIsRefused() throws {
         var lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-        for i in 1...11 { lines.append("b\(i): &b\(i) [" + Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", ") + "]") }
-        #expect(throws: CoreError.self) { _ = try StructuredText.load(lines.joined(separator: "\n") + "\n", json: false) }
-        let ok = try #require(try StructuredText.load("base: &b {x: 1, y: [2, 3]}\ncopy: *b\n", json: false) as? [String: Any])
+        for i in 1...11 {
+            lines.append(
+                "b\(i): &b\(i) [" + Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", ")
+                    + "]")
+        }
+        #expect(throws: CoreError.self) {
+            _ = try StructuredText.load(lines.joined(separator: "\n") + "\n", json: false)
+        }
+        let ok = try #require(
+            try StructuredText.load("base: &b {x: 1, y: [2, 3]}\ncopy: *b\n", json: false) as? [String: Any])
         #expect((ok["copy"] as? [String: Any])?["x"] as? Int == 1)
         #expect(((ok["copy"] as? [String: Any])?["y"] as? [Any])?.count == 2)
         do {

@@ -1,9 +1,10 @@
 import Foundation
+import Testing
+import TreeCore
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Testing
-import TreeCore
 
 /// The one escaper and the shared formatters, each checked against an independent reading of its output.
 @Suite struct TextTests {
@@ -52,7 +53,9 @@ import TreeCore
         #expect(formatBytes(2.5e13) == "25 TB")
         #expect(formatBandwidth(123.4e9) == "123.40 GB/s")
         // Cells are padded to their column; each line is trimmed at both ends (an empty first cell included).
-        #expect(renderTable(["a", "long header"], [["xyz", "1"], ["", "22"]]) == "a    long header\n---  -----------\nxyz  1\n22")
+        #expect(
+            renderTable(["a", "long header"], [["xyz", "1"], ["", "22"]])
+                == "a    long header\n---  -----------\nxyz  1\n22")
     }
 
     /// Reports' JSON: sorted keys, absent and non-finite numbers as null, read back by Foundation's parser.
@@ -79,8 +82,10 @@ private final class XMLDocumentParser: NSObject, XMLParserDelegate {
         _ = parser.parse()
     }
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         attribute = attributes["v"]
     }
 }

@@ -7,7 +7,9 @@ import Walkthrough
 @Suite struct WalkthroughTests {
     /// Softmax attention of one query in plain loops: (max, sum of exp, LSE, output).
     static func attention(_ w: Walkthrough) -> (max: Double, sum: Double, lse: Double, output: [Double]) {
-        let s = w.keys.map { k in zip(w.query, k).reduce(0) { $0 + $1.0 * $1.1 } / Double(w.settings.headDim).squareRoot() }
+        let s = w.keys.map { k in
+            zip(w.query, k).reduce(0) { $0 + $1.0 * $1.1 } / Double(w.settings.headDim).squareRoot()
+        }
         let m = s.max()!
         let e = s.map { Foundation.exp($0 - m) }
         let total = e.reduce(0, +)
@@ -33,7 +35,9 @@ import Walkthrough
         #expect(abs(w.shardEnergyLogSumExp - lse) < 1e-13)
         // Shards cover the keys in order; empty ones are the merge identity.
         #expect(w.shards.first?.keys[0] == 0 && w.shards.last?.keys[1] == tokens)
-        for shard in w.shards where shard.keys[0] == shard.keys[1] { #expect(shard.lse == -.infinity && shard.sum == 0) }
+        for shard in w.shards where shard.keys[0] == shard.keys[1] {
+            #expect(shard.lse == -.infinity && shard.sum == 0)
+        }
         // Each merge: lse = m + log(sum of its weights), the weights exp(l_i - m) of its children.
         for merge in w.merges {
             guard merge.max > -.infinity else {
@@ -57,9 +61,11 @@ import Walkthrough
         for (j, key) in b.perKey.enumerated() {
             #expect(Self.maxDifference(key.dk, w.query.map { key.dS * $0 * scale }) < 1e-13, "key \(j)")
         }
-        #expect(Self.maxDifference(b.shardShares.indices.reduce(into: [Double](repeating: 0, count: settings.headDim)) { acc, i in
-            for c in acc.indices { acc[c] += b.shardShares[i][c] }
-        }, b.dq) < 1e-13)
+        #expect(
+            Self.maxDifference(
+                b.shardShares.indices.reduce(into: [Double](repeating: 0, count: settings.headDim)) { acc, i in
+                    for c in acc.indices { acc[c] += b.shardShares[i][c] }
+                }, b.dq) < 1e-13)
         #expect(b.energyError < 1e-12 && b.treeError < 1e-12)
         #expect(w.costs.map(\.strategy) == ["tree", "ring"] && w.costs.allSatisfy { $0.backwardLatency != nil })
     }
@@ -76,7 +82,8 @@ import Walkthrough
         // encoded again, the text is the same.
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let back = try decoder.decode(Walkthrough.self, from: Data(json.utf8))
         #expect(back.scores == w.scores && back.output == w.output)
         #expect(try back.json() == json)
@@ -89,7 +96,10 @@ import Walkthrough
     }
 
     @Test func settingsOutsideATinyExampleAreRefused() {
-        for change in [{ (s: inout Walkthrough.Settings) in s.tokens = 65 }, { $0.shards = 0 }, { $0.headDim = 17 }, { $0.tree = "star" }] {
+        for change in [
+            { (s: inout Walkthrough.Settings) in s.tokens = 65 }, { $0.shards = 0 }, { $0.headDim = 17 },
+            { $0.tree = "star" },
+        ] {
             var s = Walkthrough.Settings()
             change(&s)
             #expect(throws: (any Error).self) { try Walkthrough(s) }
@@ -102,7 +112,9 @@ import Walkthrough
         (tour.keys, tour.shards) = (256, 4)
         var lines: [String] = []
         try tour.run { lines.append($0) }
-        let errors = lines.filter { $0.contains("max |O - O_exact| = ") }.compactMap { Double($0.components(separatedBy: "= ").last!) }
+        let errors = lines.filter { $0.contains("max |O - O_exact| = ") }.compactMap {
+            Double($0.components(separatedBy: "= ").last!)
+        }
         #expect(errors.count == 4 && errors.allSatisfy { $0 < 1e-12 })
         #expect(lines.contains { $0.hasPrefix("  check demo-decode") && $0.contains(" out: ") && $0.hasSuffix("PASS") })
         #expect(!lines.contains { $0.contains("FAIL") })

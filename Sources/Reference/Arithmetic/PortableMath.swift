@@ -17,7 +17,10 @@ public enum PortableMath {
         if x == .infinity { return .infinity }
         var k = Int(x.exponent)
         var f = x.significand  // in [1, 2); subnormals are normalised by `exponent`/`significand`
-        if f > 1.4142135623730951 { f /= 2; k += 1 }
+        if f > 1.4142135623730951 {
+            f /= 2
+            k += 1
+        }
         let s = (f - 1) / (f + 1), s2 = s * s
         // 2 atanh(s) = 2 (s + s^3/3 + ... + s^23/23); |s| < 0.1716 so the next term is below 2^-60 relative.
         var p = 1.0 / 23

@@ -8,7 +8,9 @@ public enum Rounding {
         let e = max(Int(x.exponent), emin)
         let quantum = Double(sign: .plus, exponent: e - (precision - 1), significand: 1)
         let r = (x / quantum).rounded(.toNearestOrEven) * quantum
-        let largest = Double(sign: .plus, exponent: emax, significand: 2 - Double(sign: .plus, exponent: -(precision - 1), significand: 1))
+        let largest = Double(
+            sign: .plus, exponent: emax,
+            significand: 2 - Double(sign: .plus, exponent: -(precision - 1), significand: 1))
         return abs(r) > largest ? (r < 0 ? -.infinity : .infinity) : r
     }
 

@@ -32,55 +32,62 @@ extension AttentionEnergy {
         for (s, range) in ranges.enumerated().reversed() { for j in range { shardOf[j] = s } }
         var dq = ranges.map { _ in [CompensatedSum](repeating: CompensatedSum(), count: x.q.count) }
         var dk = ranges.map { [CompensatedSum](repeating: CompensatedSum(), count: x.batch * x.kvHeads * $0.count * d) }
-        var dvSums = ranges.map { [CompensatedSum](repeating: CompensatedSum(), count: x.batch * x.kvHeads * $0.count * dv) }
-        for b in 0..<x.batch { for h in 0..<x.queryHeads { for i in 0..<x.queries {
-            let row = (b * x.queryHeads + h) * x.queries + i
-            let kvh = h / x.groupSize
-            let qBase = row * d
-            // Visible keys with their raw scaled dot t and final score s.
-            var terms: [(key: Int, t: Double, s: Double)] = []
-            for j in 0..<x.keys where rule.isVisible(batch: b, head: h, query: i, key: j) {
-                let kBase = ((b * x.kvHeads + kvh) * x.keys + j) * d
-                var dot = CompensatedSum()
-                for c in 0..<d { dot.add(x.q.data[qBase + c] * x.k.data[kBase + c]) }
-                let t = rule.scale * dot.value
-                guard let s = rule.score(scaledDot: t, batch: b, head: h, query: i, key: j) else { continue }
-                terms.append((j, t, s))
-            }
-            let f = AttentionEnergy.logSumExp(terms.map(\.s))
-            guard f != -.infinity else { continue }
-            let w = terms.map { PortableMath.exp($0.s - f) }
-            // dO_i . v_a for each visible key, and dO_i . O_i = sum_a w_a dO_i . v_a.
-            let dOv = terms.map { term -> Double in
-                let vBase = ((b * x.kvHeads + kvh) * x.keys + term.key) * dv
-                var acc = CompensatedSum()
-                for c in 0..<dv { acc.add(dO.data[row * dv + c] * x.v.data[vBase + c]) }
-                return acc.value
-            }
-            var mean = CompensatedSum()
-            for (n, value) in dOv.enumerated() { mean.add(w[n] * value) }
-            for (m, term) in terms.enumerated() where shardOf[term.key] >= 0 {
-                let j = term.key, shard = shardOf[j], range = ranges[shard]
-                let kvRow = (b * x.kvHeads + kvh) * x.keys + j
-                let outRow = (b * x.kvHeads + kvh) * range.count + j - range.lowerBound
-                for c in 0..<dv { dvSums[shard][outRow * dv + c].add(w[m] * dO.data[row * dv + c]) }
-                var ds = w[m] * (dOv[m] - mean.value)
-                if let cap = rule.options.softcap {
-                    let th = PortableMath.tanh(term.t / cap)
-                    ds *= 1 - th * th
+        var dvSums = ranges.map {
+            [CompensatedSum](repeating: CompensatedSum(), count: x.batch * x.kvHeads * $0.count * dv)
+        }
+        for b in 0..<x.batch {
+            for h in 0..<x.queryHeads {
+                for i in 0..<x.queries {
+                    let row = (b * x.queryHeads + h) * x.queries + i
+                    let kvh = h / x.groupSize
+                    let qBase = row * d
+                    // Visible keys with their raw scaled dot t and final score s.
+                    var terms: [(key: Int, t: Double, s: Double)] = []
+                    for j in 0..<x.keys where rule.isVisible(batch: b, head: h, query: i, key: j) {
+                        let kBase = ((b * x.kvHeads + kvh) * x.keys + j) * d
+                        var dot = CompensatedSum()
+                        for c in 0..<d { dot.add(x.q.data[qBase + c] * x.k.data[kBase + c]) }
+                        let t = rule.scale * dot.value
+                        guard let s = rule.score(scaledDot: t, batch: b, head: h, query: i, key: j) else { continue }
+                        terms.append((j, t, s))
+                    }
+                    let f = AttentionEnergy.logSumExp(terms.map(\.s))
+                    guard f != -.infinity else { continue }
+                    let w = terms.map { PortableMath.exp($0.s - f) }
+                    // dO_i . v_a for each visible key, and dO_i . O_i = sum_a w_a dO_i . v_a.
+                    let dOv = terms.map { term -> Double in
+                        let vBase = ((b * x.kvHeads + kvh) * x.keys + term.key) * dv
+                        var acc = CompensatedSum()
+                        for c in 0..<dv { acc.add(dO.data[row * dv + c] * x.v.data[vBase + c]) }
+                        return acc.value
+                    }
+                    var mean = CompensatedSum()
+                    for (n, value) in dOv.enumerated() { mean.add(w[n] * value) }
+                    for (m, term) in terms.enumerated() where shardOf[term.key] >= 0 {
+                        let j = term.key, shard = shardOf[j], range = ranges[shard]
+                        let kvRow = (b * x.kvHeads + kvh) * x.keys + j
+                        let outRow = (b * x.kvHeads + kvh) * range.count + j - range.lowerBound
+                        for c in 0..<dv { dvSums[shard][outRow * dv + c].add(w[m] * dO.data[row * dv + c]) }
+                        var ds = w[m] * (dOv[m] - mean.value)
+                        if let cap = rule.options.softcap {
+                            let th = PortableMath.tanh(term.t / cap)
+                            ds *= 1 - th * th
+                        }
+                        let g = rule.scale * ds
+                        for c in 0..<d {
+                            dq[shard][qBase + c].add(g * x.k.data[kvRow * d + c])
+                            dk[shard][outRow * d + c].add(g * x.q.data[qBase + c])
+                        }
+                    }
                 }
-                let g = rule.scale * ds
-                for c in 0..<d {
-                    dq[shard][qBase + c].add(g * x.k.data[kvRow * d + c])
-                    dk[shard][outRow * d + c].add(g * x.q.data[qBase + c])
-                }
             }
-        } } }
+        }
         return try ranges.indices.map { s in
             let n = ranges[s].count
-            return AttentionGradients(dq: try Tensor(shape: x.q.shape, data: dq[s].map(\.value)),
-                                      dk: try Tensor(shape: [x.batch, x.kvHeads, n, d], data: dk[s].map(\.value)),
-                                      dv: try Tensor(shape: [x.batch, x.kvHeads, n, dv], data: dvSums[s].map(\.value)))
+            return AttentionGradients(
+                dq: try Tensor(shape: x.q.shape, data: dq[s].map(\.value)),
+                dk: try Tensor(shape: [x.batch, x.kvHeads, n, d], data: dk[s].map(\.value)),
+                dv: try Tensor(shape: [x.batch, x.kvHeads, n, dv], data: dvSums[s].map(\.value)))
         }
     }
 }

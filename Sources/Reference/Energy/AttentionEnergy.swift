@@ -16,12 +16,15 @@ public struct AttentionEnergy: Sendable {
     /// they do not fit.
     public init(inputs: AttentionInputs<Double>, options: AttentionOptions = AttentionOptions()) throws {
         self.inputs = inputs
-        self.rule = try ScoreRule(options: options, batch: inputs.batch, queryHeads: inputs.queryHeads,
-                                  queries: inputs.queries, keys: inputs.keys, headDim: inputs.headDim)
+        self.rule = try ScoreRule(
+            options: options, batch: inputs.batch, queryHeads: inputs.queryHeads,
+            queries: inputs.queries, keys: inputs.keys, headDim: inputs.headDim)
     }
 
     /// Exponents s_ia + zeta_i . v_a of the visible keys of one row (within `keys`), with their key indices.
-    func exponents(batch b: Int, head h: Int, query i: Int, zeta: ArraySlice<Double>?, keys: Range<Int>) -> [(key: Int, value: Double)] {
+    func exponents(batch b: Int, head h: Int, query i: Int, zeta: ArraySlice<Double>?, keys: Range<Int>) -> [(
+        key: Int, value: Double
+    )] {
         let x = inputs, d = x.headDim, dv = x.valueDim
         let kvh = h / x.groupSize
         let qBase = ((b * x.queryHeads + h) * x.queries + i) * d
@@ -30,7 +33,9 @@ public struct AttentionEnergy: Sendable {
             let kBase = ((b * x.kvHeads + kvh) * x.keys + j) * d
             var dot = CompensatedSum()
             for c in 0..<d { dot.add(x.q.data[qBase + c] * x.k.data[kBase + c]) }
-            guard var s = rule.score(scaledDot: rule.scale * dot.value, batch: b, head: h, query: i, key: j) else { continue }
+            guard var s = rule.score(scaledDot: rule.scale * dot.value, batch: b, head: h, query: i, key: j) else {
+                continue
+            }
             if let zeta {
                 let vBase = ((b * x.kvHeads + kvh) * x.keys + j) * dv
                 var zv = CompensatedSum()
@@ -80,7 +85,8 @@ public struct AttentionEnergy: Sendable {
     /// Deterministic (portable exp/log, compensated sums): the engine of the golden files.
     public func partial(keys: Range<Int>? = nil) throws -> AttentionPartial<Double> {
         let x = inputs, dv = x.valueDim
-        var result = AttentionPartial<Double>.empty(batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: dv)
+        var result = AttentionPartial<Double>.empty(
+            batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: dv)
         forEachRow { b, h, i, row in
             let e = exponents(batch: b, head: h, query: i, zeta: nil, keys: keys ?? 0..<x.keys)
             let f = AttentionEnergy.logSumExp(e.map(\.value))
@@ -90,7 +96,9 @@ public struct AttentionEnergy: Sendable {
             let weights = e.map { PortableMath.exp($0.value - f) }
             for c in 0..<dv {
                 var acc = CompensatedSum()
-                for (n, (j, _)) in e.enumerated() { acc.add(weights[n] * x.v.data[((b * x.kvHeads + kvh) * x.keys + j) * dv + c]) }
+                for (n, (j, _)) in e.enumerated() {
+                    acc.add(weights[n] * x.v.data[((b * x.kvHeads + kvh) * x.keys + j) * dv + c])
+                }
                 result.output.data[row * dv + c] = acc.value
             }
         }
@@ -125,8 +133,12 @@ public struct AttentionEnergy: Sendable {
 
     private func forEachRow(_ body: (Int, Int, Int, Int) -> Void) {
         let x = inputs
-        for b in 0..<x.batch { for h in 0..<x.queryHeads { for i in 0..<x.queries {
-            body(b, h, i, (b * x.queryHeads + h) * x.queries + i)
-        } } }
+        for b in 0..<x.batch {
+            for h in 0..<x.queryHeads {
+                for i in 0..<x.queries {
+                    body(b, h, i, (b * x.queryHeads + h) * x.queries + i)
+                }
+            }
+        }
     }
 }

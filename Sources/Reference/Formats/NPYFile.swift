@@ -8,7 +8,8 @@ public enum NPYFile {
     /// The bytes of a version 1.0 .npy file holding `t`: C order, little endian, the header padded with spaces so the
     /// data starts at a multiple of 64 bytes.
     public static func encode(_ t: TensorData) -> [UInt8] {
-        let shape = t.shape.count == 1 ? "(\(t.shape[0]),)" : "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
+        let shape =
+            t.shape.count == 1 ? "(\(t.shape[0]),)" : "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(t.dtype.npyDescr)', 'fortran_order': False, 'shape': \(shape), }"
         let unpadded = magic.count + 2 + 2 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
@@ -52,7 +53,9 @@ public enum NPYFile {
         guard prefix.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
         let header = try NPYHeader.parse(prefix[headerStart..<headerStart + headerLength], name: name)
         guard let dtype = DType(npyDescr: header.descr) else {
-            throw fail("unsupported dtype \(TextEscaping.quoted(header.descr)) (f8, f4, f2, bf16 as <u2, i8, i4, u1, b1; little endian)")
+            throw fail(
+                "unsupported dtype \(TextEscaping.quoted(header.descr)) (f8, f4, f2, bf16 as <u2, i8, i4, u1, b1; little endian)"
+            )
         }
         if header.fortranOrder { throw fail("Fortran-order arrays are not supported; save with C order") }
         let shape = header.shape
@@ -89,7 +92,9 @@ struct NPYHeader {
     static func parse(_ header: ArraySlice<UInt8>, name: String) throws -> NPYHeader {
         let b = Array(header)
         var at = 0
-        func fail(_ problem: String) -> ReferenceError { .file(path: name, problem: "malformed .npy header: \(problem)") }
+        func fail(_ problem: String) -> ReferenceError {
+            .file(path: name, problem: "malformed .npy header: \(problem)")
+        }
         func spaces() { while at < b.count, b[at] == 0x20 { at += 1 } }
         func byte(_ c: Character) -> Bool {
             guard at < b.count, b[at] == c.asciiValue! else { return false }
@@ -99,12 +104,16 @@ struct NPYHeader {
         guard b.allSatisfy({ $0 < 0x80 }) else { throw fail("not ASCII") }
         guard b.last == 0x0A else { throw fail("it must end with a newline at its declared length") }
         func string() throws -> String {
-            guard at < b.count, b[at] == 0x27 || b[at] == 0x22 else { throw fail("expected a quoted string at byte \(at)") }
+            guard at < b.count, b[at] == 0x27 || b[at] == 0x22 else {
+                throw fail("expected a quoted string at byte \(at)")
+            }
             let q = b[at]
             at += 1
             let start = at
             while at < b.count, b[at] != q {
-                guard b[at] >= 0x20, b[at] != 0x5C else { throw fail("unsupported character in a string at byte \(at)") }
+                guard b[at] >= 0x20, b[at] != 0x5C else {
+                    throw fail("unsupported character in a string at byte \(at)")
+                }
                 at += 1
             }
             guard at < b.count else { throw fail("unterminated string") }
@@ -114,7 +123,10 @@ struct NPYHeader {
         /// A Python name token (True, False) or integer: the run of letters and digits.
         func token() -> String {
             let start = at
-            while at < b.count, (0x30...0x39).contains(b[at]) || (0x41...0x5A).contains(b[at]) || (0x61...0x7A).contains(b[at]) || b[at] == 0x5F {
+            while at < b.count,
+                (0x30...0x39).contains(b[at]) || (0x41...0x5A).contains(b[at]) || (0x61...0x7A).contains(b[at])
+                    || b[at] == 0x5F
+            {
                 at += 1
             }
             return String(decoding: b[start..<at], as: UTF8.self)
@@ -122,7 +134,9 @@ struct NPYHeader {
         func dimension() throws -> Int {
             let t = token()
             guard !t.isEmpty, t.allSatisfy({ $0.isASCII && $0.isNumber }), t == "0" || !t.hasPrefix("0") else {
-                throw fail("shape entries must be non-negative integers, got \(TextEscaping.quoted(t.isEmpty ? String(decoding: b[at..<min(at + 1, b.count)], as: UTF8.self) : t))")
+                throw fail(
+                    "shape entries must be non-negative integers, got \(TextEscaping.quoted(t.isEmpty ? String(decoding: b[at..<min(at + 1, b.count)], as: UTF8.self) : t))"
+                )
             }
             guard let n = Int(t) else { throw fail("shape entry \(t) is too large") }
             return n
@@ -142,7 +156,9 @@ struct NPYHeader {
             case "fortran_order":
                 guard fortran == nil else { throw fail("repeated key 'fortran_order'") }
                 let t = token()
-                guard t == "True" || t == "False" else { throw fail("'fortran_order' must be True or False, got \(TextEscaping.quoted(t))") }
+                guard t == "True" || t == "False" else {
+                    throw fail("'fortran_order' must be True or False, got \(TextEscaping.quoted(t))")
+                }
                 fortran = t == "True"
             case "shape":
                 guard shape == nil else { throw fail("repeated key 'shape'") }
@@ -153,27 +169,42 @@ struct NPYHeader {
                 while !byte(")") {
                     dims.append(try dimension())
                     spaces()
-                    if byte(",") { tuple = true; spaces(); continue }
+                    if byte(",") {
+                        tuple = true
+                        spaces()
+                        continue
+                    }
                     guard byte(")") else { throw fail("expected ',' or ')' in 'shape' at byte \(at)") }
                     break
                 }
                 // (3) is the integer 3 in Python, not a tuple: one dimension needs its trailing comma.
-                guard dims.count != 1 || tuple else { throw fail("'shape' (\(dims[0])) is not a tuple; write (\(dims[0]),)") }
+                guard dims.count != 1 || tuple else {
+                    throw fail("'shape' (\(dims[0])) is not a tuple; write (\(dims[0]),)")
+                }
                 shape = dims
             default:
-                throw fail("unknown key \(TextEscaping.quoted(key)) (NumPy writes exactly 'descr', 'fortran_order' and 'shape')")
+                throw fail(
+                    "unknown key \(TextEscaping.quoted(key)) (NumPy writes exactly 'descr', 'fortran_order' and 'shape')"
+                )
             }
             spaces()
-            if byte(",") { spaces(); continue }
+            if byte(",") {
+                spaces()
+                continue
+            }
             guard byte("}") else { throw fail("expected ',' or '}' at byte \(at)") }
             break
         }
         guard let descr, let fortran, let shape else {
-            let missing = [("descr", descr == nil), ("fortran_order", fortran == nil), ("shape", shape == nil)].filter(\.1).map(\.0)
+            let missing = [("descr", descr == nil), ("fortran_order", fortran == nil), ("shape", shape == nil)].filter(
+                \.1
+            ).map(\.0)
             throw fail("missing key '\(missing[0])'")
         }
         spaces()
-        guard at == b.count - 1 else { throw fail("unexpected text after the dict at byte \(at) (only spaces and a final newline may follow)") }
+        guard at == b.count - 1 else {
+            throw fail("unexpected text after the dict at byte \(at) (only spaces and a final newline may follow)")
+        }
         return NPYHeader(descr: descr, fortranOrder: fortran, shape: shape)
     }
 }

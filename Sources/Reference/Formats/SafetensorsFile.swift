@@ -23,7 +23,11 @@ public struct SafetensorsFile: Sendable {
     /// The tensor `name`, or a one-line error naming the file and what it does hold.
     public func require(_ name: String, in path: String) throws -> TensorData {
         guard let t = self[name] else {
-            throw ReferenceError.file(path: path, problem: "no tensor \(TextEscaping.quoted(name)) (has: \(tensors.map { TextEscaping.quoted($0.name, limit: 40) }.joined(separator: ", ")))")
+            throw ReferenceError.file(
+                path: path,
+                problem:
+                    "no tensor \(TextEscaping.quoted(name)) (has: \(tensors.map { TextEscaping.quoted($0.name, limit: 40) }.joined(separator: ", ")))"
+            )
         }
         return t
     }
@@ -33,20 +37,27 @@ public struct SafetensorsFile: Sendable {
     public func encode() throws -> [UInt8] {
         var seen = Set<String>()
         for (name, _) in tensors {
-            guard name != "__metadata__" else { throw ReferenceError.format("'__metadata__' cannot name a tensor in a safetensors file") }
+            guard name != "__metadata__" else {
+                throw ReferenceError.format("'__metadata__' cannot name a tensor in a safetensors file")
+            }
             guard seen.insert(name).inserted else {
-                throw ReferenceError.format("tensor name \(TextEscaping.quoted(name)) is used twice in one safetensors file")
+                throw ReferenceError.format(
+                    "tensor name \(TextEscaping.quoted(name)) is used twice in one safetensors file")
             }
         }
         var entries: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { "\(TextEscaping.jsonLiteral($0)):\(TextEscaping.jsonLiteral(metadata[$0]!))" }
+            let pairs = metadata.keys.sorted().map {
+                "\(TextEscaping.jsonLiteral($0)):\(TextEscaping.jsonLiteral(metadata[$0]!))"
+            }
             entries.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
         }
         var offset = 0
         for (name, t) in tensors {
             let shape = "[" + t.shape.map(String.init).joined(separator: ",") + "]"
-            entries.append("\(TextEscaping.jsonLiteral(name)):{\"dtype\":\"\(t.dtype.safetensorsName)\",\"shape\":\(shape),\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}")
+            entries.append(
+                "\(TextEscaping.jsonLiteral(name)):{\"dtype\":\"\(t.dtype.safetensorsName)\",\"shape\":\(shape),\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}"
+            )
             offset += t.bytes.count
         }
         var header = "{" + entries.joined(separator: ",") + "}"
@@ -67,8 +78,13 @@ public struct SafetensorsFile: Sendable {
         let index = try Self.index(bytes, fileSize: bytes.count, name: name)
         var file = SafetensorsFile(metadata: index.metadata)
         for (tensorName, stored) in index.tensors {
-            file.tensors.append((tensorName, try TensorData(dtype: stored.dtype, shape: stored.shape,
-                                                            bytes: Array(bytes[stored.dataOffset..<stored.dataOffset + stored.byteCount]))))
+            file.tensors.append(
+                (
+                    tensorName,
+                    try TensorData(
+                        dtype: stored.dtype, shape: stored.shape,
+                        bytes: Array(bytes[stored.dataOffset..<stored.dataOffset + stored.byteCount]))
+                ))
         }
         return file
     }
@@ -90,10 +106,16 @@ public struct SafetensorsFile: Sendable {
         func fail(_ problem: String) -> ReferenceError { .file(path: name, problem: problem) }
         guard prefix.count >= 8 else { throw fail("truncated: shorter than the 8-byte header length") }
         let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(prefix[$1]) << (8 * UInt64($1)) }
-        guard n <= UInt64(maxHeaderBytes) else { throw fail("safetensors header too large (\(n) bytes, at most \(maxHeaderBytes))") }
-        guard prefix.count >= 8 + Int(n) else { throw fail("truncated header: needs \(n) bytes, file has \(fileSize - 8)") }
+        guard n <= UInt64(maxHeaderBytes) else {
+            throw fail("safetensors header too large (\(n) bytes, at most \(maxHeaderBytes))")
+        }
+        guard prefix.count >= 8 + Int(n) else {
+            throw fail("truncated header: needs \(n) bytes, file has \(fileSize - 8)")
+        }
         let headerBytes = prefix[8..<8 + Int(n)]
-        guard headerBytes.first == UInt8(ascii: "{") else { throw fail("not a safetensors file (header does not start with '{')") }
+        guard headerBytes.first == UInt8(ascii: "{") else {
+            throw fail("not a safetensors file (header does not start with '{')")
+        }
         let json: StrictJSON
         do { json = try StrictJSON.parse(headerBytes) } catch let e as StrictJSON.ParseError {
             throw fail("safetensors header is not a JSON object (\(e.message))")
@@ -107,9 +129,13 @@ public struct SafetensorsFile: Sendable {
         for (key, value) in entries {
             let tensor = "tensor \(TextEscaping.quoted(key))"
             if key == "__metadata__" {
-                guard case .object(let meta) = value else { throw fail("__metadata__ must be an object of strings, got \(value.kind)") }
+                guard case .object(let meta) = value else {
+                    throw fail("__metadata__ must be an object of strings, got \(value.kind)")
+                }
                 for (k, v) in meta {
-                    guard case .string(let s) = v else { throw fail("__metadata__ value of \(TextEscaping.quoted(k)) must be a string, got \(v.kind)") }
+                    guard case .string(let s) = v else {
+                        throw fail("__metadata__ value of \(TextEscaping.quoted(k)) must be a string, got \(v.kind)")
+                    }
                     result.metadata[k] = s
                 }
                 continue
@@ -117,14 +143,19 @@ public struct SafetensorsFile: Sendable {
             guard case .object(let fields) = value else { throw fail("\(tensor) must be an object, got \(value.kind)") }
             let allowed = ["dtype", "shape", "data_offsets"]
             if let extra = fields.first(where: { !allowed.contains($0.key) }) {
-                throw fail("\(tensor) has unknown key \(TextEscaping.quoted(extra.key)) (allowed: dtype, shape, data_offsets)")
+                throw fail(
+                    "\(tensor) has unknown key \(TextEscaping.quoted(extra.key)) (allowed: dtype, shape, data_offsets)")
             }
             func field(_ k: String) throws -> StrictJSON {
-                guard let v = fields.first(where: { $0.key == k })?.value else { throw fail("\(tensor) needs dtype, shape and data_offsets") }
+                guard let v = fields.first(where: { $0.key == k })?.value else {
+                    throw fail("\(tensor) needs dtype, shape and data_offsets")
+                }
                 return v
             }
             func integers(_ k: String) throws -> [Int] {
-                guard case .array(let items) = try field(k) else { throw fail("\(tensor): \(k) must be a list of integers") }
+                guard case .array(let items) = try field(k) else {
+                    throw fail("\(tensor): \(k) must be a list of integers")
+                }
                 return try items.map { item in
                     guard case .integer(let v) = item, v >= 0 else {
                         throw fail("\(tensor): \(k) entries must be non-negative integers, got \(item.kind)")
@@ -132,19 +163,26 @@ public struct SafetensorsFile: Sendable {
                     return v
                 }
             }
-            guard case .string(let dtypeName) = try field("dtype") else { throw fail("\(tensor): dtype must be a string") }
+            guard case .string(let dtypeName) = try field("dtype") else {
+                throw fail("\(tensor): dtype must be a string")
+            }
             guard let dtype = DType(safetensorsName: dtypeName) else {
-                throw fail("\(tensor) has unsupported dtype \(TextEscaping.quoted(dtypeName)) (F64, F32, F16, BF16, I64, I32, U8, BOOL)")
+                throw fail(
+                    "\(tensor) has unsupported dtype \(TextEscaping.quoted(dtypeName)) (F64, F32, F16, BF16, I64, I32, U8, BOOL)"
+                )
             }
             let shape = try integers("shape")
             let offsets = try integers("data_offsets")
-            guard offsets.count == 2, offsets[0] <= offsets[1] else { throw fail("\(tensor) has bad data_offsets \(offsets) (need [begin, end], begin <= end)") }
+            guard offsets.count == 2, offsets[0] <= offsets[1] else {
+                throw fail("\(tensor) has bad data_offsets \(offsets) (need [begin, end], begin <= end)")
+            }
             guard offsets[1] <= dataLength else {
                 throw fail("truncated data: \(tensor) ends at byte \(offsets[1]) of \(dataLength)")
             }
             let need = try? MemoryBudget.product(shape + [dtype.byteSize], for: tensor)
             guard need == offsets[1] - offsets[0] else {
-                throw fail("\(tensor): shape \(shape) of \(dtypeName) does not match its \(offsets[1] - offsets[0]) bytes")
+                throw fail(
+                    "\(tensor): shape \(shape) of \(dtypeName) does not match its \(offsets[1] - offsets[0]) bytes")
             }
             spans.append((offsets[0], offsets[1], found.count))
             found.append((key, dtype, shape))
@@ -153,7 +191,9 @@ public struct SafetensorsFile: Sendable {
         var expected = 0
         for span in spans {
             guard span.begin == expected else {
-                throw fail("tensor \(TextEscaping.quoted(found[span.index].name)) starts at \(span.begin), expected \(expected): holes or overlaps")
+                throw fail(
+                    "tensor \(TextEscaping.quoted(found[span.index].name)) starts at \(span.begin), expected \(expected): holes or overlaps"
+                )
             }
             expected = span.end
         }

@@ -14,7 +14,8 @@ enum StrictJSON: Equatable {
 
     static func == (a: StrictJSON, b: StrictJSON) -> Bool {
         switch (a, b) {
-        case (.object(let x), .object(let y)): return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         case (.array(let x), .array(let y)): return x == y
         case (.string(let x), .string(let y)): return x == y
         case (.integer(let x), .integer(let y)): return x == y
@@ -45,7 +46,9 @@ enum StrictJSON: Equatable {
         p.skipWhitespace()
         let value = try p.value(depth: 0)
         p.skipWhitespace()
-        guard p.at == p.bytes.count else { throw ParseError(message: "unexpected text after the JSON value at byte \(p.at)") }
+        guard p.at == p.bytes.count else {
+            throw ParseError(message: "unexpected text after the JSON value at byte \(p.at)")
+        }
         return value
     }
 
@@ -62,7 +65,9 @@ enum StrictJSON: Equatable {
 
         mutating func expect(_ literal: String) throws {
             let l = Array(literal.utf8)
-            guard at + l.count <= bytes.count, Array(bytes[at..<at + l.count]) == l else { throw fail("invalid JSON literal") }
+            guard at + l.count <= bytes.count, Array(bytes[at..<at + l.count]) == l else {
+                throw fail("invalid JSON literal")
+            }
             at += l.count
         }
 
@@ -75,7 +80,10 @@ enum StrictJSON: Equatable {
                 var pairs: [(key: String, value: StrictJSON)] = []
                 var keys = Set<String>()
                 skipWhitespace()
-                if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object(pairs) }
+                if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
+                    at += 1
+                    return .object(pairs)
+                }
                 while true {
                     skipWhitespace()
                     guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -88,7 +96,10 @@ enum StrictJSON: Equatable {
                     pairs.append((key, try value(depth: depth + 1)))
                     skipWhitespace()
                     guard at < bytes.count else { throw fail("unexpected end of JSON") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+                    if bytes[at] == UInt8(ascii: ",") {
+                        at += 1
+                        continue
+                    }
                     guard bytes[at] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
                     at += 1
                     return .object(pairs)
@@ -97,21 +108,33 @@ enum StrictJSON: Equatable {
                 at += 1
                 var items: [StrictJSON] = []
                 skipWhitespace()
-                if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
+                if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
+                    at += 1
+                    return .array(items)
+                }
                 while true {
                     skipWhitespace()
                     items.append(try value(depth: depth + 1))
                     skipWhitespace()
                     guard at < bytes.count else { throw fail("unexpected end of JSON") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+                    if bytes[at] == UInt8(ascii: ",") {
+                        at += 1
+                        continue
+                    }
                     guard bytes[at] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
                     at += 1
                     return .array(items)
                 }
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-            case UInt8(ascii: "n"): try expect("null"); return .null
+            case UInt8(ascii: "t"):
+                try expect("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try expect("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try expect("null")
+                return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw fail("unexpected character")
             }
@@ -150,7 +173,8 @@ enum StrictJSON: Equatable {
         mutating func hex4() throws -> UInt32 {
             guard at + 4 <= bytes.count else { throw fail("truncated \\u escape") }
             guard let v = UInt32(String(decoding: bytes[at..<at + 4], as: UTF8.self), radix: 16),
-                  bytes[at..<at + 4].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") }) else {
+                bytes[at..<at + 4].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
+            else {
                 throw fail("invalid \\u escape")
             }
             at += 4
@@ -166,7 +190,9 @@ enum StrictJSON: Equatable {
                 switch c {
                 case UInt8(ascii: "\""):
                     at += 1
-                    guard let s = String(validating: raw, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
+                    guard let s = String(validating: raw, as: UTF8.self) else {
+                        throw fail("string is not valid UTF-8")
+                    }
                     return s
                 case UInt8(ascii: "\\"):
                     at += 1
@@ -183,7 +209,9 @@ enum StrictJSON: Equatable {
                     case UInt8(ascii: "u"):
                         var scalar = try hex4()
                         if (0xD800..<0xDC00).contains(scalar) {
-                            guard at + 2 <= bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") else {
+                            guard at + 2 <= bytes.count, bytes[at] == UInt8(ascii: "\\"),
+                                bytes[at + 1] == UInt8(ascii: "u")
+                            else {
                                 throw fail("lone surrogate in \\u escape")
                             }
                             at += 2

@@ -19,7 +19,8 @@ public struct TensorData: Equatable, Sendable {
             throw ReferenceError.shape("shape \(shape) is too large")
         }
         guard bytes.count == count * dtype.byteSize else {
-            throw ReferenceError.shape("shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes, got \(bytes.count)")
+            throw ReferenceError.shape(
+                "shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes, got \(bytes.count)")
         }
         self.dtype = dtype
         self.shape = shape
@@ -76,10 +77,18 @@ public struct TensorData: Equatable, Sendable {
             for i in 0..<count {
                 let o = i * dtype.byteSize
                 switch dtype {
-                case .f64: out[i] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)))
-                case .f32: out[i] = Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))))
-                case .f16: out[i] = Rounding.float16Value(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
-                case .bf16: out[i] = Rounding.bfloat16Value(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+                case .f64:
+                    out[i] = Double(
+                        bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)))
+                case .f32:
+                    out[i] = Double(
+                        Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))))
+                case .f16:
+                    out[i] = Rounding.float16Value(
+                        UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+                case .bf16:
+                    out[i] = Rounding.bfloat16Value(
+                        UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
                 case .i64: out[i] = Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int64.self)))
                 case .i32: out[i] = Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)))
                 case .u8, .bool: out[i] = Double(raw[o])

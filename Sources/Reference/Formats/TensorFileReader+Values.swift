@@ -18,11 +18,14 @@ extension TensorFileReader {
     ) throws -> (tensor: Tensor<S>, nonFinite: Int) {
         let t = try stored(name)
         guard t.dtype.isFloatingPoint else {
-            throw ReferenceError.file(path: path, problem: "\(TextEscaping.quoted(name)) must be a float tensor, got \(t.dtype.rawValue)")
+            throw ReferenceError.file(
+                path: path, problem: "\(TextEscaping.quoted(name)) must be a float tensor, got \(t.dtype.rawValue)")
         }
         let direct = (S.self == Double.self && t.dtype == .f64) || (S.self == Float.self && t.dtype == .f32)
-        let tensor = try readRows(t, name: name, as: S.self, direct: direct, swapAxes12: swapAxes12, slice: slice,
-                                  slabBytes: slabBytes) {
+        let tensor = try readRows(
+            t, name: name, as: S.self, direct: direct, swapAxes12: swapAxes12, slice: slice,
+            slabBytes: slabBytes
+        ) {
             Self.decode($0, dtype: t.dtype, count: $1, into: $2)
         }
         let nonFinite = tensor.data.withUnsafeBufferPointer { b in
@@ -37,15 +40,21 @@ extension TensorFileReader {
     /// Tensor `name`, a bf16 or f16 tensor, as its raw 16-bit values (moved like `values`), for the kernel to widen
     /// per tile (`HalfPrecisionInputs`); also the number of NaN/Inf values.
     public func halfBits(_ name: String, swapAxes12: Bool = false, slabBytes: Int = 1 << 22)
-        throws -> (tensor: Tensor<UInt16>, format: HalfFormat, nonFinite: Int) {
+        throws -> (tensor: Tensor<UInt16>, format: HalfFormat, nonFinite: Int)
+    {
         let t = try stored(name)
         guard t.dtype == .bf16 || t.dtype == .f16 else {
-            throw ReferenceError.file(path: path, problem: "\(TextEscaping.quoted(name)) is \(t.dtype.rawValue), not bf16 or f16")
+            throw ReferenceError.file(
+                path: path, problem: "\(TextEscaping.quoted(name)) is \(t.dtype.rawValue), not bf16 or f16")
         }
-        let tensor = try readRows(t, name: name, as: UInt16.self, direct: true, swapAxes12: swapAxes12, slice: nil,
-                                  slabBytes: slabBytes) {
+        let tensor = try readRows(
+            t, name: name, as: UInt16.self, direct: true, swapAxes12: swapAxes12, slice: nil,
+            slabBytes: slabBytes
+        ) {
             raw, count, out in
-            for i in 0..<count { out[i] = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            for i in 0..<count {
+                out[i] = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            }
         }
         // All exponent bits set: inf or NaN.
         let mask: UInt16 = t.dtype == .bf16 ? 0x7F80 : 0x7C00
@@ -65,7 +74,8 @@ extension TensorFileReader {
         decode: (UnsafeRawPointer, Int, UnsafeMutablePointer<E>) -> Void
     ) throws -> Tensor<E> {
         if swapAxes12 && t.shape.count != 4 {
-            throw ReferenceError.shape("\(path): \(TextEscaping.quoted(name)) must have rank 4 to change its layout, got shape \(t.shape)")
+            throw ReferenceError.shape(
+                "\(path): \(TextEscaping.quoted(name)) must have rank 4 to change its layout, got shape \(t.shape)")
         }
         // The file's shape with the slice applied, and the runs of rows (first row, row count) to read in file order.
         var shape = t.shape
@@ -74,10 +84,14 @@ extension TensorFileReader {
         var runs = [(first: 0, count: fileRows)]
         if let slice {
             guard t.shape.count == 4, slice.axis == 1 || slice.axis == 2 else {
-                throw ReferenceError.shape("\(path): \(TextEscaping.quoted(name)) of shape \(t.shape) cannot be read by a range of axis \(slice.axis)")
+                throw ReferenceError.shape(
+                    "\(path): \(TextEscaping.quoted(name)) of shape \(t.shape) cannot be read by a range of axis \(slice.axis)"
+                )
             }
             guard slice.range.lowerBound >= 0, slice.range.upperBound <= t.shape[slice.axis] else {
-                throw ReferenceError.shape("\(path): tensor \(TextEscaping.quoted(name)) has \(t.shape[slice.axis]) entries on axis \(slice.axis), asked for \(slice.range)")
+                throw ReferenceError.shape(
+                    "\(path): tensor \(TextEscaping.quoted(name)) has \(t.shape[slice.axis]) entries on axis \(slice.axis), asked for \(slice.range)"
+                )
             }
             shape[slice.axis] = slice.range.count
             // Rows per index of the sliced axis, and how many (outer) runs there are.
@@ -104,8 +118,9 @@ extension TensorFileReader {
                 var written = 0  // rows placed so far, in file order (the result's order unless axes are swapped)
                 for run in runs {
                     if direct && !swapAxes12 && MemoryLayout<E>.size == size {
-                        try Self.readExactly(fd, path: path, into: UnsafeMutableRawPointer(out.baseAddress! + written * rowLength),
-                                             count: run.count * rowLength * size, offset: t.dataOffset + run.first * rowLength * size)
+                        try Self.readExactly(
+                            fd, path: path, into: UnsafeMutableRawPointer(out.baseAddress! + written * rowLength),
+                            count: run.count * rowLength * size, offset: t.dataOffset + run.first * rowLength * size)
                         written += run.count
                         continue
                     }
@@ -115,15 +130,17 @@ extension TensorFileReader {
                     while row < run.count {
                         let n = min(rowsPerSlab, run.count - row)
                         try slab.withUnsafeMutableBytes { raw in
-                            try Self.readExactly(fd, path: path, into: raw.baseAddress!, count: n * rowLength * size,
-                                                 offset: t.dataOffset + (run.first + row) * rowLength * size)
+                            try Self.readExactly(
+                                fd, path: path, into: raw.baseAddress!, count: n * rowLength * size,
+                                offset: t.dataOffset + (run.first + row) * rowLength * size)
                             for r in 0..<n {
                                 let resultRow = written + r  // the row's index in the sliced tensor, in file order
                                 let dst: Int
                                 if swapAxes12 {
                                     // File (b, s, h) -> result (b, h, s).
                                     let (sAxis, hAxis) = (shape[1], shape[2])
-                                    let b = resultRow / (sAxis * hAxis), s = (resultRow / hAxis) % sAxis, h = resultRow % hAxis
+                                    let b = resultRow / (sAxis * hAxis), s = (resultRow / hAxis) % sAxis,
+                                        h = resultRow % hAxis
                                     dst = ((b * hAxis + h) * sAxis + s) * rowLength
                                 } else {
                                     dst = resultRow * rowLength
@@ -152,18 +169,33 @@ extension TensorFileReader {
     /// f64 do, and f64 rounds once).
     @_specialize(where S == Double)
     @_specialize(where S == Float)
-    static func decode<S: AttentionScalar>(_ raw: UnsafeRawPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<S>) {
+    static func decode<S: AttentionScalar>(
+        _ raw: UnsafeRawPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<S>
+    ) {
         switch dtype {
         case .f64:
-            for i in 0..<count { out[i] = S(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            for i in 0..<count {
+                out[i] = S(
+                    Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+            }
         case .f32:
-            for i in 0..<count { out[i] = S(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
+            for i in 0..<count {
+                out[i] = S(
+                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))))
+            }
         case .f16:
-            for i in 0..<count { out[i] = S(Rounding.float16Value(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+            for i in 0..<count {
+                out[i] = S(
+                    Rounding.float16Value(
+                        UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+            }
         case .bf16:
             // bf16 is the top half of an f32.
             for i in 0..<count {
-                out[i] = S(Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16))
+                out[i] = S(
+                    Float(
+                        bitPattern: UInt32(
+                            UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16))
             }
         case .i64, .i32, .u8, .bool:
             preconditionFailure("decode of a non-float tensor")
@@ -182,14 +214,19 @@ extension TensorFileReader {
     }
 
     /// Reads exactly `count` bytes at `offset` into `buffer`; a file that ends early is an error.
-    static func readExactly(_ fd: Int32, path: String, into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws {
+    static func readExactly(_ fd: Int32, path: String, into buffer: UnsafeMutableRawPointer, count: Int, offset: Int)
+        throws
+    {
         var done = 0
         while done < count {
             let n = Glibc.pread(fd, buffer + done, min(count - done, 1 << 30), off_t(offset + done))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw ReferenceError.file(path: path, problem: n < 0 ? String(cString: strerror(errno))
-                                          : "truncated: needs \(count) bytes at offset \(offset), file ended after \(done)")
+                throw ReferenceError.file(
+                    path: path,
+                    problem: n < 0
+                        ? String(cString: strerror(errno))
+                        : "truncated: needs \(count) bytes at offset \(offset), file ended after \(done)")
             }
             done += n
         }

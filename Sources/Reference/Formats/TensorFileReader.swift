@@ -22,7 +22,9 @@ public struct TensorFileReader: Sendable {
             var prefix = try Self.read(path, offset: 0, count: min(size, 12))
             if prefix.count >= 10 {
                 let long = prefix.count >= 12 && prefix[6] != 1
-                let header = long ? (0..<4).reduce(0) { $0 | Int(prefix[8 + $1]) << (8 * $1) } : Int(prefix[8]) | Int(prefix[9]) << 8
+                let header =
+                    long
+                    ? (0..<4).reduce(0) { $0 | Int(prefix[8 + $1]) << (8 * $1) } : Int(prefix[8]) | Int(prefix[9]) << 8
                 let want = min(size, (long ? 12 : 10) + min(header, NPYFile.maxHeaderBytes))
                 prefix = try Self.read(path, offset: 0, count: want)
             }
@@ -41,7 +43,11 @@ public struct TensorFileReader: Sendable {
     /// The tensor `name`, or a one-line error naming the file and what it holds.
     public func stored(_ name: String) throws -> StoredTensor {
         guard let t = tensors.first(where: { $0.name == name }) else {
-            throw ReferenceError.file(path: path, problem: "no tensor \(TextEscaping.quoted(name)) (has: \(tensors.map { TextEscaping.quoted($0.name, limit: 40) }.joined(separator: ", ")))")
+            throw ReferenceError.file(
+                path: path,
+                problem:
+                    "no tensor \(TextEscaping.quoted(name)) (has: \(tensors.map { TextEscaping.quoted($0.name, limit: 40) }.joined(separator: ", ")))"
+            )
         }
         return t.stored
     }
@@ -49,7 +55,8 @@ public struct TensorFileReader: Sendable {
     /// The whole tensor `name`.
     public func read(_ name: String) throws -> TensorData {
         let t = try stored(name)
-        return try TensorData(dtype: t.dtype, shape: t.shape, bytes: Self.read(path, offset: t.dataOffset, count: t.byteCount))
+        return try TensorData(
+            dtype: t.dtype, shape: t.shape, bytes: Self.read(path, offset: t.dataOffset, count: t.byteCount))
     }
 
     /// The slab of tensor `name` whose index along `axis` lies in `range` (every other axis whole): for (B, H, S, D)
@@ -57,10 +64,13 @@ public struct TensorFileReader: Sendable {
     public func read(_ name: String, axis: Int, range: Range<Int>) throws -> TensorData {
         let t = try stored(name)
         guard (0..<t.shape.count).contains(axis) else {
-            throw ReferenceError.shape("\(path): tensor \(TextEscaping.quoted(name)) of shape \(t.shape) has no axis \(axis)")
+            throw ReferenceError.shape(
+                "\(path): tensor \(TextEscaping.quoted(name)) of shape \(t.shape) has no axis \(axis)")
         }
         guard range.lowerBound >= 0, range.upperBound <= t.shape[axis] else {
-            throw ReferenceError.shape("\(path): tensor \(TextEscaping.quoted(name)) has \(t.shape[axis]) entries on axis \(axis), asked for \(range)")
+            throw ReferenceError.shape(
+                "\(path): tensor \(TextEscaping.quoted(name)) has \(t.shape[axis]) entries on axis \(axis), asked for \(range)"
+            )
         }
         let outer = t.shape[..<axis].reduce(1, *)
         let inner = t.shape[(axis + 1)...].reduce(t.dtype.byteSize, *)
@@ -71,7 +81,8 @@ public struct TensorFileReader: Sendable {
         bytes.reserveCapacity(outer * run)
         if run > 0 {
             for o in 0..<outer {
-                bytes += try Self.read(path, offset: t.dataOffset + (o * t.shape[axis] + range.lowerBound) * inner, count: run)
+                bytes += try Self.read(
+                    path, offset: t.dataOffset + (o * t.shape[axis] + range.lowerBound) * inner, count: run)
             }
         }
         return try TensorData(dtype: t.dtype, shape: shape, bytes: bytes)
@@ -81,9 +92,12 @@ public struct TensorFileReader: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else {
             // The same words as every other read of a missing file (AtomicFile.read).
-            throw ReferenceError.file(path: path, problem: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+            throw ReferenceError.file(
+                path: path, problem: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw ReferenceError.file(path: path, problem: "not a regular file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw ReferenceError.file(path: path, problem: "not a regular file")
+        }
         return Int(info.st_size)
     }
 
@@ -95,11 +109,16 @@ public struct TensorFileReader: Sendable {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            let n = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw ReferenceError.file(path: path, problem: n < 0 ? String(cString: strerror(errno))
-                                          : "truncated: needs \(count) bytes at offset \(offset), file ended after \(done)")
+                throw ReferenceError.file(
+                    path: path,
+                    problem: n < 0
+                        ? String(cString: strerror(errno))
+                        : "truncated: needs \(count) bytes at offset \(offset), file ended after \(done)")
             }
             done += n
         }

@@ -13,7 +13,9 @@ public enum TensorFiles {
     }
 
     /// The bytes of one tensor's file: .npy as is, .safetensors under `name` with `metadata`.
-    public static func encode(_ t: TensorData, for path: String, name: String, metadata: [String: String] = [:]) throws -> [UInt8] {
+    public static func encode(_ t: TensorData, for path: String, name: String, metadata: [String: String] = [:]) throws
+        -> [UInt8]
+    {
         try checkOutputType(path)
         return (path as NSString).pathExtension.lowercased() == "npy"
             ? NPYFile.encode(t) : try SafetensorsFile(tensors: [(name, t)], metadata: metadata).encode()
@@ -38,7 +40,9 @@ public enum TensorFiles {
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             return max(0, size)
         }
-        let kept = try MemoryBudget.product([MemoryBudget.sum(sizes, for: "the input files"), wideningFactor], for: "the input files")
-        return try MemoryBudget.sum([kept, MemoryBudget.product([sizes.max() ?? 0, 2], for: "the input files")], for: "the input files")
+        let kept = try MemoryBudget.product(
+            [MemoryBudget.sum(sizes, for: "the input files"), wideningFactor], for: "the input files")
+        return try MemoryBudget.sum(
+            [kept, MemoryBudget.product([sizes.max() ?? 0, 2], for: "the input files")], for: "the input files")
     }
 }

@@ -29,19 +29,27 @@ extension GoldenCase {
         }
         let naive = try VarlenAttention.run(q: q, k: k, v: v, layout: layout, options: options) { x, o in
             let r = try NaivePipeline.run(x, options: o, dtype: dtype)
-            return try AttentionPartial(output: Tensor(shape: [1, x.queryHeads, x.queries, x.valueDim], data: r.output),
-                                        lse: Tensor(shape: [1, x.queryHeads, x.queries], data: r.lse))
+            return try AttentionPartial(
+                output: Tensor(shape: [1, x.queryHeads, x.queries, x.valueDim], data: r.output),
+                lse: Tensor(shape: [1, x.queryHeads, x.queries], data: r.lse))
         }
         let i32 = { (xs: [Int]) in try TensorData(values: xs.map(Double.init), shape: [xs.count], dtype: .i32) }
         return GeneratedCase(
-            tensors: [("q", try TensorData(q, dtype: dtype)), ("k", try TensorData(k, dtype: dtype)),
-                      ("v", try TensorData(v, dtype: dtype)),
-                      ("cu_seqlens_q", try i32(layout.cuSeqlensQ)), ("cu_seqlens_k", try i32(layout.cuSeqlensK)),
-                      ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
-                      ("out_f32", try TensorData(golden.output, dtype: .f32)), ("lse_f32", try TensorData(golden.lse, dtype: .f32))],
-            metadata: ["layout": "varlen", "q_layout": "thd (total_q, heads, head_dim)", "kv_layout": "thd (total_k, kv_heads, dim)",
-                       "out_layout": "thd (total_q, heads, value_dim)", "lse_layout": "ht (heads, total_q)",
-                       "varlen": "sequence i: queries cu_seqlens_q[i]..<cu_seqlens_q[i+1], keys cu_seqlens_k[i]..<cu_seqlens_k[i+1]; causal, window and ALiBi aligned per sequence"],
+            tensors: [
+                ("q", try TensorData(q, dtype: dtype)), ("k", try TensorData(k, dtype: dtype)),
+                ("v", try TensorData(v, dtype: dtype)),
+                ("cu_seqlens_q", try i32(layout.cuSeqlensQ)), ("cu_seqlens_k", try i32(layout.cuSeqlensK)),
+                ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
+                ("out_f32", try TensorData(golden.output, dtype: .f32)),
+                ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
+            ],
+            metadata: [
+                "layout": "varlen", "q_layout": "thd (total_q, heads, head_dim)",
+                "kv_layout": "thd (total_k, kv_heads, dim)",
+                "out_layout": "thd (total_q, heads, value_dim)", "lse_layout": "ht (heads, total_q)",
+                "varlen":
+                    "sequence i: queries cu_seqlens_q[i]..<cu_seqlens_q[i+1], keys cu_seqlens_k[i]..<cu_seqlens_k[i+1]; causal, window and ALiBi aligned per sequence",
+            ],
             outputTolerance: GoldenTolerance.derive(golden: golden.output.data, naive: naive.output.data, dtype: dtype),
             lseTolerance: GoldenTolerance.derive(golden: golden.lse.data, naive: naive.lse.data, dtype: .f32))
     }
@@ -51,7 +59,8 @@ extension GoldenCase {
     /// row uses and the block table's padding entries (which name an unused page) hold NaN. Also FlashInfer's
     /// kv_indptr / kv_indices / kv_last_page_len.
     static func paged(_ spec: GoldenCaseSpec, dtype: DType, k: Tensor<Double>, v: Tensor<Double>) throws
-        -> [(name: String, data: TensorData)] {
+        -> [(name: String, data: TensorData)]
+    {
         let layout = PageLayout(rawValue: spec.pageLayout ?? "nhd") ?? .nhd
         let ps = spec.pageSize ?? 16
         let lengths = spec.cacheSeqlens ?? []
@@ -67,8 +76,12 @@ extension GoldenCase {
         var table = [[Int]](repeating: [], count: b)
         var next = 0
         for row in 0..<b {
-            table[row] = (0..<blocks[row]).map { _ in defer { next += 1 }; return ids[next] }
-            table[row] += Array(repeating: ids[pages - 1], count: maxBlocks - blocks[row])  // padding names an unused page
+            table[row] = (0..<blocks[row]).map { _ in
+                defer { next += 1 }
+                return ids[next]
+            }
+            // Padding names an unused page.
+            table[row] += Array(repeating: ids[pages - 1], count: maxBlocks - blocks[row])
         }
         func pageTensor(_ dense: Tensor<Double>, dim: Int) -> [Double] {
             var out = [Double](repeating: .nan, count: pages * ps * h * dim)
@@ -76,7 +89,9 @@ extension GoldenCase {
                 for t in 0..<lengths[row] {
                     let page = table[row][t / ps], slot = t % ps
                     for head in 0..<h {
-                        let base = layout == .nhd ? ((page * ps + slot) * h + head) * dim : ((page * h + head) * ps + slot) * dim
+                        let base =
+                            layout == .nhd
+                            ? ((page * ps + slot) * h + head) * dim : ((page * h + head) * ps + slot) * dim
                         for c in 0..<dim { out[base + c] = dense.data[((row * h + head) * cap + t) * dim + c] }
                     }
                 }
@@ -84,15 +99,20 @@ extension GoldenCase {
             return out
         }
         let shape = { (dim: Int) in layout == .nhd ? [pages, ps, h, dim] : [pages, h, ps, dim] }
-        let cache = try PagedKVCache(kPages: Tensor(shape: shape(d), data: pageTensor(k, dim: d)),
-                                     vPages: Tensor(shape: shape(dv), data: pageTensor(v, dim: dv)),
-                                     layout: layout, blockTable: table, cacheSeqlens: lengths)
+        let cache = try PagedKVCache(
+            kPages: Tensor(shape: shape(d), data: pageTensor(k, dim: d)),
+            vPages: Tensor(shape: shape(dv), data: pageTensor(v, dim: dv)),
+            layout: layout, blockTable: table, cacheSeqlens: lengths)
         let csr = cache.flashInferIndices
-        let i32 = { (xs: [Int], shape: [Int]) in try TensorData(values: xs.map(Double.init), shape: shape, dtype: .i32) }
-        return [("k_cache", try TensorData(cache.kPages, dtype: dtype)), ("v_cache", try TensorData(cache.vPages, dtype: dtype)),
-                ("block_table", try i32(table.flatMap { $0 }, [b, maxBlocks])), ("cache_seqlens", try i32(lengths, [b])),
-                ("kv_indptr", try i32(csr.indptr, [b + 1])), ("kv_indices", try i32(csr.indices, [csr.indices.count])),
-                ("kv_last_page_len", try i32(csr.lastPageLength, [b]))]
+        let i32 = { (xs: [Int], shape: [Int]) in try TensorData(values: xs.map(Double.init), shape: shape, dtype: .i32)
+        }
+        return [
+            ("k_cache", try TensorData(cache.kPages, dtype: dtype)),
+            ("v_cache", try TensorData(cache.vPages, dtype: dtype)),
+            ("block_table", try i32(table.flatMap { $0 }, [b, maxBlocks])), ("cache_seqlens", try i32(lengths, [b])),
+            ("kv_indptr", try i32(csr.indptr, [b + 1])), ("kv_indices", try i32(csr.indices, [csr.indices.count])),
+            ("kv_last_page_len", try i32(csr.lastPageLength, [b])),
+        ]
     }
 
     /// Merge: `partials` states (v, s) per (row, head), v in `dtype`, s in f32 in `lse_base`; some partials are
@@ -105,35 +125,43 @@ extension GoldenCase {
         var g = SeededGenerator(seed: spec.seed ?? 0)
         let v = g.normals(rows * n * h * d).map { Rounding.to(dtype, $0) }
         var s = g.normals(rows * n * h, std: spec.std ?? 2).map { Double(Float($0)) }
-        for r in 0..<rows { for p in 0..<n { for head in 0..<h where r % 5 == 4 || (r + 2 * p + head) % 7 == 3 {
-            s[(r * n + p) * h + head] = -.infinity
-        } } }
+        for r in 0..<rows {
+            for p in 0..<n {
+                for head in 0..<h where r % 5 == 4 || (r + 2 * p + head) % 7 == 3 {
+                    s[(r * n + p) * h + head] = -.infinity
+                }
+            }
+        }
         var out = [Double](repeating: 0, count: rows * h * d), lse = [Double](repeating: -.infinity, count: rows * h)
         var naiveOut = out, naiveLSE = lse
-        for r in 0..<rows { for head in 0..<h {
-            let states = (0..<n).map { s[(r * n + $0) * h + head] }
-            let vRow = { (p: Int) in (r * n + p) * h * d + head * d }
-            let m = states.max()!
-            guard m != -.infinity else { continue }
-            let w = states.map { $0 == -.infinity ? 0 : PortableMath.exp(($0 - m) * ln) }
-            var total = CompensatedSum()
-            for x in w { total.add(x) }
-            lse[r * h + head] = m + PortableMath.log(total.value) / ln
-            for c in 0..<d {
-                var acc = CompensatedSum()
-                for p in 0..<n where w[p] != 0 { acc.add(w[p] * v[vRow(p) + c]) }
-                out[(r * h + head) * d + c] = acc.value / total.value
+        for r in 0..<rows {
+            for head in 0..<h {
+                let states = (0..<n).map { s[(r * n + $0) * h + head] }
+                let vRow = { (p: Int) in (r * n + p) * h * d + head * d }
+                let m = states.max()!
+                guard m != -.infinity else { continue }
+                let w = states.map { $0 == -.infinity ? 0 : PortableMath.exp(($0 - m) * ln) }
+                var total = CompensatedSum()
+                for x in w { total.add(x) }
+                lse[r * h + head] = m + PortableMath.log(total.value) / ln
+                for c in 0..<d {
+                    var acc = CompensatedSum()
+                    for p in 0..<n where w[p] != 0 { acc.add(w[p] * v[vRow(p) + c]) }
+                    out[(r * h + head) * d + c] = acc.value / total.value
+                }
+                // The naive merge: f32 weights and sums, the output rounded to the dtype.
+                let wf = states.map {
+                    $0 == -.infinity ? Float(0) : Float(PortableMath.exp(Double(Float($0 - m)) * ln))
+                }
+                let tf = wf.reduce(Float(0), +)
+                naiveLSE[r * h + head] = Double(Float(m) + Float(PortableMath.log(Double(tf)) / ln))
+                for c in 0..<d {
+                    var acc: Float = 0
+                    for p in 0..<n { acc += wf[p] * Float(v[vRow(p) + c]) }
+                    naiveOut[(r * h + head) * d + c] = Rounding.to(dtype, Double(acc / tf))
+                }
             }
-            // The naive merge: f32 weights and sums, the output rounded to the dtype.
-            let wf = states.map { $0 == -.infinity ? Float(0) : Float(PortableMath.exp(Double(Float($0 - m)) * ln)) }
-            let tf = wf.reduce(Float(0), +)
-            naiveLSE[r * h + head] = Double(Float(m) + Float(PortableMath.log(Double(tf)) / ln))
-            for c in 0..<d {
-                var acc: Float = 0
-                for p in 0..<n { acc += wf[p] * Float(v[vRow(p) + c]) }
-                naiveOut[(r * h + head) * d + c] = Rounding.to(dtype, Double(acc / tf))
-            }
-        } }
+        }
         var tensors: [(name: String, data: TensorData)] = []
         if n == 2 {
             // FlashInfer's merge_state(v_a, s_a, v_b, s_b): (rows, heads, dim) and (rows, heads).
@@ -152,16 +180,22 @@ extension GoldenCase {
             tensors.append(("v", try TensorData(values: v, shape: [rows, n, h, d], dtype: dtype)))
             tensors.append(("s", try TensorData(values: s, shape: [rows, n, h], dtype: .f32)))
         }
-        tensors += [("out", try TensorData(values: out, shape: [rows, h, d], dtype: .f64)),
-                    ("lse", try TensorData(values: lse, shape: [rows, h], dtype: .f64)),
-                    ("out_f32", try TensorData(values: out, shape: [rows, h, d], dtype: .f32)),
-                    ("lse_f32", try TensorData(values: lse, shape: [rows, h], dtype: .f32))]
+        tensors += [
+            ("out", try TensorData(values: out, shape: [rows, h, d], dtype: .f64)),
+            ("lse", try TensorData(values: lse, shape: [rows, h], dtype: .f64)),
+            ("out_f32", try TensorData(values: out, shape: [rows, h, d], dtype: .f32)),
+            ("lse_f32", try TensorData(values: lse, shape: [rows, h], dtype: .f32)),
+        ]
         return GeneratedCase(
             tensors: tensors,
-            metadata: ["layout": "merge", "lse_base": base2 ? "2" : "e", "out_layout": "(rows, heads, head_dim)", "lse_layout": "(rows, heads)",
-                       "merge": n == 2 ? "merge_state(v_a, s_a, v_b, s_b) -> (out, lse); FlashInfer names v_merged, s_merged are accepted by check"
-                           : "merge_states(v, s) -> (out, lse); FlashInfer names v_merged, s_merged are accepted by check",
-                       "empty": "s = -inf marks an empty partial; a row whose partials are all -inf merges to out 0, lse -inf"],
+            metadata: [
+                "layout": "merge", "lse_base": base2 ? "2" : "e", "out_layout": "(rows, heads, head_dim)",
+                "lse_layout": "(rows, heads)",
+                "merge": n == 2
+                    ? "merge_state(v_a, s_a, v_b, s_b) -> (out, lse); FlashInfer names v_merged, s_merged are accepted by check"
+                    : "merge_states(v, s) -> (out, lse); FlashInfer names v_merged, s_merged are accepted by check",
+                "empty": "s = -inf marks an empty partial; a row whose partials are all -inf merges to out 0, lse -inf",
+            ],
             outputTolerance: GoldenTolerance.derive(golden: out, naive: naiveOut, dtype: dtype),
             lseTolerance: GoldenTolerance.derive(golden: lse, naive: naiveLSE, dtype: .f32))
     }

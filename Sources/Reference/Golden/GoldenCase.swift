@@ -35,28 +35,40 @@ public struct GoldenCase: Sendable {
         guard [.bf16, .f16, .f32].contains(dtype) else {
             throw ReferenceError.invalidOption("golden dtype must be bf16, f16 or f32, got \(dtype.rawValue)")
         }
-        try budget.check(try spec.estimatedBytes(backward: backward), for: "golden case \(TextEscaping.quoted(spec.name))")
+        try budget.check(
+            try spec.estimatedBytes(backward: backward), for: "golden case \(TextEscaping.quoted(spec.name))")
         self.spec = spec
         self.dtype = dtype
         if backward && spec.goldenLayout != .dense {
-            throw ReferenceError.invalidOption("case \(TextEscaping.quoted(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))")
+            throw ReferenceError.invalidOption(
+                "case \(TextEscaping.quoted(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))"
+            )
         }
         if spec.goldenLayout == .varlen || spec.goldenLayout == .merge {
-            let generated = spec.goldenLayout == .varlen ? try GoldenCase.varlen(spec, dtype: dtype) : try GoldenCase.merge(spec, dtype: dtype)
-            (outputTolerance, lseTolerance, gradientTolerances) = (generated.outputTolerance, generated.lseTolerance, nil)
-            let metadata = GoldenCase.commonMetadata(spec, dtype: dtype, output: generated.outputTolerance, lse: generated.lseTolerance)
-                .merging(generated.metadata) { $1 }
+            let generated =
+                spec.goldenLayout == .varlen
+                ? try GoldenCase.varlen(spec, dtype: dtype) : try GoldenCase.merge(spec, dtype: dtype)
+            (outputTolerance, lseTolerance, gradientTolerances) = (
+                generated.outputTolerance, generated.lseTolerance, nil
+            )
+            let metadata = GoldenCase.commonMetadata(
+                spec, dtype: dtype, output: generated.outputTolerance, lse: generated.lseTolerance
+            )
+            .merging(generated.metadata) { $1 }
             file = SafetensorsFile(tensors: generated.tensors, metadata: metadata)
             return
         }
-        let (b, hq, hkv, sq, sk, d, dv) = (spec.batch, spec.heads, spec.kvHeadCount, spec.seqQ, spec.seqK, spec.headDim, spec.valueDimension)
+        let (b, hq, hkv, sq, sk, d, dv) = (
+            spec.batch, spec.heads, spec.kvHeadCount, spec.seqQ, spec.seqK, spec.headDim, spec.valueDimension
+        )
         var g = SeededGenerator(seed: spec.seed ?? 0)
         let std = spec.std ?? 1
         func quantised(_ shape: [Int], _ s: Double) throws -> Tensor<Double> {
             try Tensor(shape: shape, data: g.normals(shape.reduce(1, *), std: s).map { Rounding.to(dtype, $0) })
         }
-        let inputs = try AttentionInputs(q: quantised([b, hq, sq, d], std), k: quantised([b, hkv, sk, d], std),
-                                         v: quantised([b, hkv, sk, dv], 1))
+        let inputs = try AttentionInputs(
+            q: quantised([b, hq, sq, d], std), k: quantised([b, hkv, sk, d], std),
+            v: quantised([b, hkv, sk, dv], 1))
         let options = try spec.options()
         let energy = try AttentionEnergy(inputs: inputs, options: options)
         let golden = try energy.partial()
@@ -68,7 +80,8 @@ public struct GoldenCase: Sendable {
             ("q", try TensorData(inputs.q, dtype: dtype)), ("k", try TensorData(inputs.k, dtype: dtype)),
             ("v", try TensorData(inputs.v, dtype: dtype)),
             ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
-            ("out_f32", try TensorData(golden.output, dtype: .f32)), ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
+            ("out_f32", try TensorData(golden.output, dtype: .f32)),
+            ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
         ]
         var gradientTolerances: [(name: String, tolerance: GoldenTolerance)]? = nil
         var upstream: Tensor<Double>? = nil
@@ -78,7 +91,9 @@ public struct GoldenCase: Sendable {
             let naiveGrads = try NaivePipeline.backward(inputs, dO: dO, options: options, dtype: dtype)
             tensors.append(("do", try TensorData(dO, dtype: dtype)))
             var tolerances: [(name: String, tolerance: GoldenTolerance)] = []
-            for (name, golden, naive) in [("dq", grads.dq, naiveGrads.dq), ("dk", grads.dk, naiveGrads.dk), ("dv", grads.dv, naiveGrads.dv)] {
+            for (name, golden, naive) in [
+                ("dq", grads.dq, naiveGrads.dq), ("dk", grads.dk, naiveGrads.dk), ("dv", grads.dv, naiveGrads.dv),
+            ] {
                 tensors.append((name, try TensorData(golden, dtype: .f64)))
                 tensors.append(("\(name)_f32", try TensorData(golden, dtype: .f32)))
                 tolerances.append((name, GoldenTolerance.derive(golden: golden.data, naive: naive, dtype: dtype)))
@@ -115,14 +130,19 @@ public struct GoldenCase: Sendable {
             tensors.removeAll { $0.name == "k" || $0.name == "v" }
             tensors.insert(contentsOf: pagedTensors, at: 1)
             metadata["kv_layout"] = "paged-\(spec.pageLayout ?? "nhd")"
-            metadata["paging"] = "token t of batch row b: slot t % page_size of page block_table[b][t / page_size]; k_cache/v_cache are "
-                + ((spec.pageLayout ?? "nhd") == "hnd" ? "(num_pages, kv_heads, page_size, dim)" : "(num_pages, page_size, kv_heads, dim)")
+            metadata["paging"] =
+                "token t of batch row b: slot t % page_size of page block_table[b][t / page_size]; k_cache/v_cache are "
+                + ((spec.pageLayout ?? "nhd") == "hnd"
+                    ? "(num_pages, kv_heads, page_size, dim)" : "(num_pages, page_size, kv_heads, dim)")
                 + "; pages shuffled; unused slots, unused pages and the block table's padding (an unused page) hold NaN; "
                 + "kv_indptr/kv_indices/kv_last_page_len are FlashInfer's form of the same table"
         }
         if let gradientTolerances {
-            metadata["backward"] = "do: upstream gradient, rounded once to \(dtype.rawValue); dq, dk, dv: f64 gradients of sum(do * out) from the energy formulation (compensated sums, portable exp); *_f32 are them rounded once"
-                + (spec.splits == nil ? "" : "; tree.pP.shardI.dq is shard I's share of dq (global LSE and D), .dk/.dv the gradients of its keys")
+            metadata["backward"] =
+                "do: upstream gradient, rounded once to \(dtype.rawValue); dq, dk, dv: f64 gradients of sum(do * out) from the energy formulation (compensated sums, portable exp); *_f32 are them rounded once"
+                + (spec.splits == nil
+                    ? ""
+                    : "; tree.pP.shardI.dq is shard I's share of dq (global LSE and D), .dk/.dv the gradients of its keys")
             for (name, tol) in gradientTolerances {
                 metadata["tolerance.\(name).atol"] = "\(tol.atol)"
                 metadata["tolerance.\(name).naive_max_abs_error"] = "\(tol.naiveMaxAbsError)"
@@ -131,7 +151,8 @@ public struct GoldenCase: Sendable {
         }
         if let splits = spec.splits {
             metadata["tree.splits"] = splits.map(String.init).joined(separator: ",")
-            metadata["tree.plan"] = "binary: pairs (0,1),(2,3),... left to right, odd node carried up; shards are contiguous, the first Sk mod p get one extra key"
+            metadata["tree.plan"] =
+                "binary: pairs (0,1),(2,3),... left to right, odd node carried up; shards are contiguous, the first Sk mod p get one extra key"
         }
         file = SafetensorsFile(tensors: tensors, metadata: metadata)
     }
@@ -140,12 +161,16 @@ public struct GoldenCase: Sendable {
 extension GoldenCase {
     /// The metadata every case has: its options, dtype, layout defaults (bhsd, LSE base e), the generator and the
     /// tolerances with their rule.
-    static func commonMetadata(_ spec: GoldenCaseSpec, dtype: DType, output: GoldenTolerance, lse: GoldenTolerance) -> [String: String] {
+    static func commonMetadata(_ spec: GoldenCaseSpec, dtype: DType, output: GoldenTolerance, lse: GoldenTolerance)
+        -> [String: String]
+    {
         [
             "case": spec.canonicalJSON, "dtype": dtype.rawValue, "layout": "bhsd", "lse_layout": "bhs", "lse_base": "e",
             "seed": "\(spec.seed ?? 0)", "generator": GoldenCase.generatorVersion,
-            "inputs": "seeded normals (SeededGenerator, Irwin-Hall) rounded once from f64 to \(dtype.rawValue), nearest even",
-            "golden": "f64 from the quantised inputs: compensated sums, portable exp/log; out_f32/lse_f32 are it rounded once",
+            "inputs":
+                "seeded normals (SeededGenerator, Irwin-Hall) rounded once from f64 to \(dtype.rawValue), nearest even",
+            "golden":
+                "f64 from the quantised inputs: compensated sums, portable exp/log; out_f32/lse_f32 are it rounded once",
             "empty_rows": "output 0, lse -inf",
             "tolerance.rule": GoldenTolerance.rule,
             "tolerance.out.atol": "\(output.atol)", "tolerance.out.naive_max_abs_error": "\(output.naiveMaxAbsError)",
@@ -170,8 +195,11 @@ extension GoldenCaseSpec {
             let q = try MemoryBudget.product([batch, heads, seqQ, headDim + 1, 8], for: what)
             var shares = 0
             for p in splits ?? [] { shares = try MemoryBudget.sum([shares, p, 1], for: what) }
-            gradients = try MemoryBudget.sum([try MemoryBudget.product([inputElements, 8, 3], for: what),
-                                              try MemoryBudget.product([q, shares, 2], for: what)], for: what)
+            gradients = try MemoryBudget.sum(
+                [
+                    try MemoryBudget.product([inputElements, 8, 3], for: what),
+                    try MemoryBudget.product([q, shares, 2], for: what),
+                ], for: what)
         }
         var partials = 3
         for p in splits ?? [] {
@@ -189,26 +217,38 @@ extension GoldenCaseSpec {
             layoutBytes = try MemoryBudget.product([seqQ, self.partials ?? 2, heads, headDim + 1, 8, 4], for: what)
         } else if goldenLayout == .paged {
             let spare = try MemoryBudget.product([2, pageSize ?? 1, kvHeadCount, headDim + valueDimension], for: what)
-            layoutBytes = try MemoryBudget.product([try MemoryBudget.sum([inputElements, spare], for: what), 8, 2], for: what)
+            layoutBytes = try MemoryBudget.product(
+                [try MemoryBudget.sum([inputElements, spare], for: what), 8, 2], for: what)
         }
-        return try MemoryBudget.sum([try MemoryBudget.product([partial, partials], for: what),
-                                     try MemoryBudget.product([inputElements, 8, 3], for: what), gradients, layoutBytes], for: what)
+        return try MemoryBudget.sum(
+            [
+                try MemoryBudget.product([partial, partials], for: what),
+                try MemoryBudget.product([inputElements, 8, 3], for: what), gradients, layoutBytes,
+            ], for: what)
     }
 
     /// JSON with sorted keys and Swift's shortest round-trip number text: the same bytes on every machine.
     public var canonicalJSON: String {
-        var fields: [(String, String)] = [("name", TextEscaping.jsonLiteral(name)), ("batch", "\(batch)"), ("heads", "\(heads)"),
-                                          ("kv_heads", "\(kvHeadCount)"), ("seq_q", "\(seqQ)"), ("seq_k", "\(seqK)"),
-                                          ("head_dim", "\(headDim)"), ("value_dim", "\(valueDimension)"),
-                                          ("causal", TextEscaping.jsonLiteral(causal ?? "none")), ("seed", "\(seed ?? 0)"),
-                                          ("std", "\(std ?? 1)")]
+        var fields: [(String, String)] = [
+            ("name", TextEscaping.jsonLiteral(name)), ("batch", "\(batch)"), ("heads", "\(heads)"),
+            ("kv_heads", "\(kvHeadCount)"), ("seq_q", "\(seqQ)"), ("seq_k", "\(seqK)"),
+            ("head_dim", "\(headDim)"), ("value_dim", "\(valueDimension)"),
+            ("causal", TextEscaping.jsonLiteral(causal ?? "none")), ("seed", "\(seed ?? 0)"),
+            ("std", "\(std ?? 1)"),
+        ]
         if let window { fields.append(("window", "[\(window[0]),\(window[1])]")) }
         if let softcap { fields.append(("softcap", "\(softcap)")) }
         if let scale { fields.append(("scale", "\(scale)")) }
         if alibi == true {
-            fields.append(("alibi_slopes", "[" + GoldenCaseSpec.alibiSlopes(heads: heads).map { "\($0)" }.joined(separator: ",") + "]"))
+            fields.append(
+                (
+                    "alibi_slopes",
+                    "[" + GoldenCaseSpec.alibiSlopes(heads: heads).map { "\($0)" }.joined(separator: ",") + "]"
+                ))
         }
-        if let cacheSeqlens { fields.append(("cache_seqlens", "[" + cacheSeqlens.map(String.init).joined(separator: ",") + "]")) }
+        if let cacheSeqlens {
+            fields.append(("cache_seqlens", "[" + cacheSeqlens.map(String.init).joined(separator: ",") + "]"))
+        }
         if let splits { fields.append(("splits", "[" + splits.map(String.init).joined(separator: ",") + "]")) }
         if let layout { fields.append(("layout", TextEscaping.jsonLiteral(layout))) }
         if let seqlensQ { fields.append(("seqlens_q", "[" + seqlensQ.map(String.init).joined(separator: ",") + "]")) }

@@ -74,27 +74,50 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
-    public init(name: String, batch: Int = 1, heads: Int = 2, kvHeads: Int? = nil, seqQ: Int, seqK: Int, headDim: Int,
-                valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
-                scale: Double? = nil, alibi: Bool? = nil, cacheSeqlens: [Int]? = nil, std: Double? = nil,
-                seed: UInt64? = nil, splits: [Int]? = nil, layout: String? = nil, seqlensQ: [Int]? = nil,
-                seqlensK: [Int]? = nil, pageSize: Int? = nil, pageLayout: String? = nil, partials: Int? = nil,
-                lseBase: String? = nil) {
-        self.name = name; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads; self.seqQ = seqQ
-        self.seqK = seqK; self.headDim = headDim; self.valueDim = valueDim; self.causal = causal; self.window = window
-        self.softcap = softcap; self.scale = scale; self.alibi = alibi; self.cacheSeqlens = cacheSeqlens; self.std = std
-        self.seed = seed; self.splits = splits
-        self.layout = layout; self.seqlensQ = seqlensQ; self.seqlensK = seqlensK; self.pageSize = pageSize
-        self.pageLayout = pageLayout; self.partials = partials; self.lseBase = lseBase
+    public init(
+        name: String, batch: Int = 1, heads: Int = 2, kvHeads: Int? = nil, seqQ: Int, seqK: Int, headDim: Int,
+        valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
+        scale: Double? = nil, alibi: Bool? = nil, cacheSeqlens: [Int]? = nil, std: Double? = nil,
+        seed: UInt64? = nil, splits: [Int]? = nil, layout: String? = nil, seqlensQ: [Int]? = nil,
+        seqlensK: [Int]? = nil, pageSize: Int? = nil, pageLayout: String? = nil, partials: Int? = nil,
+        lseBase: String? = nil
+    ) {
+        self.name = name
+        self.batch = batch
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.seqQ = seqQ
+        self.seqK = seqK
+        self.headDim = headDim
+        self.valueDim = valueDim
+        self.causal = causal
+        self.window = window
+        self.softcap = softcap
+        self.scale = scale
+        self.alibi = alibi
+        self.cacheSeqlens = cacheSeqlens
+        self.std = std
+        self.seed = seed
+        self.splits = splits
+        self.layout = layout
+        self.seqlensQ = seqlensQ
+        self.seqlensK = seqlensK
+        self.pageSize = pageSize
+        self.pageLayout = pageLayout
+        self.partials = partials
+        self.lseBase = lseBase
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
-    public static func varlen(name: String, heads: Int = 2, kvHeads: Int? = nil, seqlensQ: [Int], seqlensK: [Int], headDim: Int,
-                              valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
-                              alibi: Bool? = nil, seed: UInt64? = nil) -> GoldenCaseSpec {
-        GoldenCaseSpec(name: name, batch: seqlensQ.count, heads: heads, kvHeads: kvHeads, seqQ: seqlensQ.max() ?? 0,
-                       seqK: seqlensK.max() ?? 0, headDim: headDim, valueDim: valueDim, causal: causal, window: window,
-                       softcap: softcap, alibi: alibi, seed: seed, layout: "varlen", seqlensQ: seqlensQ, seqlensK: seqlensK)
+    public static func varlen(
+        name: String, heads: Int = 2, kvHeads: Int? = nil, seqlensQ: [Int], seqlensK: [Int], headDim: Int,
+        valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
+        alibi: Bool? = nil, seed: UInt64? = nil
+    ) -> GoldenCaseSpec {
+        GoldenCaseSpec(
+            name: name, batch: seqlensQ.count, heads: heads, kvHeads: kvHeads, seqQ: seqlensQ.max() ?? 0,
+            seqK: seqlensK.max() ?? 0, headDim: headDim, valueDim: valueDim, causal: causal, window: window,
+            softcap: softcap, alibi: alibi, seed: seed, layout: "varlen", seqlensQ: seqlensQ, seqlensK: seqlensK)
     }
 
     /// Decodes a case from its snake_case keys (`kv_heads`, `seq_q`, ...): `name`, `seq_q`, `seq_k` and `head_dim`
@@ -138,9 +161,12 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     /// Elements of q, k and v together; suites refuse absurd sizes before allocating.
     /// Saturates at Int.max (any size out of range is refused by `validate`).
     public var inputElements: Int {
-        (try? MemoryBudget.sum([MemoryBudget.product([batch, heads, seqQ, headDim], for: "inputs"),
-                                MemoryBudget.product([batch, kvHeadCount, seqK, headDim], for: "inputs"),
-                                MemoryBudget.product([batch, kvHeadCount, seqK, valueDimension], for: "inputs")], for: "inputs")) ?? .max
+        (try? MemoryBudget.sum(
+            [
+                MemoryBudget.product([batch, heads, seqQ, headDim], for: "inputs"),
+                MemoryBudget.product([batch, kvHeadCount, seqK, headDim], for: "inputs"),
+                MemoryBudget.product([batch, kvHeadCount, seqK, valueDimension], for: "inputs"),
+            ], for: "inputs")) ?? .max
     }
 
     /// Largest shard count in `splits`.
@@ -148,7 +174,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
 
     /// Checks sizes and options, with a one-line message naming the case.
     public func validate() throws {
-        if let problem = validationProblem() { throw ReferenceError.invalidOption("case \(TextEscaping.quoted(name)): \(problem)") }
+        if let problem = validationProblem() {
+            throw ReferenceError.invalidOption("case \(TextEscaping.quoted(name)): \(problem)")
+        }
     }
 
     /// The first problem of this case's values as a phrase (without the case name), or nil when it is valid.
@@ -156,22 +184,30 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             return "name must be letters, digits, '-', '_' or '.'"
         }
-        for (key, v) in [("batch", batch), ("heads", heads), ("kv_heads", kvHeadCount), ("head_dim", headDim),
-                         ("value_dim", valueDimension)] where v < 1 || v > 4096 {
+        for (key, v) in [
+            ("batch", batch), ("heads", heads), ("kv_heads", kvHeadCount), ("head_dim", headDim),
+            ("value_dim", valueDimension),
+        ] where v < 1 || v > 4096 {
             return "\(key) must be in 1...4096, got \(v)"
         }
         for (key, v) in [("seq_q", seqQ), ("seq_k", seqK)] where v < 0 || v > 1 << 20 {
             return "\(key) must be in 0...\(1 << 20), got \(v)"
         }
-        guard heads % kvHeadCount == 0 else { return "heads (\(heads)) must be a multiple of kv_heads (\(kvHeadCount))" }
-        guard inputElements <= 1 << 26 else { return "inputs of \(inputElements) elements exceed the 2^26 limit of a golden case" }
+        guard heads % kvHeadCount == 0 else {
+            return "heads (\(heads)) must be a multiple of kv_heads (\(kvHeadCount))"
+        }
+        guard inputElements <= 1 << 26 else {
+            return "inputs of \(inputElements) elements exceed the 2^26 limit of a golden case"
+        }
         if let causal, CausalMode(rawValue: causal) == nil {
             return "unknown causal \(TextEscaping.quoted(causal)) (none, top-left, bottom-right)"
         }
         if let window, window.count != 2 { return "window must be [left, right]" }
         if let std, !(std.isFinite && std > 0) { return "std must be positive" }
         if let splits {
-            if let bad = splits.first(where: { $0 < 1 || $0 > Self.maxSplit }) { return "split \(bad) outside 1...\(Self.maxSplit)" }
+            if let bad = splits.first(where: { $0 < 1 || $0 > Self.maxSplit }) {
+                return "split \(bad) outside 1...\(Self.maxSplit)"
+            }
             var seen = Set<Int>()
             if let dup = splits.first(where: { !seen.insert($0).inserted }) {
                 return "split \(dup) is listed twice (each p has its own tree.p<p>.* tensors)"
@@ -196,8 +232,10 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         guard let kind = GoldenLayout(rawValue: layout ?? "dense") else {
             return "unknown layout \(TextEscaping.quoted(layout ?? "")) (dense, varlen, paged, merge)"
         }
-        let given: [(String, Bool)] = [("seqlens_q", seqlensQ != nil), ("seqlens_k", seqlensK != nil), ("page_size", pageSize != nil),
-                                       ("page_layout", pageLayout != nil), ("partials", partials != nil), ("lse_base", lseBase != nil)]
+        let given: [(String, Bool)] = [
+            ("seqlens_q", seqlensQ != nil), ("seqlens_k", seqlensK != nil), ("page_size", pageSize != nil),
+            ("page_layout", pageLayout != nil), ("partials", partials != nil), ("lse_base", lseBase != nil),
+        ]
         let allowed: Set<String>
         switch kind {
         case .dense: allowed = []
@@ -215,26 +253,39 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
             guard let q = seqlensQ, let k = seqlensK, q.count == k.count, !q.isEmpty else {
                 return "a varlen case needs seqlens_q and seqlens_k, one length per sequence each"
             }
-            if let bad = (q + k).first(where: { $0 < 0 || $0 > 1 << 16 }) { return "sequence length \(bad) outside 0...65536" }
+            if let bad = (q + k).first(where: { $0 < 0 || $0 > 1 << 16 }) {
+                return "sequence length \(bad) outside 0...65536"
+            }
             guard cacheSeqlens == nil, splits == nil else { return "a varlen case takes no cache_seqlens or splits" }
             guard batch == q.count, seqQ == (q.max() ?? 0), seqK == (k.max() ?? 0) else {
                 return "a varlen case's batch, seq_q and seq_k come from seqlens_q and seqlens_k (leave them out)"
             }
         case .paged:
-            guard let size = pageSize, (1...4096).contains(size) else { return "a paged case needs page_size in 1...4096" }
+            guard let size = pageSize, (1...4096).contains(size) else {
+                return "a paged case needs page_size in 1...4096"
+            }
             if let pageLayout, PageLayout(rawValue: pageLayout) == nil {
                 return "unknown page_layout \(TextEscaping.quoted(pageLayout)) (nhd, hnd)"
             }
-            guard cacheSeqlens != nil else { return "a paged case needs cache_seqlens (the tokens in each row's pages)" }
+            guard cacheSeqlens != nil else {
+                return "a paged case needs cache_seqlens (the tokens in each row's pages)"
+            }
             guard splits == nil else { return "a paged case takes no splits" }
         case .merge:
             guard let n = partials, (2...1024).contains(n) else { return "a merge case needs partials in 2...1024" }
             let states = (try? MemoryBudget.product([seqQ, n, heads, headDim], for: "merge")) ?? .max
-            guard states <= 1 << 26 else { return "merge states of \(states) elements exceed the 2^26 limit of a golden case" }
-            if let lseBase, lseBase != "e", lseBase != "2" { return "lse_base must be e or 2, got \(TextEscaping.quoted(lseBase))" }
-            guard causal == nil, window == nil, softcap == nil, scale == nil, alibi == nil, cacheSeqlens == nil, splits == nil,
-                  kvHeads == nil, valueDim == nil, batch == 1 else {
-                return "a merge case takes only name, heads, seq_q (rows), seq_k, head_dim, partials, lse_base, std and seed"
+            guard states <= 1 << 26 else {
+                return "merge states of \(states) elements exceed the 2^26 limit of a golden case"
+            }
+            if let lseBase, lseBase != "e", lseBase != "2" {
+                return "lse_base must be e or 2, got \(TextEscaping.quoted(lseBase))"
+            }
+            guard causal == nil, window == nil, softcap == nil, scale == nil, alibi == nil, cacheSeqlens == nil,
+                splits == nil,
+                kvHeads == nil, valueDim == nil, batch == 1
+            else {
+                return
+                    "a merge case takes only name, heads, seq_q (rows), seq_k, head_dim, partials, lse_base, std and seed"
             }
         }
         return nil
@@ -242,8 +293,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
 
     /// The attention options this case exercises.
     public func options() throws -> AttentionOptions {
-        var o = AttentionOptions(scale: scale, causal: CausalMode(rawValue: causal ?? "none") ?? .none, softcap: softcap,
-                                 cacheSeqlens: cacheSeqlens)
+        var o = AttentionOptions(
+            scale: scale, causal: CausalMode(rawValue: causal ?? "none") ?? .none, softcap: softcap,
+            cacheSeqlens: cacheSeqlens)
         if let window { o.window = SlidingWindow(left: window[0], right: window[1]) }
         if alibi == true { o.alibiSlopes = GoldenCaseSpec.alibiSlopes(heads: heads) }
         _ = try ScoreRule(options: o, batch: batch, queryHeads: heads, queries: seqQ, keys: seqK, headDim: headDim)
@@ -255,7 +307,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         (0..<heads).map { h in
             let e = 8 * Double(h + 1) / Double(heads)
             // Exact powers of two when 8(h+1)/H is an integer (H = 1, 2, 4, 8), else the portable exp.
-            return e == e.rounded() ? Double(sign: .plus, exponent: -Int(e), significand: 1) : PortableMath.exp(-e * 0.6931471805599453)
+            return e == e.rounded()
+                ? Double(sign: .plus, exponent: -Int(e), significand: 1) : PortableMath.exp(-e * 0.6931471805599453)
         }
     }
 }

@@ -71,7 +71,9 @@ public struct GoldenChecker {
     public func run() throws -> [Row] {
         let manifest = try GoldenManifest.read(folder: goldenFolder)
         let entries = manifest.entries.filter { filter == nil || $0.name.contains(filter!) }
-        guard !entries.isEmpty else { throw ReferenceError.invalidOption("no golden case matches \(TextEscaping.quoted(filter ?? ""))") }
+        guard !entries.isEmpty else {
+            throw ReferenceError.invalidOption("no golden case matches \(TextEscaping.quoted(filter ?? ""))")
+        }
         let resultFile: SafetensorsFile? = results.hasSuffix(".safetensors") ? try SafetensorsFile.read(results) : nil
         if resultFile == nil {
             var isDir: ObjCBool = false
@@ -88,52 +90,77 @@ public struct GoldenChecker {
             // have exactly their shapes. The others are bhsd, and results may be bhsd or bshd.
             let goldenLayout = golden.metadata["layout"] ?? "bhsd"
             let packed = goldenLayout == "varlen" || goldenLayout == "merge"
-            let shapesOK = packed ? goldenOut.shape.count == 3 && goldenLSE.shape.count == 2
+            let shapesOK =
+                packed
+                ? goldenOut.shape.count == 3 && goldenLSE.shape.count == 2
                 : goldenOut.shape.count == 4 && goldenLSE.shape == Array(goldenOut.shape.prefix(3))
             guard shapesOK, goldenOut.dtype.isFloatingPoint, goldenLSE.dtype.isFloatingPoint else {
-                throw ReferenceError.file(path: goldenFolder + "/" + entry.file, problem: packed
-                    ? "not a \(goldenLayout) golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected rank 3 and rank 2 of a float type"
-                    : "not a golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected (batch, heads, seq_q, value_dim) and (batch, heads, seq_q) of a float type")
+                throw ReferenceError.file(
+                    path: goldenFolder + "/" + entry.file,
+                    problem: packed
+                        ? "not a \(goldenLayout) golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected rank 3 and rank 2 of a float type"
+                        : "not a golden file: out has shape \(goldenOut.shape) and lse \(goldenLSE.shape), expected (batch, heads, seq_q, value_dim) and (batch, heads, seq_q) of a float type"
+                )
             }
             let found = try locate(entry.name, in: resultFile)
             let (out, outLayout): ([Double], String)
             if packed {
-                guard found.out.dtype.isFloatingPoint else { throw mismatch(entry.name, "out has dtype \(found.out.dtype.rawValue), expected a float type") }
+                guard found.out.dtype.isFloatingPoint else {
+                    throw mismatch(entry.name, "out has dtype \(found.out.dtype.rawValue), expected a float type")
+                }
                 guard found.out.shape == goldenOut.shape else {
-                    throw mismatch(entry.name, "out has shape \(found.out.shape); the \(goldenLayout) golden is \(goldenOut.shape)")
+                    throw mismatch(
+                        entry.name, "out has shape \(found.out.shape); the \(goldenLayout) golden is \(goldenOut.shape)"
+                    )
                 }
                 (out, outLayout) = (found.out.doubles(), goldenLayout == "varlen" ? "thd" : "(rows, heads, dim)")
             } else {
-                (out, outLayout) = try orient(found.out, like: goldenOut.shape, metadata: found.metadata, name: entry.name)
+                (out, outLayout) = try orient(
+                    found.out, like: goldenOut.shape, metadata: found.metadata, name: entry.name)
             }
-            rows.append(compare(entry.name, "out", got: out, want: goldenOut.doubles(), shape: goldenOut.shape,
-                                atol: entry.outputAtol, note: "layout \(outLayout)"))
+            rows.append(
+                compare(
+                    entry.name, "out", got: out, want: goldenOut.doubles(), shape: goldenOut.shape,
+                    atol: entry.outputAtol, note: "layout \(outLayout)"))
             if let lse = found.lse {
-                guard lse.dtype.isFloatingPoint else { throw mismatch(entry.name, "lse has dtype \(lse.dtype.rawValue), expected a float type") }
+                guard lse.dtype.isFloatingPoint else {
+                    throw mismatch(entry.name, "lse has dtype \(lse.dtype.rawValue), expected a float type")
+                }
                 guard lse.shape == goldenLSE.shape else {
-                    throw mismatch(entry.name, "lse has shape \(lse.shape), golden is \(goldenLSE.shape) (batch, heads, seq_q)")
+                    throw mismatch(
+                        entry.name, "lse has shape \(lse.shape), golden is \(goldenLSE.shape) (batch, heads, seq_q)")
                 }
                 // The results' base: --lse-base, else their metadata, else the golden's own (merge goldens may be base 2).
                 let goldenBase: LSEBase = golden.metadata["lse_base"] == "2" ? .two : .e
-                let base = lseBase != .auto ? lseBase
+                let base =
+                    lseBase != .auto
+                    ? lseBase
                     : found.metadata["lse_base"].map { $0 == "2" ? LSEBase.two : .e } ?? goldenBase
                 var values = lse.doubles()
                 if base == .two && goldenBase == .e { values = values.map { $0 * 0.6931471805599453 } }
                 if base == .e && goldenBase == .two { values = values.map { $0 / 0.6931471805599453 } }
-                var note = "base \(base == .two ? "2" : "e")" + (base != goldenBase ? " (golden base \(goldenBase == .two ? "2" : "e"))" : "")
+                var note =
+                    "base \(base == .two ? "2" : "e")"
+                    + (base != goldenBase ? " (golden base \(goldenBase == .two ? "2" : "e"))" : "")
                 let want = goldenLSE.doubles()
                 if zip(values, want).contains(where: { $0 == .infinity && $1 == -.infinity }) {
                     values = zip(values, want).map { $0 == .infinity && $1 == -.infinity ? -.infinity : $0 }
                     note += ", +inf empty rows read as -inf (FlashAttention 2)"
                 }
-                rows.append(compare(entry.name, "lse", got: values, want: want, shape: goldenLSE.shape, atol: entry.lseAtol, note: note))
+                rows.append(
+                    compare(
+                        entry.name, "lse", got: values, want: want, shape: goldenLSE.shape, atol: entry.lseAtol,
+                        note: note))
             }
             for tensor in GoldenManifest.gradientNames {
                 guard let atol = entry.gradientAtols[tensor], let got = found.gradients[tensor] else { continue }
                 let want = try golden.require(tensor, in: entry.file)
-                let (values, layout) = try orient(got, like: want.shape, metadata: found.metadata, name: entry.name, tensor: tensor)
-                rows.append(compare(entry.name, tensor, got: values, want: want.doubles(), shape: want.shape, atol: atol,
-                                    note: "layout \(layout)"))
+                let (values, layout) = try orient(
+                    got, like: want.shape, metadata: found.metadata, name: entry.name, tensor: tensor)
+                rows.append(
+                    compare(
+                        entry.name, tensor, got: values, want: want.doubles(), shape: want.shape, atol: atol,
+                        note: "layout \(layout)"))
             }
         }
         return rows
@@ -154,22 +181,31 @@ public struct GoldenChecker {
     func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
         if let file {
             guard let out = Self.outNames.lazy.compactMap({ file["\(name).\($0)"] }).first else {
-                throw ReferenceError.file(path: results, problem: "no tensor \(TextEscaping.quoted(name + ".out")) for golden case \(TextEscaping.quoted(name))")
+                throw ReferenceError.file(
+                    path: results,
+                    problem:
+                        "no tensor \(TextEscaping.quoted(name + ".out")) for golden case \(TextEscaping.quoted(name))")
             }
-            var found = Found(out: out, lse: Self.lseNames.lazy.compactMap({ file["\(name).\($0)"] }).first, metadata: file.metadata)
+            var found = Found(
+                out: out, lse: Self.lseNames.lazy.compactMap({ file["\(name).\($0)"] }).first, metadata: file.metadata)
             for g in GoldenManifest.gradientNames { found.gradients[g] = file["\(name).\(g)"] }
             return found
         }
         let st = results + "/\(name).safetensors"
         if FileManager.default.fileExists(atPath: st) {
             let f = try SafetensorsFile.read(st)
-            guard let out = Self.outNames.lazy.compactMap({ f[$0] }).first else { _ = try f.require("out", in: st); throw CancellationError() }
+            guard let out = Self.outNames.lazy.compactMap({ f[$0] }).first else {
+                _ = try f.require("out", in: st)
+                throw CancellationError()
+            }
             var found = Found(out: out, lse: Self.lseNames.lazy.compactMap({ f[$0] }).first, metadata: f.metadata)
             for g in GoldenManifest.gradientNames { found.gradients[g] = f[g] }
             return found
         }
-        for (outPath, lsePath) in [(results + "/\(name).out.npy", results + "/\(name).lse.npy"),
-                                   (results + "/\(name)/out.npy", results + "/\(name)/lse.npy")]
+        for (outPath, lsePath) in [
+            (results + "/\(name).out.npy", results + "/\(name).lse.npy"),
+            (results + "/\(name)/out.npy", results + "/\(name)/lse.npy"),
+        ]
         where FileManager.default.fileExists(atPath: outPath) {
             let lse = FileManager.default.fileExists(atPath: lsePath) ? try NPYFile.read(lsePath) : nil
             var found = Found(out: try NPYFile.read(outPath), lse: lse, metadata: [:])
@@ -179,16 +215,29 @@ public struct GoldenChecker {
             }
             return found
         }
-        throw ReferenceError.file(path: results, problem: "no results for golden case \(TextEscaping.quoted(name)) (looked for \(TextEscaping.quoted(name + ".safetensors")), \(TextEscaping.quoted(name + ".out.npy")), \(TextEscaping.quoted(name + "/out.npy")))")
+        throw ReferenceError.file(
+            path: results,
+            problem:
+                "no results for golden case \(TextEscaping.quoted(name)) (looked for \(TextEscaping.quoted(name + ".safetensors")), \(TextEscaping.quoted(name + ".out.npy")), \(TextEscaping.quoted(name + "/out.npy")))"
+        )
     }
 
     /// Returns a rank-4 result (the output, or a gradient) in bhsd order and the layout it was read in.
-    func orient(_ t: TensorData, like shape: [Int], metadata: [String: String], name: String,
-                tensor: String = "out") throws -> ([Double], String) {
-        guard t.dtype.isFloatingPoint else { throw mismatch(name, "\(tensor) has dtype \(t.dtype.rawValue), expected a float type") }
-        guard shape.count == 4 else { throw mismatch(name, "golden \(tensor) has shape \(shape), expected rank 4 (bhsd)") }
+    func orient(
+        _ t: TensorData, like shape: [Int], metadata: [String: String], name: String,
+        tensor: String = "out"
+    ) throws -> ([Double], String) {
+        guard t.dtype.isFloatingPoint else {
+            throw mismatch(name, "\(tensor) has dtype \(t.dtype.rawValue), expected a float type")
+        }
+        guard shape.count == 4 else {
+            throw mismatch(name, "golden \(tensor) has shape \(shape), expected rank 4 (bhsd)")
+        }
         guard t.shape.count == 4 else {
-            throw mismatch(name, "\(tensor) has shape \(t.shape) (rank \(t.shape.count)); golden is \(shape) in bhsd (or \([shape[0], shape[2], shape[1], shape[3]]) in bshd)")
+            throw mismatch(
+                name,
+                "\(tensor) has shape \(t.shape) (rank \(t.shape.count)); golden is \(shape) in bhsd (or \([shape[0], shape[2], shape[1], shape[3]]) in bshd)"
+            )
         }
         let bshdShape = [shape[0], shape[2], shape[1], shape[3]]
         var chosen = layout
@@ -204,7 +253,9 @@ public struct GoldenChecker {
         }
     }
 
-    func mismatch(_ name: String, _ problem: String) -> ReferenceError { .shape("case \(TextEscaping.quoted(name)): \(problem)") }
+    func mismatch(_ name: String, _ problem: String) -> ReferenceError {
+        .shape("case \(TextEscaping.quoted(name)): \(problem)")
+    }
 
     /// The JSON report of `rows` (what `check --json` writes): `passed`, `failed` and one object per row. Strings are
     /// escaped (quotes, backslashes, control characters); NaN and infinities, which JSON lacks, are written as strings.
@@ -217,30 +268,49 @@ public struct GoldenChecker {
                 + "\"worst_index\": [\(r.worstIndex.map(String.init).joined(separator: ", "))], \"tolerance\": \(num(r.atol)), "
                 + "\"passed\": \(r.passed), \"note\": \(TextEscaping.jsonLiteral(r.note))}"
         }
-        return "{\"passed\": \(failed == 0), \"failed\": \(failed), \"rows\": [\n  " + items.joined(separator: ",\n  ") + "\n]}\n"
+        return "{\"passed\": \(failed == 0), \"failed\": \(failed), \"rows\": [\n  " + items.joined(separator: ",\n  ")
+            + "\n]}\n"
     }
 
-    func compare(_ name: String, _ tensor: String, got: [Double], want: [Double], shape: [Int], atol: Double, note: String) -> Row {
+    func compare(
+        _ name: String, _ tensor: String, got: [Double], want: [Double], shape: [Int], atol: Double, note: String
+    ) -> Row {
         var maxAbs = 0.0, worst = 0, sumSq = 0.0, refSq = 0.0, maxRel = 0.0, nan = false
         let big = want.filter(\.isFinite).map(abs).max() ?? 0
         for (i, (g, w)) in zip(got, want).enumerated() {
             if w == -.infinity || w == .infinity {
-                if g != w { maxAbs = .infinity; worst = i; nan = nan || g.isNaN }
+                if g != w {
+                    maxAbs = .infinity
+                    worst = i
+                    nan = nan || g.isNaN
+                }
                 continue
             }
             let e = abs(g - w)
-            if e.isNaN { nan = true; maxAbs = .nan; worst = i; continue }
-            if !maxAbs.isNaN && e > maxAbs { maxAbs = e; worst = i }
+            if e.isNaN {
+                nan = true
+                maxAbs = .nan
+                worst = i
+                continue
+            }
+            if !maxAbs.isNaN && e > maxAbs {
+                maxAbs = e
+                worst = i
+            }
             sumSq += e * e
             refSq += w * w
             if abs(w) >= 1e-6 * big, w != 0 { maxRel = max(maxRel, e / abs(w)) }
         }
         var index: [Int] = []
         var rest = worst
-        for n in shape.reversed() { index.insert(n == 0 ? 0 : rest % n, at: 0); rest /= max(n, 1) }
+        for n in shape.reversed() {
+            index.insert(n == 0 ? 0 : rest % n, at: 0)
+            rest /= max(n, 1)
+        }
         let passed = !nan && !maxAbs.isNaN && maxAbs <= atol
-        return Row(caseName: name, tensor: tensor, maxAbs: maxAbs, maxRel: maxRel,
-                   normwiseRel: refSq > 0 ? (sumSq / refSq).squareRoot() : (sumSq == 0 ? 0 : .infinity),
-                   worstIndex: index, atol: atol, passed: passed, note: nan ? note + ", NaN in results" : note)
+        return Row(
+            caseName: name, tensor: tensor, maxAbs: maxAbs, maxRel: maxRel,
+            normwiseRel: refSq > 0 ? (sumSq / refSq).squareRoot() : (sumSq == 0 ? 0 : .infinity),
+            worstIndex: index, atol: atol, passed: passed, note: nan ? note + ", NaN in results" : note)
     }
 }

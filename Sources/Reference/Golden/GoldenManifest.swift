@@ -30,8 +30,9 @@ public struct GoldenManifest: Sendable {
     public init(suite: String, cases: [GoldenCase]) {
         self.suite = suite
         entries = cases.map { c in
-            var e = Entry(name: c.name, file: "\(c.name).safetensors", dtype: c.dtype.rawValue,
-                          outputAtol: c.outputTolerance.atol, lseAtol: c.lseTolerance.atol)
+            var e = Entry(
+                name: c.name, file: "\(c.name).safetensors", dtype: c.dtype.rawValue,
+                outputAtol: c.outputTolerance.atol, lseAtol: c.lseTolerance.atol)
             for (name, tol) in c.gradientTolerances ?? [] { e.gradientAtols[name] = tol.atol }
             return e
         }
@@ -42,16 +43,22 @@ public struct GoldenManifest: Sendable {
 
     /// Deterministic JSON text (fixed key order, Swift's round-trip number text).
     public var json: String {
-        var lines = ["{", "  \"generator\": \(TextEscaping.jsonLiteral(GoldenCase.generatorVersion)),", "  \"suite\": \(TextEscaping.jsonLiteral(suite)),",
-                     "  \"layout\": \"bhsd\",", "  \"lse_base\": \"e\",", "  \"tolerance_rule\": \(TextEscaping.jsonLiteral(GoldenTolerance.rule)),",
-                     "  \"cases\": ["]
+        var lines = [
+            "{", "  \"generator\": \(TextEscaping.jsonLiteral(GoldenCase.generatorVersion)),",
+            "  \"suite\": \(TextEscaping.jsonLiteral(suite)),",
+            "  \"layout\": \"bhsd\",", "  \"lse_base\": \"e\",",
+            "  \"tolerance_rule\": \(TextEscaping.jsonLiteral(GoldenTolerance.rule)),",
+            "  \"cases\": [",
+        ]
         for (n, e) in entries.enumerated() {
             let spec = n < specs.count ? specs[n] : "{}"
-            lines.append("    {\"name\": \(TextEscaping.jsonLiteral(e.name)), \"file\": \(TextEscaping.jsonLiteral(e.file)), \"dtype\": \(TextEscaping.jsonLiteral(e.dtype)), "
-                         + "\"out_atol\": \(e.outputAtol), \"lse_atol\": \(e.lseAtol), "
-                         + GoldenManifest.gradientNames.compactMap { n in e.gradientAtols[n].map { "\"\(n)_atol\": \($0), " } }.joined()
-                         + "\"case\": \(spec)}"
-                         + (n + 1 < entries.count ? "," : ""))
+            lines.append(
+                "    {\"name\": \(TextEscaping.jsonLiteral(e.name)), \"file\": \(TextEscaping.jsonLiteral(e.file)), \"dtype\": \(TextEscaping.jsonLiteral(e.dtype)), "
+                    + "\"out_atol\": \(e.outputAtol), \"lse_atol\": \(e.lseAtol), "
+                    + GoldenManifest.gradientNames.compactMap { n in e.gradientAtols[n].map { "\"\(n)_atol\": \($0), " }
+                    }.joined()
+                    + "\"case\": \(spec)}"
+                    + (n + 1 < entries.count ? "," : ""))
         }
         lines += ["  ]", "}", ""]
         return lines.joined(separator: "\n")
@@ -62,19 +69,24 @@ public struct GoldenManifest: Sendable {
         let path = folder + "/manifest.json"
         let bytes = try AtomicFile.read(path)
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let cases = object["cases"] as? [[String: Any]] else {
-            throw ReferenceError.file(path: path, problem: "not a golden manifest (expected a JSON object with 'cases')")
+            let cases = object["cases"] as? [[String: Any]]
+        else {
+            throw ReferenceError.file(
+                path: path, problem: "not a golden manifest (expected a JSON object with 'cases')")
         }
         let entries = try cases.map { c -> Entry in
             guard let name = c["name"] as? String, let file = c["file"] as? String, let dtype = c["dtype"] as? String,
-                  let out = (c["out_atol"] as? NSNumber)?.doubleValue, let lse = (c["lse_atol"] as? NSNumber)?.doubleValue else {
+                let out = (c["out_atol"] as? NSNumber)?.doubleValue, let lse = (c["lse_atol"] as? NSNumber)?.doubleValue
+            else {
                 throw ReferenceError.file(path: path, problem: "a case lacks name, file, dtype, out_atol or lse_atol")
             }
             var entry = Entry(name: name, file: file, dtype: dtype, outputAtol: out, lseAtol: lse)
             for n in gradientNames {
                 guard let value = c["\(n)_atol"] else { continue }
                 guard let atol = (value as? NSNumber)?.doubleValue, atol.isFinite, atol >= 0 else {
-                    throw ReferenceError.file(path: path, problem: "case \(TextEscaping.quoted(name)): \(n)_atol must be a non-negative number")
+                    throw ReferenceError.file(
+                        path: path,
+                        problem: "case \(TextEscaping.quoted(name)): \(n)_atol must be a non-negative number")
                 }
                 entry.gradientAtols[n] = atol
             }

@@ -34,11 +34,17 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     }
 
     static let standardCases: [GoldenCaseSpec] = [
-        .init(name: "d32-sq3-sk799-mqa", heads: 3, kvHeads: 1, seqQ: 3, seqK: 799, headDim: 32, causal: "bottom-right", seed: 101),
+        .init(
+            name: "d32-sq3-sk799-mqa", heads: 3, kvHeads: 1, seqQ: 3, seqK: 799, headDim: 32, causal: "bottom-right",
+            seed: 101),
         .init(name: "d40-sq1-sk239-gqa-hkv3", heads: 6, kvHeads: 3, seqQ: 1, seqK: 239, headDim: 40, seed: 102),
         .init(name: "d59-sq113-sk203-gqa", heads: 2, kvHeads: 1, seqQ: 113, seqK: 203, headDim: 59, seed: 103),
-        .init(name: "d64-sq127-sk513-causal", heads: 1, seqQ: 127, seqK: 513, headDim: 64, causal: "bottom-right", seed: 104),
-        .init(name: "d32-sq1023-sk1024-causal", heads: 1, seqQ: 1023, seqK: 1024, headDim: 32, causal: "bottom-right", seed: 105),
+        .init(
+            name: "d64-sq127-sk513-causal", heads: 1, seqQ: 127, seqK: 513, headDim: 64, causal: "bottom-right",
+            seed: 104),
+        .init(
+            name: "d32-sq1023-sk1024-causal", heads: 1, seqQ: 1023, seqK: 1024, headDim: 32, causal: "bottom-right",
+            seed: 105),
         .init(name: "d80-sq239-sk1", heads: 1, seqQ: 239, seqK: 1, headDim: 80, seed: 106),
         .init(name: "d96-sq1-sk1", heads: 2, seqQ: 1, seqK: 1, headDim: 96, seed: 107),
         .init(name: "d111-sq3-sk203-mqa", heads: 2, kvHeads: 1, seqQ: 3, seqK: 203, headDim: 111, seed: 108),
@@ -53,87 +59,118 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         .init(name: "decode-sk1", batch: 2, heads: 8, kvHeads: 1, seqQ: 1, seqK: 1, headDim: 128, seed: 201),
         .init(name: "decode-sk4096-mqa", heads: 8, kvHeads: 1, seqQ: 1, seqK: 4096, headDim: 128, seed: 202),
         .init(name: "decode-sk2048-gqa", heads: 8, kvHeads: 2, seqQ: 1, seqK: 2048, headDim: 64, seed: 203),
-        .init(name: "decode-cache-seqlens", batch: 3, heads: 4, kvHeads: 2, seqQ: 1, seqK: 1000, headDim: 64,
-              cacheSeqlens: [1000, 17, 0], seed: 204),
+        .init(
+            name: "decode-cache-seqlens", batch: 3, heads: 4, kvHeads: 2, seqQ: 1, seqK: 1000, headDim: 64,
+            cacheSeqlens: [1000, 17, 0], seed: 204),
         .init(name: "decode-softcap", heads: 4, seqQ: 1, seqK: 1500, headDim: 64, softcap: 30, std: 3, seed: 205),
         .init(name: "decode-window", heads: 4, seqQ: 1, seqK: 1200, headDim: 64, window: [255, 0], seed: 206),
-        .init(name: "decode-speculative-sq4", batch: 2, heads: 4, kvHeads: 1, seqQ: 4, seqK: 777, headDim: 96,
-              causal: "bottom-right", cacheSeqlens: [777, 400], seed: 207),
+        .init(
+            name: "decode-speculative-sq4", batch: 2, heads: 4, kvHeads: 1, seqQ: 4, seqK: 777, headDim: 96,
+            causal: "bottom-right", cacheSeqlens: [777, 400], seed: 207),
     ]
 
     static let edgeCases: [GoldenCaseSpec] = [
         .init(name: "odd-d59-dv111", heads: 2, seqQ: 17, seqK: 33, headDim: 59, valueDim: 111, seed: 301),
-        .init(name: "sq-gt-sk-bottom-right-empty-rows", heads: 2, seqQ: 40, seqK: 9, headDim: 64, causal: "bottom-right", seed: 302),
+        .init(
+            name: "sq-gt-sk-bottom-right-empty-rows", heads: 2, seqQ: 40, seqK: 9, headDim: 64, causal: "bottom-right",
+            seed: 302),
         .init(name: "extreme-logits", heads: 2, seqQ: 8, seqK: 300, headDim: 64, std: 6, seed: 303),
         .init(name: "window-8-8", heads: 2, seqQ: 64, seqK: 64, headDim: 32, window: [8, 8], seed: 304),
         .init(name: "window-causal-16", heads: 2, seqQ: 50, seqK: 80, headDim: 32, window: [16, 0], seed: 305),
         .init(name: "softcap-50", heads: 2, seqQ: 16, seqK: 200, headDim: 64, softcap: 50, std: 4, seed: 306),
-        .init(name: "alibi-8-heads", heads: 8, kvHeads: 2, seqQ: 12, seqK: 100, headDim: 32, causal: "bottom-right", alibi: true, seed: 307),
-        .init(name: "empty-cache", batch: 2, heads: 2, seqQ: 3, seqK: 50, headDim: 32, cacheSeqlens: [0, 50], seed: 308),
+        .init(
+            name: "alibi-8-heads", heads: 8, kvHeads: 2, seqQ: 12, seqK: 100, headDim: 32, causal: "bottom-right",
+            alibi: true, seed: 307),
+        .init(
+            name: "empty-cache", batch: 2, heads: 2, seqQ: 3, seqK: 50, headDim: 32, cacheSeqlens: [0, 50], seed: 308),
         .init(name: "sk1", heads: 2, seqQ: 5, seqK: 1, headDim: 32, seed: 309),
         .init(name: "tiny-scale", heads: 2, seqQ: 4, seqK: 64, headDim: 32, scale: 1e-3, seed: 310),
         .init(name: "large-scale", heads: 2, seqQ: 4, seqK: 64, headDim: 32, scale: 2, seed: 311),
     ]
 
     static let treeCases: [GoldenCaseSpec] = [
-        .init(name: "tree-decode-sk1000", heads: 4, kvHeads: 2, seqQ: 1, seqK: 1000, headDim: 64,
-              seed: 401, splits: [1, 2, 3, 5, 17, 32, 55, 97, 133]),
-        .init(name: "tree-decode-sk100-more-splits-than-keys", heads: 2, seqQ: 1, seqK: 100, headDim: 32,
-              seed: 402, splits: [97, 133]),
-        .init(name: "tree-prefill-causal", heads: 2, seqQ: 6, seqK: 250, headDim: 32, causal: "bottom-right",
-              seed: 403, splits: [2, 5, 17]),
+        .init(
+            name: "tree-decode-sk1000", heads: 4, kvHeads: 2, seqQ: 1, seqK: 1000, headDim: 64,
+            seed: 401, splits: [1, 2, 3, 5, 17, 32, 55, 97, 133]),
+        .init(
+            name: "tree-decode-sk100-more-splits-than-keys", heads: 2, seqQ: 1, seqK: 100, headDim: 32,
+            seed: 402, splits: [97, 133]),
+        .init(
+            name: "tree-prefill-causal", heads: 2, seqQ: 6, seqK: 250, headDim: 32, causal: "bottom-right",
+            seed: 403, splits: [2, 5, 17]),
     ]
 
     /// FlashAttention's varlen API: packed sequences of different lengths (empty ones too), per-sequence causal
     /// alignment and windows, GQA, Sq > Sk within a sequence.
     static let varlenCases: [GoldenCaseSpec] = [
-        .varlen(name: "varlen-prefill-causal-gqa", heads: 4, kvHeads: 2, seqlensQ: [5, 40, 1, 17], seqlensK: [5, 40, 1, 17],
-                headDim: 64, causal: "top-left", seed: 501),
-        .varlen(name: "varlen-chunked-bottom-right", heads: 2, seqlensQ: [3, 7, 0, 12], seqlensK: [40, 57, 9, 12], headDim: 32,
-                causal: "bottom-right", seed: 502),
-        .varlen(name: "varlen-window-softcap-alibi", heads: 4, kvHeads: 1, seqlensQ: [9, 30, 2], seqlensK: [20, 30, 2],
-                headDim: 40, valueDim: 24, causal: "bottom-right", window: [7, 0], softcap: 30, alibi: true, seed: 503),
-        .varlen(name: "varlen-sq-gt-sk-empty-rows", heads: 2, seqlensQ: [10, 4], seqlensK: [3, 9], headDim: 16,
-                causal: "bottom-right", seed: 504),
+        .varlen(
+            name: "varlen-prefill-causal-gqa", heads: 4, kvHeads: 2, seqlensQ: [5, 40, 1, 17],
+            seqlensK: [5, 40, 1, 17],
+            headDim: 64, causal: "top-left", seed: 501),
+        .varlen(
+            name: "varlen-chunked-bottom-right", heads: 2, seqlensQ: [3, 7, 0, 12], seqlensK: [40, 57, 9, 12],
+            headDim: 32,
+            causal: "bottom-right", seed: 502),
+        .varlen(
+            name: "varlen-window-softcap-alibi", heads: 4, kvHeads: 1, seqlensQ: [9, 30, 2], seqlensK: [20, 30, 2],
+            headDim: 40, valueDim: 24, causal: "bottom-right", window: [7, 0], softcap: 30, alibi: true, seed: 503),
+        .varlen(
+            name: "varlen-sq-gt-sk-empty-rows", heads: 2, seqlensQ: [10, 4], seqlensK: [3, 9], headDim: 16,
+            causal: "bottom-right", seed: 504),
     ]
 
     /// vLLM / FlashInfer decode from a paged KV cache: page sizes 1, 16, 32 and one that does not divide the
     /// lengths, NHD and HND pages, GQA/MQA, an empty row, speculative tokens (Sq = 4).
     static let pagedDecodeCases: [GoldenCaseSpec] = [
-        .init(name: "paged-decode-p16-nhd-gqa", batch: 3, heads: 8, kvHeads: 2, seqQ: 1, seqK: 300, headDim: 128,
-              cacheSeqlens: [300, 129, 16], seed: 601, layout: "paged", pageSize: 16, pageLayout: "nhd"),
-        .init(name: "paged-decode-p32-hnd-mqa", batch: 2, heads: 4, kvHeads: 1, seqQ: 1, seqK: 250, headDim: 64,
-              cacheSeqlens: [250, 31], seed: 602, layout: "paged", pageSize: 32, pageLayout: "hnd"),
-        .init(name: "paged-decode-p1-nhd", batch: 2, heads: 2, seqQ: 1, seqK: 40, headDim: 32,
-              cacheSeqlens: [40, 0], seed: 603, layout: "paged", pageSize: 1, pageLayout: "nhd"),
-        .init(name: "paged-decode-p7-hnd-softcap", batch: 2, heads: 4, kvHeads: 2, seqQ: 1, seqK: 100, headDim: 64,
-              softcap: 30, cacheSeqlens: [100, 45], seed: 604, layout: "paged", pageSize: 7, pageLayout: "hnd"),
-        .init(name: "paged-decode-speculative-sq4", batch: 2, heads: 4, kvHeads: 1, seqQ: 4, seqK: 200, headDim: 64,
-              causal: "bottom-right", cacheSeqlens: [200, 77], seed: 605, layout: "paged", pageSize: 16, pageLayout: "nhd"),
+        .init(
+            name: "paged-decode-p16-nhd-gqa", batch: 3, heads: 8, kvHeads: 2, seqQ: 1, seqK: 300, headDim: 128,
+            cacheSeqlens: [300, 129, 16], seed: 601, layout: "paged", pageSize: 16, pageLayout: "nhd"),
+        .init(
+            name: "paged-decode-p32-hnd-mqa", batch: 2, heads: 4, kvHeads: 1, seqQ: 1, seqK: 250, headDim: 64,
+            cacheSeqlens: [250, 31], seed: 602, layout: "paged", pageSize: 32, pageLayout: "hnd"),
+        .init(
+            name: "paged-decode-p1-nhd", batch: 2, heads: 2, seqQ: 1, seqK: 40, headDim: 32,
+            cacheSeqlens: [40, 0], seed: 603, layout: "paged", pageSize: 1, pageLayout: "nhd"),
+        .init(
+            name: "paged-decode-p7-hnd-softcap", batch: 2, heads: 4, kvHeads: 2, seqQ: 1, seqK: 100, headDim: 64,
+            softcap: 30, cacheSeqlens: [100, 45], seed: 604, layout: "paged", pageSize: 7, pageLayout: "hnd"),
+        .init(
+            name: "paged-decode-speculative-sq4", batch: 2, heads: 4, kvHeads: 1, seqQ: 4, seqK: 200, headDim: 64,
+            causal: "bottom-right", cacheSeqlens: [200, 77], seed: 605, layout: "paged", pageSize: 16, pageLayout: "nhd"
+        ),
     ]
 
     /// Prefill appended to a paged cache (FlashInfer's append kernels, flash_attn_with_kvcache with new tokens):
     /// Sq new queries at the end of each row's cache, causal bottom-right.
     static let pagedAppendCases: [GoldenCaseSpec] = [
-        .init(name: "paged-append-p16-nhd", batch: 2, heads: 4, kvHeads: 2, seqQ: 24, seqK: 120, headDim: 64,
-              causal: "bottom-right", cacheSeqlens: [120, 60], seed: 701, layout: "paged", pageSize: 16, pageLayout: "nhd"),
-        .init(name: "paged-append-p32-hnd-window", batch: 2, heads: 2, seqQ: 16, seqK: 90, headDim: 32,
-              causal: "bottom-right", window: [31, 0], cacheSeqlens: [90, 33], seed: 702, layout: "paged", pageSize: 32,
-              pageLayout: "hnd"),
-        .init(name: "paged-append-p5-nhd-alibi", batch: 1, heads: 4, kvHeads: 1, seqQ: 8, seqK: 47, headDim: 32,
-              causal: "bottom-right", alibi: true, cacheSeqlens: [47], seed: 703, layout: "paged", pageSize: 5, pageLayout: "nhd"),
+        .init(
+            name: "paged-append-p16-nhd", batch: 2, heads: 4, kvHeads: 2, seqQ: 24, seqK: 120, headDim: 64,
+            causal: "bottom-right", cacheSeqlens: [120, 60], seed: 701, layout: "paged", pageSize: 16, pageLayout: "nhd"
+        ),
+        .init(
+            name: "paged-append-p32-hnd-window", batch: 2, heads: 2, seqQ: 16, seqK: 90, headDim: 32,
+            causal: "bottom-right", window: [31, 0], cacheSeqlens: [90, 33], seed: 702, layout: "paged", pageSize: 32,
+            pageLayout: "hnd"),
+        .init(
+            name: "paged-append-p5-nhd-alibi", batch: 1, heads: 4, kvHeads: 1, seqQ: 8, seqK: 47, headDim: 32,
+            causal: "bottom-right", alibi: true, cacheSeqlens: [47], seed: 703, layout: "paged", pageSize: 5,
+            pageLayout: "nhd"),
     ]
 
     /// FlashInfer's merge_state (2 partials) and merge_states (many), LSE in base e and base 2, with empty (-inf)
     /// partials and rows whose partials are all empty.
     static let mergeCases: [GoldenCaseSpec] = [
-        .init(name: "merge-state-2-base2", heads: 8, seqQ: 20, seqK: 0, headDim: 128, seed: 801, layout: "merge",
-              partials: 2, lseBase: "2"),
-        .init(name: "merge-state-2-base-e", heads: 4, seqQ: 15, seqK: 0, headDim: 64, seed: 802, layout: "merge",
-              partials: 2, lseBase: "e"),
-        .init(name: "merge-states-9-base2", heads: 4, seqQ: 10, seqK: 0, headDim: 64, seed: 803, layout: "merge",
-              partials: 9, lseBase: "2"),
-        .init(name: "merge-states-64-base-e", heads: 2, seqQ: 6, seqK: 0, headDim: 32, std: 6, seed: 804, layout: "merge",
-              partials: 64, lseBase: "e"),
+        .init(
+            name: "merge-state-2-base2", heads: 8, seqQ: 20, seqK: 0, headDim: 128, seed: 801, layout: "merge",
+            partials: 2, lseBase: "2"),
+        .init(
+            name: "merge-state-2-base-e", heads: 4, seqQ: 15, seqK: 0, headDim: 64, seed: 802, layout: "merge",
+            partials: 2, lseBase: "e"),
+        .init(
+            name: "merge-states-9-base2", heads: 4, seqQ: 10, seqK: 0, headDim: 64, seed: 803, layout: "merge",
+            partials: 9, lseBase: "2"),
+        .init(
+            name: "merge-states-64-base-e", heads: 2, seqQ: 6, seqK: 0, headDim: 32, std: 6, seed: 804, layout: "merge",
+            partials: 64, lseBase: "e"),
     ]
 }

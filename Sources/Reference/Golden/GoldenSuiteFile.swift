@@ -2,9 +2,11 @@ import Foundation
 
 extension GoldenCaseSpec {
     /// Every key a case may have, in the order the docs list them.
-    public static let knownKeys = ["name", "batch", "heads", "kv_heads", "seq_q", "seq_k", "head_dim", "value_dim", "causal",
-                                   "window", "softcap", "scale", "alibi", "cache_seqlens", "std", "seed", "splits",
-                                   "layout", "seqlens_q", "seqlens_k", "page_size", "page_layout", "partials", "lse_base"]
+    public static let knownKeys = [
+        "name", "batch", "heads", "kv_heads", "seq_q", "seq_k", "head_dim", "value_dim", "causal",
+        "window", "softcap", "scale", "alibi", "cache_seqlens", "std", "seed", "splits",
+        "layout", "seqlens_q", "seqlens_k", "page_size", "page_layout", "partials", "lse_base",
+    ]
 
     /// Strict reader of a suite file's content (as `StructuredText.load` returns it): a list of cases, or a mapping
     /// whose only key is `cases`. Unknown or misspelled keys, missing required keys, wrong types, out-of-range values
@@ -15,12 +17,16 @@ extension GoldenCaseSpec {
         var root = value
         if let mapping = SuiteValue.mapping(root) {
             if let bad = mapping.keys.sorted().first(where: { $0 != "cases" }) {
-                throw fail("unknown key \(TextEscaping.quoted(bad)) at the top level (a suite is a list of cases, or a mapping with the one key 'cases')")
+                throw fail(
+                    "unknown key \(TextEscaping.quoted(bad)) at the top level (a suite is a list of cases, or a mapping with the one key 'cases')"
+                )
             }
             root = mapping["cases"]
         }
         guard let list = root as? [Any] else {
-            throw fail("not a list of golden cases (a list, or a mapping with the one key 'cases'): got \(SuiteValue.typeName(root))")
+            throw fail(
+                "not a list of golden cases (a list, or a mapping with the one key 'cases'): got \(SuiteValue.typeName(root))"
+            )
         }
         guard !list.isEmpty else { throw fail("the suite has no cases") }
         var names = Set<String>()
@@ -36,7 +42,8 @@ extension GoldenCaseSpec {
     /// Strict reader of one case mapping (see `parseSuite`); `context` starts every error message.
     public static func parseCase(_ value: Any?, context: String) throws -> GoldenCaseSpec {
         guard let mapping = SuiteValue.mapping(value) else {
-            throw ReferenceError.file(path: context, problem: "expected a mapping of case keys, got \(SuiteValue.typeName(value))")
+            throw ReferenceError.file(
+                path: context, problem: "expected a mapping of case keys, got \(SuiteValue.typeName(value))")
         }
         var context = context
         if let name = mapping["name"] as? String { context += " (\(TextEscaping.quoted(name)))" }
@@ -54,18 +61,26 @@ extension GoldenCaseSpec {
         }
         func int(_ key: String, _ v: Any?, range: ClosedRange<Int>) throws -> Int? {
             guard let v else { return nil }
-            guard let i = SuiteValue.integer(v) else { throw fail("'\(key)' must be an integer, got \(SuiteValue.describe(v))") }
-            guard range.contains(i) else { throw fail("'\(key)' must be in \(range.lowerBound)...\(range.upperBound), got \(i)") }
+            guard let i = SuiteValue.integer(v) else {
+                throw fail("'\(key)' must be an integer, got \(SuiteValue.describe(v))")
+            }
+            guard range.contains(i) else {
+                throw fail("'\(key)' must be in \(range.lowerBound)...\(range.upperBound), got \(i)")
+            }
             return i
         }
         func intList(_ key: String, range: ClosedRange<Int>) throws -> [Int]? {
             guard let v = present(key) else { return nil }
-            guard let list = v as? [Any] else { throw fail("'\(key)' must be a list of integers, got \(SuiteValue.describe(v))") }
+            guard let list = v as? [Any] else {
+                throw fail("'\(key)' must be a list of integers, got \(SuiteValue.describe(v))")
+            }
             return try list.enumerated().map { n, x in try int("\(key)[\(n)]", x, range: range)! }
         }
         func number(_ key: String) throws -> Double? {
             guard let v = present(key) else { return nil }
-            guard let d = SuiteValue.number(v), d.isFinite else { throw fail("'\(key)' must be a finite number, got \(SuiteValue.describe(v))") }
+            guard let d = SuiteValue.number(v), d.isFinite else {
+                throw fail("'\(key)' must be a finite number, got \(SuiteValue.describe(v))")
+            }
             return d
         }
         let dims = 1...4096, seqs = 0...(1 << 20)
@@ -76,18 +91,28 @@ extension GoldenCaseSpec {
                 throw fail("'causal' must be none, top-left or bottom-right, got \(SuiteValue.describe(c))")
             }
             causal = s
-        } else { causal = nil }
+        } else {
+            causal = nil
+        }
         let alibi: Bool?
         if let a = present("alibi") {
-            guard let b = SuiteValue.boolean(a) else { throw fail("'alibi' must be true or false, got \(SuiteValue.describe(a))") }
+            guard let b = SuiteValue.boolean(a) else {
+                throw fail("'alibi' must be true or false, got \(SuiteValue.describe(a))")
+            }
             alibi = b
-        } else { alibi = nil }
+        } else {
+            alibi = nil
+        }
         let window = try intList("window", range: -1...Int.max)
-        if let window, window.count != 2 { throw fail("'window' must be [left, right] (-1 = unbounded), got \(window.count) values") }
+        if let window, window.count != 2 {
+            throw fail("'window' must be [left, right] (-1 = unbounded), got \(window.count) values")
+        }
         let seed = try int("seed", present("seed"), range: 0...Int.max)
         func string(_ key: String) throws -> String? {
             guard let v = present(key) else { return nil }
-            guard let s = v as? String, type(of: v) == String.self else { throw fail("'\(key)' must be a string, got \(SuiteValue.describe(v))") }
+            guard let s = v as? String, type(of: v) == String.self else {
+                throw fail("'\(key)' must be a string, got \(SuiteValue.describe(v))")
+            }
             return s
         }
         let layout = try string("layout")
@@ -99,7 +124,9 @@ extension GoldenCaseSpec {
             let q = try intList("seqlens_q", range: 0...(1 << 16)), k = try intList("seqlens_k", range: 0...(1 << 16))
             guard let q, let k else { throw fail("a varlen case needs seqlens_q and seqlens_k") }
             guard q.count == k.count, !q.isEmpty, q.count <= 4096 else {
-                throw fail("seqlens_q and seqlens_k need the same number (1...4096) of sequences, got \(q.count) and \(k.count)")
+                throw fail(
+                    "seqlens_q and seqlens_k need the same number (1...4096) of sequences, got \(q.count) and \(k.count)"
+                )
             }
             var spec = GoldenCaseSpec.varlen(
                 name: name, heads: try int("heads", present("heads"), range: dims) ?? 2,
@@ -121,14 +148,18 @@ extension GoldenCaseSpec {
             name: name, batch: try int("batch", present("batch"), range: dims) ?? 1,
             heads: try int("heads", present("heads"), range: dims) ?? 2,
             kvHeads: try int("kv_heads", present("kv_heads"), range: dims),
-            seqQ: try int("seq_q", try required("seq_q"), range: seqs)!, seqK: try int("seq_k", try required("seq_k"), range: seqs)!,
+            seqQ: try int("seq_q", try required("seq_q"), range: seqs)!,
+            seqK: try int("seq_k", try required("seq_k"), range: seqs)!,
             headDim: try int("head_dim", try required("head_dim"), range: dims)!,
             valueDim: try int("value_dim", present("value_dim"), range: dims), causal: causal, window: window,
             softcap: try number("softcap"), scale: try number("scale"), alibi: alibi,
-            cacheSeqlens: try intList("cache_seqlens", range: seqs), std: try number("std"), seed: seed.map(UInt64.init),
+            cacheSeqlens: try intList("cache_seqlens", range: seqs), std: try number("std"),
+            seed: seed.map(UInt64.init),
             splits: try intList("splits", range: 1...maxSplit), layout: layout,
-            seqlensQ: try intList("seqlens_q", range: 0...(1 << 16)), seqlensK: try intList("seqlens_k", range: 0...(1 << 16)),
-            pageSize: try int("page_size", present("page_size"), range: 1...4096), pageLayout: try string("page_layout"),
+            seqlensQ: try intList("seqlens_q", range: 0...(1 << 16)),
+            seqlensK: try intList("seqlens_k", range: 0...(1 << 16)),
+            pageSize: try int("page_size", present("page_size"), range: 1...4096),
+            pageLayout: try string("page_layout"),
             partials: try int("partials", present("partials"), range: 2...1024), lseBase: try string("lse_base"))
         if let problem = spec.validationProblem() { throw fail(problem) }
         return spec
@@ -161,7 +192,8 @@ enum SuiteValue {
         if type(of: v) == Int.self { return v as? Int }
         if type(of: v) == Bool.self || type(of: v) == Double.self || type(of: v) == String.self { return nil }
         if let n = v as? NSNumber, "qlisQLIS".contains(numberType(n)) {
-            return numberType(n) == "Q" || numberType(n) == "L" ? Int(exactly: n.uint64Value) : Int(exactly: n.int64Value)
+            return numberType(n) == "Q" || numberType(n) == "L"
+                ? Int(exactly: n.uint64Value) : Int(exactly: n.int64Value)
         }
         return nil
     }

@@ -39,7 +39,8 @@ public struct GoldenSuiteWriter {
         } catch let error as CoreError {
             throw CoreError.file(path: path, problem: error.description)
         } catch {
-            throw ReferenceError.file(path: path, problem: "not a list of golden cases (\(StructuredText.reason(error)))")
+            throw ReferenceError.file(
+                path: path, problem: "not a list of golden cases (\(StructuredText.reason(error)))")
         }
         return try GoldenCaseSpec.parseSuite(root, context: path)
     }
@@ -51,7 +52,9 @@ public struct GoldenSuiteWriter {
             throw ReferenceError.invalidOption("--dtype takes bf16, f16, f32; got \(bad.rawValue)")
         }
         for spec in specs { try spec.validate() }
-        if Set(specs.map(\.name)).count != specs.count { throw ReferenceError.invalidOption("suite has duplicate case names") }
+        if Set(specs.map(\.name)).count != specs.count {
+            throw ReferenceError.invalidOption("suite has duplicate case names")
+        }
     }
 
     /// Writes the suite into `folder` (which must not exist or be empty), calling `progress` after each case with
@@ -74,7 +77,9 @@ public struct GoldenSuiteWriter {
                     for (name, data) in c.file.tensors { try NPYFile.write(data, to: caseFolder + "/\(name).npy") }
                 }
                 cases.append(c)
-                progress(cases.count, total, Written(golden: c, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+                progress(
+                    cases.count, total,
+                    Written(golden: c, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             }
         }
         try AtomicFile.write(GoldenManifest(suite: suite, cases: cases).json, to: dir + "/manifest.json")

@@ -10,7 +10,8 @@ public struct GoldenTolerance: Equatable, Sendable {
     public var atol: Double { 2 * naiveMaxAbsError + floor }
 
     /// The pass rule in words, as golden files' metadata and `manifest.json` record it.
-    public static let rule = "pass when max|backend - golden_f64| <= 2 * max|naive_same_precision - golden_f64| + floor, "
+    public static let rule =
+        "pass when max|backend - golden_f64| <= 2 * max|naive_same_precision - golden_f64| + floor, "
         + "floor = 2 * max|t(t(golden + 0.3) - 0.3) - golden|; NaN never passes; -inf LSE rows must be -inf (or +inf, FlashAttention 2)"
 
     /// A tolerance from its two parts.

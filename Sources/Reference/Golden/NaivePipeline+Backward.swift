@@ -17,10 +17,13 @@ extension NaivePipeline {
 
     /// The naive gradients for upstream gradient `dO` (batch, query heads, seq_q, value dim), rounded to `dtype`
     /// first; throws `ReferenceError.invalidOption` or `ReferenceError.shape` when `options` do not fit the inputs.
-    public static func backward(_ x: AttentionInputs<Double>, dO: Tensor<Double>, options: AttentionOptions,
-                                dtype: DType) throws -> Gradients {
-        let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
-                                 keys: x.keys, headDim: x.headDim)
+    public static func backward(
+        _ x: AttentionInputs<Double>, dO: Tensor<Double>, options: AttentionOptions,
+        dtype: DType
+    ) throws -> Gradients {
+        let rule = try ScoreRule(
+            options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
+            keys: x.keys, headDim: x.headDim)
         func t(_ v: Float) -> Float { Float(Rounding.to(dtype, Double(v))) }
         let (d, dv, sk, g) = (x.headDim, x.valueDim, x.keys, x.groupSize)
         let q = x.q.data.map { Float($0) }, k = x.k.data.map { Float($0) }, v = x.v.data.map { Float($0) }
@@ -30,59 +33,62 @@ extension NaivePipeline {
         var dkSum = [Float](repeating: 0, count: x.k.count), dvSum = [Float](repeating: 0, count: x.v.count)
         // One query head's (Sk, D) gradients before rounding, accumulated over its queries in f32.
         var dkHead = [Float](repeating: 0, count: sk * d), dvHead = [Float](repeating: 0, count: sk * dv)
-        var p = [Float](repeating: 0, count: sk), ds = [Float](repeating: 0, count: sk), raw = [Float](repeating: 0, count: sk)
+        var p = [Float](repeating: 0, count: sk), ds = [Float](repeating: 0, count: sk),
+            raw = [Float](repeating: 0, count: sk)
         var visible = [Bool](repeating: false, count: sk)
-        for b in 0..<x.batch { for h in 0..<x.queryHeads {
-            let kvh = h / g
-            let kv0 = (b * x.kvHeads + kvh) * sk
-            for e in dkHead.indices { dkHead[e] = 0 }
-            for e in dvHead.indices { dvHead[e] = 0 }
-            for i in 0..<x.queries {
-                let row = (b * x.queryHeads + h) * x.queries + i
-                var m = -Float.infinity
-                for j in 0..<sk {
-                    visible[j] = rule.isVisible(batch: b, head: h, query: i, key: j)
-                    guard visible[j] else { continue }
-                    var acc: Float = 0
-                    for c in 0..<d { acc += q[row * d + c] * k[(kv0 + j) * d + c] }
-                    raw[j] = t(t(acc) * scale)
-                    let s = t(Float(rule.score(scaledDot: Double(raw[j]), batch: b, head: h, query: i, key: j)!))
-                    p[j] = s
-                    m = max(m, s)
-                }
-                guard m > -.infinity else { continue }
-                var sum: Float = 0
-                for j in 0..<sk where visible[j] {
-                    p[j] = Float(PortableMath.exp(Double(p[j] - m)))
-                    sum += p[j]
-                }
-                var delta: Float = 0
-                for j in 0..<sk where visible[j] {
-                    p[j] = t(p[j] / sum)
-                    var acc: Float = 0
-                    for c in 0..<dv { acc += gradOut[row * dv + c] * v[(kv0 + j) * dv + c] }
-                    ds[j] = t(acc)  // dP
-                    delta += p[j] * ds[j]
-                }
-                var dqRow = [Float](repeating: 0, count: d)
-                for j in 0..<sk where visible[j] {
-                    var grad = t(p[j] * (ds[j] - delta))
-                    if let cap = options.softcap {
-                        let th = PortableMath.tanh(Double(raw[j]) / cap)
-                        grad = t(grad * Float(1 - th * th))
+        for b in 0..<x.batch {
+            for h in 0..<x.queryHeads {
+                let kvh = h / g
+                let kv0 = (b * x.kvHeads + kvh) * sk
+                for e in dkHead.indices { dkHead[e] = 0 }
+                for e in dvHead.indices { dvHead[e] = 0 }
+                for i in 0..<x.queries {
+                    let row = (b * x.queryHeads + h) * x.queries + i
+                    var m = -Float.infinity
+                    for j in 0..<sk {
+                        visible[j] = rule.isVisible(batch: b, head: h, query: i, key: j)
+                        guard visible[j] else { continue }
+                        var acc: Float = 0
+                        for c in 0..<d { acc += q[row * d + c] * k[(kv0 + j) * d + c] }
+                        raw[j] = t(t(acc) * scale)
+                        let s = t(Float(rule.score(scaledDot: Double(raw[j]), batch: b, head: h, query: i, key: j)!))
+                        p[j] = s
+                        m = max(m, s)
                     }
-                    grad = t(grad * scale)
-                    for c in 0..<dv { dvHead[j * dv + c] += p[j] * gradOut[row * dv + c] }
-                    for c in 0..<d {
-                        dkHead[j * d + c] += grad * q[row * d + c]
-                        dqRow[c] += grad * k[(kv0 + j) * d + c]
+                    guard m > -.infinity else { continue }
+                    var sum: Float = 0
+                    for j in 0..<sk where visible[j] {
+                        p[j] = Float(PortableMath.exp(Double(p[j] - m)))
+                        sum += p[j]
                     }
+                    var delta: Float = 0
+                    for j in 0..<sk where visible[j] {
+                        p[j] = t(p[j] / sum)
+                        var acc: Float = 0
+                        for c in 0..<dv { acc += gradOut[row * dv + c] * v[(kv0 + j) * dv + c] }
+                        ds[j] = t(acc)  // dP
+                        delta += p[j] * ds[j]
+                    }
+                    var dqRow = [Float](repeating: 0, count: d)
+                    for j in 0..<sk where visible[j] {
+                        var grad = t(p[j] * (ds[j] - delta))
+                        if let cap = options.softcap {
+                            let th = PortableMath.tanh(Double(raw[j]) / cap)
+                            grad = t(grad * Float(1 - th * th))
+                        }
+                        grad = t(grad * scale)
+                        for c in 0..<dv { dvHead[j * dv + c] += p[j] * gradOut[row * dv + c] }
+                        for c in 0..<d {
+                            dkHead[j * d + c] += grad * q[row * d + c]
+                            dqRow[c] += grad * k[(kv0 + j) * d + c]
+                        }
+                    }
+                    for c in 0..<d { dq[row * d + c] = Double(t(dqRow[c])) }
                 }
-                for c in 0..<d { dq[row * d + c] = Double(t(dqRow[c])) }
+                for e in dkHead.indices { dkSum[kv0 * d + e] += t(dkHead[e]) }
+                for e in dvHead.indices { dvSum[kv0 * dv + e] += t(dvHead[e]) }
             }
-            for e in dkHead.indices { dkSum[kv0 * d + e] += t(dkHead[e]) }
-            for e in dvHead.indices { dvSum[kv0 * dv + e] += t(dvHead[e]) }
-        } }
+        }
         return Gradients(dq: dq, dk: dkSum.map { Double(t($0)) }, dv: dvSum.map { Double(t($0)) })
     }
 }

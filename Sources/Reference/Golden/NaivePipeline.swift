@@ -15,8 +15,9 @@ public enum NaivePipeline {
     /// Runs the naive pipeline in test dtype `dtype` on inputs already rounded to it; throws
     /// `ReferenceError.invalidOption` or `ReferenceError.shape` when `options` do not fit the inputs.
     public static func run(_ x: AttentionInputs<Double>, options: AttentionOptions, dtype: DType) throws -> Result {
-        let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
-                                 keys: x.keys, headDim: x.headDim)
+        let rule = try ScoreRule(
+            options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
+            keys: x.keys, headDim: x.headDim)
         func t(_ v: Float) -> Float { Float(Rounding.to(dtype, Double(v))) }
         let (d, dv) = (x.headDim, x.valueDim)
         var output = [Double](repeating: 0, count: x.batch * x.queryHeads * x.queries * dv)
@@ -25,37 +26,43 @@ public enum NaivePipeline {
         let scale = t(Float(rule.scale))
         var scores = [Float](repeating: 0, count: x.keys)
         var visible = [Bool](repeating: false, count: x.keys)
-        for b in 0..<x.batch { for h in 0..<x.queryHeads { for i in 0..<x.queries {
-            let kvh = h / x.groupSize
-            let row = (b * x.queryHeads + h) * x.queries + i
-            let qBase = row * d
-            var m = -Float.infinity
-            for j in 0..<x.keys {
-                visible[j] = rule.isVisible(batch: b, head: h, query: i, key: j)
-                guard visible[j] else { continue }
-                let kBase = ((b * x.kvHeads + kvh) * x.keys + j) * d
-                var acc: Float = 0
-                for c in 0..<d { acc += q[qBase + c] * k[kBase + c] }
-                // Softcap, ALiBi and additive biases applied to the rounded scaled score, the result rounded to t.
-                let s = t(Float(rule.score(scaledDot: Double(t(t(acc) * scale)), batch: b, head: h, query: i, key: j)!))
-                scores[j] = s
-                m = max(m, s)
+        for b in 0..<x.batch {
+            for h in 0..<x.queryHeads {
+                for i in 0..<x.queries {
+                    let kvh = h / x.groupSize
+                    let row = (b * x.queryHeads + h) * x.queries + i
+                    let qBase = row * d
+                    var m = -Float.infinity
+                    for j in 0..<x.keys {
+                        visible[j] = rule.isVisible(batch: b, head: h, query: i, key: j)
+                        guard visible[j] else { continue }
+                        let kBase = ((b * x.kvHeads + kvh) * x.keys + j) * d
+                        var acc: Float = 0
+                        for c in 0..<d { acc += q[qBase + c] * k[kBase + c] }
+                        // Softcap, ALiBi and additive biases applied to the rounded scaled score, the result rounded to t.
+                        let s = t(
+                            Float(
+                                rule.score(scaledDot: Double(t(t(acc) * scale)), batch: b, head: h, query: i, key: j)!))
+                        scores[j] = s
+                        m = max(m, s)
+                    }
+                    guard m > -.infinity else { continue }
+                    var sum: Float = 0
+                    for j in 0..<x.keys where visible[j] {
+                        scores[j] = Float(PortableMath.exp(Double(scores[j] - m)))
+                        sum += scores[j]
+                    }
+                    lse[row] = Double(m + Float(PortableMath.log(Double(sum))))
+                    var acc = [Float](repeating: 0, count: dv)
+                    for j in 0..<x.keys where visible[j] {
+                        let p = t(scores[j] / sum)
+                        let vBase = ((b * x.kvHeads + kvh) * x.keys + j) * dv
+                        for c in 0..<dv { acc[c] += p * v[vBase + c] }
+                    }
+                    for c in 0..<dv { output[row * dv + c] = Double(t(acc[c])) }
+                }
             }
-            guard m > -.infinity else { continue }
-            var sum: Float = 0
-            for j in 0..<x.keys where visible[j] {
-                scores[j] = Float(PortableMath.exp(Double(scores[j] - m)))
-                sum += scores[j]
-            }
-            lse[row] = Double(m + Float(PortableMath.log(Double(sum))))
-            var acc = [Float](repeating: 0, count: dv)
-            for j in 0..<x.keys where visible[j] {
-                let p = t(scores[j] / sum)
-                let vBase = ((b * x.kvHeads + kvh) * x.keys + j) * dv
-                for c in 0..<dv { acc[c] += p * v[vBase + c] }
-            }
-            for c in 0..<dv { output[row * dv + c] = Double(t(acc[c])) }
-        } } }
+        }
         return Result(output: output, lse: lse)
     }
 }

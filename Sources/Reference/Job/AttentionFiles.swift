@@ -26,8 +26,10 @@ public struct AttentionFiles: Sendable {
     /// Opens and indexes the files. `roles` names the tensors looked up in a .safetensors file; `rank` is the rank
     /// every tensor must have (4 for (batch, heads, seq, dim) problems, 3 for varlen's (tokens, heads, dim)), and
     /// `layout` only words the message of a rank mismatch.
-    public init(q: String, k: String, v: String, roles: [String] = ["q", "k", "v"], rank: Int = 4,
-                layout: TensorLayout = .bhsd) throws {
+    public init(
+        q: String, k: String, v: String, roles: [String] = ["q", "k", "v"], rank: Int = 4,
+        layout: TensorLayout = .bhsd
+    ) throws {
         var readers: [String: TensorFileReader] = [:]
         var sources: [Source] = []
         for (path, role) in zip([q, k, v], roles) {
@@ -37,12 +39,15 @@ public struct AttentionFiles: Sendable {
             let tensor = (path as NSString).pathExtension.lowercased() == "npy" ? reader.tensors[0].name : role
             let stored = try reader.stored(tensor)
             guard stored.dtype.isFloatingPoint else {
-                throw ReferenceError.file(path: path, problem: "\(role) must be a float tensor, got \(stored.dtype.rawValue)")
+                throw ReferenceError.file(
+                    path: path, problem: "\(role) must be a float tensor, got \(stored.dtype.rawValue)")
             }
             guard stored.shape.count == rank else {
-                throw ReferenceError.file(path: path, problem: rank == 3
-                    ? "varlen \(role) must have rank 3 (total_tokens, heads, dim), got shape \(stored.shape)"
-                    : "\(role) must have rank \(rank) (\(layout)), got shape \(stored.shape)")
+                throw ReferenceError.file(
+                    path: path,
+                    problem: rank == 3
+                        ? "varlen \(role) must have rank 3 (total_tokens, heads, dim), got shape \(stored.shape)"
+                        : "\(role) must have rank \(rank) (\(layout)), got shape \(stored.shape)")
             }
             sources.append(Source(path: path, reader: reader, tensor: tensor, role: role, stored: stored))
         }

@@ -95,7 +95,9 @@ public struct AttentionJob: Sendable {
 
     /// Refuses combinations the job cannot run, before anything is read.
     public func validate() throws {
-        guard (1...65_536).contains(shards) else { throw ReferenceError.invalidOption("shards must be in 1...65536, got \(shards)") }
+        guard (1...65_536).contains(shards) else {
+            throw ReferenceError.invalidOption("shards must be in 1...65536, got \(shards)")
+        }
         if reduction == .exact && shards != 1 {
             throw ReferenceError.invalidOption("\(shards) shards need a reduction other than exact")
         }
@@ -103,8 +105,11 @@ public struct AttentionJob: Sendable {
         switch keys {
         case .dense: break
         case .varlen:
-            guard shards == 1, !backward, problem.maskPath == nil, problem.cacheSeqlens == nil, problem.layout == .bhsd else {
-                throw ReferenceError.invalidOption("varlen attention takes no shards, backward, mask, cache lengths or layout (it is packed (tokens, heads, dim))")
+            guard shards == 1, !backward, problem.maskPath == nil, problem.cacheSeqlens == nil, problem.layout == .bhsd
+            else {
+                throw ReferenceError.invalidOption(
+                    "varlen attention takes no shards, backward, mask, cache lengths or layout (it is packed (tokens, heads, dim))"
+                )
             }
         case .paged:
             guard problem.cacheSeqlens != nil else {
@@ -114,7 +119,8 @@ public struct AttentionJob: Sendable {
         let gradients = [outputs.dq, outputs.dk, outputs.dv].compactMap { $0 }
         if backward {
             guard outputs.bundled || gradients.count == 3 else {
-                throw ReferenceError.invalidOption("the backward needs dq, dk and dv outputs (or a .safetensors out, which holds them)")
+                throw ReferenceError.invalidOption(
+                    "the backward needs dq, dk and dv outputs (or a .safetensors out, which holds them)")
             }
         } else if !gradients.isEmpty {
             throw ReferenceError.invalidOption("dq, dk and dv outputs need the backward (an upstream gradient)")
@@ -168,8 +174,9 @@ extension AttentionJob {
             case .paged: paged = true
             case .dense: paged = false
             }
-            let files = try AttentionFiles(q: job.q, k: job.k, v: job.v, roles: paged ? ["q", "k_cache", "v_cache"] : ["q", "k", "v"],
-                                           layout: problem.layout)
+            let files = try AttentionFiles(
+                q: job.q, k: job.k, v: job.v, roles: paged ? ["q", "k_cache", "v_cache"] : ["q", "k", "v"],
+                layout: problem.layout)
             let swap = problem.layout.swapsAxes
             // Q, K and V all bf16 (or all f16): kept as 16-bit values and widened by the kernel one tile at a time
             // (the backward reads them widened, as it reads dO).
@@ -191,7 +198,9 @@ extension AttentionJob {
             // Pages keep their own layout; only q follows the problem's layout.
             var (tensors, warnings) = try files.values(as: S.self, swap: [swap, swap && !paged, swap && !paged])
             summary.warnings += warnings
-            let inputs = paged ? try pagedInputs(q: tensors[0], kPages: tensors[1], vPages: tensors[2])
+            let inputs =
+                paged
+                ? try pagedInputs(q: tensors[0], kPages: tensors[1], vPages: tensors[2])
                 : try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
             tensors = []
             if let path = job.upstreamGradient {
@@ -204,7 +213,8 @@ extension AttentionJob {
         /// The forward, exact or sharded, and its outputs.
         mutating func forward<X: AttentionOperands>(_ inputs: X) throws {
             mark("read")
-            let options = try problem.options(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
+            let options = try problem.options(
+                batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
             let layout = try ShardLayout(keys: inputs.keys, shards: job.shards)
             let r = try ShardedAttention.forward(inputs, options: options, layout: layout, reduction: job.reduction)
             mark("compute")
@@ -216,18 +226,22 @@ extension AttentionJob {
         /// slab while decoding), the mask file read whole, and the outputs: the output and LSE as tensors, their
         /// converted copies and encoded bytes (3 x), times the tensors a .safetensors output also holds (one per
         /// shard and, at most, one per tree node: 1 + 2 x shards).
-        func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]], elementBytes: Int, bshd: Bool? = nil) throws {
+        func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]], elementBytes: Int, bshd: Bool? = nil)
+            throws
+        {
             let what = "reading the inputs"
-            let inputs = try MemoryBudget.sum(inputShapes.map { try MemoryBudget.product($0 + [elementBytes], for: what) }
-                                              + [1 << 22, problem.maskPath.map { try TensorFiles.readEstimate([$0]) } ?? 0], for: what)
+            let inputs = try MemoryBudget.sum(
+                inputShapes.map { try MemoryBudget.product($0 + [elementBytes], for: what) }
+                    + [1 << 22, problem.maskPath.map { try TensorFiles.readEstimate([$0]) } ?? 0], for: what)
             try MemoryBudget.current.check(inputs, for: what)
             let (qShape, vShape) = (inputShapes[0], inputShapes[2])
             let bshd = bshd ?? problem.layout.swapsAxes
             let rows = try MemoryBudget.product([qShape[0], qShape[bshd ? 2 : 1], qShape[bshd ? 1 : 2]], for: what)
             let perResult = try MemoryBudget.product([rows, vShape[3] + 1, 8, 3], for: "writing the outputs")
             let copies = job.outputs.bundled ? 1 + 2 * job.shards : 1
-            let total = try MemoryBudget.sum([inputs, MemoryBudget.product([perResult, copies], for: "writing the outputs")],
-                                             for: "writing the outputs")
+            let total = try MemoryBudget.sum(
+                [inputs, MemoryBudget.product([perResult, copies], for: "writing the outputs")],
+                for: "writing the outputs")
             try MemoryBudget.current.check(total, for: "attention (inputs and outputs)")
         }
 
@@ -237,28 +251,41 @@ extension AttentionJob {
             let name = (path as NSString).pathExtension.lowercased() == "npy" ? reader.tensors[0].name : "do"
             let stored = try reader.stored(name)
             guard stored.dtype.isFloatingPoint else {
-                throw ReferenceError.file(path: path, problem: "do must be a float tensor, got \(stored.dtype.rawValue)")
+                throw ReferenceError.file(
+                    path: path, problem: "do must be a float tensor, got \(stored.dtype.rawValue)")
             }
             let want = [inputs.batch, inputs.queryHeads, inputs.queries, inputs.valueDim]
             let bshd = problem.layout.swapsAxes
-            let shape = bshd && stored.shape.count == 4
+            let shape =
+                bshd && stored.shape.count == 4
                 ? [stored.shape[0], stored.shape[2], stored.shape[1], stored.shape[3]] : stored.shape
             guard shape == want else {
-                throw ReferenceError.file(path: path, problem: "do must have the output's shape \(bshd ? [want[0], want[2], want[1], want[3]] : want) (\(problem.layout)), got \(stored.shape)")
+                throw ReferenceError.file(
+                    path: path,
+                    problem:
+                        "do must have the output's shape \(bshd ? [want[0], want[2], want[1], want[3]] : want) (\(problem.layout)), got \(stored.shape)"
+                )
             }
             let (upstream, bad) = try reader.values(name, as: S.self, swapAxes12: bshd)
-            summary.warnings += AttentionFiles.warning("do", bad, "in rows that see keys they propagate to the gradients")
+            summary.warnings += AttentionFiles.warning(
+                "do", bad, "in rows that see keys they propagate to the gradients")
             mark("read")
-            let options = try problem.options(batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
+            let options = try problem.options(
+                batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
             let layout = try ShardLayout(keys: inputs.keys, shards: job.shards)
             // The gradients' encoded copies (3 x 8 bytes per element at most), on top of what the backward holds.
-            let gradientElements = try MemoryBudget.sum([inputs.q.count, inputs.k.count, inputs.v.count], for: "writing the gradients")
+            let gradientElements = try MemoryBudget.sum(
+                [inputs.q.count, inputs.k.count, inputs.v.count], for: "writing the gradients")
             try MemoryBudget.current.check(
-                try MemoryBudget.sum([try ShardedBackward.estimatedBytes(inputs, layout: layout, reduction: job.reduction),
-                                      try MemoryBudget.product([gradientElements, 24], for: "writing the gradients")],
-                                     for: "the backward and its outputs"),
+                try MemoryBudget.sum(
+                    [
+                        try ShardedBackward.estimatedBytes(inputs, layout: layout, reduction: job.reduction),
+                        try MemoryBudget.product([gradientElements, 24], for: "writing the gradients"),
+                    ],
+                    for: "the backward and its outputs"),
                 for: "the backward and its outputs")
-            let r = try ShardedBackward.backward(inputs, dO: upstream, options: options, layout: layout, reduction: job.reduction)
+            let r = try ShardedBackward.backward(
+                inputs, dO: upstream, options: options, layout: layout, reduction: job.reduction)
             mark("compute")
             try AttentionOutputBundle(job: job).write(r.forward, gradients: r, into: files)
         }

@@ -22,15 +22,20 @@ public struct AttentionOutputBundle {
     public static let generator = "treeattn attention"
 
     /// Writes the forward's results (and the backward's, when given) into the reserved `files`.
-    public func write<S: AttentionScalar>(_ r: ShardedAttention.Result<S>, gradients: ShardedBackward.Result<S>? = nil,
-                                          into files: AtomicOutputs) throws {
+    public func write<S: AttentionScalar>(
+        _ r: ShardedAttention.Result<S>, gradients: ShardedBackward.Result<S>? = nil,
+        into files: AtomicOutputs
+    ) throws {
         let problem = job.problem, outputs = job.outputs
         let bshd = problem.layout.swapsAxes
         func data(_ t: Tensor<S>, swap: Bool) throws -> TensorData { try problem.data(t, swap: swap) }
         let (output, lseData) = try problem.encode(r.result)
         if outputs.bundled {
-            var file = SafetensorsFile(tensors: [("out", output), ("lse", lseData)], metadata: problem.metadata([
-                "reduction": job.reduction.description, "shards": "\(job.shards)", "generator": Self.generator]))
+            var file = SafetensorsFile(
+                tensors: [("out", output), ("lse", lseData)],
+                metadata: problem.metadata([
+                    "reduction": job.reduction.description, "shards": "\(job.shards)", "generator": Self.generator,
+                ]))
             for (i, p) in r.shardPartials.enumerated() {
                 file.tensors.append(("shard\(i).out", try data(p.output, swap: bshd)))
                 file.tensors.append(("shard\(i).lse", try data(p.lse, swap: false)))
@@ -44,7 +49,8 @@ public struct AttentionOutputBundle {
                 }
             }
             if let g = gradients {
-                file.metadata["backward"] = "dq, dk, dv: gradients of sum(do * out); shardI.dq is shard I's dq share, shardI.dk/dv its keys' gradients"
+                file.metadata["backward"] =
+                    "dq, dk, dv: gradients of sum(do * out); shardI.dq is shard I's dq share, shardI.dk/dv its keys' gradients"
                 for (key, t) in [("dq", g.gradients.dq), ("dk", g.gradients.dk), ("dv", g.gradients.dv)] {
                     file.tensors.append((key, try data(t, swap: bshd)))
                 }
@@ -59,7 +65,10 @@ public struct AttentionOutputBundle {
             try files.write(TensorFiles.encode(output, for: outputs.out, name: "out"), to: outputs.out)
         }
         if let g = gradients {
-            for (path, key, t) in [(outputs.dq, "dq", g.gradients.dq), (outputs.dk, "dk", g.gradients.dk), (outputs.dv, "dv", g.gradients.dv)] {
+            for (path, key, t) in [
+                (outputs.dq, "dq", g.gradients.dq), (outputs.dk, "dk", g.gradients.dk),
+                (outputs.dv, "dv", g.gradients.dv),
+            ] {
                 guard let path else { continue }
                 try files.write(TensorFiles.encode(try data(t, swap: bshd), for: path, name: key), to: path)
             }
@@ -68,17 +77,24 @@ public struct AttentionOutputBundle {
     }
 
     /// Writes a varlen run's packed output (total_q, heads, value_dim) and LSE (heads, total_q).
-    public func writeVarlen<S: AttentionScalar>(output: Tensor<S>, lse: Tensor<S>, layout: VarlenLayout,
-                                                into files: AtomicOutputs) throws {
+    public func writeVarlen<S: AttentionScalar>(
+        output: Tensor<S>, lse: Tensor<S>, layout: VarlenLayout,
+        into files: AtomicOutputs
+    ) throws {
         let problem = job.problem, outputs = job.outputs
         let outputData = try problem.data(output, swap: false), lseData = try problem.data(lse, swap: false)
         if outputs.bundled {
             let i32 = { (xs: [Int]) in try TensorData(values: xs.map(Double.init), shape: [xs.count], dtype: .i32) }
-            let file = SafetensorsFile(tensors: [("out", outputData), ("lse", lseData), ("cu_seqlens_q", try i32(layout.cuSeqlensQ)),
-                                                 ("cu_seqlens_k", try i32(layout.cuSeqlensK))],
-                                       metadata: ["layout": "varlen", "out_layout": "thd (total_q, heads, value_dim)",
-                                                  "lse_layout": "ht (heads, total_q)", "lse_base": "e",
-                                                  "precision": problem.precision.rawValue, "generator": Self.generator])
+            let file = SafetensorsFile(
+                tensors: [
+                    ("out", outputData), ("lse", lseData), ("cu_seqlens_q", try i32(layout.cuSeqlensQ)),
+                    ("cu_seqlens_k", try i32(layout.cuSeqlensK)),
+                ],
+                metadata: [
+                    "layout": "varlen", "out_layout": "thd (total_q, heads, value_dim)",
+                    "lse_layout": "ht (heads, total_q)", "lse_base": "e",
+                    "precision": problem.precision.rawValue, "generator": Self.generator,
+                ])
             try files.write(file.encode(), to: outputs.out)
         } else {
             try files.write(TensorFiles.encode(outputData, for: outputs.out, name: "out"), to: outputs.out)

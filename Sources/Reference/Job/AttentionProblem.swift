@@ -30,16 +30,21 @@ public struct AttentionProblem: Sendable {
     /// The attention options for a problem of this shape: the score options, and the mask read from `maskPath` and
     /// broadcast to (batch, heads, queries, keys) (`keys` is the total key count).
     public func options(batch: Int, heads: Int, queries: Int, keys: Int) throws -> AttentionOptions {
-        var options = AttentionOptions(scale: scale, causal: causal, window: window, softcap: softcap,
-                                       alibiSlopes: alibiSlopes, cacheSeqlens: cacheSeqlens)
+        var options = AttentionOptions(
+            scale: scale, causal: causal, window: window, softcap: softcap,
+            alibiSlopes: alibiSlopes, cacheSeqlens: cacheSeqlens)
         if let maskPath {
             let t = try TensorFiles.load(maskPath, name: "mask")
             if t.dtype == .bool || t.dtype == .u8 {
-                options.mask = try BroadcastMask(t.tensor().map { $0 != 0 }, batch: batch, heads: heads, queries: queries, keys: keys)
+                options.mask = try BroadcastMask(
+                    t.tensor().map { $0 != 0 }, batch: batch, heads: heads, queries: queries, keys: keys)
             } else if t.dtype.isFloatingPoint {
-                options.additiveMask = try BroadcastMask(t.tensor(), batch: batch, heads: heads, queries: queries, keys: keys)
+                options.additiveMask = try BroadcastMask(
+                    t.tensor(), batch: batch, heads: heads, queries: queries, keys: keys)
             } else {
-                throw ReferenceError.file(path: maskPath, problem: "mask must be bool/u8 (attend = true) or float (additive), got \(t.dtype.rawValue)")
+                throw ReferenceError.file(
+                    path: maskPath,
+                    problem: "mask must be bool/u8 (attend = true) or float (additive), got \(t.dtype.rawValue)")
             }
         }
         return options

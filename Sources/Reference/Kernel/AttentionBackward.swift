@@ -30,8 +30,8 @@ public enum AttentionBackward {
     }
 
     /// The forward (O, LSE), then the gradients over all keys.
-    @_specialize(exported: true, where S == Double)
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Double)
+    @_specialize(exported:true,where S == Float)
     public static func gradients<S: AttentionScalar>(
         _ x: AttentionInputs<S>, dO: Tensor<S>, options: AttentionOptions = AttentionOptions(),
         blocking: KernelBlocking = .default
@@ -44,8 +44,8 @@ public enum AttentionBackward {
 
     /// The gradients from the keys in `keyRange` (default all) given the forward's global `lse` and `delta` (both
     /// (B, Hq, Sq)): dK and dV of those keys (n = keyRange.count of them) and their share of dQ.
-    @_specialize(exported: true, where S == Double)
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Double)
+    @_specialize(exported:true,where S == Float)
     public static func gradients<S: AttentionScalar>(
         _ x: AttentionInputs<S>, dO: Tensor<S>, lse: Tensor<S>, delta: Tensor<S>,
         options: AttentionOptions = AttentionOptions(), keyRange: Range<Int>? = nil, blocking: KernelBlocking = .default
@@ -55,8 +55,9 @@ public enum AttentionBackward {
         guard lse.shape == rowShape, delta.shape == rowShape else {
             throw ReferenceError.shape("lse \(lse.shape) and delta \(delta.shape) must have shape \(rowShape)")
         }
-        let rule = try ScoreRule(options: options, batch: x.batch, queryHeads: x.queryHeads,
-                                 queries: x.queries, keys: x.keys, headDim: x.headDim)
+        let rule = try ScoreRule(
+            options: options, batch: x.batch, queryHeads: x.queryHeads,
+            queries: x.queries, keys: x.keys, headDim: x.headDim)
         let range = keyRange ?? 0..<x.keys
         guard range.lowerBound >= 0, range.upperBound <= x.keys else {
             throw ReferenceError.invalidOption("key range \(range) outside 0..<\(x.keys)")
@@ -76,9 +77,13 @@ public enum AttentionBackward {
         let chunks = chunking(keys: x.keys, blocking: blocking).chunks
         let shares = chunks > 1 ? try MemoryBudget.product([qElements, chunks], for: what) : 0
         // dO, O, dQ + dK + dV, LSE and D, the dQ shares (the inputs are `storageBytes`).
-        let elements = try MemoryBudget.sum([oElements, oElements, qElements, kvElements,
-                                             try MemoryBudget.product([rows, 2], for: what), shares], for: what)
-        return try MemoryBudget.sum([try MemoryBudget.product([elements, size], for: what), x.storageBytes], for: what)
+        let elements = try MemoryBudget.sum(
+            [
+                oElements, oElements, qElements, kvElements,
+                try MemoryBudget.product([rows, 2], for: what), shares,
+            ], for: what)
+        return try MemoryBudget.sum(
+            [try MemoryBudget.product([elements, size], for: what), x.storageBytes], for: what)
     }
 
     /// Keys per chunk and the number of chunks for `keys` keys: chunks of `splitKeys`, at most `maxChunks` of them.
@@ -91,7 +96,9 @@ public enum AttentionBackward {
 
     static func checkUpstream<S>(_ x: AttentionInputs<S>, _ dO: Tensor<S>) throws {
         let want = [x.batch, x.queryHeads, x.queries, x.valueDim]
-        guard dO.shape == want else { throw ReferenceError.shape("dO must have the output's shape \(want), got \(dO.shape)") }
+        guard dO.shape == want else {
+            throw ReferenceError.shape("dO must have the output's shape \(want), got \(dO.shape)")
+        }
     }
 
     @_specialize(where S == Double)
@@ -117,21 +124,27 @@ public enum AttentionBackward {
 
         withBackwardPointers(x, dO, lse, delta, &result, &shares) { ptr in
             let pool = TileScratchPool<S>()
-            let body = { (item: Int) in pool.with { scratch in
-                let chunk = item % chunks, group = item / chunks
-                let b = group / Hkv, kvh = group % Hkv
-                let lo = keyRange.lowerBound + chunk * chunkSize
-                let chunkKeys = lo..<min(lo + chunkSize, keyRange.upperBound)
-                let rowBase = (b * Hq + kvh * G) * sq
-                let kvBase = (b * Hkv + kvh) * sk, outBase = (b * Hkv + kvh) * n + (lo - keyRange.lowerBound)
-                let dqTarget = chunks > 1 ? ptr.shares! + item * rowsPerGroup * d : ptr.dq + rowBase * d
-                let tile = BackwardTile(
-                    q: ptr.q + rowBase * d, dO: ptr.dO + rowBase * dv, k: ptr.k + kvBase * d, v: ptr.v + kvBase * dv,
-                    lse: ptr.lse + rowBase, delta: ptr.delta + rowBase, dq: dqTarget,
-                    dk: ptr.dk + outBase * d, dv: ptr.dv + outBase * dv, d: d, dv_: dv, batch: b, firstHead: kvh * G,
-                    queries: sq, rows: rowsPerGroup, keys: chunkKeys, keyBase: 0)
-                tile.run(rule: rule, rowBlock: blocking.queryRows, keyBlock: blocking.keys, band: blocking.band, isa: blocking.isa, scratch: scratch)
-            } }
+            let body = { (item: Int) in
+                pool.with { scratch in
+                    let chunk = item % chunks, group = item / chunks
+                    let b = group / Hkv, kvh = group % Hkv
+                    let lo = keyRange.lowerBound + chunk * chunkSize
+                    let chunkKeys = lo..<min(lo + chunkSize, keyRange.upperBound)
+                    let rowBase = (b * Hq + kvh * G) * sq
+                    let kvBase = (b * Hkv + kvh) * sk, outBase = (b * Hkv + kvh) * n + (lo - keyRange.lowerBound)
+                    let dqTarget = chunks > 1 ? ptr.shares! + item * rowsPerGroup * d : ptr.dq + rowBase * d
+                    let tile = BackwardTile(
+                        q: ptr.q + rowBase * d, dO: ptr.dO + rowBase * dv, k: ptr.k + kvBase * d,
+                        v: ptr.v + kvBase * dv,
+                        lse: ptr.lse + rowBase, delta: ptr.delta + rowBase, dq: dqTarget,
+                        dk: ptr.dk + outBase * d, dv: ptr.dv + outBase * dv, d: d, dv_: dv, batch: b,
+                        firstHead: kvh * G,
+                        queries: sq, rows: rowsPerGroup, keys: chunkKeys, keyBase: 0)
+                    tile.run(
+                        rule: rule, rowBlock: blocking.queryRows, keyBlock: blocking.keys, band: blocking.band,
+                        isa: blocking.isa, scratch: scratch)
+                }
+            }
             if items == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: items, execute: body) }
             // The chunks' dQ shares, summed in chunk order (the same on every machine).
             if chunks > 1 {
@@ -161,17 +174,37 @@ private func withBackwardPointers<S: AttentionScalar>(
     _ x: AttentionInputs<S>, _ dO: Tensor<S>, _ lse: Tensor<S>, _ delta: Tensor<S>, _ g: inout AttentionGradients<S>,
     _ shares: inout [S], _ body: (BackwardPointers<S>) -> Void
 ) {
-    x.q.data.withUnsafeBufferPointer { q in x.k.data.withUnsafeBufferPointer { k in x.v.data.withUnsafeBufferPointer { v in
-    dO.data.withUnsafeBufferPointer { o in lse.data.withUnsafeBufferPointer { l in delta.data.withUnsafeBufferPointer { dl in
-    g.dq.data.withUnsafeMutableBufferPointer { dq in g.dk.data.withUnsafeMutableBufferPointer { dk in
-    g.dv.data.withUnsafeMutableBufferPointer { dv in shares.withUnsafeMutableBufferPointer { sh in
-        // Empty tensors have no base address; the kernel never reads them (rows or keys are zero then).
-        let empty = UnsafeMutablePointer<S>.allocate(capacity: 1)
-        defer { empty.deallocate() }
-        body(BackwardPointers(
-            q: q.baseAddress ?? UnsafePointer(empty), k: k.baseAddress ?? UnsafePointer(empty),
-            v: v.baseAddress ?? UnsafePointer(empty), dO: o.baseAddress ?? UnsafePointer(empty),
-            lse: l.baseAddress ?? UnsafePointer(empty), delta: dl.baseAddress ?? UnsafePointer(empty),
-            dq: dq.baseAddress ?? empty, dk: dk.baseAddress ?? empty, dv: dv.baseAddress ?? empty, shares: sh.baseAddress))
-    } } } } } } } } } }
+    x.q.data.withUnsafeBufferPointer { q in
+        x.k.data.withUnsafeBufferPointer { k in
+            x.v.data.withUnsafeBufferPointer { v in
+                dO.data.withUnsafeBufferPointer { o in
+                    lse.data.withUnsafeBufferPointer { l in
+                        delta.data.withUnsafeBufferPointer { dl in
+                            g.dq.data.withUnsafeMutableBufferPointer { dq in
+                                g.dk.data.withUnsafeMutableBufferPointer { dk in
+                                    g.dv.data.withUnsafeMutableBufferPointer { dv in
+                                        shares.withUnsafeMutableBufferPointer { sh in
+                                            // Empty tensors have no base address; the kernel never reads them (rows or keys are zero then).
+                                            let empty = UnsafeMutablePointer<S>.allocate(capacity: 1)
+                                            defer { empty.deallocate() }
+                                            body(
+                                                BackwardPointers(
+                                                    q: q.baseAddress ?? UnsafePointer(empty),
+                                                    k: k.baseAddress ?? UnsafePointer(empty),
+                                                    v: v.baseAddress ?? UnsafePointer(empty),
+                                                    dO: o.baseAddress ?? UnsafePointer(empty),
+                                                    lse: l.baseAddress ?? UnsafePointer(empty),
+                                                    delta: dl.baseAddress ?? UnsafePointer(empty),
+                                                    dq: dq.baseAddress ?? empty, dk: dk.baseAddress ?? empty,
+                                                    dv: dv.baseAddress ?? empty, shares: sh.baseAddress))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -142,7 +142,9 @@ public struct HalfPrecisionInputs<Scalar: AttentionScalar>: AttentionOperands {
     public var storageBytes: Int { (q.count + k.count + v.count) * 2 }
 
     /// Checks the shapes as `AttentionInputs` does.
-    public init(format: HalfFormat, q: Tensor<UInt16>, k: Tensor<UInt16>, v: Tensor<UInt16>, as _: Scalar.Type = Scalar.self) throws {
+    public init(
+        format: HalfFormat, q: Tensor<UInt16>, k: Tensor<UInt16>, v: Tensor<UInt16>, as _: Scalar.Type = Scalar.self
+    ) throws {
         try AttentionInputs<Scalar>.checkShapes(q: q.shape, k: k.shape, v: v.shape)
         (self.format, self.q, self.k, self.v) = (format, q, k, v)
     }

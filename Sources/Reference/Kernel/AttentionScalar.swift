@@ -26,8 +26,9 @@ extension Double: AttentionScalar {
         b: UnsafePointer<Double>, ldb: Int, transB: Bool,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_dgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     /// "f64".
     public static var precisionName: String { "f64" }
@@ -44,8 +45,9 @@ extension Float: AttentionScalar {
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     /// "f32".
     public static var precisionName: String { "f32" }
@@ -60,7 +62,9 @@ extension AttentionScalar {
         m: Int, n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         transB: Bool, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     ) {
-        gemm(transA: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, transB: transB, beta: beta, c: c, ldc: ldc)
+        gemm(
+            transA: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, transB: transB, beta: beta,
+            c: c, ldc: ldc)
     }
 
     /// e^x through `PortableMath` (same bits on every machine), rounded once to Self.

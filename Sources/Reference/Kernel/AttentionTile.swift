@@ -3,12 +3,12 @@ import RealModule
 /// One unit of kernel work: a block of query rows of one (batch, KV head) group against a contiguous key range.
 /// Rows of a group are the query rows of all query heads that share the KV head (GQA), contiguous in memory.
 struct Tile<S: AttentionScalar> {
-    let q: KernelOperand<S>          // first row of this tile
-    let k: KernelOperand<S>          // key 0 of the KV head
-    let v: KernelOperand<S>          // value 0 of the KV head
+    let q: KernelOperand<S>  // first row of this tile
+    let k: KernelOperand<S>  // key 0 of the KV head
+    let v: KernelOperand<S>  // value 0 of the KV head
     let d: Int, dv: Int
     let batch: Int, firstHead: Int, queries: Int
-    let rows: Range<Int>             // rows within the group
+    let rows: Range<Int>  // rows within the group
     let keys: Range<Int>
     /// Global position of the key `k` and `v` point at (0 unless the tensors hold only a key shard).
     var keyBase = 0
@@ -16,7 +16,10 @@ struct Tile<S: AttentionScalar> {
     /// Computes normalised outputs and LSEs of the tile's rows into `o` (rows x dv) and `lse` (rows).
     @_specialize(where S == Double)
     @_specialize(where S == Float)
-    func run(rule: ScoreRule, keyBlock: Int, band: Int, isa: KernelISA, fewRowLimit: Int, scratch: TileScratch<S>, o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
+    func run(
+        rule: ScoreRule, keyBlock: Int, band: Int, isa: KernelISA, fewRowLimit: Int, scratch: TileScratch<S>,
+        o: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>
+    ) {
         let nr = rows.count
         o.initialize(repeating: 0, count: nr * dv)
         lse.initialize(repeating: -.infinity, count: nr)
@@ -31,8 +34,12 @@ struct Tile<S: AttentionScalar> {
             heads[r] = firstHead + g / queries
             queryIndex[r] = g % queries
             let iv = rule.keyInterval(batch: batch, query: queryIndex[r]).clamped(to: keys)
-            lo[r] = iv.lowerBound; hi[r] = iv.upperBound
-            if !iv.isEmpty { spanLo = min(spanLo, iv.lowerBound); spanHi = max(spanHi, iv.upperBound) }
+            lo[r] = iv.lowerBound
+            hi[r] = iv.upperBound
+            if !iv.isEmpty {
+                spanLo = min(spanLo, iv.lowerBound)
+                spanHi = max(spanHi, iv.upperBound)
+            }
         }
         guard spanLo < spanHi else { return }
 
@@ -56,22 +63,29 @@ struct Tile<S: AttentionScalar> {
             let j1 = min(j0 + keyBlock, spanHi), nk = j1 - j0
             defer { j0 = j1 }
             var anyVisible = false
-            for r in 0..<nr where lo[r] < j1 && hi[r] > j0 { anyVisible = true; break }
+            for r in 0..<nr where lo[r] < j1 && hi[r] > j0 {
+                anyVisible = true
+                break
+            }
             if !anyVisible { continue }
 
             let kBlock = k.elements((j0 - keyBase) * d, count: nk * d, scratch: kScratch, isa: isa)
             // The gemms skip the pairs of a diagonal (or window-edge) block that no row sees; scores outside a
             // row's interval are never read (set to -inf or 0 below).
-            let pieces = fewRows ? [] : BlockPieces(rows: nr, band: band) {
-                BlockPieces.columns(lo: lo[$0], hi: hi[$0], block: j0..<j1)
-            }.pieces
+            let pieces =
+                fewRows
+                ? []
+                : BlockPieces(rows: nr, band: band) {
+                    BlockPieces.columns(lo: lo[$0], hi: hi[$0], block: j0..<j1)
+                }.pieces
             if fewRows {
                 S.fewRowScores(q: q, rows: nr, d: d, k: kBlock, keys: nk, alpha: scale, into: scores, isa: isa)
             } else {
                 for (rs, cs) in pieces {
-                    S.gemm(m: rs.count, n: cs.count, k: d, alpha: scale, a: q + rs.lowerBound * d, lda: d,
-                           b: kBlock + cs.lowerBound * d, ldb: d, transB: true,
-                           beta: 0, c: scores + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
+                    S.gemm(
+                        m: rs.count, n: cs.count, k: d, alpha: scale, a: q + rs.lowerBound * d, lda: d,
+                        b: kBlock + cs.lowerBound * d, ldb: d, transB: true,
+                        beta: 0, c: scores + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
                 }
             }
             for r in 0..<nr {
@@ -87,9 +101,14 @@ struct Tile<S: AttentionScalar> {
                 } else {
                     for c in 0..<nk {
                         let j = j0 + c
-                        if j < lo[r] || j >= hi[r] { row[c] = -.infinity; continue }
-                        if let s = rule.score(scaledDot: Double(row[c]), batch: batch, head: heads[r],
-                                              query: queryIndex[r], key: j) {
+                        if j < lo[r] || j >= hi[r] {
+                            row[c] = -.infinity
+                            continue
+                        }
+                        if let s = rule.score(
+                            scaledDot: Double(row[c]), batch: batch, head: heads[r],
+                            query: queryIndex[r], key: j)
+                        {
                             row[c] = S(s)
                         } else {
                             row[c] = -.infinity
@@ -119,9 +138,10 @@ struct Tile<S: AttentionScalar> {
                 S.fewRowPV(p: scores, rows: nr, keys: nk, v: vBlock, dv: dv, into: o, isa: isa)
             } else {
                 for (rs, cs) in pieces {
-                    S.gemm(m: rs.count, n: dv, k: cs.count, alpha: 1, a: scores + rs.lowerBound * nk + cs.lowerBound,
-                           lda: nk, b: vBlock + cs.lowerBound * dv, ldb: dv,
-                           transB: false, beta: 1, c: o + rs.lowerBound * dv, ldc: dv)
+                    S.gemm(
+                        m: rs.count, n: dv, k: cs.count, alpha: 1, a: scores + rs.lowerBound * nk + cs.lowerBound,
+                        lda: nk, b: vBlock + cs.lowerBound * dv, ldb: dv,
+                        transB: false, beta: 1, c: o + rs.lowerBound * dv, ldc: dv)
                 }
             }
             // A non-finite output row may come from 0 x (NaN or Inf) of an excluded key: redo it excluding them.
@@ -134,7 +154,7 @@ struct Tile<S: AttentionScalar> {
                 for cj in 0..<nk {
                     let j = j0 + cj
                     guard j >= lo[r], j < hi[r],
-                          rule.passesElementwiseMasks(batch: batch, head: heads[r], query: queryIndex[r], key: j)
+                        rule.passesElementwiseMasks(batch: batch, head: heads[r], query: queryIndex[r], key: j)
                     else { continue }
                     let w = prow[cj], vrow = vBlock + (j - j0) * dv
                     for c in 0..<dv { orow[c] += w * vrow[c] }

@@ -9,10 +9,10 @@ import RealModule
 /// A block pair holding a non-finite Q, dO, K or V value (or a NaN LSE/D) runs a loop over the visible pairs only, so
 /// NaN or Inf in a masked key, or in a row that does not see a key, never reaches that key's or row's gradient.
 struct BackwardTile<S: AttentionScalar> {
-    let q: UnsafePointer<S>, dO: UnsafePointer<S>           // the group's first row (rows x d, rows x dv)
-    let k: UnsafePointer<S>, v: UnsafePointer<S>            // key `keyBase` of the KV head
-    let lse: UnsafePointer<S>, delta: UnsafePointer<S>      // the group's rows
-    let dq: UnsafeMutablePointer<S>                         // rows x d, accumulated into
+    let q: UnsafePointer<S>, dO: UnsafePointer<S>  // the group's first row (rows x d, rows x dv)
+    let k: UnsafePointer<S>, v: UnsafePointer<S>  // key `keyBase` of the KV head
+    let lse: UnsafePointer<S>, delta: UnsafePointer<S>  // the group's rows
+    let dq: UnsafeMutablePointer<S>  // rows x d, accumulated into
     let dk: UnsafeMutablePointer<S>, dv: UnsafeMutablePointer<S>  // key `keys.lowerBound`, accumulated into
     let d: Int, dv_: Int
     let batch: Int, firstHead: Int, queries: Int, rows: Int
@@ -32,7 +32,8 @@ struct BackwardTile<S: AttentionScalar> {
             queryIndex[r] = r % queries
             let iv = rule.keyInterval(batch: batch, query: queryIndex[r]).clamped(to: keys)
             (lo[r], hi[r]) = (iv.lowerBound, iv.upperBound)
-            finiteRow[r] = S.allFinite(q + r * d, count: d) && S.allFinite(dO + r * dv, count: dv)
+            finiteRow[r] =
+                S.allFinite(q + r * d, count: d) && S.allFinite(dO + r * dv, count: dv)
                 && !lse[r].isNaN && lse[r] != .infinity && delta[r].isFinite
         }
         let elementwise = rule.hasElementwiseTerms
@@ -54,9 +55,12 @@ struct BackwardTile<S: AttentionScalar> {
             while r0 < rows {
                 let r1 = min(r0 + rb, rows), nr = r1 - r0
                 defer { r0 = r1 }
-                guard (r0..<r1).contains(where: { lo[$0] < j1 && hi[$0] > j0 && lse[$0] != -.infinity }) else { continue }
+                guard (r0..<r1).contains(where: { lo[$0] < j1 && hi[$0] > j0 && lse[$0] != -.infinity }) else {
+                    continue
+                }
                 guard finiteKeys, (r0..<r1).allSatisfy({ finiteRow[$0] }) else {
-                    visiblePairs(rows: r0..<r1, keys: j0..<j1, rule: rule, heads: heads, queryIndex: queryIndex, lo: lo, hi: hi)
+                    visiblePairs(
+                        rows: r0..<r1, keys: j0..<j1, rule: rule, heads: heads, queryIndex: queryIndex, lo: lo, hi: hi)
                     continue
                 }
                 let qRows = q + r0 * d, dORows = dO + r0 * dv
@@ -67,9 +71,10 @@ struct BackwardTile<S: AttentionScalar> {
                     return lse[r] == -.infinity ? 0..<0 : BlockPieces.columns(lo: lo[r], hi: hi[r], block: j0..<j1)
                 }.pieces
                 for (rs, cs) in pieces {
-                    S.gemm(m: rs.count, n: cs.count, k: d, alpha: scale, a: qRows + rs.lowerBound * d, lda: d,
-                           b: kBlock + cs.lowerBound * d, ldb: d, transB: true,
-                           beta: 0, c: p + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
+                    S.gemm(
+                        m: rs.count, n: cs.count, k: d, alpha: scale, a: qRows + rs.lowerBound * d, lda: d,
+                        b: kBlock + cs.lowerBound * d, ldb: d, transB: true,
+                        beta: 0, c: p + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
                 }
                 for r in r0..<r1 {
                     let row = p + (r - r0) * nk
@@ -83,14 +88,16 @@ struct BackwardTile<S: AttentionScalar> {
                         let f = factor.map { $0 + (r - r0) * nk }
                         for c in 0..<nk {
                             let j = j0 + c
-                            if c < a || c >= b {   // not computed: P and the softcap factor are 0 here
+                            if c < a || c >= b {  // not computed: P and the softcap factor are 0 here
                                 row[c] = -.infinity
                                 f?[c] = 0
                                 continue
                             }
                             let t = row[c]
-                            if let s = rule.score(scaledDot: Double(t), batch: batch, head: heads[r],
-                                                         query: queryIndex[r], key: j) {
+                            if let s = rule.score(
+                                scaledDot: Double(t), batch: batch, head: heads[r],
+                                query: queryIndex[r], key: j)
+                            {
                                 row[c] = S(s)
                             } else {
                                 row[c] = -.infinity
@@ -108,9 +115,10 @@ struct BackwardTile<S: AttentionScalar> {
                     }
                 }
                 for (rs, cs) in pieces {
-                    S.gemm(m: rs.count, n: cs.count, k: dv, alpha: 1, a: dORows + rs.lowerBound * dv, lda: dv,
-                           b: vBlock + cs.lowerBound * dv, ldb: dv, transB: true,
-                           beta: 0, c: ds + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
+                    S.gemm(
+                        m: rs.count, n: cs.count, k: dv, alpha: 1, a: dORows + rs.lowerBound * dv, lda: dv,
+                        b: vBlock + cs.lowerBound * dv, ldb: dv, transB: true,
+                        beta: 0, c: ds + rs.lowerBound * nk + cs.lowerBound, ldc: nk)
                 }
                 for r in r0..<r1 {
                     let prow = p + (r - r0) * nk, dsrow = ds + (r - r0) * nk
@@ -127,24 +135,30 @@ struct BackwardTile<S: AttentionScalar> {
                     }
                 }
                 for (rs, cs) in pieces {
-                    let pBlock = p + rs.lowerBound * nk + cs.lowerBound, dsBlock = ds + rs.lowerBound * nk + cs.lowerBound
-                    S.gemm(transA: true, m: cs.count, n: dv, k: rs.count, alpha: 1, a: pBlock, lda: nk,
-                           b: dORows + rs.lowerBound * dv, ldb: dv, transB: false,
-                           beta: 1, c: dvBlock + cs.lowerBound * dv, ldc: dv)
-                    S.gemm(transA: true, m: cs.count, n: d, k: rs.count, alpha: scale, a: dsBlock, lda: nk,
-                           b: qRows + rs.lowerBound * d, ldb: d, transB: false,
-                           beta: 1, c: dkBlock + cs.lowerBound * d, ldc: d)
-                    S.gemm(m: rs.count, n: d, k: cs.count, alpha: scale, a: dsBlock, lda: nk,
-                           b: kBlock + cs.lowerBound * d, ldb: d, transB: false,
-                           beta: 1, c: dq + (r0 + rs.lowerBound) * d, ldc: d)
+                    let pBlock = p + rs.lowerBound * nk + cs.lowerBound,
+                        dsBlock = ds + rs.lowerBound * nk + cs.lowerBound
+                    S.gemm(
+                        transA: true, m: cs.count, n: dv, k: rs.count, alpha: 1, a: pBlock, lda: nk,
+                        b: dORows + rs.lowerBound * dv, ldb: dv, transB: false,
+                        beta: 1, c: dvBlock + cs.lowerBound * dv, ldc: dv)
+                    S.gemm(
+                        transA: true, m: cs.count, n: d, k: rs.count, alpha: scale, a: dsBlock, lda: nk,
+                        b: qRows + rs.lowerBound * d, ldb: d, transB: false,
+                        beta: 1, c: dkBlock + cs.lowerBound * d, ldc: d)
+                    S.gemm(
+                        m: rs.count, n: d, k: cs.count, alpha: scale, a: dsBlock, lda: nk,
+                        b: kBlock + cs.lowerBound * d, ldb: d, transB: false,
+                        beta: 1, c: dq + (r0 + rs.lowerBound) * d, ldc: d)
                 }
             }
         }
     }
 
     /// The block pair by plain loops over the visible (row, key) pairs only: used when a value in it is not finite.
-    private func visiblePairs(rows: Range<Int>, keys block: Range<Int>, rule: ScoreRule, heads: [Int], queryIndex: [Int],
-                              lo: [Int], hi: [Int]) {
+    private func visiblePairs(
+        rows: Range<Int>, keys block: Range<Int>, rule: ScoreRule, heads: [Int], queryIndex: [Int],
+        lo: [Int], hi: [Int]
+    ) {
         let dv = dv_
         let scale = S(rule.scale)
         for r in rows where lse[r] != -.infinity {
@@ -155,7 +169,8 @@ struct BackwardTile<S: AttentionScalar> {
                 var dot: S = 0
                 for c in 0..<d { dot += qr[c] * kj[c] }
                 let t = scale * dot
-                guard let s = rule.score(scaledDot: Double(t), batch: batch, head: heads[r], query: queryIndex[r], key: j)
+                guard
+                    let s = rule.score(scaledDot: Double(t), batch: batch, head: heads[r], query: queryIndex[r], key: j)
                 else { continue }
                 let prob = S.portableExp(S(s) - lse[r])
                 var dp: S = 0

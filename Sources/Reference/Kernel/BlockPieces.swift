@@ -20,10 +20,16 @@ struct BlockPieces {
         var minLo = Int.max, maxLo = Int.min, minHi = Int.max, maxHi = Int.min
         for r in 0..<rows {
             let c = columns(r)
-            lo[r] = c.lowerBound; hi[r] = c.upperBound
-            if c.isEmpty { minHi = Int.min; continue }   // an empty row leaves no column every row sees
-            minLo = min(minLo, c.lowerBound); maxLo = max(maxLo, c.lowerBound)
-            minHi = min(minHi, c.upperBound); maxHi = max(maxHi, c.upperBound)
+            lo[r] = c.lowerBound
+            hi[r] = c.upperBound
+            if c.isEmpty {
+                minHi = Int.min
+                continue
+            }  // an empty row leaves no column every row sees
+            minLo = min(minLo, c.lowerBound)
+            maxLo = max(maxLo, c.lowerBound)
+            minHi = min(minHi, c.upperBound)
+            maxHi = max(maxHi, c.upperBound)
         }
         guard minLo < maxHi else { return }
         let whole = minLo..<maxHi
@@ -36,7 +42,10 @@ struct BlockPieces {
             let end = min(start + max(band, 1), rows)
             defer { start = end }
             var bLo = Int.max, bHi = Int.min
-            for r in start..<end where lo[r] < hi[r] { bLo = min(bLo, lo[r]); bHi = max(bHi, hi[r]) }
+            for r in start..<end where lo[r] < hi[r] {
+                bLo = min(bLo, lo[r])
+                bHi = max(bHi, hi[r])
+            }
             guard bLo < bHi else { continue }
             if let common {
                 if bLo < common.lowerBound { split.append((start..<end, bLo..<common.lowerBound)) }

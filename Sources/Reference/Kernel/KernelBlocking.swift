@@ -22,8 +22,10 @@ public struct KernelBlocking: Sendable {
     public var band: Int
 
     /// Tile sizes; `queryRows`, `keys`, `splitKeys` and `band` must be positive (a precondition).
-    public init(queryRows: Int = 256, keys: Int = 512, splitKeys: Int = 2048, isa: KernelISA = .supported, fewRows: Int = 16,
-                band: Int = 64) {
+    public init(
+        queryRows: Int = 256, keys: Int = 512, splitKeys: Int = 2048, isa: KernelISA = .supported, fewRows: Int = 16,
+        band: Int = 64
+    ) {
         precondition(queryRows > 0 && keys > 0 && splitKeys > 0 && band > 0, "block sizes must be positive")
         self.queryRows = queryRows
         self.keys = keys
@@ -36,7 +38,6 @@ public struct KernelBlocking: Sendable {
     /// The default sizes: 256 query rows, 512 keys, 2048-key chunks, the best ISA of this CPU, 16 few rows and
     /// 64-row bands.
     public static let `default` = KernelBlocking()
-
 
     /// Keys per block for a tile of `rows` query rows: the score tile keeps the area queryRows x keys, so tiles with
     /// few rows (decoding) take longer key blocks and fewer, larger gemm calls. Capped at 16384 keys.

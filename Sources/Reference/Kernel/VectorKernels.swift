@@ -30,13 +30,16 @@ public protocol VectorRowKernels {
     /// True when every element is finite.
     static func allFinite(_ row: UnsafePointer<Self>, count: Int) -> Bool
     /// Decoding's scores, streaming K once: s[r * nk + j] = alpha * q_r . k_j (rows of q and k are d long).
-    static func fewRowScores(q: UnsafePointer<Self>, rows: Int, d: Int, k: UnsafePointer<Self>, keys: Int, alpha: Self,
-                             into s: UnsafeMutablePointer<Self>, isa: KernelISA)
+    static func fewRowScores(
+        q: UnsafePointer<Self>, rows: Int, d: Int, k: UnsafePointer<Self>, keys: Int, alpha: Self,
+        into s: UnsafeMutablePointer<Self>, isa: KernelISA)
     /// Decoding's P.V, streaming V once: o[r * dv + c] += sum_j p[r * nk + j] v[j * dv + c].
-    static func fewRowPV(p: UnsafePointer<Self>, rows: Int, keys: Int, v: UnsafePointer<Self>, dv: Int,
-                         into o: UnsafeMutablePointer<Self>, isa: KernelISA)
+    static func fewRowPV(
+        p: UnsafePointer<Self>, rows: Int, keys: Int, v: UnsafePointer<Self>, dv: Int,
+        into o: UnsafeMutablePointer<Self>, isa: KernelISA)
     /// Widens `count` bf16 (`bf16`) or IEEE half bits exactly.
-    static func widen16(_ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Self>, isa: KernelISA)
+    static func widen16(
+        _ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Self>, isa: KernelISA)
     /// `count` floats as Self: widened exactly (f64) or copied (f32).
     static func widen32(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Self>)
 }
@@ -44,7 +47,9 @@ public protocol VectorRowKernels {
 /// The row passes on f64 rows (`CKernels`' `_f64` functions).
 extension Double: VectorRowKernels {
     /// row[i] = exp(row[i] - m) and their sum (`tk_exp_sum_f64`).
-    @inline(__always) public static func expSum(_ row: UnsafeMutablePointer<Double>, count: Int, minus m: Double, isa: KernelISA) -> Double {
+    @inline(__always) public static func expSum(
+        _ row: UnsafeMutablePointer<Double>, count: Int, minus m: Double, isa: KernelISA
+    ) -> Double {
         tk_exp_sum_f64(isa.level, row, count, m)
     }
     /// The row's maximum (`tk_max_f64`).
@@ -66,7 +71,8 @@ extension Double: VectorRowKernels {
     ) { tk_scores_f64(isa.level, q, rows, d, k, keys, alpha, s) }
     /// Decoding's P.V, streaming V once (`tk_pv_f64`).
     @inline(__always) public static func fewRowPV(
-        p: UnsafePointer<Double>, rows: Int, keys: Int, v: UnsafePointer<Double>, dv: Int, into o: UnsafeMutablePointer<Double>,
+        p: UnsafePointer<Double>, rows: Int, keys: Int, v: UnsafePointer<Double>, dv: Int,
+        into o: UnsafeMutablePointer<Double>,
         isa: KernelISA
     ) { tk_pv_f64(isa.level, p, rows, keys, v, dv, o) }
     /// bf16 or f16 bits widened exactly (`tk_widen16_f64`).
@@ -74,7 +80,9 @@ extension Double: VectorRowKernels {
         _ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Double>, isa: KernelISA
     ) { tk_widen16_f64(isa.level, x, count, bf16 ? 1 : 0, y) }
     /// f32 values widened exactly (`tk_widen32_f64`).
-    @inline(__always) public static func widen32(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Double>) {
+    @inline(__always) public static func widen32(
+        _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Double>
+    ) {
         tk_widen32_f64(x, count, y)
     }
 }
@@ -82,7 +90,9 @@ extension Double: VectorRowKernels {
 /// The row passes on f32 rows (`CKernels`' `_f32` functions), never widened.
 extension Float: VectorRowKernels {
     /// row[i] = exp(row[i] - m) and their sum (`tk_exp_sum_f32`).
-    @inline(__always) public static func expSum(_ row: UnsafeMutablePointer<Float>, count: Int, minus m: Float, isa: KernelISA) -> Float {
+    @inline(__always) public static func expSum(
+        _ row: UnsafeMutablePointer<Float>, count: Int, minus m: Float, isa: KernelISA
+    ) -> Float {
         tk_exp_sum_f32(isa.level, row, count, m)
     }
     /// The row's maximum (`tk_max_f32`).
@@ -104,7 +114,8 @@ extension Float: VectorRowKernels {
     ) { tk_scores_f32(isa.level, q, rows, d, k, keys, alpha, s) }
     /// Decoding's P.V, streaming V once (`tk_pv_f32`).
     @inline(__always) public static func fewRowPV(
-        p: UnsafePointer<Float>, rows: Int, keys: Int, v: UnsafePointer<Float>, dv: Int, into o: UnsafeMutablePointer<Float>,
+        p: UnsafePointer<Float>, rows: Int, keys: Int, v: UnsafePointer<Float>, dv: Int,
+        into o: UnsafeMutablePointer<Float>,
         isa: KernelISA
     ) { tk_pv_f32(isa.level, p, rows, keys, v, dv, o) }
     /// bf16 or f16 bits widened exactly (`tk_widen16_f32`).
@@ -112,7 +123,9 @@ extension Float: VectorRowKernels {
         _ x: UnsafePointer<UInt16>, count: Int, bf16: Bool, into y: UnsafeMutablePointer<Float>, isa: KernelISA
     ) { tk_widen16_f32(isa.level, x, count, bf16 ? 1 : 0, y) }
     /// f32 values copied (`tk_copy32_f32`).
-    @inline(__always) public static func widen32(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+    @inline(__always) public static func widen32(
+        _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>
+    ) {
         tk_copy32_f32(x, count, y)
     }
 }

@@ -35,20 +35,33 @@ public struct PagedKVCache<Element>: Sendable where Element: Sendable {
     public var valueDim: Int { vPages.shape[3] }
 
     /// Checks shapes, lengths and the block table entries that are read.
-    public init(kPages: Tensor<Element>, vPages: Tensor<Element>, layout: PageLayout, blockTable: [[Int]], cacheSeqlens: [Int]) throws {
+    public init(
+        kPages: Tensor<Element>, vPages: Tensor<Element>, layout: PageLayout, blockTable: [[Int]], cacheSeqlens: [Int]
+    ) throws {
         guard kPages.rank == 4, vPages.rank == 4, Array(kPages.shape.prefix(3)) == Array(vPages.shape.prefix(3)) else {
-            throw ReferenceError.shape("K and V pages must be rank 4 with the same first three dims (\(layout.rawValue)), got \(kPages.shape) and \(vPages.shape)")
+            throw ReferenceError.shape(
+                "K and V pages must be rank 4 with the same first three dims (\(layout.rawValue)), got \(kPages.shape) and \(vPages.shape)"
+            )
         }
-        (self.kPages, self.vPages, self.layout, self.blockTable, self.cacheSeqlens) = (kPages, vPages, layout, blockTable, cacheSeqlens)
-        guard pageSize > 0, kvHeads > 0 else { throw ReferenceError.shape("page size and KV heads must be positive, got \(kPages.shape)") }
+        (self.kPages, self.vPages, self.layout, self.blockTable, self.cacheSeqlens) = (
+            kPages, vPages, layout, blockTable, cacheSeqlens
+        )
+        guard pageSize > 0, kvHeads > 0 else {
+            throw ReferenceError.shape("page size and KV heads must be positive, got \(kPages.shape)")
+        }
         guard blockTable.count == cacheSeqlens.count else {
-            throw ReferenceError.invalidOption("block table has \(blockTable.count) rows but there are \(cacheSeqlens.count) cache lengths")
+            throw ReferenceError.invalidOption(
+                "block table has \(blockTable.count) rows but there are \(cacheSeqlens.count) cache lengths")
         }
         for (b, length) in cacheSeqlens.enumerated() {
-            guard length >= 0 else { throw ReferenceError.invalidOption("cache length \(length) of row \(b) is negative") }
+            guard length >= 0 else {
+                throw ReferenceError.invalidOption("cache length \(length) of row \(b) is negative")
+            }
             let blocks = (length + pageSize - 1) / pageSize
             guard blocks <= blockTable[b].count else {
-                throw ReferenceError.invalidOption("row \(b) holds \(length) tokens (\(blocks) pages of \(pageSize)) but its block table has \(blockTable[b].count) entries")
+                throw ReferenceError.invalidOption(
+                    "row \(b) holds \(length) tokens (\(blocks) pages of \(pageSize)) but its block table has \(blockTable[b].count) entries"
+                )
             }
             if let bad = blockTable[b].prefix(blocks).first(where: { $0 < 0 || $0 >= pages }) {
                 throw ReferenceError.invalidOption("row \(b)'s block table names page \(bad), outside 0..<\(pages)")
@@ -60,7 +73,8 @@ public struct PagedKVCache<Element>: Sendable where Element: Sendable {
     /// (excluded by the cache lengths, so their value never matters).
     public func dense(capacity: Int, fill: Element) throws -> (k: Tensor<Element>, v: Tensor<Element>) {
         if let longest = cacheSeqlens.max(), longest > capacity {
-            throw ReferenceError.invalidOption("capacity \(capacity) is shorter than the longest cache length \(longest)")
+            throw ReferenceError.invalidOption(
+                "capacity \(capacity) is shorter than the longest cache length \(longest)")
         }
         let (b, h) = (cacheSeqlens.count, kvHeads)
         var k = Tensor<Element>(shape: [b, h, capacity, headDim], repeating: fill)
@@ -71,8 +85,12 @@ public struct PagedKVCache<Element>: Sendable where Element: Sendable {
                 for head in 0..<h {
                     let kBase = offset(page: page, slot: slot, head: head, dim: headDim)
                     let vBase = offset(page: page, slot: slot, head: head, dim: valueDim)
-                    for c in 0..<headDim { k.data[((row * h + head) * capacity + t) * headDim + c] = kPages.data[kBase + c] }
-                    for c in 0..<valueDim { v.data[((row * h + head) * capacity + t) * valueDim + c] = vPages.data[vBase + c] }
+                    for c in 0..<headDim {
+                        k.data[((row * h + head) * capacity + t) * headDim + c] = kPages.data[kBase + c]
+                    }
+                    for c in 0..<valueDim {
+                        v.data[((row * h + head) * capacity + t) * valueDim + c] = vPages.data[vBase + c]
+                    }
                 }
             }
         }

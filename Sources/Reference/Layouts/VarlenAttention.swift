@@ -11,7 +11,9 @@ public struct VarlenLayout: Equatable, Sendable {
     /// Checks the offsets: the same count (at least 2), starting at 0, non-decreasing, ending within the totals.
     public init(cuSeqlensQ: [Int], cuSeqlensK: [Int], totalQ: Int, totalK: Int) throws {
         for (name, cu, total) in [("cu_seqlens_q", cuSeqlensQ, totalQ), ("cu_seqlens_k", cuSeqlensK, totalK)] {
-            guard cu.count >= 2, cu[0] == 0 else { throw ReferenceError.invalidOption("\(name) must start at 0 and hold at least 2 offsets, got \(cu)") }
+            guard cu.count >= 2, cu[0] == 0 else {
+                throw ReferenceError.invalidOption("\(name) must start at 0 and hold at least 2 offsets, got \(cu)")
+            }
             guard zip(cu, cu.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                 throw ReferenceError.invalidOption("\(name) must be non-decreasing, got \(cu)")
             }
@@ -20,7 +22,8 @@ public struct VarlenLayout: Equatable, Sendable {
             }
         }
         guard cuSeqlensQ.count == cuSeqlensK.count else {
-            throw ReferenceError.invalidOption("cu_seqlens_q has \(cuSeqlensQ.count - 1) sequences but cu_seqlens_k has \(cuSeqlensK.count - 1)")
+            throw ReferenceError.invalidOption(
+                "cu_seqlens_q has \(cuSeqlensQ.count - 1) sequences but cu_seqlens_k has \(cuSeqlensK.count - 1)")
         }
         (self.cuSeqlensQ, self.cuSeqlensK) = (cuSeqlensQ, cuSeqlensK)
     }
@@ -51,13 +54,16 @@ public enum VarlenAttention {
         compute: (AttentionInputs<S>, AttentionOptions) throws -> AttentionPartial<S>
     ) throws -> (output: Tensor<S>, lse: Tensor<S>) {
         for (name, t) in [("q", q), ("k", k), ("v", v)] where t.rank != 3 {
-            throw ReferenceError.shape("varlen \(name) must have rank 3 (total_tokens, heads, dim), got shape \(t.shape)")
+            throw ReferenceError.shape(
+                "varlen \(name) must have rank 3 (total_tokens, heads, dim), got shape \(t.shape)")
         }
         guard options.cacheSeqlens == nil, options.mask == nil, options.additiveMask == nil else {
-            throw ReferenceError.invalidOption("varlen attention takes no cache lengths or masks (each sequence's lengths are its own)")
+            throw ReferenceError.invalidOption(
+                "varlen attention takes no cache lengths or masks (each sequence's lengths are its own)")
         }
-        let layoutChecked = try VarlenLayout(cuSeqlensQ: layout.cuSeqlensQ, cuSeqlensK: layout.cuSeqlensK,
-                                             totalQ: q.shape[0], totalK: k.shape[0])
+        let layoutChecked = try VarlenLayout(
+            cuSeqlensQ: layout.cuSeqlensQ, cuSeqlensK: layout.cuSeqlensK,
+            totalQ: q.shape[0], totalK: k.shape[0])
         let (hq, dv) = (q.shape[1], v.shape[2])
         var output = Tensor<S>(shape: [q.shape[0], hq, dv], repeating: 0)
         var lse = Tensor<S>(shape: [hq, q.shape[0]], repeating: -.infinity)

@@ -16,7 +16,8 @@ public struct AttentionGradients<Scalar: AttentionScalar>: Sendable {
 
     /// All-zero gradients for Q's shape and `keys` keys of K and V's shapes.
     static func zeros(q: [Int], k: [Int], v: [Int], keys: Int) -> AttentionGradients {
-        AttentionGradients(dq: Tensor(shape: q, repeating: 0), dk: Tensor(shape: [k[0], k[1], keys, k[3]], repeating: 0),
-                           dv: Tensor(shape: [v[0], v[1], keys, v[3]], repeating: 0))
+        AttentionGradients(
+            dq: Tensor(shape: q, repeating: 0), dk: Tensor(shape: [k[0], k[1], keys, k[3]], repeating: 0),
+            dv: Tensor(shape: [v[0], v[1], keys, v[3]], repeating: 0))
     }
 }

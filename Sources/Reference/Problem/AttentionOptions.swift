@@ -20,10 +20,12 @@ public struct AttentionOptions: Sendable {
 
     /// Options with every term absent unless given: plain softmax attention by default. Checked when resolved into
     /// a `ScoreRule`.
-    public init(scale: Double? = nil, causal: CausalMode = .none, window: SlidingWindow? = nil,
-                softcap: Double? = nil, alibiSlopes: [Double]? = nil,
-                mask: BroadcastMask<Bool>? = nil, additiveMask: BroadcastMask<Double>? = nil,
-                cacheSeqlens: [Int]? = nil) {
+    public init(
+        scale: Double? = nil, causal: CausalMode = .none, window: SlidingWindow? = nil,
+        softcap: Double? = nil, alibiSlopes: [Double]? = nil,
+        mask: BroadcastMask<Bool>? = nil, additiveMask: BroadcastMask<Double>? = nil,
+        cacheSeqlens: [Int]? = nil
+    ) {
         self.scale = scale
         self.causal = causal
         self.window = window

@@ -9,7 +9,8 @@ public struct AttentionPartial<Scalar: AttentionScalar>: Sendable {
     /// Throws `ReferenceError.shape` unless `output` is rank 4 and `lse`'s shape is its first three axes.
     public init(output: Tensor<Scalar>, lse: Tensor<Scalar>) throws {
         guard output.rank == 4, lse.rank == 3, Array(output.shape.prefix(3)) == lse.shape else {
-            throw ReferenceError.shape("partial output \(output.shape) and lse \(lse.shape) do not match (B,H,Sq,Dv)/(B,H,Sq)")
+            throw ReferenceError.shape(
+                "partial output \(output.shape) and lse \(lse.shape) do not match (B,H,Sq,Dv)/(B,H,Sq)")
         }
         self.output = output
         self.lse = lse

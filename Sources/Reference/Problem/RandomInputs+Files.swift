@@ -21,14 +21,22 @@ extension RandomInputs {
     /// generator), or q.npy, k.npy and v.npy in the folder `out` (created if missing). The peak memory is checked
     /// against `MemoryBudget.current` first; the files appear together at the end, or not at all.
     public func write(to out: String) throws {
-        try MemoryBudget.current.check(try peakBytes(), for: "random-inputs (generated values, \(dtype.rawValue) copy, file bytes)")
+        try MemoryBudget.current.check(
+            try peakBytes(), for: "random-inputs (generated values, \(dtype.rawValue) copy, file bytes)")
         let safetensors = (out as NSString).pathExtension.lowercased() == "safetensors"
-        let outputs = try AtomicOutputs(safetensors ? [out] : shapes.map { out + "/\($0.name).npy" }, createFolders: !safetensors)
+        let outputs = try AtomicOutputs(
+            safetensors ? [out] : shapes.map { out + "/\($0.name).npy" }, createFolders: !safetensors)
         defer { outputs.discard() }
         let tensors = try generate()
         if safetensors {
-            try outputs.write(SafetensorsFile(tensors: tensors, metadata: ["seed": "\(seed)", "layout": "bhsd",
-                                                                           "generator": "treeattn random-inputs"]).encode(), to: out)
+            try outputs.write(
+                SafetensorsFile(
+                    tensors: tensors,
+                    metadata: [
+                        "seed": "\(seed)", "layout": "bhsd",
+                        "generator": "treeattn random-inputs",
+                    ]
+                ).encode(), to: out)
         } else {
             for (name, t) in tensors { try outputs.write(NPYFile.encode(t), to: out + "/\(name).npy") }
         }

@@ -24,8 +24,10 @@ public struct RandomInputs: Equatable, Sendable {
     public var dtype: DType
 
     /// Inputs of the given sizes; nil `kvHeads` means `heads`, nil `valueDim` means `headDim`. Not validated.
-    public init(batch: Int, heads: Int, kvHeads: Int? = nil, queries: Int, keys: Int, headDim: Int, valueDim: Int? = nil,
-                std: Double = 1, seed: UInt64 = 0, dtype: DType = .f64) {
+    public init(
+        batch: Int, heads: Int, kvHeads: Int? = nil, queries: Int, keys: Int, headDim: Int, valueDim: Int? = nil,
+        std: Double = 1, seed: UInt64 = 0, dtype: DType = .f64
+    ) {
         self.batch = batch
         self.heads = heads
         self.kvHeads = kvHeads ?? heads
@@ -40,8 +42,10 @@ public struct RandomInputs: Equatable, Sendable {
 
     /// The shapes of q, k and v (bhsd) and the standard deviation of each.
     public var shapes: [(name: String, shape: [Int], std: Double)] {
-        [("q", [batch, heads, queries, headDim], std), ("k", [batch, kvHeads, keys, headDim], std),
-         ("v", [batch, kvHeads, keys, valueDim], 1.0)]
+        [
+            ("q", [batch, heads, queries, headDim], std), ("k", [batch, kvHeads, keys, headDim], std),
+            ("v", [batch, kvHeads, keys, valueDim], 1.0),
+        ]
     }
 
     /// All three tensors.

@@ -28,19 +28,25 @@ public struct ScoreRule: Sendable {
         }
         if let slopes = options.alibiSlopes {
             guard slopes.count == queryHeads else {
-                throw ReferenceError.invalidOption("ALiBi needs one slope per query head (\(queryHeads)), got \(slopes.count)")
+                throw ReferenceError.invalidOption(
+                    "ALiBi needs one slope per query head (\(queryHeads)), got \(slopes.count)")
             }
-            guard slopes.allSatisfy(\.isFinite) else { throw ReferenceError.invalidOption("ALiBi slopes must be finite") }
+            guard slopes.allSatisfy(\.isFinite) else {
+                throw ReferenceError.invalidOption("ALiBi slopes must be finite")
+            }
         }
         if let lens = options.cacheSeqlens {
             guard lens.count == batch else {
-                throw ReferenceError.invalidOption("cache_seqlens needs one length per batch row (\(batch)), got \(lens.count)")
+                throw ReferenceError.invalidOption(
+                    "cache_seqlens needs one length per batch row (\(batch)), got \(lens.count)")
             }
             if let bad = lens.first(where: { $0 < 0 || $0 > keys }) {
                 throw ReferenceError.invalidOption("cache_seqlens entry \(bad) outside 0...\(keys)")
             }
         }
-        if let m = options.mask { _ = try BroadcastMask(m.tensor, batch: batch, heads: queryHeads, queries: queries, keys: keys) }
+        if let m = options.mask {
+            _ = try BroadcastMask(m.tensor, batch: batch, heads: queryHeads, queries: queries, keys: keys)
+        }
         if let m = options.additiveMask {
             _ = try BroadcastMask(m.tensor, batch: batch, heads: queryHeads, queries: queries, keys: keys)
         }
@@ -115,7 +121,9 @@ extension ScoreRule {
     @inline(__always)
     public func passesElementwiseMasks(batch: Int, head: Int, query i: Int, key j: Int) -> Bool {
         if let m = options.mask, !m.tensor.data[m.rowOffset(batch: batch, head: head, query: i) + j] { return false }
-        if let a = options.additiveMask, a.tensor.data[a.rowOffset(batch: batch, head: head, query: i) + j] == -.infinity {
+        if let a = options.additiveMask,
+            a.tensor.data[a.rowOffset(batch: batch, head: head, query: i) + j] == -.infinity
+        {
             return false
         }
         return true
@@ -124,6 +132,7 @@ extension ScoreRule {
     /// True when query i of (batch, head) sees key j at all.
     @inline(__always)
     public func isVisible(batch: Int, head: Int, query i: Int, key j: Int) -> Bool {
-        keyInterval(batch: batch, query: i).contains(j) && passesElementwiseMasks(batch: batch, head: head, query: i, key: j)
+        keyInterval(batch: batch, query: i).contains(j)
+            && passesElementwiseMasks(batch: batch, head: head, query: i, key: j)
     }
 }

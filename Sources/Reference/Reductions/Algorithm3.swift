@@ -7,13 +7,16 @@ public enum Algorithm3 {
     /// Combines shard partials of one shape; throws `ReferenceError.invalidOption` for no partials and
     /// `ReferenceError.shape` when their shapes differ.
     public static func combine<S: AttentionScalar>(_ parts: [AttentionPartial<S>]) throws -> AttentionPartial<S> {
-        guard let first = parts.first else { throw ReferenceError.invalidOption("Algorithm 3 needs at least one partial") }
+        guard let first = parts.first else {
+            throw ReferenceError.invalidOption("Algorithm 3 needs at least one partial")
+        }
         for p in parts where p.output.shape != first.output.shape {
             throw ReferenceError.shape("cannot combine partials of shapes \(first.output.shape) and \(p.output.shape)")
         }
         let dv = first.valueDim
-        var result = AttentionPartial<S>.empty(batch: first.output.shape[0], heads: first.output.shape[1],
-                                               queries: first.output.shape[2], valueDim: dv)
+        var result = AttentionPartial<S>.empty(
+            batch: first.output.shape[0], heads: first.output.shape[1],
+            queries: first.output.shape[2], valueDim: dv)
         // Step 3: the max all-reduce.
         var m = [S](repeating: -.infinity, count: first.rows)
         for p in parts {

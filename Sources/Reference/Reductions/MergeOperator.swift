@@ -12,7 +12,10 @@ public enum MergeOperator {
     ) -> S {
         var m = -S.infinity
         for l in lses {
-            if l.isNaN { m = l; break }
+            if l.isNaN {
+                m = l
+                break
+            }
             if l > m { m = l }
         }
         if m.isNaN {
@@ -39,7 +42,9 @@ public enum MergeOperator {
     }
 
     /// Merges two partials of the same shape.
-    public static func merge<S: AttentionScalar>(_ a: AttentionPartial<S>, _ b: AttentionPartial<S>) throws -> AttentionPartial<S> {
+    public static func merge<S: AttentionScalar>(_ a: AttentionPartial<S>, _ b: AttentionPartial<S>) throws
+        -> AttentionPartial<S>
+    {
         try merge([a, b])
     }
 

@@ -23,9 +23,12 @@ public enum RingAttention {
         guard (0..<layout.count).contains(owner) else {
             throw ReferenceError.invalidOption("ring owner \(owner) outside 0..<\(layout.count)")
         }
-        var running = AttentionPartial<X.Scalar>.empty(batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: x.valueDim)
+        var running = AttentionPartial<X.Scalar>.empty(
+            batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: x.valueDim)
         for shard in visitOrder(shards: layout.count, owner: owner) {
-            fold(try ExactAttention.forward(x, options: options, keyRange: layout.ranges[shard], blocking: blocking), into: &running)
+            fold(
+                try ExactAttention.forward(x, options: options, keyRange: layout.ranges[shard], blocking: blocking),
+                into: &running)
         }
         return running
     }
@@ -47,7 +50,8 @@ public enum RingAttention {
                 let o = running.output.data[row * dv + c]
                 running.output.data[row * dv + c] = o - sigmoid * (o - block.output.data[row * dv + c])
             }
-            running.lse.data[row] = diff > 0 ? lb + S.portableLog1p(S.portableExp(-diff)) : l + S.portableLog1p(S.portableExp(diff))
+            running.lse.data[row] =
+                diff > 0 ? lb + S.portableLog1p(S.portableExp(-diff)) : l + S.portableLog1p(S.portableExp(diff))
         }
     }
 }

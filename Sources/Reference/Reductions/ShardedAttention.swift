@@ -18,7 +18,9 @@ public enum ShardedAttention {
         guard layout.keys == x.keys else {
             throw ReferenceError.invalidOption("shard layout covers \(layout.keys) keys but K has \(x.keys)")
         }
-        return try layout.ranges.map { try ExactAttention.forward(x, options: options, keyRange: $0, blocking: blocking) }
+        return try layout.ranges.map {
+            try ExactAttention.forward(x, options: options, keyRange: $0, blocking: blocking)
+        }
     }
 
     /// Refuses (one line naming the estimate) before computing when the partials it keeps exceed `budget`: p shard
@@ -26,7 +28,9 @@ public enum ShardedAttention {
     /// Bytes `forward` keeps at its peak, overflow-checked: the inputs, the result, and each partial it holds
     /// (B x Hq x Sq x (Dv + 1) scalars): p shard partials for Algorithm 3, p plus every node of every tree level for a
     /// tree (carried nodes included, an upper bound), two for ring attention.
-    public static func estimatedBytes<X: AttentionOperands>(_ x: X, layout: ShardLayout, reduction: Reduction) throws -> Int {
+    public static func estimatedBytes<X: AttentionOperands>(_ x: X, layout: ShardLayout, reduction: Reduction) throws
+        -> Int
+    {
         let what = "attention over \(layout.count) shards"
         let size = MemoryLayout<X.Scalar>.stride
         let partial = try MemoryBudget.product([x.batch, x.queryHeads, x.queries, x.valueDim + 1, size], for: what)
@@ -49,11 +53,14 @@ public enum ShardedAttention {
         _ x: X, options: AttentionOptions, layout: ShardLayout, reduction: Reduction,
         blocking: KernelBlocking = .default, budget: MemoryBudget = .current
     ) throws -> Result<X.Scalar> {
-        try budget.check(try estimatedBytes(x, layout: layout, reduction: reduction),
-                         for: "attention over \(layout.count) shards with the \(reduction) reduction")
+        try budget.check(
+            try estimatedBytes(x, layout: layout, reduction: reduction),
+            for: "attention over \(layout.count) shards with the \(reduction) reduction")
         switch reduction {
         case .exact:
-            return Result(result: try ExactAttention.forward(x, options: options, blocking: blocking), shardPartials: [], tree: nil)
+            return Result(
+                result: try ExactAttention.forward(x, options: options, blocking: blocking), shardPartials: [],
+                tree: nil)
         case .ring:
             let out = try RingAttention.forward(x, options: options, layout: layout, blocking: blocking)
             return Result(result: out, shardPartials: [], tree: nil)

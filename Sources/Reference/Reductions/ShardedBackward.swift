@@ -29,32 +29,38 @@ public enum ShardedBackward {
         let o = try MemoryBudget.product([x.batch, x.queryHeads, x.queries, x.valueDim + 1, size], for: what)
         var dqs = try MemoryBudget.sum([layout.count, 1], for: what)
         if case .tree(let shape) = reduction {
-            dqs = try MemoryBudget.sum([dqs] + (try ReductionPlan(leaves: layout.count, shape: shape)).levels.map(\.count), for: what)
+            dqs = try MemoryBudget.sum(
+                [dqs] + (try ReductionPlan(leaves: layout.count, shape: shape)).levels.map(\.count), for: what)
         }
-        return try MemoryBudget.sum([forward, o, x.storageBytes, try MemoryBudget.product([q, dqs], for: what)], for: what)
+        return try MemoryBudget.sum(
+            [forward, o, x.storageBytes, try MemoryBudget.product([q, dqs], for: what)], for: what)
     }
 
     /// The forward with `reduction`, then each shard's gradients and the sum of the dQ shares. `.exact` runs the
     /// unsharded backward (no shards).
-    @_specialize(exported: true, where S == Double)
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Double)
+    @_specialize(exported:true,where S == Float)
     public static func backward<S: AttentionScalar>(
         _ x: AttentionInputs<S>, dO: Tensor<S>, options: AttentionOptions, layout: ShardLayout, reduction: Reduction,
         blocking: KernelBlocking = .default, budget: MemoryBudget = .current
     ) throws -> Result<S> {
         try AttentionBackward.checkUpstream(x, dO)
-        try budget.check(try estimatedBytes(x, layout: layout, reduction: reduction),
-                         for: "the backward over \(layout.count) shards with the \(reduction) reduction")
-        let forward = try ShardedAttention.forward(x, options: options, layout: layout, reduction: reduction,
-                                                   blocking: blocking, budget: budget)
+        try budget.check(
+            try estimatedBytes(x, layout: layout, reduction: reduction),
+            for: "the backward over \(layout.count) shards with the \(reduction) reduction")
+        let forward = try ShardedAttention.forward(
+            x, options: options, layout: layout, reduction: reduction,
+            blocking: blocking, budget: budget)
         let delta = try AttentionBackward.delta(output: forward.result.output, dO: dO)
         let lse = forward.result.lse
         if reduction == .exact {
-            let g = try AttentionBackward.gradients(x, dO: dO, lse: lse, delta: delta, options: options, blocking: blocking)
+            let g = try AttentionBackward.gradients(
+                x, dO: dO, lse: lse, delta: delta, options: options, blocking: blocking)
             return Result(forward: forward, delta: delta, shards: [], gradients: g, dqLevels: nil)
         }
         let shards = try layout.ranges.map {
-            try AttentionBackward.gradients(x, dO: dO, lse: lse, delta: delta, options: options, keyRange: $0, blocking: blocking)
+            try AttentionBackward.gradients(
+                x, dO: dO, lse: lse, delta: delta, options: options, keyRange: $0, blocking: blocking)
         }
         var dqLevels: [[Tensor<S>]]? = nil
         let dq: Tensor<S>
@@ -76,8 +82,9 @@ public enum ShardedBackward {
             scatter(g.dk, into: &dk, keys: range)
             scatter(g.dv, into: &dv, keys: range)
         }
-        return Result(forward: forward, delta: delta, shards: shards,
-                      gradients: AttentionGradients(dq: dq, dk: dk, dv: dv), dqLevels: dqLevels)
+        return Result(
+            forward: forward, delta: delta, shards: shards,
+            gradients: AttentionGradients(dq: dq, dk: dk, dv: dv), dqLevels: dqLevels)
     }
 
     /// Element-wise sum of same-shape tensors, left to right.

@@ -12,16 +12,19 @@ public enum TreeReduction {
     }
 
     /// Merges `leaves` following `plan`; each node is one n-ary merge of its children in order.
-    public static func reduce<S: AttentionScalar>(_ leaves: [AttentionPartial<S>], plan: ReductionPlan) throws -> Trace<S> {
+    public static func reduce<S: AttentionScalar>(
+        _ leaves: [AttentionPartial<S>], plan: ReductionPlan
+    ) throws -> Trace<S> {
         guard leaves.count == plan.leaves else {
             throw ReferenceError.invalidOption("plan has \(plan.leaves) leaves but \(leaves.count) partials were given")
         }
         var levels = [leaves]
         for level in plan.levels.dropFirst() {
             let previous = levels.last!
-            levels.append(try level.map { children in
-                children.count == 1 ? previous[children[0]] : try MergeOperator.merge(children.map { previous[$0] })
-            })
+            levels.append(
+                try level.map { children in
+                    children.count == 1 ? previous[children[0]] : try MergeOperator.merge(children.map { previous[$0] })
+                })
         }
         return Trace(plan: plan, levels: levels)
     }

@@ -20,8 +20,10 @@ public struct Cluster: Sendable {
     public var fatTree: FatTreeSpec?
 
     /// Validates: at least one GPU, server indices given per GPU, every GPU reaches every other.
-    public init(name: String, gpu: GPUSpec, network: Network, gpus: [Int]? = nil, serverOf: [Int]? = nil,
-                overheads: ClusterOverheads? = nil) throws {
+    public init(
+        name: String, gpu: GPUSpec, network: Network, gpus: [Int]? = nil, serverOf: [Int]? = nil,
+        overheads: ClusterOverheads? = nil
+    ) throws {
         let gpus = gpus ?? network.gpuNodes
         guard !gpus.isEmpty else { throw SimulatorError.cluster("'\(name)': a cluster needs at least one GPU") }
         for g in gpus where !network.nodes.indices.contains(g) || network.nodes[g].kind != .gpu {
@@ -29,7 +31,8 @@ public struct Cluster: Sendable {
         }
         let servers = serverOf ?? [Int](repeating: 0, count: gpus.count)
         guard servers.count == gpus.count else {
-            throw SimulatorError.cluster("'\(name)': server assignment has \(servers.count) entries for \(gpus.count) GPUs")
+            throw SimulatorError.cluster(
+                "'\(name)': server assignment has \(servers.count) entries for \(gpus.count) GPUs")
         }
         try network.validateGPUConnectivity()
         self.name = name

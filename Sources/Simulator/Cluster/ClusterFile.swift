@@ -7,7 +7,8 @@ import Foundation
 public enum ClusterFile {
     /// Loads a file; `.json` files are parsed as JSON, anything else as YAML.
     public static func load(path: String) throws -> Cluster {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw SimulatorError.file(path: path, problem: "cannot read file")
         }
         do {
@@ -26,7 +27,9 @@ public enum ClusterFile {
         } catch let error as CoreError {
             throw SimulatorError.cluster(error.description)
         } catch {
-            throw SimulatorError.cluster("\(json ? "JSON" : "YAML") syntax error: \(String(describing: error).split(separator: "\n").first ?? "")")
+            throw SimulatorError.cluster(
+                "\(json ? "JSON" : "YAML") syntax error: \(String(describing: error).split(separator: "\n").first ?? "")"
+            )
         }
         var top = try ConfigFields(normalise(root), context: "cluster")
         if top.has("preset") {
@@ -34,17 +37,24 @@ public enum ClusterFile {
         } else if top.has("fat_tree") {
             try top.onlyKeys(["name", "fat_tree", "gpu", "overheads"])
         } else {
-            try top.onlyKeys(["name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "nics", "hosts", "links", "overheads"])
+            try top.onlyKeys([
+                "name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "nics", "hosts", "links",
+                "overheads",
+            ])
         }
         let name = try top.string("name") ?? origin
         let overheads = try top.raw("overheads").map { try ClusterOverheads.parse($0) }
         if let preset = try top.string("preset") {
             let nodes = try top.int("nodes"), gpus = try top.int("gpus")
-            if nodes != nil && gpus != nil { throw SimulatorError.cluster("cluster: give 'nodes' or 'gpus' with a preset, not both") }
+            if nodes != nil && gpus != nil {
+                throw SimulatorError.cluster("cluster: give 'nodes' or 'gpus' with a preset, not both")
+            }
             let count = nodes ?? gpus
             let gpuOverride = try top.raw("gpu").map { try gpuSpec($0) }
             if let g = gpuOverride, g.kind != .gpu {
-                throw SimulatorError.cluster("gpu: kind '\(g.kind.rawValue)' does not apply to preset '\(preset)' (a GPU topology); describe the machine's links in a file without 'preset'")
+                throw SimulatorError.cluster(
+                    "gpu: kind '\(g.kind.rawValue)' does not apply to preset '\(preset)' (a GPU topology); describe the machine's links in a file without 'preset'"
+                )
             }
             try top.finish()
             var cluster = try ClusterPreset.parse(preset, count: count).build()
@@ -62,7 +72,9 @@ public enum ClusterFile {
             return cluster
         }
         var net = Network()
-        guard let gpuCount = try top.int("gpus") else { throw SimulatorError.cluster("cluster: missing 'gpus' (or 'preset')") }
+        guard let gpuCount = try top.int("gpus") else {
+            throw SimulatorError.cluster("cluster: missing 'gpus' (or 'preset')")
+        }
         guard (1...ClusterPreset.maxGPUs).contains(gpuCount) else {
             throw SimulatorError.cluster("cluster: 'gpus' must be in 1...\(ClusterPreset.maxGPUs), got \(gpuCount)")
         }
@@ -86,14 +98,21 @@ public enum ClusterFile {
             try f.finish()
             try net.addLinkClass(LinkClass(name: className, forwarding: forwarding))
         }
-        guard let links = try top.list("links"), !links.isEmpty else { throw SimulatorError.cluster("cluster: missing 'links'") }
+        guard let links = try top.list("links"), !links.isEmpty else {
+            throw SimulatorError.cluster("cluster: missing 'links'")
+        }
         for (i, item) in links.enumerated() {
             var f = try ConfigFields(item, context: "links[\(i)]")
-            try f.onlyKeys(["from", "to", "class", "bandwidth_GBps", "bandwidth_Gbps", "latency_ns", "latency_us", "duplex"])
+            try f.onlyKeys([
+                "from", "to", "class", "bandwidth_GBps", "bandwidth_Gbps", "latency_ns", "latency_us", "duplex",
+            ])
             func node(_ key: String) throws -> Int {
                 let n = try f.requiredString(key)
                 guard let id = net.node(named: n) else {
-                    let hint = spec.kind == .gpu ? "" : " (the ranks of a \(rankPrefix) cluster are \(rankPrefix)0..\(rankPrefix)\(gpuCount - 1))"
+                    let hint =
+                        spec.kind == .gpu
+                        ? ""
+                        : " (the ranks of a \(rankPrefix) cluster are \(rankPrefix)0..\(rankPrefix)\(gpuCount - 1))"
                     throw SimulatorError.cluster("links[\(i)]: unknown node '\(n)' in '\(key)'\(hint)")
                 }
                 return id
@@ -118,9 +137,11 @@ public enum ClusterFile {
             let duplex = try f.bool("duplex") ?? true
             try f.finish()
             // Routing picks one link per hop, so a second parallel link would carry nothing: refuse it.
-            for (a, b) in duplex ? [(from, to), (to, from)] : [(from, to)] where net.outgoing[a].contains(where: { net.links[$0].to == b }) {
-                throw SimulatorError.cluster("links[\(i)]: \(net.nodes[a].name) -> \(net.nodes[b].name) is defined twice "
-                                             + "(parallel links are not modelled: give one link the summed bandwidth)")
+            for (a, b) in duplex ? [(from, to), (to, from)] : [(from, to)]
+            where net.outgoing[a].contains(where: { net.links[$0].to == b }) {
+                throw SimulatorError.cluster(
+                    "links[\(i)]: \(net.nodes[a].name) -> \(net.nodes[b].name) is defined twice "
+                        + "(parallel links are not modelled: give one link the summed bandwidth)")
             }
             do {
                 if duplex {
@@ -148,12 +169,16 @@ public enum ClusterFile {
         var f = try ConfigFields(value, context: "gpu")
         let kindName = try f.string("kind") ?? GPUSpec.Kind.gpu.rawValue
         guard let kind = GPUSpec.Kind(rawValue: kindName) else {
-            throw SimulatorError.cluster("gpu: unknown kind '\(kindName)' (\(GPUSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw SimulatorError.cluster(
+                "gpu: unknown kind '\(kindName)' (\(GPUSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        let gpuKeys = ["model", "hbm_bandwidth_GBps", "bf16_TFLOPS"], cpuKeys = ["memory_bandwidth_GBps", "gemm_GFLOPS"]
+        let gpuKeys = ["model", "hbm_bandwidth_GBps", "bf16_TFLOPS"],
+            cpuKeys = ["memory_bandwidth_GBps", "gemm_GFLOPS"]
         let (own, other) = kind == .gpu ? (gpuKeys, cpuKeys) : (cpuKeys, gpuKeys)
         if let bad = other.first(where: { f.has($0) }) {
-            throw SimulatorError.cluster("gpu: '\(bad)' is a key of kind \(kind == .gpu ? "cpu" : "gpu"), not of kind \(kind.rawValue) (keys: kind, name, \(own.joined(separator: ", ")), memory_GB)")
+            throw SimulatorError.cluster(
+                "gpu: '\(bad)' is a key of kind \(kind == .gpu ? "cpu" : "gpu"), not of kind \(kind.rawValue) (keys: kind, name, \(own.joined(separator: ", ")), memory_GB)"
+            )
         }
         switch kind {
         case .gpu:
@@ -164,19 +189,26 @@ public enum ClusterFile {
             let memory = try f.positive("memory_GB").map { $0 * 1e9 } ?? spec?.memoryBytes
             try f.finish()
             guard let name, let bw, let flops, let memory else {
-                throw SimulatorError.cluster("gpu: give 'model' or all of name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB")
+                throw SimulatorError.cluster(
+                    "gpu: give 'model' or all of name, hbm_bandwidth_GBps, bf16_TFLOPS, memory_GB")
             }
-            return try GPUSpec(kind: .gpu, name: name, memoryBandwidth: bw, peakFlopsPerSecond: flops, memoryBytes: memory)
+            return try GPUSpec(
+                kind: .gpu, name: name, memoryBandwidth: bw, peakFlopsPerSecond: flops, memoryBytes: memory)
         case .cpu:
             let name = try f.string("name"), bw = try f.positive("memory_bandwidth_GBps")
             let flops = try f.positive("gemm_GFLOPS"), memory = try f.positive("memory_GB")
             try f.finish()
             guard let name, let bw, let flops, let memory else {
-                let missing = [("name", name == nil), ("memory_bandwidth_GBps", bw == nil), ("gemm_GFLOPS", flops == nil),
-                               ("memory_GB", memory == nil)].first { $0.1 }!.0
-                throw SimulatorError.cluster("gpu: kind cpu needs '\(missing)' (give all of name, memory_bandwidth_GBps, gemm_GFLOPS, memory_GB)")
+                let missing = [
+                    ("name", name == nil), ("memory_bandwidth_GBps", bw == nil), ("gemm_GFLOPS", flops == nil),
+                    ("memory_GB", memory == nil),
+                ].first { $0.1 }!.0
+                throw SimulatorError.cluster(
+                    "gpu: kind cpu needs '\(missing)' (give all of name, memory_bandwidth_GBps, gemm_GFLOPS, memory_GB)"
+                )
             }
-            return try .cpu(name: name, memoryBandwidth: bw * 1e9, gemmFlopsPerSecond: flops * 1e9, memoryBytes: memory * 1e9)
+            return try .cpu(
+                name: name, memoryBandwidth: bw * 1e9, gemmFlopsPerSecond: flops * 1e9, memoryBytes: memory * 1e9)
         }
     }
 
@@ -192,7 +224,8 @@ public enum ClusterFile {
         case is NSNull: return nil
         case let n as NSNumber:
             if String(cString: n.objCType) == "c" { return n.boolValue }
-            if n.doubleValue.rounded() == n.doubleValue, abs(n.doubleValue) < 1e15, !String(describing: n).contains(".") {
+            if n.doubleValue.rounded() == n.doubleValue, abs(n.doubleValue) < 1e15, !String(describing: n).contains(".")
+            {
                 return n.intValue
             }
             return n.doubleValue
@@ -205,12 +238,15 @@ extension Cluster {
     /// Resolves a `--cluster` argument: a preset name (optionally with ":N") or a path to a YAML/JSON file.
     /// `count` is a --nodes/--gpus style override for presets.
     public static func resolve(_ spec: String, count: Int? = nil) throws -> Cluster {
-        let looksLikeFile = spec.hasSuffix(".yaml") || spec.hasSuffix(".yml") || spec.hasSuffix(".json") || spec.contains("/")
+        let looksLikeFile =
+            spec.hasSuffix(".yaml") || spec.hasSuffix(".yml") || spec.hasSuffix(".json") || spec.contains("/")
         if looksLikeFile || FileManager.default.fileExists(atPath: spec) {
             guard FileManager.default.fileExists(atPath: spec) else {
                 throw SimulatorError.file(path: spec, problem: "no such cluster file (presets: \(ClusterPreset.usage))")
             }
-            if count != nil { throw SimulatorError.invalidArgument("--nodes only applies to presets, not to cluster files") }
+            if count != nil {
+                throw SimulatorError.invalidArgument("--nodes only applies to presets, not to cluster files")
+            }
             return try ClusterFile.load(path: spec)
         }
         return try ClusterPreset.parse(spec, count: count).build()

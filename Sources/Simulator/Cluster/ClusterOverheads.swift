@@ -18,10 +18,16 @@ public struct ClusterOverheads: Equatable, Sendable {
     public var computeEfficiency: Double?
 
     /// Validates like the command-line options: times >= 0 (and finite), efficiencies in (0, 1].
-    public init(kernelLaunch: SimTime? = nil, collectiveCall: SimTime? = nil, perMessage: SimTime? = nil,
-                memoryEfficiency: Double? = nil, computeEfficiency: Double? = nil) throws {
-        for (value, key) in [(kernelLaunch, "kernel_launch_us"), (collectiveCall, "collective_call_us"), (perMessage, "per_message_us")] {
-            if let v = value, v.picoseconds < 0 { throw SimulatorError.cluster("overheads: '\(key)' must be >= 0, got \(v)") }
+    public init(
+        kernelLaunch: SimTime? = nil, collectiveCall: SimTime? = nil, perMessage: SimTime? = nil,
+        memoryEfficiency: Double? = nil, computeEfficiency: Double? = nil
+    ) throws {
+        for (value, key) in [
+            (kernelLaunch, "kernel_launch_us"), (collectiveCall, "collective_call_us"), (perMessage, "per_message_us"),
+        ] {
+            if let v = value, v.picoseconds < 0 {
+                throw SimulatorError.cluster("overheads: '\(key)' must be >= 0, got \(v)")
+            }
         }
         for (value, key) in [(memoryEfficiency, "memory_efficiency"), (computeEfficiency, "compute_efficiency")] {
             if let v = value, !(v > 0 && v <= 1) {
@@ -47,13 +53,16 @@ public struct ClusterOverheads: Equatable, Sendable {
     /// Parses the `overheads:` mapping of a cluster file (strict: unknown keys are errors).
     static func parse(_ value: Any?) throws -> ClusterOverheads {
         var f = try ConfigFields(value, context: "overheads")
-        try f.onlyKeys(["kernel_launch_us", "collective_call_us", "per_message_us", "memory_efficiency", "compute_efficiency"])
+        try f.onlyKeys([
+            "kernel_launch_us", "collective_call_us", "per_message_us", "memory_efficiency", "compute_efficiency",
+        ])
         let launch = try f.nonNegative("kernel_launch_us"), call = try f.nonNegative("collective_call_us")
         let message = try f.nonNegative("per_message_us")
         let memory = try f.double("memory_efficiency"), compute = try f.double("compute_efficiency")
         try f.finish()
-        return try ClusterOverheads(kernelLaunch: launch.map { .microseconds($0) }, collectiveCall: call.map { .microseconds($0) },
-                                    perMessage: message.map { .microseconds($0) }, memoryEfficiency: memory,
-                                    computeEfficiency: compute)
+        return try ClusterOverheads(
+            kernelLaunch: launch.map { .microseconds($0) }, collectiveCall: call.map { .microseconds($0) },
+            perMessage: message.map { .microseconds($0) }, memoryEfficiency: memory,
+            computeEfficiency: compute)
     }
 }

@@ -15,7 +15,8 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
     case dgxH100FatTree(servers: Int, tiers: Int)
 
     /// The preset names with their optional counts, for help texts and error messages.
-    public static let usage = "dgx-h100[:NODES], dgx-h100-2tier[:NODES (<= 2048)], dgx-h100-3tier[:NODES (<= 8192)], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
+    public static let usage =
+        "dgx-h100[:NODES], dgx-h100-2tier[:NODES (<= 2048)], dgx-h100-3tier[:NODES (<= 8192)], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
 
     /// The preset as `parse(_:count:)` accepts it, count included: e.g. "dgx-h100:2", "dgx-h100-3tier:64", "mi300x:8".
     public var description: String {
@@ -39,7 +40,9 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         var n: Int? = nil
         if parts.count == 2 {
-            guard let v = Int(parts[1]) else { throw SimulatorError.cluster("preset '\(text)': '\(parts[1])' is not an integer") }
+            guard let v = Int(parts[1]) else {
+                throw SimulatorError.cluster("preset '\(text)': '\(parts[1])' is not an integer")
+            }
             n = v
         }
         if let c = count {
@@ -57,7 +60,9 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
             let tiers = parts[0] == "dgx-h100-2tier" ? 2 : 3
             let most = tiers == 2 ? 2048 : maxGPUs / 8
             let s = n ?? 1
-            guard (1...most).contains(s) else { throw SimulatorError.cluster("\(parts[0]) takes 1 to \(most) nodes, got \(s)") }
+            guard (1...most).contains(s) else {
+                throw SimulatorError.cluster("\(parts[0]) takes 1 to \(most) nodes, got \(s)")
+            }
             return .dgxH100FatTree(servers: s, tiers: tiers)
         case "mi300x":
             let g = n ?? 8
@@ -65,7 +70,9 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
             return .mi300x(gpus: g)
         case "rtx4090-pcie":
             let g = n ?? 2
-            guard (1...maxGPUs).contains(g) else { throw SimulatorError.cluster("rtx4090-pcie takes 1 to \(maxGPUs) GPUs, got \(g)") }
+            guard (1...maxGPUs).contains(g) else {
+                throw SimulatorError.cluster("rtx4090-pcie takes 1 to \(maxGPUs) GPUs, got \(g)")
+            }
             return .rtx4090PCIe(gpus: g)
         default:
             throw SimulatorError.cluster("unknown preset '\(text)' (known: \(usage))")
@@ -102,9 +109,11 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
                 for rail in 0..<8 {
                     let leaf = try net.addNode("rail\(rail)", kind: .switch)
                     for s in 0..<servers {
-                        try net.addDuplexLink(nics[s][rail], leaf, bandwidth: 50e9, latency: .nanoseconds(500), linkClass: ib)
+                        try net.addDuplexLink(
+                            nics[s][rail], leaf, bandwidth: 50e9, latency: .nanoseconds(500), linkClass: ib)
                     }
-                    try net.addDuplexLink(leaf, spine, bandwidth: 50e9 * Double(servers), latency: .nanoseconds(500), linkClass: ib)
+                    try net.addDuplexLink(
+                        leaf, spine, bandwidth: 50e9 * Double(servers), latency: .nanoseconds(500), linkClass: ib)
                 }
             }
             return try Cluster(name: description, gpu: .h100SXM5, network: net, gpus: gpus, serverOf: serverOf)
@@ -113,7 +122,8 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
             let gpus = try (0..<count).map { try net.addNode("gpu\($0)", kind: .gpu) }
             for i in 0..<count {
                 for j in 0..<count where j != i {
-                    try net.addLink(from: gpus[i], to: gpus[j], bandwidth: 64e9, latency: .nanoseconds(250), linkClass: xgmi)
+                    try net.addLink(
+                        from: gpus[i], to: gpus[j], bandwidth: 64e9, latency: .nanoseconds(250), linkClass: xgmi)
                 }
             }
             return try Cluster(name: description, gpu: .mi300x, network: net, gpus: gpus, serverOf: nil)
@@ -121,7 +131,9 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
             let pcie = try net.addLinkClass(LinkClass(name: "pcie", forwarding: .packetised(mtuBytes: 524_288)))
             let host = try net.addNode("host", kind: .host)
             let gpus = try (0..<count).map { try net.addNode("gpu\($0)", kind: .gpu) }
-            for g in gpus { try net.addDuplexLink(g, host, bandwidth: 31.5e9, latency: .nanoseconds(500), linkClass: pcie) }
+            for g in gpus {
+                try net.addDuplexLink(g, host, bandwidth: 31.5e9, latency: .nanoseconds(500), linkClass: pcie)
+            }
             return try Cluster(name: description, gpu: .rtx4090, network: net, gpus: gpus, serverOf: nil)
         case .dgxH100FatTree(let servers, let tiers):
             return try FatTreeSpec.dgxH100(nodes: servers, tiers: tiers).build(name: description)

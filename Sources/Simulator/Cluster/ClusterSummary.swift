@@ -44,8 +44,9 @@ public struct ClusterSummary: Sendable {
             latencies[l.linkClass].insert(l.latency)
         }
         linkClasses = net.linkClasses.enumerated().map { i, cls in
-            LinkClassRow(name: cls.name, links: counts[i], bandwidths: bandwidths[i].sorted(), latencies: latencies[i].sorted(),
-                         forwarding: cls.forwarding.description)
+            LinkClassRow(
+                name: cls.name, links: counts[i], bandwidths: bandwidths[i].sorted(), latencies: latencies[i].sorted(),
+                forwarding: cls.forwarding.description)
         }
     }
 
@@ -57,15 +58,18 @@ public struct ClusterSummary: Sendable {
             let ports = t < shape.down.count ? " (\(shape.down[t]) down, \(shape.up[t]) up)" : ""
             return "\(shape.switches[t]) \(names[t])\(ports)"
         }
-        return "\(ft.tiers.count)-tier fat tree, radix \(ft.radix), \(ft.railOptimised ? "rail-optimised, \(shape.planes) planes" : "one plane"): \(tiers.joined(separator: ", ")); routing up-down with ECMP hash"
+        return
+            "\(ft.tiers.count)-tier fat tree, radix \(ft.radix), \(ft.railOptimised ? "rail-optimised, \(shape.planes) planes" : "one plane"): \(tiers.joined(separator: ", ")); routing up-down with ECMP hash"
     }
 
     /// The calibrated overheads of the cluster file ("kernel launch 12 us, ..."), nil when the file has none.
     public var overheads: String? {
         guard let o = cluster.overheads else { return nil }
-        let parts = [o.kernelLaunch.map { "kernel launch \($0)" }, o.collectiveCall.map { "collective call \($0)" },
-                     o.perMessage.map { "per message \($0)" }, o.memoryEfficiency.map { "eta_mem \($0)" },
-                     o.computeEfficiency.map { "eta_compute \($0)" }].compactMap { $0 }
+        let parts = [
+            o.kernelLaunch.map { "kernel launch \($0)" }, o.collectiveCall.map { "collective call \($0)" },
+            o.perMessage.map { "per message \($0)" }, o.memoryEfficiency.map { "eta_mem \($0)" },
+            o.computeEfficiency.map { "eta_compute \($0)" },
+        ].compactMap { $0 }
         return parts.isEmpty ? "none given" : parts.joined(separator: ", ")
     }
 
@@ -75,9 +79,13 @@ public struct ClusterSummary: Sendable {
         var lines = ["cluster   \(c.name)"]
         switch g.kind {
         case .gpu:
-            lines.append("gpus      \(c.gpuCount) x \(g.name) (\(formatBytes(g.memoryBytes)), HBM \(formatBandwidth(g.memoryBandwidth)), BF16 \(String(format: "%.1f", g.peakFlopsPerSecond / 1e12)) TFLOP/s)")
+            lines.append(
+                "gpus      \(c.gpuCount) x \(g.name) (\(formatBytes(g.memoryBytes)), HBM \(formatBandwidth(g.memoryBandwidth)), BF16 \(String(format: "%.1f", g.peakFlopsPerSecond / 1e12)) TFLOP/s)"
+            )
         case .cpu:
-            lines.append("ranks     \(c.gpuCount) x \(g.label) (\(formatBytes(g.memoryBytes)), memory \(formatBandwidth(g.memoryBandwidth)), GEMM \(String(format: "%.1f", g.peakFlopsPerSecond / 1e9)) GFLOP/s per rank)")
+            lines.append(
+                "ranks     \(c.gpuCount) x \(g.label) (\(formatBytes(g.memoryBytes)), memory \(formatBandwidth(g.memoryBandwidth)), GEMM \(String(format: "%.1f", g.peakFlopsPerSecond / 1e9)) GFLOP/s per rank)"
+            )
         }
         lines.append("servers   \(c.serverCount)")
         // Rank nodes are counted under the device kind (network node kind `gpu` means a rank endpoint).
@@ -86,8 +94,10 @@ public struct ClusterSummary: Sendable {
         if let fabric { lines.append("fabric    \(fabric)") }
         if let overheads { lines.append("overheads \(overheads) (from the cluster file; decode defaults)") }
         let rows = linkClasses.map { r in
-            [r.name, "\(r.links)", r.bandwidths.map(formatBandwidth).joined(separator: ", "),
-             r.latencies.map(\.description).joined(separator: ", "), r.forwarding]
+            [
+                r.name, "\(r.links)", r.bandwidths.map(formatBandwidth).joined(separator: ", "),
+                r.latencies.map(\.description).joined(separator: ", "), r.forwarding,
+            ]
         }
         lines.append(renderTable(["link class", "simplex links", "bandwidth", "latency", "forwarding"], rows))
         return lines.joined(separator: "\n")
@@ -98,8 +108,10 @@ public struct ClusterSummary: Sendable {
     public var csv: CSVTable {
         var table = CSVTable(header: ["link_class", "simplex_links", "bandwidths_Bps", "latencies_s", "forwarding"])
         for r in linkClasses {
-            table.rows.append([r.name, "\(r.links)", r.bandwidths.map { CSVTable.number($0) }.joined(separator: " "),
-                               r.latencies.map { CSVTable.number($0.seconds) }.joined(separator: " "), r.forwarding])
+            table.rows.append([
+                r.name, "\(r.links)", r.bandwidths.map { CSVTable.number($0) }.joined(separator: " "),
+                r.latencies.map { CSVTable.number($0.seconds) }.joined(separator: " "), r.forwarding,
+            ])
         }
         return table
     }
@@ -130,13 +142,17 @@ public struct ClusterSummary: Sendable {
 
         init(_ s: ClusterSummary) {
             let c = s.cluster, g = c.gpu
-            (cluster, deviceKind, devices, device, servers) = (c.name, g.kind.rawValue, c.gpuCount, g.name, c.serverCount)
+            (cluster, deviceKind, devices, device, servers) = (
+                c.name, g.kind.rawValue, c.gpuCount, g.name, c.serverCount
+            )
             (memoryBytes, memoryBandwidthBps, peakFlops) = (g.memoryBytes, g.memoryBandwidth, g.peakFlopsPerSecond)
             nodes = Dictionary(s.nodeCounts.map { ($0.kind.rawValue, $0.count) }, uniquingKeysWith: +)
             (fabric, overheads) = (s.fabric, s.overheads)
             linkClasses = s.linkClasses.map {
-                LinkClass(name: $0.name, simplexLinks: $0.links, bandwidthsBps: $0.bandwidths, latenciesS: $0.latencies.map(\.seconds),
-                          forwarding: $0.forwarding)
+                LinkClass(
+                    name: $0.name, simplexLinks: $0.links, bandwidthsBps: $0.bandwidths,
+                    latenciesS: $0.latencies.map(\.seconds),
+                    forwarding: $0.forwarding)
             }
         }
     }

@@ -70,7 +70,9 @@ struct ConfigFields {
     mutating func stringList(_ key: String) throws -> [String] {
         guard let l = try list(key) else { return [] }
         return try l.enumerated().map { i, v in
-            guard let s = v as? String else { throw SimulatorError.cluster("\(context): \(key)[\(i)] must be a string") }
+            guard let s = v as? String else {
+                throw SimulatorError.cluster("\(context): \(key)[\(i)] must be a string")
+            }
             return s
         }
     }
@@ -87,7 +89,8 @@ struct ConfigFields {
     /// Rejects unknown keys up front (before any missing-key error), naming the allowed ones.
     func onlyKeys(_ allowed: [String]) throws {
         if let bad = values.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw SimulatorError.cluster("\(context): unknown key '\(bad)' (allowed: \(allowed.joined(separator: ", ")))")
+            throw SimulatorError.cluster(
+                "\(context): unknown key '\(bad)' (allowed: \(allowed.joined(separator: ", ")))")
         }
     }
 

@@ -72,8 +72,9 @@ public struct FatTreeSpec: Equatable, Sendable {
         let link = Tier(bandwidth: 50e9, latency: .nanoseconds(500), oversubscription: 1)
         var top = link
         top.oversubscription = nil
-        return try FatTreeSpec(nodes: nodes, radix: 64, railOptimised: true,
-                               tiers: [Tier](repeating: link, count: tiers - 1) + [top])
+        return try FatTreeSpec(
+            nodes: nodes, radix: 64, railOptimised: true,
+            tiers: [Tier](repeating: link, count: tiers - 1) + [top])
     }
 
     /// Switch counts and link counts (duplex cables) per tier, from the arithmetic alone (no network is built).
@@ -103,11 +104,14 @@ public struct FatTreeSpec: Equatable, Sendable {
         let endpoints = railOptimised ? nodes : nodes * gpusPerNode
         var down: [Int] = [], up: [Int] = []
         for (t, tier) in tiers.enumerated().dropLast() {
-            guard let o = tier.oversubscription else { throw fail("tier \(t + 1) needs an oversubscription (down:up ports)") }
+            guard let o = tier.oversubscription else {
+                throw fail("tier \(t + 1) needs an oversubscription (down:up ports)")
+            }
             let d = Double(radix) * o / (1 + o)
             let di = Int(d.rounded())
             guard abs(d - Double(di)) < 1e-9, di >= 1, di < radix else {
-                throw fail("oversubscription \(o) of tier \(t + 1) does not split \(radix) ports into whole down and up ports")
+                throw fail(
+                    "oversubscription \(o) of tier \(t + 1) does not split \(radix) ports into whole down and up ports")
             }
             down.append(di)
             up.append(radix - di)
@@ -118,7 +122,9 @@ public struct FatTreeSpec: Equatable, Sendable {
         if tiers.count == 2 {
             capacity = radix * d1
             guard endpoints <= capacity else {
-                throw fail("\(endpoints) NICs per plane exceed a 2-tier fat tree of radix \(radix) (at most \(capacity) with \(d1) down ports per leaf)")
+                throw fail(
+                    "\(endpoints) NICs per plane exceed a 2-tier fat tree of radix \(radix) (at most \(capacity) with \(d1) down ports per leaf)"
+                )
             }
             switches = [leaves, u1]
             cables = [endpoints, leaves * u1]
@@ -127,15 +133,17 @@ public struct FatTreeSpec: Equatable, Sendable {
             let (c, overflow) = radix.multipliedReportingOverflow(by: d2 * d1)
             capacity = overflow ? Int.max : c
             guard endpoints <= capacity else {
-                throw fail("\(endpoints) NICs per plane exceed a 3-tier fat tree of radix \(radix) (at most \(capacity))")
+                throw fail(
+                    "\(endpoints) NICs per plane exceed a 3-tier fat tree of radix \(radix) (at most \(capacity))")
             }
             pods = (leaves + d2 - 1) / d2
             switches = [leaves, pods * u1, u1 * u2]
             cables = [endpoints, leaves * u1, pods * u1 * u2]
         }
-        return Shape(planes: planes, endpointsPerPlane: endpoints, down: down, up: up,
-                     switches: switches.map { $0 * planes }, cables: cables.map { $0 * planes }, pods: pods,
-                     capacityPerPlane: capacity)
+        return Shape(
+            planes: planes, endpointsPerPlane: endpoints, down: down, up: up,
+            switches: switches.map { $0 * planes }, cables: cables.map { $0 * planes }, pods: pods,
+            capacityPerPlane: capacity)
     }
 
     private func validate() throws {
@@ -146,12 +154,22 @@ public struct FatTreeSpec: Equatable, Sendable {
         guard !overflow, gpus <= ClusterPreset.maxGPUs else {
             throw fail("\(nodes) nodes x \(gpusPerNode) GPUs exceed the simulator's \(ClusterPreset.maxGPUs) GPUs")
         }
-        guard (4...1024).contains(radix), radix % 2 == 0 else { throw fail("'radix' must be even and in 4...1024, got \(radix)") }
-        guard (2...3).contains(tiers.count) else { throw fail("'tiers' must list 2 or 3 switch tiers, got \(tiers.count)") }
-        if tiers.last?.oversubscription != nil { throw fail("the top tier has no uplinks: give no 'oversubscription' there") }
+        guard (4...1024).contains(radix), radix % 2 == 0 else {
+            throw fail("'radix' must be even and in 4...1024, got \(radix)")
+        }
+        guard (2...3).contains(tiers.count) else {
+            throw fail("'tiers' must list 2 or 3 switch tiers, got \(tiers.count)")
+        }
+        if tiers.last?.oversubscription != nil {
+            throw fail("the top tier has no uplinks: give no 'oversubscription' there")
+        }
         for (t, tier) in tiers.enumerated() {
-            guard tier.bandwidth.isFinite, tier.bandwidth > 0 else { throw fail("tier \(t + 1): bandwidth must be > 0") }
-            if let o = tier.oversubscription, !(o.isFinite && o > 0) { throw fail("tier \(t + 1): oversubscription must be > 0") }
+            guard tier.bandwidth.isFinite, tier.bandwidth > 0 else {
+                throw fail("tier \(t + 1): bandwidth must be > 0")
+            }
+            if let o = tier.oversubscription, !(o.isFinite && o > 0) {
+                throw fail("tier \(t + 1): oversubscription must be > 0")
+            }
         }
         guard mtuBytes >= 1 else { throw fail("'mtu_bytes' must be >= 1") }
         _ = try shape()
@@ -169,7 +187,9 @@ public struct FatTreeSpec: Equatable, Sendable {
         let nvlink = try net.addLinkClass(LinkClass(name: "nvlink", forwarding: .cutThrough))
         let pcie = try net.addLinkClass(LinkClass(name: "pcie", forwarding: .cutThrough))
         let tierNames = tiers.count == 2 ? ["ib-leaf", "ib-spine"] : ["ib-leaf", "ib-spine", "ib-core"]
-        let ib = try tierNames.map { try net.addLinkClass(LinkClass(name: $0, forwarding: .packetised(mtuBytes: mtuBytes))) }
+        let ib = try tierNames.map {
+            try net.addLinkClass(LinkClass(name: $0, forwarding: .packetised(mtuBytes: mtuBytes)))
+        }
         var gpus: [Int] = [], serverOf: [Int] = []
         gpus.reserveCapacity(nodes * g)
         serverOf.reserveCapacity(nodes * g)
@@ -181,7 +201,10 @@ public struct FatTreeSpec: Equatable, Sendable {
                 let gpuNode = try net.addNode("s\(server)/gpu\(i)", kind: .gpu)
                 gpus.append(gpuNode)
                 serverOf.append(server)
-                if g > 1 { try net.addDuplexLink(gpuNode, sw, bandwidth: nvlinkBandwidth, latency: nvlinkLatency, linkClass: nvlink) }
+                if g > 1 {
+                    try net.addDuplexLink(
+                        gpuNode, sw, bandwidth: nvlinkBandwidth, latency: nvlinkLatency, linkClass: nvlink)
+                }
                 let nic = try net.addNode("s\(server)/nic\(i)", kind: .nic)
                 routing.nic.append(Int32(nic))
                 try net.addDuplexLink(gpuNode, nic, bandwidth: pcieBandwidth, latency: pcieLatency, linkClass: pcie)
@@ -201,7 +224,8 @@ public struct FatTreeSpec: Equatable, Sendable {
             routing.leafBase.append(Int32(leafBase))
             for e in 0..<s.endpointsPerPlane {
                 let nic = Int(routing.nic[railOptimised ? e * g + plane : e])
-                try net.addDuplexLink(nic, leafBase + e / d1, bandwidth: tiers[0].bandwidth, latency: tiers[0].latency, linkClass: ib[0])
+                try net.addDuplexLink(
+                    nic, leafBase + e / d1, bandwidth: tiers[0].bandwidth, latency: tiers[0].latency, linkClass: ib[0])
             }
             let spineBase = net.nodes.count
             for j in 0..<spinesPerPlane { try net.addNode("\(prefix)spine\(j)", kind: .switch) }
@@ -209,8 +233,9 @@ public struct FatTreeSpec: Equatable, Sendable {
             for l in 0..<leavesPerPlane {
                 let pod = tiers.count == 2 ? 0 : l / s.down[1]
                 for j in 0..<u1 {
-                    try net.addDuplexLink(leafBase + l, spineBase + pod * u1 + j, bandwidth: tiers[1].bandwidth,
-                                          latency: tiers[1].latency, linkClass: ib[1])
+                    try net.addDuplexLink(
+                        leafBase + l, spineBase + pod * u1 + j, bandwidth: tiers[1].bandwidth,
+                        latency: tiers[1].latency, linkClass: ib[1])
                 }
             }
             if tiers.count == 3 {
@@ -221,8 +246,9 @@ public struct FatTreeSpec: Equatable, Sendable {
                 for pod in 0..<s.pods {
                     for j in 0..<u1 {
                         for k in 0..<u2 {
-                            try net.addDuplexLink(spineBase + pod * u1 + j, coreBase + j * u2 + k, bandwidth: tiers[2].bandwidth,
-                                                  latency: tiers[2].latency, linkClass: ib[2])
+                            try net.addDuplexLink(
+                                spineBase + pod * u1 + j, coreBase + j * u2 + k, bandwidth: tiers[2].bandwidth,
+                                latency: tiers[2].latency, linkClass: ib[2])
                         }
                     }
                 }

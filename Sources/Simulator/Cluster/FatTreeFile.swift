@@ -21,7 +21,9 @@ enum FatTreeFile {
         guard let radix = try f.int("radix") else { throw SimulatorError.cluster("fat_tree: missing 'radix'") }
         let perNode = try f.int("gpus_per_node") ?? 8
         let rail = try f.bool("rail_optimised") ?? false
-        guard let tierList = try f.list("tiers") else { throw SimulatorError.cluster("fat_tree: missing 'tiers' (2 or 3 switch tiers)") }
+        guard let tierList = try f.list("tiers") else {
+            throw SimulatorError.cluster("fat_tree: missing 'tiers' (2 or 3 switch tiers)")
+        }
         let tiers = try tierList.enumerated().map { i, item -> FatTreeSpec.Tier in
             var t = try ConfigFields(item, context: "fat_tree.tiers[\(i)]")
             try t.onlyKeys(["bandwidth_GBps", "bandwidth_Gbps", "latency_ns", "latency_us", "oversubscription"])
@@ -35,8 +37,14 @@ enum FatTreeFile {
         let mtu = try f.int("mtu_bytes")
         try f.finish()
         var spec = try FatTreeSpec(nodes: nodes, gpusPerNode: perNode, radix: radix, railOptimised: rail, tiers: tiers)
-        if let (bw, lat) = nvlink { spec.nvlinkBandwidth = bw; spec.nvlinkLatency = lat }
-        if let (bw, lat) = pcie { spec.pcieBandwidth = bw; spec.pcieLatency = lat }
+        if let (bw, lat) = nvlink {
+            spec.nvlinkBandwidth = bw
+            spec.nvlinkLatency = lat
+        }
+        if let (bw, lat) = pcie {
+            spec.pcieBandwidth = bw
+            spec.pcieLatency = lat
+        }
         if let mtu {
             guard mtu >= 1 else { throw SimulatorError.cluster("fat_tree: 'mtu_bytes' must be >= 1, got \(mtu)") }
             spec.mtuBytes = mtu
@@ -78,13 +86,19 @@ extension FatTreeSpec {
         func link(_ bw: Double, _ lat: SimTime) -> String {
             "bandwidth_GBps: \(num(bw / 1e9)), latency_ns: \(num(Double(lat.picoseconds) / 1000))"
         }
-        var lines = ["fat_tree:", "  nodes: \(nodes)", "  gpus_per_node: \(gpusPerNode)", "  radix: \(radix)",
-                     "  rail_optimised: \(railOptimised)", "  tiers:"]
+        var lines = [
+            "fat_tree:", "  nodes: \(nodes)", "  gpus_per_node: \(gpusPerNode)", "  radix: \(radix)",
+            "  rail_optimised: \(railOptimised)", "  tiers:",
+        ]
         for t in tiers {
-            lines.append("    - {\(link(t.bandwidth, t.latency))\(t.oversubscription.map { ", oversubscription: \(num($0))" } ?? "")}")
+            lines.append(
+                "    - {\(link(t.bandwidth, t.latency))\(t.oversubscription.map { ", oversubscription: \(num($0))" } ?? "")}"
+            )
         }
-        lines += ["  nvlink: {\(link(nvlinkBandwidth, nvlinkLatency))}", "  pcie: {\(link(pcieBandwidth, pcieLatency))}",
-                  "  mtu_bytes: \(mtuBytes)"]
+        lines += [
+            "  nvlink: {\(link(nvlinkBandwidth, nvlinkLatency))}", "  pcie: {\(link(pcieBandwidth, pcieLatency))}",
+            "  mtu_bytes: \(mtuBytes)",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 }

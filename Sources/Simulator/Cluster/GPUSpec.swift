@@ -35,11 +35,16 @@ public struct GPUSpec: Equatable, Sendable {
     }
 
     /// A device of either kind; every number must be finite and > 0.
-    public init(kind: Kind, name: String, memoryBandwidth: Double, peakFlopsPerSecond: Double, memoryBytes: Double) throws {
+    public init(kind: Kind, name: String, memoryBandwidth: Double, peakFlopsPerSecond: Double, memoryBytes: Double)
+        throws
+    {
         let flopsName = kind == .gpu ? "BF16 FLOP/s" : "GEMM FLOP/s"
-        for (value, what) in [(memoryBandwidth, "\(kind.memoryName) bandwidth"), (peakFlopsPerSecond, flopsName), (memoryBytes, "memory")] {
+        for (value, what) in [
+            (memoryBandwidth, "\(kind.memoryName) bandwidth"), (peakFlopsPerSecond, flopsName), (memoryBytes, "memory"),
+        ] {
             guard value.isFinite, value > 0 else {
-                throw SimulatorError.cluster("\(kind.rawValue.uppercased()) '\(name)': \(what) must be > 0, got \(value)")
+                throw SimulatorError.cluster(
+                    "\(kind.rawValue.uppercased()) '\(name)': \(what) must be > 0, got \(value)")
             }
         }
         self.kind = kind
@@ -51,15 +56,19 @@ public struct GPUSpec: Equatable, Sendable {
 
     /// A GPU.
     public init(name: String, memoryBandwidth: Double, bf16FlopsPerSecond: Double, memoryBytes: Double) throws {
-        try self.init(kind: .gpu, name: name, memoryBandwidth: memoryBandwidth, peakFlopsPerSecond: bf16FlopsPerSecond,
-                      memoryBytes: memoryBytes)
+        try self.init(
+            kind: .gpu, name: name, memoryBandwidth: memoryBandwidth, peakFlopsPerSecond: bf16FlopsPerSecond,
+            memoryBytes: memoryBytes)
     }
 
     /// A CPU rank: `memoryBandwidth` its streaming-read bandwidth, `gemmFlopsPerSecond` its GEMM rate in the
     /// workload's precision, `memoryBytes` the memory it may use.
-    public static func cpu(name: String, memoryBandwidth: Double, gemmFlopsPerSecond: Double, memoryBytes: Double) throws -> GPUSpec {
-        try GPUSpec(kind: .cpu, name: name, memoryBandwidth: memoryBandwidth, peakFlopsPerSecond: gemmFlopsPerSecond,
-                    memoryBytes: memoryBytes)
+    public static func cpu(name: String, memoryBandwidth: Double, gemmFlopsPerSecond: Double, memoryBytes: Double)
+        throws -> GPUSpec
+    {
+        try GPUSpec(
+            kind: .cpu, name: name, memoryBandwidth: memoryBandwidth, peakFlopsPerSecond: gemmFlopsPerSecond,
+            memoryBytes: memoryBytes)
     }
 
     private init(uncheckedName name: String, memoryBandwidth: Double, flops: Double, memory: Double) {
@@ -74,11 +83,14 @@ public struct GPUSpec: Equatable, Sendable {
     public var label: String { kind == .gpu ? name : "\(name) (cpu)" }
 
     /// NVIDIA H100 SXM5: 80 GB HBM3 at 3.35 TB/s, 989 TFLOP/s dense BF16.
-    public static let h100SXM5 = GPUSpec(uncheckedName: "H100-SXM5", memoryBandwidth: 3.35e12, flops: 989e12, memory: 80e9)
+    public static let h100SXM5 = GPUSpec(
+        uncheckedName: "H100-SXM5", memoryBandwidth: 3.35e12, flops: 989e12, memory: 80e9)
     /// AMD Instinct MI300X: 192 GB HBM3 at 5.3 TB/s, 1307 TFLOP/s dense BF16.
-    public static let mi300x = GPUSpec(uncheckedName: "MI300X", memoryBandwidth: 5.3e12, flops: 1307.4e12, memory: 192e9)
+    public static let mi300x = GPUSpec(
+        uncheckedName: "MI300X", memoryBandwidth: 5.3e12, flops: 1307.4e12, memory: 192e9)
     /// NVIDIA GeForce RTX 4090: 24 GB GDDR6X at 1008 GB/s, 165 TFLOP/s dense BF16 (FP32 accumulate).
-    public static let rtx4090 = GPUSpec(uncheckedName: "RTX-4090", memoryBandwidth: 1008e9, flops: 165.2e12, memory: 24e9)
+    public static let rtx4090 = GPUSpec(
+        uncheckedName: "RTX-4090", memoryBandwidth: 1008e9, flops: 165.2e12, memory: 24e9)
 
     /// Built-in models by name.
     public static let known: [GPUSpec] = [.h100SXM5, .mi300x, .rtx4090]
@@ -87,7 +99,8 @@ public struct GPUSpec: Equatable, Sendable {
     /// unknown name.
     public static func named(_ name: String) throws -> GPUSpec {
         guard let spec = known.first(where: { $0.name.lowercased() == name.lowercased() }) else {
-            throw SimulatorError.cluster("unknown GPU model '\(name)' (known: \(known.map(\.name).joined(separator: ", ")))")
+            throw SimulatorError.cluster(
+                "unknown GPU model '\(name)' (known: \(known.map(\.name).joined(separator: ", ")))")
         }
         return spec
     }

@@ -43,7 +43,8 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The accepted algorithm names, for help texts and error messages.
-    public static let usage = "ring, tree, double-binary-tree, recursive-doubling, rabenseifner, binomial, chain, "
+    public static let usage =
+        "ring, tree, double-binary-tree, recursive-doubling, rabenseifner, binomial, chain, "
         + "hierarchical[:INNER], plan:binary|kary:K|two-level:G|flat, nccl, nccl-ring, nccl-tree"
 
     /// Parses an algorithm name (see `usage`; also "binary-tree", "dbt", "recursive-halving", "two-level[:INNER]";
@@ -69,7 +70,10 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
             let inner = try parse(String(text[text.index(after: text.firstIndex(of: ":")!)...]))
             switch inner {
             case .ring, .tree, .doubleBinaryTree, .recursiveDoubling, .rabenseifner: return .hierarchical(inter: inner)
-            case .binomial, .chain, .hierarchical, .plan, .nccl: throw SimulatorError.unsupported("hierarchical inner algorithm must be ring, tree, double-binary-tree, recursive-doubling or rabenseifner, got '\(inner)'")
+            case .binomial, .chain, .hierarchical, .plan, .nccl:
+                throw SimulatorError.unsupported(
+                    "hierarchical inner algorithm must be ring, tree, double-binary-tree, recursive-doubling or rabenseifner, got '\(inner)'"
+                )
             }
         }
         if text.hasPrefix("plan:") {

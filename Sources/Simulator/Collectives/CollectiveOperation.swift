@@ -26,9 +26,13 @@ public enum CollectiveOperation: String, Sendable, CaseIterable, CustomStringCon
     /// Parses an operation name in any case, ignoring "-" and "_" ("all-reduce" and "All_Gather" work). Throws
     /// `SimulatorError.invalidArgument` for any other name.
     public static func parse(_ text: String) throws -> CollectiveOperation {
-        guard let op = CollectiveOperation(rawValue: text.lowercased().replacingOccurrences(of: "-", with: "")
-                                                                    .replacingOccurrences(of: "_", with: "")) else {
-            throw SimulatorError.invalidArgument("unknown operation '\(text)' (allreduce, allgather, reducescatter, broadcast)")
+        guard
+            let op = CollectiveOperation(
+                rawValue: text.lowercased().replacingOccurrences(of: "-", with: "")
+                    .replacingOccurrences(of: "_", with: ""))
+        else {
+            throw SimulatorError.invalidArgument(
+                "unknown operation '\(text)' (allreduce, allgather, reducescatter, broadcast)")
         }
         return op
     }

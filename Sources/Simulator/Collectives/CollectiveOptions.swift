@@ -15,8 +15,10 @@ public struct CollectiveOptions: Equatable, Sendable {
 
     /// Every knob as an argument; the defaults are the idealised ones (no reduction cost, segments of about 1 MiB,
     /// back-to-back pacing, no call overhead).
-    public init(reductionSecondsPerByte: Double = 0, segments: Int? = nil, segmentBytes: Double = 1_048_576,
-                pacing: ChannelPacing = .backToBack, callOverhead: SimTime = .zero) {
+    public init(
+        reductionSecondsPerByte: Double = 0, segments: Int? = nil, segmentBytes: Double = 1_048_576,
+        pacing: ChannelPacing = .backToBack, callOverhead: SimTime = .zero
+    ) {
         self.reductionSecondsPerByte = reductionSecondsPerByte
         self.segments = segments
         self.segmentBytes = segmentBytes
@@ -31,7 +33,9 @@ public struct CollectiveOptions: Equatable, Sendable {
     func segmentCount(bytes: Double) throws -> Int {
         let k = segments.map(Double.init) ?? (bytes / segmentBytes).rounded(.up)
         guard k <= Double(Self.maxSegments) else {
-            throw SimulatorError.invalidArgument("\(String(format: "%.3g", k)) segments exceed the limit of \(Self.maxSegments); set --segments or use fewer bytes")
+            throw SimulatorError.invalidArgument(
+                "\(String(format: "%.3g", k)) segments exceed the limit of \(Self.maxSegments); set --segments or use fewer bytes"
+            )
         }
         return max(1, Int(k))
     }

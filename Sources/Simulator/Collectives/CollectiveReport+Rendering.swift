@@ -26,11 +26,19 @@ extension CollectiveReport {
     /// `bytes_<class>` columns).
     public var csv: CSVTable {
         let links = bytesPerLinkClass.map(\.name)
-        var table = CSVTable(header: ["cluster", "gpus", "operation", "algorithm", "method", "bytes", "time_s", "alg_bw_GBps",
-                                      "bus_bw_GBps", "events", "messages"] + links.map { "bytes_\($0)" } + ["note"])
-        table.rows.append([cluster, "\(ranks)", operation.rawValue, algorithm, method, CSVTable.number(bytes), CSVTable.number(time.seconds),
-                           CSVTable.number(algorithmBandwidth / 1e9), CSVTable.number(busBandwidth / 1e9), "\(events)", "\(messages)"]
-                          + bytesPerLinkClass.map { CSVTable.number($0.bytes) } + [note])
+        var table = CSVTable(
+            header: [
+                "cluster", "gpus", "operation", "algorithm", "method", "bytes", "time_s", "alg_bw_GBps",
+                "bus_bw_GBps", "events", "messages",
+            ] + links.map { "bytes_\($0)" } + ["note"])
+        table.rows.append(
+            [
+                cluster, "\(ranks)", operation.rawValue, algorithm, method, CSVTable.number(bytes),
+                CSVTable.number(time.seconds),
+                CSVTable.number(algorithmBandwidth / 1e9), CSVTable.number(busBandwidth / 1e9), "\(events)",
+                "\(messages)",
+            ]
+                + bytesPerLinkClass.map { CSVTable.number($0.bytes) } + [note])
         return table
     }
 
@@ -47,15 +55,21 @@ extension CollectiveReport {
 
         enum CodingKeys: String, CodingKey {
             case cluster, gpus, operation, algorithm, method, bytes, events, messages, note
-            case schemaVersion = "schema_version", timeS = "time_s", algBwGBps = "alg_bw_GBps", busBwGBps = "bus_bw_GBps"
+            case schemaVersion = "schema_version", timeS = "time_s", algBwGBps = "alg_bw_GBps", busBwGBps =
+                "bus_bw_GBps"
             case bytesPerLinkClass = "bytes_per_link_class"
         }
 
         init(_ r: CollectiveReport) {
-            (cluster, gpus, operation, algorithm, method) = (r.cluster, r.ranks, r.operation.rawValue, r.algorithm, r.method)
-            (bytes, timeS, algBwGBps, busBwGBps) = (r.bytes, r.time.seconds, r.algorithmBandwidth / 1e9, r.busBandwidth / 1e9)
+            (cluster, gpus, operation, algorithm, method) = (
+                r.cluster, r.ranks, r.operation.rawValue, r.algorithm, r.method
+            )
+            (bytes, timeS, algBwGBps, busBwGBps) = (
+                r.bytes, r.time.seconds, r.algorithmBandwidth / 1e9, r.busBandwidth / 1e9
+            )
             (events, messages, note) = (r.events, r.messages, r.note)
-            bytesPerLinkClass = Dictionary(r.bytesPerLinkClass.map { ($0.name, $0.bytes) }, uniquingKeysWith: { _, last in last })
+            bytesPerLinkClass = Dictionary(
+                r.bytesPerLinkClass.map { ($0.name, $0.bytes) }, uniquingKeysWith: { _, last in last })
         }
     }
 }
@@ -64,9 +78,13 @@ extension CollectiveReport {
     /// A Chrome/Perfetto trace of the recorded execution on `cluster`'s devices; the NCCL model, being closed-form,
     /// has nothing to trace (an error).
     public func trace(on cluster: Cluster) throws -> ChromeTrace {
-        guard let execution else { throw SimulatorError.unsupported("the NCCL model is closed-form: there is nothing to trace") }
+        guard let execution else {
+            throw SimulatorError.unsupported("the NCCL model is closed-form: there is nothing to trace")
+        }
         var t = ChromeTrace()
-        t.add(execution, section: "\(operation) \(algorithm)", deviceNames: cluster.gpus.map { cluster.network.nodes[$0].name })
+        t.add(
+            execution, section: "\(operation) \(algorithm)",
+            deviceNames: cluster.gpus.map { cluster.network.nodes[$0].name })
         return t
     }
 }

@@ -34,40 +34,50 @@ public struct CollectiveReport: Sendable {
 extension Collective {
     /// Simulates the collective on all GPUs of `cluster` (use `Cluster.prefix` for fewer).
     /// `progress` is called every million events with the events handled and the simulated time (for long runs).
-    public func run(on cluster: Cluster, recording: Bool = false,
-                    progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil) throws -> CollectiveReport {
+    public func run(
+        on cluster: Cluster, recording: Bool = false,
+        progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil
+    ) throws -> CollectiveReport {
         let p = cluster.gpuCount
         if case .nccl(let a) = algorithm {
             guard options.pacing == CollectiveOptions().pacing, options.segments == nil else {
-                throw SimulatorError.unsupported("the NCCL model is closed-form: --pacing and --segments do not apply to it")
+                throw SimulatorError.unsupported(
+                    "the NCCL model is closed-form: --pacing and --segments do not apply to it")
             }
             let inputs = try NCCLModel.Inputs(cluster: cluster)
             let prediction = try NCCLModel.predict(operation, bytes: bytes, inputs: inputs, algorithm: a)
             let time = prediction.time + options.callOverhead
             guard !time.exceedsRange, prediction.time.seconds.isFinite else {
-                throw SimulatorError.invalidArgument("the NCCL model's time exceeds the clock's range (2^62 ps, about 53 days)")
+                throw SimulatorError.invalidArgument(
+                    "the NCCL model's time exceeds the clock's range (2^62 ps, about 53 days)")
             }
-            return report(cluster, time: time, method: "nccl-model", events: 0, messages: 0, linkBytes: [],
-                          note: "NCCL model chose \(prediction.algorithm.rawValue)/\(prediction.proto.rawValue): "
-                              + "latency \(prediction.latency), algBw \(formatBandwidth(prediction.algorithmBandwidth)); "
-                              + "intra-server hardware \(inputs.intraHardware.rawValue)", execution: nil)
+            return report(
+                cluster, time: time, method: "nccl-model", events: 0, messages: 0, linkBytes: [],
+                note: "NCCL model chose \(prediction.algorithm.rawValue)/\(prediction.proto.rawValue): "
+                    + "latency \(prediction.latency), algBw \(formatBandwidth(prediction.algorithmBandwidth)); "
+                    + "intra-server hardware \(inputs.intraHardware.rawValue)", execution: nil)
         }
         let phases = try self.phases(ranks: p, serverGroups: cluster.serverGroups)
-        let result = try Execution(recording: recording, pacing: options.pacing, progress: progress).run(phases, on: cluster)
+        let result = try Execution(recording: recording, pacing: options.pacing, progress: progress).run(
+            phases, on: cluster)
         var note = ""
         if case .hierarchical = algorithm, cluster.serverCount == 1 {
             note = "single server: hierarchical reduces to ring reduce-scatter + ring all-gather"
         }
-        return report(cluster, time: result.makespan, method: "event-simulation", events: result.events,
-                      messages: result.messages, linkBytes: result.bytesPerLinkClass, note: note, execution: result)
+        return report(
+            cluster, time: result.makespan, method: "event-simulation", events: result.events,
+            messages: result.messages, linkBytes: result.bytesPerLinkClass, note: note, execution: result)
     }
 
-    private func report(_ cluster: Cluster, time: SimTime, method: String, events: Int, messages: Int,
-                        linkBytes: [(name: String, bytes: Double)], note: String, execution: ExecutionResult?) -> CollectiveReport {
+    private func report(
+        _ cluster: Cluster, time: SimTime, method: String, events: Int, messages: Int,
+        linkBytes: [(name: String, bytes: Double)], note: String, execution: ExecutionResult?
+    ) -> CollectiveReport {
         let algBw = time.picoseconds > 0 ? bytes / time.seconds : 0
-        return CollectiveReport(cluster: cluster.name, ranks: cluster.gpuCount, operation: operation,
-                                algorithm: algorithm.description, method: method, bytes: bytes, time: time,
-                                algorithmBandwidth: algBw, busBandwidth: algBw * operation.busBandwidthFactor(ranks: cluster.gpuCount),
-                                events: events, messages: messages, bytesPerLinkClass: linkBytes, note: note, execution: execution)
+        return CollectiveReport(
+            cluster: cluster.name, ranks: cluster.gpuCount, operation: operation,
+            algorithm: algorithm.description, method: method, bytes: bytes, time: time,
+            algorithmBandwidth: algBw, busBandwidth: algBw * operation.busBandwidthFactor(ranks: cluster.gpuCount),
+            events: events, messages: messages, bytesPerLinkClass: linkBytes, note: note, execution: execution)
     }
 }

@@ -21,7 +21,11 @@ public enum NCCLModel {
         /// Simple: the full bandwidth.
         case simple = "Simple"
         var bandwidthFactor: Double {
-            switch self { case .ll: return 0.25; case .ll128: return 0.92; case .simple: return 1 }
+            switch self {
+            case .ll: return 0.25
+            case .ll128: return 0.92
+            case .simple: return 1
+            }
         }
     }
     /// Hardware class of a hop, as in NCCL's hwLat table.
@@ -95,8 +99,10 @@ public enum NCCLModel {
     }
 
     /// Predicts one (algorithm, protocol), or the fastest over the allowed ones when nil (NCCL's tuner choice).
-    public static func predict(_ op: CollectiveOperation, bytes: Double, inputs: Inputs, algorithm: Algorithm? = nil,
-                               proto: WireProtocol? = nil) throws -> Prediction {
+    public static func predict(
+        _ op: CollectiveOperation, bytes: Double, inputs: Inputs, algorithm: Algorithm? = nil,
+        proto: WireProtocol? = nil
+    ) throws -> Prediction {
         if algorithm == .tree && op != .allreduce {
             throw SimulatorError.unsupported("NCCL's tree algorithm only implements allreduce, not \(op)")
         }
@@ -112,7 +118,9 @@ public enum NCCLModel {
         return best!
     }
 
-    static func predictOne(_ op: CollectiveOperation, bytes: Double, inputs x: Inputs, _ a: Algorithm, _ p: WireProtocol) -> Prediction {
+    static func predictOne(
+        _ op: CollectiveOperation, bytes: Double, inputs x: Inputs, _ a: Algorithm, _ p: WireProtocol
+    ) -> Prediction {
         let nRanks = max(1, x.ranks), nNodes = max(1, x.servers)
         let ppn = max(1, nRanks / nNodes)
         // tuning.cc: "if (comm->nNodes > 1 && p == NCCL_PROTO_LL) intraLat *= 1.8;" (LL across servers).
@@ -121,9 +129,15 @@ public enum NCCLModel {
         var latency = baseLatency(a, p)
         let nsteps: Int, nInterSteps: Int
         switch op {
-        case .allreduce: nsteps = 2 * (nRanks - 1); nInterSteps = 2 * (nNodes - 1)
-        case .allgather, .reducescatter: nsteps = nRanks - 1; nInterSteps = nNodes - 1
-        case .broadcast: nsteps = nRanks; nInterSteps = nNodes
+        case .allreduce:
+            nsteps = 2 * (nRanks - 1)
+            nInterSteps = 2 * (nNodes - 1)
+        case .allgather, .reducescatter:
+            nsteps = nRanks - 1
+            nInterSteps = nNodes - 1
+        case .broadcast:
+            nsteps = nRanks
+            nInterSteps = nNodes
         }
         if a == .ring {
             latency += Double(nsteps - nInterSteps) * intraLat + Double(nInterSteps) * interLat
@@ -138,8 +152,9 @@ public enum NCCLModel {
         let ratio = a == .ring ? Double(nRanks) / Double(max(1, nsteps)) : 0.5
         let algBw = busBw * ratio
         let seconds = nRanks == 1 ? 0 : latency * 1e-6 + bytes / algBw
-        return Prediction(algorithm: a, proto: p, latency: .microseconds(latency), algorithmBandwidth: algBw,
-                          time: .seconds(seconds))
+        return Prediction(
+            algorithm: a, proto: p, latency: .microseconds(latency), algorithmBandwidth: algBw,
+            time: .seconds(seconds))
     }
 }
 
@@ -156,14 +171,16 @@ extension NCCLModel.Inputs {
             let r = try net.route(from: cluster.gpus[g[0]], to: cluster.gpus[g[1]])
             intraBw = r.links.map { net.links[$0].bandwidth }.min() ?? .infinity
             let cls = net.linkClasses[net.links[r.links[0]].linkClass].name.lowercased()
-            hardware = cls.contains("nvlink") || cls.contains("xgmi") ? .nvlink : cls.contains("pcie") ? .pcie : .network
+            hardware =
+                cls.contains("nvlink") || cls.contains("xgmi") ? .nvlink : cls.contains("pcie") ? .pcie : .network
         }
         if groups.count > 1 {
             let r = try net.route(from: cluster.gpus[groups[0][0]], to: cluster.gpus[groups[1][0]])
             interBw = r.links.map { net.links[$0].bandwidth }.min() ?? .infinity
         }
         if !intraBw.isFinite { intraBw = interBw.isFinite ? interBw * Double(groups.first?.count ?? 1) : 1e12 }
-        self.init(ranks: cluster.gpuCount, servers: groups.count, intraHardware: hardware, intraBandwidth: intraBw,
-                  interBandwidth: interBw.isFinite ? interBw : intraBw)
+        self.init(
+            ranks: cluster.gpuCount, servers: groups.count, intraHardware: hardware, intraBandwidth: intraBw,
+            interBandwidth: interBw.isFinite ? interBw : intraBw)
     }
 }

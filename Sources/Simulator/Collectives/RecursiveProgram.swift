@@ -11,34 +11,46 @@ public enum RecursiveProgram {
     }
 
     /// Exchange of the full buffer with partner rank ^ 2^i, then a reduction.
-    public static func doublingAllReduce(ranks p: Int, bytes: Double, options: CollectiveOptions) throws -> RankProgram {
+    public static func doublingAllReduce(ranks p: Int, bytes: Double, options: CollectiveOptions) throws -> RankProgram
+    {
         let steps = try log2Exact(p, "recursive doubling")
-        return ListProgram(singleLane: (0..<p).map { r in
-            (0..<steps).flatMap { i -> [RankOperation] in
-                let partner = r ^ (1 << i)
-                return [.send(to: partner, bytes: bytes, tag: Int64(i)), .recv(from: partner, tag: Int64(i)),
-                        .compute(options.reduceTime(bytes), label: "reduce")]
-            }
-        })
+        return ListProgram(
+            singleLane: (0..<p).map { r in
+                (0..<steps).flatMap { i -> [RankOperation] in
+                    let partner = r ^ (1 << i)
+                    return [
+                        .send(to: partner, bytes: bytes, tag: Int64(i)), .recv(from: partner, tag: Int64(i)),
+                        .compute(options.reduceTime(bytes), label: "reduce"),
+                    ]
+                }
+            })
     }
 
     /// Recursive halving: step i exchanges n/2^(i+1) bytes with partner rank ^ (p/2^(i+1)) and reduces it.
-    static func halvingOps(rank r: Int, ranks p: Int, steps: Int, bytes: Double, options: CollectiveOptions,
-                           tagBase: Int64) -> [RankOperation] {
+    static func halvingOps(
+        rank r: Int, ranks p: Int, steps: Int, bytes: Double, options: CollectiveOptions,
+        tagBase: Int64
+    ) -> [RankOperation] {
         (0..<steps).flatMap { i -> [RankOperation] in
             let partner = r ^ (p >> (i + 1))
             let size = bytes / Double(1 << (i + 1))
-            return [.send(to: partner, bytes: size, tag: tagBase + Int64(i)), .recv(from: partner, tag: tagBase + Int64(i)),
-                    .compute(options.reduceTime(size), label: "reduce")]
+            return [
+                .send(to: partner, bytes: size, tag: tagBase + Int64(i)), .recv(from: partner, tag: tagBase + Int64(i)),
+                .compute(options.reduceTime(size), label: "reduce"),
+            ]
         }
     }
 
     /// Recursive doubling all-gather: step i exchanges 2^i n/p bytes with partner rank ^ 2^i.
-    static func doublingGatherOps(rank r: Int, ranks p: Int, steps: Int, bytes: Double, tagBase: Int64) -> [RankOperation] {
+    static func doublingGatherOps(rank r: Int, ranks p: Int, steps: Int, bytes: Double, tagBase: Int64)
+        -> [RankOperation]
+    {
         (0..<steps).flatMap { i -> [RankOperation] in
             let partner = r ^ (1 << i)
             let size = bytes * Double(1 << i) / Double(p)
-            return [.send(to: partner, bytes: size, tag: tagBase + Int64(i)), .recv(from: partner, tag: tagBase + Int64(i))]
+            return [
+                .send(to: partner, bytes: size, tag: tagBase + Int64(i)), .recv(from: partner, tag: tagBase + Int64(i)),
+            ]
         }
     }
 
@@ -46,26 +58,31 @@ public enum RecursiveProgram {
     /// all-gather (2 log2 p steps). Throws `SimulatorError.unsupported` unless p is a power of two.
     public static func rabenseifner(ranks p: Int, bytes: Double, options: CollectiveOptions) throws -> RankProgram {
         let steps = try log2Exact(p, "rabenseifner")
-        return ListProgram(singleLane: (0..<p).map { r in
-            halvingOps(rank: r, ranks: p, steps: steps, bytes: bytes, options: options, tagBase: 0)
-                + doublingGatherOps(rank: r, ranks: p, steps: steps, bytes: bytes, tagBase: Int64(steps))
-        })
+        return ListProgram(
+            singleLane: (0..<p).map { r in
+                halvingOps(rank: r, ranks: p, steps: steps, bytes: bytes, options: options, tagBase: 0)
+                    + doublingGatherOps(rank: r, ranks: p, steps: steps, bytes: bytes, tagBase: Int64(steps))
+            })
     }
 
     /// Recursive-halving reduce-scatter of `bytes` in all (the total input): step i exchanges bytes/2^(i+1) with
     /// partner rank ^ (p/2^(i+1)) and reduces it. Throws `SimulatorError.unsupported` unless p is a power of two.
-    public static func halvingReduceScatter(ranks p: Int, bytes: Double, options: CollectiveOptions) throws -> RankProgram {
+    public static func halvingReduceScatter(ranks p: Int, bytes: Double, options: CollectiveOptions) throws
+        -> RankProgram
+    {
         let steps = try log2Exact(p, "recursive halving")
-        return ListProgram(singleLane: (0..<p).map {
-            halvingOps(rank: $0, ranks: p, steps: steps, bytes: bytes, options: options, tagBase: 0)
-        })
+        return ListProgram(
+            singleLane: (0..<p).map {
+                halvingOps(rank: $0, ranks: p, steps: steps, bytes: bytes, options: options, tagBase: 0)
+            })
     }
 
     /// Recursive-doubling all-gather of `bytes` in all (the gathered output): step i exchanges 2^i bytes/p with
     /// partner rank ^ 2^i. Throws `SimulatorError.unsupported` unless p is a power of two.
     public static func doublingAllGather(ranks p: Int, bytes: Double) throws -> RankProgram {
         let steps = try log2Exact(p, "recursive doubling")
-        return ListProgram(singleLane: (0..<p).map { doublingGatherOps(rank: $0, ranks: p, steps: steps, bytes: bytes, tagBase: 0) })
+        return ListProgram(
+            singleLane: (0..<p).map { doublingGatherOps(rank: $0, ranks: p, steps: steps, bytes: bytes, tagBase: 0) })
     }
 
     /// Binomial broadcast from rank 0: in round i, every rank r < 2^i sends the whole buffer to r + 2^i, one

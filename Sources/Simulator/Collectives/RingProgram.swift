@@ -27,8 +27,9 @@ public struct RingProgram: RankProgram {
     /// The ring all-reduce of a `bytes` buffer over p ranks: p-1 reduce-scatter and p-1 all-gather steps of
     /// bytes/p chunks, each reduction costed by `options`.
     public static func allReduce(ranks p: Int, bytes: Double, options: CollectiveOptions) -> RingProgram {
-        RingProgram(ranks: p, chunkBytes: bytes / Double(p), reduceSteps: p - 1, gatherSteps: p - 1,
-                    reduceTime: options.reduceTime(bytes / Double(p)))
+        RingProgram(
+            ranks: p, chunkBytes: bytes / Double(p), reduceSteps: p - 1, gatherSteps: p - 1,
+            reduceTime: options.reduceTime(bytes / Double(p)))
     }
 
     public func lanes(rank: Int) -> Int { ranks > 1 ? 1 : 0 }

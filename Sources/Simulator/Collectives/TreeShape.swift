@@ -42,7 +42,10 @@ public struct TreeShape: Equatable, Sendable {
         var best = 0
         for r in 0..<ranks {
             var d = 0, x = r
-            while parent[x] >= 0 { x = parent[x]; d += 1 }
+            while parent[x] >= 0 {
+                x = parent[x]
+                d += 1
+            }
             best = max(best, d)
         }
         return best

@@ -15,7 +15,11 @@ public struct Event: Comparable, Sendable {
     /// An event with every field given (`EventQueue.schedule` assigns `sequence` in scheduling order).
     @inlinable
     public init(time: Int64, sequence: UInt64, target: Int32, kind: Int32, payload: Int64) {
-        self.time = time; self.sequence = sequence; self.target = target; self.kind = kind; self.payload = payload
+        self.time = time
+        self.sequence = sequence
+        self.target = target
+        self.kind = kind
+        self.payload = payload
     }
 
     /// Orders by `time`, then by `sequence`: of two events at the same time, the one scheduled first fires first.

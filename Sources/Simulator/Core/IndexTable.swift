@@ -66,7 +66,10 @@ struct IndexTable {
     /// Sets `key` (found or to be placed at slot i, from `probe`) to `value`.
     @inline(__always)
     mutating func insert(_ key: Key, _ value: Int32, atSlot i: Int) {
-        if slots[i].used { slots[i].value = value; return }
+        if slots[i].used {
+            slots[i].value = value
+            return
+        }
         slots[i] = Slot(key: key, value: value, used: true)
         count += 1
         if 2 * count > slots.count { grow() }

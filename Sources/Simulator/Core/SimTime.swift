@@ -1,3 +1,5 @@
+import Foundation
+
 /// Simulated time: an integer number of picoseconds (no floating-point drift, deterministic ordering).
 /// Int64 picoseconds cover about 106 days.
 public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -18,7 +20,13 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// clamped to zero / Int64.max.
     public init(seconds: Double) {
         let ps = (seconds * 1e12).rounded()
-        if !(ps > 0) { picoseconds = 0 } else if ps >= 9.2e18 { picoseconds = Int64.max } else { picoseconds = Int64(ps) }
+        if !(ps > 0) {
+            picoseconds = 0
+        } else if ps >= 9.2e18 {
+            picoseconds = Int64.max
+        } else {
+            picoseconds = Int64(ps)
+        }
     }
 
     /// A time of `s` seconds, rounded to the nearest picosecond (as `init(seconds:)`).
@@ -61,11 +69,17 @@ public struct SimTime: Hashable, Comparable, Sendable, CustomStringConvertible {
         let a = abs(s)
         let (value, unit): (Double, String)
         if a == 0 { return "0 s" }
-        if a >= 1 { (value, unit) = (s, "s") }
-        else if a >= 1e-3 { (value, unit) = (s * 1e3, "ms") }
-        else if a >= 1e-6 { (value, unit) = (s * 1e6, "us") }
-        else if a >= 1e-9 { (value, unit) = (s * 1e9, "ns") }
-        else { (value, unit) = (s * 1e12, "ps") }
+        if a >= 1 {
+            (value, unit) = (s, "s")
+        } else if a >= 1e-3 {
+            (value, unit) = (s * 1e3, "ms")
+        } else if a >= 1e-6 {
+            (value, unit) = (s * 1e6, "us")
+        } else if a >= 1e-9 {
+            (value, unit) = (s * 1e9, "ns")
+        } else {
+            (value, unit) = (s * 1e12, "ps")
+        }
         return formatSignificant(value, digits: 4) + " " + unit
     }
 }
@@ -83,4 +97,3 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation

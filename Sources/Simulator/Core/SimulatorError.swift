@@ -12,7 +12,8 @@ public enum SimulatorError: OneLineError, Equatable {
 
     /// Simulated time beyond `SimTime.range` (a run, or an extrapolation, that would take longer than the clock holds).
     public static var clockRange: SimulatorError {
-        .invalidArgument("simulated time exceeds the clock's range (2^62 ps, about 53 days): reduce the sizes or overheads")
+        .invalidArgument(
+            "simulated time exceeds the clock's range (2^62 ps, about 53 days): reduce the sizes or overheads")
     }
 
     /// The one-line message: the problem prefixed by its kind ("cluster error: ", "invalid argument: ",

@@ -39,7 +39,9 @@ extension DecodeComparison {
         }
 
         init(_ w: DecodeWorkload) {
-            (seqLen, batch, heads, kvHeads, headDim, dtype) = (w.sequenceLength, w.batch, w.heads, w.kvHeads, w.headDim, w.dtype)
+            (seqLen, batch, heads, kvHeads, headDim, dtype) = (
+                w.sequenceLength, w.batch, w.heads, w.kvHeads, w.headDim, w.dtype
+            )
         }
     }
 
@@ -55,8 +57,12 @@ extension DecodeComparison {
         }
 
         init(_ o: DecodeOptions) {
-            (kernelLaunchS, collectiveCallS, perMessageS) = (o.kernelLaunch.seconds, o.collectiveCall.seconds, o.perMessage.seconds)
-            (memoryEfficiency, computeEfficiency, ringSendsExpandedKV) = (o.memoryEfficiency, o.computeEfficiency, o.ringSendsExpandedKV)
+            (kernelLaunchS, collectiveCallS, perMessageS) = (
+                o.kernelLaunch.seconds, o.collectiveCall.seconds, o.perMessage.seconds
+            )
+            (memoryEfficiency, computeEfficiency, ringSendsExpandedKV) = (
+                o.memoryEfficiency, o.computeEfficiency, o.ringSendsExpandedKV
+            )
         }
     }
 
@@ -79,7 +85,8 @@ extension DecodeComparison {
             case peakMemoryElements = "peak_memory_elements", peakMemoryBytes = "peak_memory_bytes"
             case paperPeakMemoryElements = "paper_peak_memory_elements", fitsInMemory = "fits_in_memory"
             case speedupVsRing = "speedup_vs_ring", forwardLatencyS = "forward_latency_s"
-            case backwardLatencyS = "backward_latency_s", backwardElementsSentPerDevice = "backward_elements_sent_per_device"
+            case backwardLatencyS = "backward_latency_s", backwardElementsSentPerDevice =
+                "backward_elements_sent_per_device"
             case paperBackwardVolumeElements = "paper_backward_volume_elements"
         }
 
@@ -87,7 +94,8 @@ extension DecodeComparison {
             (strategy, gpus) = (r.strategy, r.gpus)
             (latencyS, computeS, communicationS) = (r.latency.seconds, r.compute.seconds, r.communication.seconds)
             (overheadS, idleS) = (r.overhead.seconds, r.idle.seconds)
-            bytesPerLinkClass = Dictionary(r.bytesPerLinkClass.map { ($0.name, $0.bytes) }, uniquingKeysWith: { _, last in last })
+            bytesPerLinkClass = Dictionary(
+                r.bytesPerLinkClass.map { ($0.name, $0.bytes) }, uniquingKeysWith: { _, last in last })
             (elementsSentPerDevice, paperVolumeElements) = (r.elementsSentPerDevice, JSONNumber(r.paperVolumeElements))
             (peakMemoryElements, peakMemoryBytes) = (r.peakMemoryElements, r.peakMemoryBytes)
             (paperPeakMemoryElements, fitsInMemory) = (JSONNumber(r.paperPeakMemoryElements), r.fitsInMemory)

@@ -6,7 +6,8 @@ extension DecodeComparison {
         for r in reports {
             guard let e = r.execution else { continue }
             let names = (0..<r.gpus).map { model.cluster.network.nodes[model.cluster.gpus[$0]].name }
-            t.add(e, section: r.step == .forward ? r.strategy : "\(r.strategy) (\(r.step.rawValue))", deviceNames: names)
+            t.add(
+                e, section: r.step == .forward ? r.strategy : "\(r.strategy) (\(r.step.rawValue))", deviceNames: names)
         }
         return t
     }

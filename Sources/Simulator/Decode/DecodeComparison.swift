@@ -11,8 +11,10 @@ public struct DecodeComparison: Sendable {
 
     /// Runs `strategies` on `model` (`DecodeModel.compare`); `ringBaseline` also runs the overlapped ring, when it is
     /// not among them, to fill the speedup column.
-    public init(model: DecodeModel, strategies: [DecodeStrategy], recording: Bool = false, ringBaseline: Bool = false,
-                progress: DecodeModel.Progress? = nil) throws {
+    public init(
+        model: DecodeModel, strategies: [DecodeStrategy], recording: Bool = false, ringBaseline: Bool = false,
+        progress: DecodeModel.Progress? = nil
+    ) throws {
         self.model = model
         reports = try model.compare(strategies, recording: recording, baseline: ringBaseline, progress: progress)
         baselineRun = ringBaseline && !strategies.contains(.ring(overlap: true))

@@ -19,8 +19,10 @@ public struct DecodeModel: Sendable {
     public var step: DecodeStep
 
     /// `gpus` nil uses every GPU of the cluster.
-    public init(cluster: Cluster, workload: DecodeWorkload, options: DecodeOptions = DecodeOptions(), gpus: Int? = nil,
-                step: DecodeStep = .forward) throws {
+    public init(
+        cluster: Cluster, workload: DecodeWorkload, options: DecodeOptions = DecodeOptions(), gpus: Int? = nil,
+        step: DecodeStep = .forward
+    ) throws {
         self.cluster = try gpus.map { try cluster.prefix($0) } ?? cluster
         self.workload = workload
         self.options = options
@@ -34,8 +36,9 @@ public struct DecodeModel: Sendable {
     /// The roofline of the cluster's device with the options' efficiencies and kernel launch cost. Throws
     /// `SimulatorError.invalidArgument` when an efficiency is outside (0, 1] (`init` checks it once).
     public func roofline() throws -> Roofline {
-        try Roofline(gpu: cluster.gpu, memoryEfficiency: options.memoryEfficiency,
-                     computeEfficiency: options.computeEfficiency, kernelLaunch: options.kernelLaunch)
+        try Roofline(
+            gpu: cluster.gpu, memoryEfficiency: options.memoryEfficiency,
+            computeEfficiency: options.computeEfficiency, kernelLaunch: options.kernelLaunch)
     }
 
     /// Token counts per rank (Reference's even split: the first N mod p ranks get one extra token).
@@ -53,13 +56,18 @@ public struct DecodeModel: Sendable {
     /// Runs every strategy, and nothing else unless asked: speedups are against `ring` (overlapped) when it is among
     /// `strategies`; `baseline: true` also runs it, when absent, only to set them (nil otherwise). A step with a
     /// backward first checks that every strategy has a backward model (one error before anything runs).
-    public func compare(_ strategies: [DecodeStrategy], recording: Bool = true, baseline runBaseline: Bool = false,
-                        progress: Progress? = nil) throws -> [DecodeReport] {
+    public func compare(
+        _ strategies: [DecodeStrategy], recording: Bool = true, baseline runBaseline: Bool = false,
+        progress: Progress? = nil
+    ) throws -> [DecodeReport] {
         let baselineStrategy = DecodeStrategy.ring(overlap: true)
         if step.includesBackward { for s in strategies { _ = try s.program.backward() } }
         var reports = try strategies.map { try run($0, recording: recording, progress: progress) }
         let given = zip(strategies, reports).first(where: { $0.0 == baselineStrategy })?.1.latency
-        guard let baseline = try given ?? (runBaseline ? run(baselineStrategy, recording: false, progress: progress).latency : nil) else {
+        guard
+            let baseline = try given
+                ?? (runBaseline ? run(baselineStrategy, recording: false, progress: progress).latency : nil)
+        else {
             return reports
         }
         for i in reports.indices where reports[i].latency.picoseconds > 0 {
@@ -72,16 +80,21 @@ public struct DecodeModel: Sendable {
     /// breakdown is accumulated while it runs (memory independent of the message count); `recording` also keeps every
     /// transfer and interval in `DecodeReport.execution` (for traces: memory grows with the messages, and a run whose
     /// records would not fit `MemoryBudget.current` is refused before it starts).
-    public func run(_ strategy: DecodeStrategy, recording: Bool = true, progress: Progress? = nil) throws -> DecodeReport {
+    public func run(_ strategy: DecodeStrategy, recording: Bool = true, progress: Progress? = nil) throws
+        -> DecodeReport
+    {
         let program = strategy.program
         let roof = try roofline()
         let target = try program.target(cluster)
         let p = target.gpuCount
-        let context = DecodeContext(workload: workload, options: options, roofline: roof, cluster: target,
-                                    tokens: try shardTokens(ranks: p))
+        let context = DecodeContext(
+            workload: workload, options: options, roofline: roof, cluster: target,
+            tokens: try shardTokens(ranks: p))
         let built = try program.build(context)
-        var execution = Execution(recording: recording, breakdown: true, pacing: options.collective.pacing, messageOverhead: options.perMessage,
-                                  progress: progress.map { report in { report(strategy, $0, $1) } })
+        var execution = Execution(
+            recording: recording, breakdown: true, pacing: options.collective.pacing,
+            messageOverhead: options.perMessage,
+            progress: progress.map { report in { report(strategy, $0, $1) } })
         // Mean elements sent per device by a run of `phases` alone.
         func elementsSent(_ phases: DecodePhases, _ result: ExecutionResult) -> Double {
             phases.modelledElementsSentPerDevice ?? result.bytesSent.reduce(0, +) / Double(p) / phases.sentElementBytes
@@ -92,15 +105,18 @@ public struct DecodeModel: Sendable {
         let q = context.tokens.min() ?? 0
         let tolerance = context.tokens.max() == q ? 1e-6 : max(1e-6, 1 / Double(max(q, 1)))
         // auto gives up once its prefixes reach a quarter of the ring (then the whole ring costs at most ~1.6x).
-        let extrapolation = StepExtrapolation(tolerance: tolerance, longestPrefix: options.ringSimulation == .auto ? 0.25 : 1)
+        let extrapolation = StepExtrapolation(
+            tolerance: tolerance, longestPrefix: options.ringSimulation == .auto ? 0.25 : 1)
         func execute(_ phases: [RankProgram], _ execution: Execution) throws -> ExecutionResult {
             guard let h = StepExtrapolation.steps(of: phases), options.ringSimulation.extrapolates(steps: h, ranks: p),
-                  extrapolation.canGain(steps: h) else {
+                extrapolation.canGain(steps: h)
+            else {
                 return try execution.run(phases, on: target)
             }
             if execution.recording {
                 if options.ringSimulation == .extrapolate {
-                    throw SimulatorError.invalidArgument("a trace records every step of the ring; use --ring-simulation exact (or auto) with --trace")
+                    throw SimulatorError.invalidArgument(
+                        "a trace records every step of the ring; use --ring-simulation exact (or auto) with --trace")
                 }
                 return try execution.run(phases, on: target)
             }
@@ -138,7 +154,8 @@ public struct DecodeModel: Sendable {
             bytesPerLinkClass: result.bytesPerLinkClass,
             elementsSentPerDevice: elementsSent(built, forwardAlone ?? result),
             paperVolumeElements: program.paperVolume(workload, ranks: p), peakMemoryElements: memory.elements,
-            peakMemoryBytes: memory.bytes, paperPeakMemoryElements: backward == nil ? program.paperMemory(workload, ranks: p) : nil,
+            peakMemoryBytes: memory.bytes,
+            paperPeakMemoryElements: backward == nil ? program.paperMemory(workload, ranks: p) : nil,
             fitsInMemory: memory.bytes <= target.gpu.memoryBytes, speedupVsRing: nil, events: result.events,
             messages: result.messages, notes: notes, execution: recording ? result : nil)
         if let b = builtBackward, let forwardAlone, let backwardAlone {
@@ -148,10 +165,14 @@ public struct DecodeModel: Sendable {
             report.paperBackwardVolumeElements = backward?.paperVolume(workload, ranks: p)
         }
         if target.gpu.kind == .gpu && workload.elementBytes == 8 {
-            report.notes.append("f64 on a GPU: the roofline's compute peak is the \(target.gpu.name)'s BF16 tensor peak; put its FP64 rate in bf16_TFLOPS if compute-bound kernels matter")
+            report.notes.append(
+                "f64 on a GPU: the roofline's compute peak is the \(target.gpu.name)'s BF16 tensor peak; put its FP64 rate in bf16_TFLOPS if compute-bound kernels matter"
+            )
         }
         if !report.fitsInMemory {
-            report.notes.append("needs \(formatBytes(memory.bytes)) per device, more than the \(formatBytes(target.gpu.memoryBytes)) of a \(target.gpu.name)")
+            report.notes.append(
+                "needs \(formatBytes(memory.bytes)) per device, more than the \(formatBytes(target.gpu.memoryBytes)) of a \(target.gpu.name)"
+            )
         }
         return report
     }

@@ -70,7 +70,9 @@ struct DecodeContext {
 
     /// The backward kernel over each rank's tokens, one compute per rank.
     var localFlashBackward: RankProgram {
-        ListProgram(singleLane: tokens.map { [.compute(roofline.flashBackward(tokens: $0, workload), label: "flash-backward")] })
+        ListProgram(
+            singleLane: tokens.map { [.compute(roofline.flashBackward(tokens: $0, workload), label: "flash-backward")] }
+        )
     }
 
     /// Bytes of one partial (output and log-sum-exp, `partialElementBytes` each), as sent by pass-partials and gather.
@@ -91,6 +93,8 @@ struct DecodePhases {
 extension SimulatorError {
     /// The one refusal of a strategy without a backward model (`DecodeProgram.backward`).
     static func noBackward(_ strategy: String, _ why: String) -> SimulatorError {
-        .unsupported("no backward model for '\(strategy)' (\(why)); backward and training steps are modelled for tree[:ALG], ring, ring-sequential and single")
+        .unsupported(
+            "no backward model for '\(strategy)' (\(why)); backward and training steps are modelled for tree[:ALG], ring, ring-sequential and single"
+        )
     }
 }

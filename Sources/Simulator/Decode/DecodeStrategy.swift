@@ -35,7 +35,8 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The accepted strategy names, for help texts and error messages.
-    public static let usage = "tree[:COLLECTIVE], ring, ring-sequential, ring-sendrecv, tree-reduce[:SHAPE], pass-partials, gather, single"
+    public static let usage =
+        "tree[:COLLECTIVE], ring, ring-sequential, ring-sendrecv, tree-reduce[:SHAPE], pass-partials, gather, single"
 
     /// Parses a strategy name (see `usage`; also "ring-no-overlap", "gather-to-one", "single-gpu"). Throws
     /// `SimulatorError.invalidArgument` for an unknown name or reduction shape, `SimulatorError.unsupported` for
@@ -53,14 +54,20 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
         case "single", "single-gpu": return .singleGPU
         default:
             if text.hasPrefix("tree-reduce:") {
-                do { return .treeReduce(try ReductionPlan.parseShape(String(text.dropFirst(12)))) } catch let error as CoreError {
+                do { return .treeReduce(try ReductionPlan.parseShape(String(text.dropFirst(12)))) } catch let error
+                    as CoreError
+                {
                     throw SimulatorError.invalidArgument(error.description)
                 }
             }
             if text.hasPrefix("tree:") {
                 let algorithm = try CollectiveAlgorithm.parse(String(text.dropFirst(5)))
-                if case .binomial = algorithm { throw SimulatorError.unsupported("binomial is a broadcast, not an all-reduce") }
-                if case .chain = algorithm { throw SimulatorError.unsupported("chain is a broadcast, not an all-reduce") }
+                if case .binomial = algorithm {
+                    throw SimulatorError.unsupported("binomial is a broadcast, not an all-reduce")
+                }
+                if case .chain = algorithm {
+                    throw SimulatorError.unsupported("chain is a broadcast, not an all-reduce")
+                }
                 return .tree(collective: algorithm)
             }
             throw SimulatorError.invalidArgument("unknown decode strategy '\(text)' (\(usage))")

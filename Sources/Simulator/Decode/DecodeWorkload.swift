@@ -22,14 +22,20 @@ public struct DecodeWorkload: Equatable, Sendable {
     /// Validates the shape: every count >= 1 and within bounds that keep derived counts far from overflow,
     /// `heads` a multiple of `kvHeads` (nil: as many as `heads`), and a known `dtype` (any case, see `elementSizes`).
     /// Throws `SimulatorError.invalidArgument` otherwise.
-    public init(sequenceLength: Int, batch: Int = 1, heads: Int, kvHeads: Int? = nil, headDim: Int, dtype: String = "bf16") throws {
+    public init(
+        sequenceLength: Int, batch: Int = 1, heads: Int, kvHeads: Int? = nil, headDim: Int, dtype: String = "bf16"
+    ) throws {
         let kv = kvHeads ?? heads
-        for (value, name) in [(sequenceLength, "seq-len"), (batch, "batch"), (heads, "heads"), (kv, "kv-heads"), (headDim, "head-dim")] {
+        for (value, name) in [
+            (sequenceLength, "seq-len"), (batch, "batch"), (heads, "heads"), (kv, "kv-heads"), (headDim, "head-dim"),
+        ] {
             guard value >= 1 else { throw SimulatorError.invalidArgument("\(name) must be >= 1, got \(value)") }
         }
         // Bounds that keep every derived count (K/V elements, bytes, picoseconds) far from Int64 overflow.
-        for (value, name, limit) in [(sequenceLength, "seq-len", 1 << 40), (batch, "batch", 1 << 20), (heads, "heads", 1 << 16),
-                                     (kv, "kv-heads", 1 << 16), (headDim, "head-dim", 1 << 16)] where value > limit {
+        for (value, name, limit) in [
+            (sequenceLength, "seq-len", 1 << 40), (batch, "batch", 1 << 20), (heads, "heads", 1 << 16),
+            (kv, "kv-heads", 1 << 16), (headDim, "head-dim", 1 << 16),
+        ] where value > limit {
             throw SimulatorError.invalidArgument("\(name) must be <= \(limit), got \(value)")
         }
         guard Double(batch) * Double(sequenceLength) * Double(heads) * Double(headDim) <= 1e18 else {
@@ -52,7 +58,9 @@ public struct DecodeWorkload: Equatable, Sendable {
     }
 
     /// Bytes per element of each accepted dtype spelling.
-    public static let elementSizes = ["bf16": 2, "fp16": 2, "f16": 2, "fp32": 4, "f32": 4, "f64": 8, "fp64": 8, "fp8": 1]
+    public static let elementSizes = [
+        "bf16": 2, "fp16": 2, "f16": 2, "fp32": 4, "f32": 4, "f64": 8, "fp64": 8, "fp8": 1,
+    ]
 
     /// d = n_h d_h.
     public var modelDim: Int { heads * headDim }
@@ -60,7 +68,9 @@ public struct DecodeWorkload: Equatable, Sendable {
     public var groupSize: Int { heads / kvHeads }
 
     /// K and V elements for `tokens` tokens stored natively (n_kv heads).
-    public func kvElements(tokens: Int) -> Double { 2 * Double(batch) * Double(tokens) * Double(kvHeads) * Double(headDim) }
+    public func kvElements(tokens: Int) -> Double {
+        2 * Double(batch) * Double(tokens) * Double(kvHeads) * Double(headDim)
+    }
     /// Elements of one partial result: output (b d) plus log-sum-exp (b n_h).
     public var partialElements: Double { Double(batch) * Double(modelDim + heads) }
 }

@@ -52,11 +52,16 @@ public struct KVGradientRingProgram: SteppedProgram {
     /// A gradient ring with one chunk size, gradient size, block time and accumulate time per rank. Throws
     /// `SimulatorError.invalidArgument` unless `ranks` >= 1, `messagesPerChunk` >= 1 and every array has one entry
     /// per rank.
-    public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], gradientBytes: [Double],
-                blockTimes: [SimTime], accumulateTimes: [SimTime]) throws {
+    public init(
+        ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], gradientBytes: [Double],
+        blockTimes: [SimTime], accumulateTimes: [SimTime]
+    ) throws {
         guard ranks >= 1, messagesPerChunk >= 1,
-              [chunkBytes.count, gradientBytes.count, blockTimes.count, accumulateTimes.count].allSatisfy({ $0 == ranks }) else {
-            throw SimulatorError.invalidArgument("a K/V gradient ring needs ranks >= 1, messages per chunk >= 1 and one chunk size, gradient size, block and accumulate time per rank")
+            [chunkBytes.count, gradientBytes.count, blockTimes.count, accumulateTimes.count].allSatisfy({ $0 == ranks })
+        else {
+            throw SimulatorError.invalidArgument(
+                "a K/V gradient ring needs ranks >= 1, messages per chunk >= 1 and one chunk size, gradient size, block and accumulate time per rank"
+            )
         }
         self.ranks = ranks
         self.overlap = overlap
@@ -89,7 +94,8 @@ public struct KVGradientRingProgram: SteppedProgram {
         while s < regularFirst && s <= p {
             let n = count(step: s)
             if k < n { return operation(rank: rank, step: s, k) }
-            k -= n; s += 1
+            k -= n
+            s += 1
         }
         if regularEnd > regularFirst {
             let n = count(step: regularFirst), regular = regularEnd - regularFirst
@@ -100,7 +106,8 @@ public struct KVGradientRingProgram: SteppedProgram {
         while s <= p {
             let n = count(step: s)
             if k < n { return operation(rank: rank, step: s, k) }
-            k -= n; s += 1
+            k -= n
+            s += 1
         }
         return nil
     }
@@ -116,11 +123,18 @@ public struct KVGradientRingProgram: SteppedProgram {
         let add = RankOperation.compute(accumulateTimes[origin], label: "accumulate dK/dV")
         var j = k
         if !overlap {
-            if j == 0 { return block }; j -= 1
-            if s >= 1 { if j == 0 { return add }; j -= 1 }
-            if j < m { return .send(to: next, bytes: chunkBytes[origin] / Double(m), tag: kvTag(s, j)) }; j -= m
-            if j < m { return .send(to: next, bytes: gradientBytes[origin] / Double(m), tag: gradientTag(s, j)) }; j -= m
-            if j < m { return .recv(from: prev, tag: kvTag(s, j)) }; j -= m
+            if j == 0 { return block }
+            j -= 1
+            if s >= 1 {
+                if j == 0 { return add }
+                j -= 1
+            }
+            if j < m { return .send(to: next, bytes: chunkBytes[origin] / Double(m), tag: kvTag(s, j)) }
+            j -= m
+            if j < m { return .send(to: next, bytes: gradientBytes[origin] / Double(m), tag: gradientTag(s, j)) }
+            j -= m
+            if j < m { return .recv(from: prev, tag: kvTag(s, j)) }
+            j -= m
             return .recv(from: prev, tag: gradientTag(s, j))
         }
         let L = structuralSteps
@@ -129,14 +143,22 @@ public struct KVGradientRingProgram: SteppedProgram {
             return .compute(accumulateTimes[r], label: "accumulate dK/dV")
         }
         let hop = s < L - 1
-        if hop { if j < m { return .send(to: next, bytes: chunkBytes[origin] / Double(m), tag: kvTag(s, j)) }; j -= m }
-        if j == 0 { return block }; j -= 1
+        if hop {
+            if j < m { return .send(to: next, bytes: chunkBytes[origin] / Double(m), tag: kvTag(s, j)) }
+            j -= m
+        }
+        if j == 0 { return block }
+        j -= 1
         if s >= 2 {
-            if j < m { return .recv(from: prev, tag: gradientTag(s - 1, j)) }; j -= m
-            if j == 0 { return add }; j -= 1
+            if j < m { return .recv(from: prev, tag: gradientTag(s - 1, j)) }
+            j -= m
+            if j == 0 { return add }
+            j -= 1
         }
         if s >= 1 {
-            if j < m { return .send(to: next, bytes: gradientBytes[origin] / Double(m), tag: gradientTag(s, j), channel: 1) }
+            if j < m {
+                return .send(to: next, bytes: gradientBytes[origin] / Double(m), tag: gradientTag(s, j), channel: 1)
+            }
             j -= m
         }
         return .recv(from: prev, tag: kvTag(s, j))

@@ -39,13 +39,17 @@ public struct KVRingProgram: SteppedProgram {
     /// A ring over `ranks` ranks whose chunk starting on rank r has `chunkBytes[r]` bytes. Throws
     /// `SimulatorError.invalidArgument` unless `ranks` >= 1, `messagesPerChunk` >= 1, `chunkBytes` has one entry per
     /// rank and, for `perChunk` blocks, so has `times`.
-    public init(ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], blocks: Blocks,
-                chunkComesHome: Bool = true) throws {
+    public init(
+        ranks: Int, overlap: Bool, messagesPerChunk: Int = 1, chunkBytes: [Double], blocks: Blocks,
+        chunkComesHome: Bool = true
+    ) throws {
         guard ranks >= 1, messagesPerChunk >= 1, chunkBytes.count == ranks else {
-            throw SimulatorError.invalidArgument("a K/V ring needs ranks >= 1, messages per chunk >= 1 and one chunk size per rank")
+            throw SimulatorError.invalidArgument(
+                "a K/V ring needs ranks >= 1, messages per chunk >= 1 and one chunk size per rank")
         }
         if case .perChunk(let times, _) = blocks, times.count != ranks {
-            throw SimulatorError.invalidArgument("a K/V ring needs one block time per rank, got \(times.count) for \(ranks)")
+            throw SimulatorError.invalidArgument(
+                "a K/V ring needs one block time per rank, got \(times.count) for \(ranks)")
         }
         self.ranks = ranks
         self.overlap = overlap
@@ -106,11 +110,20 @@ public struct KVRingProgram: SteppedProgram {
         func recv(_ i: Int) -> RankOperation { .recv(from: prev, tag: Int64(s * m + i)) }
         var j = k
         if overlap {
-            if hop { if j < m { return send(j) }; j -= m }
-            if compute { if j == 0 { return block(rank: rank, step: s, origin: origin) }; j -= 1 }
+            if hop {
+                if j < m { return send(j) }
+                j -= m
+            }
+            if compute {
+                if j == 0 { return block(rank: rank, step: s, origin: origin) }
+                j -= 1
+            }
             return recv(j)
         }
-        if compute { if j == 0 { return block(rank: rank, step: s, origin: origin) }; j -= 1 }
+        if compute {
+            if j == 0 { return block(rank: rank, step: s, origin: origin) }
+            j -= 1
+        }
         return j < m ? send(j) : recv(j - m)
     }
 

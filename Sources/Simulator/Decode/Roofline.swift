@@ -13,9 +13,12 @@ public struct Roofline: Equatable, Sendable {
 
     /// A roofline for `gpu` with the given efficiencies and launch cost (idealised by default). Throws
     /// `SimulatorError.invalidArgument` unless both efficiencies are in (0, 1].
-    public init(gpu: GPUSpec, memoryEfficiency: Double = 1, computeEfficiency: Double = 1, kernelLaunch: SimTime = .zero) throws {
+    public init(
+        gpu: GPUSpec, memoryEfficiency: Double = 1, computeEfficiency: Double = 1, kernelLaunch: SimTime = .zero
+    ) throws {
         guard memoryEfficiency > 0 && memoryEfficiency <= 1, computeEfficiency > 0 && computeEfficiency <= 1 else {
-            throw SimulatorError.invalidArgument("efficiencies must be in (0, 1], got \(memoryEfficiency), \(computeEfficiency)")
+            throw SimulatorError.invalidArgument(
+                "efficiencies must be in (0, 1], got \(memoryEfficiency), \(computeEfficiency)")
         }
         self.gpu = gpu
         self.memoryEfficiency = memoryEfficiency
@@ -36,7 +39,8 @@ public struct Roofline: Equatable, Sendable {
     /// 4 b n_h t d_h FLOPs (QK^T and PV). Zero tokens cost nothing.
     public func flashDecode(tokens: Int, _ w: DecodeWorkload) -> SimTime {
         guard tokens > 0 else { return .zero }
-        let bytes = w.kvElements(tokens: tokens) * Double(w.elementBytes)
+        let bytes =
+            w.kvElements(tokens: tokens) * Double(w.elementBytes)
             + Double(w.batch * w.modelDim * w.elementBytes) + w.partialElements * Double(w.partialElementBytes)
         let flops = 4 * Double(w.batch * w.heads * tokens * w.headDim)
         return time(bytes: bytes, flops: flops)
@@ -52,7 +56,8 @@ public struct Roofline: Equatable, Sendable {
     public func flashBackward(tokens: Int, _ w: DecodeWorkload) -> SimTime {
         guard tokens > 0 else { return .zero }
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
-        let bytes = 2 * w.kvElements(tokens: tokens) * Double(w.elementBytes) + 2 * b * d * Double(w.elementBytes)
+        let bytes =
+            2 * w.kvElements(tokens: tokens) * Double(w.elementBytes) + 2 * b * d * Double(w.elementBytes)
             + (2 * b * nh + b * d) * Double(w.partialElementBytes)
         let flops = 10 * b * nh * Double(tokens) * Double(w.headDim)
         return time(bytes: bytes, flops: flops)
@@ -62,7 +67,8 @@ public struct Roofline: Equatable, Sendable {
     /// precision), writes D (b n_h, partial precision); 2 b d FLOPs.
     public func backwardPreprocess(_ w: DecodeWorkload) -> SimTime {
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
-        return time(bytes: b * d * Double(w.elementBytes) + (b * d + b * nh) * Double(w.partialElementBytes), flops: 2 * b * d)
+        return time(
+            bytes: b * d * Double(w.elementBytes) + (b * d + b * nh) * Double(w.partialElementBytes), flops: 2 * b * d)
     }
 
     /// Adding one buffer of `elements` values into another (the ring's dK/dV accumulators): reads two, writes one;
@@ -75,7 +81,8 @@ public struct Roofline: Equatable, Sendable {
     public func merge(partials count: Int, _ w: DecodeWorkload) -> SimTime {
         guard count > 1 else { return .zero }
         let elements = w.partialElements
-        return time(bytes: Double(count + 1) * elements * Double(w.partialElementBytes), flops: 5 * Double(count) * elements)
+        return time(
+            bytes: Double(count + 1) * elements * Double(w.partialElementBytes), flops: 5 * Double(count) * elements)
     }
 
     /// An elementwise pass over `elements` values of `elementBytes` bytes each, read and written (rescale, divide

@@ -51,7 +51,10 @@ public struct ActivityBreakdown: Sendable, Equatable {
             idle += total - all
         }
         let scale = 1e-12 / Double(ranks)
-        compute *= scale; overhead *= scale; communication *= scale; idle *= scale
+        compute *= scale
+        overhead *= scale
+        communication *= scale
+        idle *= scale
     }
 
     /// Total length of the union of intervals, picoseconds.

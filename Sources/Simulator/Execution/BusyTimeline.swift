@@ -23,13 +23,24 @@ struct BusyTimeline {
             let n = count
             // In-order arrivals (the common case) extend or follow the last span.
             if n == 0 || s > spans[2 * n - 1] {
-                if n > 0 && s == spans[2 * n - 1] { spans[2 * n - 1] = e } else { spans.append(s); spans.append(e) }
+                if n > 0 && s == spans[2 * n - 1] {
+                    spans[2 * n - 1] = e
+                } else {
+                    spans.append(s)
+                    spans.append(e)
+                }
                 return
             }
-            if s >= spans[2 * n - 2] { spans[2 * n - 1] = max(spans[2 * n - 1], e); return }
+            if s >= spans[2 * n - 2] {
+                spans[2 * n - 1] = max(spans[2 * n - 1], e)
+                return
+            }
             // First span whose end reaches s; every span from there that starts at or before e merges.
             var lo = 0, hi = n
-            while lo < hi { let mid = (lo + hi) / 2; if spans[2 * mid + 1] < s { lo = mid + 1 } else { hi = mid } }
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if spans[2 * mid + 1] < s { lo = mid + 1 } else { hi = mid }
+            }
             var last = lo
             while last < n && spans[2 * last] <= e { last += 1 }
             if last == lo {
@@ -43,7 +54,10 @@ struct BusyTimeline {
         /// Folds the spans that end at or before `frontier` into `closed`.
         mutating func fold(before frontier: Int64) {
             var k = 0
-            while k < count && spans[2 * k + 1] <= frontier { closed += spans[2 * k + 1] - spans[2 * k]; k += 1 }
+            while k < count && spans[2 * k + 1] <= frontier {
+                closed += spans[2 * k + 1] - spans[2 * k]
+                k += 1
+            }
             if k > 0 { spans.removeFirst(2 * k) }
             if Int32(count) * 2 > foldAt { foldAt *= 2 }
         }
@@ -75,7 +89,9 @@ struct BusyTimeline {
     /// The most spans any list has held (what the lists cost; the tests check it stays small).
     private(set) var spanHighWater = 0
 
-    private static func add(_ u: inout IntervalUnion, _ s: Int64, _ e: Int64, highWater: inout Int, frontier: () -> Int64) {
+    private static func add(
+        _ u: inout IntervalUnion, _ s: Int64, _ e: Int64, highWater: inout Int, frontier: () -> Int64
+    ) {
         u.insert(s, e)
         highWater = max(highWater, u.count)
         if Int32(u.count) > u.foldAt { u.fold(before: frontier()) }
@@ -109,7 +125,10 @@ struct BusyTimeline {
     /// The message with this serial has been delivered (after its intervals were added).
     mutating func delivered(serial: Int) {
         inFlight[serial - firstSerial].delivered = true
-        while let front = inFlight.first, front.delivered { inFlight.removeFirst(); firstSerial += 1 }
+        while let front = inFlight.first, front.delivered {
+            inFlight.removeFirst()
+            firstSerial += 1
+        }
     }
 
     /// The breakdown over [0, makespan], averaged over ranks (as `ActivityBreakdown(records)`).
@@ -125,7 +144,10 @@ struct BusyTimeline {
         }
         guard !compute.isEmpty else { return b }
         let scale = 1e-12 / Double(compute.count)
-        b.compute *= scale; b.overhead *= scale; b.communication *= scale; b.idle *= scale
+        b.compute *= scale
+        b.overhead *= scale
+        b.communication *= scale
+        b.idle *= scale
         return b
     }
 }

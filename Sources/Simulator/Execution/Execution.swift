@@ -20,8 +20,11 @@ public struct Execution {
 
     /// Settings for `run`. The defaults: no recording and no breakdown, back-to-back pacing, no per-message overhead,
     /// the process-wide `MemoryBudget.current` and no progress callback.
-    public init(recording: Bool = false, breakdown: Bool = false, pacing: ChannelPacing = .backToBack, messageOverhead: SimTime = .zero,
-                memoryBudget: MemoryBudget = .current, progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil) {
+    public init(
+        recording: Bool = false, breakdown: Bool = false, pacing: ChannelPacing = .backToBack,
+        messageOverhead: SimTime = .zero,
+        memoryBudget: MemoryBudget = .current, progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil
+    ) {
         self.recording = recording
         self.breakdown = breakdown
         self.memoryBudget = memoryBudget
@@ -34,11 +37,13 @@ public struct Execution {
     /// completion. Throws on a deadlock, a send outside the program's ranks or a clock overflow.
     public func run(_ phases: [RankProgram], on cluster: Cluster) throws -> ExecutionResult {
         if recording { try checkRecordingMemory(phases, budget: memoryBudget) }
-        var sim = Simulation(NetworkModel(
-            network: FlowScheduler(network: cluster.network),
-            observer: try Executor(devices: cluster.gpus, phases: phases, recording: recording, breakdown: breakdown,
-                                   pacing: pacing,
-                                   messageOverhead: messageOverhead)))
+        var sim = Simulation(
+            NetworkModel(
+                network: FlowScheduler(network: cluster.network),
+                observer: try Executor(
+                    devices: cluster.gpus, phases: phases, recording: recording, breakdown: breakdown,
+                    pacing: pacing,
+                    messageOverhead: messageOverhead)))
         if let progress { sim.progress = { progress($0.eventsHandled, $0.now) } }
         sim.handler.observer.start(network: &sim.handler.network, queue: &sim.queue)
         sim.run()
@@ -67,9 +72,10 @@ public struct Execution {
                         case .recv, .waitSends: break
                         }
                         if records > cap {
-                            throw CoreError.tooLarge("recording every transfer and interval of this run needs more than "
-                                + "\(MemoryBudget.format(budget.limitBytes)) (over \(cap) records at \(Self.bytesPerRecord) bytes; "
-                                + "--max-memory to change the limit, or a smaller cluster)")
+                            throw CoreError.tooLarge(
+                                "recording every transfer and interval of this run needs more than "
+                                    + "\(MemoryBudget.format(budget.limitBytes)) (over \(cap) records at \(Self.bytesPerRecord) bytes; "
+                                    + "--max-memory to change the limit, or a smaller cluster)")
                         }
                     }
                 }

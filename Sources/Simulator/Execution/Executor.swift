@@ -49,7 +49,11 @@ public struct Executor: NetworkObserver {
     // arrived, unconsumed messages).
     // Each rank's first entry lives inline in `inbox[rank]` (a ring or tree step rarely has more than one pending),
     // further ones in the shared `mailbox` table; a key is in exactly one of the two places.
-    private struct MessageKey: Equatable { var phase: Int32; var source: Int32; var tag: Int64 }
+    private struct MessageKey: Equatable {
+        var phase: Int32
+        var source: Int32
+        var tag: Int64
+    }
     private struct Inbox {
         var key = MessageKey(phase: 0, source: 0, tag: 0)
         var value: Int32 = 0
@@ -61,12 +65,19 @@ public struct Executor: NetworkObserver {
     private var mailbox = IndexTable()
     /// Where a mailbox lookup found its key: inline (`slot` -1), in the table (`slot` >= 0; also where a new key
     /// goes), or nowhere and the table was not probed (`slot` -2).
-    private struct MailboxEntry { var value: Int32?; var slot: Int }
+    private struct MailboxEntry {
+        var value: Int32?
+        var slot: Int
+    }
     // Channels, keyed by (source, destination, channel); each caches its network route.
     private var channelIndex = IndexTable()
     /// The channel each rank sent on last (destination, channel id, index; index -1: none), checked before
     /// `channelIndex`.
-    private struct LastChannel { var destination: Int32 = -1; var channel: Int32 = 0; var index: Int32 = -1 }
+    private struct LastChannel {
+        var destination: Int32 = -1
+        var channel: Int32 = 0
+        var index: Int32 = -1
+    }
     private var lastChannel: [LastChannel]
     private var channelBusy: [Bool] = []
     private var channelRoute: [Int32] = []
@@ -89,11 +100,14 @@ public struct Executor: NetworkObserver {
     private var activities: [ActivityRecord] = []
 
     /// Prepares `phases` (each written for `devices.count` ranks) to run with rank i on network node `devices[i]`.
-    public init(devices: [Int], phases: [RankProgram], recording: Bool = false, breakdown: Bool = false,
-                pacing: ChannelPacing = .backToBack, messageOverhead: SimTime = .zero) throws {
+    public init(
+        devices: [Int], phases: [RankProgram], recording: Bool = false, breakdown: Bool = false,
+        pacing: ChannelPacing = .backToBack, messageOverhead: SimTime = .zero
+    ) throws {
         let p = devices.count
         for (i, phase) in phases.enumerated() where phase.ranks != p {
-            throw SimulatorError.invalidArgument("phase \(i) is written for \(phase.ranks) ranks, the executor has \(p)")
+            throw SimulatorError.invalidArgument(
+                "phase \(i) is written for \(phase.ranks) ranks, the executor has \(p)")
         }
         self.devices = devices
         self.recording = recording
@@ -129,12 +143,14 @@ public struct Executor: NetworkObserver {
                 waiting = (Int64(bitPattern: e.key.c), Int32(truncatingIfNeeded: e.key.b))
             }
             let detail = waiting.map { " (waits for tag \($0.tag) from rank \($0.source))" } ?? ""
-            throw SimulatorError.invalidArgument("program deadlocked: rank \(r) stuck in phase \(rankPhase[r])\(detail)")
+            throw SimulatorError.invalidArgument(
+                "program deadlocked: rank \(r) stuck in phase \(rankPhase[r])\(detail)")
         }
         let makespan = max(rankFinish.max() ?? .zero, lastActivity)
-        return ExecutionResult(makespan: makespan, rankFinish: rankFinish, events: events,
-                               messages: messageCount, bytesSent: bytesSent, bytesPerLinkClass: network.bytesPerLinkClass,
-                               transfers: transfers, activities: activities, breakdown: busy?.breakdown(makespan: makespan))
+        return ExecutionResult(
+            makespan: makespan, rankFinish: rankFinish, events: events,
+            messages: messageCount, bytesSent: bytesSent, bytesPerLinkClass: network.bytesPerLinkClass,
+            transfers: transfers, activities: activities, breakdown: busy?.breakdown(makespan: makespan))
     }
 
     private mutating func enterPhase(rank r: Int, phase: Int, network: inout FlowScheduler, queue: inout EventQueue) {
@@ -158,19 +174,30 @@ public struct Executor: NetworkObserver {
 
     private mutating func newProcess(rank: Int, lane: Int, phase: Int) -> Int32 {
         if let p = freeProcesses.popLast() {
-            pRank[Int(p)] = Int32(rank); pLane[Int(p)] = Int32(lane); pStep[Int(p)] = 0; pPhase[Int(p)] = Int32(phase)
-            pGeneration[Int(p)] &+= 1; pOutstanding[Int(p)] = 0; pWaitingSends[Int(p)] = false
+            pRank[Int(p)] = Int32(rank)
+            pLane[Int(p)] = Int32(lane)
+            pStep[Int(p)] = 0
+            pPhase[Int(p)] = Int32(phase)
+            pGeneration[Int(p)] &+= 1
+            pOutstanding[Int(p)] = 0
+            pWaitingSends[Int(p)] = false
             return p
         }
-        pRank.append(Int32(rank)); pLane.append(Int32(lane)); pStep.append(0); pPhase.append(Int32(phase))
-        pGeneration.append(0); pOutstanding.append(0); pWaitingSends.append(false)
+        pRank.append(Int32(rank))
+        pLane.append(Int32(lane))
+        pStep.append(0)
+        pPhase.append(Int32(phase))
+        pGeneration.append(0)
+        pOutstanding.append(0)
+        pWaitingSends.append(false)
         return Int32(pRank.count - 1)
     }
 
     @inline(__always)
     private static func mailboxKey(rank: Int, _ key: MessageKey) -> IndexTable.Key {
-        IndexTable.Key(a: UInt64(UInt32(truncatingIfNeeded: rank)) << 32 | UInt64(UInt32(bitPattern: key.phase)),
-                       b: UInt64(UInt32(bitPattern: key.source)), c: UInt64(bitPattern: key.tag))
+        IndexTable.Key(
+            a: UInt64(UInt32(truncatingIfNeeded: rank)) << 32 | UInt64(UInt32(bitPattern: key.phase)),
+            b: UInt64(UInt32(bitPattern: key.source)), c: UInt64(bitPattern: key.tag))
     }
 
     @inline(__always)
@@ -185,9 +212,15 @@ public struct Executor: NetworkObserver {
     /// Sets the entry found by `mailboxFind` (no other mailbox change in between) to `value`.
     @inline(__always)
     private mutating func mailboxSet(rank: Int, _ key: MessageKey, _ value: Int32, _ entry: MailboxEntry) {
-        if entry.slot == -1 { inbox[rank].value = value; return }
+        if entry.slot == -1 {
+            inbox[rank].value = value
+            return
+        }
         let tableKey = Self.mailboxKey(rank: rank, key)
-        if entry.value != nil { mailbox.insert(tableKey, value, atSlot: entry.slot); return }
+        if entry.value != nil {
+            mailbox.insert(tableKey, value, atSlot: entry.slot)
+            return
+        }
         if !inbox[rank].used {
             inbox[rank].key = key
             inbox[rank].value = value
@@ -201,7 +234,10 @@ public struct Executor: NetworkObserver {
     /// Removes the (existing) entry found by `mailboxFind`.
     @inline(__always)
     private mutating func mailboxRemove(rank: Int, _ entry: MailboxEntry) {
-        if entry.slot == -1 { inbox[rank].used = false; return }
+        if entry.slot == -1 {
+            inbox[rank].used = false
+            return
+        }
         mailbox.remove(atSlot: entry.slot)
         inbox[rank].overflow -= 1
     }
@@ -212,7 +248,9 @@ public struct Executor: NetworkObserver {
         let program = phaseRefs[phase]
         while true {
             let step = Int(pStep[i])
-            guard let op = program._withUnsafeGuaranteedRef({ $0.program.operation(rank: rank, lane: lane, step: step) }) else {
+            guard
+                let op = program._withUnsafeGuaranteedRef({ $0.program.operation(rank: rank, lane: lane, step: step) })
+            else {
                 finish(proc, network: &network, queue: &queue)
                 return
             }
@@ -220,10 +258,15 @@ public struct Executor: NetworkObserver {
             switch op {
             case .send(let to, let bytes, let tag, let channel):
                 precondition(to >= 0 && to < devices.count, "send to rank \(to) outside 0..<\(devices.count)")
-                post(from: rank, to: to, bytes: bytes, key: MessageKey(phase: Int32(phase), source: Int32(rank), tag: tag),
-                     channel: channel, process: proc, network: &network, queue: &queue)
+                post(
+                    from: rank, to: to, bytes: bytes,
+                    key: MessageKey(phase: Int32(phase), source: Int32(rank), tag: tag),
+                    channel: channel, process: proc, network: &network, queue: &queue)
             case .waitSends:
-                if pOutstanding[i] > 0 { pWaitingSends[i] = true; return }
+                if pOutstanding[i] > 0 {
+                    pWaitingSends[i] = true
+                    return
+                }
             case .recv(let from, let tag):
                 let key = MessageKey(phase: Int32(phase), source: Int32(from), tag: tag)
                 let entry = mailboxFind(rank: rank, key)
@@ -234,7 +277,7 @@ public struct Executor: NetworkObserver {
                 mailboxSet(rank: rank, key, proc, entry)
                 return
             case .compute(let duration, let label), .overhead(let duration, let label),
-                 .modelledCommunication(let duration, let label):
+                .modelledCommunication(let duration, let label):
                 if duration.picoseconds <= 0 { continue }
                 if busy != nil {
                     if case .compute = op {
@@ -252,11 +295,14 @@ public struct Executor: NetworkObserver {
                     case .overhead: kind = .overhead
                     default: kind = .communication
                     }
-                    activities.append(ActivityRecord(rank: rank, kind: kind, label: label, start: queue.now,
-                                                     end: queue.now + duration))
+                    activities.append(
+                        ActivityRecord(
+                            rank: rank, kind: kind, label: label, start: queue.now,
+                            end: queue.now + duration))
                 }
-                queue.schedule(at: queue.now + duration, target: EventTarget.observer.rawValue, kind: Kind.resume.rawValue,
-                               payload: Int64(proc))
+                queue.schedule(
+                    at: queue.now + duration, target: EventTarget.observer.rawValue, kind: Kind.resume.rawValue,
+                    payload: Int64(proc))
                 return
             }
         }
@@ -282,8 +328,9 @@ public struct Executor: NetworkObserver {
 
     /// The index of channel (from, to, channel), created (with its route) on first use.
     private mutating func findChannel(from: Int, to: Int, _ channel: Int32, network: inout FlowScheduler) -> Int32 {
-        let ck = IndexTable.Key(a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(truncatingIfNeeded: to)),
-                                b: UInt64(UInt32(bitPattern: channel)), c: 0)
+        let ck = IndexTable.Key(
+            a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(truncatingIfNeeded: to)),
+            b: UInt64(UInt32(bitPattern: channel)), c: 0)
         if let existing = channelIndex[ck] { return existing }
         let c = Int32(channelBusy.count)
         channelIndex.insert(ck, c)
@@ -298,8 +345,10 @@ public struct Executor: NetworkObserver {
         return c
     }
 
-    private mutating func post(from: Int, to: Int, bytes: Double, key: MessageKey, channel: Int32, process: Int32,
-                               network: inout FlowScheduler, queue: inout EventQueue) {
+    private mutating func post(
+        from: Int, to: Int, bytes: Double, key: MessageKey, channel: Int32, process: Int32,
+        network: inout FlowScheduler, queue: inout EventQueue
+    ) {
         let last = lastChannel[from]
         let c: Int32
         if last.index >= 0 && last.destination == Int32(to) && last.channel == channel {
@@ -311,14 +360,26 @@ public struct Executor: NetworkObserver {
         let m: Int32
         if let reused = freeMessages.popLast() {
             m = reused
-            mSource[Int(m)] = Int32(from); mDestination[Int(m)] = Int32(to); mChannel[Int(m)] = c
-            mKey[Int(m)] = key; mBytes[Int(m)] = bytes
-            mProcess[Int(m)] = process; mGeneration[Int(m)] = pGeneration[Int(process)]
+            mSource[Int(m)] = Int32(from)
+            mDestination[Int(m)] = Int32(to)
+            mChannel[Int(m)] = c
+            mKey[Int(m)] = key
+            mBytes[Int(m)] = bytes
+            mProcess[Int(m)] = process
+            mGeneration[Int(m)] = pGeneration[Int(process)]
         } else {
             m = Int32(mSource.count)
-            mSource.append(Int32(from)); mDestination.append(Int32(to)); mChannel.append(c); mNext.append(-1)
-            mKey.append(key); mBytes.append(bytes); mStart.append(.zero); mTransmitted.append(.zero)
-            mProcess.append(process); mGeneration.append(pGeneration[Int(process)]); mSerial.append(0)
+            mSource.append(Int32(from))
+            mDestination.append(Int32(to))
+            mChannel.append(c)
+            mNext.append(-1)
+            mKey.append(key)
+            mBytes.append(bytes)
+            mStart.append(.zero)
+            mTransmitted.append(.zero)
+            mProcess.append(process)
+            mGeneration.append(pGeneration[Int(process)])
+            mSerial.append(0)
         }
         pOutstanding[Int(process)] += 1
         messageCount += 1
@@ -337,17 +398,21 @@ public struct Executor: NetworkObserver {
         channelBusy[Int(mChannel[Int(m)])] = true
         if messageOverhead.picoseconds > 0 {
             if busy != nil {
-                busy!.addOverhead(rank: Int(mSource[Int(m)]), start: queue.now, end: queue.now + messageOverhead, now: queue.now)
+                busy!.addOverhead(
+                    rank: Int(mSource[Int(m)]), start: queue.now, end: queue.now + messageOverhead, now: queue.now)
             }
             if recording {
                 // A fixed software cost paid by the sender: recorded as overhead (breakdown and trace), not idle.
                 let i = Int(m)
-                activities.append(ActivityRecord(rank: Int(mSource[i]), kind: .overhead, label: "message overhead",
-                                                 start: queue.now, end: queue.now + messageOverhead,
-                                                 destinationRank: Int(mDestination[i])))
+                activities.append(
+                    ActivityRecord(
+                        rank: Int(mSource[i]), kind: .overhead, label: "message overhead",
+                        start: queue.now, end: queue.now + messageOverhead,
+                        destinationRank: Int(mDestination[i])))
             }
-            queue.schedule(at: queue.now + messageOverhead, target: EventTarget.observer.rawValue, kind: Kind.inject.rawValue,
-                           payload: Int64(m))
+            queue.schedule(
+                at: queue.now + messageOverhead, target: EventTarget.observer.rawValue, kind: Kind.inject.rawValue,
+                payload: Int64(m))
         } else {
             inject(m, network: &network, queue: &queue)
         }
@@ -356,7 +421,8 @@ public struct Executor: NetworkObserver {
     private mutating func inject(_ m: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
         mStart[Int(m)] = queue.now
         if busy != nil { mSerial[Int(m)] = busy!.injected(start: queue.now) }
-        network.send(route: channelRoute[Int(mChannel[Int(m)])], bytes: mBytes[Int(m)], context: Int64(m), queue: &queue)
+        network.send(
+            route: channelRoute[Int(mChannel[Int(m)])], bytes: mBytes[Int(m)], context: Int64(m), queue: &queue)
     }
 
     private mutating func release(channel c: Int32, network: inout FlowScheduler, queue: inout EventQueue) {
@@ -388,8 +454,10 @@ public struct Executor: NetworkObserver {
             busy!.delivered(serial: mSerial[i])
         }
         if recording {
-            transfers.append(TransferRecord(sourceRank: Int(mSource[i]), destinationRank: Int(mDestination[i]),
-                                            bytes: mBytes[i], start: mStart[i], transmitted: mTransmitted[i], delivered: now))
+            transfers.append(
+                TransferRecord(
+                    sourceRank: Int(mSource[i]), destinationRank: Int(mDestination[i]),
+                    bytes: mBytes[i], start: mStart[i], transmitted: mTransmitted[i], delivered: now))
         }
         let channel = mChannel[i]
         let rank = Int(mDestination[i])

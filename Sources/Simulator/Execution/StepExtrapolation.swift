@@ -95,8 +95,9 @@ public struct StepExtrapolation: Sendable {
             let agreement = d2 > 0 ? abs(d2 - d1) / d2 : .infinity
             if agreement <= tolerance {
                 let events = simulated.values.reduce(0) { $0 + $1.events }
-                return Outcome(result: try Self.extend(m2, m3, from: k2, k3, to: h, events: events),
-                               simulatedSteps: [k1, k2, k3], totalSteps: h, agreement: agreement)
+                return Outcome(
+                    result: try Self.extend(m2, m3, from: k2, k3, to: h, events: events),
+                    simulatedSteps: [k1, k2, k3], totalSteps: h, agreement: agreement)
             }
             w *= 2
         }
@@ -104,7 +105,9 @@ public struct StepExtrapolation: Sendable {
 
     /// The run of `h` steps on the line through `a` (`ka` steps) and `b` (`kb` steps). Throws the clock-range error
     /// when the line leaves the clock's range (as a whole run would).
-    static func extend(_ a: ExecutionResult, _ b: ExecutionResult, from ka: Int, _ kb: Int, to h: Int, events: Int) throws -> ExecutionResult {
+    static func extend(_ a: ExecutionResult, _ b: ExecutionResult, from ka: Int, _ kb: Int, to h: Int, events: Int)
+        throws -> ExecutionResult
+    {
         let t = Double(h - kb) / Double(kb - ka)
         func line(_ x: Double, _ y: Double) -> Double { y + t * (y - x) }
         func line(_ x: SimTime, _ y: SimTime) throws -> SimTime {
@@ -120,8 +123,9 @@ public struct StepExtrapolation: Sendable {
         r.messages = b.messages + Int((t * Double(b.messages - a.messages)).rounded())
         r.events = events
         if let x = a.breakdown, let y = b.breakdown {
-            r.breakdown = ActivityBreakdown(compute: line(x.compute, y.compute), communication: line(x.communication, y.communication),
-                                            overhead: line(x.overhead, y.overhead), idle: line(x.idle, y.idle))
+            r.breakdown = ActivityBreakdown(
+                compute: line(x.compute, y.compute), communication: line(x.communication, y.communication),
+                overhead: line(x.overhead, y.overhead), idle: line(x.idle, y.idle))
         }
         return r
     }

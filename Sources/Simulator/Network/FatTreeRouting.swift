@@ -22,7 +22,8 @@ public struct FatTreeRouting: Sendable {
         servers = spec.nodes
         railOptimised = spec.railOptimised
         tiers = spec.tiers.count
-        d1 = shape.down[0]; u1 = shape.up[0]
+        d1 = shape.down[0]
+        u1 = shape.up[0]
         d2 = shape.down.count > 1 ? shape.down[1] : 0
         u2 = shape.up.count > 1 ? shape.up[1] : 0
         nvswitch.reserveCapacity(spec.nodes)

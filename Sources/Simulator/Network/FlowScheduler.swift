@@ -21,7 +21,10 @@ public struct FlowScheduler {
     public var linkBytes: [Double] { links.map(\.bytes) }
 
     // Routes, and their segments flattened into plain tables.
-    private struct RouteState { var firstSegment: Int32; var segmentCount: Int32 }
+    private struct RouteState {
+        var firstSegment: Int32
+        var segmentCount: Int32
+    }
     private struct SegmentState {
         var latency: Int64
         /// Minimum link bandwidth (the uncontended rate).
@@ -37,7 +40,12 @@ public struct FlowScheduler {
     private var packetMTU: [Double] = [], packetBandwidth: [Double] = []
 
     // Transfers (messages), slot-allocated.
-    private struct TransferState { var bytes: Double; var context: Int64; var route: Int32; var segment: Int32 }
+    private struct TransferState {
+        var bytes: Double
+        var context: Int64
+        var route: Int32
+        var segment: Int32
+    }
     private var transfers: [TransferState] = []
     private var freeTransfers: [Int32] = []
 
@@ -110,8 +118,9 @@ public struct FlowScheduler {
         self.network = network
         capacity = network.links.map(\.bandwidth)
         links = network.links.map {
-            LinkState(capacity: $0.bandwidth, used: 0, bytes: 0, flowStart: 0, flowCount: 0, flowCapacity: 0,
-                      bottlenecked: 0, mark: 0)
+            LinkState(
+                capacity: $0.bandwidth, used: 0, bytes: 0, flowStart: 0, flowCount: 0, flowCapacity: 0,
+                bottlenecked: 0, mark: 0)
         }
     }
 
@@ -133,18 +142,25 @@ public struct FlowScheduler {
             if segment.links.count > maxHops { widenPositions(to: segment.links.count) }
             let linkStart = Int32(segmentLinks.count), packetStart = Int32(packetMTU.count)
             segmentLinks.append(contentsOf: segment.links)
-            for d in segment.packetDelays { packetMTU.append(d.mtuBytes); packetBandwidth.append(d.bandwidth) }
-            segments.append(SegmentState(latency: segment.latency.picoseconds, bottleneck: segment.bottleneck,
-                                         linkStart: linkStart, linkEnd: Int32(segmentLinks.count),
-                                         packetStart: packetStart, packetEnd: Int32(packetMTU.count)))
+            for d in segment.packetDelays {
+                packetMTU.append(d.mtuBytes)
+                packetBandwidth.append(d.bandwidth)
+            }
+            segments.append(
+                SegmentState(
+                    latency: segment.latency.picoseconds, bottleneck: segment.bottleneck,
+                    linkStart: linkStart, linkEnd: Int32(segmentLinks.count),
+                    packetStart: packetStart, packetEnd: Int32(packetMTU.count)))
         }
         return id
     }
 
     /// Starts sending `bytes` from node `source` to node `destination` now. `context` is handed back to the
     /// callbacks. A transfer to oneself, or of zero bytes, still pays the route latency (zero for oneself).
-    public mutating func send(from source: Int, to destination: Int, bytes: Double, context: Int64,
-                              queue: inout EventQueue) throws {
+    public mutating func send(
+        from source: Int, to destination: Int, bytes: Double, context: Int64,
+        queue: inout EventQueue
+    ) throws {
         send(route: try routeID(source, destination), bytes: bytes, context: context, queue: &queue)
     }
 
@@ -161,7 +177,8 @@ public struct FlowScheduler {
             transfers.append(state)
         }
         if routeState[Int(route)].segmentCount == 0 {
-            queue.schedule(at: queue.now, target: EventTarget.network.rawValue, kind: Kind.arrival.rawValue, payload: Int64(t))
+            queue.schedule(
+                at: queue.now, target: EventTarget.network.rawValue, kind: Kind.arrival.rawValue, payload: Int64(t))
             return
         }
         startSegment(of: t, queue: &queue)
@@ -223,8 +240,9 @@ public struct FlowScheduler {
         let bytes = transfer.bytes
         let now = queue.now.picoseconds
         liveFlows += 1
-        let state = FlowState(remaining: bytes, rate: 0, updated: now, transfer: t, version: 0,
-                              linkStart: segment.linkStart, linkEnd: segment.linkEnd, bottleneck: -1, mark: 0)
+        let state = FlowState(
+            remaining: bytes, rate: 0, updated: now, transfer: t, version: 0,
+            linkStart: segment.linkStart, linkEnd: segment.linkEnd, bottleneck: -1, mark: 0)
         let f: Int32
         if let reused = freeFlows.popLast() {
             f = reused
@@ -285,14 +303,18 @@ public struct FlowScheduler {
         flow.version &+= 1
         flows[i] = flow
         let duration = SimTime(seconds: flow.remaining / rate)
-        queue.schedule(at: SimTime(picoseconds: now) + duration, target: EventTarget.network.rawValue, kind: Kind.transmitEnd.rawValue,
-                            payload: Int64(f) | Int64(flow.version) << 32)
+        queue.schedule(
+            at: SimTime(picoseconds: now) + duration, target: EventTarget.network.rawValue,
+            kind: Kind.transmitEnd.rawValue,
+            payload: Int64(f) | Int64(flow.version) << 32)
         if staleTimers > staleTimerFloor && staleTimers > 2 * liveFlows { dropStaleTimers(&queue) }
     }
 
     /// Whether `event` is a transmit-end timer superseded by a later rate change (or of a finished flow).
     private func isStale(_ event: Event) -> Bool {
-        guard event.target == EventTarget.network.rawValue, event.kind == Kind.transmitEnd.rawValue else { return false }
+        guard event.target == EventTarget.network.rawValue, event.kind == Kind.transmitEnd.rawValue else {
+            return false
+        }
         let f = Int(truncatingIfNeeded: event.payload & 0xffff_ffff)
         return flows[f].version != UInt32(truncatingIfNeeded: event.payload >> 32) || flows[f].transfer < 0
     }
@@ -358,16 +380,20 @@ public struct FlowScheduler {
             var bottleneck: Int32 = -1
             for k in Int(flows[f].linkStart)..<Int(flows[f].linkEnd) {
                 let l = segmentLinks[k]
-                if capacity[Int(l)] < rate { rate = capacity[Int(l)]; bottleneck = l }
+                if capacity[Int(l)] < rate {
+                    rate = capacity[Int(l)]
+                    bottleneck = l
+                }
             }
             setBottleneck(Int32(f), bottleneck)
             if rate != flows[f].rate { setRate(Int32(f), rate, now: now, queue: &queue) }
             return
         }
-        solver.solve(flows: componentFlows, links: componentLinks, capacity: capacity,
-                     lists: Lists(links: links, flows: flows), flowSlots: flows.count,
-                     linkFlowPool: linkFlowPool, flowLinkPool: segmentLinks,
-                     rates: &newRates, bottlenecks: &newBottlenecks)
+        solver.solve(
+            flows: componentFlows, links: componentLinks, capacity: capacity,
+            lists: Lists(links: links, flows: flows), flowSlots: flows.count,
+            linkFlowPool: linkFlowPool, flowLinkPool: segmentLinks,
+            rates: &newRates, bottlenecks: &newBottlenecks)
         for f in componentFlows { setBottleneck(f, newBottlenecks[Int(f)]) }
         for f in componentFlows {
             var rate = newRates[Int(f)]
@@ -389,7 +415,10 @@ public struct FlowScheduler {
         case .transmitEnd:
             let f = Int32(truncatingIfNeeded: event.payload & 0xffff_ffff)
             let version = UInt32(truncatingIfNeeded: event.payload >> 32)
-            guard flows[Int(f)].version == version, flows[Int(f)].transfer >= 0 else { staleTimers -= 1; return }
+            guard flows[Int(f)].version == version, flows[Int(f)].transfer >= 0 else {
+                staleTimers -= 1
+                return
+            }
             finishTransmission(f, now: event.time, queue: &queue, observer: &observer)
         case .arrival:
             arrive(Int32(event.payload), queue: &queue, observer: &observer)
@@ -398,8 +427,10 @@ public struct FlowScheduler {
         }
     }
 
-    private mutating func finishTransmission<Observer: NetworkObserver>(_ f: Int32, now: Int64, queue: inout EventQueue,
-                                                                         observer: inout Observer) {
+    private mutating func finishTransmission<Observer: NetworkObserver>(
+        _ f: Int32, now: Int64, queue: inout EventQueue,
+        observer: inout Observer
+    ) {
         let flow = flows[Int(f)]
         let t = Int(flow.transfer)
         let linkStart = Int(flow.linkStart), linkEnd = Int(flow.linkEnd)
@@ -439,11 +470,14 @@ public struct FlowScheduler {
         // The observer hears of the transmission before the arrival is scheduled (it may start the channel's next
         // message at once): this order fixes the sequence numbers of equal-time events.
         if segmentIndex == 0 { observer.transmitted(transfer.context, network: &self, queue: &queue) }
-        queue.schedule(at: SimTime(picoseconds: now) + SimTime(picoseconds: delay), target: EventTarget.network.rawValue,
-                       kind: Kind.arrival.rawValue, payload: Int64(t))
+        queue.schedule(
+            at: SimTime(picoseconds: now) + SimTime(picoseconds: delay), target: EventTarget.network.rawValue,
+            kind: Kind.arrival.rawValue, payload: Int64(t))
     }
 
-    private mutating func arrive<Observer: NetworkObserver>(_ t: Int32, queue: inout EventQueue, observer: inout Observer) {
+    private mutating func arrive<Observer: NetworkObserver>(
+        _ t: Int32, queue: inout EventQueue, observer: inout Observer
+    ) {
         let transfer = transfers[Int(t)]
         let segmentCount = Int(routeState[Int(transfer.route)].segmentCount)
         let next = Int(transfer.segment) + 1

@@ -18,7 +18,10 @@ public struct MaxMinFairShare {
         for path in paths { for l in path { linkCount[l] += 1 } }
         var linkStart = [Int32](repeating: 0, count: capacities.count)
         var total: Int32 = 0
-        for l in capacities.indices { linkStart[l] = total; total += linkCount[l] }
+        for l in capacities.indices {
+            linkStart[l] = total
+            total += linkCount[l]
+        }
         var linkFlowPool = [Int32](repeating: 0, count: Int(total))
         var filled = [Int32](repeating: 0, count: capacities.count)
         var flowStart: [Int32] = [], flowEnd: [Int32] = [], flowLinkPool: [Int32] = []
@@ -35,11 +38,12 @@ public struct MaxMinFairShare {
         var bottlenecks = [Int32](repeating: -1, count: paths.count)
         let usedLinks = (0..<capacities.count).filter { linkCount[$0] > 0 }.map { Int32($0) }
         var solver = MaxMinFairShare()
-        solver.solve(flows: paths.indices.filter { !paths[$0].isEmpty }.map { Int32($0) }, links: usedLinks,
-                     capacity: capacities,
-                     lists: ArrayLists(linkStart: linkStart, linkCount: linkCount, flowStart: flowStart, flowEnd: flowEnd),
-                     flowSlots: paths.count, linkFlowPool: linkFlowPool, flowLinkPool: flowLinkPool,
-                     rates: &rates, bottlenecks: &bottlenecks)
+        solver.solve(
+            flows: paths.indices.filter { !paths[$0].isEmpty }.map { Int32($0) }, links: usedLinks,
+            capacity: capacities,
+            lists: ArrayLists(linkStart: linkStart, linkCount: linkCount, flowStart: flowStart, flowEnd: flowEnd),
+            flowSlots: paths.count, linkFlowPool: linkFlowPool, flowLinkPool: flowLinkPool,
+            rates: &rates, bottlenecks: &bottlenecks)
         return rates
     }
 
@@ -54,13 +58,21 @@ public struct MaxMinFairShare {
     /// (linkFlowPool[lists.linkFlows(l)]) must hold exactly the component's flows on l; flow f's links are
     /// flowLinkPool[lists.flowLinks(f)]; flows are numbered below `flowSlots`. Writes `rates[f]` for each flow f
     /// and `bottlenecks[f]`, the link at which it was frozen (saturated, and f has the largest rate on it).
-    mutating func solve<Lists: FairShareLists>(flows: [Int32], links: [Int32], capacity: [Double], lists: Lists, flowSlots: Int,
-                                      linkFlowPool: [Int32], flowLinkPool: [Int32],
-                                      rates: inout [Double], bottlenecks: inout [Int32]) {
+    mutating func solve<Lists: FairShareLists>(
+        flows: [Int32], links: [Int32], capacity: [Double], lists: Lists, flowSlots: Int,
+        linkFlowPool: [Int32], flowLinkPool: [Int32],
+        rates: inout [Double], bottlenecks: inout [Int32]
+    ) {
         // Work on local copies (moved, not copied) so the hot loops touch no class storage.
         var remaining = self.remaining, unfrozen = self.unfrozen, frozen = self.frozen
-        self.remaining = []; self.unfrozen = []; self.frozen = []
-        defer { self.remaining = remaining; self.unfrozen = unfrozen; self.frozen = frozen }
+        self.remaining = []
+        self.unfrozen = []
+        self.frozen = []
+        defer {
+            self.remaining = remaining
+            self.unfrozen = unfrozen
+            self.frozen = frozen
+        }
         if remaining.count < capacity.count {
             remaining = [Double](repeating: 0, count: capacity.count)
             unfrozen = [Int32](repeating: 0, count: capacity.count)

@@ -7,12 +7,16 @@ extension Network {
         guard nodes.indices.contains(source), nodes.indices.contains(destination) else {
             throw SimulatorError.invalidArgument("route endpoint out of range (\(source) -> \(destination))")
         }
-        guard source != destination else { return Route(source: source, destination: destination, links: [], segments: []) }
+        guard source != destination else {
+            return Route(source: source, destination: destination, links: [], segments: [])
+        }
         if let fatTree, let nodePath = fatTree.nodePath(from: source, to: destination) {
             var path: [Int] = []
             path.reserveCapacity(nodePath.count - 1)
             for (a, b) in zip(nodePath, nodePath.dropFirst()) {
-                guard let l = link(from: a, to: b) else { preconditionFailure("fat-tree route uses a missing link \(a) -> \(b)") }
+                guard let l = link(from: a, to: b) else {
+                    preconditionFailure("fat-tree route uses a missing link \(a) -> \(b)")
+                }
                 path.append(l)
             }
             return Route(source: source, destination: destination, links: path, segments: segments(of: path))
@@ -31,7 +35,10 @@ extension Network {
                     if seen[v] { continue }
                     seen[v] = true
                     via[v] = l
-                    if v == destination { found = true; break search }
+                    if v == destination {
+                        found = true
+                        break search
+                    }
                     next.append(v)
                 }
             }
@@ -42,7 +49,11 @@ extension Network {
         }
         var path: [Int] = []
         var v = destination
-        while v != source { let l = via[v]; path.append(l); v = links[l].from }
+        while v != source {
+            let l = via[v]
+            path.append(l)
+            v = links[l].from
+        }
         path.reverse()
         return Route(source: source, destination: destination, links: path, segments: segments(of: path))
     }
@@ -61,7 +72,9 @@ extension Network {
                     delays.append((Double(m), links[l].bandwidth))
                 }
             }
-            result.append(Route.Segment(links: current.map { Int32($0) }, latency: latency, packetDelays: delays, bottleneck: bottleneck))
+            result.append(
+                Route.Segment(
+                    links: current.map { Int32($0) }, latency: latency, packetDelays: delays, bottleneck: bottleneck))
             current = []
         }
         for l in path {

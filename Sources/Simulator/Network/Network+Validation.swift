@@ -17,7 +17,8 @@ extension Network {
         for g in gpus {
             let reached = reachable(from: g)
             if let missing = gpus.first(where: { $0 != g && !reached[$0] }) {
-                throw SimulatorError.cluster("impossible topology: GPU '\(nodes[g].name)' cannot reach GPU '\(nodes[missing].name)'")
+                throw SimulatorError.cluster(
+                    "impossible topology: GPU '\(nodes[g].name)' cannot reach GPU '\(nodes[missing].name)'")
             }
         }
     }
@@ -50,7 +51,10 @@ extension Network {
             while let u = stack.popLast() {
                 for l in (forward ? outgoing[u] : incoming[u]) {
                     let v = forward ? links[l].to : links[l].from
-                    if !seen[v] && nodes[v].kind.forwards { seen[v] = true; stack.append(v) }
+                    if !seen[v] && nodes[v].kind.forwards {
+                        seen[v] = true
+                        stack.append(v)
+                    }
                 }
             }
             return seen
@@ -62,14 +66,16 @@ extension Network {
         for g in gpus { for l in outgoing[g] where nodes[links[l].to].kind.forwards { entries[links[l].to] += 1 } }
         var candidates: [Int] = []
         for score in [transitDegree, entries] {
-            if let best = score.indices.max(by: { score[$0] < score[$1] }), score[best] > 0, !candidates.contains(best) {
+            if let best = score.indices.max(by: { score[$0] < score[$1] }), score[best] > 0, !candidates.contains(best)
+            {
                 candidates.append(best)
             }
         }
         return candidates.contains { root in
             let reachedFromHub = sweep(from: root, forward: true), reachingHub = sweep(from: root, forward: false)
             return gpus.allSatisfy { g in
-                outgoing[g].contains { reachingHub[links[$0].to] } && incoming[g].contains { reachedFromHub[links[$0].from] }
+                outgoing[g].contains { reachingHub[links[$0].to] }
+                    && incoming[g].contains { reachedFromHub[links[$0].from] }
             }
         }
     }

@@ -52,18 +52,22 @@ public struct Network: Sendable {
 
     /// Adds one simplex link. Bandwidth must be finite and > 0, latency >= 0, endpoints distinct and existing.
     @discardableResult
-    public mutating func addLink(from: Int, to: Int, bandwidth: Double, latency: SimTime, linkClass: Int) throws -> Int {
+    public mutating func addLink(from: Int, to: Int, bandwidth: Double, latency: SimTime, linkClass: Int) throws -> Int
+    {
         guard nodes.indices.contains(from), nodes.indices.contains(to) else {
             throw SimulatorError.cluster("link endpoint out of range (\(from) -> \(to))")
         }
         guard from != to else { throw SimulatorError.cluster("link from '\(nodes[from].name)' to itself") }
         guard bandwidth.isFinite, bandwidth > 0 else {
-            throw SimulatorError.cluster("link \(nodes[from].name) -> \(nodes[to].name): bandwidth must be > 0, got \(bandwidth) B/s")
+            throw SimulatorError.cluster(
+                "link \(nodes[from].name) -> \(nodes[to].name): bandwidth must be > 0, got \(bandwidth) B/s")
         }
         guard latency.picoseconds >= 0 else {
             throw SimulatorError.cluster("link \(nodes[from].name) -> \(nodes[to].name): latency must be >= 0")
         }
-        guard linkClasses.indices.contains(linkClass) else { throw SimulatorError.cluster("unknown link class index \(linkClass)") }
+        guard linkClasses.indices.contains(linkClass) else {
+            throw SimulatorError.cluster("unknown link class index \(linkClass)")
+        }
         links.append(Link(from: from, to: to, bandwidth: bandwidth, latency: latency, linkClass: linkClass))
         outgoing[from].append(links.count - 1)
         return links.count - 1

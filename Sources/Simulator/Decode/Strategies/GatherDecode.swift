@@ -4,16 +4,20 @@ struct GatherDecode: DecodeProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload, p = c.ranks, roof = c.roofline
         let bytes = c.partialBytes
-        return DecodePhases(phases: [ListProgram(singleLane: (0..<p).map { r in
-            var ops: [RankOperation] = [c.flashDecode(rank: r)]
-            if r == 0 {
-                ops += (1..<max(p, 1)).map { .recv(from: $0, tag: 0) }
-                ops.append(.compute(roof.merge(partials: p, w), label: "merge"))
-            } else {
-                ops.append(.send(to: 0, bytes: bytes, tag: 0))
-            }
-            return ops
-        })], sentElementBytes: Double(w.partialElementBytes))
+        return DecodePhases(
+            phases: [
+                ListProgram(
+                    singleLane: (0..<p).map { r in
+                        var ops: [RankOperation] = [c.flashDecode(rank: r)]
+                        if r == 0 {
+                            ops += (1..<max(p, 1)).map { .recv(from: $0, tag: 0) }
+                            ops.append(.compute(roof.merge(partials: p, w), label: "merge"))
+                        } else {
+                            ops.append(.send(to: 0, bytes: bytes, tag: 0))
+                        }
+                        return ops
+                    })
+            ], sentElementBytes: Double(w.partialElementBytes))
     }
 
     /// Stored K/V, q and output, plus the p partials gathered on rank 0.
@@ -22,10 +26,14 @@ struct GatherDecode: DecodeProgram {
         let b = Double(w.batch), d = Double(w.modelDim)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
         let gathered = Double(c.ranks) * w.partialElements
-        return (kv + 2 * b * d + gathered, (kv + b * d) * Double(w.elementBytes) + (b * d + gathered) * Double(w.partialElementBytes))
+        return (
+            kv + 2 * b * d + gathered,
+            (kv + b * d) * Double(w.elementBytes) + (b * d + gathered) * Double(w.partialElementBytes)
+        )
     }
 
     func backward() throws -> DecodeBackwardProgram {
-        throw SimulatorError.noBackward("gather", "its output is on rank 0 only: a backward would first scatter dO, LSE and D back out")
+        throw SimulatorError.noBackward(
+            "gather", "its output is on rank 0 only: a backward would first scatter dO, LSE and D back out")
     }
 }

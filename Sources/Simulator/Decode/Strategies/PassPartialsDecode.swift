@@ -6,12 +6,18 @@ struct PassPartialsDecode: DecodeProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload, p = c.ranks, roof = c.roofline
         let bytes = c.partialBytes
-        return DecodePhases(phases: [ListProgram(singleLane: (0..<p).map { r in
-            var ops: [RankOperation] = [c.flashDecode(rank: r)]
-            if r > 0 { ops += [.recv(from: r - 1, tag: 0), .compute(roof.merge(partials: 2, w), label: "merge")] }
-            if r < p - 1 { ops.append(.send(to: r + 1, bytes: bytes, tag: 0)) }
-            return ops
-        })], sentElementBytes: Double(w.partialElementBytes))
+        return DecodePhases(
+            phases: [
+                ListProgram(
+                    singleLane: (0..<p).map { r in
+                        var ops: [RankOperation] = [c.flashDecode(rank: r)]
+                        if r > 0 {
+                            ops += [.recv(from: r - 1, tag: 0), .compute(roof.merge(partials: 2, w), label: "merge")]
+                        }
+                        if r < p - 1 { ops.append(.send(to: r + 1, bytes: bytes, tag: 0)) }
+                        return ops
+                    })
+            ], sentElementBytes: Double(w.partialElementBytes))
     }
 
     /// Stored K/V, q, output and statistics, plus the partial received.
@@ -19,11 +25,16 @@ struct PassPartialsDecode: DecodeProgram {
         let w = c.workload
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
-        return (kv + 2 * b * d + 2 * b * nh + w.partialElements,
-                (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + w.partialElements) * Double(w.partialElementBytes))
+        return (
+            kv + 2 * b * d + 2 * b * nh + w.partialElements,
+            (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + w.partialElements)
+                * Double(w.partialElementBytes)
+        )
     }
 
     func backward() throws -> DecodeBackwardProgram {
-        throw SimulatorError.noBackward("pass-partials", "its output ends on rank p-1 only: a backward would first pass dO, LSE and D back along the chain")
+        throw SimulatorError.noBackward(
+            "pass-partials",
+            "its output ends on rank p-1 only: a backward would first pass dO, LSE and D back along the chain")
     }
 }

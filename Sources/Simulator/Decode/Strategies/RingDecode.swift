@@ -20,12 +20,15 @@ struct RingDecode: DecodeProgram {
         if c.options.ringSendsExpandedKV && w.groupSize > 1 {
             notes.append("K/V sent expanded to \(w.heads) heads (GQA repeat factor \(w.groupSize))")
         }
-        let ring = try KVRingProgram(ranks: c.ranks, overlap: overlap, messagesPerChunk: messagesPerChunk, chunkBytes: chunkBytes,
-                                     blocks: .perChunk(times: times, label: "flash-decode"), chunkComesHome: chunkComesHome)
+        let ring = try KVRingProgram(
+            ranks: c.ranks, overlap: overlap, messagesPerChunk: messagesPerChunk, chunkBytes: chunkBytes,
+            blocks: .perChunk(times: times, label: "flash-decode"), chunkComesHome: chunkComesHome)
         return DecodePhases(phases: [ring], notes: notes, sentElementBytes: Double(w.elementBytes))
     }
 
-    fileprivate func sentHeads(_ c: DecodeContext) -> Int { c.options.ringSendsExpandedKV ? c.workload.heads : c.workload.kvHeads }
+    fileprivate func sentHeads(_ c: DecodeContext) -> Int {
+        c.options.ringSendsExpandedKV ? c.workload.heads : c.workload.kvHeads
+    }
 
     /// Two K/V buffers as sent (the chunk computed on and the one arriving), q and output.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
@@ -69,16 +72,22 @@ struct RingBackward: DecodeBackwardProgram {
         let chunkElements = c.tokens.map { 2 * Double(w.batch) * Double($0) * Double(heads) * Double(w.headDim) }
         let chunkBytes = chunkElements.map { $0 * Double(w.elementBytes) }
         let ring = try KVGradientRingProgram(
-            ranks: c.ranks, overlap: forward.overlap, messagesPerChunk: forward.messagesPerChunk, chunkBytes: chunkBytes,
+            ranks: c.ranks, overlap: forward.overlap, messagesPerChunk: forward.messagesPerChunk,
+            chunkBytes: chunkBytes,
             gradientBytes: chunkBytes, blockTimes: c.tokens.map { roof.flashBackward(tokens: $0, w) },
             accumulateTimes: chunkElements.map { roof.accumulate($0, elementBytes: w.elementBytes) })
-        var notes = ["backward: dK/dV accumulators travel with the K/V's heads in the model dtype (\(w.dtype))"
-            + (w.elementBytes < 4 ? "; fp32 accumulators would send \(4 / w.elementBytes)x their bytes" : "")]
+        var notes = [
+            "backward: dK/dV accumulators travel with the K/V's heads in the model dtype (\(w.dtype))"
+                + (w.elementBytes < 4 ? "; fp32 accumulators would send \(4 / w.elementBytes)x their bytes" : "")
+        ]
         if forward.overlap {
-            notes.append("backward: each dK/dV accumulator starts one rank after its owner and makes p-1 hops, the last one home")
+            notes.append(
+                "backward: each dK/dV accumulator starts one rank after its owner and makes p-1 hops, the last one home"
+            )
         }
-        return DecodePhases(phases: [c.everyRank(roof.backwardPreprocess(w), label: "backward D = rowsum(dO o O)"), ring],
-                            notes: notes, sentElementBytes: Double(w.elementBytes))
+        return DecodePhases(
+            phases: [c.everyRank(roof.backwardPreprocess(w), label: "backward D = rowsum(dO o O)"), ring],
+            notes: notes, sentElementBytes: Double(w.elementBytes))
     }
 
     /// The forward's buffers (two K/V buffers as sent, q, output) plus the dK/dV buffers as sent (overlapped three:

@@ -4,8 +4,13 @@ struct SingleGPUDecode: DecodeProgram {
 
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload
-        return DecodePhases(phases: [ListProgram(singleLane: [[.compute(c.roofline.flashDecode(tokens: w.sequenceLength, w), label: "flash-decode")]])],
-                            sentElementBytes: Double(w.partialElementBytes))
+        return DecodePhases(
+            phases: [
+                ListProgram(singleLane: [
+                    [.compute(c.roofline.flashDecode(tokens: w.sequenceLength, w), label: "flash-decode")]
+                ])
+            ],
+            sentElementBytes: Double(w.partialElementBytes))
     }
 
     /// All of K/V, q and output.
@@ -22,10 +27,15 @@ struct SingleGPUDecode: DecodeProgram {
 struct SingleGPUBackward: DecodeBackwardProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload
-        return DecodePhases(phases: [ListProgram(singleLane: [[
-            .compute(c.roofline.backwardPreprocess(w), label: "backward D = rowsum(dO o O)"),
-            .compute(c.roofline.flashBackward(tokens: w.sequenceLength, w), label: "flash-backward"),
-        ]])], sentElementBytes: Double(w.partialElementBytes))
+        return DecodePhases(
+            phases: [
+                ListProgram(singleLane: [
+                    [
+                        .compute(c.roofline.backwardPreprocess(w), label: "backward D = rowsum(dO o O)"),
+                        .compute(c.roofline.flashBackward(tokens: w.sequenceLength, w), label: "flash-backward"),
+                    ]
+                ])
+            ], sentElementBytes: Double(w.partialElementBytes))
     }
 
     /// All of K/V and dK/dV, q, output and dO in the model dtype; dQ (b d), LSE and D (b n_h each) in partial

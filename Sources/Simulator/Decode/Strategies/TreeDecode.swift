@@ -10,16 +10,22 @@ struct TreeDecode: DecodeProgram {
         let w = c.workload, roof = c.roofline
         var allReduces = try TreeAllReduces(collective, c)
         var phases: [RankProgram] = [c.localFlashDecode]
-        let sizes: [(String, Double)] = [("allreduce max", Double(w.batch * w.heads)),
-                                         ("allreduce numerator", Double(w.batch * w.modelDim)),
-                                         ("allreduce denominator", Double(w.batch * w.heads))]
+        let sizes: [(String, Double)] = [
+            ("allreduce max", Double(w.batch * w.heads)),
+            ("allreduce numerator", Double(w.batch * w.modelDim)),
+            ("allreduce denominator", Double(w.batch * w.heads)),
+        ]
         for (i, (label, elements)) in sizes.enumerated() {
             phases += try allReduces.phases(label, elements: elements)
             if i == 0 {  // rescale numerator and denominator by exp(lse - m)
-                phases.append(c.everyRank(roof.elementwise(w.partialElements, elementBytes: w.partialElementBytes), label: "rescale"))
+                phases.append(
+                    c.everyRank(
+                        roof.elementwise(w.partialElements, elementBytes: w.partialElementBytes), label: "rescale"))
             }
         }
-        phases.append(c.everyRank(roof.elementwise(Double(w.batch * w.modelDim), elementBytes: w.partialElementBytes), label: "divide"))
+        phases.append(
+            c.everyRank(
+                roof.elementwise(Double(w.batch * w.modelDim), elementBytes: w.partialElementBytes), label: "divide"))
         return allReduces.finish(phases, volume: Double(w.batch * w.modelDim) + 2 * Double(w.batch * w.heads))
     }
 
@@ -28,7 +34,10 @@ struct TreeDecode: DecodeProgram {
         let w = c.workload
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
-        return (kv + 2 * b * d + 2 * b * nh, (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh) * Double(w.partialElementBytes))
+        return (
+            kv + 2 * b * d + 2 * b * nh,
+            (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh) * Double(w.partialElementBytes)
+        )
     }
 
     /// V_tree = 2(p-1)/p (b d + 2 b n_h).
@@ -57,12 +66,16 @@ struct TreeBackward: DecodeBackwardProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload
         var allReduces = try TreeAllReduces(collective, c)
-        var phases: [RankProgram] = [c.everyRank(c.roofline.backwardPreprocess(w), label: "backward D = rowsum(dO o O)")]
+        var phases: [RankProgram] = [
+            c.everyRank(c.roofline.backwardPreprocess(w), label: "backward D = rowsum(dO o O)")
+        ]
         phases += try allReduces.phases("allreduce D", elements: Double(w.batch * w.heads))
         phases.append(c.localFlashBackward)
         phases += try allReduces.phases("allreduce dQ", elements: Double(w.batch * w.modelDim))
         var result = allReduces.finish(phases, volume: Double(w.batch * w.modelDim) + Double(w.batch * w.heads))
-        result.notes.append("backward: the all-reduce of D (b n_h) is needed when dO is sharded or produced per rank; with dO and O replicated D is local")
+        result.notes.append(
+            "backward: the all-reduce of D (b n_h) is needed when dO is sharded or produced per rank; with dO and O replicated D is local"
+        )
         return result
     }
 
@@ -72,8 +85,10 @@ struct TreeBackward: DecodeBackwardProgram {
         let w = c.workload
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
-        return (2 * kv + 4 * b * d + 3 * b * nh,
-                (2 * kv + 2 * b * d) * Double(w.elementBytes) + (2 * b * d + 3 * b * nh) * Double(w.partialElementBytes))
+        return (
+            2 * kv + 4 * b * d + 3 * b * nh,
+            (2 * kv + 2 * b * d) * Double(w.elementBytes) + (2 * b * d + 3 * b * nh) * Double(w.partialElementBytes)
+        )
     }
 
     /// Two all-reduces, of D (b n_h) and of dQ (b d), counted as the paper counts V_tree: 2(p-1)/p (b d + b n_h).
@@ -109,12 +124,18 @@ private struct TreeAllReduces {
     mutating func phases(_ label: String, elements: Double) throws -> [RankProgram] {
         let c = context, w = c.workload, p = c.ranks
         defer { first = false }
-        let allReduce = try Collective(.allreduce, algorithm: collective, bytes: elements * Double(w.partialElementBytes), options: options)
+        let allReduce = try Collective(
+            .allreduce, algorithm: collective, bytes: elements * Double(w.partialElementBytes), options: options)
         if case .nccl(let a) = collective {
-            let prediction = try NCCLModel.predict(.allreduce, bytes: allReduce.bytes, inputs: NCCLModel.Inputs(cluster: c.cluster), algorithm: a)
+            let prediction = try NCCLModel.predict(
+                .allreduce, bytes: allReduce.bytes, inputs: NCCLModel.Inputs(cluster: c.cluster), algorithm: a)
             let t = prediction.time + c.options.collectiveCall
             modelled += t
-            if first { notes.append("collectives from the NCCL model (\(prediction.algorithm.rawValue)/\(prediction.proto.rawValue)); no network events") }
+            if first {
+                notes.append(
+                    "collectives from the NCCL model (\(prediction.algorithm.rawValue)/\(prediction.proto.rawValue)); no network events"
+                )
+            }
             return [ListProgram(singleLane: Array(repeating: [.modelledCommunication(t, label: label)], count: p))]
         }
         if first, case .hierarchical = collective, c.cluster.serverCount == 1 {

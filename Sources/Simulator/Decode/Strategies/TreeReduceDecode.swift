@@ -41,11 +41,15 @@ struct TreeReduceDecode: DecodeProgram {
         }
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
         let received = fanIn * w.partialElements
-        return (kv + 2 * b * d + 2 * b * nh + received,
-                (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + received) * Double(w.partialElementBytes))
+        return (
+            kv + 2 * b * d + 2 * b * nh + received,
+            (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + received) * Double(w.partialElementBytes)
+        )
     }
 
     func backward() throws -> DecodeBackwardProgram {
-        throw SimulatorError.noBackward(DecodeStrategy.treeReduce(shape).description, "its output is on rank 0 only: a backward would first broadcast dO, LSE and D back down the tree")
+        throw SimulatorError.noBackward(
+            DecodeStrategy.treeReduce(shape).description,
+            "its output is on rank 0 only: a backward would first broadcast dO, LSE and D back down the tree")
     }
 }
