@@ -47,7 +47,7 @@ lint:
 # Zero warnings in the release build of every target and test too (make test checks the debug build).
 warnings: setup
 	bash scripts/build-checked.sh --build-tests
-	bash scripts/build-checked.sh -c release --build-tests
+	bash scripts/build-checked.sh -c release --build-tests -Xswiftc -enable-testing
 
 # Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 15 s of it).
 fuzz: build

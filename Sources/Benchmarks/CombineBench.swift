@@ -44,7 +44,7 @@ public struct CombineBench {
             for method in reductions {
                 let point = try ValidationCampaign.measure(
                     mpirun, network: "shm", ranks: p, keys: keys, method: method, heads: heads,
-                    headDim: headDim, repeats: repeats, cluster: cluster, work: work, launch: launch)
+                    headDim: headDim, repeats: repeats, seed: nil, cluster: cluster, work: work, launch: launch)
                 let measured = point.measured.median - point.measuredCompute,
                     predicted = point.predicted - point.predictedCompute
                 func us(_ x: Double) -> String { String(format: "%.1f us", x * 1e6) }

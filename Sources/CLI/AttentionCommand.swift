@@ -62,7 +62,7 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
                 "varlen (--cu-seqlens-q/-k) takes no --shards, --backward, --mask, --cache-seqlens or --layout (it is packed (tokens, heads, dim))"
             )
         }
-        if gradients.backward, !out.lowercased().hasSuffix(".safetensors"), gradients.paths.count != 3 {
+        if gradients.backward, !AttentionJob.Outputs(out: out).bundled, gradients.paths.count != 3 {
             throw CLIError("--backward needs --dq, --dk and --dv (or a .safetensors --out, which holds them)")
         }
     }

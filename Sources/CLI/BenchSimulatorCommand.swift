@@ -35,14 +35,16 @@ struct BenchSimulatorCommand: ParsableCommand {
         if decodeGpus == "none" { return [] }
         return try parseList(decodeGpus, "--decode-gpus") { text in
             guard let p = Int(text), p >= 8, p % 8 == 0, p <= 65_536 else {
-                throw CLIError("--decode-gpus: '\(text)' is not a multiple of 8 in 8...65536")
+                throw CoreError.invalidArgument("'\(text)' is not a multiple of 8 in 8...65536")
             }
             return p
         }
     }
 
     func validate() throws {
-        guard gpus >= 8, gpus % 8 == 0 else { throw CLIError("--gpus must be a positive multiple of 8") }
+        guard gpus >= 8, gpus % 8 == 0 else {
+            throw CoreError.invalidArgument("--gpus must be a positive multiple of 8")
+        }
         _ = try decodeCounts()
     }
 

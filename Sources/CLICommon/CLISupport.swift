@@ -12,6 +12,9 @@ public struct CLIError: OneLineError {
     public init(_ message: String) { description = message }
 }
 
+/// How every library's invalid-argument message begins (`CoreError`, `SimulatorError`, `StudyError`).
+private let invalidArgument = "invalid argument: "
+
 /// Splits "a,b,c" and parses each item; an empty list or a bad item is a one-line error.
 public func parseList<T>(_ text: String, _ option: String, _ parse: (String) throws -> T) throws -> [T] {
     let items = text.split(separator: ",", omittingEmptySubsequences: false).map {
@@ -21,8 +24,10 @@ public func parseList<T>(_ text: String, _ option: String, _ parse: (String) thr
         throw CoreError.invalidArgument("\(option) must be a comma-separated list without empty items, got '\(text)'")
     }
     return try items.map { item in
-        do { return try parse(item) } catch CoreError.invalidArgument(let message) {
-            throw CoreError.invalidArgument("\(option): \(message)")
+        do { return try parse(item) } catch let error as OneLineError where error.description.hasPrefix(invalidArgument)
+        {
+            // Any library's "invalid argument" (the simulator's, a study's, the core's) names the option it came from.
+            throw CoreError.invalidArgument("\(option): \(error.description.dropFirst(invalidArgument.count))")
         }
     }
 }

@@ -128,15 +128,18 @@ public struct DistributedAttentionJob: Sendable {
 
     /// Rank `rank`'s `RankShard` in S (of `ranks` shards), and the NaN/Inf warnings of what it read. No MPI call:
     /// the same for every rank count, in one process or under mpirun.
-    func shard<S: MPIScalar>(_: S.Type, rank: Int, ranks: Int) throws -> (RankShard<S>, [String]) {
+    func shard<S: MPIScalar>(
+        _: S.Type, rank: Int, ranks: Int, budget: MemoryBudget = .current
+    ) throws -> (RankShard<S>, [String]) {
         let inputs: AttentionInputs<S>, layout: ShardLayout
         var warnings: [String] = []
         switch self.inputs {
         case .random(let spec):
             layout = try ShardLayout(keys: spec.keys, shards: ranks)
             let range = layout.ranges[rank]
-            try MemoryBudget.current.check(
-                try Self.randomRankBytes(spec, keys: range.count, precision: problem.precision),
+            try budget.check(
+                try Self.randomRankBytes(
+                    spec, keys: range.count, precision: problem.precision, ringKeys: ringBufferKeys(layout)),
                 for: "rank \(rank)'s q and key shard (\(range.count) keys)")
             let generated = try spec.generate(keyRange: range)
             let t = generated.map { $0.data.tensor().map { S($0) } }
@@ -150,8 +153,10 @@ public struct DistributedAttentionJob: Sendable {
             }
             layout = try ShardLayout(keys: keys, shards: ranks)
             let range = layout.ranges[rank]
-            try MemoryBudget.current.check(
-                try Self.fileRankBytes(shapes, keys: range.count, totalKeys: keys, size: MemoryLayout<S>.size),
+            try budget.check(
+                try Self.fileRankBytes(
+                    shapes, keys: range.count, totalKeys: keys, size: MemoryLayout<S>.size,
+                    ringKeys: ringBufferKeys(layout)),
                 for: "rank \(rank)'s q and key shard (\(range.count) keys)")
             let swap = problem.layout.swapsAxes
             let read = try files.values(as: S.self, swap: [swap, swap, swap], keys: range, keyAxis: axis)
@@ -164,27 +169,42 @@ public struct DistributedAttentionJob: Sendable {
         return (try RankShard(inputs: inputs, layout: layout, rank: rank, options: options), warnings)
     }
 
+    /// Keys of the K/V blocks the ring keeps besides the rank's own shard: two blocks of the largest shard (one
+    /// received while the other is folded in); none for the other reductions.
+    func ringBufferKeys(_ layout: ShardLayout) -> Int {
+        reduction == .ring ? 2 * (layout.ranges.map(\.count).max() ?? 0) : 0
+    }
+
     /// What one rank holds with its inputs from files: q and its key rows of k and v in the compute type (`size`
-    /// bytes each, read straight into it, one 4 MiB slab at a time), and its partials (a few times q's size: four
-    /// (output, LSE) pairs at most, for the ring's running state and blocks in flight).
-    static func fileRankBytes(_ shapes: [[Int]], keys: Int, totalKeys: Int, size: Int) throws -> Int {
+    /// bytes each, read straight into it, one 4 MiB slab at a time), its partials (a few times q's size: four (output,
+    /// LSE) pairs at most) and, for the ring, the K/V blocks of `ringKeys` keys it receives in turn.
+    static func fileRankBytes(_ shapes: [[Int]], keys: Int, totalKeys: Int, size: Int, ringKeys: Int = 0) throws -> Int
+    {
         let what = "the key shard"
         let q = try MemoryBudget.product(shapes[0], for: what)
         let kv = try [shapes[1], shapes[2]].map { shape in
-            try MemoryBudget.product([shape.reduce(1, *) / max(totalKeys, 1), keys], for: what)
+            try MemoryBudget.product(
+                [shape.reduce(1, *) / max(totalKeys, 1), MemoryBudget.sum([keys, ringKeys], for: what)],
+                for: what)
         }
         let elements = try MemoryBudget.sum([MemoryBudget.product([q, 5], for: what)] + kv, for: what)
         return try MemoryBudget.sum([MemoryBudget.product([elements, size], for: what), 1 << 22], for: what)
     }
 
     /// What one rank holds with generated inputs: q and its key rows of k and v as f64 (plus an f32 copy), the
-    /// generated values and the rounded bytes of one tensor at a time, and the partials (bounded by a few times q's
-    /// size).
-    public static func randomRankBytes(_ s: RandomInputs, keys: Int, precision: Precision) throws -> Int {
+    /// generated values and the rounded bytes of one tensor at a time, the partials (bounded by a few times q's
+    /// size) and, for the ring, the K/V blocks of `ringKeys` keys it receives in turn (in the compute type).
+    public static func randomRankBytes(_ s: RandomInputs, keys: Int, precision: Precision, ringKeys: Int = 0) throws
+        -> Int
+    {
         let what = "the random inputs"
         let q = try MemoryBudget.product([s.batch, s.heads, s.queries, max(s.headDim, s.valueDim)], for: what)
         let kv = try MemoryBudget.product([s.batch, s.kvHeads, keys, s.headDim + s.valueDim], for: what)
+        let ring = try MemoryBudget.product(
+            [s.batch, s.kvHeads, ringKeys, s.headDim + s.valueDim, precision == .f32 ? 4 : 8],
+            for: what)
         let elements = try MemoryBudget.sum([MemoryBudget.product([q, 4], for: what), kv], for: what)
-        return try MemoryBudget.product([elements, precision == .f32 ? 28 : 24], for: what)
+        return try MemoryBudget.sum(
+            [MemoryBudget.product([elements, precision == .f32 ? 28 : 24], for: what), ring], for: what)
     }
 }

@@ -49,14 +49,15 @@ public struct CalibratedCluster: Sendable {
     /// The CPU model of this machine (or "CPU").
     static var cpuModel: String { HostMachine.cpuModel ?? "CPU" }
 
-    /// Bandwidths in GB/s, never infinite (one rank: no network measured, a placeholder that nothing crosses).
-    /// Rank link bandwidth in GB/s.
+    /// Rank link bandwidth in GB/s, never infinite (one rank: no network measured, a placeholder that nothing crosses).
     var linkGBps: Double { c.bandwidth.isFinite ? c.bandwidth / 1e9 : 1000 }
+    /// The shared core link's bandwidth in GB/s: what all ranks reached at once, at most every rank link together.
     var coreGBps: Double {
         min(
             c.aggregateBandwidth.isFinite ? c.aggregateBandwidth / 1e9 : linkGBps * Double(c.ranks),
             linkGBps * Double(c.ranks))
     }
+    /// The decode kernel's K/V rate over the streaming read, in (0, 1]: the file's `memory_efficiency`.
     var memoryEfficiency: Double { min(1, max(1e-6, c.decodeBandwidth / c.memoryBandwidth)) }
 
     /// The cluster file as YAML, with `call` microseconds of fixed cost per collective call.

@@ -20,7 +20,7 @@ public enum CommandLauncher {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw StudyError.invalidArgument(
+            throw StudyError.processFailed(
                 "\(arguments.prefix(8).joined(separator: " ")) ... failed (exit \(process.terminationStatus)): \(last)")
         }
     }

@@ -80,10 +80,11 @@ public struct ValidationCampaign {
         return points
     }
 
-    /// One point: `mpirun` runs the decode step with a report, the point reads it and the simulator predicts it.
+    /// One point: `mpirun` runs the decode step with a report (inputs from `seed`, or `treeattn-mpi`'s default seed
+    /// when nil), the point reads it and the simulator predicts it.
     public static func measure(
         _ mpirun: [String], network: String, ranks: Int, keys: Int, method: String, heads: Int,
-        headDim: Int, repeats: Int, cluster: Cluster, work: String,
+        headDim: Int, repeats: Int, seed: UInt64? = 1, cluster: Cluster, work: String,
         launch: CommandLauncher.Launch
     ) throws -> ValidationPoint {
         let report = work + "/report.json"
@@ -91,8 +92,9 @@ public struct ValidationCampaign {
         try launch(
             mpirun + [
                 "attention", "--random", "--seq-q", "1", "--seq-k", "\(keys)", "--heads", "\(heads)",
-                "--head-dim", "\(headDim)", "--seed", "1", "--reduction", method,
-                "--repeat", "\(repeats)", "--warmup", "1", "--report", report,
+                "--head-dim", "\(headDim)",
+            ] + (seed.map { ["--seed", "\($0)"] } ?? []) + [
+                "--reduction", method, "--repeat", "\(repeats)", "--warmup", "1", "--report", report,
             ])
         var point = try ValidationPoint(network: network, ranks: ranks, keys: keys, method: method, report: report)
         try point.predict(cluster: cluster, heads: heads, headDim: headDim)

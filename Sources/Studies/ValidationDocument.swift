@@ -1,7 +1,7 @@
 import Foundation
 import Simulator
 
-/// docs/validation.md and its CSV and SVG: every point, the headline numbers, where the model is off.
+/// docs/validation.md and its CSV, SVG and JSON: every point, the headline numbers, where the model is off.
 public struct ValidationDocument: Sendable {
     /// Every measured point with its prediction.
     public let points: [ValidationPoint]
@@ -174,12 +174,12 @@ public struct ValidationDocument: Sendable {
     }
 
     /// Every point as JSON (sorted keys, pretty-printed), with the headline per network: the same numbers as the
-    /// CSV, for tools.
+    /// CSV, for tools. A number that is not finite (an error against a zero median) is `null`, so writing never fails.
     public func json() throws -> String {
         struct Point: Encodable {
             var network: String, ranks: Int, keys: Int, method: String, strategy: String
-            var measuredMinS: Double, measuredMedianS: Double, measuredMaxS: Double, measuredAttentionS: Double
-            var predictedS: Double, predictedComputeS: Double, error: Double
+            var measuredMinS: JSONNumber, measuredMedianS: JSONNumber, measuredMaxS: JSONNumber
+            var measuredAttentionS: JSONNumber, predictedS: JSONNumber, predictedComputeS: JSONNumber, error: JSONNumber
             enum CodingKeys: String, CodingKey {
                 case network, ranks, keys, method, strategy, error
                 case measuredMinS = "measured_min_s", measuredMedianS = "measured_median_s", measuredMaxS =
@@ -200,9 +200,10 @@ public struct ValidationDocument: Sendable {
         let rows = points.map { p in
             Point(
                 network: p.network, ranks: p.ranks, keys: p.keys, method: p.method, strategy: p.strategy,
-                measuredMinS: p.measured.min, measuredMedianS: p.measured.median, measuredMaxS: p.measured.max,
-                measuredAttentionS: p.measuredCompute, predictedS: p.predicted, predictedComputeS: p.predictedCompute,
-                error: p.error)
+                measuredMinS: JSONNumber(p.measured.min), measuredMedianS: JSONNumber(p.measured.median),
+                measuredMaxS: JSONNumber(p.measured.max), measuredAttentionS: JSONNumber(p.measuredCompute),
+                predictedS: JSONNumber(p.predicted), predictedComputeS: JSONNumber(p.predictedCompute),
+                error: JSONNumber(p.error))
         }
         return try JSONText.pretty(
             Document(

@@ -10,13 +10,6 @@ public enum JSONText {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
-
-    /// `value` as compact JSON with sorted keys (one line).
-    public static func compact<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
 }
 
 /// A number that may be absent or not finite, encoded as JSON `null` then (JSON has no NaN or infinity), so a key

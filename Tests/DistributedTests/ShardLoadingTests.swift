@@ -92,16 +92,12 @@ import Testing
         _ = try Self.inputs(dir, layout: .bhsd, dtype: .f64)
         let path = dir + "/in.safetensors"
         let job = DistributedAttentionJob(inputs: .files(q: path, k: path, v: path))
-        let saved = MemoryBudget.current
-        defer { MemoryBudget.current = saved }
-        MemoryBudget.current = MemoryBudget(limitBytes: 1000)
         do {
-            _ = try job.shard(Double.self, rank: 2, ranks: 4)
+            _ = try job.shard(Double.self, rank: 2, ranks: 4, budget: MemoryBudget(limitBytes: 1000))
             Issue.record("a shard over the memory limit was loaded")
         } catch let error as CoreError {
             #expect(error.description.hasPrefix("too large: rank 2's q and key shard (3 keys) needs about"))
         }
-        MemoryBudget.current = saved
         var nothing = job
         nothing.out = nil
         #expect(throws: DistributedError.self) { try nothing.validate() }
@@ -113,5 +109,24 @@ import Testing
             try DistributedAttentionJob.fileRankBytes(
                 [[2, 4, 3, 6], [2, 2, 13, 6], [2, 2, 13, 6]], keys: 3, totalKeys: 13, size: 8)
                 == (2 * 4 * 3 * 6 * 5 + 2 * 2 * 3 * 6 * 2) * 8 + (1 << 22))
+    }
+}
+
+/// The memory a ring rank holds: its shard and the two blocks of the largest shard it receives in turn.
+@Suite struct RingMemoryTests {
+    @Test func ringRanksCountTheirReceiveBuffers() throws {
+        let spec = RandomInputs(batch: 1, heads: 2, queries: 1, keys: 13, headDim: 4)
+        var job = DistributedAttentionJob(inputs: .random(spec))
+        let layout = try ShardLayout(keys: 13, shards: 4)  // 4, 3, 3, 3 keys
+        #expect(job.ringBufferKeys(layout) == 0)
+        job.reduction = .ring
+        #expect(job.ringBufferKeys(layout) == 8)
+        let shapes = [[1, 2, 1, 4], [1, 2, 13, 4], [1, 2, 13, 4]]
+        let plain = try DistributedAttentionJob.fileRankBytes(shapes, keys: 3, totalKeys: 13, size: 8)
+        let ring = try DistributedAttentionJob.fileRankBytes(shapes, keys: 3, totalKeys: 13, size: 8, ringKeys: 8)
+        #expect(ring - plain == 2 * (2 * 4 * 8) * 8)  // k and v, 2 heads x 4 dims per key, 8 keys, 8 bytes
+        let random = try DistributedAttentionJob.randomRankBytes(spec, keys: 3, precision: .f64)
+        let randomRing = try DistributedAttentionJob.randomRankBytes(spec, keys: 3, precision: .f64, ringKeys: 8)
+        #expect(randomRing - random == 2 * 8 * 8 * 8)
     }
 }

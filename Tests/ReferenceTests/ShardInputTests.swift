@@ -77,15 +77,16 @@ import Testing
                 #expect(try reader.read(name) == data)
                 for range in [0..<10, 0..<0, 3..<7, 9..<10] {
                     #expect(
-                        try reader.read(name, axis: 2, range: range).tensor().data == Self.keys(whole, range).data,
+                        try reader.values(name, as: Double.self, slice: (2, range)).tensor.data
+                            == Self.keys(whole, range).data,
                         "\(dtype) \(range)")
                 }
                 // Axis 1 (bshd's sequence axis when the file is (B, S, H, D)).
-                let axis1 = try reader.read(name, axis: 1, range: 1..<3).tensor()
+                let axis1 = try reader.values(name, as: Double.self, slice: (1, 1..<3)).tensor
                 #expect(axis1.shape == [2, 2, 10, 4])
                 #expect(axis1.data[0] == whole.data[40] && axis1.data[80] == whole.data[160])
-                #expect(throws: ReferenceError.self) { try reader.read(name, axis: 2, range: 5..<11) }
-                #expect(throws: ReferenceError.self) { try reader.read(name, axis: 4, range: 0..<1) }
+                #expect(throws: ReferenceError.self) { try reader.values(name, as: Double.self, slice: (2, 5..<11)) }
+                #expect(throws: ReferenceError.self) { try reader.values(name, as: Double.self, slice: (3, 0..<1)) }
             }
             #expect(throws: ReferenceError.self) { try TensorFileReader(path: st).stored("q") }
         }

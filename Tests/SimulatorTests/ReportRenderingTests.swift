@@ -57,7 +57,7 @@ import Testing
         #expect(csv.count == 4 && parseCSVLine(csv[0]) == c.csvHeader)
         #expect(parseCSVLine(csv[2])[2] == "\(c.reports[1].latency.seconds)")
         #expect(c.table.hasPrefix("dgx-h100:2: 16 x H100-SXM5; N=1280000 b=1 n_h=16 n_kv=4 d_h=128 bf16\n"))
-        #expect(c.table.contains("bytes carried per link class") && !c.table.contains("no ring was run"))
+        #expect(c.table.contains("bytes carried per link class") && !c.table.contains("was not run"))
     }
 
     /// Only the strategies asked for run; the speedup column says how to get it when no ring ran.
@@ -65,7 +65,10 @@ import Testing
         let m = try Self.model()
         let alone = try DecodeComparison(model: m, strategies: [.tree(collective: .tree)])
         #expect(alone.speedupMissing && alone.reports.count == 1 && !alone.baselineRun)
-        #expect(alone.table.contains("vs ring: no ring was run; add ring to --strategy, or pass --ring-baseline"))
+        #expect(
+            alone.table.contains(
+                "vs ring: the overlapped ring (this column's baseline) was not run; add ring to --strategy, or pass --ring-baseline"
+            ))
         let withBaseline = try DecodeComparison(model: m, strategies: [.tree(collective: .tree)], ringBaseline: true)
         let ring = try m.run(.ring(overlap: true), recording: false)
         #expect(withBaseline.baselineRun && withBaseline.reports.count == 1)

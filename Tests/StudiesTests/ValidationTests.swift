@@ -112,7 +112,7 @@ import Testing
         #expect(said.first == "shm, 2 ranks: calibrating")
         // A launcher failure stops the campaign with its message.
         #expect(throws: StudyError.self) {
-            _ = try campaign.run(in: work, launch: { _ in throw StudyError.invalidArgument("mpirun failed") })
+            _ = try campaign.run(in: work, launch: { _ in throw StudyError.processFailed("mpirun failed") })
         }
 
         let document = ValidationDocument(

@@ -7,11 +7,11 @@ extension TensorFileReader {
     /// (B, H, S, D) when `swapAxes12`) is read in slabs of about `slabBytes` and decoded from each, so memory is the
     /// result plus one slab, never the file's bytes and a widened copy of them. f32 stays f32 in an f32 computation.
     /// Also returns the number of NaN/Inf values. The tensor must be a float tensor of rank 4 when `swapAxes12`.
-    @_specialize(where S == Double)
-    @_specialize(where S == Float)
     ///
     /// `slice` reads only the indices `range` of one axis (1 or 2) of a rank-4 tensor, every other axis whole: a
     /// distributed rank's keys of K and V, read without the rest of the file.
+    @_specialize(where S == Double)
+    @_specialize(where S == Float)
     public func values<S: AttentionScalar>(
         _ name: String, as _: S.Type, swapAxes12: Bool = false, slice: (axis: Int, range: Range<Int>)? = nil,
         slabBytes: Int = 1 << 22

@@ -2,8 +2,8 @@ import Foundation
 
 /// Reads parts of the tensors in a .npy or .safetensors file without reading the rest: the header is parsed and
 /// checked as strictly as a whole-file read (`NPYFile.index`, `SafetensorsFile.index`), then only the bytes of the
-/// requested slab are read with `pread`. A distributed rank reads its key shard of K and V this way, so the whole
-/// tensor never has to fit in one machine's memory.
+/// requested slab are read with `pread`. A distributed rank reads its key shard of K and V this way (`values(_:as:
+/// swapAxes12:slice:slabBytes:)` with a `slice`), so the whole tensor never has to fit in one machine's memory.
 public struct TensorFileReader: Sendable {
     /// The file being read.
     public let path: String
@@ -59,35 +59,6 @@ public struct TensorFileReader: Sendable {
             dtype: t.dtype, shape: t.shape, bytes: Self.read(path, offset: t.dataOffset, count: t.byteCount))
     }
 
-    /// The slab of tensor `name` whose index along `axis` lies in `range` (every other axis whole): for (B, H, S, D)
-    /// and axis 2, keys `range` of every (batch, head). Reads one contiguous run per index of the leading axes.
-    public func read(_ name: String, axis: Int, range: Range<Int>) throws -> TensorData {
-        let t = try stored(name)
-        guard (0..<t.shape.count).contains(axis) else {
-            throw ReferenceError.shape(
-                "\(path): tensor \(TextEscaping.quoted(name)) of shape \(t.shape) has no axis \(axis)")
-        }
-        guard range.lowerBound >= 0, range.upperBound <= t.shape[axis] else {
-            throw ReferenceError.shape(
-                "\(path): tensor \(TextEscaping.quoted(name)) has \(t.shape[axis]) entries on axis \(axis), asked for \(range)"
-            )
-        }
-        let outer = t.shape[..<axis].reduce(1, *)
-        let inner = t.shape[(axis + 1)...].reduce(t.dtype.byteSize, *)
-        var shape = t.shape
-        shape[axis] = range.count
-        let run = range.count * inner
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(outer * run)
-        if run > 0 {
-            for o in 0..<outer {
-                bytes += try Self.read(
-                    path, offset: t.dataOffset + (o * t.shape[axis] + range.lowerBound) * inner, count: run)
-            }
-        }
-        return try TensorData(dtype: t.dtype, shape: shape, bytes: bytes)
-    }
-
     static func fileSize(_ path: String) throws -> Int {
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -107,20 +78,10 @@ public struct TensorFileReader: Sendable {
         guard fd >= 0 else { throw ReferenceError.file(path: path, problem: String(cString: strerror(errno))) }
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes {
-                pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done))
+        if count > 0 {
+            try bytes.withUnsafeMutableBytes {
+                try readExactly(fd, path: path, into: $0.baseAddress!, count: count, offset: offset)
             }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                throw ReferenceError.file(
-                    path: path,
-                    problem: n < 0
-                        ? String(cString: strerror(errno))
-                        : "truncated: needs \(count) bytes at offset \(offset), file ended after \(done)")
-            }
-            done += n
         }
         return bytes
     }

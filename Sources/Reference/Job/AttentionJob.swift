@@ -39,7 +39,7 @@ public struct AttentionJob: Sendable {
         /// The dV file (.npy), for the backward.
         public var dv: String?
 
-        /// Outputs with only `out`.
+        /// The outputs: `out`, and the LSE and gradient files when given.
         public init(out: String, lse: String? = nil, dq: String? = nil, dk: String? = nil, dv: String? = nil) {
             (self.out, self.lse, self.dq, self.dk, self.dv) = (out, lse, dq, dk, dv)
         }

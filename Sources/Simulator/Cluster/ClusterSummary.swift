@@ -146,7 +146,10 @@ public struct ClusterSummary: Sendable {
                 c.name, g.kind.rawValue, c.gpuCount, g.name, c.serverCount
             )
             (memoryBytes, memoryBandwidthBps, peakFlops) = (g.memoryBytes, g.memoryBandwidth, g.peakFlopsPerSecond)
-            nodes = Dictionary(s.nodeCounts.map { ($0.kind.rawValue, $0.count) }, uniquingKeysWith: +)
+            // Rank endpoints are counted under the device kind (gpu or cpu), as in the table.
+            nodes = Dictionary(
+                s.nodeCounts.map { ($0.kind == .gpu ? g.kind.rawValue : $0.kind.rawValue, $0.count) },
+                uniquingKeysWith: +)
             (fabric, overheads) = (s.fabric, s.overheads)
             linkClasses = s.linkClasses.map {
                 LinkClass(

@@ -53,7 +53,7 @@ extension DecodeComparison {
         var notes = reports.flatMap { r in r.notes.map { "\(r.strategy): \($0)" } }
         if speedupMissing {
             notes.append(
-                "vs ring: no ring was run; add ring to --strategy, or pass --ring-baseline to run it for this column only"
+                "vs ring: the overlapped ring (this column's baseline) was not run; add ring to --strategy, or pass --ring-baseline to run it for this column only"
             )
         }
         if !notes.isEmpty { text += "\n\nnotes:\n" + notes.map { "  " + $0 }.joined(separator: "\n") }

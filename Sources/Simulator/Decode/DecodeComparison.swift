@@ -20,7 +20,8 @@ public struct DecodeComparison: Sendable {
         baselineRun = ringBaseline && !strategies.contains(.ring(overlap: true))
     }
 
-    /// Whether the speedup column is empty because no ring ran (neither asked for nor run as a baseline).
+    /// Whether the speedup column is empty because the overlapped ring (its baseline) did not run: neither asked for
+    /// nor run as a baseline.
     public var speedupMissing: Bool { reports.allSatisfy { $0.speedupVsRing == nil } }
 
     /// Whether the step has a backward (its columns and keys are added then).
