@@ -15,10 +15,12 @@ build: setup
 demo: build
 	$(BIN) demo
 
-# Every test. The build must print no warning (scripts/build-checked.sh), the sources must be swift-format clean, and
-# every public declaration of the libraries documented with no broken DocC link (scripts/check-docs.sh).
+# Every test. The debug and release builds of every target and test must print no warning (scripts/build-checked.sh),
+# the sources must be swift-format clean, and every public declaration of the libraries documented with no broken DocC
+# link (scripts/check-docs.sh).
 test: setup
 	bash scripts/build-checked.sh --build-tests
+	bash scripts/build-checked.sh -c release --build-tests -Xswiftc -enable-testing
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Examples
 	bash scripts/check-docs.sh
 	$(SWIFT) test --skip-build
@@ -44,7 +46,7 @@ docs: setup
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Examples
 
-# Zero warnings in the release build of every target and test too (make test checks the debug build).
+# The two warning checks of make test alone.
 warnings: setup
 	bash scripts/build-checked.sh --build-tests
 	bash scripts/build-checked.sh -c release --build-tests -Xswiftc -enable-testing
