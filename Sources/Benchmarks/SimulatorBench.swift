@@ -60,16 +60,15 @@ public enum SimulatorBench {
     }
 
     /// Simulates a ring all-reduce of `bytes` over `gpus` GPUs (dgx-h100 servers of 8); `progress` gets the events
-    /// handled so far, their expected total and the simulated time, every million events.
+    /// handled so far, their expected total (`ExecutionEstimate.events`) and the simulated time, every second.
     public static func ringAllReduce(
         gpus: Int, bytes: Double,
         progress: ((_ events: Int, _ expected: Double, _ now: SimTime) -> Void)? = nil
     ) throws -> RingAllReduce {
         let cluster = try ClusterPreset.dgxH100(servers: gpus / 8).build()
         let collective = try Collective(.allreduce, algorithm: .ring, bytes: bytes)
-        let expected = Double(2 * (gpus - 1) * gpus * 2)
         let start = Date()
-        let report = try collective.run(on: cluster, progress: { events, now in progress?(events, expected, now) })
+        let report = try collective.run(on: cluster, progress: progress)
         return RingAllReduce(gpus: gpus, report: report, seconds: Date().timeIntervalSince(start))
     }
 

@@ -77,7 +77,16 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     }
 
     func run() throws {
-        let summary = try job().run()
+        var job = try job()
+        // Progress of runs longer than 5 s, on a terminal only (a pipe or a log gets the one result or error line).
+        if isatty(STDERR_FILENO) == 1 {
+            job.progress = { fraction, left in
+                let eta = left.map { String(format: ", ETA %.0f s", $0) } ?? ""
+                FileHandle.standardError.write(
+                    Data(String(format: "attention: %.0f%% of the estimated work%@\n", fraction * 100, eta).utf8))
+            }
+        }
+        let summary = try job.run()
         for warning in summary.warnings { printWarning(warning) }
         if timings {
             let peak = HostMachine.peakResidentSetText ?? "unknown"

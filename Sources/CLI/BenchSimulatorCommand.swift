@@ -58,10 +58,7 @@ struct BenchSimulatorCommand: ParsableCommand {
         print("simulating ring all-reduce of \(formatBytes(size)) over \(gpus) GPUs (dgx-h100:\(gpus / 8)) ...")
         let progress = ProgressLines(title: "  ... ring all-reduce")
         let ring = try SimulatorBench.ringAllReduce(gpus: gpus, bytes: size) { events, expected, now in
-            progress.say(
-                String(
-                    format: "%.1fM events (~%.0f%%), simulated %@", Double(events) / 1e6,
-                    100 * Double(events) / expected, now.description))
+            progress.sayEvents("", events, of: expected, simulated: now.description)
         }
         print(ring.text(baseline: heap.heap.rate))
         let counts = try decodeCounts()

@@ -20,7 +20,7 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
 
     @Option(help: "Golden folder (with manifest.json).") var golden: String
     @Option(help: "Results folder or .safetensors file.") var results: String
-    @Option(help: "Write a JSON report here.") var json: String?
+    @Option(help: "Write a JSON report here ('-' or /dev/stdout: standard output).") var json: String?
     @Option(help: "auto, bhsd or bshd.") var layout: GoldenChecker.Layout = .auto
     @Option(help: "auto, e or 2.") var lseBase: GoldenChecker.LSEBase = .auto
     @Option(help: "Only cases whose name contains this text.") var cases: String?
@@ -29,7 +29,11 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
 
     func run() throws {
         // The report's location is checked (and reserved) before the check runs.
-        let report = try json.map { try AtomicOutputs([$0]) }
+        let report = try json.map {
+            try AtomicOutputs(
+                [$0], inputs: AtomicOutputs.filesIn([golden, results, golden + "/manifest.json"]),
+                standardOutput: true)
+        }
         defer { report?.discard() }
         var checker = GoldenChecker(goldenFolder: golden, results: results)
         checker.layout = layout

@@ -28,7 +28,9 @@ struct ReproducePaperCommand: ParsableCommand, MemoryBoundedCommand {
     func run() throws {
         let dir = AtomicOutputs.parent(out)
         // The markdown and its plots appear together at the end (temporary names until all are written), or not at all.
-        let outputs = try AtomicOutputs([out], createFolders: true)
+        let outputs = try AtomicOutputs(
+            [out] + PaperReproduction.fileNames.map { (dir as NSString).appendingPathComponent($0) },
+            createFolders: true)
         defer { outputs.discard() }
         let reproduction = PaperReproduction()
         let bar = ProgressBar(title: "reproduce-paper", enabled: !quiet)

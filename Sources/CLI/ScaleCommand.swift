@@ -47,8 +47,9 @@ struct ScaleCommand: ParsableCommand {
 
     func run() throws {
         let c = try configuration()
-        let markdown = (out as NSString).appendingPathComponent("scale.md")
-        let outputs = try AtomicOutputs([markdown], createFolders: true)
+        // Every output (the markdown, the CSV and each plot) is checked and reserved before the study runs.
+        let outputs = try AtomicOutputs(
+            ScaleStudy.fileNames(c).map { (out as NSString).appendingPathComponent($0) }, createFolders: true)
         defer { outputs.discard() }
         let bar = ProgressBar(title: "scale", enabled: !quiet)
         defer { bar.close() }

@@ -38,7 +38,9 @@ struct SimulateCollectiveCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(name: .long, help: "table, json or csv.")
     var format: SimulateFormat = .table
 
-    @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON here.")
+    @Option(
+        name: .long,
+        help: "Write a Chrome/Perfetto trace JSON here (- or /dev/stdout: standard output, instead of the report).")
     var trace: String?
 
     @OptionGroup var memory: MemoryOptions
@@ -50,7 +52,9 @@ struct SimulateCollectiveCommand: ParsableCommand, MemoryBoundedCommand {
 
     func run() throws {
         // The trace's location is checked (and reserved) before the simulation runs.
-        let traceFile = try trace.map { try AtomicOutputs([$0]) }
+        let traceFile = try trace.map {
+            try AtomicOutputs([$0], inputs: [clusterOptions.cluster], standardOutput: true)
+        }
         defer { traceFile?.discard() }
         let cluster = try clusterOptions.load()
         let collective = try Collective(
@@ -61,6 +65,8 @@ struct SimulateCollectiveCommand: ParsableCommand, MemoryBoundedCommand {
             try traceFile.write([UInt8](try report.trace(on: cluster).jsonData()), to: path)
             try traceFile.commit()
         }
+        // A trace on standard output is the command's output: the report is not printed after it.
+        if let trace, AtomicFile.isStandardOutput(trace) { return }
         switch format {
         case .table: print(report.table)
         case .json: print(try report.json())

@@ -45,7 +45,11 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
             visibility: .hidden))
     var noRingBaseline = false
 
-    @Option(name: .long, help: "Write a Chrome/Perfetto trace JSON of every strategy here.")
+    @Option(
+        name: .long,
+        help:
+            "Write a Chrome/Perfetto trace JSON of every strategy here (- or /dev/stdout: standard output, instead of the report)."
+    )
     var trace: String?
 
     @Option(
@@ -78,7 +82,9 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
 
     func run() throws {
         // The trace's location is checked (and reserved) before the simulation runs.
-        let traceFile = try trace.map { try AtomicOutputs([$0]) }
+        let traceFile = try trace.map {
+            try AtomicOutputs([$0], inputs: [clusterOptions.cluster], standardOutput: true)
+        }
         defer { traceFile?.discard() }
         let cluster = try clusterOptions.load()
         let w = workloadOptions
@@ -94,14 +100,15 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         let comparison = try DecodeComparison(
             model: model, strategies: strategies, recording: trace != nil,
             ringBaseline: ringBaseline
-        ) { strategy, events, now in
-            progress.say(
-                String(format: "%@: %.1fM events, simulated %@", "\(strategy)", Double(events) / 1e6, now.description))
+        ) { strategy, events, expected, now in
+            progress.sayEvents("\(strategy): ", events, of: expected, simulated: now.description)
         }
         if let path = trace, let traceFile {
             try traceFile.write([UInt8](try comparison.trace().jsonData()), to: path)
             try traceFile.commit()
         }
+        // A trace on standard output is the command's output: the report is not printed after it.
+        if let trace, AtomicFile.isStandardOutput(trace) { return }
         switch format {
         case .table: print(comparison.table)
         case .json: print(try comparison.json())

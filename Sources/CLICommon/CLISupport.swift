@@ -42,10 +42,15 @@ public func parseNumbers(_ text: String, _ option: String) throws -> [Double] {
     }
 }
 
-/// Parses a comma-separated list of integers (cache lengths, cumulative sequence lengths).
+/// Parses a comma-separated list of decimal integers (cache lengths, cumulative sequence lengths): exact, in Int's
+/// range, no fractions, exponents or hexadecimal (`8.0`, `1e3` and `0x0` are refused).
 public func parseIntegers(_ text: String, _ option: String) throws -> [Int] {
-    try parseNumbers(text, option).map { value -> Int in
-        guard let n = Int(exactly: value) else { throw CLIError("\(option) needs integers, got \(value)") }
+    guard !text.isEmpty else { throw CLIError("\(option) needs comma-separated integers, got ''") }
+    return try text.split(separator: ",", omittingEmptySubsequences: false).map { item -> Int in
+        let trimmed = item.trimmingCharacters(in: .whitespaces)
+        guard let n = Int(trimmed) else {
+            throw CLIError("\(option) needs comma-separated decimal integers, got \(TextEscaping.quoted(trimmed))")
+        }
         return n
     }
 }

@@ -56,7 +56,11 @@ public struct DistributedAttentionJob: Sendable {
         let outputs: AtomicOutputs? = try comm.agree {
             guard comm.rank == 0 else { return nil }
             for path in [out, lse].compactMap({ $0 }) { try TensorFiles.checkOutputType(path) }
-            return try AtomicOutputs([out, lse, report].compactMap { $0 })
+            var inputs: [String] = []
+            if case .files(let q, let k, let v) = self.inputs {
+                inputs = [q, k, v] + [problem.maskPath].compactMap { $0 }
+            }
+            return try AtomicOutputs([out, lse, report].compactMap { $0 }, inputs: inputs, standardOutput: true)
         }
         defer { outputs?.discard() }
         let (loaded, warnings) = try comm.agree { try loadShard(rank: comm.rank, ranks: comm.size) }
@@ -132,7 +136,7 @@ public struct DistributedAttentionJob: Sendable {
         _: S.Type, rank: Int, ranks: Int, budget: MemoryBudget = .current
     ) throws -> (RankShard<S>, [String]) {
         let inputs: AttentionInputs<S>, layout: ShardLayout
-        var warnings: [String] = []
+        var bad = [0, 0, 0]
         switch self.inputs {
         case .random(let spec):
             layout = try ShardLayout(keys: spec.keys, shards: ranks)
@@ -161,11 +165,33 @@ public struct DistributedAttentionJob: Sendable {
             let swap = problem.layout.swapsAxes
             let read = try files.values(as: S.self, swap: [swap, swap, swap], keys: range, keyAxis: axis)
             let t = read.tensors
-            warnings = read.warnings
+            bad = read.bad
             inputs = try AttentionInputs(q: t[0], k: t[1], v: t[2])
         }
         let options = try problem.options(
             batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: layout.keys)
+        // The rank's work over every run (warmup and timed), against the time left (`TimeBudget.current`).
+        var work = AttentionWork(
+            batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: layout.ranges[rank].count,
+            headDim: inputs.headDim, valueDim: inputs.valueDim)
+        let runs = Double(warmup + repeats)
+        (work.flops, work.elements, work.loops) = (work.flops * runs, work.elements * runs, work.loops * runs)
+        try work.check(for: "rank \(rank)'s \(warmup + repeats) runs")
+        // q's NaN/Inf everywhere; the shard's k and v only at keys some query sees (`InputWarnings`).
+        let propagation = "in unmasked positions they propagate to the output"
+        var warnings = InputWarnings.line("q", bad[0], propagation)
+        if bad[1] > 0 || bad[2] > 0 {
+            let rule = try ScoreRule(
+                options: options, batch: inputs.batch, queryHeads: inputs.queryHeads, queries: inputs.queries,
+                keys: layout.keys, headDim: inputs.headDim)
+            for (index, role, t) in [(1, "k", inputs.k), (2, "v", inputs.v)] where bad[index] > 0 {
+                let seen = InputWarnings.visibleBad(
+                    shape: t.shape, keyOffset: layout.ranges[rank].lowerBound, rule: rule,
+                    queryHeads: inputs.queryHeads
+                ) { !t.data[$0].isFinite }
+                warnings += InputWarnings.line(role, seen, propagation)
+            }
+        }
         return (try RankShard(inputs: inputs, layout: layout, rank: rank, options: options), warnings)
     }
 

@@ -32,8 +32,10 @@ struct MPIAttentionCommand: ParsableCommand, MemoryBoundedCommand {
     @OptionGroup var problem: AttentionOptionGroup
     @Option(help: "Output file (.npy or .safetensors), written by rank 0.") var out: String?
     @Option(help: "LSE output file (.npy or .safetensors), written by rank 0.") var lse: String?
-    @Option(help: "Write per-rank, per-phase wall times (MPI_Wtime) and bytes sent as JSON here (rank 0).") var report:
-        String?
+    @Option(
+        help:
+            "Write per-rank, per-phase wall times (MPI_Wtime) and bytes sent as JSON here (rank 0; - for standard output)."
+    ) var report: String?
     @Option(
         name: .customLong("repeat"), help: "Timed runs (after --warmup untimed ones); the report gives min/median/max.")
     var repeats: Int = 1

@@ -13,9 +13,25 @@ struct TreeAttnMPI: ParsableCommand {
         subcommands: [MPIAttentionCommand.self, CalibrateCommand.self, ValidateCommand.self, MPIBenchCommand.self])
 
     /// The one error path (`ErrorReport.run`). Under mpirun every rank agrees on the error before reporting it
-    /// (`Communicator.agree`), so only rank 0 prints the line; every rank exits 2.
+    /// (`Communicator.agree`), so only rank 0 prints the line; every rank exits 2. An error in the options comes
+    /// before `MPI_Init`: every rank finds the same one, rank 0 prints it, and all meet at a barrier before they
+    /// exit, so mpirun (which ends the job when a rank exits non-zero) cannot cut rank 0 off before its line is out.
     static func main() {
-        if let rank = launcherRank, rank != 0 { ErrorReport.silent = true }
+        if let rank = launcherRank {
+            if rank != 0 { ErrorReport.silent = true }
+            do {
+                _ = try parseAsRoot()
+            } catch  where exitCode(for: error) != .success {
+                if rank == 0 {
+                    FileHandle.standardError.write(Data("Error: \(ErrorReport.errorLine(error, Self.self))\n".utf8))
+                }
+                if let comm = try? Communicator() {
+                    try? comm.barrier()
+                    comm.finalize()
+                }
+                Foundation.exit(2)
+            } catch {}  // help and other clean exits: printed below, as without mpirun
+        }
         ErrorReport.run(Self.self)
     }
 
@@ -35,9 +51,13 @@ struct TreeAttnMPI: ParsableCommand {
 /// they come from `Communicator.agree`.
 func withCommunicator(_ body: (Communicator) throws -> Void) throws {
     let comm = try Communicator()
+    if comm.rank == 0 { reportTermination(ranks: comm.size) }
     do {
         try body(comm)
     } catch {
+        // The job's own error is its one line: a SIGTERM from mpirun after it (another rank exited 2 first) says
+        // nothing more.
+        signal(SIGTERM, SIG_DFL)
         if comm.rank == 0 {
             FileHandle.standardError.write(Data("Error: \(ErrorReport.errorLine(error, TreeAttnMPI.self))\n".utf8))
         }
@@ -45,5 +65,21 @@ func withCommunicator(_ body: (Communicator) throws -> Void) throws {
         comm.finalize()
         throw ExitCode(2)
     }
+    signal(SIGTERM, SIG_DFL)
     comm.finalize()
+}
+
+/// The line rank 0 prints when mpirun stops it (SIGTERM) because another rank died: Open MPI 4.1 has no ULFM, so no
+/// rank learns which one died or why; mpirun's own exit status (137 for a SIGKILL) is the job's.
+nonisolated(unsafe) private var terminationLine: [UInt8] = []
+
+/// Installs the SIGTERM handler of rank 0: one `Error:` line (written with `write(2)`, safe in a handler), then exit 2.
+private func reportTermination(ranks: Int) {
+    terminationLine = Array(
+        "Error: the MPI job was stopped by its launcher: another of its \(ranks) ranks ended (killed, or exited) before the job finished (mpirun's own message names it; Open MPI 4.1 has no ULFM to tell the other ranks)\n"
+            .utf8)
+    signal(SIGTERM) { _ in
+        terminationLine.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+        _exit(2)
+    }
 }

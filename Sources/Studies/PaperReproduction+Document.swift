@@ -186,14 +186,18 @@ extension PaperReproduction {
         md.append(summaryDiscussion(fig3: fig3, tables: tables))
         md.append("")
 
-        let files = [
-            ("paper-fig3-latency.svg", try figure3LatencyPlot(fig3).render()),
-            ("paper-fig3-speedup.svg", try figure3SpeedupPlot(fig3).render()),
-            ("paper-tables-speedup.svg", try tablesPlot(tables).render()),
-            ("paper-memory.svg", try memoryPlot(gaps).render()),
+        let plots = [
+            try figure3LatencyPlot(fig3).render(), try figure3SpeedupPlot(fig3).render(),
+            try tablesPlot(tables).render(), try memoryPlot(gaps).render(),
         ]
-        return Output(markdown: md.joined(separator: "\n"), files: files)
+        return Output(markdown: md.joined(separator: "\n"), files: Array(zip(Self.fileNames, plots)))
     }
+
+    /// The plots `document` writes next to the markdown, in order (known before it runs, so a command can check and
+    /// reserve every output path before any work).
+    public static let fileNames = [
+        "paper-fig3-latency.svg", "paper-fig3-speedup.svg", "paper-tables-speedup.svg", "paper-memory.svg",
+    ]
 
     // MARK: Plots
 

@@ -178,6 +178,16 @@ public enum ScaleStudy {
         return files
     }
 
+    /// The names `files` returns for `c` (known before the study runs, so a command can check and reserve every
+    /// output path before any work).
+    public static func fileNames(_ c: Configuration) -> [String] {
+        var names = ["scale.md", "scale/scale.csv"] + c.sequenceLengths.map { "scale/latency-\(si($0)).svg" }
+        if c.strategies.contains(.tree(collective: .tree)) && c.strategies.contains(.ring(overlap: true)) {
+            names.append("scale/speedup.svg")
+        }
+        return names
+    }
+
     static func time(_ t: SimTime?) -> String { t?.description ?? "-" }
 
     static func markdown(_ c: Configuration, _ points: [Point], plots: [String]) -> String {

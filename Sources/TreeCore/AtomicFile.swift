@@ -65,9 +65,56 @@ public enum AtomicFile {
         }
     }
 
+    /// Whether `path` names standard output as the command line spells it: `-` or `/dev/stdout` (written directly,
+    /// never renamed over; only where a command documents it, for JSON and traces).
+    public static func isStandardOutput(_ path: String) -> Bool { path == "-" || path == "/dev/stdout" }
+
+    /// Refuses an output path before any work: an empty one, and one that exists and is not a regular file (a
+    /// device node, FIFO, socket or folder, followed through symlinks), which the rename of a finished temporary would
+    /// replace.
+    public static func checkDestination(_ path: String) throws {
+        guard !path.isEmpty else { throw CoreError.invalidOption("an output path is empty") }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }  // absent (or unreachable: the write reports that)
+        let kind: String
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: kind = "a folder"
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
+        }
+        throw CoreError.file(
+            path: path,
+            problem: "is \(kind), expected a regular file (outputs are written next to it and renamed over it)")
+    }
+
+    /// Refuses outputs that are one of the command's inputs (the same file after resolving `.`, `..` and symlinks,
+    /// or the same inode through a hard link), before any work.
+    public static func checkNotInputs(_ outputs: [String], inputs: [String]) throws {
+        func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+            var info = stat()
+            return stat(path, &info) == 0 ? (UInt64(info.st_dev), UInt64(info.st_ino)) : nil
+        }
+        let inputIDs = inputs.map { (path: $0, resolved: AtomicOutputs.resolvedPath($0), id: identity($0)) }
+        for output in outputs where !isStandardOutput(output) {
+            let resolved = AtomicOutputs.resolvedPath(output), id = identity(output)
+            if let input = inputIDs.first(where: {
+                $0.resolved == resolved || ($0.id != nil && id != nil && $0.id! == id!)
+            }) {
+                throw CoreError.invalidOption(
+                    "output \(output) is also an input of this command (\(input.path)): write the output elsewhere")
+            }
+        }
+    }
+
     /// Writes `bytes` to `path` atomically: into a temporary next to it, then renamed into place, replacing any file
-    /// there. Throws `CoreError.file` when the folder does not exist or the write or rename fails.
+    /// there. Throws `CoreError.file` when the folder does not exist, `path` exists and is not a regular file
+    /// (`checkDestination`), or the write or rename fails.
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        try checkDestination(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var isDir: ObjCBool = false

@@ -2,21 +2,31 @@ import Foundation
 
 /// Output files that belong together, written all or nothing.
 ///
-/// `init` checks every destination before any work: distinct after resolving `.`, `..` and symlinks, not an existing
-/// folder, in a folder that exists (or is created with `createFolders`) and is writable, proved by creating the
-/// temporary file there (`.treeattn-tmp-PID-N-NAME`, see `AtomicFile`). `write` fills the temporaries; `commit`
-/// renames them into place only once all are written. `discard` (also called on deinit) removes every temporary and
-/// every folder `init` created, so a failure before `commit` leaves no final file.
+/// `init` checks every destination before any work: not empty, distinct after resolving `.`, `..` and symlinks, not
+/// one of the command's `inputs`, not an existing folder, device node, FIFO or socket (`AtomicFile.checkDestination`),
+/// in a folder that exists (or is created with `createFolders`) and is writable, proved by creating the temporary file
+/// there (`.treeattn-tmp-PID-N-NAME`, see `AtomicFile`). `write` fills the temporaries; `commit` renames them into
+/// place only once all are written. `discard` (also called on deinit) removes every temporary and every folder `init`
+/// created, so a failure before `commit` leaves no final file. With `standardOutput`, `-` and `/dev/stdout` mean
+/// standard output: written directly at `commit`, never renamed over.
 public final class AtomicOutputs {
     private var temporaries: [(temporary: String, final: String, resolved: String)] = []
     private var createdFolders: [String] = []
     private let createFolders: Bool
+    private let standardOutput: Bool
+    private var stdoutBytes: [UInt8]? = nil
     private var finished = false
 
-    /// Checks and reserves `files` (more may be added by `write`); `createFolders` creates missing folders.
-    public init(_ files: [String], createFolders: Bool = false) throws {
+    /// Checks and reserves `files` (more may be added by `write`); `createFolders` creates missing folders; `inputs`
+    /// are the command's input files, which no output may be; `standardOutput` lets `-` and `/dev/stdout` name
+    /// standard output.
+    public init(
+        _ files: [String], createFolders: Bool = false, inputs: [String] = [], standardOutput: Bool = false
+    ) throws {
         self.createFolders = createFolders
+        self.standardOutput = standardOutput
         do {
+            try AtomicFile.checkNotInputs(files, inputs: inputs)
             for f in files { try reserve(f) }
         } catch {
             discard()
@@ -39,6 +49,19 @@ public final class AtomicOutputs {
         return String(cString: r) + "/" + url.lastPathComponent
     }
 
+    /// The files `paths` name, a folder standing for the regular files directly in it (the inputs of a command that
+    /// reads folders, such as a golden suite and its results).
+    public static func filesIn(_ paths: [String]) -> [String] {
+        paths.flatMap { path -> [String] in
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+                return [path]
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            return names.sorted().map { (path as NSString).appendingPathComponent($0) }
+        }
+    }
+
     /// The folder holding `path`: "." for a bare name, "/" at the root (trailing slashes ignored).
     public static func parent(_ path: String) -> String {
         var p = path
@@ -48,12 +71,13 @@ public final class AtomicOutputs {
     }
 
     private func reserve(_ path: String) throws {
+        if standardOutput && AtomicFile.isStandardOutput(path) {
+            stdoutBytes = stdoutBytes ?? []
+            return
+        }
+        try AtomicFile.checkDestination(path)
         let folder = Self.parent(path)
         try makeFolder(folder, for: path)
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw CoreError.file(path: path, problem: "is a folder, expected a file")
-        }
         let resolved = Self.resolvedPath(path)
         if let other = temporaries.first(where: { $0.resolved == resolved }) {
             throw CoreError.invalidOption(
@@ -83,6 +107,10 @@ public final class AtomicOutputs {
     /// Writes the contents of `path` (reserved by `init`, or reserved now) to its temporary.
     public func write(_ bytes: [UInt8], to path: String) throws {
         do {
+            if standardOutput && AtomicFile.isStandardOutput(path) {
+                stdoutBytes = bytes
+                return
+            }
             if !temporaries.contains(where: { $0.final == path }) { try reserve(path) }
             let tmp = temporaries.first(where: { $0.final == path })!.temporary
             unlink(tmp)
@@ -106,6 +134,10 @@ public final class AtomicOutputs {
         }
         temporaries = []
         finished = true
+        if let stdoutBytes {
+            FileHandle.standardOutput.write(
+                Data(stdoutBytes + (stdoutBytes.last == 10 || stdoutBytes.isEmpty ? [] : [10])))
+        }
     }
 
     /// Removes the temporaries and the folders `init` created (nothing after `commit`).
@@ -133,9 +165,13 @@ public final class AtomicFolder {
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.path = path
+        guard !path.isEmpty else { throw CoreError.invalidOption("an output folder path is empty") }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw CoreError.file(path: path, problem: "exists and is not a directory") }
+            guard isDir.boolValue else {
+                throw CoreError.file(
+                    path: path, problem: "exists and is not a folder (an output folder must be new or empty)")
+            }
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
             guard entries.isEmpty else {
                 throw CoreError.file(

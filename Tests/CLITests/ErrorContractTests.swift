@@ -96,7 +96,7 @@ import Testing
             contains: "missing.npy: no such file")
         CLI.expectOneLineError(
             try CLI.run(["golden", "--suite", "tree", "--out", file]),
-            contains: "\(file): exists and is not a directory")
+            contains: "\(file): exists and is not a folder")
         CLI.expectOneLineError(
             try CLI.run(["random-inputs", "--out", file]), contains: "\(file): exists and is not a directory")
         CLI.expectOneLineError(

@@ -1,4 +1,5 @@
 import Testing
+import TreeCore
 
 @testable import Simulator
 
@@ -157,16 +158,60 @@ import Testing
         let cluster = try fullyConnected(8, bandwidth: 10e9, latency: .microseconds(1))
         let ring = try Collective(.allreduce, algorithm: .ring, bytes: 1e6).phases(
             ranks: 8, serverGroups: cluster.serverGroups)
-        // 8 ranks x 14 steps: 112 sends plus reductions; 10 kB holds 78 records.
+        // 8 ranks x 14 steps: 112 sends plus 56 reductions; 20 kB holds 156 records (and the run's own state, about
+        // 17 kB).
         #expect(throws: CoreError.self) {
-            _ = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 10_000)).run(ring, on: cluster)
+            _ = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 20_000)).run(ring, on: cluster)
         }
         let recorded = try Execution(recording: true, memoryBudget: MemoryBudget(limitBytes: 1 << 30)).run(
             ring, on: cluster)
         #expect(recorded.transfers.count == 112)
         // Without recording nothing is held per message, and the small budget does not apply.
-        let plain = try Execution(recording: false, memoryBudget: MemoryBudget(limitBytes: 10_000)).run(
+        let plain = try Execution(recording: false, memoryBudget: MemoryBudget(limitBytes: 20_000)).run(
             ring, on: cluster)
         #expect(plain.makespan == recorded.makespan)
+        // The run's own state (flows per link, processes and messages in flight per lane) is estimated too.
+        #expect(throws: CoreError.self) {
+            _ = try Execution(memoryBudget: MemoryBudget(limitBytes: 1000)).run(ring, on: cluster)
+        }
+    }
+
+    /// Issue 24: a run's events are estimated from its programs before it starts (the ring's 2 x 8 x 7 sends make 224
+    /// events, its 56 reductions 56 more), and refused when they cannot be handled in the time left.
+    @Test func runsOverTheTimeLimitAreRefusedBeforeRunning() throws {
+        let cluster = try fullyConnected(8, bandwidth: 10e9, latency: .microseconds(1))
+        let ring = try Collective(
+            .allreduce, algorithm: .ring, bytes: 1e6, options: CollectiveOptions(reductionSecondsPerByte: 1e-12)
+        ).phases(
+            ranks: 8, serverGroups: cluster.serverGroups)
+        let estimate = ExecutionEstimate(ring, links: cluster.network.links.count)
+        #expect(estimate.messages == 112)
+        #expect(estimate.events == 2 * 112 + 56)
+        let result = try Execution().run(ring, on: cluster)
+        #expect(result.messages == 112)
+        #expect(Double(result.events) <= estimate.events)
+        let tight = TimeBudget(limitSeconds: estimate.seconds / 2)
+        #expect(throws: CoreError.self) { _ = try Execution(timeBudget: tight).run(ring, on: cluster) }
+    }
+
+    /// The watchdog stops a run between events; `Execution` turns that into an error, never a partial result.
+    @Test func theWatchdogStopsARun() throws {
+        let cluster = try fullyConnected(8, bandwidth: 10e9, latency: .microseconds(1))
+        let ring = try Collective(.allreduce, algorithm: .ring, bytes: 1e6).phases(
+            ranks: 8, serverGroups: cluster.serverGroups)
+        var sim = Simulation(
+            NetworkModel(
+                network: FlowScheduler(network: cluster.network),
+                observer: try Executor(devices: cluster.gpus, phases: ring)))
+        sim.watchdogInterval = 10
+        sim.watchdog = { $0.eventsHandled < 50 }
+        sim.handler.observer.start(network: &sim.handler.network, queue: &sim.queue)
+        sim.run()
+        #expect(sim.stoppedByWatchdog)
+        #expect(sim.eventsHandled == 50)
+        // An expired budget: the run stops at its first check with one line naming the limit.
+        var expired = TimeBudget(limitSeconds: 1)
+        expired.startNanoseconds = 0
+        #expect(throws: CoreError.self) { _ = try Execution(timeBudget: expired).run(ring, on: cluster) }
     }
 }

@@ -119,6 +119,7 @@ struct ReproductionTests {
         let b = try PaperReproduction().document()
         #expect(a.markdown == b.markdown)
         #expect(a.files.map(\.name) == b.files.map(\.name))
+        #expect(a.files.map(\.name) == PaperReproduction.fileNames)
         for (x, y) in zip(a.files, b.files) {
             #expect(x.contents == y.contents)
             #expect(XMLCheck.parse(x.contents).error == nil, "\(x.name)")

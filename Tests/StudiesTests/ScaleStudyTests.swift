@@ -37,6 +37,8 @@ struct ScaleStudyTests {
         let files = try ScaleStudy.files(c, points)
         #expect(
             try ScaleStudy.files(c, try ScaleStudy.run(c)).map(\.contents) == files.map(\.contents), "deterministic")
+        // The names a command reserves before the study runs are the files it writes.
+        #expect(Set(ScaleStudy.fileNames(c)) == Set(files.map(\.name)))
         let md = try #require(files.first { $0.name == "scale.md" }).contents
         let csv = try #require(files.first { $0.name == "scale/scale.csv" }).contents.split(separator: "\n").map {
             parseCSVLine(String($0))

@@ -110,3 +110,59 @@ import TreeCore
         #endif
     }
 }
+
+/// Issue 24: the time budget, output paths that are not regular files or are inputs, and standard output.
+@Suite struct TimeAndDestinationTests {
+    @Test func durationsParseAndEstimatesOverTheLimitAreRefused() throws {
+        #expect(try TimeBudget(parsing: "90").limitSeconds == 90)
+        #expect(try TimeBudget(parsing: "10m").limitSeconds == 600)
+        #expect(try TimeBudget(parsing: "1.5h").limitSeconds == 5400)
+        #expect(try TimeBudget(parsing: "250ms").limitSeconds == 0.25)
+        for bad in ["", "0", "-1s", "nan", "1e300h", "soon"] {
+            #expect(throws: CoreError.self) { try TimeBudget(parsing: bad) }
+        }
+        let budget = TimeBudget(limitSeconds: 60)
+        try budget.check(59, for: "x")
+        #expect(
+            throws: CoreError.tooLarge(
+                "x would take about 2.0 min (why), more than the 60.0 s time limit (--max-time to change it)")
+        ) {
+            try budget.check(120, for: "x", detail: "why")
+        }
+        var expired = TimeBudget(limitSeconds: 1)
+        expired.startNanoseconds = 0
+        #expect(expired.expired)
+        #expect(throws: CoreError.self) { try expired.checkDeadline(for: "x", done: "half") }
+        #expect(TimeBudget.format(0.5) == "500 ms" && TimeBudget.format(3 * 86_400) == "3.0 days")
+    }
+
+    @Test func specialFilesEmptyPathsAndInputsAreRefusedAsOutputs() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("treecore-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkfifo(dir + "/fifo", 0o600) == 0)
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: false)
+        #expect(FileManager.default.createFile(atPath: dir + "/in", contents: Data([1, 2, 3])))
+        #expect(link(dir + "/in", dir + "/hard") == 0)
+        #expect(throws: CoreError.self) { try AtomicFile.checkDestination(dir + "/fifo") }
+        #expect(throws: CoreError.self) { try AtomicFile.checkDestination(dir + "/sub") }
+        #expect(throws: CoreError.self) { try AtomicFile.checkDestination("") }
+        #expect(throws: CoreError.self) { try AtomicFile.write([1], to: dir + "/fifo") }
+        #expect(throws: CoreError.self) { _ = try AtomicOutputs([dir + "/fifo"]) }
+        #expect(throws: CoreError.self) { _ = try AtomicOutputs([""]) }
+        #expect(throws: CoreError.self) { _ = try AtomicFolder(dir + "/fifo") }
+        // An input, by another spelling or through a hard link.
+        #expect(throws: CoreError.self) { _ = try AtomicOutputs([dir + "/sub/../in"], inputs: [dir + "/in"]) }
+        #expect(throws: CoreError.self) { _ = try AtomicOutputs([dir + "/hard"], inputs: [dir + "/in"]) }
+        try AtomicFile.checkDestination(dir + "/in")
+        try AtomicFile.checkDestination(dir + "/new")
+        var info = stat()
+        #expect(stat(dir + "/fifo", &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/in")) == Data([1, 2, 3]))
+        // `-` is standard output only where a command allows it; otherwise it is a file named "-".
+        let stdout = try AtomicOutputs(["-"], standardOutput: true)
+        try stdout.write([], to: "-")
+        try stdout.commit()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["fifo", "hard", "in", "sub"])
+    }
+}

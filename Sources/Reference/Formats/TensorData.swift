@@ -70,6 +70,25 @@ public struct TensorData: Equatable, Sendable {
     /// Number of elements.
     public var count: Int { bytes.count / dtype.byteSize }
 
+    /// Every element of an integer tensor (i64, i32, u8, bool) exactly, whatever its magnitude; nil for a float dtype.
+    public func integers() -> [Int]? {
+        let size = dtype.byteSize
+        return bytes.withUnsafeBytes { raw -> [Int]? in
+            switch dtype {
+            case .i64:
+                return (0..<count).map {
+                    Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * size, as: Int64.self)))
+                }
+            case .i32:
+                return (0..<count).map {
+                    Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * size, as: Int32.self)))
+                }
+            case .u8, .bool: return (0..<count).map { Int(raw[$0]) }
+            case .f64, .f32, .f16, .bf16: return nil
+            }
+        }
+    }
+
     /// Every element as an exact f64 (all supported types convert exactly).
     public func doubles() -> [Double] {
         var out = [Double](repeating: 0, count: count)

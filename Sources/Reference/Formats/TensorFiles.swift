@@ -23,6 +23,7 @@ public enum TensorFiles {
 
     /// Fails early, before any work, on an output name that is neither .npy nor .safetensors.
     public static func checkOutputType(_ path: String) throws {
+        guard !path.isEmpty else { throw CoreError.invalidOption("an output path is empty") }
         guard ["npy", "safetensors"].contains((path as NSString).pathExtension.lowercased()) else {
             throw ReferenceError.file(path: path, problem: "unknown output type (expected .npy or .safetensors)")
         }

@@ -65,7 +65,7 @@ extension GoldenCase {
         let ps = spec.pageSize ?? 16
         let lengths = spec.cacheSeqlens ?? []
         let (b, h, cap, d, dv) = (spec.batch, spec.kvHeadCount, spec.seqK, spec.headDim, spec.valueDimension)
-        let blocks = lengths.map { ($0 + ps - 1) / ps }
+        let blocks = lengths.map { PagedKVCache<Double>.pages(holding: $0, pageSize: ps) }
         let used = blocks.reduce(0, +), spare = 2
         let pages = used + spare
         // Seeded permutation of the page ids (Fisher-Yates on its own stream, so the dense tensors keep their bytes).

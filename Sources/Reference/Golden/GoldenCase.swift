@@ -210,15 +210,19 @@ extension GoldenCaseSpec {
             }
             partials = try MemoryBudget.sum([partials, try MemoryBudget.product([nodes, 3], for: what)], for: what)
         }
-        // A merge case holds its partial states (v and s, f64 and the file's copies); a paged one its pages (the
-        // dense K/V's size plus two spare pages, as f64 and the file's copy).
+        // A merge case holds its partial states (v and s, f64 and the file's copies); a paged one its pages (every
+        // row's pages, its last one padded to a whole page, plus two spare pages, as f64, the file's copy and its
+        // encoded bytes).
         var layoutBytes = 0
         if goldenLayout == .merge {
             layoutBytes = try MemoryBudget.product([seqQ, self.partials ?? 2, heads, headDim + 1, 8, 4], for: what)
         } else if goldenLayout == .paged {
-            let spare = try MemoryBudget.product([2, pageSize ?? 1, kvHeadCount, headDim + valueDimension], for: what)
+            let size = max(1, pageSize ?? 16)
+            let pages = try MemoryBudget.sum(
+                (cacheSeqlens ?? []).map { PagedKVCache<Double>.pages(holding: max(0, $0), pageSize: size) } + [2],
+                for: what)
             layoutBytes = try MemoryBudget.product(
-                [try MemoryBudget.sum([inputElements, spare], for: what), 8, 2], for: what)
+                [pages, size, kvHeadCount, headDim + valueDimension, 8, 3], for: what)
         }
         return try MemoryBudget.sum(
             [

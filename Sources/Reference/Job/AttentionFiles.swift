@@ -3,7 +3,7 @@ import Foundation
 /// Q, K and V of an attention problem in their files, indexed once: one `TensorFileReader` per distinct file (a
 /// .safetensors given as q, k and v is indexed once), each tensor checked to be a float tensor of the expected rank
 /// before anything is read. Reads go straight into the compute type, whole or for a range of keys (a distributed
-/// rank's shard), and count NaN/Inf values as warnings.
+/// rank's shard), and count NaN/Inf values (`InputWarnings` turns them into warnings).
 public struct AttentionFiles: Sendable {
     /// One input tensor: the file it is in, its name there and its role (`q`, `k`, `v`, or `k_cache`/`v_cache` for
     /// the pages of a paged cache).
@@ -64,37 +64,31 @@ public struct AttentionFiles: Sendable {
     }
 
     /// q, k and v read into S, each moved from bshd when its entry of `swap` says so; with `keys`, only that range
-    /// of k's and v's sequence axis `keyAxis` is read (q whole). Also returns the NaN/Inf warnings, worded by
-    /// `propagation` (where such values go).
+    /// of k's and v's sequence axis `keyAxis` is read (q whole). Also returns each tensor's count of NaN/Inf values
+    /// (`InputWarnings` words the warnings, counting k and v only where a query sees them).
     public func values<S: AttentionScalar>(
-        as _: S.Type, swap: [Bool], keys: Range<Int>? = nil, keyAxis: Int = 2,
-        propagation: String = "in unmasked positions they propagate to the output"
-    ) throws -> (tensors: [Tensor<S>], warnings: [String]) {
-        var tensors: [Tensor<S>] = [], warnings: [String] = []
+        as _: S.Type, swap: [Bool], keys: Range<Int>? = nil, keyAxis: Int = 2
+    ) throws -> (tensors: [Tensor<S>], bad: [Int]) {
+        var tensors: [Tensor<S>] = [], counts: [Int] = []
         for (index, source) in sources.enumerated() {
             let slice = index > 0 ? keys.map { (axis: keyAxis, range: $0) } : nil
             let (t, bad) = try source.reader.values(source.tensor, as: S.self, swapAxes12: swap[index], slice: slice)
-            warnings += Self.warning(source.role, bad, propagation)
+            counts.append(bad)
             tensors.append(t)
         }
-        return (tensors, warnings)
+        return (tensors, counts)
     }
 
     /// q, k and v as their raw 16-bit values (all three bf16, or all three f16), moved from bshd when `swap`, for
-    /// the kernel to widen one tile at a time (`HalfPrecisionInputs`); with the NaN/Inf warnings.
-    public func halfBits(swap: Bool) throws -> (tensors: [Tensor<UInt16>], format: HalfFormat, warnings: [String]) {
-        var tensors: [Tensor<UInt16>] = [], warnings: [String] = [], format = HalfFormat.bf16
+    /// the kernel to widen one tile at a time (`HalfPrecisionInputs`); with each tensor's count of NaN/Inf values.
+    public func halfBits(swap: Bool) throws -> (tensors: [Tensor<UInt16>], format: HalfFormat, bad: [Int]) {
+        var tensors: [Tensor<UInt16>] = [], counts: [Int] = [], format = HalfFormat.bf16
         for source in sources {
             let (t, f, bad) = try source.reader.halfBits(source.tensor, swapAxes12: swap)
-            warnings += Self.warning(source.role, bad, "in unmasked positions they propagate to the output")
+            counts.append(bad)
             tensors.append(t)
             format = f
         }
-        return (tensors, format, warnings)
-    }
-
-    /// The warning for `bad` NaN/Inf values in tensor `role`, none when there are none.
-    static func warning(_ role: String, _ bad: Int, _ propagation: String) -> [String] {
-        bad > 0 ? ["\(role) holds \(bad) NaN/Inf values; \(propagation)"] : []
+        return (tensors, format, counts)
     }
 }

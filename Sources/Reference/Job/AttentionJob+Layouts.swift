@@ -11,20 +11,50 @@ extension AttentionJob.Run {
                 "varlen shapes do not fit: q \(qs), k \(ks), v \(vs) (q (total_q, heads, d), k (total_k, kv_heads, d), v (total_k, kv_heads, dv), heads a multiple of kv_heads)"
             )
         }
-        // As a (1, total, heads, dim) problem in bshd: the same bytes, so the same estimate.
+        // As a (1, total, heads, dim) problem in bshd: the same bytes, so the same estimate; the time per sequence.
+        var work = AttentionWork()
+        for i in 0..<layout.sequences {
+            work.add(
+                batch: 1, heads: qs[1], queries: layout.queries(i).count, keys: layout.keys(i).count, headDim: qs[2],
+                valueDim: vs[2])
+        }
         try checkMemory(
             S.self, inputShapes: [qs, ks, vs].map { [1, $0[0], $0[1], $0[2]] }, elementBytes: MemoryLayout<S>.size,
-            bshd: true)
-        let (tensors, warnings) = try inputs.values(
-            as: S.self, swap: [false, false, false],
-            propagation: "within its own sequence they propagate to the output")
-        summary.warnings += warnings
+            bshd: true, work: work)
+        let (tensors, bad) = try inputs.values(as: S.self, swap: [false, false, false])
         mark("read")
         let options = try problem.options(batch: 1, heads: qs[1], queries: 1, keys: 1)
+        try warnVarlen(tensors, layout: layout, bad: bad)
         let r = try VarlenAttention.forward(
             q: tensors[0], k: tensors[1], v: tensors[2], layout: layout, options: options)
         mark("compute")
         try AttentionOutputBundle(job: job).writeVarlen(output: r.output, lse: r.lse, layout: layout, into: files)
+    }
+
+    /// The NaN/Inf warnings of packed q, k and v: q's every value, k's and v's only at the keys some query of their
+    /// own sequence sees (`InputWarnings`, per sequence with its own causal and window alignment); keys of no
+    /// sequence, or of a sequence without queries, are never read.
+    mutating func warnVarlen<S: AttentionScalar>(_ t: [Tensor<S>], layout: VarlenLayout, bad: [Int]) throws {
+        let propagation = "within its own sequence they propagate to the output"
+        summary.warnings += InputWarnings.line("q", bad[0], propagation)
+        let (hq, hkv) = (t[0].shape[1], t[1].shape[1])
+        for (index, role) in [(1, "k"), (2, "v")] where bad[index] > 0 {
+            let (tensor, dim) = (t[index], t[index].shape[2])
+            var seen = 0
+            for i in 0..<layout.sequences {
+                let (rq, rk) = (layout.queries(i), layout.keys(i))
+                let options = try problem.options(batch: 1, heads: hq, queries: rq.count, keys: rk.count)
+                let rule = try ScoreRule(
+                    options: options, batch: 1, queryHeads: hq, queries: rq.count, keys: rk.count, headDim: dim)
+                // The sequence's keys as a (1, kv_heads, n, dim) view of the packed (total, kv_heads, dim) tensor.
+                seen += InputWarnings.visibleBad(shape: [1, hkv, rk.count, dim], rule: rule, queryHeads: hq) { e in
+                    let (c, rest) = (e % dim, e / dim)
+                    let (j, g) = (rest % rk.count, rest / rk.count)
+                    return !tensor.data[((rk.lowerBound + j) * hkv + g) * dim + c].isFinite
+                }
+            }
+            summary.warnings += InputWarnings.line(role, seen, propagation)
+        }
     }
 
     /// Q with K and V gathered from a paged cache (`PagedKVCache`): the block table from its file, the problem's cache
@@ -45,19 +75,29 @@ extension AttentionJob.Run {
                     "block_table must be a (batch, max_blocks) integer tensor, got \(table.dtype.rawValue) \(table.shape)"
             )
         }
-        let values = table.doubles()
-        guard values.allSatisfy({ $0 == $0.rounded() && abs($0) < 1e15 }) else {
+        // Exact integers whatever their magnitude: entries a row never reads may hold anything.
+        guard let values = table.integers() else {
             throw ReferenceError.file(path: path, problem: "block_table must hold integers")
         }
         let (rows, width) = (table.shape[0], table.shape[1])
         let cache = try PagedKVCache(
             kPages: kPages, vPages: vPages, layout: pageLayout,
-            blockTable: (0..<rows).map { r in (0..<width).map { Int(values[r * width + $0]) } },
+            blockTable: (0..<rows).map { r in Array(values[r * width..<(r + 1) * width]) },
             cacheSeqlens: lengths)
         guard q.shape[0] == rows else {
             throw ReferenceError.shape("q has batch \(q.shape[0]) but the block table has \(rows) rows")
         }
-        let capacity = try MemoryBudget.product([width, cache.pageSize], for: "the paged cache")
+        // The keys are the blocks rows use (the longest row's, whole pages), not the table's padded width: a table
+        // 10^6 wide with 20 tokens used gathers 20 tokens' pages. A boolean or additive mask names the key axis of the
+        // whole table (max_blocks x page_size), so with one the capacity stays that.
+        let usedBlocks = lengths.map { PagedKVCache<S>.pages(holding: $0, pageSize: cache.pageSize) }.max() ?? 0
+        let capacity = try MemoryBudget.product(
+            [problem.maskPath == nil ? usedBlocks : width, cache.pageSize], for: "the paged cache")
+        var work = AttentionWork(
+            batch: rows, heads: q.shape[1], queries: q.shape[2], keys: capacity, headDim: cache.headDim,
+            valueDim: cache.valueDim, shards: job.shards, backward: job.backward)
+        work.elements += Double(rows) * Double(width) + Double(cache.pages) * Double(cache.pageSize)
+        try checkTime(work, for: "paged attention")
         // The dense copy of K and V, on top of what is already held.
         try MemoryBudget.current.check(
             try MemoryBudget.product(

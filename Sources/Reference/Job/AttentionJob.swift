@@ -23,6 +23,9 @@ public struct AttentionJob: Sendable {
         /// A paged KV cache: k and v are the pages (tensors `k_cache`, `v_cache` in a .safetensors), `blockTable` the
         /// file of the (batch, max_blocks) block table; the problem's cache lengths are required.
         case paged(blockTable: String, layout: PageLayout)
+
+        /// Whether the keys come from a paged cache.
+        public var isPaged: Bool { if case .paged = self { true } else { false } }
     }
 
     /// Where the results go: `out` (.npy, or a .safetensors bundle that also holds the LSE, every shard partial and
@@ -83,6 +86,9 @@ public struct AttentionJob: Sendable {
     public var upstreamGradient: String?
     /// Where the results go.
     public var outputs: Outputs
+    /// Called every 2 s of a run longer than 5 s with the fraction of the estimated work done and the seconds left at
+    /// the rate so far (`WorkProgress`); nil for none.
+    public var progress: (@Sendable (_ fraction: Double, _ secondsLeft: Double?) -> Void)?
 
     /// A dense, exact, forward job with the default problem.
     public init(q: String, k: String, v: String, out: String) {
@@ -92,6 +98,13 @@ public struct AttentionJob: Sendable {
 
     /// Whether the backward runs.
     public var backward: Bool { upstreamGradient != nil }
+
+    /// Every file the job reads: q, k, v, the upstream gradient, the mask and the block table (no output may be one).
+    public var inputPaths: [String] {
+        var paths = [q, k, v] + [upstreamGradient, problem.maskPath].compactMap { $0 }
+        if case .paged(let table, _) = keys { paths.append(table) }
+        return paths
+    }
 
     /// Refuses combinations the job cannot run, before anything is read.
     public func validate() throws {
@@ -131,8 +144,11 @@ public struct AttentionJob: Sendable {
     /// (renamed from temporaries) or not at all. Memory estimates are checked against `MemoryBudget.current`.
     public func run() throws -> Summary {
         try validate()
-        let files = try AtomicOutputs(outputs.paths)
-        defer { files.discard() }
+        let files = try AtomicOutputs(outputs.paths, inputs: inputPaths)
+        defer {
+            files.discard()
+            WorkProgress.current = nil
+        }
         var run = Run(job: self, files: files)
         switch problem.precision {
         case .f64: try run.compute(Double.self)
@@ -182,39 +198,69 @@ extension AttentionJob {
             // (the backward reads them widened, as it reads dO).
             if !job.backward, !paged, let dtype = files.commonDType, dtype == .bf16 || dtype == .f16 {
                 try checkMemory(S.self, inputShapes: files.shapes, elementBytes: 2)
-                let (bits, format, warnings) = try files.halfBits(swap: swap)
-                summary.warnings += warnings
-                return try forward(HalfPrecisionInputs<S>(format: format, q: bits[0], k: bits[1], v: bits[2]))
+                let (bits, format, bad) = try files.halfBits(swap: swap)
+                let exponent: UInt16 = format == .bf16 ? 0x7F80 : 0x7C00
+                return try forward(
+                    HalfPrecisionInputs<S>(format: format, q: bits[0], k: bits[1], v: bits[2]), bad: bad,
+                    isBad: (
+                        { bits[1].data[$0] & exponent == exponent }, { bits[2].data[$0] & exponent == exponent }
+                    ))
             }
             // Q, K and V all f32 in an f64 run: kept as f32 and widened exactly by the kernel one tile at a time (no
             // f64 copy of the inputs to allocate and fill).
             if !job.backward, !paged, S.self == Double.self, files.commonDType == .f32 {
                 try checkMemory(S.self, inputShapes: files.shapes, elementBytes: 4)
-                let (singles, warnings) = try files.values(as: Float.self, swap: [swap, swap, swap])
-                summary.warnings += warnings
-                return try forward(SinglePrecisionInputs<S>(q: singles[0], k: singles[1], v: singles[2]))
+                let (singles, bad) = try files.values(as: Float.self, swap: [swap, swap, swap])
+                return try forward(
+                    SinglePrecisionInputs<S>(q: singles[0], k: singles[1], v: singles[2]), bad: bad,
+                    isBad: ({ !singles[1].data[$0].isFinite }, { !singles[2].data[$0].isFinite }))
             }
             try checkMemory(S.self, inputShapes: files.shapes, elementBytes: MemoryLayout<S>.size)
             // Pages keep their own layout; only q follows the problem's layout.
-            var (tensors, warnings) = try files.values(as: S.self, swap: [swap, swap && !paged, swap && !paged])
-            summary.warnings += warnings
+            var (tensors, bad) = try files.values(as: S.self, swap: [swap, swap && !paged, swap && !paged])
+            // A paged cache's K and V are counted after the gather (unused slots are gathered as zeros).
+            if paged { bad = [bad[0], 1, 1] }
             let inputs =
                 paged
                 ? try pagedInputs(q: tensors[0], kPages: tensors[1], vPages: tensors[2])
                 : try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
             tensors = []
+            let isBad = ({ !inputs.k.data[$0].isFinite }, { !inputs.v.data[$0].isFinite })
             if let path = job.upstreamGradient {
-                try backward(inputs, upstream: path)
+                try backward(inputs, upstream: path, bad: bad, isBad: isBad)
             } else {
-                try forward(inputs)
+                try forward(inputs, bad: bad, isBad: isBad)
+            }
+        }
+
+        /// The NaN/Inf warnings of q (`bad[0]` values) and of k and v where a query sees them (`InputWarnings`;
+        /// `bad[1]`, `bad[2]` are their counts as read, 0 meaning nothing to look for).
+        mutating func warn<X: AttentionOperands>(
+            _ inputs: X, options: AttentionOptions, bad: [Int], isBad: ((Int) -> Bool, (Int) -> Bool),
+            propagation: String = "in unmasked positions they propagate to the output"
+        ) throws {
+            let roles = job.keys.isPaged ? ["q", "k_cache", "v_cache"] : ["q", "k", "v"]
+            summary.warnings += InputWarnings.line(roles[0], bad[0], propagation)
+            guard bad[1] > 0 || bad[2] > 0 else { return }
+            let rule = try ScoreRule(
+                options: options, batch: inputs.batch, queryHeads: inputs.queryHeads, queries: inputs.queries,
+                keys: inputs.keys, headDim: inputs.headDim)
+            for (index, shape) in [(1, inputs.shapes.k), (2, inputs.shapes.v)] where bad[index] > 0 {
+                let seen = InputWarnings.visibleBad(
+                    shape: shape, rule: rule, queryHeads: inputs.queryHeads,
+                    isBad: index == 1 ? isBad.0 : isBad.1)
+                summary.warnings += InputWarnings.line(roles[index], seen, propagation)
             }
         }
 
         /// The forward, exact or sharded, and its outputs.
-        mutating func forward<X: AttentionOperands>(_ inputs: X) throws {
+        mutating func forward<X: AttentionOperands>(
+            _ inputs: X, bad: [Int], isBad: ((Int) -> Bool, (Int) -> Bool)
+        ) throws {
             mark("read")
             let options = try problem.options(
                 batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
+            try warn(inputs, options: options, bad: bad, isBad: isBad)
             let layout = try ShardLayout(keys: inputs.keys, shards: job.shards)
             let r = try ShardedAttention.forward(inputs, options: options, layout: layout, reduction: job.reduction)
             mark("compute")
@@ -225,10 +271,12 @@ extension AttentionJob {
         /// `elementBytes` each (the compute type, or 2 for bf16/f16 kept as is; read once, no widened copy; one 4 MiB
         /// slab while decoding), the mask file read whole, and the outputs: the output and LSE as tensors, their
         /// converted copies and encoded bytes (3 x), times the tensors a .safetensors output also holds (one per
-        /// shard and, at most, one per tree node: 1 + 2 x shards).
-        func checkMemory<S: AttentionScalar>(_: S.Type, inputShapes: [[Int]], elementBytes: Int, bshd: Bool? = nil)
-            throws
-        {
+        /// shard and, at most, one per tree node: 1 + 2 x shards). Also the time (`AttentionWork`): `work`, or for a
+        /// dense problem the work its shapes imply (a paged problem's keys are known only from its block table, so it
+        /// checks its time in `pagedInputs`).
+        func checkMemory<S: AttentionScalar>(
+            _: S.Type, inputShapes: [[Int]], elementBytes: Int, bshd: Bool? = nil, work: AttentionWork? = nil
+        ) throws {
             let what = "reading the inputs"
             let inputs = try MemoryBudget.sum(
                 inputShapes.map { try MemoryBudget.product($0 + [elementBytes], for: what) }
@@ -243,10 +291,29 @@ extension AttentionJob {
                 [inputs, MemoryBudget.product([perResult, copies], for: "writing the outputs")],
                 for: "writing the outputs")
             try MemoryBudget.current.check(total, for: "attention (inputs and outputs)")
+            if let work {
+                try checkTime(work, for: "attention")
+            } else if case .dense = job.keys {
+                let (q, k) = (inputShapes[0], inputShapes[1])
+                try checkTime(
+                    AttentionWork(
+                        batch: q[0], heads: q[bshd ? 2 : 1], queries: q[bshd ? 1 : 2], keys: k[bshd ? 1 : 2],
+                        headDim: q[3], valueDim: vShape[3], shards: job.shards, backward: job.backward),
+                    for: "attention")
+            }
+        }
+
+        /// Refuses `work` when it cannot finish in the time left; otherwise, with `job.progress`, follows the kernels'
+        /// floating-point operations against it (`WorkProgress.current`, until the run ends).
+        func checkTime(_ work: AttentionWork, for what: String) throws {
+            try work.check(for: what)
+            if let report = job.progress { WorkProgress.current = WorkProgress(total: work.flops, report: report) }
         }
 
         /// The forward and the (tree-parallel) backward; dO is read once into S after its size is checked.
-        mutating func backward<S: AttentionScalar>(_ inputs: AttentionInputs<S>, upstream path: String) throws {
+        mutating func backward<S: AttentionScalar>(
+            _ inputs: AttentionInputs<S>, upstream path: String, bad: [Int], isBad: ((Int) -> Bool, (Int) -> Bool)
+        ) throws {
             let reader = try TensorFileReader(path: path, npyName: "do")
             let name = (path as NSString).pathExtension.lowercased() == "npy" ? reader.tensors[0].name : "do"
             let stored = try reader.stored(name)
@@ -266,12 +333,13 @@ extension AttentionJob {
                         "do must have the output's shape \(bshd ? [want[0], want[2], want[1], want[3]] : want) (\(problem.layout)), got \(stored.shape)"
                 )
             }
-            let (upstream, bad) = try reader.values(name, as: S.self, swapAxes12: bshd)
-            summary.warnings += AttentionFiles.warning(
-                "do", bad, "in rows that see keys they propagate to the gradients")
+            let (upstream, badUpstream) = try reader.values(name, as: S.self, swapAxes12: bshd)
             mark("read")
             let options = try problem.options(
                 batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
+            try warn(inputs, options: options, bad: bad, isBad: isBad)
+            summary.warnings += InputWarnings.line(
+                "do", badUpstream, "in rows that see keys they propagate to the gradients")
             let layout = try ShardLayout(keys: inputs.keys, shards: job.shards)
             // The gradients' encoded copies (3 x 8 bytes per element at most), on top of what the backward holds.
             let gradientElements = try MemoryBudget.sum(

@@ -62,7 +62,7 @@ public enum AttentionBackward {
         guard range.lowerBound >= 0, range.upperBound <= x.keys else {
             throw ReferenceError.invalidOption("key range \(range) outside 0..<\(x.keys)")
         }
-        return compute(x, dO: dO, lse: lse, delta: delta, rule: rule, keyRange: range, blocking: blocking)
+        return try compute(x, dO: dO, lse: lse, delta: delta, rule: rule, keyRange: range, blocking: blocking)
     }
 
     /// Bytes a full backward holds at its peak, overflow-checked: the inputs, dO, the forward's O and LSE and D,
@@ -105,8 +105,9 @@ public enum AttentionBackward {
     @_specialize(where S == Float)
     static func compute<S: AttentionScalar>(
         _ x: AttentionInputs<S>, dO: Tensor<S>, lse: Tensor<S>, delta: Tensor<S>, rule: ScoreRule,
-        keyRange: Range<Int>, blocking: KernelBlocking
-    ) -> AttentionGradients<S> {
+        keyRange: Range<Int>, blocking: KernelBlocking, budget: TimeBudget = .current,
+        progress: WorkProgress? = WorkProgress.current
+    ) throws -> AttentionGradients<S> {
         let (B, Hq, Hkv, G) = (x.batch, x.queryHeads, x.kvHeads, x.groupSize)
         let (sq, sk, d, dv) = (x.queries, x.keys, x.headDim, x.valueDim)
         let n = keyRange.count
@@ -125,11 +126,14 @@ public enum AttentionBackward {
         withBackwardPointers(x, dO, lse, delta, &result, &shares) { ptr in
             let pool = TileScratchPool<S>()
             let body = { (item: Int) in
+                // Past the time limit the remaining tiles are skipped; the run then ends in an error.
+                if budget.expired { return }
                 pool.with { scratch in
                     let chunk = item % chunks, group = item / chunks
                     let b = group / Hkv, kvh = group % Hkv
                     let lo = keyRange.lowerBound + chunk * chunkSize
                     let chunkKeys = lo..<min(lo + chunkSize, keyRange.upperBound)
+                    defer { progress?.advance(by: Double(5 * rowsPerGroup * chunkKeys.count * (d + dv))) }
                     let rowBase = (b * Hq + kvh * G) * sq
                     let kvBase = (b * Hkv + kvh) * sk, outBase = (b * Hkv + kvh) * n + (lo - keyRange.lowerBound)
                     let dqTarget = chunks > 1 ? ptr.shares! + item * rowsPerGroup * d : ptr.dq + rowBase * d
@@ -158,6 +162,7 @@ public enum AttentionBackward {
                 }
             }
         }
+        try budget.checkDeadline(for: "the backward", done: "\(items) tiles of \(groups) (batch, KV head) groups")
         return result
     }
 }

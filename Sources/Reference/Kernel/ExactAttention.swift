@@ -22,7 +22,7 @@ public enum ExactAttention {
         guard range.lowerBound >= 0, range.upperBound <= x.keys else {
             throw ReferenceError.invalidOption("key range \(range) outside 0..<\(x.keys)")
         }
-        return compute(x, rule: rule, keyRange: range, blocking: blocking)
+        return try compute(x, rule: rule, keyRange: range, blocking: blocking)
     }
 
     /// The partial of one key shard when `x.k` and `x.v` hold only that shard: keys `keyOffset ..< keyOffset +
@@ -44,14 +44,16 @@ public enum ExactAttention {
         let rule = try ScoreRule(
             options: options, batch: x.batch, queryHeads: x.queryHeads,
             queries: x.queries, keys: totalKeys, headDim: x.headDim)
-        return compute(x, rule: rule, keyRange: keyOffset..<keyOffset + x.keys, keyBase: keyOffset, blocking: blocking)
+        return try compute(
+            x, rule: rule, keyRange: keyOffset..<keyOffset + x.keys, keyBase: keyOffset, blocking: blocking)
     }
 
     @_specialize(where X == AttentionInputs<Double>)
     @_specialize(where X == AttentionInputs<Float>)
     static func compute<X: AttentionOperands>(
-        _ x: X, rule: ScoreRule, keyRange: Range<Int>, keyBase: Int = 0, blocking: KernelBlocking
-    ) -> AttentionPartial<X.Scalar> {
+        _ x: X, rule: ScoreRule, keyRange: Range<Int>, keyBase: Int = 0, blocking: KernelBlocking,
+        budget: TimeBudget = .current, progress: WorkProgress? = WorkProgress.current
+    ) throws -> AttentionPartial<X.Scalar> {
         typealias S = X.Scalar
         let (B, Hq, Hkv, G) = (x.batch, x.queryHeads, x.kvHeads, x.groupSize)
         let (sq, sk, d, dv) = (x.queries, x.keys, x.headDim, x.valueDim)
@@ -83,6 +85,8 @@ public enum ExactAttention {
                                 chunkO: coBuf.baseAddress, chunkLSE: clBuf.baseAddress)
                             let pool = TileScratchPool<S>()
                             let body = { (item: Int) in
+                                // Past the time limit the remaining tiles are skipped; the run then ends in an error.
+                                if budget.expired { return }
                                 pool.with { scratch in
                                     let chunk = item % chunks
                                     // Last row blocks first: under a causal mask they see the most keys, so the smallest tiles come
@@ -105,6 +109,7 @@ public enum ExactAttention {
                                         v: p.v.advanced(by: (b * Hkv + kvh) * sk * dv),
                                         d: d, dv: dv, batch: b, firstHead: kvh * G, queries: sq, rows: r0..<r1,
                                         keys: keys, keyBase: keyBase)
+                                    defer { progress?.advance(by: Double(2 * (r1 - r0) * keys.count * (d + dv))) }
                                     if chunks > 1 {
                                         let base = (group * chunks + chunk) * rowsPerGroup
                                         tile.run(
@@ -143,6 +148,7 @@ public enum ExactAttention {
                 }
             }
         }
+        try budget.checkDeadline(for: "attention", done: "\(items) tiles of \(B * Hkv) (batch, KV head) groups")
         return result
     }
 }

@@ -57,7 +57,7 @@ public struct PagedKVCache<Element>: Sendable where Element: Sendable {
             guard length >= 0 else {
                 throw ReferenceError.invalidOption("cache length \(length) of row \(b) is negative")
             }
-            let blocks = (length + pageSize - 1) / pageSize
+            let blocks = Self.pages(holding: length, pageSize: pageSize)
             guard blocks <= blockTable[b].count else {
                 throw ReferenceError.invalidOption(
                     "row \(b) holds \(length) tokens (\(blocks) pages of \(pageSize)) but its block table has \(blockTable[b].count) entries"
@@ -97,6 +97,12 @@ public struct PagedKVCache<Element>: Sendable where Element: Sendable {
         return (k, v)
     }
 
+    /// Pages of `pageSize` tokens that hold `length` tokens: ceil(length / pageSize), without the overflow of
+    /// `length + pageSize - 1` for lengths near `Int.max`.
+    public static func pages(holding length: Int, pageSize: Int) -> Int {
+        length / pageSize + (length % pageSize == 0 ? 0 : 1)
+    }
+
     /// Flat offset of (page, slot, head, 0) in a page tensor whose last dim is `dim`.
     func offset(page: Int, slot: Int, head: Int, dim: Int) -> Int {
         switch layout {
@@ -110,7 +116,7 @@ public struct PagedKVCache<Element>: Sendable where Element: Sendable {
     public var flashInferIndices: (indptr: [Int], indices: [Int], lastPageLength: [Int]) {
         var indptr = [0], indices: [Int] = [], last: [Int] = []
         for (b, length) in cacheSeqlens.enumerated() {
-            let blocks = (length + pageSize - 1) / pageSize
+            let blocks = Self.pages(holding: length, pageSize: pageSize)
             indices += blockTable[b].prefix(blocks)
             indptr.append(indices.count)
             last.append(blocks == 0 ? 0 : length - (blocks - 1) * pageSize)

@@ -69,6 +69,8 @@ public enum VarlenAttention {
         var lse = Tensor<S>(shape: [hq, q.shape[0]], repeating: -.infinity)
         for i in 0..<layoutChecked.sequences {
             let rq = layoutChecked.queries(i), rk = layoutChecked.keys(i)
+            // A sequence without queries has nothing to compute (and no per-head work, however many heads).
+            if rq.isEmpty { continue }
             let x = try AttentionInputs(q: slice(q, rq), k: slice(k, rk), v: slice(v, rk))
             let part = try compute(x, options)
             let (total, count) = (q.shape[0], rq.count)

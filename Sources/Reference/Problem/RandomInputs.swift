@@ -48,6 +48,9 @@ public struct RandomInputs: Equatable, Sendable {
         ]
     }
 
+    /// Normal values drawn per second, assumed for the time estimate (optimistic: each takes 12 generator outputs).
+    public static let normalsPerSecond = 2e8
+
     /// All three tensors.
     public func generate() throws -> [(name: String, data: TensorData)] {
         try generate(keyRange: 0..<keys)
@@ -55,23 +58,45 @@ public struct RandomInputs: Equatable, Sendable {
 
     /// q whole and the keys `keyRange` of k and v (axis 2), drawn from the same stream as `generate()`: the values
     /// outside the range are drawn and dropped (the generator has no skip-ahead), so the time is that of the whole
-    /// stream while the memory is that of the shard.
+    /// stream while the memory is that of the shard. The time left (`TimeBudget.current`) is checked every 2^20
+    /// values: past the limit the generation ends in a one-line error.
     public func generate(keyRange: Range<Int>) throws -> [(name: String, data: TensorData)] {
         guard keyRange.lowerBound >= 0, keyRange.upperBound <= keys else {
             throw ReferenceError.invalidOption("key range \(keyRange) outside 0..<\(keys)")
         }
         var g = SeededGenerator(seed: seed)
+        let budget = TimeBudget.current
+        // The whole stream is drawn whatever the range: refused up front when it cannot be drawn in the time left.
+        let stream = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+        try budget.check(
+            stream / Self.normalsPerSecond, for: "random-inputs",
+            detail: String(format: "%.2g normal values at %.0fM/s", stream, Self.normalsPerSecond / 1e6))
+        var drawn = 0
+        // Draws (or skips) `count` normals in slices of 2^20, checking the deadline between slices.
+        func draw(_ count: Int, std s: Double, into values: inout [Double], keep: Bool) throws {
+            var left = count
+            while left > 0 {
+                let n = min(left, 1 << 20)
+                if keep { for _ in 0..<n { values.append(g.normal() * s) } } else { g.skipNormals(n) }
+                left -= n
+                drawn += n
+                try budget.checkDeadline(for: "random-inputs", done: "\(drawn) normal values")
+            }
+        }
         return try shapes.map { name, shape, s in
+            var values = [Double]()
             guard name != "q" else {
-                return (name, try TensorData(values: g.normals(shape.reduce(1, *), std: s), shape: shape, dtype: dtype))
+                let count = shape.reduce(1, *)
+                values.reserveCapacity(count)
+                try draw(count, std: s, into: &values, keep: true)
+                return (name, try TensorData(values: values, shape: shape, dtype: dtype))
             }
             let groups = shape[0] * shape[1], width = shape[3]
-            var values = [Double]()
             values.reserveCapacity(groups * keyRange.count * width)
-            for _ in 0..<groups {
-                g.skipNormals(keyRange.lowerBound * width)
-                for _ in 0..<keyRange.count * width { values.append(g.normal() * s) }
-                g.skipNormals((keys - keyRange.upperBound) * width)
+            for _ in 0..<(keys * width == 0 ? 0 : groups) {
+                try draw(keyRange.lowerBound * width, std: s, into: &values, keep: false)
+                try draw(keyRange.count * width, std: s, into: &values, keep: true)
+                try draw((keys - keyRange.upperBound) * width, std: s, into: &values, keep: false)
             }
             var sliced = shape
             sliced[2] = keyRange.count

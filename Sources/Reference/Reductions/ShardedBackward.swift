@@ -98,6 +98,7 @@ public enum ShardedBackward {
     static func scatter<S: AttentionScalar>(_ part: Tensor<S>, into full: inout Tensor<S>, keys: Range<Int>) {
         let (bh, sk, d) = (full.shape[0] * full.shape[1], full.shape[2], full.shape[3])
         let n = keys.count
+        guard n * d > 0 else { return }  // no per-head work for an empty shard, however many heads
         for g in 0..<bh {
             for j in 0..<n * d { full.data[(g * sk + keys.lowerBound) * d + j] = part.data[g * n * d + j] }
         }

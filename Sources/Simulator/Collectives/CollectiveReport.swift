@@ -33,10 +33,11 @@ public struct CollectiveReport: Sendable {
 
 extension Collective {
     /// Simulates the collective on all GPUs of `cluster` (use `Cluster.prefix` for fewer).
-    /// `progress` is called every million events with the events handled and the simulated time (for long runs).
+    /// `progress` is called every second of a long run with the events handled, the events expected and the simulated
+    /// time.
     public func run(
         on cluster: Cluster, recording: Bool = false,
-        progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil
+        progress: ((_ events: Int, _ expected: Double, _ now: SimTime) -> Void)? = nil
     ) throws -> CollectiveReport {
         let p = cluster.gpuCount
         if case .nccl(let a) = algorithm {

@@ -50,8 +50,9 @@ public struct DecodeModel: Sendable {
         }
     }
 
-    /// Called every million events of a long simulation with the strategy, the events handled and the simulated time.
-    public typealias Progress = (_ strategy: DecodeStrategy, _ events: Int, _ now: SimTime) -> Void
+    /// Called every second of a long simulation with the strategy, the events handled, the events expected
+    /// (`ExecutionEstimate.events`) and the simulated time.
+    public typealias Progress = (_ strategy: DecodeStrategy, _ events: Int, _ expected: Double, _ now: SimTime) -> Void
 
     /// Runs every strategy, and nothing else unless asked: speedups are against `ring` (overlapped) when it is among
     /// `strategies`; `baseline: true` also runs it, when absent, only to set them (nil otherwise). A step with a
@@ -94,7 +95,7 @@ public struct DecodeModel: Sendable {
         var execution = Execution(
             recording: recording, breakdown: true, pacing: options.collective.pacing,
             messageOverhead: options.perMessage,
-            progress: progress.map { report in { report(strategy, $0, $1) } })
+            progress: progress.map { report in { report(strategy, $0, $1, $2) } })
         // Mean elements sent per device by a run of `phases` alone.
         func elementsSent(_ phases: DecodePhases, _ result: ExecutionResult) -> Double {
             phases.modelledElementsSentPerDevice ?? result.bytesSent.reduce(0, +) / Double(p) / phases.sentElementBytes

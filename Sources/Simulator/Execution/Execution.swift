@@ -12,31 +12,47 @@ public struct Execution {
     public var pacing: ChannelPacing
     /// Software overhead per message before it enters the network (see `Executor.messageOverhead`).
     public var messageOverhead: SimTime
-    /// What a recording run may hold in memory (checked before it starts; see `checkRecordingMemory`).
+    /// What a run may hold in memory (checked before it starts: `ExecutionEstimate.bytes`, and for a recording run
+    /// `checkRecordingMemory`).
     public var memoryBudget: MemoryBudget
-    /// Called every million events with the number of events handled so far and the simulated time (progress on
-    /// long runs).
-    public var progress: ((_ events: Int, _ now: SimTime) -> Void)?
+    /// How long the run may take: its estimate (`ExecutionEstimate`) is checked against the time left before it starts,
+    /// and the deadline every `Simulation.watchdogInterval` events while it runs.
+    public var timeBudget: TimeBudget
+    /// Called about every second with the number of events handled so far, the number expected
+    /// (`ExecutionEstimate.events`) and the simulated time (progress on long runs, with an ETA).
+    public var progress: ((_ events: Int, _ expected: Double, _ now: SimTime) -> Void)?
 
     /// Settings for `run`. The defaults: no recording and no breakdown, back-to-back pacing, no per-message overhead,
-    /// the process-wide `MemoryBudget.current` and no progress callback.
+    /// the process-wide `MemoryBudget.current` and `TimeBudget.current`, and no progress callback.
     public init(
         recording: Bool = false, breakdown: Bool = false, pacing: ChannelPacing = .backToBack,
         messageOverhead: SimTime = .zero,
-        memoryBudget: MemoryBudget = .current, progress: ((_ events: Int, _ now: SimTime) -> Void)? = nil
+        memoryBudget: MemoryBudget = .current, timeBudget: TimeBudget = .current,
+        progress: ((_ events: Int, _ expected: Double, _ now: SimTime) -> Void)? = nil
     ) {
         self.recording = recording
         self.breakdown = breakdown
         self.memoryBudget = memoryBudget
+        self.timeBudget = timeBudget
         self.pacing = pacing
         self.messageOverhead = messageOverhead
         self.progress = progress
     }
 
     /// Runs the phases (each a `RankProgram` over every GPU of the cluster, rank i on the cluster's i-th GPU) to
-    /// completion. Throws on a deadlock, a send outside the program's ranks or a clock overflow.
+    /// completion. Throws on a deadlock, a send outside the program's ranks or a clock overflow; refuses a run whose
+    /// estimate (`ExecutionEstimate`) does not fit the memory or the time left, and stops one that passes the
+    /// time limit.
     public func run(_ phases: [RankProgram], on cluster: Cluster) throws -> ExecutionResult {
-        if recording { try checkRecordingMemory(phases, budget: memoryBudget) }
+        let network = cluster.network
+        let estimate = ExecutionEstimate(phases, links: network.links.count)
+        try memoryBudget.check(estimate.bytes, for: "simulating \(cluster.gpuCount) GPUs")
+        try timeBudget.check(
+            estimate.seconds, for: "simulating \(cluster.gpuCount) GPUs", detail: estimate.detail)
+        if recording {
+            try checkRecordingMemory(
+                phases, budget: MemoryBudget(limitBytes: max(0, memoryBudget.limitBytes - estimate.bytes)))
+        }
         var sim = Simulation(
             NetworkModel(
                 network: FlowScheduler(network: cluster.network),
@@ -44,17 +60,59 @@ public struct Execution {
                     devices: cluster.gpus, phases: phases, recording: recording, breakdown: breakdown,
                     pacing: pacing,
                     messageOverhead: messageOverhead)))
-        if let progress { sim.progress = { progress($0.eventsHandled, $0.now) } }
-        sim.handler.observer.start(network: &sim.handler.network, queue: &sim.queue)
+        let budget = timeBudget
+        var started = budget.elapsedSeconds, lastProgress = started, projected: Double? = nil
+        sim.watchdog = { sim in
+            let now = budget.elapsedSeconds
+            if now > budget.limitSeconds { return false }
+            // After a few seconds, the rate so far projects the whole run: one that will not finish in the time left
+            // stops now rather than at the limit.
+            let done = Double(sim.eventsHandled) / max(estimate.events, 1)
+            if now - started >= Self.projectionDelay, done > 0, done < 1 {
+                let total = (now - started) / done
+                if total - (now - started) > budget.limitSeconds - now {
+                    projected = total
+                    return false
+                }
+            }
+            if let progress, now - lastProgress >= 1 {
+                lastProgress = now
+                progress(sim.eventsHandled, estimate.events, sim.now)
+            }
+            return true
+        }
+        let what = "simulating \(cluster.gpuCount) GPUs"
+        guard sim.handler.observer.start(network: &sim.handler.network, queue: &sim.queue, stop: { budget.expired })
+        else {
+            try budget.checkDeadline(for: what, done: "starting the ranks' first operations")
+            throw CoreError.tooLarge("\(what) was stopped before it finished")
+        }
+        started = budget.elapsedSeconds
         sim.run()
         try sim.checkClockRange()
+        if sim.stoppedByWatchdog {
+            // Stopped early: always an error, never a partial result.
+            if let projected {
+                throw budget.tooLong(
+                    projected, for: what,
+                    detail: String(
+                        format: "projected from its first %d of about %.2g events", sim.eventsHandled, estimate.events))
+            }
+            try budget.checkDeadline(
+                for: what, done: String(format: "%d of about %.2g events", sim.eventsHandled, estimate.events))
+            throw CoreError.tooLarge("\(what) was stopped before it finished")
+        }
         return try sim.handler.observer.result(network: sim.handler.network, events: sim.eventsHandled)
     }
+
+    /// Seconds a run goes before its rate so far is used to project its whole length (`run`).
+    static let projectionDelay = 3.0
 
     /// Bytes a recorded interval or transfer costs: the record itself plus its share of the activity breakdown.
     static let bytesPerRecord = 128
 
-    /// Refuses a recording run whose records would not fit the budget, before anything runs: counts the transfers
+    /// Refuses a recording run whose records would not fit the budget (what the run's own state leaves of
+    /// `memoryBudget`), before anything runs: counts the transfers
     /// and intervals the programs will record (stopping as soon as the count is over the budget).
     func checkRecordingMemory(_ phases: [RankProgram], budget: MemoryBudget) throws {
         let cap = budget.limitBytes / Self.bytesPerRecord

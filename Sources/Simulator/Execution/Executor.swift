@@ -126,9 +126,16 @@ public struct Executor: NetworkObserver {
         lastChannel = [LastChannel](repeating: LastChannel(), count: p)
     }
 
-    /// Starts the first phase on every rank; the event core then runs everything else.
-    mutating func start(network: inout FlowScheduler, queue: inout EventQueue) {
-        for r in 0..<devices.count { enterPhase(rank: r, phase: 0, network: &network, queue: &queue) }
+    /// Starts the first phase on every rank; the event core then runs everything else. `stop` is asked every 64 ranks
+    /// (starting tens of thousands of ranks routes and starts all their first messages, seconds of work): when it says
+    /// yes, the start ends early and returns false.
+    @discardableResult
+    mutating func start(network: inout FlowScheduler, queue: inout EventQueue, stop: () -> Bool = { false }) -> Bool {
+        for r in 0..<devices.count {
+            if r % 64 == 63 && stop() { return false }
+            enterPhase(rank: r, phase: 0, network: &network, queue: &queue)
+        }
+        return true
     }
 
     /// What the run produced, once the event queue has drained. Throws if a program deadlocked (a receive without a
