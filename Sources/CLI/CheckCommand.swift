@@ -20,7 +20,8 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
 
     @Option(help: "Golden folder (with manifest.json).") var golden: String
     @Option(help: "Results folder or .safetensors file.") var results: String
-    @Option(help: "Write a JSON report here ('-' or /dev/stdout: standard output).") var json: String?
+    @Option(help: "Write a JSON report here ('-' or /dev/stdout: standard output, instead of the table).")
+    var json: String?
     @Option(help: "auto, bhsd or bshd.") var layout: GoldenChecker.Layout = .auto
     @Option(help: "auto, e or 2.") var lseBase: GoldenChecker.LSEBase = .auto
     @Option(help: "Only cases whose name contains this text.") var cases: String?
@@ -40,7 +41,8 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
         checker.lseBase = lseBase
         checker.filter = cases
         let rows = try checker.run()
-        print(GoldenChecker.table(rows))
+        // A report on standard output is the command's output: the table is not printed before it.
+        if !(json.map(AtomicFile.isStandardOutput) ?? false) { print(GoldenChecker.table(rows)) }
         if let json {
             try report?.write(GoldenChecker.jsonReport(rows), to: json)
             try report?.commit()

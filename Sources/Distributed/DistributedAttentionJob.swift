@@ -33,7 +33,17 @@ public struct DistributedAttentionJob: Sendable {
     public var warmup = 0
 
     /// A job over `inputs` with the default problem and reduction and nothing to write yet.
-    public init(inputs: Inputs) { self.inputs = inputs }
+    /// The time the job may take, checked against its estimate before any collective starts (`shard`). Ranks never
+    /// stop on a deadline once they communicate: one rank leaving a collective alone would leave the others blocked
+    /// in it (`withCommunicator` makes the process-wide budget unlimited for the kernels).
+    public var timeBudget: TimeBudget
+
+    /// A job with the defaults: the problem's defaults, Algorithm 3, no outputs, one timed run, and the process-wide
+    /// time budget as it is now.
+    public init(inputs: Inputs) {
+        self.inputs = inputs
+        timeBudget = .current
+    }
 
     /// Refuses what cannot run, before any rank starts.
     public func validate() throws {
@@ -48,7 +58,7 @@ public struct DistributedAttentionJob: Sendable {
         }
     }
 
-    /// Runs the job on this rank and returns this rank's warnings (NaN/Inf counts of what it read); every rank of
+    /// Runs the job on this rank and returns the job's NaN/Inf warnings on rank 0 (none on the others); every rank of
     /// `comm` must call it.
     public func run(_ comm: Communicator) throws -> [String] {
         try validate()
@@ -63,7 +73,17 @@ public struct DistributedAttentionJob: Sendable {
             return try AtomicOutputs([out, lse, report].compactMap { $0 }, inputs: inputs, standardOutput: true)
         }
         defer { outputs?.discard() }
-        let (loaded, warnings) = try comm.agree { try loadShard(rank: comm.rank, ranks: comm.size) }
+        let (loaded, bad) = try comm.agree { try loadShard(rank: comm.rank, ranks: comm.size) }
+        // One warning line per tensor for the whole job, from rank 0: q as every rank read it, k and v summed over
+        // the shards (each counted where a query sees it).
+        var keyCounts = [Int64(bad[1]), Int64(bad[2])]
+        try comm.allreduce(&keyCounts, .sum)
+        let propagation = "in unmasked positions they propagate to the output"
+        let warnings =
+            comm.rank != 0
+            ? []
+            : InputWarnings.line("q", bad[0], propagation) + InputWarnings.line("k", Int(keyCounts[0]), propagation)
+                + InputWarnings.line("v", Int(keyCounts[1]), propagation)
         var timings: [PhaseLog] = []
         let program = reduction.program  // one instance for all runs (the ring keeps its receive buffers)
         let result: (output: TensorData, lse: TensorData)? = try comm.agree {
@@ -119,22 +139,23 @@ public struct DistributedAttentionJob: Sendable {
 
     /// Reads (or generates) q whole and rank `rank`'s key rows of k and v (of `ranks` shards), after checking the
     /// memory it will take.
-    func loadShard(rank: Int, ranks: Int) throws -> (LoadedShard, warnings: [String]) {
+    func loadShard(rank: Int, ranks: Int) throws -> (LoadedShard, bad: [Int]) {
         switch problem.precision {
         case .f64:
-            let (shard, warnings) = try shard(Double.self, rank: rank, ranks: ranks)
-            return (.f64(shard), warnings)
+            let (shard, bad) = try shard(Double.self, rank: rank, ranks: ranks)
+            return (.f64(shard), bad)
         case .f32:
-            let (shard, warnings) = try shard(Float.self, rank: rank, ranks: ranks)
-            return (.f32(shard), warnings)
+            let (shard, bad) = try shard(Float.self, rank: rank, ranks: ranks)
+            return (.f32(shard), bad)
         }
     }
 
-    /// Rank `rank`'s `RankShard` in S (of `ranks` shards), and the NaN/Inf warnings of what it read. No MPI call:
-    /// the same for every rank count, in one process or under mpirun.
+    /// Rank `rank`'s `RankShard` in S (of `ranks` shards), and the NaN/Inf counts of what it read: q's, and k's and
+    /// v's at keys some query sees (`InputWarnings`). No MPI call: the same for every rank count, in one process or
+    /// under mpirun.
     func shard<S: MPIScalar>(
         _: S.Type, rank: Int, ranks: Int, budget: MemoryBudget = .current
-    ) throws -> (RankShard<S>, [String]) {
+    ) throws -> (RankShard<S>, [Int]) {
         let inputs: AttentionInputs<S>, layout: ShardLayout
         var bad = [0, 0, 0]
         switch self.inputs {
@@ -176,23 +197,21 @@ public struct DistributedAttentionJob: Sendable {
             headDim: inputs.headDim, valueDim: inputs.valueDim)
         let runs = Double(warmup + repeats)
         (work.flops, work.elements, work.loops) = (work.flops * runs, work.elements * runs, work.loops * runs)
-        try work.check(for: "rank \(rank)'s \(warmup + repeats) runs")
+        try work.check(for: "rank \(rank)'s \(warmup + repeats) runs", budget: timeBudget)
         // q's NaN/Inf everywhere; the shard's k and v only at keys some query sees (`InputWarnings`).
-        let propagation = "in unmasked positions they propagate to the output"
-        var warnings = InputWarnings.line("q", bad[0], propagation)
+        var counts = [bad[0], 0, 0]
         if bad[1] > 0 || bad[2] > 0 {
             let rule = try ScoreRule(
                 options: options, batch: inputs.batch, queryHeads: inputs.queryHeads, queries: inputs.queries,
                 keys: layout.keys, headDim: inputs.headDim)
-            for (index, role, t) in [(1, "k", inputs.k), (2, "v", inputs.v)] where bad[index] > 0 {
-                let seen = InputWarnings.visibleBad(
+            for (index, t) in [(1, inputs.k), (2, inputs.v)] where bad[index] > 0 {
+                counts[index] = InputWarnings.visibleBad(
                     shape: t.shape, keyOffset: layout.ranges[rank].lowerBound, rule: rule,
                     queryHeads: inputs.queryHeads
                 ) { !t.data[$0].isFinite }
-                warnings += InputWarnings.line(role, seen, propagation)
             }
         }
-        return (try RankShard(inputs: inputs, layout: layout, rank: rank, options: options), warnings)
+        return (try RankShard(inputs: inputs, layout: layout, rank: rank, options: options), counts)
     }
 
     /// Keys of the K/V blocks the ring keeps besides the rank's own shard: two blocks of the largest shard (one

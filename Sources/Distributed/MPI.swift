@@ -50,7 +50,12 @@ public final class Communicator {
     public private(set) var bytesSent = 0
 
     /// `MPI_Init` and `MPI_COMM_WORLD` with errors returned to the caller. Call once per process.
+    ///
+    /// It also makes the process-wide `TimeBudget.current` unlimited: once ranks communicate, none may stop on a
+    /// deadline (a rank that left a collective alone would leave the others blocked in it), so jobs check
+    /// `--max-time` against their estimate before their first collective (`DistributedAttentionJob.timeBudget`).
     public init() throws {
+        TimeBudget.current = TimeBudget(limitSeconds: .infinity)
         var argc: Int32 = 0
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
         let code = MPI_Init(&argc, &argv)

@@ -49,6 +49,10 @@ struct TreeAttnMPI: ParsableCommand {
 /// `Error:` line, then every rank meets at a barrier before it finalises and exits 2, so mpirun (which stops the job
 /// when a rank exits non-zero) never cuts rank 0 off before its line is out. Errors are the same on every rank when
 /// they come from `Communicator.agree`.
+///
+/// `--max-time` is checked against each job's estimate before its ranks communicate; once they do, no rank stops on a
+/// deadline (`Communicator` turns the kernels' deadline checks off): a rank that left a collective alone would leave
+/// the others blocked in it.
 func withCommunicator(_ body: (Communicator) throws -> Void) throws {
     let comm = try Communicator()
     if comm.rank == 0 { reportTermination(ranks: comm.size) }
@@ -76,7 +80,7 @@ nonisolated(unsafe) private var terminationLine: [UInt8] = []
 /// Installs the SIGTERM handler of rank 0: one `Error:` line (written with `write(2)`, safe in a handler), then exit 2.
 private func reportTermination(ranks: Int) {
     terminationLine = Array(
-        "Error: the MPI job was stopped by its launcher: another of its \(ranks) ranks ended (killed, or exited) before the job finished (mpirun's own message names it; Open MPI 4.1 has no ULFM to tell the other ranks)\n"
+        "Error: the MPI job was stopped by its launcher: the job was cancelled, or another of its \(ranks) ranks ended (killed, or exited) before the job finished (mpirun's own message then names it; Open MPI 4.1 has no ULFM to tell the other ranks)\n"
             .utf8)
     signal(SIGTERM) { _ in
         terminationLine.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }

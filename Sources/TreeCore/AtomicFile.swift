@@ -69,12 +69,19 @@ public enum AtomicFile {
     /// never renamed over; only where a command documents it, for JSON and traces).
     public static func isStandardOutput(_ path: String) -> Bool { path == "-" || path == "/dev/stdout" }
 
-    /// Refuses an output path before any work: an empty one, and one that exists and is not a regular file (a
-    /// device node, FIFO, socket or folder, followed through symlinks), which the rename of a finished temporary would
-    /// replace.
+    /// Refuses an output path before any work: an empty one, a symbolic link (the rename of a finished temporary would
+    /// replace the link, not its target: `/dev/stdout` is one), and one that exists and is not a regular file (a
+    /// device node, FIFO, socket or folder), which that rename would replace.
     public static func checkDestination(_ path: String) throws {
         guard !path.isEmpty else { throw CoreError.invalidOption("an output path is empty") }
         var info = stat()
+        if lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK {
+            throw CoreError.file(
+                path: path,
+                problem:
+                    "is a symbolic link, expected a regular file (the output would replace the link): give the path it points to"
+            )
+        }
         guard stat(path, &info) == 0 else { return }  // absent (or unreachable: the write reports that)
         let kind: String
         switch info.st_mode & S_IFMT {

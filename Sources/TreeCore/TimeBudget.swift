@@ -2,8 +2,8 @@ import Foundation
 
 /// The time a run may take, the companion of `MemoryBudget`: commands whose work can be estimated before it starts
 /// (a simulation's events, an attention's floating-point operations and loops) check the estimate against the time
-/// left and refuse with one line naming the estimate and the limit; long loops also check the deadline while they
-/// run (`checkDeadline`), so no run outlives the limit by more than one check interval.
+/// left and refuse with one line naming the estimate and the limit; their long loops (simulation events, kernel tiles,
+/// generated values) also check the deadline while they run (`checkDeadline`).
 ///
 /// The CLI's `--max-time` sets `TimeBudget.current` for the whole process, counted from that moment; commands that
 /// take it default to `defaultLimitSeconds` (30 minutes). Until a command sets it, `current` is unlimited (a library

@@ -80,6 +80,24 @@ import Testing
         CLI.expectOneLineError(bad, contains: "scale must be finite")
     }
 
+    @Test func pagedBackwardKeepsTheWholeTablesKeyAxis() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.paged(dir)
+        try Self.npy(dir + "/do.npy", [2, 2, 1, 2], [1, 0, 0, 1, 1, 1, -1, 0.5])
+        // Only the forward on one shard gathers just the used blocks; the backward's dK and dV have the table's key
+        // axis, max_blocks x page_size = 2 x 4 (and NaN-free: unused slots are gathered as zeros).
+        CLI.expectSuccess(
+            try CLI.run([
+                "attention", "--q", dir + "/q.npy", "--k", dir + "/kc.npy", "--v", dir + "/vc.npy", "--block-table",
+                dir + "/bt.npy", "--cache-seqlens", "6,3", "--backward", "--do", dir + "/do.npy", "--out",
+                dir + "/all.safetensors",
+            ]))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/all.safetensors"))
+        let header = String(decoding: bytes.dropFirst(8).prefix(4000), as: UTF8.self)
+        #expect(header.contains("\"dk\":{\"dtype\":\"F64\",\"shape\":[2,1,8,2]"), "\(header)")
+    }
+
     @Test func nanInKeysNoRowSeesIsNotWarnedAbout() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -215,5 +233,9 @@ import Testing
         ])
         CLI.expectOneLineError(r, contains: "is also an input of this command")
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/g/manifest.json")) == manifest)
+        // `--json -`: the report alone on standard output, one JSON document.
+        let out = try CLI.run(["check", "--golden", dir + "/g", "--results", dir + "/g", "--json", "-"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(try CLI.json(out.stdout) is [String: Any])
     }
 }

@@ -61,7 +61,9 @@ import TreeCore
 
     @Test func attentionWorkCountsLoopsOverEmptyDimensions() throws {
         let empty = AttentionWork(batch: 1, heads: 1 << 31, queries: 0, keys: 0, headDim: 8, valueDim: 8, shards: 2)
-        #expect(empty.flops == 0 && empty.loops == Double(1 << 32))
+        #expect(empty.flops == 0 && empty.loops == 0)
+        let one = AttentionWork(batch: 1, heads: 1 << 31, queries: 1, keys: 0, headDim: 8, valueDim: 8, shards: 2)
+        #expect(one.flops == 0 && one.loops == Double(1 << 32))
         let prefill = AttentionWork(batch: 1, heads: 8, queries: 2048, keys: 2048, headDim: 128, valueDim: 128)
         #expect(prefill.flops == 2 * 8 * 2048 * 2048 * 256)
         #expect(throws: CoreError.self) {

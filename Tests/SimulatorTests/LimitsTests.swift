@@ -190,8 +190,38 @@ import TreeCore
         let result = try Execution().run(ring, on: cluster)
         #expect(result.messages == 112)
         #expect(Double(result.events) <= estimate.events)
-        let tight = TimeBudget(limitSeconds: estimate.seconds / 2)
-        #expect(throws: CoreError.self) { _ = try Execution(timeBudget: tight).run(ring, on: cluster) }
+        // A 128-rank ring: 32,512 messages, about 81k events, about 16 ms at the assumed rate.
+        let cluster64 = try fullyConnected(128, bandwidth: 10e9, latency: .microseconds(1))
+        let ring64 = try Collective(
+            .allreduce, algorithm: .ring, bytes: 1e6, options: CollectiveOptions(reductionSecondsPerByte: 1e-12)
+        ).phases(ranks: 128, serverGroups: cluster64.serverGroups)
+        let estimate64 = ExecutionEstimate(ring64, links: cluster64.network.links.count)
+        let refused = #expect(throws: CoreError.self) {
+            _ = try Execution(timeBudget: TimeBudget(limitSeconds: 1e-3)).run(ring64, on: cluster64)
+        }
+        #expect(refused?.description.contains("would take about") == true, "\(String(describing: refused))")
+        // Let through by its estimate (3x it), then stopped by the deadline while it runs (a debug build, as the tests
+        // run, handles events about ten times slower than the assumed rate): an error naming how far it got, never a partial result.
+        let stopped = #expect(throws: CoreError.self) {
+            _ = try Execution(timeBudget: TimeBudget(limitSeconds: estimate64.seconds * 3)).run(ring64, on: cluster64)
+        }
+        #expect(stopped?.description.contains("passed the") == true, "\(stopped?.description ?? "")")
+    }
+
+    /// The estimate counts every rank's messages exactly while the programs are small (trees: interior ranks send
+    /// more than leaves, and sampling ranks at multiples of p/16 overcounted a binary tree's 2,045 events 2x-3x), and
+    /// its events (two per message on a one-hop network, one per timed operation) bound the run's.
+    @Test(
+        arguments: [CollectiveAlgorithm.ring, .tree, .doubleBinaryTree, .recursiveDoubling, .plan(.binary)],
+        [8, 128, 512])
+    func estimatesMatchRunsOfEveryCollective(algorithm: CollectiveAlgorithm, p: Int) throws {
+        let cluster = try fullyConnected(p, bandwidth: 10e9, latency: .microseconds(1))
+        let collective = try Collective(.allreduce, algorithm: algorithm, bytes: 1e6)
+        let phases = try collective.phases(ranks: p, serverGroups: cluster.serverGroups)
+        let estimate = ExecutionEstimate(phases, links: cluster.network.links.count)
+        let result = try Execution().run(phases, on: cluster)
+        #expect(estimate.messages == Double(result.messages))
+        #expect(Double(result.events) <= estimate.events && estimate.events <= 1.5 * Double(result.events) + 16)
     }
 
     /// The watchdog stops a run between events; `Execution` turns that into an error, never a partial result.
@@ -209,7 +239,7 @@ import TreeCore
         sim.run()
         #expect(sim.stoppedByWatchdog)
         #expect(sim.eventsHandled == 50)
-        // An expired budget: the run stops at its first check with one line naming the limit.
+        // An expired budget: refused before the run starts, with one line naming the limit.
         var expired = TimeBudget(limitSeconds: 1)
         expired.startNanoseconds = 0
         #expect(throws: CoreError.self) { _ = try Execution(timeBudget: expired).run(ring, on: cluster) }

@@ -144,9 +144,13 @@ import TreeCore
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: false)
         #expect(FileManager.default.createFile(atPath: dir + "/in", contents: Data([1, 2, 3])))
         #expect(link(dir + "/in", dir + "/hard") == 0)
+        #expect(symlink(dir + "/in", dir + "/soft") == 0)
         #expect(throws: CoreError.self) { try AtomicFile.checkDestination(dir + "/fifo") }
         #expect(throws: CoreError.self) { try AtomicFile.checkDestination(dir + "/sub") }
         #expect(throws: CoreError.self) { try AtomicFile.checkDestination("") }
+        // A symlink, even to a regular file (/dev/stdout redirected to a file is one): the rename would replace it.
+        #expect(throws: CoreError.self) { try AtomicFile.checkDestination(dir + "/soft") }
+        #expect(throws: CoreError.self) { _ = try AtomicOutputs(["/dev/stdout"]) }
         #expect(throws: CoreError.self) { try AtomicFile.write([1], to: dir + "/fifo") }
         #expect(throws: CoreError.self) { _ = try AtomicOutputs([dir + "/fifo"]) }
         #expect(throws: CoreError.self) { _ = try AtomicOutputs([""]) }
@@ -163,6 +167,7 @@ import TreeCore
         let stdout = try AtomicOutputs(["-"], standardOutput: true)
         try stdout.write([], to: "-")
         try stdout.commit()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["fifo", "hard", "in", "sub"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["fifo", "hard", "in", "soft", "sub"])
     }
 }

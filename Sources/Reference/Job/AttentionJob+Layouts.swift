@@ -58,7 +58,7 @@ extension AttentionJob.Run {
     }
 
     /// Q with K and V gathered from a paged cache (`PagedKVCache`): the block table from its file, the problem's cache
-    /// lengths, dense K/V of capacity max_blocks x page_size (positions past a length are excluded by the cache
+    /// lengths, dense K/V of capacity max_blocks x page_size (only the blocks rows use for a plain one-shard forward) (positions past a length are excluded by the cache
     /// lengths, so what the unused slots hold, NaN included, never reaches the output).
     func pagedInputs<S: AttentionScalar>(
         q: Tensor<S>, kPages: Tensor<S>, vPages: Tensor<S>
@@ -87,12 +87,12 @@ extension AttentionJob.Run {
         guard q.shape[0] == rows else {
             throw ReferenceError.shape("q has batch \(q.shape[0]) but the block table has \(rows) rows")
         }
-        // The keys are the blocks rows use (the longest row's, whole pages), not the table's padded width: a table
-        // 10^6 wide with 20 tokens used gathers 20 tokens' pages. A boolean or additive mask names the key axis of the
-        // whole table (max_blocks x page_size), so with one the capacity stays that.
+        // The key axis is the whole table's, max_blocks x page_size: a mask names it, dK and dV have it, and the shards
+        // split it. A plain forward on one shard (whose outputs do not depend on it) gathers only the blocks rows use
+        // (the longest row's, whole pages): a table 10^6 wide with 20 tokens used gathers 20 tokens' pages.
         let usedBlocks = lengths.map { PagedKVCache<S>.pages(holding: $0, pageSize: cache.pageSize) }.max() ?? 0
-        let capacity = try MemoryBudget.product(
-            [problem.maskPath == nil ? usedBlocks : width, cache.pageSize], for: "the paged cache")
+        let whole = problem.maskPath != nil || job.backward || job.shards > 1
+        let capacity = try MemoryBudget.product([whole ? width : usedBlocks, cache.pageSize], for: "the paged cache")
         var work = AttentionWork(
             batch: rows, heads: q.shape[1], queries: q.shape[2], keys: capacity, headDim: cache.headDim,
             valueDim: cache.valueDim, shards: job.shards, backward: job.backward)

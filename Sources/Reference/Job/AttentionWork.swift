@@ -3,11 +3,12 @@ import TreeCore
 /// The work of an attention run, estimated before it starts so that `TimeBudget.current` can refuse a run that could
 /// not finish in time: the floating-point operations of every (query, key) pair (2 (D + Dv) per pair for the forward,
 /// 5 (D + Dv) with the backward's), the per-element passes over the tensors (reading, converting, writing) and the
-/// loops that run per (batch, head, shard) whatever their size, so that a problem with 2^31 heads and no tokens is
-/// costed too.
+/// loops that run per (batch, head, shard) over rows that exist, so that a problem with 2^31 heads and one query is
+/// costed too (without queries those loops are skipped, and so is their cost).
 ///
-/// Rates are optimistic for one machine (`flopsPerSecond`, `elementsPerSecond`, `loopsPerSecond`): an estimate above
-/// the limit is refused with certainty, never a run that could have finished in time.
+/// Rates are at or above what the 2-core development VM measures (`flopsPerSecond`, `elementsPerSecond`,
+/// `loopsPerSecond`), so on such a machine a refusal is of a run that could not have finished in time; a much faster
+/// machine needs a larger `--max-time`.
 public struct AttentionWork: Sendable, Equatable {
     /// Floating-point operations of the score and value products (every pair counted: causal and windowed runs do
     /// fewer).
@@ -50,7 +51,8 @@ public struct AttentionWork: Sendable, Equatable {
         // Inputs and gradients once or three times; per shard its partial (and with the backward its dQ share).
         let perShard = Double(valueDim) + 1 + (backward ? 2 * Double(headDim) : 0)
         elements += b * h * (q + k) * width * (backward ? 3 : 1) + b * h * q * perShard * Double(shards)
-        loops += b * h * Double(shards) * (backward ? 3 : 1)
+        // Per (batch, head, shard) loops run only for rows that exist: without queries they are skipped.
+        loops += queries > 0 ? b * h * Double(shards) * (backward ? 3 : 1) : 0
     }
 
     /// Seconds at the assumed rates.
