@@ -66,8 +66,10 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
 
     func run() throws {
         let c = try configuration()
-        // The files appear together at the end (each under a temporary name until all are written), or not at all.
-        let outputs = try AtomicOutputs([(out as NSString).appendingPathComponent("sweep.csv")], createFolders: true)
+        // Every file is checked and reserved before the sweep runs; they appear together at the end (each under a
+        // temporary name until all are written), or not at all.
+        let outputs = try AtomicOutputs(
+            Sweep.fileNames(c).map { (out as NSString).appendingPathComponent($0) }, createFolders: true)
         defer { outputs.discard() }
         let bar = ProgressBar(title: "sweep", enabled: !quiet)
         defer { bar.close() }

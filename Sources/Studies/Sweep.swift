@@ -321,6 +321,12 @@ public enum Sweep {
         )
     }
 
+    /// The names `files` returns for a sweep of `c` (known before it runs, so a command can check and reserve every
+    /// output path before any work).
+    public static func fileNames(_ c: SweepConfiguration) -> [String] {
+        ["sweep.csv", "latency.svg", "speedup.svg"] + (c.hiddenSizes.isEmpty ? [] : ["memory.csv", "memory.svg"])
+    }
+
     /// Every output file of a sweep: name -> contents.
     public static func files(_ result: SweepResult) throws -> [(name: String, contents: String)] {
         var files: [(String, String)] = [

@@ -212,6 +212,10 @@ struct SweepTests {
             cluster: "mi300x:8", sequenceLengths: [4000, 8000], gpuCounts: [2, 4], strategies: [.singleGPU])
         let alone = try Sweep.files(try Sweep.run(c))
         #expect(alone.map(\.name) == ["sweep.csv", "latency.svg", "speedup.svg"])
+        #expect(alone.map(\.name) == Sweep.fileNames(c))
+        var withMemory = c
+        withMemory.hiddenSizes = [2048]
+        #expect(try Sweep.files(try Sweep.run(withMemory)).map(\.name) == Sweep.fileNames(withMemory))
         let svg = try #require(alone.first { $0.name == "latency.svg" }).contents
         #expect(XMLCheck.parse(svg).error == nil)
         #expect(svg.contains("single (2 GPUs)") && svg.contains("single (4 GPUs)"))
