@@ -181,3 +181,52 @@ import Testing
         }
     }
 }
+
+/// Issue 29, part 1: the one-pass encoders write exactly the bytes of the element-by-element definition (each value
+/// rounded once from f64 to nearest even, little endian), for every float dtype and every kind of value, and a tensor
+/// of the dtype's own type is stored as it is.
+@Suite struct BulkEncodingTests {
+    /// The definition, one element at a time.
+    static func reference(_ values: [Double], _ dtype: DType) -> [UInt8] {
+        var out: [UInt8] = []
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        for x in values {
+            switch dtype {
+            case .f64: put(x.bitPattern)
+            case .f32: put(Float(x).bitPattern)
+            case .f16: put(Rounding.float16Bits(Rounding.toFloat16(x)))
+            default: put(Rounding.bfloat16Bits(Rounding.toBFloat16(x)))
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [DType.f64, .f32, .f16, .bf16])
+    func oneBulkPassWritesTheDefinedBytes(dtype: DType) throws {
+        var g = SeededGenerator(seed: 29)
+        var values = (0..<10_001).map { _ in g.normal() * pow(10, Double(Int(g.uniform() * 80) - 40)) }
+        values += FileFormatTests.values + [.nan, -.nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1 + 0x1p-24]
+        let t = try TensorData(values: values, shape: [values.count], dtype: dtype)
+        #expect(t.bytes == Self.reference(values, dtype))
+        // Each size around the vector width, empty included.
+        for n in 0..<20 {
+            #expect(
+                try TensorData(values: Array(values.prefix(n)), shape: [n], dtype: dtype).bytes
+                    == Self.reference(Array(values.prefix(n)), dtype))
+        }
+    }
+
+    @Test func tensorsOfTheDtypesOwnTypeAreStoredAsTheyAre() throws {
+        let floats: [Float] = [0, -0.0, 1.5, .infinity, -.leastNonzeroMagnitude, 3.4e38, .nan]
+        let f = try TensorData(Tensor(shape: [7], data: floats), as: .f32)
+        #expect(f.bytes == Self.reference(floats.map(Double.init), .f32))
+        let doubles = floats.map(Double.init) + [0.1, Double.leastNormalMagnitude / 4]
+        let d = try TensorData(Tensor(shape: [9], data: doubles), as: .f64)
+        #expect(d.bytes == Self.reference(doubles, .f64))
+        // An f32 tensor into bf16, an f64 one into f32: rounded once from their exact values.
+        #expect(
+            try TensorData(Tensor(shape: [7], data: floats), as: .bf16).bytes
+                == Self.reference(floats.map(Double.init), .bf16))
+        #expect(try TensorData(Tensor(shape: [9], data: doubles), as: .f32).bytes == Self.reference(doubles, .f32))
+    }
+}

@@ -14,7 +14,14 @@ public enum NPYFile {
         let unpadded = magic.count + 2 + 2 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
         let length = UInt16(header.utf8.count)
-        return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8) + t.bytes
+        // One allocation of the file's size, the data copied in once.
+        var out = [UInt8]()
+        out.reserveCapacity(magic.count + 4 + header.utf8.count + t.bytes.count)
+        out += magic
+        out += [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)]
+        out += header.utf8
+        out += t.bytes
+        return out
     }
 
     /// Reads a .npy file strictly, as NumPy's format specification defines it: magic, version 1.0, 2.0 or 3.0, the

@@ -27,8 +27,14 @@ public struct TensorData: Equatable, Sendable {
         self.bytes = bytes
     }
 
-    /// Encodes `values` as `dtype`, rounding once (to nearest even) from f64.
+    /// Encodes `values` as `dtype`, rounding once (to nearest even) from f64. The float dtypes are written in one
+    /// pass into the final buffer (f64 copied as is, f32 narrowed by a loop the compiler vectorises); the integer
+    /// dtypes check each value.
     public init(values: [Double], shape: [Int], dtype: DType) throws {
+        if let bytes = Self.floatBytes(values, dtype: dtype) {
+            try self.init(dtype: dtype, shape: shape, bytes: bytes)
+            return
+        }
         var out = [UInt8]()
         out.reserveCapacity(values.count * dtype.byteSize)
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -65,6 +71,59 @@ public struct TensorData: Equatable, Sendable {
     /// Encodes an f32 tensor as f32 (exact).
     public init(_ tensor: Tensor<Float>) throws {
         try self.init(values: tensor.data.map(Double.init), shape: tensor.shape, dtype: .f32)
+    }
+
+    /// The little-endian bytes of `values` rounded once to a float `dtype`, written straight into the result; nil for
+    /// the integer dtypes.
+    static func floatBytes(_ values: [Double], dtype: DType) -> [UInt8]? {
+        let n = values.count
+        switch dtype {
+        case .f64, .f32, .f16, .bf16: break
+        case .i64, .i32, .u8, .bool: return nil
+        }
+        return [UInt8](unsafeUninitializedCapacity: n * dtype.byteSize) { buffer, initialized in
+            values.withUnsafeBufferPointer { source in
+                guard let src = source.baseAddress, let raw = UnsafeMutableRawPointer(buffer.baseAddress) else {
+                    return
+                }
+                switch dtype {
+                case .f64:
+                    let dst = raw.bindMemory(to: UInt64.self, capacity: n)
+                    for i in 0..<n { dst[i] = src[i].bitPattern.littleEndian }
+                case .f32:
+                    let dst = raw.bindMemory(to: UInt32.self, capacity: n)
+                    for i in 0..<n { dst[i] = Float(src[i]).bitPattern.littleEndian }
+                case .f16:
+                    let dst = raw.bindMemory(to: UInt16.self, capacity: n)
+                    for i in 0..<n { dst[i] = Rounding.float16Bits(Rounding.toFloat16(src[i])).littleEndian }
+                default:
+                    let dst = raw.bindMemory(to: UInt16.self, capacity: n)
+                    for i in 0..<n { dst[i] = Rounding.bfloat16Bits(Rounding.toBFloat16(src[i])).littleEndian }
+                }
+            }
+            initialized = n * dtype.byteSize
+        }
+    }
+
+    /// The tensor's values stored as they are when `S` is the dtype's own type (f32 values as f32, f64 as f64): one
+    /// copy, no widening; nil otherwise.
+    static func nativeBytes<S: BinaryFloatingPoint>(_ values: [S], dtype: DType) -> [UInt8]? {
+        guard (dtype == .f32 && S.self == Float.self) || (dtype == .f64 && S.self == Double.self) else { return nil }
+        #if _endian(little)
+        return values.withUnsafeBytes { Array($0) }
+        #else
+        return nil
+        #endif
+    }
+
+    /// Encodes `tensor` as `dtype`, rounding once (to nearest even): a tensor already of the dtype's own type is copied
+    /// as it is, others are rounded in one pass from their exact f64 values.
+    public init<S: BinaryFloatingPoint>(_ tensor: Tensor<S>, as dtype: DType) throws {
+        if let bytes = Self.nativeBytes(tensor.data, dtype: dtype) {
+            try self.init(dtype: dtype, shape: tensor.shape, bytes: bytes)
+        } else {
+            try self.init(values: tensor.data.map { Double($0) }, shape: tensor.shape, dtype: dtype)
+        }
     }
 
     /// Number of elements.

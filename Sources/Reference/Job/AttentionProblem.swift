@@ -52,8 +52,7 @@ public struct AttentionProblem: Sendable {
 
     /// A result tensor in the file dtype of `precision`, moved to bshd when `swap`.
     public func data<S: AttentionScalar>(_ t: Tensor<S>, swap: Bool) throws -> TensorData {
-        let t64 = t.map { Double($0) }
-        return try TensorData(swap ? t64.swappingAxes12() : t64, dtype: precision.dtype)
+        try TensorData(swap ? t.swappingAxes12() : t, as: precision.dtype)
     }
 
     /// The output in this layout and its LSE ((batch, heads, seq_q) in any layout), in the file dtype of `precision`.
