@@ -46,18 +46,7 @@ public enum AtomicFile {
         guard fd >= 0 else {
             throw CoreError.file(path: finalPath, problem: "cannot write (\(String(cString: strerror(errno))))")
         }
-        var offset = 0
-        let failure: Int32? = bytes.withUnsafeBytes { buffer in
-            while offset < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += n
-            }
-            return nil
-        }
+        let failure = writeAll(fd, bytes)
         close(fd)
         if let failure {
             unlink(path)
@@ -114,6 +103,22 @@ public enum AtomicFile {
                 throw CoreError.invalidOption(
                     "output \(output) is also an input of this command (\(input.path)): write the output elsewhere")
             }
+        }
+    }
+
+    /// Writes all of `bytes` to `fd` (retrying short and interrupted writes); the errno of a failure, nil on success.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+        var offset = 0
+        return bytes.withUnsafeBytes { buffer in
+            while offset < buffer.count {
+                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return nil
         }
     }
 

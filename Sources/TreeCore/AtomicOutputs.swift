@@ -121,6 +121,35 @@ public final class AtomicOutputs {
         }
     }
 
+    /// Streams the contents of `path` (reserved by `init`, or reserved now) into its temporary: `body` appends blocks
+    /// through the function it is given, so a large output is written without being held whole in memory. Like
+    /// `write`, a failure discards every output.
+    public func stream(to path: String, _ body: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
+        do {
+            if standardOutput && AtomicFile.isStandardOutput(path) {
+                var bytes: [UInt8] = []
+                try body { bytes += $0 }
+                stdoutBytes = bytes
+                return
+            }
+            if !temporaries.contains(where: { $0.final == path }) { try reserve(path) }
+            let tmp = temporaries.first(where: { $0.final == path })!.temporary
+            let fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw CoreError.file(path: path, problem: "cannot write (\(String(cString: strerror(errno))))")
+            }
+            defer { close(fd) }
+            try body { bytes in
+                if let failure = AtomicFile.writeAll(fd, bytes) {
+                    throw CoreError.file(path: path, problem: "cannot write (\(String(cString: strerror(failure))))")
+                }
+            }
+        } catch {
+            discard()
+            throw error
+        }
+    }
+
     /// Writes `text` as UTF-8 to the temporary of `path`, like `write(_:to:)` for bytes.
     public func write(_ text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
 

@@ -59,6 +59,35 @@ import TreeCore
         #expect(try bad(AttentionOptions(mask: mask)) == 5)
     }
 
+    @Test func randomInputsThatWouldNotFitTheDiskAreRefusedFirst() throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/x.safetensors"
+        let message = oneLineMessage { try RandomInputs.checkDisk(Int.max / 2, for: folder) }
+        #expect(message.contains("random-inputs writes about") && message.contains("free on the disk holding"))
+        try RandomInputs.checkDisk(1, for: folder)
+        // The memory is one block however large the files: 2^20 values, f64 and the dtype's bytes.
+        let spec = RandomInputs(batch: 1, heads: 8, kvHeads: 1, queries: 1, keys: 1 << 20, headDim: 128, dtype: .bf16)
+        #expect(try spec.peakBytes() == (1 << 20) * 10)
+        #expect(try spec.fileBytes() == ((8 * 128) + 2 * (1 << 27)) * 2 + (1 << 20))
+    }
+
+    /// Streamed in blocks (k spans two), the files hold the bytes of the whole tensors encoded at once.
+    @Test(arguments: [DType.f32, .bf16])
+    func streamedRandomInputsAreTheWholeEncoding(dtype: DType) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ri-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = RandomInputs(
+            batch: 1, heads: 2, kvHeads: 1, queries: 3, keys: 262_145, headDim: 4, seed: 5, dtype: dtype)
+        try spec.write(to: dir + "/r.safetensors")
+        try spec.write(to: dir + "/npy")
+        let tensors = try spec.generate()
+        let whole = try SafetensorsFile(
+            tensors: tensors, metadata: ["seed": "5", "layout": "bhsd", "generator": "treeattn random-inputs"]
+        ).encode()
+        #expect(try AtomicFile.read(dir + "/r.safetensors") == whole)
+        for (name, t) in tensors { #expect(try AtomicFile.read(dir + "/npy/\(name).npy") == NPYFile.encode(t)) }
+    }
+
     @Test func attentionWorkCountsLoopsOverEmptyDimensions() throws {
         let empty = AttentionWork(batch: 1, heads: 1 << 31, queries: 0, keys: 0, headDim: 8, valueDim: 8, shards: 2)
         #expect(empty.flops == 0 && empty.loops == 0)

@@ -8,20 +8,22 @@ public enum NPYFile {
     /// The bytes of a version 1.0 .npy file holding `t`: C order, little endian, the header padded with spaces so the
     /// data starts at a multiple of 64 bytes.
     public static func encode(_ t: TensorData) -> [UInt8] {
-        let shape =
-            t.shape.count == 1 ? "(\(t.shape[0]),)" : "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
-        var header = "{'descr': '\(t.dtype.npyDescr)', 'fortran_order': False, 'shape': \(shape), }"
+        // One allocation of the file's size, the data copied in once.
+        var out = header(dtype: t.dtype, shape: t.shape)
+        out.reserveCapacity(out.count + t.bytes.count)
+        out += t.bytes
+        return out
+    }
+
+    /// The bytes of a .npy file before its data (magic, version 1.0, the padded header of `dtype` and `shape`),
+    /// exactly as `encode` writes them, so a writer can stream the data after it.
+    public static func header(dtype: DType, shape: [Int]) -> [UInt8] {
+        let text = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(dtype.npyDescr)', 'fortran_order': False, 'shape': \(text), }"
         let unpadded = magic.count + 2 + 2 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
         let length = UInt16(header.utf8.count)
-        // One allocation of the file's size, the data copied in once.
-        var out = [UInt8]()
-        out.reserveCapacity(magic.count + 4 + header.utf8.count + t.bytes.count)
-        out += magic
-        out += [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)]
-        out += header.utf8
-        out += t.bytes
-        return out
+        return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8)
     }
 
     /// Reads a .npy file strictly, as NumPy's format specification defines it: magic, version 1.0, 2.0 or 3.0, the

@@ -35,8 +35,21 @@ public struct SafetensorsFile: Sendable {
     /// The file's bytes. Refuses repeated tensor names (safetensors readers reject them) and the reserved name
     /// `__metadata__`.
     public func encode() throws -> [UInt8] {
+        var out = try Self.header(
+            tensors: tensors.map { ($0.name, $0.data.dtype, $0.data.shape) }, metadata: metadata)
+        out.reserveCapacity(out.count + tensors.reduce(0) { $0 + $1.data.bytes.count })
+        for (_, t) in tensors { out += t.bytes }
+        return out
+    }
+
+    /// The bytes of a file's start up to its data: the header length and the JSON header of tensors of these dtypes
+    /// and shapes, in this order, and `metadata`, exactly as `encode` writes them (so a writer can stream the tensors'
+    /// bytes after it). Refuses repeated names and `__metadata__` as a name.
+    public static func header(tensors: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String])
+        throws -> [UInt8]
+    {
         var seen = Set<String>()
-        for (name, _) in tensors {
+        for (name, _, _) in tensors {
             guard name != "__metadata__" else {
                 throw ReferenceError.format("'__metadata__' cannot name a tensor in a safetensors file")
             }
@@ -53,20 +66,18 @@ public struct SafetensorsFile: Sendable {
             entries.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
         }
         var offset = 0
-        for (name, t) in tensors {
-            let shape = "[" + t.shape.map(String.init).joined(separator: ",") + "]"
+        for (name, dtype, shape) in tensors {
+            let bytes = try MemoryBudget.product(shape + [dtype.byteSize], for: "tensor \(TextEscaping.quoted(name))")
+            let text = "[" + shape.map(String.init).joined(separator: ",") + "]"
             entries.append(
-                "\(TextEscaping.jsonLiteral(name)):{\"dtype\":\"\(t.dtype.safetensorsName)\",\"shape\":\(shape),\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}"
+                "\(TextEscaping.jsonLiteral(name)):{\"dtype\":\"\(dtype.safetensorsName)\",\"shape\":\(text),\"data_offsets\":[\(offset),\(offset + bytes)]}"
             )
-            offset += t.bytes.count
+            offset += bytes
         }
         var header = "{" + entries.joined(separator: ",") + "}"
         header += String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
         let n = UInt64(header.utf8.count)
-        var out = withUnsafeBytes(of: n.littleEndian) { Array($0) } + Array(header.utf8)
-        out.reserveCapacity(out.count + offset)
-        for (_, t) in tensors { out += t.bytes }
-        return out
+        return withUnsafeBytes(of: n.littleEndian) { Array($0) } + Array(header.utf8)
     }
 
     /// Reads a file strictly, as the safetensors specification (and its Rust and Python readers) define it: the

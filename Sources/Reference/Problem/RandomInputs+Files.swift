@@ -7,39 +7,90 @@ extension RandomInputs {
         try shapes.map { _, shape, _ in try MemoryBudget.product(shape, for: "q, k and v") }
     }
 
-    /// The peak of `write`: the generated f64 values of one tensor, the three tensors rounded to `dtype`, and the
-    /// encoded file bytes of all three (the .safetensors file, or the .npy files held until they are all written).
+    /// Values generated and encoded per block while `write` streams (2^20: 8 MiB of f64).
+    public static let blockValues = 1 << 20
+
+    /// The peak of `write` beyond what it has written: one block of generated f64 values and their encoding.
     public func peakBytes() throws -> Int {
-        let what = "random-inputs"
-        let counts = try elementCounts()
-        let generated = try MemoryBudget.product([counts.max() ?? 0, 8], for: what)
-        let stored = try MemoryBudget.product([MemoryBudget.sum(counts, for: what), dtype.byteSize], for: what)
-        return try MemoryBudget.sum([generated, stored, stored], for: what)
+        try MemoryBudget.product([Self.blockValues, 8 + dtype.byteSize], for: "random-inputs")
     }
 
-    /// Generates the tensors and writes them to `out`: one .safetensors file (tensors q, k, v; metadata seed, layout,
-    /// generator), or q.npy, k.npy and v.npy in the folder `out` (created if missing). The peak memory is checked
-    /// against `MemoryBudget.current` first; the files appear together at the end, or not at all.
+    /// Bytes of the files `write` writes: q, k and v at `dtype` (plus headers, under 1 MB).
+    public func fileBytes() throws -> Int {
+        let what = "random-inputs"
+        return try MemoryBudget.sum(
+            [
+                MemoryBudget.product([MemoryBudget.sum(try elementCounts(), for: what), dtype.byteSize], for: what),
+                1 << 20,
+            ],
+            for: what)
+    }
+
+    /// Generates the tensors and streams them to `out`, block by block: one .safetensors file (tensors q, k, v;
+    /// metadata seed, layout, generator), or q.npy, k.npy and v.npy in the folder `out` (created if missing). The
+    /// same bytes as encoding `generate()` whole, in at most one block of memory beyond what is written (checked
+    /// against `MemoryBudget.current`), after checking that the files fit the disk and the values can be drawn in
+    /// the time left (`TimeBudget.current`, also checked every block); the files appear together at the end, or not
+    /// at all.
     public func write(to out: String) throws {
         try MemoryBudget.current.check(
-            try peakBytes(), for: "random-inputs (generated values, \(dtype.rawValue) copy, file bytes)")
+            try peakBytes(), for: "random-inputs (one block of generated values and its \(dtype.rawValue) bytes)")
         let safetensors = (out as NSString).pathExtension.lowercased() == "safetensors"
         let outputs = try AtomicOutputs(
             safetensors ? [out] : shapes.map { out + "/\($0.name).npy" }, createFolders: !safetensors)
         defer { outputs.discard() }
-        let tensors = try generate()
+        try Self.checkDisk(try fileBytes(), for: safetensors ? out : out + "/q.npy")
+        let budget = TimeBudget.current
+        let counts = try elementCounts()
+        let stream = counts.reduce(0.0) { $0 + Double($1) }
+        try budget.check(
+            stream / Self.normalsPerSecond, for: "random-inputs",
+            detail: String(format: "%.2g normal values at %.0fM/s", stream, Self.normalsPerSecond / 1e6))
+        var g = SeededGenerator(seed: seed)
+        var drawn = 0
+        // One tensor's values, in the stream's order, block by block.
+        func draw(_ count: Int, std: Double, _ append: ([UInt8]) throws -> Void) throws {
+            var left = count
+            while left > 0 {
+                let n = min(left, Self.blockValues)
+                let values = (0..<n).map { _ in g.normal() * std }
+                guard let bytes = TensorData.floatBytes(values, dtype: dtype) else {
+                    throw ReferenceError.invalidOption("random-inputs writes float dtypes, got \(dtype.rawValue)")
+                }
+                try append(bytes)
+                left -= n
+                drawn += n
+                try budget.checkDeadline(for: "random-inputs", done: "\(drawn) normal values")
+            }
+        }
         if safetensors {
-            try outputs.write(
-                SafetensorsFile(
-                    tensors: tensors,
-                    metadata: [
-                        "seed": "\(seed)", "layout": "bhsd",
-                        "generator": "treeattn random-inputs",
-                    ]
-                ).encode(), to: out)
+            try outputs.stream(to: out) { append in
+                try append(
+                    try SafetensorsFile.header(
+                        tensors: shapes.map { ($0.name, dtype, $0.shape) },
+                        metadata: ["seed": "\(seed)", "layout": "bhsd", "generator": "treeattn random-inputs"]))
+                for ((_, _, std), count) in zip(shapes, counts) { try draw(count, std: std, append) }
+            }
         } else {
-            for (name, t) in tensors { try outputs.write(NPYFile.encode(t), to: out + "/\(name).npy") }
+            for ((name, shape, std), count) in zip(shapes, counts) {
+                try outputs.stream(to: out + "/\(name).npy") { append in
+                    try append(NPYFile.header(dtype: dtype, shape: shape))
+                    try draw(count, std: std, append)
+                }
+            }
         }
         try outputs.commit()
+    }
+
+    /// Refuses, with one line, files of `bytes` that would not fit the free space of the file system holding `path`.
+    static func checkDisk(_ bytes: Int, for path: String) throws {
+        var info = statvfs()
+        guard statvfs(AtomicOutputs.parent(path), &info) == 0 else { return }
+        let free = Double(info.f_bavail) * Double(info.f_frsize)
+        guard Double(bytes) <= free else {
+            throw CoreError.tooLarge(
+                "random-inputs writes about \(MemoryBudget.format(bytes)), more than the \(MemoryBudget.format(Int(min(free, 9e18)))) free on the disk holding \(path)"
+            )
+        }
     }
 }
