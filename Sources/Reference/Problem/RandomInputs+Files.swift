@@ -51,9 +51,16 @@ extension RandomInputs {
         // One tensor's values, in the stream's order, block by block.
         func draw(_ count: Int, std: Double, _ append: ([UInt8]) throws -> Void) throws {
             var left = count
+            // The generator is copied into a local for the block (a captured variable is boxed: each draw through it
+            // would pay an exclusivity check) and written back after.
+            var local = g
+            defer { g = local }
             while left > 0 {
                 let n = min(left, Self.blockValues)
-                let values = (0..<n).map { _ in g.normal() * std }
+                let values = [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
+                    for i in 0..<n { buffer[i] = local.normal() * std }
+                    initialized = n
+                }
                 guard let bytes = TensorData.floatBytes(values, dtype: dtype) else {
                     throw ReferenceError.invalidOption("random-inputs writes float dtypes, got \(dtype.rawValue)")
                 }
