@@ -199,18 +199,9 @@ public struct DistributedAttentionJob: Sendable {
         (work.flops, work.elements, work.loops) = (work.flops * runs, work.elements * runs, work.loops * runs)
         try work.check(for: "rank \(rank)'s \(warmup + repeats) runs", budget: timeBudget)
         // q's NaN/Inf everywhere; the shard's k and v only at keys some query sees (`InputWarnings`).
-        var counts = [bad[0], 0, 0]
-        if bad[1] > 0 || bad[2] > 0 {
-            let rule = try ScoreRule(
-                options: options, batch: inputs.batch, queryHeads: inputs.queryHeads, queries: inputs.queries,
-                keys: layout.keys, headDim: inputs.headDim)
-            for (index, t) in [(1, inputs.k), (2, inputs.v)] where bad[index] > 0 {
-                counts[index] = InputWarnings.visibleBad(
-                    shape: t.shape, keyOffset: layout.ranges[rank].lowerBound, rule: rule,
-                    queryHeads: inputs.queryHeads
-                ) { !t.data[$0].isFinite }
-            }
-        }
+        let counts = try InputWarnings.counts(
+            inputs, bad: bad, options: options, keys: layout.keys, keyOffset: layout.ranges[rank].lowerBound,
+            isBad: (k: { !inputs.k.data[$0].isFinite }, v: { !inputs.v.data[$0].isFinite }))
         return (try RankShard(inputs: inputs, layout: layout, rank: rank, options: options), counts)
     }
 

@@ -240,17 +240,9 @@ extension AttentionJob {
             propagation: String = "in unmasked positions they propagate to the output"
         ) throws {
             let roles = job.keys.isPaged ? ["q", "k_cache", "v_cache"] : ["q", "k", "v"]
-            summary.warnings += InputWarnings.line(roles[0], bad[0], propagation)
-            guard bad[1] > 0 || bad[2] > 0 else { return }
-            let rule = try ScoreRule(
-                options: options, batch: inputs.batch, queryHeads: inputs.queryHeads, queries: inputs.queries,
-                keys: inputs.keys, headDim: inputs.headDim)
-            for (index, shape) in [(1, inputs.shapes.k), (2, inputs.shapes.v)] where bad[index] > 0 {
-                let seen = InputWarnings.visibleBad(
-                    shape: shape, rule: rule, queryHeads: inputs.queryHeads,
-                    isBad: index == 1 ? isBad.0 : isBad.1)
-                summary.warnings += InputWarnings.line(roles[index], seen, propagation)
-            }
+            let counts = try InputWarnings.counts(
+                inputs, bad: bad, options: options, keys: inputs.keys, isBad: (k: isBad.0, v: isBad.1))
+            for (role, count) in zip(roles, counts) { summary.warnings += InputWarnings.line(role, count, propagation) }
         }
 
         /// The forward, exact or sharded, and its outputs.

@@ -50,6 +50,27 @@ public enum InputWarnings {
         return bad
     }
 
+    /// The counts of q, k and v as `bad` holds them read (q's every value; k's and v's counts only say whether to
+    /// look), with k's and v's replaced by their NaN/Inf at keys some query sees (`visibleBad`, under the rule of
+    /// `options` for a problem of `keys` keys; the tensors' keys start at `keyOffset`). What the attention job and a
+    /// distributed rank both report.
+    public static func counts<X: AttentionOperands>(
+        _ inputs: X, bad: [Int], options: AttentionOptions, keys: Int, keyOffset: Int = 0,
+        isBad: (k: (Int) -> Bool, v: (Int) -> Bool)
+    ) throws -> [Int] {
+        var counts = [bad[0], 0, 0]
+        guard bad[1] > 0 || bad[2] > 0 else { return counts }
+        let rule = try ScoreRule(
+            options: options, batch: inputs.batch, queryHeads: inputs.queryHeads, queries: inputs.queries,
+            keys: keys, headDim: inputs.headDim)
+        for (index, shape) in [(1, inputs.shapes.k), (2, inputs.shapes.v)] where bad[index] > 0 {
+            counts[index] = visibleBad(
+                shape: shape, keyOffset: keyOffset, rule: rule, queryHeads: inputs.queryHeads,
+                isBad: index == 1 ? isBad.k : isBad.v)
+        }
+        return counts
+    }
+
     /// Whether some query head of kv head `g` and some query row see global key `j` through the element-wise masks.
     static func seen(_ b: Int, _ g: Int, _ j: Int, group: Int, rule: ScoreRule) -> Bool {
         for h in g * group..<(g + 1) * group {

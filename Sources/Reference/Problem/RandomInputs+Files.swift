@@ -7,9 +7,6 @@ extension RandomInputs {
         try shapes.map { _, shape, _ in try MemoryBudget.product(shape, for: "q, k and v") }
     }
 
-    /// Values generated and encoded per block while `write` streams (2^20: 8 MiB of f64).
-    public static let blockValues = 1 << 20
-
     /// The peak of `write` beyond what it has written: one block of generated f64 values and their encoding.
     public func peakBytes() throws -> Int {
         try MemoryBudget.product([Self.blockValues, 8 + dtype.byteSize], for: "random-inputs")
@@ -42,32 +39,15 @@ extension RandomInputs {
         try Self.checkDisk(try fileBytes(), for: safetensors ? out : out + "/q.npy")
         let budget = TimeBudget.current
         let counts = try elementCounts()
-        let stream = counts.reduce(0.0) { $0 + Double($1) }
-        try budget.check(
-            stream / Self.normalsPerSecond, for: "random-inputs",
-            detail: String(format: "%.2g normal values at %.0fM/s", stream, Self.normalsPerSecond / 1e6))
-        var g = SeededGenerator(seed: seed)
-        var drawn = 0
-        // One tensor's values, in the stream's order, block by block.
+        try checkTime(budget)
+        var stream = NormalStream(generator: SeededGenerator(seed: seed), budget: budget)
+        // One tensor's values, in the stream's order, encoded block by block.
         func draw(_ count: Int, std: Double, _ append: ([UInt8]) throws -> Void) throws {
-            var left = count
-            // The generator is copied into a local for the block (a captured variable is boxed: each draw through it
-            // would pay an exclusivity check) and written back after.
-            var local = g
-            defer { g = local }
-            while left > 0 {
-                let n = min(left, Self.blockValues)
-                let values = [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    for i in 0..<n { buffer[i] = local.normal() * std }
-                    initialized = n
-                }
+            try stream.draw(count, std: std) { values in
                 guard let bytes = TensorData.floatBytes(values, dtype: dtype) else {
                     throw ReferenceError.invalidOption("random-inputs writes float dtypes, got \(dtype.rawValue)")
                 }
                 try append(bytes)
-                left -= n
-                drawn += n
-                try budget.checkDeadline(for: "random-inputs", done: "\(drawn) normal values")
             }
         }
         if safetensors {

@@ -64,43 +64,81 @@ public struct RandomInputs: Equatable, Sendable {
         guard keyRange.lowerBound >= 0, keyRange.upperBound <= keys else {
             throw ReferenceError.invalidOption("key range \(keyRange) outside 0..<\(keys)")
         }
-        var g = SeededGenerator(seed: seed)
         let budget = TimeBudget.current
         // The whole stream is drawn whatever the range: refused up front when it cannot be drawn in the time left.
-        let stream = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
-        try budget.check(
-            stream / Self.normalsPerSecond, for: "random-inputs",
-            detail: String(format: "%.2g normal values at %.0fM/s", stream, Self.normalsPerSecond / 1e6))
-        var drawn = 0
-        // Draws (or skips) `count` normals in slices of 2^20, checking the deadline between slices.
-        func draw(_ count: Int, std s: Double, into values: inout [Double], keep: Bool) throws {
-            var left = count
-            while left > 0 {
-                let n = min(left, 1 << 20)
-                if keep { for _ in 0..<n { values.append(g.normal() * s) } } else { g.skipNormals(n) }
-                left -= n
-                drawn += n
-                try budget.checkDeadline(for: "random-inputs", done: "\(drawn) normal values")
-            }
-        }
+        try checkTime(budget)
+        var stream = NormalStream(generator: SeededGenerator(seed: seed), budget: budget)
         return try shapes.map { name, shape, s in
             var values = [Double]()
             guard name != "q" else {
                 let count = shape.reduce(1, *)
                 values.reserveCapacity(count)
-                try draw(count, std: s, into: &values, keep: true)
+                try stream.draw(count, std: s) { values += $0 }
                 return (name, try TensorData(values: values, shape: shape, dtype: dtype))
             }
             let groups = shape[0] * shape[1], width = shape[3]
             values.reserveCapacity(groups * keyRange.count * width)
             for _ in 0..<(keys * width == 0 ? 0 : groups) {
-                try draw(keyRange.lowerBound * width, std: s, into: &values, keep: false)
-                try draw(keyRange.count * width, std: s, into: &values, keep: true)
-                try draw((keys - keyRange.upperBound) * width, std: s, into: &values, keep: false)
+                try stream.skip(keyRange.lowerBound * width)
+                try stream.draw(keyRange.count * width, std: s) { values += $0 }
+                try stream.skip((keys - keyRange.upperBound) * width)
             }
             var sliced = shape
             sliced[2] = keyRange.count
             return (name, try TensorData(values: values, shape: sliced, dtype: dtype))
+        }
+    }
+}
+
+extension RandomInputs {
+    /// Values drawn per block (2^20: 8 MiB of f64): the unit of `write`'s streaming and of the deadline checks.
+    public static let blockValues = 1 << 20
+
+    /// Refuses, with one line, a stream (q, k and v whole) that cannot be drawn in the time left of `budget`.
+    func checkTime(_ budget: TimeBudget) throws {
+        let stream = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+        try budget.check(
+            stream / Self.normalsPerSecond, for: "random-inputs",
+            detail: String(format: "%.2g normal values at %.0fM/s", stream, Self.normalsPerSecond / 1e6))
+    }
+}
+
+/// The normals of `RandomInputs`, drawn in blocks of `RandomInputs.blockValues` with the deadline checked after
+/// each: what `generate` and `write` share.
+struct NormalStream {
+    /// The stream's generator.
+    var generator: SeededGenerator
+    /// The time limit checked after each block.
+    let budget: TimeBudget
+    /// Values drawn (or skipped) so far.
+    var drawn = 0
+
+    /// Draws `count` normals scaled by `std`, handing each block to `body`.
+    mutating func draw(_ count: Int, std: Double, _ body: ([Double]) throws -> Void) throws {
+        try blocks(count) { g, n in
+            try body(
+                [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
+                    for i in 0..<n { buffer[i] = g.normal() * std }
+                    initialized = n
+                })
+        }
+    }
+
+    /// Advances past `count` normals without computing them.
+    mutating func skip(_ count: Int) throws { try blocks(count) { g, n in g.skipNormals(n) } }
+
+    /// `count` values in blocks, each handled by `block` (with a local copy of the generator: a stored one would be
+    /// reached through memory in the loop), the deadline checked after each.
+    private mutating func blocks(_ count: Int, _ block: (inout SeededGenerator, Int) throws -> Void) throws {
+        var g = generator
+        defer { generator = g }
+        var left = count
+        while left > 0 {
+            let n = min(left, RandomInputs.blockValues)
+            try block(&g, n)
+            left -= n
+            drawn += n
+            try budget.checkDeadline(for: "random-inputs", done: "\(drawn) normal values")
         }
     }
 }
