@@ -113,10 +113,10 @@ public struct DistributedAttentionJob: Sendable {
                 "generator": "treeattn-mpi attention",
             ])
             if let path = out, let r = result {
-                try outputs.write(TensorFiles.encode(r.output, for: path, name: "out", metadata: metadata), to: path)
+                try outputs.write(r.output, to: path, name: "out", metadata: metadata)
             }
             if let path = lse, let r = result {
-                try outputs.write(TensorFiles.encode(r.lse, for: path, name: "lse", metadata: metadata), to: path)
+                try outputs.write(r.lse, to: path, name: "lse", metadata: metadata)
             }
             if let path = report, let text = reportText { try outputs.write(Array(text.utf8), to: path) }
             try outputs.commit()

@@ -42,15 +42,23 @@ public enum AtomicFile {
 
     /// Writes `bytes` to a new file at `path` (which must not exist), reporting the system's reason on failure.
     static func create(_ bytes: [UInt8], at path: String, finalPath: String) throws {
+        try create(at: path, finalPath: finalPath) { try $0.append(bytes) }
+    }
+
+    /// Creates the new file `path` (which must not exist) and hands `write` a sink into it; on failure the file is
+    /// removed and the error names `finalPath`.
+    static func create(at path: String, finalPath: String, _ write: (ByteSink) throws -> Void) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw CoreError.file(path: finalPath, problem: "cannot write (\(String(cString: strerror(errno))))")
         }
-        let failure = writeAll(fd, bytes)
-        close(fd)
-        if let failure {
+        do {
+            try write(ByteSink.file(fd, path: finalPath))
+            close(fd)
+        } catch {
+            close(fd)
             unlink(path)
-            throw CoreError.file(path: finalPath, problem: "cannot write (\(String(cString: strerror(failure))))")
+            throw error
         }
     }
 
@@ -106,26 +114,30 @@ public enum AtomicFile {
         }
     }
 
-    /// Writes all of `bytes` to `fd` (retrying short and interrupted writes); the errno of a failure, nil on success.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+    /// Writes all of `buffer` to `fd` (retrying short and interrupted writes); the errno of a failure, nil on success.
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int32? {
         var offset = 0
-        return bytes.withUnsafeBytes { buffer in
-            while offset < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += n
+        while offset < buffer.count {
+            let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
             }
-            return nil
+            offset += n
         }
+        return nil
     }
 
     /// Writes `bytes` to `path` atomically: into a temporary next to it, then renamed into place, replacing any file
     /// there. Throws `CoreError.file` when the folder does not exist, `path` exists and is not a regular file
     /// (`checkDestination`), or the write or rename fails.
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        try stream(to: path) { try $0.append(bytes) }
+    }
+
+    /// Writes the blocks `write` appends to `path` atomically, like `write(_:to:)`: a large file is written from the
+    /// buffers its writer holds, never assembled whole in memory. A failure removes the temporary.
+    public static func stream(to path: String, _ write: (ByteSink) throws -> Void) throws {
         try checkDestination(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
@@ -135,7 +147,7 @@ public enum AtomicFile {
         }
         removeStaleTemporaries(in: dir)
         let tmp = temporaryPath(for: path)
-        try create(bytes, at: tmp, finalPath: path)
+        try create(at: tmp, finalPath: path, write)
         guard rename(tmp, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(tmp)

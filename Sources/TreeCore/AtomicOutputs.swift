@@ -106,44 +106,26 @@ public final class AtomicOutputs {
 
     /// Writes the contents of `path` (reserved by `init`, or reserved now) to its temporary.
     public func write(_ bytes: [UInt8], to path: String) throws {
-        do {
-            if standardOutput && AtomicFile.isStandardOutput(path) {
-                stdoutBytes = bytes
-                return
-            }
-            if !temporaries.contains(where: { $0.final == path }) { try reserve(path) }
-            let tmp = temporaries.first(where: { $0.final == path })!.temporary
-            unlink(tmp)
-            try AtomicFile.create(bytes, at: tmp, finalPath: path)
-        } catch {
-            discard()
-            throw error
-        }
+        try stream(to: path) { try $0.append(bytes) }
     }
 
-    /// Streams the contents of `path` (reserved by `init`, or reserved now) into its temporary: `body` appends blocks
-    /// through the function it is given, so a large output is written without being held whole in memory. Like
-    /// `write`, a failure discards every output.
-    public func stream(to path: String, _ body: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
+    /// Streams the contents of `path` (reserved by `init`, or reserved now) into its temporary: `write` appends blocks
+    /// to the sink it is given (a header, then the buffers a tensor already holds), so an output is written without
+    /// being assembled whole in memory. Like `write`, a failure discards every output.
+    public func stream(to path: String, _ write: (ByteSink) throws -> Void) throws {
         do {
             if standardOutput && AtomicFile.isStandardOutput(path) {
-                var bytes: [UInt8] = []
-                try body { bytes += $0 }
-                stdoutBytes = bytes
+                stdoutBytes = try ByteSink.collect(write)
                 return
             }
             if !temporaries.contains(where: { $0.final == path }) { try reserve(path) }
             let tmp = temporaries.first(where: { $0.final == path })!.temporary
-            let fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC)
+            let fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW)
             guard fd >= 0 else {
                 throw CoreError.file(path: path, problem: "cannot write (\(String(cString: strerror(errno))))")
             }
             defer { close(fd) }
-            try body { bytes in
-                if let failure = AtomicFile.writeAll(fd, bytes) {
-                    throw CoreError.file(path: path, problem: "cannot write (\(String(cString: strerror(failure))))")
-                }
-            }
+            try write(ByteSink.file(fd, path: path))
         } catch {
             discard()
             throw error

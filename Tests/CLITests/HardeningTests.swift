@@ -17,13 +17,15 @@ import Testing
             "--out", dir + "/x.safetensors",
         ])
         CLI.expectOneLineError(r, contains: "q, k and v: size overflows")
-        // Streamed block by block: the memory is one block (2^20 values, f64 and their f64 bytes) whatever the size.
+        // Streamed block by block: the memory is two blocks of 2^20 f64 values (one written, the next drawn meanwhile)
+        // whatever the size.
         let big = try CLI.run([
             "random-inputs", "--heads", "1", "--seq-q", "1", "--seq-k", "8388608", "--head-dim", "63",
             "--out", dir + "/big.safetensors", "--max-memory", "1MB",
         ])
         CLI.expectOneLineError(
-            big, contains: "random-inputs (one block of generated values and its f64 bytes) needs about 16.8 MB")
+            big, contains: "random-inputs (two blocks of generated values and the f64 bytes of one) needs about 16.8 MB"
+        )
         #expect(big.stderr.contains("more than the 1.0 MB memory limit"))
         #expect(try Self.contents(dir).isEmpty)
     }

@@ -229,4 +229,38 @@ import Testing
                 == Self.reference(floats.map(Double.init), .bf16))
         #expect(try TensorData(Tensor(shape: [9], data: doubles), as: .f32).bytes == Self.reference(doubles, .f32))
     }
+
+    @Test func tensorsOfTheDtypesOwnTypeAreNotCopied() throws {
+        // The data keeps the tensor's storage (the same memory), and the writers append it from there.
+        let tensor = try Tensor(shape: [3, 5], data: (0..<15).map { Float($0) * 0.37 })
+        let data = try TensorData(tensor, as: .f32)
+        let storage = tensor.data.withUnsafeBytes { $0.baseAddress }
+        #expect(data.withUnsafeBytes { $0.baseAddress } == storage)
+        let values = (0..<9).map { Double($0) / 7 }
+        let wide = try TensorData(values: values, shape: [9], dtype: .f64)
+        #expect(wide.withUnsafeBytes { $0.baseAddress } == values.withUnsafeBytes { $0.baseAddress })
+        // Kept storage or encoded bytes: the same data, the same files.
+        let encoded = try TensorData(
+            dtype: .f32, shape: [3, 5], bytes: Self.reference(tensor.data.map(Double.init), .f32))
+        #expect(data == encoded && data.count == 15)
+        #expect(NPYFile.encode(data) == NPYFile.encode(encoded))
+        let file = SafetensorsFile(tensors: [("a", data), ("b", wide)], metadata: ["k": "v"])
+        let bytes = try file.encode()
+        #expect(
+            try SafetensorsFile.decode(bytes).tensors.map(\.data) == [
+                encoded, try TensorData(dtype: .f64, shape: [9], bytes: Self.reference(values, .f64)),
+            ])
+        // Streamed to disk through AtomicOutputs and AtomicFile: the bytes of `encode`.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let outputs = try AtomicOutputs([dir + "/a.npy", dir + "/b.safetensors"])
+        try outputs.write(data, to: dir + "/a.npy", name: "a")
+        try outputs.stream(to: dir + "/b.safetensors") { try file.write(into: $0) }
+        try outputs.commit()
+        try file.write(to: dir + "/c.safetensors")
+        #expect(try AtomicFile.read(dir + "/a.npy") == NPYFile.encode(encoded))
+        #expect(try AtomicFile.read(dir + "/b.safetensors") == bytes)
+        #expect(try AtomicFile.read(dir + "/c.safetensors") == bytes)
+    }
 }

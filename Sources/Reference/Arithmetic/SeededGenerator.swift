@@ -2,7 +2,8 @@
 /// seed gives the same numbers on every machine. Normals use the Irwin-Hall sum of 12 uniforms (mean 0, variance 1,
 /// no libm calls, so no platform-dependent rounding).
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    /// xoshiro256**'s four words (internal: `advance(by:)` maps them through the jump matrices).
+    var state: (UInt64, UInt64, UInt64, UInt64)
 
     /// The stream of `seed`: xoshiro256**'s state filled with four SplitMix64 outputs of it.
     public init(seed: UInt64) {

@@ -8,11 +8,14 @@ public enum NPYFile {
     /// The bytes of a version 1.0 .npy file holding `t`: C order, little endian, the header padded with spaces so the
     /// data starts at a multiple of 64 bytes.
     public static func encode(_ t: TensorData) -> [UInt8] {
-        // One allocation of the file's size, the data copied in once.
-        var out = header(dtype: t.dtype, shape: t.shape)
-        out.reserveCapacity(out.count + t.bytes.count)
-        out += t.bytes
-        return out
+        // Appending to memory cannot fail.
+        (try? ByteSink.collect { try write(t, into: $0) }) ?? []
+    }
+
+    /// Appends the bytes of `encode(t)` to `sink`: the header, then the tensor's data from where it is held.
+    public static func write(_ t: TensorData, into sink: ByteSink) throws {
+        try sink.append(header(dtype: t.dtype, shape: t.shape))
+        try t.withUnsafeBytes { try sink.append($0) }
     }
 
     /// The bytes of a .npy file before its data (magic, version 1.0, the padded header of `dtype` and `shape`),
@@ -86,9 +89,9 @@ public enum NPYFile {
         try decode(AtomicFile.read(path), name: path)
     }
 
-    /// Writes `t` to `path` as a .npy file (`encode`), atomically through `AtomicFile`.
+    /// Writes `t` to `path` as a .npy file (the bytes of `encode`, streamed), atomically through `AtomicFile`.
     public static func write(_ t: TensorData, to path: String) throws {
-        try AtomicFile.write(encode(t), to: path)
+        try AtomicFile.stream(to: path) { try write(t, into: $0) }
     }
 }
 

@@ -34,12 +34,14 @@ public struct SafetensorsFile: Sendable {
 
     /// The file's bytes. Refuses repeated tensor names (safetensors readers reject them) and the reserved name
     /// `__metadata__`.
-    public func encode() throws -> [UInt8] {
-        var out = try Self.header(
-            tensors: tensors.map { ($0.name, $0.data.dtype, $0.data.shape) }, metadata: metadata)
-        out.reserveCapacity(out.count + tensors.reduce(0) { $0 + $1.data.bytes.count })
-        for (_, t) in tensors { out += t.bytes }
-        return out
+    public func encode() throws -> [UInt8] { try ByteSink.collect { try write(into: $0) } }
+
+    /// Appends the bytes of `encode()` to `sink`: the header, then each tensor's data from where it is held (no copy
+    /// of the file in memory). Refuses repeated and reserved names before appending anything.
+    public func write(into sink: ByteSink) throws {
+        try sink.append(
+            Self.header(tensors: tensors.map { ($0.name, $0.data.dtype, $0.data.shape) }, metadata: metadata))
+        for (_, t) in tensors { try t.withUnsafeBytes { try sink.append($0) } }
     }
 
     /// The bytes of a file's start up to its data: the header length and the JSON header of tensors of these dtypes
@@ -223,9 +225,9 @@ public struct SafetensorsFile: Sendable {
         try decode(AtomicFile.read(path), name: path)
     }
 
-    /// Writes the file (`encode`) to `path` atomically through `AtomicFile`; throws `ReferenceError.format` for a
+    /// Writes the file (the bytes of `encode()`, streamed) to `path` atomically through `AtomicFile`; throws `ReferenceError.format` for a
     /// repeated or reserved tensor name.
     public func write(to path: String) throws {
-        try AtomicFile.write(try encode(), to: path)
+        try AtomicFile.stream(to: path) { try write(into: $0) }
     }
 }

@@ -1,15 +1,50 @@
 /// A typed, shaped block of little-endian bytes as stored in .npy and safetensors files.
+///
+/// A tensor encoded in its own type (`init(_:as:)` of f32 values as f32, f64 as f64) keeps the tensor's storage rather
+/// than a copy of it (on little-endian machines its memory is already the file's bytes): writers append it to the file
+/// as it is (`withUnsafeBytes`), and `bytes` copies it out only when asked.
 public struct TensorData: Equatable, Sendable {
     /// Element type of `bytes`.
     public let dtype: DType
     /// Dimensions, outermost first (C order); an empty shape holds one element.
     public let shape: [Int]
-    /// The elements, little endian in C order: exactly the product of `shape` times `dtype.byteSize` bytes.
-    public let bytes: [UInt8]
+    /// Number of elements.
+    public let count: Int
+    private let storage: Storage
+
+    /// The memory holding the elements: encoded bytes, or a tensor's own f64 or f32 storage (little endian only).
+    private enum Storage: Sendable {
+        case bytes([UInt8])
+        case f64([Double])
+        case f32([Float])
+    }
+
+    /// The elements, little endian in C order: exactly the product of `shape` times `dtype.byteSize` bytes (a copy
+    /// when the data keeps a tensor's storage; `withUnsafeBytes` reads them in place).
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Calls `body` with the elements' bytes in place (`bytes` without the copy).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .bytes(let b): return try b.withUnsafeBytes(body)
+        case .f64(let v): return try v.withUnsafeBytes(body)
+        case .f32(let v): return try v.withUnsafeBytes(body)
+        }
+    }
+
+    /// Same dtype, shape and bytes, however each is stored.
+    public static func == (a: TensorData, b: TensorData) -> Bool {
+        a.dtype == b.dtype && a.shape == b.shape
+            && a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
+    }
 
     /// Wraps `bytes` as they are; throws `ReferenceError.shape` when a dimension is negative, the size overflows or
     /// the byte count is not the shape times the dtype size.
     public init(dtype: DType, shape: [Int], bytes: [UInt8]) throws {
+        try self.init(dtype: dtype, shape: shape, storage: .bytes(bytes), byteCount: bytes.count)
+    }
+
+    private init(dtype: DType, shape: [Int], storage: Storage, byteCount: Int) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw ReferenceError.shape("negative dimension in \(shape)") }
         let (count, overflow) = shape.reduce((1, false)) { acc, n in
             let (p, o) = acc.0.multipliedReportingOverflow(by: n)
@@ -18,26 +53,35 @@ public struct TensorData: Equatable, Sendable {
         guard !overflow, count.multipliedReportingOverflow(by: dtype.byteSize).overflow == false else {
             throw ReferenceError.shape("shape \(shape) is too large")
         }
-        guard bytes.count == count * dtype.byteSize else {
+        guard byteCount == count * dtype.byteSize else {
             throw ReferenceError.shape(
-                "shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes, got \(bytes.count)")
+                "shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes, got \(byteCount)")
         }
         self.dtype = dtype
         self.shape = shape
-        self.bytes = bytes
+        self.count = count
+        self.storage = storage
     }
 
-    /// Encodes `values` as `dtype`, rounding once (to nearest even) from f64. The float dtypes are written in one
-    /// pass into the final buffer (f64 copied as is, f32 narrowed by a loop the compiler vectorises); the integer
-    /// dtypes check each value.
+    /// Encodes `values` as `dtype`, rounding once (to nearest even) from f64. f64 keeps `values` as they are (on
+    /// little-endian machines); the other float dtypes are written in one pass into the final buffer (f32 narrowed by
+    /// a loop the compiler vectorises); the integer dtypes check each value.
     public init(values: [Double], shape: [Int], dtype: DType) throws {
+        #if _endian(little)
+        if dtype == .f64 {
+            try self.init(dtype: dtype, shape: shape, storage: .f64(values), byteCount: values.count * 8)
+            return
+        }
+        #endif
         if let bytes = Self.floatBytes(values, dtype: dtype) {
             try self.init(dtype: dtype, shape: shape, bytes: bytes)
             return
         }
         var out = [UInt8]()
         out.reserveCapacity(values.count * dtype.byteSize)
-        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func put<T: FixedWidthInteger>(_ v: T) {
+            Swift.withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
+        }
         for x in values {
             switch dtype {
             case .f64: put(x.bitPattern)
@@ -68,10 +112,8 @@ public struct TensorData: Equatable, Sendable {
         try self.init(values: tensor.data, shape: tensor.shape, dtype: dtype)
     }
 
-    /// Encodes an f32 tensor as f32 (exact).
-    public init(_ tensor: Tensor<Float>) throws {
-        try self.init(values: tensor.data.map(Double.init), shape: tensor.shape, dtype: .f32)
-    }
+    /// Encodes an f32 tensor as f32 (exact; keeps the tensor's storage, as `init(_:as:)`).
+    public init(_ tensor: Tensor<Float>) throws { try self.init(tensor, as: .f32) }
 
     /// The little-endian bytes of `values` rounded once to a float `dtype`, written straight into the result; nil for
     /// the integer dtypes.
@@ -105,34 +147,41 @@ public struct TensorData: Equatable, Sendable {
         }
     }
 
-    /// The tensor's values stored as they are when `S` is the dtype's own type (f32 values as f32, f64 as f64): one
-    /// copy, no widening; nil otherwise.
-    static func nativeBytes<S: BinaryFloatingPoint>(_ values: [S], dtype: DType) -> [UInt8]? {
-        guard (dtype == .f32 && S.self == Float.self) || (dtype == .f64 && S.self == Double.self) else { return nil }
+    /// Appends `values` rounded once to a float `dtype` to `sink`, as `init(values:shape:dtype:)` encodes them: f64
+    /// from `values` themselves (on little-endian machines), the others through one encoded copy.
+    static func appendFloats(_ values: [Double], dtype: DType, to sink: ByteSink) throws {
         #if _endian(little)
-        return values.withUnsafeBytes { Array($0) }
-        #else
-        return nil
+        if dtype == .f64 { return try values.withUnsafeBytes { try sink.append($0) } }
         #endif
-    }
-
-    /// Encodes `tensor` as `dtype`, rounding once (to nearest even): a tensor already of the dtype's own type is copied
-    /// as it is, others are rounded in one pass from their exact f64 values.
-    public init<S: BinaryFloatingPoint>(_ tensor: Tensor<S>, as dtype: DType) throws {
-        if let bytes = Self.nativeBytes(tensor.data, dtype: dtype) {
-            try self.init(dtype: dtype, shape: tensor.shape, bytes: bytes)
-        } else {
-            try self.init(values: tensor.data.map { Double($0) }, shape: tensor.shape, dtype: dtype)
+        guard let bytes = floatBytes(values, dtype: dtype) else {
+            throw ReferenceError.invalidOption("random-inputs writes float dtypes, got \(dtype.rawValue)")
         }
+        try sink.append(bytes)
     }
 
-    /// Number of elements.
-    public var count: Int { bytes.count / dtype.byteSize }
+    /// Encodes `tensor` as `dtype`, rounding once (to nearest even): a tensor already of the dtype's own type keeps its
+    /// storage (no copy, no widening; on little-endian machines), others are rounded in one pass from their exact f64
+    /// values.
+    public init<S: BinaryFloatingPoint>(_ tensor: Tensor<S>, as dtype: DType) throws {
+        #if _endian(little)
+        if dtype == .f64, S.self == Double.self {
+            let values = unsafeBitCast(tensor.data, to: [Double].self)
+            try self.init(dtype: dtype, shape: tensor.shape, storage: .f64(values), byteCount: values.count * 8)
+            return
+        }
+        if dtype == .f32, S.self == Float.self {
+            let values = unsafeBitCast(tensor.data, to: [Float].self)
+            try self.init(dtype: dtype, shape: tensor.shape, storage: .f32(values), byteCount: values.count * 4)
+            return
+        }
+        #endif
+        try self.init(values: tensor.data.map { Double($0) }, shape: tensor.shape, dtype: dtype)
+    }
 
     /// Every element of an integer tensor (i64, i32, u8, bool) exactly, whatever its magnitude; nil for a float dtype.
     public func integers() -> [Int]? {
         let size = dtype.byteSize
-        return bytes.withUnsafeBytes { raw -> [Int]? in
+        return withUnsafeBytes { raw -> [Int]? in
             switch dtype {
             case .i64:
                 return (0..<count).map {
@@ -150,8 +199,9 @@ public struct TensorData: Equatable, Sendable {
 
     /// Every element as an exact f64 (all supported types convert exactly).
     public func doubles() -> [Double] {
+        if case .f64(let values) = storage { return values }
         var out = [Double](repeating: 0, count: count)
-        bytes.withUnsafeBytes { raw in
+        withUnsafeBytes { raw in
             for i in 0..<count {
                 let o = i * dtype.byteSize
                 switch dtype {

@@ -16,9 +16,19 @@ public enum TensorFiles {
     public static func encode(_ t: TensorData, for path: String, name: String, metadata: [String: String] = [:]) throws
         -> [UInt8]
     {
+        try ByteSink.collect { try write(t, for: path, name: name, metadata: metadata, into: $0) }
+    }
+
+    /// Writes `encode(t, for: path, name:, metadata:)` into `sink` from the tensor's own buffer (no copy of the file).
+    public static func write(
+        _ t: TensorData, for path: String, name: String, metadata: [String: String] = [:], into sink: ByteSink
+    ) throws {
         try checkOutputType(path)
-        return (path as NSString).pathExtension.lowercased() == "npy"
-            ? NPYFile.encode(t) : try SafetensorsFile(tensors: [(name, t)], metadata: metadata).encode()
+        if (path as NSString).pathExtension.lowercased() == "npy" {
+            try NPYFile.write(t, into: sink)
+        } else {
+            try SafetensorsFile(tensors: [(name, t)], metadata: metadata).write(into: sink)
+        }
     }
 
     /// Fails early, before any work, on an output name that is neither .npy nor .safetensors.
@@ -45,5 +55,13 @@ public enum TensorFiles {
             [MemoryBudget.sum(sizes, for: "the input files"), wideningFactor], for: "the input files")
         return try MemoryBudget.sum(
             [kept, MemoryBudget.product([sizes.max() ?? 0, 2], for: "the input files")], for: "the input files")
+    }
+}
+
+extension AtomicOutputs {
+    /// Streams one tensor's file (`TensorFiles.write`: .npy, or a one-tensor .safetensors under `name` with
+    /// `metadata`) into the temporary of `path`, from the tensor's own buffer.
+    public func write(_ t: TensorData, to path: String, name: String, metadata: [String: String] = [:]) throws {
+        try stream(to: path) { try TensorFiles.write(t, for: path, name: name, metadata: metadata, into: $0) }
     }
 }

@@ -60,9 +60,9 @@ public struct AttentionOutputBundle {
                     }
                 }
             }
-            try files.write(file.encode(), to: outputs.out)
+            try files.stream(to: outputs.out) { try file.write(into: $0) }
         } else {
-            try files.write(TensorFiles.encode(output, for: outputs.out, name: "out"), to: outputs.out)
+            try files.write(output, to: outputs.out, name: "out")
         }
         if let g = gradients {
             for (path, key, t) in [
@@ -70,10 +70,10 @@ public struct AttentionOutputBundle {
                 (outputs.dv, "dv", g.gradients.dv),
             ] {
                 guard let path else { continue }
-                try files.write(TensorFiles.encode(try data(t, swap: bshd), for: path, name: key), to: path)
+                try files.write(try data(t, swap: bshd), to: path, name: key)
             }
         }
-        if let lse = outputs.lse { try files.write(TensorFiles.encode(lseData, for: lse, name: "lse"), to: lse) }
+        if let lse = outputs.lse { try files.write(lseData, to: lse, name: "lse") }
     }
 
     /// Writes a varlen run's packed output (total_q, heads, value_dim) and LSE (heads, total_q).
@@ -95,10 +95,10 @@ public struct AttentionOutputBundle {
                     "lse_layout": "ht (heads, total_q)", "lse_base": "e",
                     "precision": problem.precision.rawValue, "generator": Self.generator,
                 ])
-            try files.write(file.encode(), to: outputs.out)
+            try files.stream(to: outputs.out) { try file.write(into: $0) }
         } else {
-            try files.write(TensorFiles.encode(outputData, for: outputs.out, name: "out"), to: outputs.out)
+            try files.write(outputData, to: outputs.out, name: "out")
         }
-        if let lse = outputs.lse { try files.write(TensorFiles.encode(lseData, for: lse, name: "lse"), to: lse) }
+        if let lse = outputs.lse { try files.write(lseData, to: lse, name: "lse") }
     }
 }

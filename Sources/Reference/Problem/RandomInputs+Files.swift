@@ -7,9 +7,11 @@ extension RandomInputs {
         try shapes.map { _, shape, _ in try MemoryBudget.product(shape, for: "q, k and v") }
     }
 
-    /// The peak of `write` beyond what it has written: one block of generated f64 values and their encoding.
+    /// The peak of `write` beyond what it has written: the block being written (its f64 values and, below f64, their
+    /// encoding) and the next block, generated meanwhile.
     public func peakBytes() throws -> Int {
-        try MemoryBudget.product([Self.blockValues, 8 + dtype.byteSize], for: "random-inputs")
+        try MemoryBudget.product(
+            [Self.blockValues, 16 + (dtype == .f64 ? 0 : dtype.byteSize)], for: "random-inputs")
     }
 
     /// Bytes of the files `write` writes: q, k and v at `dtype` (plus headers, under 1 MB).
@@ -31,7 +33,8 @@ extension RandomInputs {
     /// at all.
     public func write(to out: String) throws {
         try MemoryBudget.current.check(
-            try peakBytes(), for: "random-inputs (one block of generated values and its \(dtype.rawValue) bytes)")
+            try peakBytes(),
+            for: "random-inputs (two blocks of generated values and the \(dtype.rawValue) bytes of one)")
         let safetensors = (out as NSString).pathExtension.lowercased() == "safetensors"
         let outputs = try AtomicOutputs(
             safetensors ? [out] : shapes.map { out + "/\($0.name).npy" }, createFolders: !safetensors)
@@ -41,28 +44,23 @@ extension RandomInputs {
         let counts = try elementCounts()
         try checkTime(budget)
         var stream = NormalStream(generator: SeededGenerator(seed: seed), budget: budget)
-        // One tensor's values, in the stream's order, encoded block by block.
-        func draw(_ count: Int, std: Double, _ append: ([UInt8]) throws -> Void) throws {
-            try stream.draw(count, std: std) { values in
-                guard let bytes = TensorData.floatBytes(values, dtype: dtype) else {
-                    throw ReferenceError.invalidOption("random-inputs writes float dtypes, got \(dtype.rawValue)")
-                }
-                try append(bytes)
-            }
+        // One tensor's values, in the stream's order, block by block (f64 written from the block itself).
+        func draw(_ count: Int, std: Double, into sink: ByteSink) throws {
+            try stream.draw(count, std: std) { values in try TensorData.appendFloats(values, dtype: dtype, to: sink) }
         }
         if safetensors {
-            try outputs.stream(to: out) { append in
-                try append(
+            try outputs.stream(to: out) { sink in
+                try sink.append(
                     try SafetensorsFile.header(
                         tensors: shapes.map { ($0.name, dtype, $0.shape) },
                         metadata: ["seed": "\(seed)", "layout": "bhsd", "generator": "treeattn random-inputs"]))
-                for ((_, _, std), count) in zip(shapes, counts) { try draw(count, std: std, append) }
+                for ((_, _, std), count) in zip(shapes, counts) { try draw(count, std: std, into: sink) }
             }
         } else {
             for ((name, shape, std), count) in zip(shapes, counts) {
-                try outputs.stream(to: out + "/\(name).npy") { append in
-                    try append(NPYFile.header(dtype: dtype, shape: shape))
-                    try draw(count, std: std, append)
+                try outputs.stream(to: out + "/\(name).npy") { sink in
+                    try sink.append(NPYFile.header(dtype: dtype, shape: shape))
+                    try draw(count, std: std, into: sink)
                 }
             }
         }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Seeded random Q, K and V (bhsd): one `SeededGenerator` stream, q then k then v, each element a normal scaled by
 /// `std` (v by 1), rounded once to `dtype`. Same seed, same bytes on every machine: what `treeattn random-inputs`
 /// writes, and what each rank of `treeattn-mpi attention --random` generates for its own key shard.
@@ -57,16 +59,16 @@ public struct RandomInputs: Equatable, Sendable {
     }
 
     /// q whole and the keys `keyRange` of k and v (axis 2), drawn from the same stream as `generate()`: the values
-    /// outside the range are drawn and dropped (the generator has no skip-ahead), so the time is that of the whole
-    /// stream while the memory is that of the shard. The time left (`TimeBudget.current`) is checked every 2^20
-    /// values: past the limit the generation ends in a one-line error.
+    /// outside the range are jumped over (`SeededGenerator.advance(by:)`), so time and memory are those of q and the
+    /// shard, not of the whole stream. The time left (`TimeBudget.current`) is checked every 2^20 values: past the
+    /// limit the generation ends in a one-line error.
     public func generate(keyRange: Range<Int>) throws -> [(name: String, data: TensorData)] {
         guard keyRange.lowerBound >= 0, keyRange.upperBound <= keys else {
             throw ReferenceError.invalidOption("key range \(keyRange) outside 0..<\(keys)")
         }
         let budget = TimeBudget.current
-        // The whole stream is drawn whatever the range: refused up front when it cannot be drawn in the time left.
-        try checkTime(budget)
+        // q and the shard are drawn: refused up front when they cannot be drawn in the time left.
+        try checkTime(budget, keys: keyRange.count)
         var stream = NormalStream(generator: SeededGenerator(seed: seed), budget: budget)
         return try shapes.map { name, shape, s in
             var values = [Double]()
@@ -79,9 +81,9 @@ public struct RandomInputs: Equatable, Sendable {
             let groups = shape[0] * shape[1], width = shape[3]
             values.reserveCapacity(groups * keyRange.count * width)
             for _ in 0..<(keys * width == 0 ? 0 : groups) {
-                try stream.skip(keyRange.lowerBound * width)
+                stream.skip(keyRange.lowerBound * width)
                 try stream.draw(keyRange.count * width, std: s) { values += $0 }
-                try stream.skip((keys - keyRange.upperBound) * width)
+                stream.skip((keys - keyRange.upperBound) * width)
             }
             var sliced = shape
             sliced[2] = keyRange.count
@@ -94,9 +96,14 @@ extension RandomInputs {
     /// Values drawn per block (2^20: 8 MiB of f64): the unit of `write`'s streaming and of the deadline checks.
     public static let blockValues = 1 << 20
 
-    /// Refuses, with one line, a stream (q, k and v whole) that cannot be drawn in the time left of `budget`.
-    func checkTime(_ budget: TimeBudget) throws {
-        let stream = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+    /// Refuses, with one line, q and `keys` keys of k and v (all of them by default) that cannot be drawn in the time
+    /// left of `budget`.
+    func checkTime(_ budget: TimeBudget, keys: Int? = nil) throws {
+        let stream = shapes.reduce(0.0) { total, tensor in
+            var shape = tensor.shape
+            if tensor.name != "q", let keys { shape[2] = keys }
+            return total + shape.reduce(1.0) { $0 * Double($1) }
+        }
         try budget.check(
             stream / Self.normalsPerSecond, for: "random-inputs",
             detail: String(format: "%.2g normal values at %.0fM/s", stream, Self.normalsPerSecond / 1e6))
@@ -113,39 +120,45 @@ struct NormalStream {
     /// Values drawn (or skipped) so far.
     var drawn = 0
 
-    /// Draws `count` normals scaled by `std`, handing each block to `body`.
+    /// Draws `count` normals scaled by `std`, handing each block to `body` in order. Block i + 1 is drawn on a second
+    /// thread while `body` handles block i (a write overlaps the next block's generation); each block continues the
+    /// generator where the previous one ended, so the values are those of drawing one after another.
     mutating func draw(_ count: Int, std: Double, _ body: ([Double]) throws -> Void) throws {
-        try blocks(count) { g, n in
-            try body(
-                [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    for i in 0..<n { buffer[i] = g.normal() * std }
-                    initialized = n
-                })
+        var left = count
+        var block = Self.fill(&generator, min(left, RandomInputs.blockValues), std: std)
+        while !block.isEmpty {
+            left -= block.count
+            drawn += block.count
+            try budget.checkDeadline(for: "random-inputs", done: "\(drawn) normal values")
+            let n = min(left, RandomInputs.blockValues), current = block
+            var next: [Double] = [], failure: Error? = nil, g = generator
+            DispatchQueue.concurrentPerform(iterations: n > 0 ? 2 : 1) { i in
+                if i == 0 {
+                    do { try body(current) } catch { failure = error }
+                } else {
+                    next = Self.fill(&g, n, std: std)
+                }
+            }
+            if let failure { throw failure }
+            generator = g
+            block = next
         }
     }
 
-    /// Advances past `count` normals without computing them.
-    mutating func skip(_ count: Int) throws { try blocks(count) { g, n in g.skipNormals(n) } }
+    /// Jumps past `count` normals without computing them (O(1), `SeededGenerator.skipNormals`).
+    mutating func skip(_ count: Int) {
+        generator.skipNormals(count)
+        drawn += count
+    }
 
-    /// `count` values in blocks, each handled by `block` (with a local copy of the generator: a stored one would be
-    /// reached through memory in the loop), the deadline checked after each.
-    private mutating func blocks(_ count: Int, _ block: (inout SeededGenerator, Int) throws -> Void) throws {
+    /// The next `n` normals of `generator`, scaled by `std` (drawn with a local copy of the generator: a stored one
+    /// would be reached through memory in the loop).
+    private static func fill(_ generator: inout SeededGenerator, _ n: Int, std: Double) -> [Double] {
         var g = generator
         defer { generator = g }
-        var left = count
-        while left > 0 {
-            let n = min(left, RandomInputs.blockValues)
-            try block(&g, n)
-            left -= n
-            drawn += n
-            try budget.checkDeadline(for: "random-inputs", done: "\(drawn) normal values")
+        return [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
+            for i in 0..<n { buffer[i] = g.normal() * std }
+            initialized = n
         }
-    }
-}
-
-extension SeededGenerator {
-    /// Advances the stream past `count` normals (12 outputs each) without computing them.
-    public mutating func skipNormals(_ count: Int) {
-        for _ in 0..<count * 12 { _ = next() }
     }
 }
