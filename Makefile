@@ -34,7 +34,7 @@ test: setup
 	@# make bench's Python scripts on tiny shapes (debug build: the ratios mean nothing, the parsing of every result
 	@# kind the CLI prints is what is checked).
 	$(PYTHON) python/bench_numpy.py --treeattn $(BIN) --repeats 1 -- --seq 64 --heads 1 --decode-log2-keys 12 --timing-keys 4096 >/dev/null
-	$(PYTHON) python/bench_cli.py --treeattn $(BIN) --log2-keys 10 --repeats 1 >/dev/null
+	$(PYTHON) python/bench_cli.py --treeattn $(BIN) --log2-keys 10 --prefill-seq 64 --random-log2-keys 10 --repeats 1 >/dev/null
 
 # DocC documentation of every library into .build/docs/<Target> (the same build and checks as make test's).
 docs: setup

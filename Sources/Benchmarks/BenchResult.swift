@@ -23,12 +23,24 @@ public struct BenchResult: Codable, Sendable {
     public var ratio: Double
     /// The ratio the kernel aims at.
     public var goal: Double
+    /// Decode only: the roofline's highest ratio on this machine, the rate at which the decode's FLOPs run at the
+    /// gemm's GFLOP/s (measured in the same run) over the streaming read, capped at 1. Below `goal`, the decode is
+    /// compute-bound here and no kernel at gemm speed reaches the goal.
+    public var ceiling: Double? = nil
 
-    /// The result as one line of text, flagged when below its goal.
+    /// The result as one line of text, flagged when below its goal (and, for decode, with its ceiling).
     public var textLine: String {
-        String(
-            format: "%@ %@ %@: %.4f s, %.2f %@; %@ %.2f %@; ratio %.2f (goal >= %.2f)%@", kind, precision, shape,
-            seconds, rate, unit, baselineName, baselineRate, unit, ratio, goal, ratio >= goal ? "" : "  BELOW GOAL")
+        var line = String(
+            format: "%@ %@ %@: %.4f s, %.2f %@; %@ %.2f %@; ratio %.2f (goal >= %.2f", kind, precision, shape,
+            seconds, rate, unit, baselineName, baselineRate, unit, ratio, goal)
+        if let ceiling { line += String(format: ", ceiling %.2f", ceiling) }
+        line += ")"
+        if ratio < goal {
+            line +=
+                ceiling.map { $0 < goal ? "  BELOW GOAL (compute-bound here: ceiling below goal)" : "  BELOW GOAL" }
+                ?? "  BELOW GOAL"
+        }
+        return line
     }
 }
 

@@ -145,8 +145,11 @@ public struct ReferenceBench {
     }
 
     /// Sq = 1, `groupSize` query heads on one KV head (8: GQA/MQA, 1: MHA), d = 128. Baseline: a streaming read of the
-    /// same K/V bytes (BLAS asum over slices, one per core at a time, BLAS single-threaded). Small sizes repeat the
-    /// call inside one timing so each timing is at least about `timingKeys` keys of work.
+    /// same K/V bytes (a vectorised max over slices, one per core at a time; `streamingRead`). Small sizes repeat the
+    /// call inside one timing so each timing is at least about `timingKeys` keys of work. The ceiling is the roofline's:
+    /// the decode does 4 x groupSize x d FLOPs per key on 2 d elements of K/V, so at the gemm's rate (measured in the
+    /// same run, a 1024 x 1024 x 128 product on all threads) it could run at most at gemm rate / (2 groupSize / element
+    /// size) bytes per second; over the streaming read, capped at 1.
     public func decode<S: AttentionScalar>(_: S.Type, keys: Int, groupSize: Int) throws -> BenchResult {
         let d = 128
         let x = try AttentionInputs(
@@ -155,6 +158,7 @@ public struct ReferenceBench {
             v: pattern(S.self, [1, 1, keys, d], salt: 6))
         let inner = max(1, timingKeys / keys)
         var decodeTime = Double.infinity, streamTime = Double.infinity
+        let (_, gemmRate) = againstGemm(S.self, seq: 1024, d: d) {}
         for _ in 0..<repeats {
             decodeTime = min(
                 decodeTime,
@@ -168,22 +172,23 @@ public struct ReferenceBench {
                 } / Double(inner))
         }
         let bytes = Double(2 * keys * d * MemoryLayout<S>.size)
-        let result = BenchResult(
+        var result = BenchResult(
             kind: "decode", precision: S.precisionName,
             shape:
                 "b=1 hq=\(groupSize) hkv=1 sq=1 sk=2^\(keys.trailingZeroBitCount) d=\(d) (\(groupSize > 1 ? "GQA" : "MHA"))",
             seconds: decodeTime, rate: bytes / decodeTime / 1e9, unit: "GB/s", baselineName: "streaming read",
             baselineRate: bytes / streamTime / 1e9, ratio: streamTime / decodeTime, goal: 0.8)
+        let flopsPerByte = 2 * Double(groupSize) / Double(MemoryLayout<S>.size)
+        result.ceiling = min(1, gemmRate / flopsPerByte / result.baselineRate)
         progress?(result)
         return result
     }
 
-    /// Reads every element of `k` and `v` once, slices spread over the cores.
+    /// Reads every element of `k` and `v` once, slices spread over the cores: the kernel's vectorised max at the best
+    /// instruction set (memory-bound: two vector loads a cycle), not BLAS's asum, whose speed depends on the core
+    /// OpenBLAS picks (under its Zen core `sasum` ran at half the memory's speed here).
     func streamingRead<S: AttentionScalar>(_ k: [S], _ v: [S]) {
         let slices = 4 * ProcessInfo.processInfo.activeProcessorCount
-        let saved = BLASThreads.count
-        BLASThreads.set(1)
-        defer { BLASThreads.set(saved) }
         k.withUnsafeBufferPointer { kb in
             v.withUnsafeBufferPointer { vb in
                 let pointers = StreamSlices(k: kb.baseAddress!, v: vb.baseAddress!)
@@ -191,7 +196,7 @@ public struct ReferenceBench {
                 DispatchQueue.concurrentPerform(iterations: 2 * slices) { i in
                     let base = i < slices ? pointers.k : pointers.v
                     let lo = (i % slices) * per, hi = min(lo + per, k.count)
-                    if lo < hi { _ = S.absoluteSum(base + lo, count: hi - lo) }
+                    if lo < hi { _ = S.rowMax(base + lo, count: hi - lo, isa: .supported) }
                 }
             }
         }
