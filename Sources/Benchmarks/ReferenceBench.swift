@@ -158,7 +158,6 @@ public struct ReferenceBench {
             v: pattern(S.self, [1, 1, keys, d], salt: 6))
         let inner = max(1, timingKeys / keys)
         var decodeTime = Double.infinity, streamTime = Double.infinity
-        let (_, gemmRate) = againstGemm(S.self, seq: 1024, d: d) {}
         for _ in 0..<repeats {
             decodeTime = min(
                 decodeTime,
@@ -171,6 +170,8 @@ public struct ReferenceBench {
                     for _ in 0..<inner { streamingRead(x.k.data, x.v.data) }
                 } / Double(inner))
         }
+        // After the decode timings: OpenBLAS's threads spin for a while after a call, taking a core from what follows.
+        let (_, gemmRate) = againstGemm(S.self, seq: 1024, d: d) {}
         let bytes = Double(2 * keys * d * MemoryLayout<S>.size)
         var result = BenchResult(
             kind: "decode", precision: S.precisionName,
