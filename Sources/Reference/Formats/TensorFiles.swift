@@ -58,6 +58,7 @@ public enum TensorFiles {
     }
 }
 
+/// Tensor files streamed into reserved outputs.
 extension AtomicOutputs {
     /// Streams one tensor's file (`TensorFiles.write`: .npy, or a one-tensor .safetensors under `name` with
     /// `metadata`) into the temporary of `path`, from the tensor's own buffer.
