@@ -66,7 +66,8 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Reference", "Simulator", "Studies", .product(name: "Collections", package: "swift-collections"),
+                "Reference", "Simulator", "Studies", "CKernels",
+                .product(name: "Collections", package: "swift-collections"),
             ],
             exclude: readme
         ),

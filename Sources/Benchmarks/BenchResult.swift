@@ -23,9 +23,9 @@ public struct BenchResult: Codable, Sendable {
     public var ratio: Double
     /// The ratio the kernel aims at.
     public var goal: Double
-    /// Decode only: the roofline's highest ratio on this machine, the rate at which the decode's FLOPs run at the
-    /// gemm's GFLOP/s (measured in the same run) over the streaming read, capped at 1. Below `goal`, the decode is
-    /// compute-bound here and no kernel at gemm speed reaches the goal.
+    /// Decode only: the highest ratio this machine allows, the same bytes streamed on every core with the decode's
+    /// FMAs per element done in registers (`tk_stream_fma`, no softmax, no reloads) over the streaming read, capped at
+    /// 1. Below `goal`, no decode kernel doing that arithmetic reaches the goal here.
     public var ceiling: Double? = nil
 
     /// The result as one line of text, flagged when below its goal (and, for decode, with its ceiling).
@@ -37,7 +37,7 @@ public struct BenchResult: Codable, Sendable {
         line += ")"
         if ratio < goal {
             line +=
-                ceiling.map { $0 < goal ? "  BELOW GOAL (compute-bound here: ceiling below goal)" : "  BELOW GOAL" }
+                ceiling.map { $0 < goal ? "  BELOW GOAL (ceiling below goal: out of reach here)" : "  BELOW GOAL" }
                 ?? "  BELOW GOAL"
         }
         return line

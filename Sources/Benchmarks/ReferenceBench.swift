@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 import Reference
@@ -146,10 +147,9 @@ public struct ReferenceBench {
 
     /// Sq = 1, `groupSize` query heads on one KV head (8: GQA/MQA, 1: MHA), d = 128. Baseline: a streaming read of the
     /// same K/V bytes (a vectorised max over slices, one per core at a time; `streamingRead`). Small sizes repeat the
-    /// call inside one timing so each timing is at least about `timingKeys` keys of work. The ceiling is the roofline's:
-    /// the decode does 4 x groupSize x d FLOPs per key on 2 d elements of K/V, so at the gemm's rate (measured in the
-    /// same run, a 1024 x 1024 x 128 product on all threads) it could run at most at gemm rate / (2 groupSize / element
-    /// size) bytes per second; over the streaming read, capped at 1.
+    /// call inside one timing so each timing is at least about `timingKeys` keys of work. The ceiling streams the same
+    /// bytes the same way doing the decode's `groupSize` FMAs per element with everything else in registers
+    /// (`CKernels`' `tk_stream_fma`): what any decode kernel could reach here. All three alternate, best of `repeats`.
     public func decode<S: AttentionScalar>(_: S.Type, keys: Int, groupSize: Int) throws -> BenchResult {
         let d = 128
         let x = try AttentionInputs(
@@ -157,7 +157,7 @@ public struct ReferenceBench {
             k: pattern(S.self, [1, 1, keys, d], salt: 5),
             v: pattern(S.self, [1, 1, keys, d], salt: 6))
         let inner = max(1, timingKeys / keys)
-        var decodeTime = Double.infinity, streamTime = Double.infinity
+        var decodeTime = Double.infinity, streamTime = Double.infinity, ceilingTime = Double.infinity
         for _ in 0..<repeats {
             decodeTime = min(
                 decodeTime,
@@ -169,9 +169,12 @@ public struct ReferenceBench {
                 seconds {
                     for _ in 0..<inner { streamingRead(x.k.data, x.v.data) }
                 } / Double(inner))
+            ceilingTime = min(
+                ceilingTime,
+                seconds {
+                    for _ in 0..<inner { streamingRead(x.k.data, x.v.data, fmasPerElement: groupSize) }
+                } / Double(inner))
         }
-        // After the decode timings: OpenBLAS's threads spin for a while after a call, taking a core from what follows.
-        let (_, gemmRate) = againstGemm(S.self, seq: 1024, d: d) {}
         let bytes = Double(2 * keys * d * MemoryLayout<S>.size)
         var result = BenchResult(
             kind: "decode", precision: S.precisionName,
@@ -179,17 +182,18 @@ public struct ReferenceBench {
                 "b=1 hq=\(groupSize) hkv=1 sq=1 sk=2^\(keys.trailingZeroBitCount) d=\(d) (\(groupSize > 1 ? "GQA" : "MHA"))",
             seconds: decodeTime, rate: bytes / decodeTime / 1e9, unit: "GB/s", baselineName: "streaming read",
             baselineRate: bytes / streamTime / 1e9, ratio: streamTime / decodeTime, goal: 0.8)
-        let flopsPerByte = 2 * Double(groupSize) / Double(MemoryLayout<S>.size)
-        result.ceiling = min(1, gemmRate / flopsPerByte / result.baselineRate)
+        result.ceiling = min(1, streamTime / ceilingTime)
         progress?(result)
         return result
     }
 
-    /// Reads every element of `k` and `v` once, slices spread over the cores: the kernel's vectorised max at the best
-    /// instruction set (memory-bound: two vector loads a cycle), not BLAS's asum, whose speed depends on the core
-    /// OpenBLAS picks (under its Zen core `sasum` ran at half the memory's speed here).
-    func streamingRead<S: AttentionScalar>(_ k: [S], _ v: [S]) {
+    /// Reads every element of `k` and `v` once, slices spread over the cores: with `fmasPerElement` 0, the kernel's
+    /// vectorised max at the best instruction set (memory-bound: two vector loads a cycle), not BLAS's asum, whose speed
+    /// depends on the core OpenBLAS picks (under its Zen core `sasum` ran at half the memory's speed here); otherwise
+    /// that many FMAs per element in registers (`tk_stream_fma`), the decode's ceiling.
+    func streamingRead<S: AttentionScalar>(_ k: [S], _ v: [S], fmasPerElement: Int = 0) {
         let slices = 4 * ProcessInfo.processInfo.activeProcessorCount
+        let isa = KernelISA.supported
         k.withUnsafeBufferPointer { kb in
             v.withUnsafeBufferPointer { vb in
                 let pointers = StreamSlices(k: kb.baseAddress!, v: vb.baseAddress!)
@@ -197,7 +201,12 @@ public struct ReferenceBench {
                 DispatchQueue.concurrentPerform(iterations: 2 * slices) { i in
                     let base = i < slices ? pointers.k : pointers.v
                     let lo = (i % slices) * per, hi = min(lo + per, k.count)
-                    if lo < hi { _ = S.rowMax(base + lo, count: hi - lo, isa: .supported) }
+                    guard lo < hi else { return }
+                    if fmasPerElement == 0 {
+                        _ = S.rowMax(base + lo, count: hi - lo, isa: isa)
+                    } else {
+                        _ = S.streamFMA(base + lo, count: hi - lo, rows: fmasPerElement, isa: isa)
+                    }
                 }
             }
         }
@@ -224,4 +233,15 @@ public struct ReferenceBench {
 /// Base pointers shared by the streaming-read workers (read only).
 private struct StreamSlices<S>: @unchecked Sendable {
     let k: UnsafePointer<S>, v: UnsafePointer<S>
+}
+
+extension AttentionScalar {
+    /// `tk_stream_fma` of this precision: `rows` FMAs per element of x[0..<count], streamed once.
+    static func streamFMA(_ x: UnsafePointer<Self>, count: Int, rows: Int, isa: KernelISA) -> Self {
+        let level: Int32 = isa == .avx2 ? Int32(TK_ISA_AVX2_FMA) : Int32(TK_ISA_BASELINE)
+        if Self.self == Double.self {
+            return Self(tk_stream_fma_f64(level, UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), count, rows))
+        }
+        return Self(tk_stream_fma_f32(level, UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), count, rows))
+    }
 }

@@ -516,6 +516,33 @@ TK_SCORES_AVX2(scores_avx2_f32, float, __m256, 8, _mm256_loadu_ps, _mm256_fmadd_
 TK_PV_AVX2(pv_avx2_f64, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_set1_pd)
 TK_PV_AVX2(pv_avx2_f32, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_set1_ps)
 #undef FMAS
+
+// The decode ceiling: `R` FMAs on each loaded vector, 8 / R vectors per step, so 8 accumulators (independent chains,
+// enough for two FMA units at 4-cycle latency) whatever R, with the constant multipliers in registers.
+#define TK_STREAM_FMA_AVX2(NAME, T, VT, W, LOAD, FMA, SET1, ADD, HSUM, R)                                             \
+    TK_AVX2 static T NAME(const T *x, long n) {                                                                      \
+        VT m[8], a[8];                                                                                               \
+        for (int r = 0; r < 8; r++) { m[r] = SET1((T)(0.125 * (r % R + 1))); a[r] = SET1((T)0); }                    \
+        long i = 0;                                                                                                  \
+        for (; i + 8 / R * W <= n; i += 8 / R * W)                                                                   \
+            for (int u = 0; u < 8 / R; u++) {                                                                        \
+                VT v = LOAD(x + i + u * W);                                                                          \
+                for (int r = 0; r < R; r++) a[u * R + r] = FMA(m[u * R + r], v, a[u * R + r]);                      \
+            }                                                                                                        \
+        VT t = a[0];                                                                                                 \
+        for (int r = 1; r < 8; r++) t = ADD(t, a[r]);                                                                \
+        T s = HSUM(t);                                                                                               \
+        for (; i < n; i++)                                                                                           \
+            for (int r = 0; r < R; r++) s += (T)(0.125 * (r + 1)) * x[i];                                            \
+        return s;                                                                                                    \
+    }
+#define TK_STREAM_FMA_ALL(T, VT, W, LOAD, FMA, SET1, ADD, HSUM, SUFFIX)                                              \
+    TK_STREAM_FMA_AVX2(stream_fma1_avx2_##SUFFIX, T, VT, W, LOAD, FMA, SET1, ADD, HSUM, 1)                           \
+    TK_STREAM_FMA_AVX2(stream_fma2_avx2_##SUFFIX, T, VT, W, LOAD, FMA, SET1, ADD, HSUM, 2)                           \
+    TK_STREAM_FMA_AVX2(stream_fma4_avx2_##SUFFIX, T, VT, W, LOAD, FMA, SET1, ADD, HSUM, 4)                           \
+    TK_STREAM_FMA_AVX2(stream_fma8_avx2_##SUFFIX, T, VT, W, LOAD, FMA, SET1, ADD, HSUM, 8)
+TK_STREAM_FMA_ALL(double, __m256d, 4, _mm256_loadu_pd, _mm256_fmadd_pd, _mm256_set1_pd, _mm256_add_pd, hsum_avx2_f64, f64)
+TK_STREAM_FMA_ALL(float, __m256, 8, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_add_ps, hsum_avx2_f32, f32)
 #endif
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -602,6 +629,47 @@ void tk_pv_f32(int isa, const float *p, long nr, long nk, const float *v, long d
     if (tk_use_avx2(isa)) { pv_avx2_f32(p, nr, nk, v, dv, o); return; }
 #endif
     pv_base_f32(p, nr, nk, v, dv, o);
+}
+
+// The decode ceiling's entry points; the baseline is a plain loop of the same arithmetic (R accumulators).
+#define TK_STREAM_FMA_BASE(NAME, T)                                                                                  \
+    static T NAME(const T *x, long n, long rows) {                                                                   \
+        T a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                                           \
+        for (long i = 0; i < n; i++)                                                                                 \
+            for (long r = 0; r < rows; r++) a[r] += (T)(0.125 * (r + 1)) * x[i];                                     \
+        T s = 0;                                                                                                     \
+        for (long r = 0; r < rows; r++) s += a[r];                                                                   \
+        return s;                                                                                                    \
+    }
+TK_STREAM_FMA_BASE(stream_fma_base_f64, double)
+TK_STREAM_FMA_BASE(stream_fma_base_f32, float)
+
+static long stream_fma_rows(long rows) { return rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8; }
+
+double tk_stream_fma_f64(int isa, const double *x, long n, long rows) {
+    rows = stream_fma_rows(rows);
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) {
+        return rows == 1   ? stream_fma1_avx2_f64(x, n)
+               : rows == 2 ? stream_fma2_avx2_f64(x, n)
+               : rows == 4 ? stream_fma4_avx2_f64(x, n)
+                           : stream_fma8_avx2_f64(x, n);
+    }
+#endif
+    return stream_fma_base_f64(x, n, rows);
+}
+
+float tk_stream_fma_f32(int isa, const float *x, long n, long rows) {
+    rows = stream_fma_rows(rows);
+#ifdef TK_X86
+    if (tk_use_avx2(isa)) {
+        return rows == 1   ? stream_fma1_avx2_f32(x, n)
+               : rows == 2 ? stream_fma2_avx2_f32(x, n)
+               : rows == 4 ? stream_fma4_avx2_f32(x, n)
+                           : stream_fma8_avx2_f32(x, n);
+    }
+#endif
+    return stream_fma_base_f32(x, n, rows);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

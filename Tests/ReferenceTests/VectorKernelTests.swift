@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 
@@ -29,6 +30,24 @@ import Testing
         var row: [Double] = [1, .nan, 3]
         let s = row.withUnsafeMutableBufferPointer { Double.expSum($0.baseAddress!, count: 3, minus: 3, isa: isa) }
         #expect(s.isNaN && row[1].isNaN && abs(row[0] - Foundation.exp(-2)) < 1e-16)
+    }
+
+    /// The decode benchmark's ceiling loop (`tk_stream_fma`) does `rows` FMAs on every element, tails included: on
+    /// small integers every partial sum is exact, so each instruction set returns exactly sum_r (r + 1) / 8 x sum x
+    /// (rows 3 runs as 4).
+    @Test(arguments: KernelISA.allCases)
+    func streamFMADoesItsArithmeticOnEveryElement(isa: KernelISA) {
+        let level: Int32 = isa == .avx2 ? Int32(TK_ISA_AVX2_FMA) : Int32(TK_ISA_BASELINE)
+        for n in [0, 1, 7, 8, 1003] {
+            let x = (0..<n).map { Double($0 % 5) }, total = x.reduce(0, +)
+            for (rows, used) in [(1, 1), (2, 2), (3, 4), (4, 4), (8, 8)] {
+                let expected = (0..<used).reduce(0.0) { $0 + Double($1 + 1) / 8 } * total
+                #expect(tk_stream_fma_f64(level, x, n, rows) == expected, "f64 n=\(n) rows=\(rows)")
+                #expect(
+                    Double(tk_stream_fma_f32(level, x.map(Float.init), n, rows)) == expected,
+                    "f32 n=\(n) rows=\(rows)")
+            }
+        }
     }
 
     @Test func baselineF64ExpIsThePortableExp() {

@@ -39,6 +39,13 @@ void tk_scores_f32(int isa, const float *q, long nr, long d, const float *k, lon
 void tk_pv_f64(int isa, const double *p, long nr, long nk, const double *v, long dv, double *o);
 void tk_pv_f32(int isa, const float *p, long nr, long nk, const float *v, long dv, float *o);
 
+/// A benchmark's ceiling for decoding (not used by the kernels): streams x[0..<n] once doing `rows` FMAs per element
+/// (rows 1, 2, 4 or 8, the GQA group; others run as the next of these) with every other operand in registers: what
+/// any decode kernel doing that arithmetic per K/V element could reach on this machine. Returns a value that depends
+/// on every element, so the loop cannot be optimised away.
+double tk_stream_fma_f64(int isa, const double *x, long n, long rows);
+float tk_stream_fma_f32(int isa, const float *x, long n, long rows);
+
 /// Widens n 16-bit floats (raw bits: bfloat16 when bf16 != 0, else IEEE half) exactly to f32 or f64. The kernel calls
 /// these per tile, so 16-bit inputs are never held widened whole.
 void tk_widen16_f32(int isa, const unsigned short *x, long n, int bf16, float *y);
