@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -54,7 +53,7 @@ def load_safetensors(path, names, dtype):
     with open(path, "rb", buffering=0) as f:
         n = int.from_bytes(f.read(8), "little")
         header = json.loads(f.read(n))
-        raw = bytearray(os.path.getsize(path) - 8 - n)
+        raw = np.empty(os.path.getsize(path) - 8 - n, dtype=np.uint8)  # untouched, as the CLI's buffers are
         view, done = memoryview(raw), 0
         while done < len(raw):  # one read(2) returns at most about 2 GB
             got = f.readinto(view[done:])
@@ -95,6 +94,13 @@ def numpy_attention(q, k, v):
     return out, lse
 
 
+def peak_rss():
+    """This process's own peak resident set (VmHWM, as `--timings` prints the CLI's): ru_maxrss would also count the
+    parent's memory at the fork."""
+    with open("/proc/self/status") as f:
+        return int(re.search(r"VmHWM:\s+([0-9]+) kB", f.read()).group(1)) * 1024
+
+
 def numpy_worker(path, precision, out_dir):
     """The NumPy side of a row, in its own process (so its peak RSS is its own): prints a JSON line."""
     dtype = np.float64 if precision == "f64" else np.float32
@@ -106,8 +112,7 @@ def numpy_worker(path, precision, out_dir):
     np.save(os.path.join(out_dir, "np-out.npy"), out)
     np.save(os.path.join(out_dir, "np-lse.npy"), lse)
     t3 = time.perf_counter()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2, "wall": t3 - t0, "rss": rss}))
+    print(json.dumps({"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2, "wall": t3 - t0, "rss": peak_rss()}))
 
 
 def random_worker(count, path):
@@ -144,7 +149,7 @@ def child(args):
 
 
 def attention_row(a, work, label, path, dtype, precision, decode):
-    """Best of --repeats of the CLI and of NumPy (alternating) on one file; returns the failures."""
+    """Best of --repeats of the CLI and of NumPy (alternating) on one file; returns (answers agree, goals met)."""
     size = os.path.getsize(path)
     best_cli, best_np, read = None, None, float("inf")
     out, lse = os.path.join(work, "out.npy"), os.path.join(work, "lse.npy")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs, idempotently: OpenBLAS + LAPACKE and Open MPI (Debian) and the Python packages of the checks.
+# Installs what the project needs, idempotently: OpenBLAS + LAPACKE, Open MPI and GNU time (Debian) and the Python packages of the checks.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
@@ -20,6 +20,12 @@ if ! command -v tc >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
   echo "setup: installing iproute2"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq iproute2 >/dev/null
+fi
+# GNU time (/usr/bin/time -f): python/bench_cli.py reads random-inputs' peak RSS from it.
+if [ ! -x /usr/bin/time ]; then
+  echo "setup: installing time"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq time >/dev/null
 fi
 
 PY=${PYTHON:-python3}

@@ -238,10 +238,10 @@ private struct StreamSlices<S>: @unchecked Sendable {
 extension AttentionScalar {
     /// `tk_stream_fma` of this precision: `rows` FMAs per element of x[0..<count], streamed once.
     static func streamFMA(_ x: UnsafePointer<Self>, count: Int, rows: Int, isa: KernelISA) -> Self {
-        let level: Int32 = isa == .avx2 ? Int32(TK_ISA_AVX2_FMA) : Int32(TK_ISA_BASELINE)
         if Self.self == Double.self {
-            return Self(tk_stream_fma_f64(level, UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), count, rows))
+            return Self(
+                tk_stream_fma_f64(isa.level, UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), count, rows))
         }
-        return Self(tk_stream_fma_f32(level, UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), count, rows))
+        return Self(tk_stream_fma_f32(isa.level, UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), count, rows))
     }
 }

@@ -120,12 +120,9 @@ public final class AtomicOutputs {
             }
             if !temporaries.contains(where: { $0.final == path }) { try reserve(path) }
             let tmp = temporaries.first(where: { $0.final == path })!.temporary
-            let fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else {
-                throw CoreError.file(path: path, problem: "cannot write (\(String(cString: strerror(errno))))")
-            }
-            defer { close(fd) }
-            try write(ByteSink.file(fd, path: path))
+            // The reserved temporary replaced by a new file (O_EXCL): nothing put at its name meanwhile is written.
+            unlink(tmp)
+            try AtomicFile.create(at: tmp, finalPath: path, write)
         } catch {
             discard()
             throw error

@@ -15,9 +15,10 @@ public struct ByteSink {
     /// Appends `bytes`.
     public func append(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try body($0) } }
 
-    /// Everything `write` appends, in one array.
-    public static func collect(_ write: (ByteSink) throws -> Void) rethrows -> [UInt8] {
+    /// Everything `write` appends, in one array (allocated for `capacity` bytes first, when known).
+    public static func collect(capacity: Int = 0, _ write: (ByteSink) throws -> Void) rethrows -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(capacity)
         try write(ByteSink { out.append(contentsOf: $0) })
         return out
     }

@@ -101,4 +101,30 @@ import TreeCore
         }
         try prefill.check(for: "attention", budget: TimeBudget(limitSeconds: 60))
     }
+
+    /// A run that started inside its limit and passed it while running: the kernels skip the tiles left and end in
+    /// one error naming the limit, forward and backward.
+    @Test func kernelsStopAtTheDeadline() throws {
+        let x = NaiveOracle.Case(hkv: 1, sq: 64, sk: 256, d: 16, dv: 16, seed: 3).inputs()
+        let rule = try ScoreRule(
+            options: AttentionOptions(), batch: 1, queryHeads: 2, queries: 64, keys: 256, headDim: 16)
+        let passed = TimeBudget(limitSeconds: 1e-6)
+        while !passed.expired { usleep(10) }
+        do {
+            _ = try ExactAttention.compute(x, rule: rule, keyRange: 0..<256, blocking: .default, budget: passed)
+            Issue.record("the forward ran past its deadline")
+        } catch let error as CoreError {
+            #expect("\(error)".contains("attention passed the 0 ms time limit after"), "\(error)")
+        }
+        let forward = try ExactAttention.forward(x)
+        let dO = try Tensor<Double>(shape: forward.output.shape, data: forward.output.data.map { $0 * 0.5 })
+        let delta = try AttentionBackward.delta(output: forward.output, dO: dO)
+        #expect(throws: CoreError.self) {
+            _ = try AttentionBackward.compute(
+                x, dO: dO, lse: forward.lse, delta: delta, rule: rule, keyRange: 0..<256, blocking: .default,
+                budget: passed)
+        }
+        // The same calls inside their limit finish.
+        _ = try ExactAttention.compute(x, rule: rule, keyRange: 0..<256, blocking: .default, budget: TimeBudget())
+    }
 }

@@ -37,7 +37,7 @@ import Testing
     /// (rows 3 runs as 4).
     @Test(arguments: KernelISA.allCases)
     func streamFMADoesItsArithmeticOnEveryElement(isa: KernelISA) {
-        let level: Int32 = isa == .avx2 ? Int32(TK_ISA_AVX2_FMA) : Int32(TK_ISA_BASELINE)
+        let level = isa.level
         for n in [0, 1, 7, 8, 1003] {
             let x = (0..<n).map { Double($0 % 5) }, total = x.reduce(0, +)
             for (rows, used) in [(1, 1), (2, 2), (3, 4), (4, 4), (8, 8)] {

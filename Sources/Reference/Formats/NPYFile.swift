@@ -9,7 +9,7 @@ public enum NPYFile {
     /// data starts at a multiple of 64 bytes.
     public static func encode(_ t: TensorData) -> [UInt8] {
         // Appending to memory cannot fail.
-        (try? ByteSink.collect { try write(t, into: $0) }) ?? []
+        try! ByteSink.collect(capacity: 128 + t.count * t.dtype.byteSize) { try write(t, into: $0) }
     }
 
     /// Appends the bytes of `encode(t)` to `sink`: the header, then the tensor's data from where it is held.

@@ -34,7 +34,10 @@ public struct SafetensorsFile: Sendable {
 
     /// The file's bytes. Refuses repeated tensor names (safetensors readers reject them) and the reserved name
     /// `__metadata__`.
-    public func encode() throws -> [UInt8] { try ByteSink.collect { try write(into: $0) } }
+    public func encode() throws -> [UInt8] {
+        let data = tensors.reduce(0) { $0 + $1.data.count * $1.data.dtype.byteSize }
+        return try ByteSink.collect(capacity: data + 4096) { try write(into: $0) }
+    }
 
     /// Appends the bytes of `encode()` to `sink`: the header, then each tensor's data from where it is held (no copy
     /// of the file in memory). Refuses repeated and reserved names before appending anything.

@@ -147,18 +147,6 @@ public struct TensorData: Equatable, Sendable {
         }
     }
 
-    /// Appends `values` rounded once to a float `dtype` to `sink`, as `init(values:shape:dtype:)` encodes them: f64
-    /// from `values` themselves (on little-endian machines), the others through one encoded copy.
-    static func appendFloats(_ values: [Double], dtype: DType, to sink: ByteSink) throws {
-        #if _endian(little)
-        if dtype == .f64 { return try values.withUnsafeBytes { try sink.append($0) } }
-        #endif
-        guard let bytes = floatBytes(values, dtype: dtype) else {
-            throw ReferenceError.invalidOption("random-inputs writes float dtypes, got \(dtype.rawValue)")
-        }
-        try sink.append(bytes)
-    }
-
     /// Encodes `tensor` as `dtype`, rounding once (to nearest even): a tensor already of the dtype's own type keeps its
     /// storage (no copy, no widening; on little-endian machines), others are rounded in one pass from their exact f64
     /// values.

@@ -12,14 +12,8 @@ public enum TensorFiles {
         }
     }
 
-    /// The bytes of one tensor's file: .npy as is, .safetensors under `name` with `metadata`.
-    public static func encode(_ t: TensorData, for path: String, name: String, metadata: [String: String] = [:]) throws
-        -> [UInt8]
-    {
-        try ByteSink.collect { try write(t, for: path, name: name, metadata: metadata, into: $0) }
-    }
-
-    /// Writes `encode(t, for: path, name:, metadata:)` into `sink` from the tensor's own buffer (no copy of the file).
+    /// Writes one tensor's file into `sink` (.npy as is, .safetensors under `name` with `metadata`) from the tensor's
+    /// own buffer (no copy of the file).
     public static func write(
         _ t: TensorData, for path: String, name: String, metadata: [String: String] = [:], into sink: ByteSink
     ) throws {

@@ -13,7 +13,7 @@ public enum KernelISA: String, CaseIterable, Sendable {
 
     init(level: Int32) { self = level >= Int32(TK_ISA_AVX2_FMA) ? .avx2 : .baseline }
     /// The level passed to `CKernels` (a level the CPU lacks runs as the best it has).
-    var level: Int32 { self == .avx2 ? Int32(TK_ISA_AVX2_FMA) : Int32(TK_ISA_BASELINE) }
+    public var level: Int32 { self == .avx2 ? Int32(TK_ISA_AVX2_FMA) : Int32(TK_ISA_BASELINE) }
 
     /// The best set this CPU supports.
     public static var supported: KernelISA { KernelISA(level: tk_isa_supported()) }

@@ -46,7 +46,11 @@ extension RandomInputs {
         var stream = NormalStream(generator: SeededGenerator(seed: seed), budget: budget)
         // One tensor's values, in the stream's order, block by block (f64 written from the block itself).
         func draw(_ count: Int, std: Double, into sink: ByteSink) throws {
-            try stream.draw(count, std: std) { values in try TensorData.appendFloats(values, dtype: dtype, to: sink) }
+            try stream.draw(count, std: std) { values in
+                try TensorData(values: values, shape: [values.count], dtype: dtype).withUnsafeBytes {
+                    try sink.append($0)
+                }
+            }
         }
         if safetensors {
             try outputs.stream(to: out) { sink in

@@ -110,14 +110,14 @@ extension RandomInputs {
     }
 }
 
-/// The normals of `RandomInputs`, drawn in blocks of `RandomInputs.blockValues` with the deadline checked after
-/// each: what `generate` and `write` share.
+/// The normals of `RandomInputs`, drawn in blocks of `RandomInputs.blockValues` (the deadline checked as each is
+/// handed on) or jumped over: what `generate` and `write` share.
 struct NormalStream {
     /// The stream's generator.
     var generator: SeededGenerator
     /// The time limit checked after each block.
     let budget: TimeBudget
-    /// Values drawn (or skipped) so far.
+    /// Values drawn so far (jumped-over values are not counted: they cost nothing).
     var drawn = 0
 
     /// Draws `count` normals scaled by `std`, handing each block to `body` in order. Block i + 1 is drawn on a second
@@ -146,10 +146,7 @@ struct NormalStream {
     }
 
     /// Jumps past `count` normals without computing them (O(1), `SeededGenerator.skipNormals`).
-    mutating func skip(_ count: Int) {
-        generator.skipNormals(count)
-        drawn += count
-    }
+    mutating func skip(_ count: Int) { generator.skipNormals(count) }
 
     /// The next `n` normals of `generator`, scaled by `std` (drawn with a local copy of the generator: a stored one
     /// would be reached through memory in the loop).
