@@ -6,7 +6,9 @@ Runs the Swift CLI on seeded inputs with the forward's options, reads what it wr
   * jax.grad of a float64 attention written here (jax_enable_x64; the softmax is f64 too -- unlike
     jax.nn.dot_product_attention, which keeps its softmax in f32): Swift f64 within 1e-12 relative (scaled by
     max(1, max|value|)), Swift f32 within 2e-5;
-  * mpmath at 50 digits on a small case, from the textbook formulas: Swift f64 within 1e-13.
+  * mpmath at 50 digits on a small case, from the textbook formulas: Swift f64 within 1e-13;
+  * sinks with an upstream LSE gradient (issue 25): dq, dk, dv and dsinks against jax.grad of sum(dO * O) +
+    sum(dlse * LSE) (f64, f32, over shards), and dsinks in mpmath.
 It also checks that the tree-parallel backward (--shards with every reduction) gives the same gradients and that each
 shard's dq share and dk/dv slices in the .safetensors output are that shard's gradients, that bshd in/out works, and
 that NaN planted in masked keys never reaches a gradient. Prints 'N passed, N failed'; exit status 0 when all pass.
@@ -53,10 +55,12 @@ def visibility(opts, b_, hq, sq, sk):
             m = m & (j <= diag)
         if "window" in opts:
             left, right = opts["window"]
+            inside = np.ones_like(m)
             if left >= 0:
-                m = m & (j >= diag - left)
+                inside = inside & (j >= diag - left)
             if right >= 0:
-                m = m & (j <= diag + right)
+                inside = inside & (j <= diag + right)
+            m = m & (inside | (j < opts.get("sink_tokens", 0)))  # StreamingLLM's sink tokens stay visible
         vis[b] &= m[None]
     if "mask" in opts:
         vis &= np.broadcast_to(opts["mask"], vis.shape)
@@ -97,6 +101,48 @@ def jax_attention(q, k, v, opts):
     total = jnp.sum(p, axis=-1, keepdims=True)
     safe = jnp.where(total > 0, total, 1.0)
     return jnp.einsum("bhij,bhjd->bhid", p / safe, vv)
+
+
+def jax_attention_lse(q, k, v, z, opts):
+    """float64 (output, LSE) with gpt-oss's sinks z (one logit per query head, value 0) as one more column."""
+    b_, hq, sq, d = q.shape
+    hkv, sk = k.shape[1], k.shape[2]
+    g = hq // hkv
+    vis = jnp.asarray(visibility(opts, b_, hq, sq, sk))
+    scale = opts.get("scale", 1.0 / np.sqrt(d))
+    kk, vv = jnp.repeat(k, g, axis=1), jnp.repeat(v, g, axis=1)
+    s = jnp.where(vis, scale * jnp.einsum("bhid,bhjd->bhij", q, kk), -jnp.inf)
+    s = jnp.concatenate([s, jnp.broadcast_to(z[None, :, None, None], (b_, hq, sq, 1))], axis=-1)
+    lse = jax.nn.logsumexp(s, axis=-1)
+    p = jnp.exp(s - lse[..., None])[..., :sk]
+    return jnp.einsum("bhij,bhjd->bhid", p, vv), lse
+
+
+def jax_sink_gradients(q, k, v, z, do, dlse, opts):
+    """jax.grad of sum(do * out) + sum(dlse * lse) in q, k, v and the sinks."""
+    def loss(q_, k_, v_, z_):
+        o, lse = jax_attention_lse(q_, k_, v_, z_, opts)
+        return jnp.sum(o * do) + jnp.sum(lse * dlse)
+    return [np.asarray(x) for x in jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, z)]
+
+
+def mpmath_sink_gradient(q, k, v, z, do, dlse):
+    """dsinks at 50 digits from the definition: sum over rows of p_sink (dlse - D), D = sum_j p_j (dO . v_j)."""
+    b_, hq, sq, d = q.shape
+    hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
+    mp = lambda x: mpmath.mpf(float(x))  # noqa: E731
+    out = [mpmath.mpf(0)] * hq
+    for b in range(b_):
+        for h in range(hq):
+            kv = h // (hq // hkv)
+            for i in range(sq):
+                s = [mpmath.fsum(mp(q[b, h, i, c]) * mp(k[b, kv, j, c]) for c in range(d)) / mpmath.sqrt(d) for j in range(sk)]
+                mx = max(s + [mp(z[h])])
+                w = [mpmath.exp(x - mx) for x in s]
+                tot = mpmath.fsum(w) + mpmath.exp(mp(z[h]) - mx)
+                dd = mpmath.fsum(w[j] / tot * mpmath.fsum(mp(do[b, h, i, c]) * mp(v[b, kv, j, c]) for c in range(dv)) for j in range(sk))
+                out[h] += mpmath.exp(mp(z[h]) - mx) / tot * (mp(dlse[b, h, i]) - dd)
+    return np.array(out, dtype=np.float64)
 
 
 def jax_gradients(q, k, v, do, opts):
@@ -246,6 +292,30 @@ def main():
             ok = f[f"shard{s}.dk"].shape[2] == hi - lo and rel_err(f[f"shard{s}.dk"], want[1][:, :, lo:hi]) <= 1e-12 \
                 and rel_err(f[f"shard{s}.dv"], want[2][:, :, lo:hi]) <= 1e-12
             check(ok, f"{red} p={p} shard {s}: dk, dv are its keys' gradients")
+
+    # Sinks and an upstream LSE gradient (issue 25): jax.grad in f64 of sum(do * out) + sum(dlse * lse) in q, k, v and
+    # the sinks, against the CLI's --sinks --dlse --dsinks, exact and over shards; and dsinks in mpmath.
+    z = np.array([0.5, -1.25, 2.0, 0.25])
+    dlse = rng.normal(size=(b_, hq, sq))
+    np.save(os.path.join(work, "dlse.npy"), dlse)
+    for opts in ({"sinks": z.tolist()}, {"sinks": z.tolist(), "causal": "bottom-right", "window": [4, 0], "sink_tokens": 2}):
+        want = jax_sink_gradients(q, k, v, jnp.asarray(z), do, dlse, opts)
+        for extra, tol, tag in [([], 1e-12, "f64"), (["--precision", "f32"], 2e-5, "f32"),
+                                (["--shards", "5", "--reduction", "binary"], 1e-12, "binary over 5 shards")]:
+            ds = os.path.join(work, "dsinks.npy")
+            got = swift_backward(exe, work, q, k, v, do, opts, "sink", extra=["--dlse", os.path.join(work, "dlse.npy"),
+                                                                                "--dsinks", ds, *extra])
+            for name, g, w in zip(("dq", "dk", "dv", "dsinks"), got + [np.load(ds)], want):
+                check(rel_err(g, w) <= tol, f"sinks {opts.get('window', '')} {tag}: Swift {name} vs jax.grad f64 ({rel_err(g, w):.2e})")
+    sq3, sk3 = 2, 6
+    q3, k3 = rng.normal(size=(1, 2, sq3, 4)), rng.normal(size=(1, 1, sk3, 4))
+    v3, do3, dlse3 = rng.normal(size=(1, 1, sk3, 3)), rng.normal(size=(1, 2, sq3, 3)), rng.normal(size=(1, 2, sq3))
+    z3 = np.array([0.75, -0.5])
+    np.save(os.path.join(work, "dlse3.npy"), dlse3)
+    ds = os.path.join(work, "dsinks3.npy")
+    swift_backward(exe, work, q3, k3, v3, do3, {"sinks": z3.tolist()}, "mp-sink",
+                   extra=["--dlse", os.path.join(work, "dlse3.npy"), "--dsinks", ds])
+    check(rel_err(np.load(ds), mpmath_sink_gradient(q3, k3, v3, z3, do3, dlse3)) <= 1e-13, "dsinks vs mpmath")
 
     # mpmath at 50 digits on a small case with every score term.
     sq2, sk2 = 3, 5

@@ -611,6 +611,14 @@ class Fuzzer:
          "--cu-seqlens-q", "0,2,2,5", "--cu-seqlens-k", "0,4,5,8", "--causal", "bottom-right", "--out", "{out}/o.npy",
          "--lse", "{out}/l.npy"],
         ["explain", "--backward", "--tokens", "8", "--shards", "4", "--tree", "kary:3"],
+        # Issue 25: sinks, sink tokens, dlse (here a file of the wrong shape unless mutated) and dsinks.
+        ["attention", "--q", "{base}/npy/q.npy", "--k", "{base}/npy/k.npy", "--v", "{base}/npy/v.npy", "--sinks", "0.5,-1",
+         "--sink-tokens", "2", "--window", "1,0", "--causal", "bottom-right", "--shards", "3", "--reduction", "ring",
+         "--out", "{out}/o.npy", "--lse", "{out}/l.npy"],
+        ["attention", "--q", "{base}/npy/q.npy", "--k", "{base}/npy/k.npy", "--v", "{base}/npy/v.npy", "--backward",
+         "--do", "{base}/npy/q.npy", "--dlse", "{base}/npy/q.npy", "--sinks", "1,2", "--dsinks", "{out}/ds.npy",
+         "--out", "{out}/o.npy", "--dq", "{out}/dq.npy", "--dk", "{out}/dk.npy", "--dv", "{out}/dv.npy"],
+        ["explain", "--sinks", "--sink-logit", "2", "--shards", "3"],
         ["simulate", "decode", "--cluster", "dgx-h100:2", "--strategy", "tree:ring,ring", "--seq-len", "100000",
          "--heads", "16", "--head-dim", "128", "--step", "training"],
     ]

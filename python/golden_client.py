@@ -13,7 +13,13 @@ recomputes the goldens in NumPy f64 from the quantised inputs and checks:
   * varlen cases from the packed tensors and cu_seqlens (each sequence alone, its own causal alignment);
   * paged cases from k_cache/v_cache through the block table (NHD or HND), after checking the pages are shuffled,
     every unused slot and page is NaN, and FlashInfer's kv_indptr/kv_indices/kv_last_page_len describe the same pages;
-  * merge cases from the stored (v, s) partial states in their LSE base (-inf partials and all-(-inf) rows).
+  * merge cases from the stored (v, s) partial states in their LSE base (-inf partials and all-(-inf) rows);
+  * MLA (issue 25): absorbed cases as dense or paged attention with DeepSeek-V3's scale (v the latent cache's first
+    value_dim entries); naive cases from q_nope, q_pe, c_kv, k_pe, w_uk, w_uv in both forms (w_uv out_latent = out);
+  * sinks (issue 25): the stored logits are the case's rounded once, every row's softmax has the sink as one more
+    column with value 0 (lse includes it, lse_without_sink does not), tree partials and levels leave it out; sink
+    tokens beside the window; dlse and dsinks in backward cases (dS = P (dO.v - D + dlse), dsinks = sum p_sink
+    (dlse - D)).
 Prints 'N passed, N failed' and exits non-zero on any failure.
 """
 import argparse
@@ -22,7 +28,8 @@ import sys
 import ml_dtypes
 import numpy as np
 
-from golden_common import alibi_bias, even_shards, load_case, load_manifest, visibility
+from golden_common import (alibi_bias, even_shards, load_case, load_manifest, rope_positions, rope_rotate, softmax_scale,
+                           visibility)
 
 RESULTS = {"pass": 0, "fail": []}
 
@@ -45,11 +52,17 @@ def rel(got, want):
     return float(np.max(np.abs(got[f] - want[f]))) / max(1.0, float(np.max(np.abs(want[f]))))
 
 
-def attention(q, k, v, spec, keys=None):
-    """Exact attention in NumPy f64 over keys [lo, hi)."""
+def with_sink(s, sink):
+    """Scores (sq, sk) with the sink logit as one more column (value 0), as gpt-oss's torch.cat([QK, S])."""
+    return s if sink is None else np.concatenate([s, np.full((s.shape[0], 1), sink)], axis=1)
+
+
+def attention(q, k, v, spec, keys=None, sinks=None):
+    """Exact attention in NumPy f64 over keys [lo, hi); with sinks (one logit per query head, value 0) in every row's
+    softmax."""
     b_, hq, sq, d = q.shape
     hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
-    scale = spec.get("scale", 1.0 / np.sqrt(d))
+    scale = softmax_scale(spec, d)
     lo, hi = keys if keys else (0, sk)
     out = np.zeros((b_, hq, sq, dv))
     lse = np.full((b_, hq, sq), -np.inf)
@@ -63,23 +76,26 @@ def attention(q, k, v, spec, keys=None):
             if "softcap" in spec:
                 s = spec["softcap"] * np.tanh(s / spec["softcap"])
             s = s + alibi_bias(spec, b, h, sq, sk)
-            s = np.where(vis, s, -np.inf)
+            s = with_sink(np.where(vis, s, -np.inf), None if sinks is None else float(sinks[h]))
             m = s.max(axis=1)
             rows = np.isfinite(m)
             w = np.exp(s[rows] - m[rows, None])
             tot = w.sum(axis=1)
             lse[b, h, rows] = m[rows] + np.log(tot)
-            out[b, h, rows] = (w @ v[b, kvh]) / tot[:, None]
+            out[b, h, rows] = (w[:, :sk] @ v[b, kvh]) / tot[:, None]
     return out, lse
 
 
-def gradients(q, k, v, do, spec, keys=None):
-    """dq, dk, dv of sum(do * out) in NumPy f64; with keys=(lo, hi) the share of those keys (global weights)."""
+def gradients(q, k, v, do, spec, keys=None, sinks=None, dlse=None):
+    """dq, dk, dv (and dsinks) of sum(do * out) + sum(dlse * lse) in NumPy f64; with keys=(lo, hi) the share of those
+    keys (global weights). The sink's weight p_sink = exp(sink - lse); dS = P (dO.v - D + dlse); dsinks = sum p_sink
+    (dlse - D)."""
     b_, hq, sq, d = q.shape
     hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
-    scale = spec.get("scale", 1.0 / np.sqrt(d))
+    scale = softmax_scale(spec, d)
     lo, hi = keys if keys else (0, sk)
     dq, dk, dvv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    dsinks = np.zeros(hq)
     for b in range(b_):
         vis = visibility(spec, b, sq, sk)
         for h in range(hq):
@@ -87,13 +103,19 @@ def gradients(q, k, v, do, spec, keys=None):
             t = scale * (q[b, h] @ k[b, kvh].T)
             s = spec["softcap"] * np.tanh(t / spec["softcap"]) if "softcap" in spec else t
             s = np.where(vis, s + alibi_bias(spec, b, h, sq, sk), -np.inf)
+            s = with_sink(s, None if sinks is None else float(sinks[h]))
             m = s.max(axis=1)
             rows = np.isfinite(m)
             p = np.zeros_like(s)
             p[rows] = np.exp(s[rows] - m[rows, None])
             p[rows] /= p[rows].sum(axis=1, keepdims=True)
+            p_sink = p[:, sk] if sinks is not None else np.zeros(sq)
+            p = p[:, :sk]
             dov = do[b, h] @ v[b, kvh].T
-            dsc = p * (dov - (p * dov).sum(axis=1, keepdims=True))
+            up = dlse[b, h][:, None] if dlse is not None else 0.0
+            big_d = (p * dov).sum(axis=1, keepdims=True)
+            dsc = p * (dov - big_d + up)
+            dsinks[h] += float(np.sum(p_sink * ((dlse[b, h] if dlse is not None else 0.0) - big_d[:, 0])))
             if "softcap" in spec:
                 dsc *= 1 - np.tanh(t / spec["softcap"]) ** 2
             dsc[:, :lo] = 0
@@ -103,7 +125,7 @@ def gradients(q, k, v, do, spec, keys=None):
             dq[b, h] += scale * dsc @ k[b, kvh]
             dk[b, kvh] += scale * dsc.T @ q[b, h]
             dvv[b, kvh] += p.T @ do[b, h]
-    return dq, dk[:, :, lo:hi], dvv[:, :, lo:hi]
+    return dq, dk[:, :, lo:hi], dvv[:, :, lo:hi], dsinks
 
 
 def merge(parts):
@@ -128,12 +150,12 @@ def rounder(dtype):
     return lambda x: np.asarray(x, np.float32)
 
 
-def naive_error(q, k, v, spec, dtype, golden):
+def naive_error(q, k, v, spec, dtype, golden, sinks=None):
     """The same-precision naive pipeline in NumPy: S, P, O rounded to dtype, f32 accumulation."""
     t = rounder(dtype)
     b_, hq, sq, d = q.shape
     hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
-    scale = t(spec.get("scale", 1.0 / np.sqrt(d)))
+    scale = t(softmax_scale(spec, d))
     worst = 0.0
     for b in range(b_):
         vis = visibility(spec, b, sq, sk)
@@ -145,11 +167,11 @@ def naive_error(q, k, v, spec, dtype, golden):
             if "softcap" in spec:
                 s = t(spec["softcap"] * np.tanh(s.astype(np.float64) / spec["softcap"]))
             s = t(s + alibi_bias(spec, b, h, sq, sk))
-            s = np.where(vis, s, -np.inf).astype(np.float32)
+            s = with_sink(np.where(vis, s, -np.inf), None if sinks is None else float(sinks[h])).astype(np.float32)
             m = s.max(axis=1)
             rows = np.isfinite(m)
             e = np.exp(s[rows] - m[rows, None]).astype(np.float32)
-            p = t(e / e.sum(axis=1, keepdims=True))
+            p = t(e / e.sum(axis=1, keepdims=True))[:, :sk]
             pv = p[:, :, None] * v[b, kvh].astype(np.float32)[None, :, :]
             o = t(np.cumsum(pv, axis=1, dtype=np.float32)[:, -1, :]) if pv.shape[1] else np.zeros((p.shape[0], dv), np.float32)
             worst = max(worst, float(np.max(np.abs(o - golden[b, h, rows]), initial=0.0)))
@@ -198,10 +220,11 @@ def check_varlen(name, tensors, spec, dtype):
         a, b = int(cq[i]), int(cq[i + 1])
         c, d = int(ck[i]), int(ck[i + 1])
         qi, ki, vi = (x[None].transpose(0, 2, 1, 3) for x in (q[a:b], k[c:d], v[c:d]))
-        o_i, l_i = attention(qi, ki, vi, spec)
+        sinks = tensors.get("sinks")
+        o_i, l_i = attention(qi, ki, vi, spec, sinks=sinks)
         out[a:b] = o_i[0].transpose(1, 0, 2)
         lse[:, a:b] = l_i[0]
-        worst = max(worst, naive_error(qi, ki, vi, spec, dtype, o_i))
+        worst = max(worst, naive_error(qi, ki, vi, spec, dtype, o_i, sinks=sinks))
     check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: varlen out/lse vs NumPy f64")
     return worst
 
@@ -226,6 +249,35 @@ def check_merge(name, tensors, spec, meta):
     check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: merged (v, s) vs NumPy f64")
 
 
+def check_mla_naive(name, tensors, spec, meta, dtype):
+    """MLA's naive form from the stored q_nope, q_pe, c_kv, k_pe, w_uk, w_uv: per-head k = [w_uk c | k_pe], v = w_uv c,
+    attention; the absorbed form (q_absorbed = [w_uk^T q_nope | q_pe] against [c | k_pe], values c) gives out_latent,
+    and w_uv out_latent equals out. Returns the NumPy emulation's naive error (projections in f32, rounded)."""
+    qn, qp, c, kp, wk, wv = (tensors[n].astype(np.float64) for n in ("q_nope", "q_pe", "c_kv", "k_pe", "w_uk", "w_uv"))
+    b_, h, sq, n = qn.shape
+    k = np.concatenate([np.einsum("hnl,bjl->bhjn", wk, c), np.broadcast_to(kp[:, None], (b_, h) + kp.shape[1:])], axis=-1)
+    v = np.einsum("hdl,bjl->bhjd", wv, c)
+    q = np.concatenate([qn, qp], axis=-1)
+    out, lse = attention(q, k, v, spec)
+    check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: MLA naive out/lse vs NumPy f64")
+    q_abs = np.concatenate([np.einsum("bhsn,hnl->bhsl", qn, wk), qp], axis=-1)
+    cache = np.concatenate([c, kp], axis=-1)[:, None]
+    out_latent, lse_latent = attention(q_abs, cache, c[:, None], spec)
+    check(rel(tensors["q_absorbed"], q_abs) <= 1e-12, f"{name}: q_absorbed vs NumPy f64")
+    check(rel(tensors["out_latent"], out_latent) <= 1e-12 and rel(lse_latent, lse) <= 1e-12,
+          f"{name}: absorbed form's latent output and lse vs NumPy f64")
+    check(rel(np.einsum("hdl,bhsl->bhsd", wv, out_latent), out) <= 1e-12, f"{name}: w_uv out_latent equals the naive out")
+    t = rounder(dtype)
+    def f32(w, x):
+        """(sk, rows): each row of w (rows, l) dotted with each token of x (sk, l), accumulated in f32 in order."""
+        prods = w.astype(np.float32)[None, :, :] * x.astype(np.float32)[:, None, :]
+        return np.cumsum(prods, axis=-1, dtype=np.float32)[..., -1]
+    k_t = np.concatenate([t(np.stack([np.stack([f32(wk[hh], c[bb]) for hh in range(h)]) for bb in range(b_)])),
+                          np.broadcast_to(kp[:, None], (b_, h) + kp.shape[1:])], axis=-1)
+    v_t = t(np.stack([np.stack([f32(wv[hh], c[bb]) for hh in range(h)]) for bb in range(b_)]))
+    return naive_error(q, k_t.astype(np.float64), v_t.astype(np.float64), spec, dtype, out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", required=True)
@@ -244,6 +296,20 @@ def main():
             check_merge(name, tensors, spec, meta)
             continue
         check(all(tensors[n].dtype == want_dtype for n in "qkv" if n in tensors), f"{name}: inputs stored as {entry['dtype']}")
+        if spec.get("mla") == "naive":
+            check("naive form" in meta.get("mla", ""), f"{name}: metadata names the MLA form")
+            ours = check_mla_naive(name, tensors, spec, meta, entry["dtype"])
+            recorded = float(meta["tolerance.out.naive_max_abs_error"])
+            check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
+            continue
+        if spec.get("mla") == "absorbed":
+            check("absorbed form" in meta.get("mla", ""), f"{name}: metadata names the MLA form")
+            latent = spec["value_dim"]
+            if "k" in tensors:
+                check(np.array_equal(tensors["v"], tensors["k"][..., :latent]), f"{name}: v is the latent cache's first {latent}")
+            else:
+                kc, vc = tensors["k_cache"], tensors["v_cache"]
+                check(np.array_equal(vc, kc[..., :latent], equal_nan=True), f"{name}: v_cache is k_cache's first {latent}")
         if layout == "varlen":
             check(meta.get("layout") == "varlen" and meta.get("lse_base") == "e", f"{name}: metadata layout varlen")
             ours = check_varlen(name, tensors, spec, entry["dtype"])
@@ -260,11 +326,50 @@ def main():
             check(shuffled or len(spec["cache_seqlens"]) == 1 and spec["cache_seqlens"][0] <= spec["page_size"], f"{name}: pages shuffled")
         else:
             k, v = (tensors[n].astype(np.float64) for n in "kv")
-        out, lse = attention(q, k, v, spec)
+        sinks = tensors.get("sinks")
+        check(("sinks" in spec) == (sinks is not None), f"{name}: the file holds sinks exactly when the case has them")
+        if sinks is not None:
+            check(sinks.dtype == want_dtype and "lse includes it" in meta.get("sinks", ""), f"{name}: sinks stored, convention named")
+            check(np.array_equal(sinks.astype(np.float64), rounder(entry["dtype"])(spec["sinks"]).astype(np.float64)),
+                  f"{name}: sinks are the case's logits rounded once")
+            sinks = sinks.astype(np.float64)
+            keys_only = attention(q, k, v, spec)[1]
+            check(rel(tensors["lse_without_sink"], keys_only) <= 1e-12, f"{name}: lse_without_sink vs NumPy f64")
+        naive_qk = (q, k)
+        if "rope_layout" in spec:
+            # The rotation recomputed here (NumPy's cos/sin, its own frequencies and positions); attention runs on the
+            # stored rotated q and k (the exact inputs, rounded once), which must be this rotation to within an ulp.
+            qp, kp = zip(*(rope_positions(spec, b) for b in range(q.shape[0])))
+            check(np.array_equal(tensors["q_positions"], np.array(qp)) and np.array_equal(tensors["k_positions"], np.array(kp)),
+                  f"{name}: rotary positions follow rope_positions")
+            t = rounder(entry["dtype"])
+            for label, x, pos in (("q", q, qp), ("k", k, kp)):
+                ours = rope_rotate(x, spec, pos)
+                stored = tensors[f"{label}_rotated"].astype(np.float64)
+                if layout == "paged" and label == "k":  # slots past a row's length are not in the pages
+                    used = (np.arange(ours.shape[2])[None, :] < np.array(spec["cache_seqlens"])[:, None])[:, None, :, None]
+                    ours, stored = np.where(used, ours, 0.0), np.where(used, stored, 0.0)
+                ulp = {"bf16": 2.0 ** -7, "f16": 2.0 ** -10, "f32": 2.0 ** -23}[entry["dtype"]] * np.abs(ours) \
+                    + {"bf16": 2.0 ** -133, "f16": 2.0 ** -24, "f32": 2.0 ** -149}[entry["dtype"]]
+                check(np.all(np.abs(stored - ours) <= ulp + 1e-30) and tensors[f"{label}_rotated"].dtype == want_dtype,
+                      f"{name}: {label}_rotated is the rotation rounded once (within an ulp)")
+                check(np.mean(stored == t(ours)) > 0.99, f"{name}: {label}_rotated equals NumPy's rotation rounded, but at ties")
+            angle_pos = np.arange(tensors["rotary_cos"].shape[0], dtype=np.float64)
+            freq = rope_rotate.__globals__["rope_inverse_frequencies"](spec, q.shape[-1])
+            check(rel(tensors["rotary_cos"], np.cos(angle_pos[:, None] * freq)) <= 1e-7
+                  and rel(tensors["rotary_sin"], np.sin(angle_pos[:, None] * freq)) <= 1e-7, f"{name}: rotary cos/sin tables")
+            # The naive pipeline's rotation in the dtype (cos, sin, products and sums rounded).
+            def naive_rotate(x, pos):
+                return rope_rotate(x, spec, pos, cos_sin=lambda a: (t(np.cos(a)), t(np.sin(a))), naive=t)
+            naive_qk = (naive_rotate(q, qp), naive_rotate(k, kp))
+            unrotated = (q, k)
+            q, k = tensors["q_rotated"].astype(np.float64), tensors["k_rotated"].astype(np.float64)
+        out, lse = attention(q, k, v, spec, sinks=sinks)
         check(rel(tensors["out"], out) <= 1e-12, f"{name}: out vs NumPy f64 ({rel(tensors['out'], out):.2e})")
         check(rel(tensors["lse"], lse) <= 1e-12, f"{name}: lse vs NumPy f64 ({rel(tensors['lse'], lse):.2e})")
         check(np.array_equal(tensors["lse"].astype(np.float32), tensors["lse_f32"]), f"{name}: lse_f32 is lse rounded once")
-        ours = naive_error(q, k, v, spec, entry["dtype"], out)
+        ours = naive_error(*naive_qk, v, spec, entry["dtype"], out, sinks=sinks) if "rope_layout" in spec \
+            else naive_error(q, k, v, spec, entry["dtype"], out, sinks=sinks)
         recorded = float(meta["tolerance.out.naive_max_abs_error"])
         check(recorded == 0 and ours < 1e-6 or 0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2,
               f"{name}: naive error recorded {recorded:.3e} vs NumPy emulation {ours:.3e}")
@@ -273,7 +378,15 @@ def main():
         if backward:
             check(tensors["do"].dtype == want_dtype, f"{name}: do stored as {entry['dtype']}")
             do = tensors["do"].astype(np.float64)
-            for g_name, g in zip(("dq", "dk", "dv"), gradients(q, k, v, do, spec)):
+            dlse = tensors["dlse"].astype(np.float64) if "dlse" in tensors else None
+            check((dlse is not None) == bool(spec.get("dlse")), f"{name}: dlse stored exactly when the case asks for it")
+            names = ("dq", "dk", "dv") + (("dsinks",) if sinks is not None else ())
+            check(("dsinks" in tensors) == (sinks is not None), f"{name}: dsinks exactly when the case has sinks")
+            grads = list(gradients(q, k, v, do, spec, sinks=sinks, dlse=dlse))
+            if "rope_layout" in spec:  # gradients of the unrotated q and k: the rotation's transpose
+                grads[0] = rope_rotate(grads[0], spec, qp, inverse=True)
+                grads[1] = rope_rotate(grads[1], spec, kp, inverse=True)
+            for g_name, g in zip(names, grads):
                 check(rel(tensors[g_name], g) <= 1e-12, f"{name}: {g_name} vs NumPy f64 ({rel(tensors[g_name], g):.2e})")
                 check(np.array_equal(tensors[g_name].astype(np.float32), tensors[g_name + "_f32"]),
                       f"{name}: {g_name}_f32 is {g_name} rounded once")
@@ -282,7 +395,7 @@ def main():
         for p in spec.get("splits", []):
             if backward:
                 for i, span in enumerate(even_shards(k.shape[2], p)):
-                    for g_name, g in zip(("dq", "dk", "dv"), gradients(q, k, v, do, spec, keys=span)):
+                    for g_name, g in zip(("dq", "dk", "dv"), gradients(q, k, v, do, spec, keys=span, sinks=sinks, dlse=dlse)):
                         got = tensors[f"tree.p{p}.shard{i}.{g_name}"]
                         check(rel(got, g) <= 1e-12, f"{name}: p={p} shard {i} {g_name}")
             parts = [attention(q, k, v, spec, keys=span) for span in even_shards(k.shape[2], p)]

@@ -25,22 +25,31 @@ def load_case(folder, entry):
 
 
 def visibility(spec, b, sq, sk):
-    """Boolean (sq, sk) mask of batch row b: cache length, causal alignment, window (docs/reference-semantics.md)."""
+    """Boolean (sq, sk) mask of batch row b: cache length, causal alignment, window and the sink tokens beside it
+    (docs/reference-semantics.md)."""
     skb = spec.get("cache_seqlens", [sk] * (b + 1))[b]
+    pad = spec.get("cache_leftpad", [0] * (b + 1))[b]
     i = np.arange(sq)[:, None]
     j = np.arange(sk)[None, :]
-    ok = np.broadcast_to(j < skb, (sq, sk)).copy()
+    ok = np.broadcast_to((j < skb) & (j >= pad), (sq, sk)).copy()
     causal = spec.get("causal", "none")
     if causal == "top-left":
-        ok &= j <= i
+        ok &= j - pad <= i
     elif causal == "bottom-right":
         ok &= j <= i + skb - sq
+    if "attention_chunk" in spec:
+        size = spec["attention_chunk"]
+        start = pad + np.floor_divide(i + skb - sq - pad, size) * size
+        ok &= (j >= start) & (j < start + size)
     if "window" in spec:
         left, right = spec["window"]
+        inside = np.ones((sq, sk), bool)
         if left >= 0:
-            ok &= j >= i + skb - sq - left
+            inside &= j >= i + skb - sq - left
         if right >= 0:
-            ok &= j <= i + skb - sq + right
+            inside &= j <= i + skb - sq + right
+        # StreamingLLM: the first sink_tokens keys stay visible whatever the window.
+        ok &= inside | (j < spec.get("sink_tokens", 0))
     return ok
 
 
@@ -59,3 +68,61 @@ def even_shards(sk, p):
     sizes = [sk // p + (1 if s < sk % p else 0) for s in range(p)]
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     return [(int(starts[s]), int(starts[s + 1])) for s in range(p)]
+
+
+def softmax_scale(spec, d):
+    """The case's scale: given, DeepSeek-V3's for an MLA case (192^-0.5 * mscale^2, mscale = 0.1 ln 40 + 1), else
+    1/sqrt(d)."""
+    if "scale" in spec:
+        return spec["scale"]
+    if "mla" in spec:
+        mscale = 0.1 * np.log(40.0) + 1.0
+        return mscale * mscale / np.sqrt(192.0)
+    return 1.0 / np.sqrt(d)
+
+
+def rope_inverse_frequencies(spec, d):
+    """theta^(-2i/rotary_dim), with Llama 3.1's scaling (meta-llama's apply_scaling) when rope_scaling is llama3."""
+    rd = spec.get("rotary_dim", d)
+    base = spec.get("rope_theta", 10000.0) ** (-np.arange(0, rd, 2, dtype=np.float64) / rd)
+    if spec.get("rope_scaling") != "llama3":
+        return base
+    wavelength = 2 * np.pi / base
+    smooth = (8192.0 / wavelength - 1.0) / (4.0 - 1.0)
+    return np.where(wavelength < 8192.0 / 4, base,
+                    np.where(wavelength > 8192.0, base / 8, (1 - smooth) * base / 8 + smooth * base))
+
+
+def rope_positions(spec, b):
+    """(query positions, key positions) of batch row b: absolute slots, or counted from cache_leftpad."""
+    sq, sk = spec["seq_q"], spec["seq_k"]
+    end = spec.get("cache_seqlens", [sk] * (b + 1))[b]
+    origin = spec.get("cache_leftpad", [0] * (b + 1))[b] if spec.get("rope_positions") == "from-first-token" else 0
+    return np.maximum(0, np.arange(sq) + end - sq - origin), np.maximum(0, np.arange(sk) - origin)
+
+
+def rope_rotate(x, spec, positions, inverse=False, cos_sin=None, naive=None):
+    """x (B, H, S, D) rotated at positions[b] (S,) per row: NeoX pairs (i, i + r/2) or GPT-J pairs (2i, 2i + 1).
+    With `naive` (a rounding to the dtype), every product and sum is rounded as a framework running in the dtype does."""
+    d = x.shape[-1]
+    rd = spec.get("rotary_dim", d)
+    freq = rope_inverse_frequencies(spec, d)
+    out = np.array(x, dtype=np.float64, copy=True)
+    for b in range(x.shape[0]):
+        angle = np.asarray(positions[b], np.float64)[:, None] * freq[None, :]
+        c, s = (np.cos(angle), np.sin(angle)) if cos_sin is None else cos_sin(angle)
+        if inverse:
+            s = -s
+        if spec["rope_layout"] == "neox":
+            ia, ib = np.arange(rd // 2), np.arange(rd // 2) + rd // 2
+        else:
+            ia, ib = np.arange(0, rd, 2), np.arange(1, rd, 2)
+        a, bb = x[b][..., ia].astype(np.float64), x[b][..., ib].astype(np.float64)
+        if naive is None:
+            out[b][..., ia] = a * c - bb * s
+            out[b][..., ib] = bb * c + a * s
+        else:
+            c, s = c.astype(np.float64), s.astype(np.float64)
+            out[b][..., ia] = naive(naive(a * c) - naive(bb * s))
+            out[b][..., ib] = naive(naive(bb * c) + naive(a * s))
+    return out

@@ -15,6 +15,11 @@ length before the products, so the NaN in unused slots and pages never reaches t
 (v, s) states in their LSE base and writes FlashInfer's names v_merged, s_merged.
 On a machine without accelerators it uses 8 host CPU devices (XLA_FLAGS=--xla_force_host_platform_device_count=8);
 on CUDA devices it uses up to 8 of them. Outputs are bhsd, LSE natural log.
+Sinks (issue 25): the stored per-head logits are merged once into each result (after the tree's all-reduces), and
+the backward differentiates sum(do * out) + sum(dlse * lse) in q, k, v and the sinks (dsinks); sink tokens follow
+from the visibility mask. MLA (issue 25): absorbed cases are plain MQA over the latent cache (d 576, values its
+first 512) with DeepSeek-V3's scale; naive cases project the latent cache per head in f32 first. Rope cases rotate the
+unrotated q and k in f32 at the file's positions inside each program (paged caches on the fly).
 """
 import argparse
 import os
@@ -29,7 +34,8 @@ import numpy as np  # noqa: E402
 from jax.sharding import Mesh, PartitionSpec as P  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 
-from golden_common import alibi_bias, load_case, load_manifest, visibility  # noqa: E402
+from golden_common import (alibi_bias, load_case, load_manifest, rope_inverse_frequencies, softmax_scale,  # noqa: E402
+                           visibility)
 
 jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 on GPUs
 
@@ -49,7 +55,7 @@ def local_attention(q, k, v, bias, spec):
     hq, hkv = q.shape[1], k.shape[1]
     k = jnp.repeat(k, hq // hkv, axis=1)
     v = jnp.repeat(v, hq // hkv, axis=1)
-    scale = spec.get("scale", 1.0 / np.sqrt(q.shape[-1]))
+    scale = softmax_scale(spec, q.shape[-1])
     s = jnp.einsum("bhqd,bhkd->bhqk", q, k) * scale
     if "softcap" in spec:
         s = spec["softcap"] * jnp.tanh(s / spec["softcap"])
@@ -61,6 +67,15 @@ def local_attention(q, k, v, bias, spec):
     o = jnp.einsum("bhqk,bhkd->bhqd", w, v) / jnp.where(tot > 0, tot, 1.0)[..., None]
     lse = jnp.where(tot > 0, m_safe + jnp.log(jnp.where(tot > 0, tot, 1.0)), -jnp.inf)
     return o, lse
+
+
+def with_sinks(o, lse, sinks):
+    """gpt-oss's sinks (one logit per query head, value 0) merged once into a result: lse' = logaddexp(lse, z_h),
+    o' = o exp(lse - lse'). Differentiable in the sinks (their gradient is dsinks)."""
+    if sinks is None:
+        return o, lse
+    total = jnp.logaddexp(lse, sinks[None, :, None])
+    return o * jnp.exp(lse - total)[..., None], total
 
 
 def tree_decode(q, k, v, bias, spec, mesh, p):
@@ -101,6 +116,7 @@ def varlen_attention(tensors, spec):
         vi = v[int(ck[i]):int(ck[i + 1])].transpose(1, 0, 2)[None]
         bias = jnp.asarray(score_bias(spec, 1, qi.shape[1], qi.shape[2], ki.shape[2]))
         o, lse = jax.jit(lambda a, b, c, d: local_attention(a, b, c, d, spec))(qi, ki, vi, bias)
+        o, lse = with_sinks(o, lse, sinks_of(tensors))
         outs.append(o[0].transpose(1, 0, 2))
         lses.append(lse[0])
     return jnp.concatenate(outs, axis=0), jnp.concatenate(lses, axis=1)
@@ -125,8 +141,33 @@ def paged_attention(tensors, spec):
         return jnp.where(valid, g, 0.0).transpose(0, 2, 1, 3)
 
     k, v = gather(kc, table, lens), gather(vc, table, lens)
+    if "rope_layout" in spec:  # the cache holds unrotated keys, rotated on the fly (FlashInfer's ROPE_LLAMA)
+        q = rope(q, spec, tensors["q_positions"])
+        k = rope(k, spec, np.pad(tensors["k_positions"], ((0, 0), (0, k.shape[2] - tensors["k_positions"].shape[1]))))
     bias = jnp.asarray(score_bias(spec, b_, q.shape[1], q.shape[2], k.shape[2]))
-    return jax.jit(lambda a, b, c, d: local_attention(a, b, c, d, spec))(q, k, v, bias)
+    o, lse = jax.jit(lambda a, b, c, d: local_attention(a, b, c, d, spec))(q, k, v, bias)
+    return with_sinks(o, lse, sinks_of(tensors))
+
+
+def rope(x, spec, positions):
+    """x (B, H, S, D) rotated in f32 at positions (B, S) (the file's q_positions / k_positions): NeoX halves or GPT-J
+    pairs, the first rotary_dim features; differentiable, so jax.grad gives the unrotated inputs' gradients."""
+    if "rope_layout" not in spec:
+        return x
+    d = x.shape[-1]
+    rd = spec.get("rotary_dim", d)
+    angle = jnp.asarray(positions, jnp.float32)[:, None, :, None] * jnp.asarray(rope_inverse_frequencies(spec, d), jnp.float32)
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    if spec["rope_layout"] == "neox":
+        a, b = x[..., :rd // 2], x[..., rd // 2:rd]
+        return jnp.concatenate([a * c - b * s, b * c + a * s, x[..., rd:]], axis=-1)
+    a, b = x[..., 0:rd:2], x[..., 1:rd:2]
+    pairs = jnp.stack([a * c - b * s, b * c + a * s], axis=-1).reshape(x.shape[:-1] + (rd,))
+    return jnp.concatenate([pairs, x[..., rd:]], axis=-1)
+
+
+def sinks_of(tensors):
+    return jnp.asarray(tensors["sinks"].astype(np.float32)) if "sinks" in tensors else None
 
 
 def merge_states(tensors, spec, meta):
@@ -170,19 +211,45 @@ def main():
                 out = {"out": np.asarray(o, np.float32), "lse": np.asarray(lse, np.float32)}
             save_file(out, path, metadata={"lse_base": meta.get("lse_base", "e"), "backend": f"jax-{layout}"})
             continue
-        q, k, v = (jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv")
+        if spec.get("mla") == "naive":
+            # MLA's naive form: project the latent cache per head (f32), then attention with d_qk = 192, d_v = 128.
+            qn, qp, c, kp, wk, wv = (jnp.asarray(tensors[n].astype(np.float32))
+                                     for n in ("q_nope", "q_pe", "c_kv", "k_pe", "w_uk", "w_uv"))
+            h = qn.shape[1]
+            q = jnp.concatenate([qn, qp], axis=-1)
+            k = jnp.concatenate([jnp.einsum("hnl,bjl->bhjn", wk, c),
+                                 jnp.broadcast_to(kp[:, None], (kp.shape[0], h) + kp.shape[1:])], axis=-1)
+            v = jnp.einsum("hdl,bjl->bhjd", wv, c)
+        else:
+            q, k, v = (jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv")
         b_, hq, sq, _ = q.shape
         bias = jnp.asarray(score_bias(spec, b_, hq, sq, k.shape[2]))
+        # Sinks (issue 25) are merged once after the exact program or the tree's all-reduces; zero sinks of weight
+        # exp(-inf) stand in when the case has none, so one program serves both.
+        sinks = sinks_of(tensors)
+        z = sinks if sinks is not None else jnp.full((hq,), -jnp.inf, jnp.float32)
         # One jit per program and case: one XLA compile instead of one per eager op (what dominates on CPUs).
-        programs = {"exact": jax.jit(lambda q_, k_, v_: local_attention(q_, k_, v_, bias, spec)),
-                    "tree": jax.jit(lambda q_, k_, v_: tree_decode(q_, k_, v_, bias, spec, mesh, len(devices)))}
+        # Rope: q and k are the unrotated inputs, rotated inside each program (so the gradients are theirs).
+        qpos, kpos = tensors.get("q_positions"), tensors.get("k_positions")
+        programs = {"exact": jax.jit(lambda q_, k_, v_, z_: with_sinks(*local_attention(
+                        rope(q_, spec, qpos), rope(k_, spec, kpos), v_, bias, spec), z_)),
+                    "tree": jax.jit(lambda q_, k_, v_, z_: with_sinks(*tree_decode(
+                        rope(q_, spec, qpos), rope(k_, spec, kpos), v_, bias, spec, mesh, len(devices)), z_))}
         for sub, program in programs.items():
-            o, lse = program(q, k, v)
+            o, lse = program(q, k, v, z)
             out = {"out": np.asarray(o, np.float32), "lse": np.asarray(lse, np.float32)}
             if "do" in tensors:
                 do = jnp.asarray(tensors["do"].astype(np.float32))
-                grads = jax.jit(jax.grad(lambda q_, k_, v_: jnp.sum(program(q_, k_, v_)[0] * do), argnums=(0, 1, 2)))(q, k, v)
+                dlse = jnp.asarray(tensors["dlse"].astype(np.float32)) if "dlse" in tensors else jnp.zeros(lse.shape)
+
+                def loss(q_, k_, v_, z_):
+                    o_, l_ = program(q_, k_, v_, z_)
+                    # sum(dlse * lse) over the rows that see something (an empty row's lse is -inf, dlse 0 there).
+                    return jnp.sum(o_ * do) + jnp.sum(jnp.where(jnp.isfinite(l_), l_ * dlse, 0.0))
+                grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)))(q, k, v, z)
                 out.update({name: np.asarray(g, np.float32) for name, g in zip(("dq", "dk", "dv"), grads)})
+                if sinks is not None:
+                    out["dsinks"] = np.asarray(grads[3], np.float32)
             path = os.path.join(args.results, sub, entry["name"] + ".safetensors")
             save_file(out, path, metadata={"layout": "bhsd", "lse_base": "e", "backend": f"jax-{sub}"})
     print(f"wrote {len(manifest['cases'])} cases x (exact, tree) to {args.results}")

@@ -10,7 +10,8 @@ keys than ranks (empty shards), in f64 and f32:
   * the others agree with the single-process exact reference to 1e-13 relative in f64 (2e-6 in f32), and fully
     masked rows are exactly (0, -inf);
   * `--random` shards equal the bytes of `treeattn random-inputs` (same result files);
-  * bshd layout, window, softcap, ALiBi, cache lengths and a bool mask, at P = 3 and 8.
+  * bshd layout, window, softcap, ALiBi, cache lengths, a bool mask, sinks (merged once on rank 0) and sink tokens,
+    at P = 3 and 8.
 Faults: a file missing on one rank's path only, a truncated shard on one rank, a memory limit: one stderr line
 `Error: rank N: ...`, a non-zero exit within seconds, no output file. Files are read with NumPy's own reader.
 """
@@ -115,7 +116,8 @@ def main():
     np.save("vb.npy", rng.standard_normal((B, Sk, Hkv, D)))
     np.save("mask.npy", rng.random((Sq, Sk)) < 0.8)
     opts = ["--q", "qb.npy", "--k", "kb.npy", "--v", "vb.npy", "--layout", "bshd", "--window", "6,2", "--softcap", "5",
-            "--alibi-slopes", "0.5,0.25,0.125,0.0625", "--cache-seqlens", "17,12", "--mask", "mask.npy", "--scale", "0.3"]
+            "--alibi-slopes", "0.5,0.25,0.125,0.0625", "--cache-seqlens", "17,12", "--mask", "mask.npy", "--scale", "0.3",
+            "--sinks", "0.5,-1,2,0.25", "--sink-tokens", "2"]
     r = run([T, "attention"] + opts + ["--out", "e-opts.npy", "--lse", "e-opts-lse.npy"])
     check(r.returncode == 0, f"exact with every option: {r.stderr}")
     exact, exact_lse = np.load("e-opts.npy"), np.load("e-opts-lse.npy")

@@ -8,7 +8,8 @@ and a handful of rows in mpmath at 50 significant digits, and checks:
   * Swift f64 vs NumPy f64: <= 1e-12;  Swift f32 vs mpmath: <= 2e-5;
   * tree / ring / Algorithm 3 reductions equal exact attention within 1e-12 and every tree level in the
     .safetensors output is attention over that node's keys;
-  * fully masked rows are exactly (0, -inf).
+  * fully masked rows are exactly (0, -inf), or (0, sink) with sinks;
+  * sinks (one logit per query head in the denominator, value 0) and StreamingLLM sink tokens (issue 25).
 Exit status 0 when every check passes; prints 'N passed, N failed'.
 """
 import argparse
@@ -57,7 +58,8 @@ def visible(opts, b, i, j, sq, sk):
         return False
     if causal == "bottom-right" and j > i + skb - sq:
         return False
-    if "window" in opts:
+    # StreamingLLM sink tokens: the first sink_tokens keys stay visible whatever the window.
+    if "window" in opts and j >= opts.get("sink_tokens", 0):
         left, right = opts["window"]
         if left >= 0 and j < i + skb - sq - left:
             return False
@@ -82,13 +84,15 @@ def numpy_attention(q, k, v, opts, keys=None):
                 s = c * np.tanh(s / c)
             for i in range(sq):
                 allowed = [j for j in range(lo, hi) if visible(opts, b, i, j, sq, sk)]
-                if not allowed:
+                # A sink (gpt-oss) is one more logit in the denominator with value 0; over a key range it is left out.
+                sink = [opts["sinks"][h]] if "sinks" in opts and keys is None else []
+                if not allowed and not sink:
                     continue
-                row = s[i, allowed]
+                row = np.concatenate([s[i, allowed], sink])
                 m = row.max()
                 w = np.exp(row - m)
                 lse[b, h, i] = m + np.log(w.sum())
-                out[b, h, i] = (w[:, None] * v[b, kvh][allowed]).sum(0) / w.sum()
+                out[b, h, i] = (w[:len(allowed), None] * v[b, kvh][allowed]).sum(0) / w.sum()
     return out, lse
 
 
@@ -105,11 +109,12 @@ def mpmath_row(q, k, v, opts, b, h, i):
         if "softcap" in opts:
             s = opts["softcap"] * mpmath.tanh(s / opts["softcap"])
         scores.append((j, s))
-    if not scores:
+    sink = [mpmath.mpf(opts["sinks"][h])] if "sinks" in opts else []
+    if not scores and not sink:
         return np.zeros(dv), -np.inf
-    m = max(s for _, s in scores)
+    m = max([s for _, s in scores] + sink)
     w = [(j, mpmath.exp(s - m)) for j, s in scores]
-    total = mpmath.fsum(x for _, x in w)
+    total = mpmath.fsum([x for _, x in w] + [mpmath.exp(z - m) for z in sink])
     o = [float(mpmath.fsum(x * mpmath.mpf(float(v[b, kvh, j, c])) for j, x in w) / total) for c in range(dv)]
     return np.array(o), float(m + mpmath.log(total))
 
@@ -133,6 +138,10 @@ def flags(opts):
         f += ["--softcap", repr(opts["softcap"])]
     if "seqlens" in opts:
         f += ["--cache-seqlens", ",".join(map(str, opts["seqlens"]))]
+    if "sinks" in opts:
+        f += ["--sinks=" + ",".join(map(repr, opts["sinks"]))]
+    if "sink_tokens" in opts:
+        f += ["--sink-tokens", str(opts["sink_tokens"])]
     return f
 
 
@@ -159,6 +168,12 @@ def main():
         {"softcap": 2.5},
         {"causal": "bottom-right", "seqlens": [37, 3]},
         {"causal": "bottom-right", "seqlens": [37, 0]},
+        # Issue 25: sinks (one per query head; one dominates, one vanishes), alone, with a window and sink tokens,
+        # and on a row with an empty cache (output 0, LSE = its sink).
+        {"sinks": [0.5, -1.25, 9.0, -30.0]},
+        {"causal": "bottom-right", "window": [3, 0], "sinks": [1.0, 0.0, -2.0, 3.5], "sink_tokens": 2},
+        {"causal": "bottom-right", "seqlens": [37, 0], "sinks": [0.5, -1.25, 2.0, 0.25]},
+        {"causal": "top-left", "window": [2, 1], "sink_tokens": 3},
     ]
     for n, opts in enumerate(cases):
         out, lse = os.path.join(work, f"o{n}.npy"), os.path.join(work, f"l{n}.npy")
@@ -171,8 +186,11 @@ def main():
             o_mp, l_mp = mpmath_row(q, k, v, opts, b, h, i)
             check(rel_err(o_sw[b, h, i], o_mp) <= 1e-13 and rel_err([l_sw[b, h, i]], [l_mp]) <= 1e-13,
                   f"case {opts} row {(b, h, i)}: Swift f64 vs mpmath")
-        if "seqlens" in opts and opts["seqlens"][1] == 0:
+        if "seqlens" in opts and opts["seqlens"][1] == 0 and "sinks" not in opts:
             check(np.all(l_sw[1] == -np.inf) and np.all(o_sw[1] == 0), "empty cache rows are (0, -inf)")
+        if "seqlens" in opts and opts["seqlens"][1] == 0 and "sinks" in opts:
+            check(np.all(l_sw[1] == np.array(opts["sinks"])[:, None]) and np.all(o_sw[1] == 0),
+                  "empty cache rows with sinks are (0, sink)")
         # f32 precision.
         out32 = os.path.join(work, f"o{n}_32.npy")
         run([exe, "attention", *qkv, *flags(opts), "--precision", "f32", "--out", out32])

@@ -41,6 +41,35 @@ for suite in varlen paged-decode paged-append merge; do
   "$BIN" check --golden "$tmp/$suite-bf16" --results "$tmp/jax-$suite/exact" | tail -1
 done
 
+echo "== sinks suite (issue 25): the client recomputes sinks, sink tokens, dlse and dsinks; JAX exact and tree pass"
+"$BIN" golden --suite sinks --dtype bf16,f16,f32 --backward --out "$tmp/sinks" >/dev/null
+$PY python/golden_client.py --golden "$tmp/sinks"
+"$BIN" golden --suite sinks --dtype bf16 --backward --out "$tmp/sinks-bf16" >/dev/null
+$PY python/jax_backend.py --golden "$tmp/sinks-bf16" --results "$tmp/jax-sinks" >/dev/null
+"$BIN" check --golden "$tmp/sinks-bf16" --results "$tmp/jax-sinks/exact" --json "$tmp/report-sinks.json" | tail -1
+grep -q '"tensor": "dsinks"' "$tmp/report-sinks.json" || { echo "JAX's dsinks were not checked"; exit 1; }
+# The tree results exist for the dense cases (varlen and paged go to exact only).
+for c in sinks-window-causal-gqa sinks-full-causal sinks-decode-tree-empty-row sink-tokens-and-sinks-decode; do
+  "$BIN" check --golden "$tmp/sinks-bf16" --results "$tmp/jax-sinks/tree" --cases "$c" | tail -1
+done
+rm -rf "$tmp/jax-sinks"
+
+echo "== mla suite (issue 25): the client recomputes both forms; JAX's absorbed (dense, paged) and naive results pass"
+"$BIN" golden --suite mla --dtype bf16,f32 --out "$tmp/mla" >/dev/null
+$PY python/golden_client.py --golden "$tmp/mla"
+$PY python/jax_backend.py --golden "$tmp/mla" --results "$tmp/jax-mla" >/dev/null
+"$BIN" check --golden "$tmp/mla" --results "$tmp/jax-mla/exact" | tail -1
+rm -rf "$tmp/jax-mla"
+
+echo "== rope suite (issue 25): the client rotates on its own and recomputes; JAX rotates inside its programs and passes"
+"$BIN" golden --suite rope --dtype bf16,f16,f32 --backward --out "$tmp/rope" >/dev/null
+$PY python/golden_client.py --golden "$tmp/rope"
+"$BIN" golden --suite rope --dtype bf16 --backward --out "$tmp/rope-bf16" >/dev/null
+$PY python/jax_backend.py --golden "$tmp/rope-bf16" --results "$tmp/jax-rope" >/dev/null
+"$BIN" check --golden "$tmp/rope-bf16" --results "$tmp/jax-rope/exact" | tail -1
+"$BIN" check --golden "$tmp/rope-bf16" --results "$tmp/jax-rope/tree" --cases rope-neox-prefill-causal-gqa | tail -1
+rm -rf "$tmp/jax-rope"
+
 echo "== JAX backend (exact and Algorithm 3 tree decode) checked by treeattn check"
 # (the edge suite's forward through JAX is covered by the client above; JAX's compile per case is what costs here)
 for suite in fixtures/golden/standard-bf16; do

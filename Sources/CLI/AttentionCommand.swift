@@ -21,7 +21,9 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
             .safetensors --do is read by tensor name 'do'). They go to --dq/--dk/--dv (.npy), or into a .safetensors \
             --out as dq, dk, dv (with each shard's dq share and its keys' dk, dv). With shards, the backward is the \
             tree-parallel one: each shard's gradients from the global LSE and D = rowsum(dO * O), the dQ shares \
-            summed along the reduction.
+            summed along the reduction. --dlse adds an upstream gradient of the LSE (context-parallel training's \
+            merges use it). --sinks (gpt-oss) puts one logit per query head into every row's softmax, merged once \
+            after any reduction; its gradient goes to --dsinks.
 
             --cu-seqlens-q/--cu-seqlens-k take packed variable-length sequences as flash_attn_varlen_func does: q \
             (total_q, heads, dim), k and v (total_k, kv_heads, dim); sequence i is rows cu[i]..<cu[i+1]; causal, \
@@ -72,7 +74,9 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         var job = AttentionJob(q: q, k: k, v: v, out: out)
         (job.problem, job.keys) = (try problem.problem(), try layouts.keys())
         (job.shards, job.reduction, job.upstreamGradient) = (shards, reduction, gradients.backward ? gradients.dO : nil)
-        job.outputs = AttentionJob.Outputs(out: out, lse: lse, dq: gradients.dq, dk: gradients.dk, dv: gradients.dv)
+        job.upstreamLSEGradient = gradients.dlse
+        job.outputs = AttentionJob.Outputs(
+            out: out, lse: lse, dq: gradients.dq, dk: gradients.dk, dv: gradients.dv, dsinks: gradients.dsinks)
         return job
     }
 

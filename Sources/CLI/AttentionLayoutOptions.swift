@@ -53,13 +53,19 @@ struct GradientOptions: ParsableArguments {
     @Option(help: "dQ output file (.npy).") var dq: String?
     @Option(help: "dK output file (.npy).") var dk: String?
     @Option(help: "dV output file (.npy).") var dv: String?
+    @Option(
+        help: "Upstream gradient of the LSE (.npy or .safetensors with tensor 'dlse'), shape (batch, heads, seq_q).")
+    var dlse: String?
+    @Option(help: "Gradient of the sink logits, one per query head (.npy); needs --sinks.") var dsinks: String?
 
     /// The gradient files given.
     var paths: [String] { [dq, dk, dv].compactMap { $0 } }
 
     func validate() throws {
         if !backward {
-            guard dO == nil, paths.isEmpty else { throw CLIError("--do, --dq, --dk and --dv need --backward") }
+            guard dO == nil, paths.isEmpty, dlse == nil, dsinks == nil else {
+                throw CLIError("--do, --dlse, --dq, --dk, --dv and --dsinks need --backward")
+            }
         } else {
             guard dO != nil else { throw CLIError("--backward needs the upstream gradient --do") }
         }

@@ -21,6 +21,9 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "Heads x head dim for the cost estimate, e.g. 16x128.") var model = "16x128"
     @Flag(help: "Also walk through the backward pass: dQ, dK, dV, and the tree-parallel backward over the shards.")
     var backward = false
+    @Flag(help: "Also walk through an attention sink (gpt-oss): an extra term of the log-sum-exp, merged once.")
+    var sinks = false
+    @Option(help: "The sink logit of --sinks.") var sinkLogit = 1.0
     @Flag(help: "Print the walkthrough's numbers as JSON instead of text.") var json = false
 
     @OptionGroup var memory: MemoryOptions
@@ -36,6 +39,7 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
         var s = Walkthrough.Settings()
         (s.tokens, s.shards, s.headDim, s.seed, s.tree, s.backward) = (tokens, shards, headDim, seed, tree, backward)
         (s.cluster, s.seqLen, s.modelHeads, s.modelHeadDim) = (cluster, seqLen, parts[0], parts[1])
+        s.sink = sinks ? sinkLogit : nil
         return s
     }
 

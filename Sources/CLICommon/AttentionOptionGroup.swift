@@ -3,7 +3,7 @@ import Foundation
 import Reference
 
 /// The options that define one attention problem, shared by `treeattn attention` and `treeattn-mpi attention`:
-/// layout, scale, causal mask, window, softcap, ALiBi, cache lengths, mask file and precision. They parse into the
+/// layout, scale, causal mask, window, softcap, ALiBi, cache lengths, sinks, sink tokens, mask file and precision. They parse into the
 /// library's `AttentionProblem`, which both commands hand to their job.
 public struct AttentionOptionGroup: ParsableArguments {
     /// `--layout`: the axis order of the input and output tensors (bhsd by default).
@@ -21,6 +21,13 @@ public struct AttentionOptionGroup: ParsableArguments {
     @Option(help: "ALiBi slopes, one per query head, comma separated.") public var alibiSlopes: String?
     /// `--cache-seqlens`: comma-separated per-batch KV cache lengths (valid keys), parsed by `problem()`; nil for all keys.
     @Option(help: "Per-batch KV cache lengths, comma separated.") public var cacheSeqlens: String?
+    /// `--sinks`: comma-separated sink logits, one per query head (gpt-oss), parsed by `problem()`; nil for none.
+    @Option(
+        help: "Attention sink logits, one per query head, comma separated (gpt-oss; not scaled, LSE includes them).")
+    public var sinks: String?
+    /// `--sink-tokens`: StreamingLLM's sink tokens, the first k keys visible beside the window; nil for none.
+    @Option(help: "StreamingLLM sink tokens: the first k keys stay visible beside the window.") public var sinkTokens:
+        Int?
     /// `--mask`: path of the mask file, left for the job to read; nil for no mask.
     @Option(
         help:
@@ -47,6 +54,8 @@ public struct AttentionOptionGroup: ParsableArguments {
         }
         if let alibiSlopes { p.alibiSlopes = try parseNumbers(alibiSlopes, "--alibi-slopes") }
         if let cacheSeqlens { p.cacheSeqlens = try parseIntegers(cacheSeqlens, "--cache-seqlens") }
+        if let sinks { p.sinks = try parseNumbers(sinks, "--sinks") }
+        p.sinkTokens = sinkTokens
         return p
     }
 }

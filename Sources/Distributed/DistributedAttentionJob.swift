@@ -92,12 +92,17 @@ public struct DistributedAttentionJob: Sendable {
                 try comm.barrier()
                 var log = PhaseLog()
                 switch loaded {
+                // Sinks join once, on rank 0 after the reduction (the shards' partials leave them out).
                 case .f64(let shard):
                     let r = try program.run(shard, comm: comm, log: &log)
-                    if let r, run == warmup + repeats - 1 { last = try problem.encode(r) }
+                    if let r, run == warmup + repeats - 1 {
+                        last = try problem.encode(try AttentionSinks.apply(shard.options.sinks, to: r))
+                    }
                 case .f32(let shard):
                     let r = try program.run(shard, comm: comm, log: &log)
-                    if let r, run == warmup + repeats - 1 { last = try problem.encode(r) }
+                    if let r, run == warmup + repeats - 1 {
+                        last = try problem.encode(try AttentionSinks.apply(shard.options.sinks, to: r))
+                    }
                 }
                 if run >= warmup { timings.append(log) }
             }

@@ -71,6 +71,7 @@ extension Walkthrough {
         say("   (Algorithm 3 is what the paper runs: one all-reduce of max(lse_i), then all-reduces of the sums")
         say("    n = sum_i o_i exp(lse_i - m) and d = sum_i exp(lse_i - m); z = n / d.)")
 
+        if let k = sink { lines += sinkText(k) }
         if let b = backward { lines += backwardText(b, shape: shape) }
         lines += costText()
         return lines.joined(separator: "\n")

@@ -31,6 +31,8 @@ public struct Walkthrough: Codable, Sendable {
         public var modelHeadDim = 128
         /// Whether the backward is walked through too.
         public var backward = false
+        /// A sink logit to walk through (step 6b, `explain --sinks`); nil: none.
+        public var sink: Double?
 
         /// The defaults (8 keys, 4 shards, head dim 4, seed 7, a binary tree, 16 x 128 at 640k tokens on one DGX).
         public init() {}
@@ -46,6 +48,7 @@ public struct Walkthrough: Codable, Sendable {
                 throw ReferenceError.invalidOption("--model needs HEADSxDIM, e.g. 16x128")
             }
             _ = try ReductionPlan.parseShape(tree)
+            if let sink, !sink.isFinite { throw ReferenceError.invalidOption("--sink-logit must be finite") }
         }
     }
 
@@ -194,6 +197,8 @@ public struct Walkthrough: Codable, Sendable {
     public var algorithm3Output: [Double]
     /// Step 6: the largest absolute difference between Algorithm 3's output and exact attention's.
     public var algorithm3Error: Double
+    /// Step 6b (with `settings.sink`): the sink as one more term of the log-sum-exp, merged once.
+    public var sink: Sink?
     /// Steps 7-8 (with `settings.backward`).
     public var backward: Backward?
     /// The cost estimate's cluster name.
@@ -277,6 +282,9 @@ public struct Walkthrough: Codable, Sendable {
         treeError = zip(trace.result.output.data, exact.output.data).map { abs($0 - $1) }.max()!
         algorithm3Error = zip(alg3.output.data, exact.output.data).map { abs($0 - $1) }.max()!
 
+        sink = try settings.sink.map {
+            try Self.sink(x, logit: $0, exact: exact, partials: partials, root: trace.result)
+        }
         backward =
             settings.backward
             ? try Self.backward(

@@ -19,6 +19,34 @@ import Walkthrough
 
     static func maxDifference(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
+    /// `explain --sinks`: the sink's numbers from plain loops over the scores with one more term, z, of value 0.
+    @Test(arguments: [(8, 4, 1.0), (13, 5, -3.0), (5, 1, 6.0)])
+    func sinkStepAgreesWithPlainLoops(_ tokens: Int, _ shards: Int, _ z: Double) throws {
+        var settings = Walkthrough.Settings()
+        (settings.tokens, settings.shards, settings.sink) = (tokens, shards, z)
+        let w = try Walkthrough(settings)
+        let k = try #require(w.sink)
+        let s = w.scores + [z]
+        let m = s.max()!
+        let total = s.reduce(0) { $0 + Foundation.exp($1 - m) }
+        let lse = m + Foundation.log(total)
+        let output = (0..<settings.headDim).map { c in
+            zip(w.scores, w.values).reduce(0) { $0 + Foundation.exp($1.0 - m) * $1.1[c] } / total
+        }
+        #expect(abs(k.lseWith - lse) < 1e-13 && abs(k.energy - lse) < 1e-13)
+        #expect(abs(k.sinkWeight - Foundation.exp(z - m) / total) < 1e-14)
+        #expect(Self.maxDifference(k.output, output) < 1e-14 && Self.maxDifference(k.scaledOutput, output) < 1e-14)
+        #expect(Self.maxDifference(k.treeOutput, output) < 1e-14 && k.treeError < 1e-14)
+        // Counted once per shard, the sink is wrong as soon as there is more than one shard.
+        #expect(shards == 1 ? k.countedPerShardError < 1e-14 : k.countedPerShardError > 1e-4)
+        #expect(try w.json().contains("\"counted_per_shard_error\""))
+        #expect(w.text.contains("6b. A sink"))
+        settings.sink = nil
+        let plain = try Walkthrough(settings)
+        let plainJSON = try plain.json()
+        #expect(plain.sink == nil && !plainJSON.contains("counted_per_shard_error"))
+    }
+
     @Test(arguments: [(8, 4, "binary"), (13, 5, "kary:3"), (9, 16, "two-level:4"), (1, 3, "flat")])
     func everyStepAgreesWithPlainLoops(_ tokens: Int, _ shards: Int, _ tree: String) throws {
         var settings = Walkthrough.Settings()

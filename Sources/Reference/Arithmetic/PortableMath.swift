@@ -1,4 +1,4 @@
-/// exp, log, log1p and tanh from IEEE additions, multiplications and divisions only (no libm), so every machine
+/// exp, log, log1p, tanh, sin and cos from IEEE additions, multiplications and divisions only (no libm), so every machine
 /// computes the same bits: golden files are byte-identical everywhere. Accuracy: a few ulps (tested against libm
 /// and, in Python, against mpmath).
 public enum PortableMath {
@@ -61,6 +61,48 @@ public enum PortableMath {
         return x < 0 ? -t : t
     }
 
-    /// 1/n! for n = 0...18, each a product of integers (exact up to 18!) then one division.
-    static let inverseFactorials: [Double] = (0...18).map { n in 1 / (1...max(1, n)).reduce(1.0) { $0 * Double($1) } }
+    /// 1/n! for n = 0...22, each a product of integers (exact up to 18!, one rounding per step beyond) then one
+    /// division.
+    static let inverseFactorials: [Double] = (0...22).map { n in 1 / (1...max(1, n)).reduce(1.0) { $0 * Double($1) } }
+
+    /// The largest |x| `sinCos` takes: 2^20 quarter turns, where its exact Cody-Waite reduction ends (rotary
+    /// embeddings stay far below: a position of 2^20 times a frequency of at most 1).
+    public static let sinCosLimit = 1_647_099.0
+
+    /// (sin x, cos x) for |x| <= `sinCosLimit` (NaN beyond, and for NaN or infinite x): x = n pi/2 + y with pi/2
+    /// in four parts (fdlibm's; the first three have 33 significant bits, so n times each is exact for n < 2^20),
+    /// |y| <= pi/4, then Taylor polynomials to y^21/21! and y^22/22! (the next terms are below 2^-80 relative).
+    public static func sinCos(_ x: Double) -> (sin: Double, cos: Double) {
+        guard x.isFinite, abs(x) <= sinCosLimit else { return (.nan, .nan) }
+        let n = (x * 0.63661977236758138243).rounded(.toNearestOrEven)
+        let y =
+            (((x - n * 1.57079632673412561417e+00) - n * 6.07710050630396597660e-11)
+                - n * 2.02226624871116645580e-21) - n * 8.47842766036889956997e-32
+        let y2 = y * y
+        let sinY = y * sinSeries(y2), cosY = cosSeries(y2)
+        switch Int(n) & 3 {
+        case 0: return (sinY, cosY)
+        case 1: return (cosY, -sinY)
+        case 2: return (-sinY, -cosY)
+        default: return (-cosY, sinY)
+        }
+    }
+
+    /// sum_k (-1)^k y2^k / (2k+1)! for k = 0...10, by Horner from the highest term.
+    static func sinSeries(_ y2: Double) -> Double {
+        var p = inverseFactorials[21]
+        for k in stride(from: 9, through: 0, by: -1) {
+            p = (k % 2 == 0 ? inverseFactorials[2 * k + 1] : -inverseFactorials[2 * k + 1]) + y2 * p
+        }
+        return p
+    }
+
+    /// sum_k (-1)^k y2^k / (2k)! for k = 0...11, by Horner from the highest term.
+    static func cosSeries(_ y2: Double) -> Double {
+        var p = -inverseFactorials[22]
+        for k in stride(from: 10, through: 0, by: -1) {
+            p = (k % 2 == 0 ? inverseFactorials[2 * k] : -inverseFactorials[2 * k]) + y2 * p
+        }
+        return p
+    }
 }

@@ -14,16 +14,39 @@ extension AttentionEnergy {
     /// With `keys`, the weights stay those of all keys (the global LSE and D) but only the terms of keys in the range
     /// are summed: a key shard's share of dQ and its keys' dK, dV (B, Hkv, keys.count, D), as a shard computes them in
     /// the tree-parallel backward.
-    public func lossGradients(dO: Tensor<Double>, keys: Range<Int>? = nil) throws -> AttentionGradients<Double> {
-        try lossGradients(dO: dO, shards: [keys ?? 0..<inputs.keys])[0]
+    ///
+    /// With `dlse` (B, Hq, Sq), L also has the term sum_i dlse_i F_i (an upstream gradient of the LSE): dL/ds_ia gains
+    /// w_ia dlse_i. With sinks, F_i includes them (their value is 0, so dO_i . v_sink = 0) and, over all keys (`keys`
+    /// nil), `dsinks` holds dL/dz_h = sum_i w_i,sink (dlse_i - dO_i . O_i).
+    public func lossGradients(dO: Tensor<Double>, keys: Range<Int>? = nil, dlse: Tensor<Double>? = nil) throws
+        -> AttentionGradients<Double>
+    {
+        let (shares, dsinks) = try gradients(dO: dO, shards: [keys ?? 0..<inputs.keys], dlse: dlse)
+        var result = shares[0]
+        if keys == nil { result.dsinks = dsinks }
+        return result
     }
 
-    /// `lossGradients(dO:keys:)` for several key ranges at once (each row's weights are computed once): one
-    /// gradient share per range, in order.
-    public func lossGradients(dO: Tensor<Double>, shards ranges: [Range<Int>]) throws -> [AttentionGradients<Double>] {
+    /// `lossGradients(dO:keys:dlse:)` for several key ranges at once (each row's weights are computed once): one
+    /// gradient share per range, in order (the sinks' gradient belongs to no share).
+    public func lossGradients(dO: Tensor<Double>, shards ranges: [Range<Int>], dlse: Tensor<Double>? = nil) throws
+        -> [AttentionGradients<Double>]
+    {
+        try gradients(dO: dO, shards: ranges, dlse: dlse).shares
+    }
+
+    /// The shares of `lossGradients(dO:shards:dlse:)` and the sinks' gradient (nil without sinks).
+    func gradients(dO: Tensor<Double>, shards ranges: [Range<Int>], dlse: Tensor<Double>?) throws -> (
+        shares: [AttentionGradients<Double>], dsinks: Tensor<Double>?
+    ) {
         let x = inputs, d = x.headDim, dv = x.valueDim
         let want = [x.batch, x.queryHeads, x.queries, dv]
         guard dO.shape == want else { throw ReferenceError.shape("dO must have shape \(want), got \(dO.shape)") }
+        if let dlse, dlse.shape != Array(want.prefix(3)) {
+            throw ReferenceError.shape("dlse must have shape \(Array(want.prefix(3))), got \(dlse.shape)")
+        }
+        let sinks = rule.options.sinks
+        var dsinkSums = [CompensatedSum](repeating: CompensatedSum(), count: sinks == nil ? 0 : x.queryHeads)
         for range in ranges where range.lowerBound < 0 || range.upperBound > x.keys {
             throw ReferenceError.invalidOption("key range \(range) outside 0..<\(x.keys)")
         }
@@ -51,8 +74,9 @@ extension AttentionEnergy {
                         guard let s = rule.score(scaledDot: t, batch: b, head: h, query: i, key: j) else { continue }
                         terms.append((j, t, s))
                     }
-                    let f = AttentionEnergy.logSumExp(terms.map(\.s))
+                    let f = AttentionEnergy.logSumExp(terms.map(\.s) + sinkTerms(head: h, keys: nil))
                     guard f != -.infinity else { continue }
+                    let upstream = dlse?.data[row] ?? 0
                     let w = terms.map { PortableMath.exp($0.s - f) }
                     // dO_i . v_a for each visible key, and dO_i . O_i = sum_a w_a dO_i . v_a.
                     let dOv = terms.map { term -> Double in
@@ -63,12 +87,13 @@ extension AttentionEnergy {
                     }
                     var mean = CompensatedSum()
                     for (n, value) in dOv.enumerated() { mean.add(w[n] * value) }
+                    if let sinks { dsinkSums[h].add(PortableMath.exp(sinks[h] - f) * (upstream - mean.value)) }
                     for (m, term) in terms.enumerated() where shardOf[term.key] >= 0 {
                         let j = term.key, shard = shardOf[j], range = ranges[shard]
                         let kvRow = (b * x.kvHeads + kvh) * x.keys + j
                         let outRow = (b * x.kvHeads + kvh) * range.count + j - range.lowerBound
                         for c in 0..<dv { dvSums[shard][outRow * dv + c].add(w[m] * dO.data[row * dv + c]) }
-                        var ds = w[m] * (dOv[m] - mean.value)
+                        var ds = w[m] * (dOv[m] - mean.value + upstream)
                         if let cap = rule.options.softcap {
                             let th = PortableMath.tanh(term.t / cap)
                             ds *= 1 - th * th
@@ -82,12 +107,13 @@ extension AttentionEnergy {
                 }
             }
         }
-        return try ranges.indices.map { s in
+        let shares = try ranges.indices.map { s in
             let n = ranges[s].count
             return AttentionGradients(
                 dq: try Tensor(shape: x.q.shape, data: dq[s].map(\.value)),
                 dk: try Tensor(shape: [x.batch, x.kvHeads, n, d], data: dk[s].map(\.value)),
                 dv: try Tensor(shape: [x.batch, x.kvHeads, n, dv], data: dvSums[s].map(\.value)))
         }
+        return (shares, try sinks.map { _ in try Tensor(shape: [x.queryHeads], data: dsinkSums.map(\.value)) })
     }
 }

@@ -47,15 +47,23 @@ public struct AttentionEnergy: Sendable {
         return result
     }
 
-    /// Row energies F_i (shape B, Hq, Sq) at source `zeta` (B, Hq, Sq, Dv; nil = 0), over `keys` (default all).
-    /// A row that sees no key has F = -inf.
+    /// The sink's term of row energies of head `head` (`AttentionOptions.sinks`): [z_h] for the whole problem
+    /// (`keys` nil), nothing over a key range (a shard's energy leaves the sink out; the merge adds it once).
+    func sinkTerms(head: Int, keys: Range<Int>?) -> [Double] {
+        guard keys == nil, let sinks = rule.options.sinks else { return [] }
+        return [sinks[head]]
+    }
+
+    /// Row energies F_i (shape B, Hq, Sq) at source `zeta` (B, Hq, Sq, Dv; nil = 0), over `keys` (default all, with
+    /// any sinks: F_i = log(exp(z_h) + sum_a exp(s_ia + zeta_i . v_a)), the sink a key whose value is 0).
+    /// A row that sees no key (and has no sink) has F = -inf.
     public func value(zeta: Tensor<Double>? = nil, keys: Range<Int>? = nil) throws -> Tensor<Double> {
         try validate(zeta)
         let x = inputs
         var out = Tensor<Double>(shape: [x.batch, x.queryHeads, x.queries], repeating: -.infinity)
         forEachRow { b, h, i, row in
             let e = exponents(batch: b, head: h, query: i, zeta: zetaRow(zeta, row), keys: keys ?? 0..<x.keys)
-            out.data[row] = AttentionEnergy.logSumExp(e.map(\.value))
+            out.data[row] = AttentionEnergy.logSumExp(e.map(\.value) + sinkTerms(head: h, keys: keys))
         }
         return out
     }
@@ -67,7 +75,7 @@ public struct AttentionEnergy: Sendable {
         var out = Tensor<Double>(shape: [x.batch, x.queryHeads, x.queries, dv], repeating: 0)
         forEachRow { b, h, i, row in
             let e = exponents(batch: b, head: h, query: i, zeta: zetaRow(zeta, row), keys: keys ?? 0..<x.keys)
-            let f = AttentionEnergy.logSumExp(e.map(\.value))
+            let f = AttentionEnergy.logSumExp(e.map(\.value) + sinkTerms(head: h, keys: keys))
             guard f != -.infinity else { return }
             let kvh = h / x.groupSize
             for c in 0..<dv {
@@ -81,7 +89,8 @@ public struct AttentionEnergy: Sendable {
         return out
     }
 
-    /// The partial attention (O, LSE) over `keys` at zeta = 0 in one pass: O = dF/dzeta, LSE = F.
+    /// The partial attention (O, LSE) over `keys` at zeta = 0 in one pass: O = dF/dzeta, LSE = F (with the sinks
+    /// when `keys` is nil).
     /// Deterministic (portable exp/log, compensated sums): the engine of the golden files.
     public func partial(keys: Range<Int>? = nil) throws -> AttentionPartial<Double> {
         let x = inputs, dv = x.valueDim
@@ -89,7 +98,7 @@ public struct AttentionEnergy: Sendable {
             batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: dv)
         forEachRow { b, h, i, row in
             let e = exponents(batch: b, head: h, query: i, zeta: nil, keys: keys ?? 0..<x.keys)
-            let f = AttentionEnergy.logSumExp(e.map(\.value))
+            let f = AttentionEnergy.logSumExp(e.map(\.value) + sinkTerms(head: h, keys: keys))
             guard f != -.infinity else { return }
             result.lse.data[row] = f
             let kvh = h / x.groupSize

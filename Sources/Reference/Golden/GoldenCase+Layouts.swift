@@ -23,7 +23,7 @@ extension GoldenCase {
         let q = try quantised([tq, spec.heads, spec.headDim], std)
         let k = try quantised([tk, spec.kvHeadCount, spec.headDim], std)
         let v = try quantised([tk, spec.kvHeadCount, spec.valueDimension], 1)
-        let options = try spec.options()
+        let options = try spec.options(dtype: dtype)
         let golden = try VarlenAttention.run(q: q, k: k, v: v, layout: layout, options: options) {
             try AttentionEnergy(inputs: $0, options: $1).partial()
         }
@@ -34,22 +34,28 @@ extension GoldenCase {
                 lse: Tensor(shape: [1, x.queryHeads, x.queries], data: r.lse))
         }
         let i32 = { (xs: [Int]) in try TensorData(values: xs.map(Double.init), shape: [xs.count], dtype: .i32) }
+        var tensors: [(name: String, data: TensorData)] = [
+            ("q", try TensorData(q, dtype: dtype)), ("k", try TensorData(k, dtype: dtype)),
+            ("v", try TensorData(v, dtype: dtype)),
+            ("cu_seqlens_q", try i32(layout.cuSeqlensQ)), ("cu_seqlens_k", try i32(layout.cuSeqlensK)),
+            ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
+            ("out_f32", try TensorData(golden.output, dtype: .f32)),
+            ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
+        ]
+        var metadata = [
+            "layout": "varlen", "q_layout": "thd (total_q, heads, head_dim)",
+            "kv_layout": "thd (total_k, kv_heads, dim)",
+            "out_layout": "thd (total_q, heads, value_dim)", "lse_layout": "ht (heads, total_q)",
+            "varlen":
+                "sequence i: queries cu_seqlens_q[i]..<cu_seqlens_q[i+1], keys cu_seqlens_k[i]..<cu_seqlens_k[i+1]; causal, window and ALiBi aligned per sequence",
+        ]
+        if let sinks = options.sinks {
+            tensors.append(("sinks", try TensorData(try Tensor(shape: [spec.heads], data: sinks), dtype: dtype)))
+            metadata["sinks"] =
+                "sinks: one logit per query head, rounded once to \(dtype.rawValue), in every row's softmax denominator with value 0, in every sequence; lse includes it"
+        }
         return GeneratedCase(
-            tensors: [
-                ("q", try TensorData(q, dtype: dtype)), ("k", try TensorData(k, dtype: dtype)),
-                ("v", try TensorData(v, dtype: dtype)),
-                ("cu_seqlens_q", try i32(layout.cuSeqlensQ)), ("cu_seqlens_k", try i32(layout.cuSeqlensK)),
-                ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
-                ("out_f32", try TensorData(golden.output, dtype: .f32)),
-                ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
-            ],
-            metadata: [
-                "layout": "varlen", "q_layout": "thd (total_q, heads, head_dim)",
-                "kv_layout": "thd (total_k, kv_heads, dim)",
-                "out_layout": "thd (total_q, heads, value_dim)", "lse_layout": "ht (heads, total_q)",
-                "varlen":
-                    "sequence i: queries cu_seqlens_q[i]..<cu_seqlens_q[i+1], keys cu_seqlens_k[i]..<cu_seqlens_k[i+1]; causal, window and ALiBi aligned per sequence",
-            ],
+            tensors: tensors, metadata: metadata,
             outputTolerance: GoldenTolerance.derive(golden: golden.output.data, naive: naive.output.data, dtype: dtype),
             lseTolerance: GoldenTolerance.derive(golden: golden.lse.data, naive: naive.lse.data, dtype: .f32))
     }

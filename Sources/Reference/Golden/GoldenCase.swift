@@ -39,15 +39,22 @@ public struct GoldenCase: Sendable {
             try spec.estimatedBytes(backward: backward), for: "golden case \(TextEscaping.quoted(spec.name))")
         self.spec = spec
         self.dtype = dtype
+        if backward && spec.mla != nil {
+            throw ReferenceError.invalidOption(
+                "case \(TextEscaping.quoted(spec.name)): --backward does not cover MLA cases (they are forward goldens)"
+            )
+        }
         if backward && spec.goldenLayout != .dense {
             throw ReferenceError.invalidOption(
                 "case \(TextEscaping.quoted(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))"
             )
         }
-        if spec.goldenLayout == .varlen || spec.goldenLayout == .merge {
+        if spec.goldenLayout == .varlen || spec.goldenLayout == .merge || spec.mla == "naive" {
             let generated =
-                spec.goldenLayout == .varlen
-                ? try GoldenCase.varlen(spec, dtype: dtype) : try GoldenCase.merge(spec, dtype: dtype)
+                spec.mla == "naive"
+                ? try GoldenCase.mlaNaive(spec, dtype: dtype)
+                : spec.goldenLayout == .varlen
+                    ? try GoldenCase.varlen(spec, dtype: dtype) : try GoldenCase.merge(spec, dtype: dtype)
             (outputTolerance, lseTolerance, gradientTolerances) = (
                 generated.outputTolerance, generated.lseTolerance, nil
             )
@@ -66,46 +73,79 @@ public struct GoldenCase: Sendable {
         func quantised(_ shape: [Int], _ s: Double) throws -> Tensor<Double> {
             try Tensor(shape: shape, data: g.normals(shape.reduce(1, *), std: s).map { Rounding.to(dtype, $0) })
         }
-        let inputs = try AttentionInputs(
-            q: quantised([b, hq, sq, d], std), k: quantised([b, hkv, sk, d], std),
-            v: quantised([b, hkv, sk, dv], 1))
-        let options = try spec.options()
+        // MLA's absorbed form: one latent cache of rows [c | k_pe]; the values are its first latent_dim entries.
+        // Drawn in the order q, k, v (the bytes of every earlier golden depend on it).
+        let q = try quantised([b, hq, sq, d], std)
+        let k = try quantised([b, hkv, sk, d], std)
+        let drawn = try AttentionInputs(
+            q: q, k: k,
+            v: spec.mla == "absorbed"
+                ? try MultiHeadLatentAttention.latentValues(k, latentDim: dv) : quantised([b, hkv, sk, dv], 1))
+        // Rope: the attention runs on the rotated q and k (rounded to the dtype); the file keeps the drawn ones.
+        let rotation = try GoldenCase.rotation(spec, dtype: dtype, drawn: drawn)
+        let inputs = rotation?.inputs ?? drawn
+        let options = try spec.options(dtype: dtype)
         let energy = try AttentionEnergy(inputs: inputs, options: options)
         let golden = try energy.partial()
-        let naive = try NaivePipeline.run(inputs, options: options, dtype: dtype)
+        let naive = try NaivePipeline.run(rotation?.naive ?? inputs, options: options, dtype: dtype)
         outputTolerance = GoldenTolerance.derive(golden: golden.output.data, naive: naive.output, dtype: dtype)
         lseTolerance = GoldenTolerance.derive(golden: golden.lse.data, naive: naive.lse, dtype: .f32)
 
         var tensors: [(name: String, data: TensorData)] = [
-            ("q", try TensorData(inputs.q, dtype: dtype)), ("k", try TensorData(inputs.k, dtype: dtype)),
-            ("v", try TensorData(inputs.v, dtype: dtype)),
+            ("q", try TensorData(drawn.q, dtype: dtype)), ("k", try TensorData(drawn.k, dtype: dtype)),
+            ("v", try TensorData(drawn.v, dtype: dtype)),
             ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
             ("out_f32", try TensorData(golden.output, dtype: .f32)),
             ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
         ]
+        if let sinks = options.sinks {
+            // The sinks as stored (rounded once to the test dtype), and the LSE of the keys alone for kernels whose
+            // LSE leaves the sink out (FlashMLA's attn_sink, gpt-oss's Triton kernel).
+            var plain = options
+            plain.sinks = nil
+            let keysOnly = try AttentionEnergy(inputs: inputs, options: plain).partial()
+            tensors.append(("sinks", try TensorData(try Tensor(shape: [hq], data: sinks), dtype: dtype)))
+            tensors.append(("lse_without_sink", try TensorData(keysOnly.lse, dtype: .f64)))
+        }
         var gradientTolerances: [(name: String, tolerance: GoldenTolerance)]? = nil
-        var upstream: Tensor<Double>? = nil
+        var upstream: Tensor<Double>? = nil, upstreamLSE: Tensor<Double>? = nil
         if backward {
             let dO = try quantised([b, hq, sq, dv], 1)
-            let grads = try energy.lossGradients(dO: dO)
-            let naiveGrads = try NaivePipeline.backward(inputs, dO: dO, options: options, dtype: dtype)
+            let dlse = spec.dlse == true ? try quantised([b, hq, sq], 1) : nil
+            var grads = try energy.lossGradients(dO: dO, dlse: dlse)
+            let naiveGrads = try NaivePipeline.backward(
+                rotation?.naive ?? inputs, dO: dO, options: options, dtype: dtype, dlse: dlse)
+            var (naiveDQ, naiveDK) = (naiveGrads.dq, naiveGrads.dk)
+            if let rotation {
+                // Gradients of the unrotated q and k: the rotation's transpose (the golden's, and the naive one's).
+                (grads.dq, grads.dk) = try rotation.unrotate(dq: grads.dq, dk: grads.dk)
+                let back = try rotation.unrotate(
+                    dq: Tensor(shape: drawn.q.shape, data: naiveDQ), dk: Tensor(shape: drawn.k.shape, data: naiveDK))
+                (naiveDQ, naiveDK) = (
+                    back.dq.data.map { Rounding.to(dtype, $0) }, back.dk.data.map { Rounding.to(dtype, $0) }
+                )
+            }
             tensors.append(("do", try TensorData(dO, dtype: dtype)))
+            if let dlse { tensors.append(("dlse", try TensorData(dlse, dtype: dtype))) }
             var tolerances: [(name: String, tolerance: GoldenTolerance)] = []
-            for (name, golden, naive) in [
-                ("dq", grads.dq, naiveGrads.dq), ("dk", grads.dk, naiveGrads.dk), ("dv", grads.dv, naiveGrads.dv),
-            ] {
+            var compared = [
+                ("dq", grads.dq, naiveDQ), ("dk", grads.dk, naiveDK), ("dv", grads.dv, naiveGrads.dv),
+            ]
+            if let dsinks = grads.dsinks { compared.append(("dsinks", dsinks, naiveGrads.dsinks)) }
+            for (name, golden, naive) in compared {
                 tensors.append((name, try TensorData(golden, dtype: .f64)))
                 tensors.append(("\(name)_f32", try TensorData(golden, dtype: .f32)))
                 tolerances.append((name, GoldenTolerance.derive(golden: golden.data, naive: naive, dtype: dtype)))
             }
             gradientTolerances = tolerances
             upstream = dO
+            upstreamLSE = dlse
         }
         self.gradientTolerances = gradientTolerances
         for p in spec.splits ?? [] {
             let layout = try ShardLayout(keys: sk, shards: p)
             let partials = try layout.ranges.map { try energy.partial(keys: $0) }
-            let shares = try upstream.map { try energy.lossGradients(dO: $0, shards: layout.ranges) }
+            let shares = try upstream.map { try energy.lossGradients(dO: $0, shards: layout.ranges, dlse: upstreamLSE) }
             let trace = try TreeReduction.reduce(partials, plan: ReductionPlan(leaves: p, shape: .binary))
             for (i, part) in partials.enumerated() {
                 tensors.append(("tree.p\(p).shard\(i).out", try TensorData(part.output, dtype: .f64)))
@@ -126,7 +166,7 @@ public struct GoldenCase: Sendable {
         var metadata = GoldenCase.commonMetadata(spec, dtype: dtype, output: outputTolerance, lse: lseTolerance)
         if spec.goldenLayout == .paged {
             // The dense K and V the goldens were computed from go into pages instead (k_cache, v_cache).
-            let pagedTensors = try GoldenCase.paged(spec, dtype: dtype, k: inputs.k, v: inputs.v)
+            let pagedTensors = try GoldenCase.paged(spec, dtype: dtype, k: drawn.k, v: drawn.v)
             tensors.removeAll { $0.name == "k" || $0.name == "v" }
             tensors.insert(contentsOf: pagedTensors, at: 1)
             metadata["kv_layout"] = "paged-\(spec.pageLayout ?? "nhd")"
@@ -148,6 +188,29 @@ public struct GoldenCase: Sendable {
                 metadata["tolerance.\(name).naive_max_abs_error"] = "\(tol.naiveMaxAbsError)"
                 metadata["tolerance.\(name).floor"] = "\(tol.floor)"
             }
+        }
+        if let rotation {
+            tensors += rotation.tensors
+            let r = rotation.rope
+            metadata["rope"] =
+                "q and k are the unrotated inputs; attention runs on q_rotated and k_rotated: pairs \(r.layout == .neox ? "(i, i + \(r.rotaryDim / 2)) (GPT-NeoX halves, rotary_interleaved=False)" : "(2i, 2i + 1) (GPT-J interleaved, rotary_interleaved=True)") of the first \(r.rotaryDim) features rotated by position x theta^(-2i/\(r.rotaryDim)), theta \(r.theta)\(r.llama3 != nil ? ", Llama 3.1 scaling (factor 8, low 1, high 4, original 8192)" : ""); in f64 with portable sin/cos, rounded once to \(dtype.rawValue). Positions q_positions, k_positions (\(spec.ropePositions ?? "absolute")); rotary_cos/rotary_sin (position, rotary_dim / 2) in f32 as flash_attn_with_kvcache takes them"
+                + (backward ? "; dq, dk are gradients of the unrotated q and k" : "")
+        }
+        if spec.mla == "absorbed" {
+            metadata["mla"] =
+                "absorbed form (DeepSeek-V3 decode, FlashMLA, FlashInfer MLA): q = [W_UK^T q_nope | q_pe] (\(d)), one KV head of latent cache rows k = [c | k_pe] (\(d)); v is k[..., :\(dv)] (the latent c); FlashInfer's ckv = k[..., :\(dv)], kpe = k[..., \(dv):]; scale \(options.scale ?? 0) = DeepSeek-V3's 192^-0.5 * mscale^2, not 1/sqrt(\(d))"
+        }
+        if options.sinks != nil {
+            metadata["sinks"] =
+                "sinks: one logit per query head, rounded once to \(dtype.rawValue), a final score (not scaled, not capped) in every row's softmax denominator with value 0 (gpt-oss); lse includes it (FlashAttention 4, vLLM s_aux, FlashInfer); lse_without_sink is the keys' own LSE (FlashMLA attn_sink, gpt-oss Triton); tree.* partials and levels leave the sink out, the final merge adds it once"
+        }
+        if let n = options.sinkTokens, n > 0 {
+            metadata["sink_tokens"] =
+                "the first \(n) keys stay visible beside the window (StreamingLLM), subject to cache lengths and causality"
+        }
+        if upstreamLSE != nil {
+            metadata["dlse"] =
+                "dlse: upstream gradient of lse, rounded once to \(dtype.rawValue); gradients are of sum(do * out) + sum(dlse * lse): dS = P (dP - D + dlse)"
         }
         if let splits = spec.splits {
             metadata["tree.splits"] = splits.map(String.init).joined(separator: ",")
@@ -261,6 +324,21 @@ extension GoldenCaseSpec {
         if let pageLayout { fields.append(("page_layout", TextEscaping.jsonLiteral(pageLayout))) }
         if let partials { fields.append(("partials", "\(partials)")) }
         if let lseBase { fields.append(("lse_base", TextEscaping.jsonLiteral(lseBase))) }
+        if let sinks { fields.append(("sinks", "[" + sinks.map { "\($0)" }.joined(separator: ",") + "]")) }
+        if let sinkTokens { fields.append(("sink_tokens", "\(sinkTokens)")) }
+        if let dlse { fields.append(("dlse", "\(dlse)")) }
+        if let mla { fields.append(("mla", TextEscaping.jsonLiteral(mla))) }
+        if let ropeDim { fields.append(("rope_dim", "\(ropeDim)")) }
+        if let latentDim { fields.append(("latent_dim", "\(latentDim)")) }
+        if let ropeLayout { fields.append(("rope_layout", TextEscaping.jsonLiteral(ropeLayout))) }
+        if let rotaryDim { fields.append(("rotary_dim", "\(rotaryDim)")) }
+        if let ropeTheta { fields.append(("rope_theta", "\(ropeTheta)")) }
+        if let ropeScaling { fields.append(("rope_scaling", TextEscaping.jsonLiteral(ropeScaling))) }
+        if let ropePositions { fields.append(("rope_positions", TextEscaping.jsonLiteral(ropePositions))) }
+        if let cacheLeftpad {
+            fields.append(("cache_leftpad", "[" + cacheLeftpad.map(String.init).joined(separator: ",") + "]"))
+        }
+        if let attentionChunk { fields.append(("attention_chunk", "\(attentionChunk)")) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

@@ -63,6 +63,39 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var partials: Int?
     /// Merge: the base of the stored LSEs (e, the default, or 2 as FlashInfer keeps them).
     public var lseBase: String?
+    /// gpt-oss's sink logits, one per query head (`AttentionOptions.sinks`), rounded once to the test dtype; nil:
+    /// none.
+    public var sinks: [Double]?
+    /// StreamingLLM's sink tokens (key `sink_tokens`): the first k keys visible beside the window; nil: none.
+    public var sinkTokens: Int?
+    /// With `--backward`: the case also carries an upstream gradient of the LSE (`dlse`, seeded normals drawn after
+    /// dO), and the gradients include its terms.
+    public var dlse: Bool?
+    /// DeepSeek's multi-head latent attention (`MultiHeadLatentAttention`): `absorbed` (head_dim = latent + rope,
+    /// value_dim = latent, one KV head; the values are the cache rows' first value_dim entries) or `naive` (the
+    /// per-head form from the latent through W_UK and W_UV: head_dim = qk_nope + rope, value_dim = v_head_dim, key
+    /// `latent_dim` for L); nil: none. The scale defaults to DeepSeek-V3's.
+    public var mla: String?
+    /// MLA: the decoupled rope dimension R (key `rope_dim`, default 64).
+    public var ropeDim: Int?
+    /// MLA naive form: the latent dimension L (key `latent_dim`, default 512).
+    public var latentDim: Int?
+    /// Rotary embeddings applied to q and k (key `rope_layout`): `neox` (halves) or `gptj` (interleaved); nil: none.
+    public var ropeLayout: String?
+    /// Rotated features (key `rotary_dim`, default head_dim).
+    public var rotaryDim: Int?
+    /// RoPE base (key `rope_theta`, default 10000).
+    public var ropeTheta: Double?
+    /// `llama3` for Llama 3.1's frequency scaling (key `rope_scaling`).
+    public var ropeScaling: String?
+    /// Rotary positions (key `rope_positions`): `absolute` (default; key slot j at j, query i at i + cache length -
+    /// seq_q, flash_attn_with_kvcache's) or `from-first-token` (counted from the row's cache_leftpad, as Hugging Face
+    /// generation with left padding).
+    public var ropePositions: String?
+    /// Per batch row, the first valid key (key `cache_leftpad`, `AttentionOptions.cacheLeftpad`).
+    public var cacheLeftpad: [Int]?
+    /// Chunked local attention (key `attention_chunk`, `AttentionOptions.attentionChunk`).
+    public var attentionChunk: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
@@ -71,6 +104,11 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case layout, partials
         case seqlensQ = "seqlens_q", seqlensK = "seqlens_k", pageSize = "page_size", pageLayout = "page_layout"
         case lseBase = "lse_base"
+        case sinks, sinkTokens = "sink_tokens", dlse
+        case mla, ropeDim = "rope_dim", latentDim = "latent_dim"
+        case ropeLayout = "rope_layout", rotaryDim = "rotary_dim", ropeTheta = "rope_theta", ropeScaling =
+            "rope_scaling"
+        case ropePositions = "rope_positions", cacheLeftpad = "cache_leftpad", attentionChunk = "attention_chunk"
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
@@ -80,7 +118,10 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         scale: Double? = nil, alibi: Bool? = nil, cacheSeqlens: [Int]? = nil, std: Double? = nil,
         seed: UInt64? = nil, splits: [Int]? = nil, layout: String? = nil, seqlensQ: [Int]? = nil,
         seqlensK: [Int]? = nil, pageSize: Int? = nil, pageLayout: String? = nil, partials: Int? = nil,
-        lseBase: String? = nil
+        lseBase: String? = nil, sinks: [Double]? = nil, sinkTokens: Int? = nil, dlse: Bool? = nil,
+        mla: String? = nil, ropeDim: Int? = nil, latentDim: Int? = nil, ropeLayout: String? = nil,
+        rotaryDim: Int? = nil, ropeTheta: Double? = nil, ropeScaling: String? = nil, ropePositions: String? = nil,
+        cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil
     ) {
         self.name = name
         self.batch = batch
@@ -106,18 +147,32 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         self.pageLayout = pageLayout
         self.partials = partials
         self.lseBase = lseBase
+        self.sinks = sinks
+        self.sinkTokens = sinkTokens
+        self.dlse = dlse
+        self.mla = mla
+        self.ropeDim = ropeDim
+        self.latentDim = latentDim
+        self.ropeLayout = ropeLayout
+        self.rotaryDim = rotaryDim
+        self.ropeTheta = ropeTheta
+        self.ropeScaling = ropeScaling
+        self.ropePositions = ropePositions
+        self.cacheLeftpad = cacheLeftpad
+        self.attentionChunk = attentionChunk
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
     public static func varlen(
         name: String, heads: Int = 2, kvHeads: Int? = nil, seqlensQ: [Int], seqlensK: [Int], headDim: Int,
         valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
-        alibi: Bool? = nil, seed: UInt64? = nil
+        alibi: Bool? = nil, seed: UInt64? = nil, sinks: [Double]? = nil
     ) -> GoldenCaseSpec {
         GoldenCaseSpec(
             name: name, batch: seqlensQ.count, heads: heads, kvHeads: kvHeads, seqQ: seqlensQ.max() ?? 0,
             seqK: seqlensK.max() ?? 0, headDim: headDim, valueDim: valueDim, causal: causal, window: window,
-            softcap: softcap, alibi: alibi, seed: seed, layout: "varlen", seqlensQ: seqlensQ, seqlensK: seqlensK)
+            softcap: softcap, alibi: alibi, seed: seed, layout: "varlen", seqlensQ: seqlensQ, seqlensK: seqlensK,
+            sinks: sinks)
     }
 
     /// Decodes a case from its snake_case keys (`kv_heads`, `seq_q`, ...): `name`, `seq_q`, `seq_k` and `head_dim`
@@ -148,6 +203,19 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         pageLayout = try c.decodeIfPresent(String.self, forKey: .pageLayout)
         partials = try c.decodeIfPresent(Int.self, forKey: .partials)
         lseBase = try c.decodeIfPresent(String.self, forKey: .lseBase)
+        sinks = try c.decodeIfPresent([Double].self, forKey: .sinks)
+        sinkTokens = try c.decodeIfPresent(Int.self, forKey: .sinkTokens)
+        dlse = try c.decodeIfPresent(Bool.self, forKey: .dlse)
+        mla = try c.decodeIfPresent(String.self, forKey: .mla)
+        ropeDim = try c.decodeIfPresent(Int.self, forKey: .ropeDim)
+        latentDim = try c.decodeIfPresent(Int.self, forKey: .latentDim)
+        ropeLayout = try c.decodeIfPresent(String.self, forKey: .ropeLayout)
+        rotaryDim = try c.decodeIfPresent(Int.self, forKey: .rotaryDim)
+        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta)
+        ropeScaling = try c.decodeIfPresent(String.self, forKey: .ropeScaling)
+        ropePositions = try c.decodeIfPresent(String.self, forKey: .ropePositions)
+        cacheLeftpad = try c.decodeIfPresent([Int].self, forKey: .cacheLeftpad)
+        attentionChunk = try c.decodeIfPresent(Int.self, forKey: .attentionChunk)
     }
 
     /// The layout of the case's tensors.
@@ -217,6 +285,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
             return "cache_seqlens needs one length per batch row (\(batch)), got \(cacheSeqlens.count)"
         }
         if let problem = layoutProblem() { return problem }
+        if let problem = mlaProblem() { return problem }
+        if let problem = ropeProblem() { return problem }
         do {
             _ = try options()
         } catch ReferenceError.invalidOption(let message) {
@@ -281,7 +351,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
                 return "lse_base must be e or 2, got \(TextEscaping.quoted(lseBase))"
             }
             guard causal == nil, window == nil, softcap == nil, scale == nil, alibi == nil, cacheSeqlens == nil,
-                splits == nil,
+                splits == nil, sinks == nil, sinkTokens == nil, dlse == nil,
                 kvHeads == nil, valueDim == nil, batch == 1
             else {
                 return
@@ -291,11 +361,95 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         return nil
     }
 
-    /// The attention options this case exercises.
-    public func options() throws -> AttentionOptions {
+    /// The rotary embedding the case applies to q and k, or nil.
+    public func rotary() throws -> RotaryEmbedding? {
+        guard let ropeLayout else { return nil }
+        guard let layout = RotaryEmbedding.Layout(rawValue: ropeLayout) else {
+            throw ReferenceError.invalidOption("unknown rope_layout \(TextEscaping.quoted(ropeLayout)) (neox, gptj)")
+        }
+        if let ropeScaling, ropeScaling != "llama3" {
+            throw ReferenceError.invalidOption("unknown rope_scaling \(TextEscaping.quoted(ropeScaling)) (llama3)")
+        }
+        let rope = RotaryEmbedding(
+            layout: layout, rotaryDim: rotaryDim ?? headDim, theta: ropeTheta ?? 10_000,
+            llama3: ropeScaling == "llama3" ? .init() : nil)
+        try rope.validate(headDim: headDim)
+        return rope
+    }
+
+    /// The rotary positions of batch row `b`'s queries and keys (`rope_positions`).
+    public func rotaryPositions(batch b: Int) -> (queries: [Int], keys: [Int]) {
+        let end = cacheSeqlens?[b] ?? seqK
+        let origin = ropePositions == "from-first-token" ? (cacheLeftpad?[b] ?? 0) : 0
+        return (
+            (0..<seqQ).map { max(0, $0 + end - seqQ - origin) }, (0..<seqK).map { max(0, $0 - origin) }
+        )
+    }
+
+    /// The problems of the rope keys, or nil.
+    func ropeProblem() -> String? {
+        guard ropeLayout != nil else {
+            return rotaryDim != nil || ropeTheta != nil || ropeScaling != nil || ropePositions != nil
+                ? "rotary_dim, rope_theta, rope_scaling and rope_positions need rope_layout (neox, gptj)" : nil
+        }
+        if let ropePositions, ropePositions != "absolute", ropePositions != "from-first-token" {
+            return "unknown rope_positions \(TextEscaping.quoted(ropePositions)) (absolute, from-first-token)"
+        }
+        guard goldenLayout == .dense || goldenLayout == .paged, mla == nil, splits == nil else {
+            return "a rope case is dense or paged, without mla or splits"
+        }
+        do { _ = try rotary() } catch ReferenceError.invalidOption(let message) { return message } catch {
+            return "\(error)"
+        }
+        if seqQ + seqK > RotaryEmbedding.maxPosition { return "rotary positions beyond \(RotaryEmbedding.maxPosition)" }
+        return nil
+    }
+
+    /// The problems of the MLA keys, or nil.
+    func mlaProblem() -> String? {
+        guard let mla else {
+            return ropeDim != nil || latentDim != nil ? "rope_dim and latent_dim need mla (absorbed or naive)" : nil
+        }
+        let r = ropeDim ?? 64
+        guard mla == "absorbed" || mla == "naive" else {
+            return "unknown mla \(TextEscaping.quoted(mla)) (absorbed, naive)"
+        }
+        guard (1...1024).contains(r), r < headDim else { return "rope_dim must be in 1...1024 and below head_dim" }
+        guard sinks == nil, sinkTokens == nil, dlse == nil, splits == nil || mla == "absorbed" else {
+            return "an mla case takes no sinks, sink_tokens or dlse (and a naive one no splits)"
+        }
+        if mla == "absorbed" {
+            guard latentDim == nil, kvHeadCount == 1, valueDimension + r == headDim else {
+                return
+                    "an absorbed mla case has kv_heads 1 and head_dim = value_dim (the latent) + rope_dim (no latent_dim)"
+            }
+            guard goldenLayout == .dense || goldenLayout == .paged else {
+                return "an absorbed mla case is dense or paged"
+            }
+        } else {
+            let l = latentDim ?? 512
+            guard (1...4096).contains(l), goldenLayout == .dense, kvHeads == nil || kvHeadCount == heads else {
+                return "a naive mla case is dense, with latent_dim in 1...4096 and one KV head per query head"
+            }
+            let weights = (try? MemoryBudget.product([heads, headDim + valueDimension, l], for: "w")) ?? .max
+            let latent = (try? MemoryBudget.product([batch, seqK, l + r], for: "latent")) ?? .max
+            guard weights <= 1 << 24, latent <= 1 << 24 else {
+                return "mla weights or latent cache exceed the 2^24 elements of a golden case"
+            }
+        }
+        return nil
+    }
+
+    /// The attention options this case exercises; with `dtype`, the sinks rounded once to it (the values the golden
+    /// file stores and the golden is computed from). An MLA case's scale defaults to DeepSeek-V3's.
+    public func options(dtype: DType? = nil) throws -> AttentionOptions {
         var o = AttentionOptions(
-            scale: scale, causal: CausalMode(rawValue: causal ?? "none") ?? .none, softcap: softcap,
-            cacheSeqlens: cacheSeqlens)
+            scale: scale ?? (mla != nil ? MultiHeadLatentAttention.deepSeekV3Scale : nil),
+            causal: CausalMode(rawValue: causal ?? "none") ?? .none, softcap: softcap,
+            cacheSeqlens: cacheSeqlens, sinks: sinks.map { s in dtype.map { t in s.map { Rounding.to(t, $0) } } ?? s },
+            sinkTokens: sinkTokens)
+        o.cacheLeftpad = cacheLeftpad
+        o.attentionChunk = attentionChunk
         if let window { o.window = SlidingWindow(left: window[0], right: window[1]) }
         if alibi == true { o.alibiSlopes = GoldenCaseSpec.alibiSlopes(heads: heads) }
         _ = try ScoreRule(options: o, batch: batch, queryHeads: heads, queries: seqQ, keys: seqK, headDim: headDim)

@@ -3,7 +3,8 @@ import Foundation
 /// Compares a backend's outputs with golden files: per case and tensor the max abs and rel errors, the normwise
 /// relative error, the worst index and PASS/FAIL under the case's derived tolerance. Accepts bhsd or bshd outputs,
 /// LSE in base e or 2, and FlashAttention 2's +inf LSE for empty rows. NaN never passes. For backward cases, the
-/// gradients dq, dk, dv are checked too when the results hold them (each in bhsd or bshd).
+/// gradients dq, dk, dv (each in bhsd or bshd) and dsinks are checked too when the results hold them. With sinks,
+/// results whose metadata says `lse_includes_sink: false` are compared with the golden's `lse_without_sink`.
 public struct GoldenChecker {
     /// The axis order of the results' rank-4 tensors.
     public enum Layout: String, Sendable {
@@ -142,7 +143,13 @@ public struct GoldenChecker {
                 var note =
                     "base \(base == .two ? "2" : "e")"
                     + (base != goldenBase ? " (golden base \(goldenBase == .two ? "2" : "e"))" : "")
-                let want = goldenLSE.doubles()
+                // Kernels whose LSE leaves the sink out (FlashMLA's attn_sink, gpt-oss's Triton kernel) say so in their
+                // metadata (`lse_includes_sink: false`) and are compared with the keys' own LSE.
+                var want = goldenLSE.doubles()
+                if found.metadata["lse_includes_sink"] == "false", let keysOnly = golden["lse_without_sink"] {
+                    want = keysOnly.doubles()
+                    note += ", sink left out (lse_without_sink)"
+                }
                 if zip(values, want).contains(where: { $0 == .infinity && $1 == -.infinity }) {
                     values = zip(values, want).map { $0 == .infinity && $1 == -.infinity ? -.infinity : $0 }
                     note += ", +inf empty rows read as -inf (FlashAttention 2)"
@@ -155,8 +162,14 @@ public struct GoldenChecker {
             for tensor in GoldenManifest.gradientNames {
                 guard let atol = entry.gradientAtols[tensor], let got = found.gradients[tensor] else { continue }
                 let want = try golden.require(tensor, in: entry.file)
-                let (values, layout) = try orient(
-                    got, like: want.shape, metadata: found.metadata, name: entry.name, tensor: tensor)
+                // dsinks is one value per query head; the others are rank 4 (bhsd or bshd).
+                guard want.shape.count == 4 || got.shape == want.shape else {
+                    throw mismatch(entry.name, "\(tensor) has shape \(got.shape), golden is \(want.shape)")
+                }
+                let (values, layout) =
+                    want.shape.count == 4
+                    ? try orient(got, like: want.shape, metadata: found.metadata, name: entry.name, tensor: tensor)
+                    : (got.doubles(), "(heads)")
                 rows.append(
                     compare(
                         entry.name, tensor, got: values, want: want.doubles(), shape: want.shape, atol: atol,

@@ -14,12 +14,13 @@ public struct GoldenManifest: Sendable {
         public let outputAtol: Double
         /// The LSE's tolerance (`lse_atol`).
         public let lseAtol: Double
-        /// Tolerances of the gradients (keys dq, dk, dv) of a backward case; empty for a forward-only case.
+        /// Tolerances of the gradients (keys dq, dk, dv, and dsinks with sinks) of a backward case; empty for a
+        /// forward-only case.
         public var gradientAtols: [String: Double] = [:]
     }
 
     /// The gradients a backward case holds, in file and report order.
-    public static let gradientNames = ["dq", "dk", "dv"]
+    public static let gradientNames = ["dq", "dk", "dv", "dsinks"]
 
     /// The suite's name (`?` when a manifest read from disk has none).
     public let suite: String

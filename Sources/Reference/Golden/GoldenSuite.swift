@@ -18,6 +18,17 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     case pagedAppend = "paged-append"
     /// FlashInfer's merge_state and merge_states, LSE in base e and base 2.
     case merge
+    /// gpt-oss's learnable sinks (with sliding windows, GQA, causal, varlen, paged decode, tree splits, an empty row),
+    /// StreamingLLM's sink tokens, and an upstream LSE gradient (dlse) for the backward.
+    case sinks
+    /// DeepSeek-V3's multi-head latent attention: the absorbed decode form (d_qk 576, d_v 512, one latent head, dense
+    /// and paged with pages of 64 and 1) and the naive form (qk_nope 128 + rope 64, v 128, from the latent through
+    /// W_UK and W_UV), with the model's softmax scale.
+    case mla
+    /// Rotary embeddings applied inside attention: GPT-NeoX and GPT-J pairs, partial rotary dims, theta, Llama 3.1's
+    /// scaling, positions after cache offsets and left padding (absolute or from the first token), a paged cache
+    /// rotated on the fly, Llama 4's chunked local attention.
+    case rope
 
     /// The suite's cases.
     public var cases: [GoldenCaseSpec] {
@@ -30,6 +41,9 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         case .pagedDecode: return GoldenSuite.pagedDecodeCases
         case .pagedAppend: return GoldenSuite.pagedAppendCases
         case .merge: return GoldenSuite.mergeCases
+        case .sinks: return GoldenSuite.sinkCases
+        case .mla: return GoldenSuite.mlaCases
+        case .rope: return GoldenSuite.ropeCases
         }
     }
 
@@ -155,6 +169,94 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
             name: "paged-append-p5-nhd-alibi", batch: 1, heads: 4, kvHeads: 1, seqQ: 8, seqK: 47, headDim: 32,
             causal: "bottom-right", alibi: true, cacheSeqlens: [47], seed: 703, layout: "paged", pageSize: 5,
             pageLayout: "nhd"),
+    ]
+
+    /// gpt-oss layers (sinks on every head, a 128-key band scaled down to 32 on alternate layers, full causal on the
+    /// others), decode with GQA over tree splits and a row with an empty cache (output 0, LSE = the sink), sinks that
+    /// dominate (+8) or vanish (-12), varlen and paged decode with sinks, StreamingLLM sink tokens, and dlse.
+    static let sinkCases: [GoldenCaseSpec] = {
+        let eight = [0.5, -1.25, 2, 0, -3.5, 1, 8, -12]
+        return [
+            .init(
+                name: "sinks-window-causal-gqa", heads: 8, kvHeads: 2, seqQ: 96, seqK: 96, headDim: 64,
+                causal: "bottom-right", window: [31, 0], seed: 901, sinks: eight, dlse: true),
+            .init(
+                name: "sinks-full-causal", heads: 4, kvHeads: 1, seqQ: 40, seqK: 72, headDim: 64,
+                causal: "bottom-right", seed: 902, sinks: [1.5, -0.5, 3, -2], dlse: true),
+            .init(
+                name: "sinks-decode-tree-empty-row", batch: 2, heads: 8, kvHeads: 2, seqQ: 1, seqK: 777, headDim: 64,
+                cacheSeqlens: [777, 0], seed: 903, splits: [1, 2, 5, 17], sinks: eight),
+            .init(
+                name: "sinks-softcap-no-dlse", heads: 2, seqQ: 17, seqK: 50, headDim: 32, softcap: 20, std: 3,
+                seed: 904, sinks: [2, -1]),
+            .init(
+                name: "sink-tokens-window", heads: 4, kvHeads: 2, seqQ: 64, seqK: 64, headDim: 32,
+                causal: "bottom-right", window: [15, 0], seed: 905, sinkTokens: 4),
+            .init(
+                name: "sink-tokens-and-sinks-decode", batch: 2, heads: 4, kvHeads: 1, seqQ: 2, seqK: 300, headDim: 64,
+                causal: "bottom-right", window: [63, 0], cacheSeqlens: [300, 70], seed: 906,
+                sinks: [0.25, 1, -2, 4], sinkTokens: 4, dlse: true),
+            .varlen(
+                name: "sinks-varlen-window", heads: 4, kvHeads: 2, seqlensQ: [9, 30, 1, 0], seqlensK: [20, 30, 1, 5],
+                headDim: 64, causal: "bottom-right", window: [7, 0], seed: 907, sinks: [1, -1, 2, 0.5]),
+            .init(
+                name: "sinks-paged-decode-p16", batch: 3, heads: 8, kvHeads: 2, seqQ: 1, seqK: 200, headDim: 64,
+                cacheSeqlens: [200, 33, 0], seed: 908, layout: "paged", pageSize: 16, pageLayout: "nhd", sinks: eight),
+        ]
+    }()
+
+    /// MLA (DeepSeek-V3 dimensions: latent 512, rope 64, qk_nope 128, v 128; scale 192^-0.5 mscale^2): absorbed decode
+    /// with cache lengths and tree splits, speculative queries, paged latent caches of page size 64 (FlashMLA) and 1
+    /// (FlashInfer) with an empty row; the naive form in prefill (causal) and decode.
+    static let mlaCases: [GoldenCaseSpec] = [
+        .init(
+            name: "mla-absorbed-decode", batch: 2, heads: 16, kvHeads: 1, seqQ: 1, seqK: 256, headDim: 576,
+            valueDim: 512, cacheSeqlens: [256, 77], std: 0.5, seed: 1001, splits: [3], mla: "absorbed"),
+        .init(
+            name: "mla-absorbed-speculative-sq2", heads: 8, kvHeads: 1, seqQ: 2, seqK: 129, headDim: 576,
+            valueDim: 512, causal: "bottom-right", std: 0.5, seed: 1002, mla: "absorbed"),
+        .init(
+            name: "mla-absorbed-paged-p64", batch: 3, heads: 16, kvHeads: 1, seqQ: 1, seqK: 200, headDim: 576,
+            valueDim: 512, cacheSeqlens: [200, 64, 1], std: 0.5, seed: 1003, layout: "paged", pageSize: 64,
+            pageLayout: "nhd", mla: "absorbed"),
+        .init(
+            name: "mla-absorbed-paged-p1", batch: 2, heads: 8, kvHeads: 1, seqQ: 1, seqK: 40, headDim: 576,
+            valueDim: 512, cacheSeqlens: [40, 0], std: 0.5, seed: 1004, layout: "paged", pageSize: 1,
+            pageLayout: "nhd", mla: "absorbed"),
+        .init(
+            name: "mla-naive-prefill-causal", heads: 2, seqQ: 24, seqK: 24, headDim: 192, valueDim: 128,
+            causal: "bottom-right", std: 0.5, seed: 1005, mla: "naive"),
+        .init(
+            name: "mla-naive-decode", batch: 2, heads: 2, seqQ: 1, seqK: 48, headDim: 192, valueDim: 128, std: 0.5,
+            seed: 1006, mla: "naive"),
+    ]
+
+    /// Rope cases: the unrotated q and k are the inputs, rotated at their positions inside attention.
+    static let ropeCases: [GoldenCaseSpec] = [
+        .init(
+            name: "rope-neox-prefill-causal-gqa", heads: 4, kvHeads: 2, seqQ: 48, seqK: 48, headDim: 64,
+            causal: "bottom-right", seed: 1101, ropeLayout: "neox"),
+        .init(
+            name: "rope-gptj-partial-decode", batch: 2, heads: 4, kvHeads: 1, seqQ: 1, seqK: 300, headDim: 64,
+            cacheSeqlens: [300, 120], seed: 1102, ropeLayout: "gptj", rotaryDim: 32),
+        .init(
+            name: "rope-llama31-speculative", heads: 4, kvHeads: 1, seqQ: 2, seqK: 2500, headDim: 128,
+            causal: "bottom-right", seed: 1103, ropeLayout: "neox", ropeTheta: 500_000, ropeScaling: "llama3"),
+        .init(
+            name: "rope-leftpad-from-first-token", batch: 2, heads: 2, seqQ: 4, seqK: 40, headDim: 32,
+            causal: "bottom-right", cacheSeqlens: [40, 30], seed: 1104, ropeLayout: "neox",
+            ropePositions: "from-first-token", cacheLeftpad: [0, 9]),
+        .init(
+            name: "rope-leftpad-absolute-window", batch: 2, heads: 2, seqQ: 4, seqK: 40, headDim: 32,
+            causal: "bottom-right", window: [7, 0], cacheSeqlens: [40, 30], seed: 1105, ropeLayout: "gptj",
+            cacheLeftpad: [0, 9]),
+        .init(
+            name: "rope-paged-decode-p16", batch: 2, heads: 4, kvHeads: 2, seqQ: 1, seqK: 100, headDim: 64,
+            cacheSeqlens: [100, 37], seed: 1106, layout: "paged", pageSize: 16, pageLayout: "nhd",
+            ropeLayout: "neox"),
+        .init(
+            name: "rope-chunked-local-llama4", heads: 2, seqQ: 64, seqK: 64, headDim: 64, causal: "bottom-right",
+            seed: 1107, ropeLayout: "neox", ropeTheta: 500_000, attentionChunk: 16),
     ]
 
     /// FlashInfer's merge_state (2 partials) and merge_states (many), LSE in base e and base 2, with empty (-inf)

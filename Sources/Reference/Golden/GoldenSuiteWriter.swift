@@ -14,7 +14,8 @@ public struct GoldenSuiteWriter {
     public var dtypes: [DType]
     /// Also write every tensor as .npy; also write the backward (do, dq, dk, dv with tolerances).
     public var npy = false
-    /// Also write the backward: do, dq, dk, dv and their tolerances (dense cases only; others are refused).
+    /// Also write the backward: do, dq, dk, dv (dlse, dsinks where the case has them) and their tolerances, for the
+    /// dense cases (a suite's varlen, paged and merge cases are written forward only).
     public var backward = false
 
     /// A writer of `specs` in `dtypes`.
@@ -69,7 +70,10 @@ public struct GoldenSuiteWriter {
         for spec in specs {
             for t in dtypes {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let c = try GoldenCase(spec: spec, dtype: t, backward: backward)
+                // The backward covers dense cases; a suite's varlen, paged, merge and MLA cases are written forward
+                // only.
+                let c = try GoldenCase(
+                    spec: spec, dtype: t, backward: backward && spec.goldenLayout == .dense && spec.mla == nil)
                 try c.file.write(to: dir + "/\(c.name).safetensors")
                 if npy {
                     let caseFolder = dir + "/\(c.name)"

@@ -2,7 +2,8 @@ extension NaivePipeline {
     /// The gradients of the naive same-precision pipeline, as PyTorch autograd gives them for `attention_ref` run in
     /// test dtype t without upcast: every matmul accumulates in f32 (sequentially) and rounds its result to t; the
     /// forward's P = t(softmax in f32) is recomputed; then
-    ///   dV = t(P^T dO), dP = t(dO V^T), dS = t(P (dP - D)) with D = f32 sum_j P_ij dP_ij (softmax's backward),
+    ///   dV = t(P^T dO), dP = t(dO V^T), dS = t(P (dP - D + dlse)) with D = f32 sum_j P_ij dP_ij (softmax's backward;
+    ///   dlse the LSE's upstream gradient, 0 without one),
     ///   through the softcap dS = t(dS (1 - tanh^2)), then dS = t(dS * scale), dQ = t(dS K), dK = t(dS^T Q);
     /// GQA's dK, dV are each head's t-rounded gradient summed over the group in f32, rounded to t.
     /// Their errors against the f64 goldens are the baselines of the gradients' pass rule.
@@ -13,13 +14,16 @@ extension NaivePipeline {
         public let dk: [Double]
         /// dV, flat (batch, KV heads, seq_k, value dim): the group's sum, rounded to the test dtype.
         public let dv: [Double]
+        /// The sinks' gradient (query heads): each row's t(P_sink (dlse - D)) summed over the head's rows in f32,
+        /// rounded to t; empty without sinks.
+        public let dsinks: [Double]
     }
 
     /// The naive gradients for upstream gradient `dO` (batch, query heads, seq_q, value dim), rounded to `dtype`
     /// first; throws `ReferenceError.invalidOption` or `ReferenceError.shape` when `options` do not fit the inputs.
     public static func backward(
         _ x: AttentionInputs<Double>, dO: Tensor<Double>, options: AttentionOptions,
-        dtype: DType
+        dtype: DType, dlse: Tensor<Double>? = nil
     ) throws -> Gradients {
         let rule = try ScoreRule(
             options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
@@ -36,6 +40,7 @@ extension NaivePipeline {
         var p = [Float](repeating: 0, count: sk), ds = [Float](repeating: 0, count: sk),
             raw = [Float](repeating: 0, count: sk)
         var visible = [Bool](repeating: false, count: sk)
+        var dsinks = [Float](repeating: 0, count: options.sinks == nil ? 0 : x.queryHeads)
         for b in 0..<x.batch {
             for h in 0..<x.queryHeads {
                 let kvh = h / g
@@ -55,12 +60,16 @@ extension NaivePipeline {
                         p[j] = s
                         m = max(m, s)
                     }
+                    let sink = options.sinks.map { t(Float($0[h])) }
+                    if let sink { m = max(m, sink) }
                     guard m > -.infinity else { continue }
-                    var sum: Float = 0
+                    var sum: Float = sink.map { Float(PortableMath.exp(Double($0 - m))) } ?? 0
                     for j in 0..<sk where visible[j] {
                         p[j] = Float(PortableMath.exp(Double(p[j] - m)))
                         sum += p[j]
                     }
+                    // The LSE's upstream gradient, rounded to t as autograd would hold it.
+                    let upstream = dlse.map { t(Float($0.data[row])) } ?? 0
                     var delta: Float = 0
                     for j in 0..<sk where visible[j] {
                         p[j] = t(p[j] / sum)
@@ -69,9 +78,13 @@ extension NaivePipeline {
                         ds[j] = t(acc)  // dP
                         delta += p[j] * ds[j]
                     }
+                    if let sink {
+                        let pSink = t(Float(PortableMath.exp(Double(sink - m))) / sum)
+                        dsinks[h] += t(pSink * (upstream - delta))
+                    }
                     var dqRow = [Float](repeating: 0, count: d)
                     for j in 0..<sk where visible[j] {
-                        var grad = t(p[j] * (ds[j] - delta))
+                        var grad = t(p[j] * (ds[j] - delta + upstream))
                         if let cap = options.softcap {
                             let th = PortableMath.tanh(Double(raw[j]) / cap)
                             grad = t(grad * Float(1 - th * th))
@@ -89,6 +102,8 @@ extension NaivePipeline {
                 for e in dvHead.indices { dvSum[kv0 * dv + e] += t(dvHead[e]) }
             }
         }
-        return Gradients(dq: dq, dk: dkSum.map { Double(t($0)) }, dv: dvSum.map { Double(t($0)) })
+        return Gradients(
+            dq: dq, dk: dkSum.map { Double(t($0)) }, dv: dvSum.map { Double(t($0)) },
+            dsinks: dsinks.map { Double(t($0)) })
     }
 }

@@ -1,6 +1,7 @@
 /// Emulates the naive same-precision attention a kernel engineer would write in PyTorch for a test dtype t
 /// (FlashAttention's `attention_ref` without upcast): inputs in t; S = t(f32-accumulated Q.K^T); S = t(S * scale);
-/// softcap and biases applied, rounded to t; P = t(softmax computed in f32); O = t(f32-accumulated P.V); LSE in f32.
+/// softcap and biases applied, rounded to t; P = t(softmax computed in f32, over the scores and any sink); O =
+/// t(f32-accumulated P.V); LSE in f32 (including the sink).
 /// Its error against the f64 golden is the baseline of the pass rule. Pure IEEE arithmetic: same bits everywhere.
 public enum NaivePipeline {
     /// The naive pipeline's output and LSE.
@@ -46,8 +47,11 @@ public enum NaivePipeline {
                         scores[j] = s
                         m = max(m, s)
                     }
+                    // A sink (gpt-oss's `torch.cat([QK, S])`) is one more column of the f32 softmax, then dropped.
+                    let sink = options.sinks.map { t(Float($0[h])) }
+                    if let sink { m = max(m, sink) }
                     guard m > -.infinity else { continue }
-                    var sum: Float = 0
+                    var sum: Float = sink.map { Float(PortableMath.exp(Double($0 - m))) } ?? 0
                     for j in 0..<x.keys where visible[j] {
                         scores[j] = Float(PortableMath.exp(Double(scores[j] - m)))
                         sum += scores[j]

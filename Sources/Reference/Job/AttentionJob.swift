@@ -41,14 +41,19 @@ public struct AttentionJob: Sendable {
         public var dk: String?
         /// The dV file (.npy), for the backward.
         public var dv: String?
+        /// The sinks' gradient file (.npy, one value per query head), for the backward of a problem with sinks.
+        public var dsinks: String?
 
         /// The outputs: `out`, and the LSE and gradient files when given.
-        public init(out: String, lse: String? = nil, dq: String? = nil, dk: String? = nil, dv: String? = nil) {
-            (self.out, self.lse, self.dq, self.dk, self.dv) = (out, lse, dq, dk, dv)
+        public init(
+            out: String, lse: String? = nil, dq: String? = nil, dk: String? = nil, dv: String? = nil,
+            dsinks: String? = nil
+        ) {
+            (self.out, self.lse, self.dq, self.dk, self.dv, self.dsinks) = (out, lse, dq, dk, dv, dsinks)
         }
 
         /// Every path given, `out` first.
-        public var paths: [String] { [out] + [lse, dq, dk, dv].compactMap { $0 } }
+        public var paths: [String] { [out] + [lse, dq, dk, dv, dsinks].compactMap { $0 } }
 
         /// Whether `out` is a .safetensors bundle.
         public var bundled: Bool { (out as NSString).pathExtension.lowercased() == "safetensors" }
@@ -84,6 +89,9 @@ public struct AttentionJob: Sendable {
     /// The upstream gradient dO (the output's shape and layout; tensor `do` in a .safetensors): with it the run
     /// also computes dQ, dK and dV.
     public var upstreamGradient: String?
+    /// The upstream gradient of the LSE (shape (batch, heads, seq_q) in every layout; tensor `dlse` in a
+    /// .safetensors), for the backward: the gradients become those of sum(do * out) + sum(dlse * lse).
+    public var upstreamLSEGradient: String?
     /// Where the results go.
     public var outputs: Outputs
     /// Called every 2 s of a run longer than 5 s with the fraction of the estimated work done and the seconds left at
@@ -101,7 +109,7 @@ public struct AttentionJob: Sendable {
 
     /// Every file the job reads: q, k, v, the upstream gradient, the mask and the block table (no output may be one).
     public var inputPaths: [String] {
-        var paths = [q, k, v] + [upstreamGradient, problem.maskPath].compactMap { $0 }
+        var paths = [q, k, v] + [upstreamGradient, upstreamLSEGradient, problem.maskPath].compactMap { $0 }
         if case .paged(let table, _) = keys { paths.append(table) }
         return paths
     }
@@ -135,8 +143,12 @@ public struct AttentionJob: Sendable {
                 throw ReferenceError.invalidOption(
                     "the backward needs dq, dk and dv outputs (or a .safetensors out, which holds them)")
             }
-        } else if !gradients.isEmpty {
-            throw ReferenceError.invalidOption("dq, dk and dv outputs need the backward (an upstream gradient)")
+        } else if !gradients.isEmpty || outputs.dsinks != nil || upstreamLSEGradient != nil {
+            throw ReferenceError.invalidOption(
+                "dq, dk, dv and dsinks outputs and an LSE gradient need the backward (an upstream gradient)")
+        }
+        if outputs.dsinks != nil, problem.sinks == nil {
+            throw ReferenceError.invalidOption("a dsinks output needs sinks")
         }
     }
 
@@ -302,6 +314,26 @@ extension AttentionJob {
             if let report = job.progress { WorkProgress.current = WorkProgress(total: work.flops, report: report) }
         }
 
+        /// A per-row tensor (the LSE's shape (batch, heads, seq_q) in every layout) read from `path` (tensor `name` in a
+        /// .safetensors) into S, finite values only.
+        func rowTensor<S: AttentionScalar>(_ path: String, name: String, shape: [Int], as: S.Type) throws -> Tensor<S> {
+            let reader = try TensorFileReader(path: path, npyName: name)
+            let key = (path as NSString).pathExtension.lowercased() == "npy" ? reader.tensors[0].name : name
+            let stored = try reader.stored(key)
+            guard stored.dtype.isFloatingPoint, stored.shape == shape else {
+                throw ReferenceError.file(
+                    path: path,
+                    problem:
+                        "\(name) must be a float tensor of the LSE's shape \(shape), got \(stored.dtype.rawValue) \(stored.shape)"
+                )
+            }
+            let (values, bad) = try reader.values(key, as: S.self, swapAxes12: false)
+            guard bad == 0 else {
+                throw ReferenceError.file(path: path, problem: "\(name) holds \(bad) NaN or Inf values")
+            }
+            return values
+        }
+
         /// The forward and the (tree-parallel) backward; dO is read once into S after its size is checked.
         mutating func backward<S: AttentionScalar>(
             _ inputs: AttentionInputs<S>, upstream path: String, bad: [Int], isBad: ((Int) -> Bool, (Int) -> Bool)
@@ -326,6 +358,9 @@ extension AttentionJob {
                 )
             }
             let (upstream, badUpstream) = try reader.values(name, as: S.self, swapAxes12: bshd)
+            let dlse = try job.upstreamLSEGradient.map {
+                try rowTensor($0, name: "dlse", shape: [inputs.batch, inputs.queryHeads, inputs.queries], as: S.self)
+            }
             mark("read")
             let options = try problem.options(
                 batch: inputs.batch, heads: inputs.queryHeads, queries: inputs.queries, keys: inputs.keys)
@@ -345,7 +380,7 @@ extension AttentionJob {
                     for: "the backward and its outputs"),
                 for: "the backward and its outputs")
             let r = try ShardedBackward.backward(
-                inputs, dO: upstream, options: options, layout: layout, reduction: job.reduction)
+                inputs, dO: upstream, options: options, layout: layout, reduction: job.reduction, dlse: dlse)
             mark("compute")
             try AttentionOutputBundle(job: job).write(r.forward, gradients: r, into: files)
         }

@@ -5,8 +5,9 @@ import Foundation
 /// - `out` as .npy: the output alone, in the problem's layout and precision.
 /// - `out` as .safetensors (the bundle): `out`, `lse` (batch, heads, seq_q), every shard partial
 ///   (`shard{i}.out`, `shard{i}.lse`) and every tree level above the shards (`level{l}.node{n}.out/.lse`); with the
-///   backward also `dq`, `dk`, `dv` and each shard's `shard{i}.dq` (its dQ share) and `shard{i}.dk/.dv` (its keys'
-///   gradients). Metadata: `layout`, `lse_layout` (bhs), `lse_base` (e), `precision`, `reduction`, `shards`,
+///   backward also `dq`, `dk`, `dv` (and `dsinks`, one per query head, with sinks) and each shard's `shard{i}.dq`
+///   (its dQ share) and `shard{i}.dk/.dv` (its keys' gradients). With sinks, shard partials and tree levels leave
+///   them out and `out`/`lse` include them (merged once). Metadata: `layout`, `lse_layout` (bhs), `lse_base` (e), `precision`, `reduction`, `shards`,
 ///   `generator`, and `backward` describing the gradients.
 /// - Varlen: `out` (total_q, heads, value_dim) and `lse` (heads, total_q), FlashAttention's varlen layouts; a
 ///   .safetensors also holds `cu_seqlens_q`/`cu_seqlens_k` (i32) and metadata `layout` varlen.
@@ -54,6 +55,7 @@ public struct AttentionOutputBundle {
                 for (key, t) in [("dq", g.gradients.dq), ("dk", g.gradients.dk), ("dv", g.gradients.dv)] {
                     file.tensors.append((key, try data(t, swap: bshd)))
                 }
+                if let dsinks = g.gradients.dsinks { file.tensors.append(("dsinks", try data(dsinks, swap: false))) }
                 for (i, shard) in g.shards.enumerated() {
                     for (key, t) in [("dq", shard.dq), ("dk", shard.dk), ("dv", shard.dv)] {
                         file.tensors.append(("shard\(i).\(key)", try data(t, swap: bshd)))
@@ -71,6 +73,9 @@ public struct AttentionOutputBundle {
             ] {
                 guard let path else { continue }
                 try files.write(try data(t, swap: bshd), to: path, name: key)
+            }
+            if let path = outputs.dsinks, let dsinks = g.gradients.dsinks {
+                try files.write(try data(dsinks, swap: false), to: path, name: "dsinks")
             }
         }
         if let lse = outputs.lse { try files.write(lseData, to: lse, name: "lse") }

@@ -20,6 +20,10 @@ public struct AttentionProblem: Sendable {
     public var alibiSlopes: [Double]?
     /// KV-cache lengths, one per batch row (required by a paged cache).
     public var cacheSeqlens: [Int]?
+    /// gpt-oss's sink logits, one per query head (`AttentionOptions.sinks`).
+    public var sinks: [Double]?
+    /// StreamingLLM's sink tokens beside the window (`AttentionOptions.sinkTokens`).
+    public var sinkTokens: Int?
     /// A mask file: tensor `mask`, boolean or u8 (true = takes part) or float (additive), shape (Sq, Sk) or
     /// broadcastable (B|1, H|1, Sq|1, Sk). Read when the options are made.
     public var maskPath: String?
@@ -32,7 +36,7 @@ public struct AttentionProblem: Sendable {
     public func options(batch: Int, heads: Int, queries: Int, keys: Int) throws -> AttentionOptions {
         var options = AttentionOptions(
             scale: scale, causal: causal, window: window, softcap: softcap,
-            alibiSlopes: alibiSlopes, cacheSeqlens: cacheSeqlens)
+            alibiSlopes: alibiSlopes, cacheSeqlens: cacheSeqlens, sinks: sinks, sinkTokens: sinkTokens)
         if let maskPath {
             let t = try TensorFiles.load(maskPath, name: "mask")
             if t.dtype == .bool || t.dtype == .u8 {

@@ -5,6 +5,9 @@ import Dispatch
 ///   dV = P^T dO, dS = P * (dO V^T - D) (times tanh' of the softcap), dQ = scale dS K, dK = scale dS^T Q,
 /// with dK and dV summed over the query heads of each KV head (GQA/MQA). Options are the forward's: masked keys and
 /// rows that see no key get exactly zero gradient, and NaN/Inf in masked K/V never reaches any gradient.
+/// With an upstream gradient of the LSE (`dlse`, as context-parallel training has, because its merges use the LSE),
+/// dS = P * (dO V^T - (D - dlse)): D is replaced by D - dlse and nothing else changes. With sinks the LSE includes
+/// them, dQ, dK, dV follow unchanged and the sinks' own gradient is `AttentionSinks.gradient`.
 /// Memory: inputs, dO, the gradients and the tiles' scratch, plus one dQ share per key chunk when the keys are cut
 /// into chunks (at most `maxChunks`), never Sq x Sk.
 ///
@@ -33,27 +36,35 @@ public enum AttentionBackward {
     @_specialize(exported:true,where S == Double)
     @_specialize(exported:true,where S == Float)
     public static func gradients<S: AttentionScalar>(
-        _ x: AttentionInputs<S>, dO: Tensor<S>, options: AttentionOptions = AttentionOptions(),
+        _ x: AttentionInputs<S>, dO: Tensor<S>, options: AttentionOptions = AttentionOptions(), dlse: Tensor<S>? = nil,
         blocking: KernelBlocking = .default
     ) throws -> (forward: AttentionPartial<S>, gradients: AttentionGradients<S>) {
         try checkUpstream(x, dO)
         let forward = try ExactAttention.forward(x, options: options, blocking: blocking)
         let d = try delta(output: forward.output, dO: dO)
-        return (forward, try gradients(x, dO: dO, lse: forward.lse, delta: d, options: options, blocking: blocking))
+        return (
+            forward,
+            try gradients(x, dO: dO, lse: forward.lse, delta: d, options: options, dlse: dlse, blocking: blocking)
+        )
     }
 
     /// The gradients from the keys in `keyRange` (default all) given the forward's global `lse` and `delta` (both
-    /// (B, Hq, Sq)): dK and dV of those keys (n = keyRange.count of them) and their share of dQ.
+    /// (B, Hq, Sq)) and the LSE's upstream gradient `dlse` (nil: none): dK and dV of those keys (n = keyRange.count of
+    /// them) and their share of dQ; without `keyRange`, the sinks' gradient too when the options have sinks.
     @_specialize(exported:true,where S == Double)
     @_specialize(exported:true,where S == Float)
     public static func gradients<S: AttentionScalar>(
         _ x: AttentionInputs<S>, dO: Tensor<S>, lse: Tensor<S>, delta: Tensor<S>,
-        options: AttentionOptions = AttentionOptions(), keyRange: Range<Int>? = nil, blocking: KernelBlocking = .default
+        options: AttentionOptions = AttentionOptions(), keyRange: Range<Int>? = nil, dlse: Tensor<S>? = nil,
+        blocking: KernelBlocking = .default
     ) throws -> AttentionGradients<S> {
         try checkUpstream(x, dO)
         let rowShape = [x.batch, x.queryHeads, x.queries]
         guard lse.shape == rowShape, delta.shape == rowShape else {
             throw ReferenceError.shape("lse \(lse.shape) and delta \(delta.shape) must have shape \(rowShape)")
+        }
+        if let dlse, dlse.shape != rowShape {
+            throw ReferenceError.shape("dlse must have the LSE's shape \(rowShape), got \(dlse.shape)")
         }
         let rule = try ScoreRule(
             options: options, batch: x.batch, queryHeads: x.queryHeads,
@@ -62,7 +73,15 @@ public enum AttentionBackward {
         guard range.lowerBound >= 0, range.upperBound <= x.keys else {
             throw ReferenceError.invalidOption("key range \(range) outside 0..<\(x.keys)")
         }
-        return try compute(x, dO: dO, lse: lse, delta: delta, rule: rule, keyRange: range, blocking: blocking)
+        // dS = P (dP - D + dlse): the kernel takes D - dlse in place of D.
+        var shifted = delta
+        if let dlse { for r in 0..<shifted.count { shifted.data[r] -= dlse.data[r] } }
+        var result = try compute(
+            x, dO: dO, lse: lse, delta: shifted, rule: rule, keyRange: range, blocking: blocking)
+        if keyRange == nil, let sinks = options.sinks {
+            result.dsinks = try AttentionSinks.gradient(sinks, lse: lse, delta: delta, dlse: dlse)
+        }
+        return result
     }
 
     /// Bytes a full backward holds at its peak, overflow-checked: the inputs, dO, the forward's O and LSE and D,

@@ -6,7 +6,9 @@ import RealModule
 /// cannot reach the output. Fully masked rows give output 0 and LSE -inf. NaN in unmasked inputs propagates.
 public enum ExactAttention {
     /// Attention of every query over the keys in `keyRange` (default all). Masks keep their global key positions,
-    /// so the result over a key shard is that shard's partial (O_i, LSE_i).
+    /// so the result over a key shard is that shard's partial (O_i, LSE_i). Sinks (`AttentionOptions.sinks`) join the
+    /// whole problem's softmax: without `keyRange` the result includes them; a partial over a key range leaves them
+    /// out (a reduction adds them once, `AttentionSinks.apply`).
     /// `x` may hold values of the compute type (`AttentionInputs`) or bf16/f16 bits widened per tile
     /// (`HalfPrecisionInputs`).
     @_specialize(exported:true,where X == AttentionInputs<Double>)
@@ -22,13 +24,14 @@ public enum ExactAttention {
         guard range.lowerBound >= 0, range.upperBound <= x.keys else {
             throw ReferenceError.invalidOption("key range \(range) outside 0..<\(x.keys)")
         }
-        return try compute(x, rule: rule, keyRange: range, blocking: blocking)
+        let partial = try compute(x, rule: rule, keyRange: range, blocking: blocking)
+        return keyRange == nil ? try AttentionSinks.apply(options.sinks, to: partial) : partial
     }
 
     /// The partial of one key shard when `x.k` and `x.v` hold only that shard: keys `keyOffset ..< keyOffset +
     /// x.keys` of a problem with `totalKeys` keys. Masks, causality, windows, ALiBi and cache lengths use the global
     /// positions, so the result equals `forward(full, keyRange: keyOffset ..< keyOffset + x.keys)` bit for bit (what a
-    /// distributed rank computes from the shard it read).
+    /// distributed rank computes from the shard it read). Sinks are left out, as for any key range.
     @_specialize(exported:true,where S == Double)
     @_specialize(exported:true,where S == Float)
     public static func forward<S: AttentionScalar>(

@@ -8,10 +8,13 @@ public struct AttentionGradients<Scalar: AttentionScalar>: Sendable {
     public var dk: Tensor<Scalar>
     /// Gradient of the values, (batch, KV heads, n, value dim).
     public var dv: Tensor<Scalar>
+    /// Gradient of the sink logits, (query heads), when the problem has sinks and the gradients cover all keys (a
+    /// shard's share has none: the sinks belong to no shard).
+    public var dsinks: Tensor<Scalar>?
 
-    /// Gradients from their three tensors (shapes not checked).
-    public init(dq: Tensor<Scalar>, dk: Tensor<Scalar>, dv: Tensor<Scalar>) {
-        (self.dq, self.dk, self.dv) = (dq, dk, dv)
+    /// Gradients from their tensors (shapes not checked).
+    public init(dq: Tensor<Scalar>, dk: Tensor<Scalar>, dv: Tensor<Scalar>, dsinks: Tensor<Scalar>? = nil) {
+        (self.dq, self.dk, self.dv, self.dsinks) = (dq, dk, dv, dsinks)
     }
 
     /// All-zero gradients for Q's shape and `keys` keys of K and V's shapes.

@@ -11,7 +11,8 @@ public enum RingAttention {
         (0..<p).map { ((owner - $0) % p + p) % p }
     }
 
-    /// Attention of `x` over the key shards of `layout`, folded in device `owner`'s ring order. Throws
+    /// Attention of `x` over the key shards of `layout`, folded in device `owner`'s ring order, with any sinks merged
+    /// once at the end. Throws
     /// `ReferenceError.invalidOption` when the layout does not cover K's keys or `owner` is not a shard.
     public static func forward<X: AttentionOperands>(
         _ x: X, options: AttentionOptions = AttentionOptions(), layout: ShardLayout, owner: Int = 0,
@@ -30,7 +31,8 @@ public enum RingAttention {
                 try ExactAttention.forward(x, options: options, keyRange: layout.ranges[shard], blocking: blocking),
                 into: &running)
         }
-        return running
+        // Sinks join once, after the last shard (`AttentionSinks`).
+        return try AttentionSinks.apply(options.sinks, to: running)
     }
 
     /// One step of the ring: folds a block's partial into the running (O, LSE), row by row.

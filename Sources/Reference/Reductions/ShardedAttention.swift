@@ -3,7 +3,7 @@
 public enum ShardedAttention {
     /// The reduced result and the partials it came from.
     public struct Result<S: AttentionScalar>: Sendable {
-        /// The final (O, LSE) after the reduction.
+        /// The final (O, LSE) after the reduction (and the sinks, merged once).
         public let result: AttentionPartial<S>
         /// Shard partials, one per shard (empty for exact attention).
         public let shardPartials: [AttentionPartial<S>]
@@ -47,7 +47,8 @@ public enum ShardedAttention {
         return try MemoryBudget.sum([inputs, try MemoryBudget.product([partial, partials], for: what)], for: what)
     }
 
-    /// The forward over the key shards of `layout`, combined by `reduction`. `estimatedBytes` is checked against
+    /// The forward over the key shards of `layout`, combined by `reduction`; sinks (`AttentionOptions.sinks`) are left
+    /// out of the shard partials and the tree's levels and merged once into the result. `estimatedBytes` is checked against
     /// `budget` first; throws when it exceeds the budget or the layout does not cover K's keys.
     public static func forward<X: AttentionOperands>(
         _ x: X, options: AttentionOptions, layout: ShardLayout, reduction: Reduction,
@@ -66,11 +67,15 @@ public enum ShardedAttention {
             return Result(result: out, shardPartials: [], tree: nil)
         case .algorithm3:
             let parts = try partials(x, options: options, layout: layout, blocking: blocking)
-            return Result(result: try Algorithm3.combine(parts), shardPartials: parts, tree: nil)
+            return Result(
+                result: try AttentionSinks.apply(options.sinks, to: try Algorithm3.combine(parts)),
+                shardPartials: parts,
+                tree: nil)
         case .tree(let shape):
             let parts = try partials(x, options: options, layout: layout, blocking: blocking)
             let trace = try TreeReduction.reduce(parts, plan: ReductionPlan(leaves: layout.count, shape: shape))
-            return Result(result: trace.result, shardPartials: parts, tree: trace)
+            return Result(
+                result: try AttentionSinks.apply(options.sinks, to: trace.result), shardPartials: parts, tree: trace)
         }
     }
 }

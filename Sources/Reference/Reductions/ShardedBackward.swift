@@ -36,13 +36,14 @@ public enum ShardedBackward {
             [forward, o, x.storageBytes, try MemoryBudget.product([q, dqs], for: what)], for: what)
     }
 
-    /// The forward with `reduction`, then each shard's gradients and the sum of the dQ shares. `.exact` runs the
-    /// unsharded backward (no shards).
+    /// The forward with `reduction`, then each shard's gradients and the sum of the dQ shares (with the LSE's upstream
+    /// gradient `dlse` when given). Sinks' gradient is computed once, from the global LSE and D (no shard owns them).
+    /// `.exact` runs the unsharded backward (no shards).
     @_specialize(exported:true,where S == Double)
     @_specialize(exported:true,where S == Float)
     public static func backward<S: AttentionScalar>(
         _ x: AttentionInputs<S>, dO: Tensor<S>, options: AttentionOptions, layout: ShardLayout, reduction: Reduction,
-        blocking: KernelBlocking = .default, budget: MemoryBudget = .current
+        dlse: Tensor<S>? = nil, blocking: KernelBlocking = .default, budget: MemoryBudget = .current
     ) throws -> Result<S> {
         try AttentionBackward.checkUpstream(x, dO)
         try budget.check(
@@ -55,12 +56,12 @@ public enum ShardedBackward {
         let lse = forward.result.lse
         if reduction == .exact {
             let g = try AttentionBackward.gradients(
-                x, dO: dO, lse: lse, delta: delta, options: options, blocking: blocking)
+                x, dO: dO, lse: lse, delta: delta, options: options, dlse: dlse, blocking: blocking)
             return Result(forward: forward, delta: delta, shards: [], gradients: g, dqLevels: nil)
         }
         let shards = try layout.ranges.map {
             try AttentionBackward.gradients(
-                x, dO: dO, lse: lse, delta: delta, options: options, keyRange: $0, blocking: blocking)
+                x, dO: dO, lse: lse, delta: delta, options: options, keyRange: $0, dlse: dlse, blocking: blocking)
         }
         var dqLevels: [[Tensor<S>]]? = nil
         let dq: Tensor<S>
@@ -84,7 +85,10 @@ public enum ShardedBackward {
         }
         return Result(
             forward: forward, delta: delta, shards: shards,
-            gradients: AttentionGradients(dq: dq, dk: dk, dv: dv), dqLevels: dqLevels)
+            gradients: AttentionGradients(
+                dq: dq, dk: dk, dv: dv,
+                dsinks: try options.sinks.map { try AttentionSinks.gradient($0, lse: lse, delta: delta, dlse: dlse) }),
+            dqLevels: dqLevels)
     }
 
     /// Element-wise sum of same-shape tensors, left to right.
