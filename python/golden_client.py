@@ -249,6 +249,65 @@ def check_merge(name, tensors, spec, meta):
     check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: merged (v, s) vs NumPy f64")
 
 
+def check_kvcache(name, tensors, spec, meta, dtype):
+    """flash_attn_with_kvcache from the stored tensors: the client appends k_new/v_new (rotated here when the case has
+    rope, within an ulp of k_new_rotated) to its copy of the cache, checks the stored updated caches are exactly that,
+    and recomputes attention over [cache_leftpad, cache_seqlens + new). Returns the NumPy naive error."""
+    t = rounder(dtype)
+    q = tensors["q"].astype(np.float64)
+    b_ = q.shape[0]
+    lengths = tensors["cache_seqlens"].astype(int)
+    new = tensors["k_new"].shape[2]
+    idx = tensors["cache_batch_idx"].astype(int) if "cache_batch_idx" in tensors else np.arange(b_)
+    check(("cache_batch_idx" in tensors) == ("cache_batch_idx" in spec), f"{name}: cache_batch_idx stored exactly when given")
+    kn, vn = tensors["k_new"].astype(np.float64), tensors["v_new"].astype(np.float64)
+    naive_q, naive_kn = q, kn
+    if "rope_layout" in spec:
+        origin = spec.get("cache_leftpad", [0] * b_) if spec.get("rope_positions") == "from-first-token" else [0] * b_
+        qp = [np.maximum(0, np.arange(q.shape[2]) + lengths[b] + new - q.shape[2] - origin[b]) for b in range(b_)]
+        kp = [np.maximum(0, lengths[b] + np.arange(new) - origin[b]) for b in range(b_)]
+        check(np.array_equal(tensors["q_positions"], np.array(qp)) and np.array_equal(tensors["k_new_positions"], np.array(kp)),
+              f"{name}: rotary positions of q and the new keys")
+        unit = {"bf16": 2.0 ** -7, "f16": 2.0 ** -10, "f32": 2.0 ** -23}[dtype]
+        for label, x, pos in (("q", q, qp), ("k_new", kn, kp)):
+            ours = rope_rotate(x, spec, pos)
+            check(np.all(np.abs(tensors[f"{label}_rotated"].astype(np.float64) - ours) <= unit * np.abs(ours) + 1e-30),
+                  f"{name}: {label}_rotated is the rotation rounded once (within an ulp)")
+        naive_q = rope_rotate(q, spec, qp, cos_sin=lambda a: (t(np.cos(a)), t(np.sin(a))), naive=t)
+        naive_kn = rope_rotate(kn, spec, kp, cos_sin=lambda a: (t(np.cos(a)), t(np.sin(a))), naive=t)
+        q, kn = tensors["q_rotated"].astype(np.float64), tensors["k_new_rotated"].astype(np.float64)
+
+    def rows_of(cache):
+        """(rows or pages view) -> per batch element (B, H, cap, D) dense rows, and a function writing one token."""
+        if "block_table" in tensors:
+            table = tensors["block_table"].astype(int)
+            ps = cache.shape[1]
+            dense = np.stack([np.concatenate([cache[p] for p in table[b]], axis=0).transpose(1, 0, 2) for b in range(b_)])
+            return dense
+        return cache[idx]
+
+    def update(cache, new_values):
+        out = cache.astype(np.float64).copy()
+        for b in range(b_):
+            for s in range(new):
+                slot = lengths[b] + s
+                if "block_table" in tensors:
+                    ps = cache.shape[1]
+                    out[tensors["block_table"][b][slot // ps], slot % ps] = new_values[b, :, s]
+                else:
+                    out[idx[b], :, slot] = new_values[b, :, s]
+        return out
+
+    k_up, v_up = update(tensors["k_cache"], kn), update(tensors["v_cache"], vn)
+    check(np.array_equal(k_up, tensors["k_cache_updated"].astype(np.float64))
+          and np.array_equal(v_up, tensors["v_cache_updated"].astype(np.float64)),
+          f"{name}: the updated caches are the old ones with the new tokens written")
+    after = dict(spec, cache_seqlens=[int(x) + new for x in lengths])
+    out, lse = attention(q, rows_of(k_up), rows_of(v_up), after)
+    check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: kvcache out/lse vs NumPy f64")
+    return naive_error(naive_q, rows_of(update(tensors["k_cache"], naive_kn)), rows_of(v_up), after, dtype, out)
+
+
 def check_mla_naive(name, tensors, spec, meta, dtype):
     """MLA's naive form from the stored q_nope, q_pe, c_kv, k_pe, w_uk, w_uv: per-head k = [w_uk c | k_pe], v = w_uv c,
     attention; the absorbed form (q_absorbed = [w_uk^T q_nope | q_pe] against [c | k_pe], values c) gives out_latent,
@@ -296,6 +355,15 @@ def main():
             check_merge(name, tensors, spec, meta)
             continue
         check(all(tensors[n].dtype == want_dtype for n in "qkv" if n in tensors), f"{name}: inputs stored as {entry['dtype']}")
+        if layout == "kvcache":
+            check("flash_attn_with_kvcache" in meta.get("kvcache", ""), f"{name}: metadata describes the update")
+            ours = check_kvcache(name, tensors, spec, meta, entry["dtype"])
+            recorded = float(meta["tolerance.out.naive_max_abs_error"])
+            check(recorded == 0 and ours < 1e-6 or 0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2,
+                  f"{name}: naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
+            for cache in ("k_cache_updated", "v_cache_updated"):
+                check(float(meta[f"tolerance.{cache}.atol"]) == entry[f"{cache}_atol"] > 0, f"{name}: {cache} tolerance in the manifest")
+            continue
         if spec.get("mla") == "naive":
             check("naive form" in meta.get("mla", ""), f"{name}: metadata names the MLA form")
             ours = check_mla_naive(name, tensors, spec, meta, entry["dtype"])

@@ -51,11 +51,17 @@ def rel_err(got, want):
 def visible(opts, b, i, j, sq, sk):
     """Mask rules written from docs/reference-semantics.md."""
     skb = opts.get("seqlens", [sk] * (b + 1))[b]
-    if j >= skb:
+    pad = opts.get("leftpad", [0] * (b + 1))[b]
+    if j >= skb or j < pad:
         return False
     causal = opts.get("causal", "none")
-    if causal == "top-left" and j > i:
+    if causal == "top-left" and j - pad > i:
         return False
+    if "chunk" in opts:  # the query's chunk of keys, counted from the first valid key (attention_chunk)
+        p = i + skb - sq - pad
+        start = pad + (p // opts["chunk"]) * opts["chunk"]
+        if j < start or j >= start + opts["chunk"]:
+            return False
     if causal == "bottom-right" and j > i + skb - sq:
         return False
     # StreamingLLM sink tokens: the first sink_tokens keys stay visible whatever the window.
@@ -68,6 +74,51 @@ def visible(opts, b, i, j, sq, sk):
     return True
 
 
+def inverse_frequencies(opts, d, mp=False):
+    """theta^(-2i/r), Llama 3.1's scaling when asked; in mpmath with mp."""
+    r = opts.get("rotary_dim", d)
+    theta = mpmath.mpf(opts.get("theta", 10000)) if mp else float(opts.get("theta", 10000))
+    out = []
+    for i in range(r // 2):
+        f = theta ** (-mpmath.mpf(2 * i) / r) if mp else theta ** (-2 * i / r)
+        if opts.get("llama3"):
+            wavelength = 2 * (mpmath.pi if mp else np.pi) / f
+            if wavelength > 8192:
+                f = f / 8
+            elif wavelength >= 2048:
+                smooth = (8192 / wavelength - 1) / 3
+                f = (1 - smooth) * f / 8 + smooth * f
+        out.append(f)
+    return out
+
+
+def rotated(x, opts, positions, mp=False):
+    """x (B, H, S, D) rotated at positions[b][s] (NeoX halves or GPT-J pairs), in NumPy or mpmath."""
+    if "rope" not in opts:
+        return x
+    d = x.shape[-1]
+    r = opts.get("rotary_dim", d)
+    freq = inverse_frequencies(opts, d, mp)
+    out = np.array(x, dtype=object if mp else np.float64, copy=True)
+    for b in range(x.shape[0]):
+        for h in range(x.shape[1]):
+            for s in range(x.shape[2]):
+                for i in range(r // 2):
+                    ia, ib = (i, i + r // 2) if opts["rope"] == "neox" else (2 * i, 2 * i + 1)
+                    angle = positions[b][s] * freq[i]
+                    c, sn = (mpmath.cos(angle), mpmath.sin(angle)) if mp else (np.cos(angle), np.sin(angle))
+                    a, bb = (mpmath.mpf(float(x[b, h, s, ia])), mpmath.mpf(float(x[b, h, s, ib]))) if mp else (x[b, h, s, ia], x[b, h, s, ib])
+                    out[b, h, s, ia] = a * c - bb * sn
+                    out[b, h, s, ib] = bb * c + a * sn
+    return out
+
+
+def rope_positions(opts, b_, sq, sk):
+    """Absolute positions (flash_attn_with_kvcache): key j at j, query i at i + the row's valid keys - Sq."""
+    ends = opts.get("seqlens", [sk] * b_)
+    return [[max(0, i + ends[b] - sq) for i in range(sq)] for b in range(b_)], [list(range(sk))] * b_
+
+
 def numpy_attention(q, k, v, opts, keys=None):
     b_, hq, sq, d = q.shape
     hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
@@ -75,6 +126,8 @@ def numpy_attention(q, k, v, opts, keys=None):
     out = np.zeros((b_, hq, sq, dv))
     lse = np.full((b_, hq, sq), -np.inf)
     lo, hi = keys if keys else (0, sk)
+    qpos, kpos = rope_positions(opts, b_, sq, sk)
+    q, k = rotated(q, opts, qpos), rotated(k, opts, kpos)
     for b in range(b_):
         for h in range(hq):
             kvh = h // (hq // hkv)
@@ -101,11 +154,17 @@ def mpmath_row(q, k, v, opts, b, h, i):
     hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
     kvh = h // (hq // hkv)
     scale = mpmath.mpf(opts["scale"]) if "scale" in opts else 1 / mpmath.sqrt(d)
+    qrow = [mpmath.mpf(float(q[b, h, i, c])) for c in range(d)]
+    krows = [[mpmath.mpf(float(k[b, kvh, j, c])) for c in range(d)] for j in range(sk)]
+    if "rope" in opts:  # rotated at 50 digits (mpmath's cos and sin)
+        qpos, kpos = rope_positions(opts, q.shape[0], sq, sk)
+        qrow = list(rotated(q[b:b + 1, h:h + 1, i:i + 1], opts, [[qpos[b][i]]], mp=True)[0, 0, 0])
+        krows = [list(row) for row in rotated(k[b:b + 1, kvh:kvh + 1], opts, [kpos[b]], mp=True)[0, 0]]
     scores = []
     for j in range(sk):
         if not visible(opts, b, i, j, sq, sk):
             continue
-        s = scale * mpmath.fsum(mpmath.mpf(float(q[b, h, i, c])) * mpmath.mpf(float(k[b, kvh, j, c])) for c in range(d))
+        s = scale * mpmath.fsum(qrow[c] * krows[j][c] for c in range(d))
         if "softcap" in opts:
             s = opts["softcap"] * mpmath.tanh(s / opts["softcap"])
         scores.append((j, s))
@@ -142,6 +201,16 @@ def flags(opts):
         f += ["--sinks=" + ",".join(map(repr, opts["sinks"]))]
     if "sink_tokens" in opts:
         f += ["--sink-tokens", str(opts["sink_tokens"])]
+    if "leftpad" in opts:
+        f += ["--cache-leftpad", ",".join(map(str, opts["leftpad"]))]
+    if "chunk" in opts:
+        f += ["--attention-chunk", str(opts["chunk"])]
+    if "rope" in opts:
+        f += ["--rope", opts["rope"], "--rope-theta", repr(float(opts.get("theta", 10000)))]
+        if "rotary_dim" in opts:
+            f += ["--rotary-dim", str(opts["rotary_dim"])]
+        if opts.get("llama3"):
+            f += ["--rope-scaling", "llama3"]
     return f
 
 
@@ -174,6 +243,11 @@ def main():
         {"causal": "bottom-right", "window": [3, 0], "sinks": [1.0, 0.0, -2.0, 3.5], "sink_tokens": 2},
         {"causal": "bottom-right", "seqlens": [37, 0], "sinks": [0.5, -1.25, 2.0, 0.25]},
         {"causal": "top-left", "window": [2, 1], "sink_tokens": 3},
+        # Issue 25, part 4 and 3: left padding, chunked local attention, rotary embeddings (mpmath's cos and sin).
+        {"causal": "bottom-right", "seqlens": [37, 20], "leftpad": [3, 7]},
+        {"causal": "bottom-right", "chunk": 8, "leftpad": [0, 5]},
+        {"causal": "bottom-right", "rope": "neox", "rotary_dim": 8, "seqlens": [37, 11]},
+        {"rope": "gptj", "theta": 500000, "llama3": True},
     ]
     for n, opts in enumerate(cases):
         out, lse = os.path.join(work, f"o{n}.npy"), os.path.join(work, f"l{n}.npy")

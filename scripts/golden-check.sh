@@ -70,6 +70,10 @@ $PY python/jax_backend.py --golden "$tmp/rope-bf16" --results "$tmp/jax-rope" >/
 "$BIN" check --golden "$tmp/rope-bf16" --results "$tmp/jax-rope/tree" --cases rope-neox-prefill-causal-gqa | tail -1
 rm -rf "$tmp/jax-rope"
 
+echo "== kvcache suite (issue 25): the client appends, rotates and attends on its own"
+"$BIN" golden --suite kvcache --dtype bf16,f16,f32 --out "$tmp/kvcache" >/dev/null
+$PY python/golden_client.py --golden "$tmp/kvcache"
+
 echo "== JAX backend (exact and Algorithm 3 tree decode) checked by treeattn check"
 # (the edge suite's forward through JAX is covered by the client above; JAX's compile per case is what costs here)
 for suite in fixtures/golden/standard-bf16; do

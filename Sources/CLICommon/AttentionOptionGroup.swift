@@ -2,6 +2,14 @@ import ArgumentParser
 import Foundation
 import Reference
 
+/// `--rope-scaling`'s values.
+public enum RopeScaling: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Llama 3.1's (factor 8, low 1, high 4, original 8192).
+    case llama3
+}
+
+extension RotaryEmbedding.Layout: ExpressibleByArgument {}
+
 /// The options that define one attention problem, shared by `treeattn attention` and `treeattn-mpi attention`:
 /// layout, scale, causal mask, window, softcap, ALiBi, cache lengths, sinks, sink tokens, mask file and precision. They parse into the
 /// library's `AttentionProblem`, which both commands hand to their job.
@@ -28,6 +36,21 @@ public struct AttentionOptionGroup: ParsableArguments {
     /// `--sink-tokens`: StreamingLLM's sink tokens, the first k keys visible beside the window; nil for none.
     @Option(help: "StreamingLLM sink tokens: the first k keys stay visible beside the window.") public var sinkTokens:
         Int?
+    /// `--cache-leftpad`: comma-separated left padding per batch row (keys before it excluded); nil for none.
+    @Option(help: "Left padding per batch row, comma separated (flash_attn_with_kvcache's cache_leftpad).")
+    public var cacheLeftpad: String?
+    /// `--attention-chunk`: chunked local attention's chunk size; nil for none.
+    @Option(help: "Chunked local attention: each query sees only its chunk of this many keys (Llama 4).")
+    public var attentionChunk: Int?
+    /// `--rope`: rotary embeddings applied to q and k after reading (neox or gptj); nil for none.
+    @Option(help: "Rotary embeddings of q and k: neox (halves) or gptj (interleaved), at absolute positions.")
+    public var rope: RotaryEmbedding.Layout?
+    /// `--rotary-dim`: the rotated features (default the head dim).
+    @Option(help: "Rotated features per head (default all).") public var rotaryDim: Int?
+    /// `--rope-theta`: the rotary base.
+    @Option(help: "Rotary base theta.") public var ropeTheta = 10_000.0
+    /// `--rope-scaling`: `llama3` for Llama 3.1's frequency scaling.
+    @Option(help: "Rotary frequency scaling: llama3.") public var ropeScaling: RopeScaling?
     /// `--mask`: path of the mask file, left for the job to read; nil for no mask.
     @Option(
         help:
@@ -56,6 +79,15 @@ public struct AttentionOptionGroup: ParsableArguments {
         if let cacheSeqlens { p.cacheSeqlens = try parseIntegers(cacheSeqlens, "--cache-seqlens") }
         if let sinks { p.sinks = try parseNumbers(sinks, "--sinks") }
         p.sinkTokens = sinkTokens
+        if let cacheLeftpad { p.cacheLeftpad = try parseIntegers(cacheLeftpad, "--cache-leftpad") }
+        p.attentionChunk = attentionChunk
+        if let rope {
+            p.rotary = RotaryEmbedding(
+                layout: rope, rotaryDim: rotaryDim ?? 0, theta: ropeTheta,
+                llama3: ropeScaling == .llama3 ? .init() : nil)
+        } else if rotaryDim != nil || ropeScaling != nil {
+            throw CLIError("--rotary-dim and --rope-scaling need --rope")
+        }
         return p
     }
 }

@@ -56,6 +56,9 @@ public struct DistributedAttentionJob: Sendable {
         guard out != nil || lse != nil || report != nil else {
             throw DistributedError.invalid("nothing to write: give --out, --lse or --report")
         }
+        if problem.rotary != nil {
+            throw DistributedError.invalid("--rope is not supported by treeattn-mpi (each rank reads a key shard)")
+        }
     }
 
     /// Runs the job on this rank and returns the job's NaN/Inf warnings on rank 0 (none on the others); every rank of

@@ -58,7 +58,7 @@ import Testing
         CLI.expectOneLineError(
             try CLI.run(["golden", "--suite", "nightly", "--out", "x"]),
             contains:
-                "unknown suite 'nightly' (standard, decode, edge, tree, varlen, paged-decode, paged-append, merge, sinks, mla, rope, or a .yaml/.json file)"
+                "unknown suite 'nightly' (standard, decode, edge, tree, varlen, paged-decode, paged-append, merge, sinks, mla, rope, kvcache, or a .yaml/.json file)"
         )
     }
 

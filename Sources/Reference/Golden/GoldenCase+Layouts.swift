@@ -6,6 +6,8 @@ struct GeneratedCase {
     var metadata: [String: String]
     var outputTolerance: GoldenTolerance
     var lseTolerance: GoldenTolerance
+    /// Tolerances of further checked tensors (a kvcache case's updated caches).
+    var extraTolerances: [(name: String, tolerance: GoldenTolerance)] = []
 }
 
 extension GoldenCase {

@@ -14,7 +14,8 @@ public struct GoldenCase: Sendable {
     public let outputTolerance: GoldenTolerance
     /// The LSE's derived tolerance.
     public let lseTolerance: GoldenTolerance
-    /// The gradients' tolerances (dq, dk, dv in that order) of a backward case; nil for a forward-only case.
+    /// The tolerances of the further checked tensors: a backward case's gradients (dq, dk, dv, then dsinks), a kvcache
+    /// case's updated caches; nil when there are none.
     public let gradientTolerances: [(name: String, tolerance: GoldenTolerance)]?
 
     /// File stem: `<case name>-<dtype>`.
@@ -49,19 +50,25 @@ public struct GoldenCase: Sendable {
                 "case \(TextEscaping.quoted(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))"
             )
         }
-        if spec.goldenLayout == .varlen || spec.goldenLayout == .merge || spec.mla == "naive" {
-            let generated =
-                spec.mla == "naive"
-                ? try GoldenCase.mlaNaive(spec, dtype: dtype)
-                : spec.goldenLayout == .varlen
-                    ? try GoldenCase.varlen(spec, dtype: dtype) : try GoldenCase.merge(spec, dtype: dtype)
-            (outputTolerance, lseTolerance, gradientTolerances) = (
-                generated.outputTolerance, generated.lseTolerance, nil
-            )
-            let metadata = GoldenCase.commonMetadata(
+        if [.varlen, .merge, .kvcache].contains(spec.goldenLayout) || spec.mla == "naive" {
+            let generated: GeneratedCase
+            switch spec.goldenLayout {
+            case _ where spec.mla == "naive": generated = try GoldenCase.mlaNaive(spec, dtype: dtype)
+            case .varlen: generated = try GoldenCase.varlen(spec, dtype: dtype)
+            case .kvcache: generated = try GoldenCase.kvcache(spec, dtype: dtype)
+            default: generated = try GoldenCase.merge(spec, dtype: dtype)
+            }
+            (outputTolerance, lseTolerance) = (generated.outputTolerance, generated.lseTolerance)
+            gradientTolerances = generated.extraTolerances.isEmpty ? nil : generated.extraTolerances
+            var metadata = GoldenCase.commonMetadata(
                 spec, dtype: dtype, output: generated.outputTolerance, lse: generated.lseTolerance
             )
             .merging(generated.metadata) { $1 }
+            for (name, tol) in generated.extraTolerances {
+                metadata["tolerance.\(name).atol"] = "\(tol.atol)"
+                metadata["tolerance.\(name).naive_max_abs_error"] = "\(tol.naiveMaxAbsError)"
+                metadata["tolerance.\(name).floor"] = "\(tol.floor)"
+            }
             file = SafetensorsFile(tensors: generated.tensors, metadata: metadata)
             return
         }
@@ -339,6 +346,11 @@ extension GoldenCaseSpec {
             fields.append(("cache_leftpad", "[" + cacheLeftpad.map(String.init).joined(separator: ",") + "]"))
         }
         if let attentionChunk { fields.append(("attention_chunk", "\(attentionChunk)")) }
+        if let newTokens { fields.append(("new_tokens", "\(newTokens)")) }
+        if let cacheBatchIndex {
+            fields.append(("cache_batch_idx", "[" + cacheBatchIndex.map(String.init).joined(separator: ",") + "]"))
+        }
+        if let cacheRows { fields.append(("cache_rows", "\(cacheRows)")) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

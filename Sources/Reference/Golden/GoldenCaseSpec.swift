@@ -10,6 +10,9 @@ public enum GoldenLayout: String, CaseIterable, Sendable {
     case paged
     /// Partial (v, s) states and their merge, as FlashInfer's `merge_state(s)`.
     case merge
+    /// flash_attn_with_kvcache: new K/V appended to a cache (dense rows or pages) at cache_seqlens, then attention;
+    /// the updated caches are goldens too.
+    case kvcache
 }
 
 /// One golden test case, as written in suite files (YAML or JSON) and in each golden file's metadata.
@@ -96,6 +99,12 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var cacheLeftpad: [Int]?
     /// Chunked local attention (key `attention_chunk`, `AttentionOptions.attentionChunk`).
     public var attentionChunk: Int?
+    /// Kvcache: new tokens appended per batch element (key `new_tokens`, default seq_q; 0: attention only).
+    public var newTokens: Int?
+    /// Kvcache: each batch element's cache row (key `cache_batch_idx`); nil: row b.
+    public var cacheBatchIndex: [Int]?
+    /// Kvcache: rows of the cache (key `cache_rows`, default batch).
+    public var cacheRows: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
@@ -109,6 +118,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case ropeLayout = "rope_layout", rotaryDim = "rotary_dim", ropeTheta = "rope_theta", ropeScaling =
             "rope_scaling"
         case ropePositions = "rope_positions", cacheLeftpad = "cache_leftpad", attentionChunk = "attention_chunk"
+        case newTokens = "new_tokens", cacheBatchIndex = "cache_batch_idx", cacheRows = "cache_rows"
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
@@ -121,7 +131,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         lseBase: String? = nil, sinks: [Double]? = nil, sinkTokens: Int? = nil, dlse: Bool? = nil,
         mla: String? = nil, ropeDim: Int? = nil, latentDim: Int? = nil, ropeLayout: String? = nil,
         rotaryDim: Int? = nil, ropeTheta: Double? = nil, ropeScaling: String? = nil, ropePositions: String? = nil,
-        cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil
+        cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil, newTokens: Int? = nil, cacheBatchIndex: [Int]? = nil,
+        cacheRows: Int? = nil
     ) {
         self.name = name
         self.batch = batch
@@ -160,6 +171,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         self.ropePositions = ropePositions
         self.cacheLeftpad = cacheLeftpad
         self.attentionChunk = attentionChunk
+        self.newTokens = newTokens
+        self.cacheBatchIndex = cacheBatchIndex
+        self.cacheRows = cacheRows
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
@@ -216,6 +230,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         ropePositions = try c.decodeIfPresent(String.self, forKey: .ropePositions)
         cacheLeftpad = try c.decodeIfPresent([Int].self, forKey: .cacheLeftpad)
         attentionChunk = try c.decodeIfPresent(Int.self, forKey: .attentionChunk)
+        newTokens = try c.decodeIfPresent(Int.self, forKey: .newTokens)
+        cacheBatchIndex = try c.decodeIfPresent([Int].self, forKey: .cacheBatchIndex)
+        cacheRows = try c.decodeIfPresent(Int.self, forKey: .cacheRows)
     }
 
     /// The layout of the case's tensors.
@@ -300,11 +317,13 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     /// Problems with the layout keys: each layout takes its own keys and refuses the others'.
     func layoutProblem() -> String? {
         guard let kind = GoldenLayout(rawValue: layout ?? "dense") else {
-            return "unknown layout \(TextEscaping.quoted(layout ?? "")) (dense, varlen, paged, merge)"
+            return "unknown layout \(TextEscaping.quoted(layout ?? "")) (dense, varlen, paged, merge, kvcache)"
         }
         let given: [(String, Bool)] = [
             ("seqlens_q", seqlensQ != nil), ("seqlens_k", seqlensK != nil), ("page_size", pageSize != nil),
             ("page_layout", pageLayout != nil), ("partials", partials != nil), ("lse_base", lseBase != nil),
+            ("new_tokens", newTokens != nil), ("cache_batch_idx", cacheBatchIndex != nil),
+            ("cache_rows", cacheRows != nil),
         ]
         let allowed: Set<String>
         switch kind {
@@ -312,6 +331,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case .varlen: allowed = ["seqlens_q", "seqlens_k"]
         case .paged: allowed = ["page_size", "page_layout"]
         case .merge: allowed = ["partials", "lse_base"]
+        case .kvcache: allowed = ["page_size", "new_tokens", "cache_batch_idx", "cache_rows"]
         }
         if let bad = given.first(where: { $0.1 && !allowed.contains($0.0) }) {
             return "'\(bad.0)' does not apply to a \(kind.rawValue) case"
@@ -341,6 +361,34 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
                 return "a paged case needs cache_seqlens (the tokens in each row's pages)"
             }
             guard splits == nil else { return "a paged case takes no splits" }
+        case .kvcache:
+            guard let lengths = cacheSeqlens else {
+                return "a kvcache case needs cache_seqlens (each row's tokens before the new ones)"
+            }
+            let new = newTokens ?? seqQ
+            guard new >= 0, lengths.allSatisfy({ $0 >= 0 && $0 + new <= seqK }) else {
+                return "a kvcache case's cache_seqlens + new_tokens (\(new)) must fit seq_k (\(seqK), the capacity)"
+            }
+            let rows = cacheRows ?? batch
+            guard (batch...4096).contains(rows), splits == nil, sinkTokens == nil, mla == nil else {
+                return "a kvcache case has cache_rows in batch...4096 and no splits, sink_tokens or mla"
+            }
+            if let idx = cacheBatchIndex {
+                guard idx.count == batch, idx.allSatisfy({ (0..<rows).contains($0) }), Set(idx).count == batch else {
+                    return "cache_batch_idx needs \(batch) distinct rows in 0..<\(rows)"
+                }
+            } else if rows != batch {
+                return "cache_rows \(rows) != batch \(batch) needs cache_batch_idx"
+            }
+            if let ps = pageSize {
+                guard (1...4096).contains(ps), seqK % ps == 0, cacheBatchIndex == nil, cacheLeftpad == nil else {
+                    return
+                        "a paged kvcache case needs page_size dividing seq_k, and takes no cache_batch_idx or cache_leftpad (FlashAttention 2 refuses leftpad with pages)"
+                }
+            }
+            if let pads = cacheLeftpad, pads.count == batch, zip(pads, lengths).contains(where: { $0 > $1 + new }) {
+                return "cache_leftpad beyond a row's tokens after the update"
+            }
         case .merge:
             guard let n = partials, (2...1024).contains(n) else { return "a merge case needs partials in 2...1024" }
             let states = (try? MemoryBudget.product([seqQ, n, heads, headDim], for: "merge")) ?? .max
@@ -395,8 +443,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         if let ropePositions, ropePositions != "absolute", ropePositions != "from-first-token" {
             return "unknown rope_positions \(TextEscaping.quoted(ropePositions)) (absolute, from-first-token)"
         }
-        guard goldenLayout == .dense || goldenLayout == .paged, mla == nil, splits == nil else {
-            return "a rope case is dense or paged, without mla or splits"
+        guard goldenLayout == .dense || goldenLayout == .paged || goldenLayout == .kvcache, mla == nil, splits == nil
+        else {
+            return "a rope case is dense, paged or kvcache, without mla or splits"
         }
         do { _ = try rotary() } catch ReferenceError.invalidOption(let message) { return message } catch {
             return "\(error)"

@@ -20,7 +20,7 @@ public struct GoldenManifest: Sendable {
     }
 
     /// The gradients a backward case holds, in file and report order.
-    public static let gradientNames = ["dq", "dk", "dv", "dsinks"]
+    public static let gradientNames = ["dq", "dk", "dv", "dsinks", "k_cache_updated", "v_cache_updated"]
 
     /// The suite's name (`?` when a manifest read from disk has none).
     public let suite: String

@@ -29,6 +29,10 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     /// scaling, positions after cache offsets and left padding (absolute or from the first token), a paged cache
     /// rotated on the fly, Llama 4's chunked local attention.
     case rope
+    /// flash_attn_with_kvcache: new tokens appended at cache_seqlens (dense rows and pages of 16 and 1), the updated
+    /// caches as goldens, cache_batch_idx, cache_leftpad, rotary embeddings of q and the new keys, chunked local
+    /// attention, decoding with no new token, an empty row.
+    case kvcache
 
     /// The suite's cases.
     public var cases: [GoldenCaseSpec] {
@@ -44,6 +48,7 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         case .sinks: return GoldenSuite.sinkCases
         case .mla: return GoldenSuite.mlaCases
         case .rope: return GoldenSuite.ropeCases
+        case .kvcache: return GoldenSuite.kvcacheCases
         }
     }
 
@@ -257,6 +262,38 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         .init(
             name: "rope-chunked-local-llama4", heads: 2, seqQ: 64, seqK: 64, headDim: 64, causal: "bottom-right",
             seed: 1107, ropeLayout: "neox", ropeTheta: 500_000, attentionChunk: 16),
+    ]
+
+    /// Kvcache cases (seq_k is the capacity; cache_seqlens the tokens before the new ones).
+    static let kvcacheCases: [GoldenCaseSpec] = [
+        .init(
+            name: "kvcache-decode-append-gqa", batch: 3, heads: 8, kvHeads: 2, seqQ: 1, seqK: 128, headDim: 64,
+            causal: "bottom-right", cacheSeqlens: [100, 0, 127], seed: 1201, layout: "kvcache"),
+        .init(
+            name: "kvcache-batch-idx-leftpad-window", batch: 2, heads: 4, kvHeads: 1, seqQ: 3, seqK: 64, headDim: 64,
+            causal: "bottom-right", window: [15, 0], cacheSeqlens: [40, 20], seed: 1202, layout: "kvcache",
+            cacheLeftpad: [5, 20], cacheBatchIndex: [3, 1], cacheRows: 4),
+        .init(
+            name: "kvcache-rope-gptj-partial", batch: 2, heads: 4, kvHeads: 2, seqQ: 2, seqK: 96, headDim: 64,
+            causal: "bottom-right", cacheSeqlens: [50, 7], seed: 1203, layout: "kvcache", ropeLayout: "gptj",
+            rotaryDim: 32),
+        .init(
+            name: "kvcache-rope-leftpad-from-first-token", batch: 2, heads: 2, seqQ: 1, seqK: 64, headDim: 32,
+            causal: "bottom-right", cacheSeqlens: [30, 30], seed: 1204, layout: "kvcache", ropeLayout: "neox",
+            ropePositions: "from-first-token", cacheLeftpad: [0, 12]),
+        .init(
+            name: "kvcache-chunked-prefill", heads: 2, seqQ: 4, seqK: 80, headDim: 64, causal: "bottom-right",
+            cacheSeqlens: [60], seed: 1205, layout: "kvcache", attentionChunk: 16),
+        .init(
+            name: "kvcache-paged-p1", batch: 2, heads: 2, seqQ: 1, seqK: 32, headDim: 32, causal: "bottom-right",
+            cacheSeqlens: [20, 0], seed: 1206, layout: "kvcache", pageSize: 1),
+        .init(
+            name: "kvcache-paged-p16-prefill", batch: 2, heads: 4, kvHeads: 2, seqQ: 8, seqK: 64, headDim: 64,
+            causal: "bottom-right", cacheSeqlens: [40, 3], seed: 1207, layout: "kvcache", pageSize: 16),
+        .init(
+            name: "kvcache-no-new-tokens-empty-row", batch: 2, heads: 2, seqQ: 2, seqK: 16, headDim: 32,
+            causal: "bottom-right", cacheSeqlens: [10, 16], seed: 1208, layout: "kvcache", cacheLeftpad: [10, 3],
+            newTokens: 0),
     ]
 
     /// FlashInfer's merge_state (2 partials) and merge_states (many), LSE in base e and base 2, with empty (-inf)

@@ -137,6 +137,13 @@ public struct AttentionJob: Sendable {
                 throw ReferenceError.invalidOption("a paged KV cache needs the cache lengths")
             }
         }
+        if problem.rotary != nil, backward || keys.isPaged {
+            throw ReferenceError.invalidOption(
+                "rotary embeddings in attention cover the dense forward (the rope goldens have the backward and pages)")
+        }
+        if problem.rotary != nil, case .varlen = keys {
+            throw ReferenceError.invalidOption("rotary embeddings are not supported with varlen inputs")
+        }
         let gradients = [outputs.dq, outputs.dk, outputs.dv].compactMap { $0 }
         if backward {
             guard outputs.bundled || gradients.count == 3 else {
@@ -208,7 +215,9 @@ extension AttentionJob {
             let swap = problem.layout.swapsAxes
             // Q, K and V all bf16 (or all f16): kept as 16-bit values and widened by the kernel one tile at a time
             // (the backward reads them widened, as it reads dO).
-            if !job.backward, !paged, let dtype = files.commonDType, dtype == .bf16 || dtype == .f16 {
+            if !job.backward, !paged, problem.rotary == nil, let dtype = files.commonDType,
+                dtype == .bf16 || dtype == .f16
+            {
                 try checkMemory(S.self, inputShapes: files.shapes, elementBytes: 2)
                 let (bits, format, bad) = try files.halfBits(swap: swap)
                 let exponent: UInt16 = format == .bf16 ? 0x7F80 : 0x7C00
@@ -220,7 +229,7 @@ extension AttentionJob {
             }
             // Q, K and V all f32 in an f64 run: kept as f32 and widened exactly by the kernel one tile at a time (no
             // f64 copy of the inputs to allocate and fill).
-            if !job.backward, !paged, S.self == Double.self, files.commonDType == .f32 {
+            if !job.backward, !paged, problem.rotary == nil, S.self == Double.self, files.commonDType == .f32 {
                 try checkMemory(S.self, inputShapes: files.shapes, elementBytes: 4)
                 let (singles, bad) = try files.values(as: Float.self, swap: [swap, swap, swap])
                 return try forward(
@@ -232,10 +241,12 @@ extension AttentionJob {
             var (tensors, bad) = try files.values(as: S.self, swap: [swap, swap && !paged, swap && !paged])
             // A paged cache's K and V are counted after the gather (unused slots are gathered as zeros).
             if paged { bad = [bad[0], 1, 1] }
+            // Rope: q and k rotated once read (dense forward only; `validate` refuses the rest).
+            let (q, k) = paged ? (tensors[0], tensors[1]) : try problem.rotated(tensors[0], tensors[1])
             let inputs =
                 paged
                 ? try pagedInputs(q: tensors[0], kPages: tensors[1], vPages: tensors[2])
-                : try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
+                : try AttentionInputs(q: q, k: k, v: tensors[2])
             tensors = []
             let isBad = ({ !inputs.k.data[$0].isFinite }, { !inputs.v.data[$0].isFinite })
             if let path = job.upstreamGradient {

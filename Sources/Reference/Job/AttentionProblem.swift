@@ -24,6 +24,14 @@ public struct AttentionProblem: Sendable {
     public var sinks: [Double]?
     /// StreamingLLM's sink tokens beside the window (`AttentionOptions.sinkTokens`).
     public var sinkTokens: Int?
+    /// Left padding per batch row (`AttentionOptions.cacheLeftpad`).
+    public var cacheLeftpad: [Int]?
+    /// Chunked local attention (`AttentionOptions.attentionChunk`).
+    public var attentionChunk: Int?
+    /// Rotary embeddings applied to q and k after reading, at absolute positions (key j at j, query i at i + the
+    /// row's valid keys - Sq), as flash_attn_with_kvcache rotates them (a rotary dim of 0 means the head dim); nil:
+    /// none.
+    public var rotary: RotaryEmbedding?
     /// A mask file: tensor `mask`, boolean or u8 (true = takes part) or float (additive), shape (Sq, Sk) or
     /// broadcastable (B|1, H|1, Sq|1, Sk). Read when the options are made.
     public var maskPath: String?
@@ -37,6 +45,8 @@ public struct AttentionProblem: Sendable {
         var options = AttentionOptions(
             scale: scale, causal: causal, window: window, softcap: softcap,
             alibiSlopes: alibiSlopes, cacheSeqlens: cacheSeqlens, sinks: sinks, sinkTokens: sinkTokens)
+        options.cacheLeftpad = cacheLeftpad
+        options.attentionChunk = attentionChunk
         if let maskPath {
             let t = try TensorFiles.load(maskPath, name: "mask")
             if t.dtype == .bool || t.dtype == .u8 {
@@ -62,6 +72,22 @@ public struct AttentionProblem: Sendable {
     /// The output in this layout and its LSE ((batch, heads, seq_q) in any layout), in the file dtype of `precision`.
     public func encode<S: AttentionScalar>(_ r: AttentionPartial<S>) throws -> (output: TensorData, lse: TensorData) {
         try (data(r.output, swap: layout.swapsAxes), data(r.lse, swap: false))
+    }
+
+    /// q and k rotated by `rotary` (when set) at the absolute positions of a problem of `batch` rows (valid keys:
+    /// the cache lengths, else all): q and k themselves without it.
+    public func rotated<S: AttentionScalar>(_ q: Tensor<S>, _ k: Tensor<S>) throws -> (q: Tensor<S>, k: Tensor<S>) {
+        guard var rotary else { return (q, k) }
+        if rotary.rotaryDim == 0 { rotary.rotaryDim = q.shape[3] }
+        let (b, sq, sk) = (q.shape[0], q.shape[2], k.shape[2])
+        let valid = cacheSeqlens ?? Array(repeating: sk, count: b)
+        guard valid.count == b else {
+            throw ReferenceError.invalidOption(
+                "cache_seqlens needs one length per batch row (\(b)), got \(valid.count)")
+        }
+        let qp = valid.map { end in (0..<sq).map { max(0, $0 + end - sq) } }
+        let kp = Array(repeating: Array(0..<sk), count: b)
+        return (try rotary.rotate(q, positions: qp), try rotary.rotate(k, positions: kp))
     }
 
     /// The metadata every result file of this problem carries: layouts, LSE base and precision, with the run's own

@@ -95,7 +95,9 @@ public struct RotaryEmbedding: Sendable, Equatable {
 
     /// `x` (batch, heads, seq, dim) with row s of batch b rotated at `positions[b][s]` (rotated by minus the angle
     /// when `inverse`: the transpose, which takes a gradient of the rotated tensor back to the unrotated one).
-    public func rotate(_ x: Tensor<Double>, positions: [[Int]], inverse: Bool = false) throws -> Tensor<Double> {
+    public func rotate<S: AttentionScalar>(_ x: Tensor<S>, positions: [[Int]], inverse: Bool = false) throws -> Tensor<
+        S
+    > {
         guard x.rank == 4 else { throw ReferenceError.shape("rotary input must be rank 4, got \(x.shape)") }
         let (b, h, s, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         try validate(headDim: d)
@@ -117,10 +119,11 @@ public struct RotaryEmbedding: Sendable, Equatable {
                     let base = ((bi * h + hi) * s + si) * d
                     for i in 0..<half {
                         let (ia, ib) = layout == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
-                        let a = x.data[base + ia], bb = x.data[base + ib]
+                        // In f64 whatever S is (an f32 tensor is rotated exactly as its f64 widening, then rounded).
+                        let a = Double(x.data[base + ia]), bb = Double(x.data[base + ib])
                         let sine = inverse ? -sn[i] : sn[i]
-                        out.data[base + ia] = a * c[i] - bb * sine
-                        out.data[base + ib] = bb * c[i] + a * sine
+                        out.data[base + ia] = S(a * c[i] - bb * sine)
+                        out.data[base + ib] = S(bb * c[i] + a * sine)
                     }
                 }
             }
