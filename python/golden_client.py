@@ -216,9 +216,18 @@ def check_varlen(name, tensors, spec, dtype):
     out = np.zeros((q.shape[0], q.shape[1], v.shape[2]))
     lse = np.full((q.shape[1], q.shape[0]), -np.inf)
     worst = 0.0
+    # FlashAttention 3's seqused_q/k: each sequence's first used rows only; unused keys are NaN in the file.
+    uq = tensors["seqused_q"].astype(int) if "seqused_q" in tensors else np.diff(cq)
+    uk = tensors["seqused_k"].astype(int) if "seqused_k" in tensors else np.diff(ck)
+    check(("seqused_q" in tensors) == ("seqused_q" in spec or "seqused_k" in spec), f"{name}: seqused stored exactly when given")
+    if "q_used" in tensors:
+        want_used = np.concatenate([np.arange(int(cq[i + 1] - cq[i])) < uq[i] for i in range(len(cq) - 1)])
+        check(np.array_equal(tensors["q_used"].astype(bool), want_used), f"{name}: q_used marks the rows before seqused_q")
+        unused_k = np.concatenate([np.arange(int(ck[i + 1] - ck[i])) >= uk[i] for i in range(len(ck) - 1)])
+        check(np.all(np.isnan(k[unused_k])) and np.all(np.isfinite(k[~unused_k])), f"{name}: keys past seqused_k are NaN")
     for i in range(len(cq) - 1):
-        a, b = int(cq[i]), int(cq[i + 1])
-        c, d = int(ck[i]), int(ck[i + 1])
+        a, b = int(cq[i]), int(cq[i]) + int(uq[i])
+        c, d = int(ck[i]), int(ck[i]) + int(uk[i])
         qi, ki, vi = (x[None].transpose(0, 2, 1, 3) for x in (q[a:b], k[c:d], v[c:d]))
         sinks = tensors.get("sinks")
         o_i, l_i = attention(qi, ki, vi, spec, sinks=sinks)

@@ -109,16 +109,20 @@ def varlen_attention(tensors, spec):
     """Each packed sequence alone: out (total_q, heads, dv), lse (heads, total_q)."""
     q, k, v = (jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv")
     cq, ck = tensors["cu_seqlens_q"], tensors["cu_seqlens_k"]
+    # seqused_q/k (FlashAttention 3): only each sequence's first rows; the rest of its output rows are left 0.
+    uq = tensors["seqused_q"] if "seqused_q" in tensors else np.diff(cq)
+    uk = tensors["seqused_k"] if "seqused_k" in tensors else np.diff(ck)
     outs, lses = [], []
     for i in range(len(cq) - 1):
-        qi = q[int(cq[i]):int(cq[i + 1])].transpose(1, 0, 2)[None]
-        ki = k[int(ck[i]):int(ck[i + 1])].transpose(1, 0, 2)[None]
-        vi = v[int(ck[i]):int(ck[i + 1])].transpose(1, 0, 2)[None]
+        qi = q[int(cq[i]):int(cq[i]) + int(uq[i])].transpose(1, 0, 2)[None]
+        ki = k[int(ck[i]):int(ck[i]) + int(uk[i])].transpose(1, 0, 2)[None]
+        vi = v[int(ck[i]):int(ck[i]) + int(uk[i])].transpose(1, 0, 2)[None]
         bias = jnp.asarray(score_bias(spec, 1, qi.shape[1], qi.shape[2], ki.shape[2]))
         o, lse = jax.jit(lambda a, b, c, d: local_attention(a, b, c, d, spec))(qi, ki, vi, bias)
         o, lse = with_sinks(o, lse, sinks_of(tensors))
-        outs.append(o[0].transpose(1, 0, 2))
-        lses.append(lse[0])
+        pad = int(cq[i + 1] - cq[i]) - int(uq[i])
+        outs.append(jnp.pad(o[0].transpose(1, 0, 2), ((0, pad), (0, 0), (0, 0))))
+        lses.append(jnp.pad(lse[0], ((0, 0), (0, pad)), constant_values=-jnp.inf))
     return jnp.concatenate(outs, axis=0), jnp.concatenate(lses, axis=1)
 
 

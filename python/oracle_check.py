@@ -9,7 +9,8 @@ and a handful of rows in mpmath at 50 significant digits, and checks:
   * tree / ring / Algorithm 3 reductions equal exact attention within 1e-12 and every tree level in the
     .safetensors output is attention over that node's keys;
   * fully masked rows are exactly (0, -inf), or (0, sink) with sinks;
-  * sinks (one logit per query head in the denominator, value 0) and StreamingLLM sink tokens (issue 25).
+  * sinks (one logit per query head in the denominator, value 0) and StreamingLLM sink tokens, left padding,
+    chunked local attention, rotary embeddings (rotated in mpmath), and an MLA golden in both forms (issue 25).
 Exit status 0 when every check passes; prints 'N passed, N failed'.
 """
 import argparse
@@ -398,6 +399,38 @@ def main():
         check(o_sw.shape == (14, 4, 6) and l_sw.shape == (4, 14), f"varlen {tag}: out (total_q, heads, dv), lse (heads, total_q)")
         check(rel_err(o_sw, want_o) <= 1e-12 and rel_err(l_sw, want_l) <= 1e-12, f"varlen {tag}: every sequence alone == NumPy")
         check(np.all(o_sw[12:] == 0) and np.all(l_sw[:, 12:] == -np.inf), f"varlen {tag}: padding rows are (0, -inf)")
+
+    # MLA (issue 25) at 50 digits: a small naive case from a suite file; one row per form from the stored tensors
+    # (projections, scores, softmax and the absorbed form's latent output in mpmath).
+    import safetensors.numpy as stn
+    suite = os.path.join(work, "mla.json")
+    with open(suite, "w") as f:
+        json.dump([{"name": "mla-tiny", "heads": 2, "seq_q": 2, "seq_k": 5, "head_dim": 12, "value_dim": 6,
+                    "mla": "naive", "rope_dim": 4, "latent_dim": 16, "causal": "bottom-right", "seed": 3}], f)
+    run([exe, "golden", "--suite", suite, "--dtype", "f32", "--out", os.path.join(work, "mla")])
+    t = stn.load_file(os.path.join(work, "mla", "mla-tiny-f32.safetensors"))
+    mp = lambda x: mpmath.mpf(float(x))  # noqa: E731
+    scale = (mpmath.mpf("0.1") * mpmath.log(40) + 1) ** 2 / mpmath.sqrt(192)
+    for h, i in [(0, 0), (1, 1)]:
+        qn, qp = [mp(x) for x in t["q_nope"][0, h, i]], [mp(x) for x in t["q_pe"][0, h, i]]
+        scores, values, latents = [], [], []
+        for j in range(5):
+            if j > i + 5 - 2:
+                continue
+            c = [mp(x) for x in t["c_kv"][0, j]]
+            k_nope = [mpmath.fsum(mp(t["w_uk"][h, e, a]) * c[a] for a in range(16)) for e in range(8)]
+            s_ = scale * (mpmath.fsum(qn[e] * k_nope[e] for e in range(8)) + mpmath.fsum(qp[e] * mp(t["k_pe"][0, j, e]) for e in range(4)))
+            scores.append(s_)
+            values.append([mpmath.fsum(mp(t["w_uv"][h, e, a]) * c[a] for a in range(16)) for e in range(6)])
+            latents.append(c)
+        m = max(scores)
+        w = [mpmath.exp(x - m) for x in scores]
+        tot = mpmath.fsum(w)
+        o = [float(mpmath.fsum(w[n] * values[n][e] for n in range(len(w))) / tot) for e in range(6)]
+        o_latent = [float(mpmath.fsum(w[n] * latents[n][a] for n in range(len(w))) / tot) for a in range(16)]
+        check(rel_err(t["out"][0, h, i], o) <= 1e-13 and rel_err([t["lse"][0, h, i]], [float(m + mpmath.log(tot))]) <= 1e-13,
+              f"MLA naive row {(h, i)}: golden vs mpmath")
+        check(rel_err(t["out_latent"][0, h, i], o_latent) <= 1e-13, f"MLA absorbed latent row {(h, i)}: golden vs mpmath")
 
     print(f"{PASSES[0]} passed, {len(FAILS)} failed")
     return 1 if FAILS else 0

@@ -74,7 +74,7 @@ import TreeCore
         return out
     }
 
-    @Test(arguments: GoldenSuite.kvcache.cases)
+    @Test(arguments: GoldenSuite.kvcache.cases.filter { $0.goldenLayout == .kvcache })
     func goldensAgreeWithTheKernel(_ spec: GoldenCaseSpec) throws {
         let c = try GoldenCase(spec: spec, dtype: .bf16)
         let f = c.file
@@ -136,5 +136,105 @@ import TreeCore
         }
         #expect(try check(0).allSatisfy { $0.passed })
         #expect(try check(1).first { $0.tensor == "k_cache_updated" }?.passed == false)
+    }
+}
+
+/// FlashAttention 3's seqused_q/seqused_k in the varlen goldens: the used rows are attention over the used keys (keys
+/// past seqused_k are NaN in the file); `check` leaves the rows past seqused_q alone and fails a kernel that attends
+/// to all of a sequence's stored keys.
+@Suite struct SequsedGoldenTests {
+    @Test func usedRowsAreCheckedAndTheRestIgnored() throws {
+        let dir = NSTemporaryDirectory() + "seqused-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = try #require(GoldenSuite.kvcache.cases.first { $0.name == "varlen-seqused-causal" })
+        try GoldenSuiteWriter(suite: "kvcache", specs: [spec], dtypes: [.f32]).write(to: dir + "/golden")
+        let f = try SafetensorsFile.read(dir + "/golden/varlen-seqused-causal-f32.safetensors")
+        let (q, k, v) = (f["q"]!.tensor(), f["k"]!.tensor(), f["v"]!.tensor())
+        let cuQ = [0, 8, 24, 28], cuK = [0, 20, 36, 45]
+        let (usedQ, usedK) = (spec.sequsedQ!, spec.sequsedK!)
+        func results(readAllKeys: Bool) throws -> [GoldenChecker.Row] {
+            // Each sequence alone through the kernel (bhsd), its unused rows filled with NaN.
+            var out = Tensor<Double>(shape: [28, 4, 64], repeating: .nan)
+            var lse = Tensor<Double>(shape: [4, 28], repeating: .nan)
+            for i in 0..<3 {
+                let keys = readAllKeys ? cuK[i + 1] - cuK[i] : usedK[i]
+                func slice(_ t: Tensor<Double>, _ start: Int, _ n: Int) throws -> Tensor<Double> {
+                    let row = t.count / t.shape[0]
+                    return try Tensor(
+                        shape: [n] + Array(t.shape.dropFirst()), data: Array(t.data[start * row..<(start + n) * row])
+                    )
+                    .reshaped([1, n, t.shape[1], t.shape[2]]).swappingAxes12()
+                }
+                let x = try AttentionInputs(
+                    q: slice(q, cuQ[i], usedQ[i]), k: slice(k, cuK[i], keys), v: slice(v, cuK[i], keys))
+                let r = try ExactAttention.forward(x, options: AttentionOptions(causal: .bottomRight))
+                for t in 0..<usedQ[i] {
+                    for h in 0..<4 {
+                        for c in 0..<64 { out.data[((cuQ[i] + t) * 4 + h) * 64 + c] = r.output[0, h, t, c] }
+                        lse.data[h * 28 + cuQ[i] + t] = r.lse[0, h, t]
+                    }
+                }
+            }
+            try SafetensorsFile(
+                tensors: [
+                    ("varlen-seqused-causal-f32.out", try TensorData(out, dtype: .f64)),
+                    ("varlen-seqused-causal-f32.lse", try TensorData(lse, dtype: .f64)),
+                ], metadata: [:]
+            ).write(to: dir + "/r.safetensors")
+            return try GoldenChecker(goldenFolder: dir + "/golden", results: dir + "/r.safetensors").run()
+        }
+        let right = try results(readAllKeys: false)
+        #expect(
+            right.count == 2 && right.allSatisfy { $0.passed },
+            "\(right.map { "\($0.tensor) \($0.maxAbs) \($0.note)" })")
+        #expect(right[0].note.contains("7 rows past seqused_q not compared"))
+        #expect(try results(readAllKeys: true).allSatisfy { !$0.passed })
+    }
+}
+
+/// Suite files take the keys of issue 25 on every layout, strictly (a wrong type is one line naming the key), and a
+/// case read from a file equals the built-in one it spells.
+@Suite struct FeatureSuiteKeyTests {
+    @Test func suiteFilesTakeTheNewKeys() throws {
+        let cases: [Any] = [
+            [
+                "name": "s", "heads": 4, "kv_heads": 1, "seq_q": 40, "seq_k": 72, "head_dim": 64,
+                "causal": "bottom-right", "seed": 902, "sinks": [1.5, -0.5, 3, -2], "dlse": true,
+            ] as [String: Any],
+            [
+                "name": "k", "batch": 2, "heads": 4, "kv_heads": 1, "seq_q": 3, "seq_k": 64, "head_dim": 64,
+                "causal": "bottom-right", "window": [15, 0], "cache_seqlens": [40, 20], "seed": 1202,
+                "layout": "kvcache",
+                "cache_leftpad": [5, 20], "cache_batch_idx": [3, 1], "cache_rows": 4,
+            ],
+            [
+                "name": "v", "layout": "varlen", "heads": 4, "kv_heads": 2, "seqlens_q": [8, 16, 4],
+                "seqlens_k": [20, 16, 9], "head_dim": 64, "causal": "bottom-right", "seed": 505,
+                "seqused_q": [5, 16, 0], "seqused_k": [12, 10, 9],
+            ],
+            [
+                "name": "r", "seq_q": 64, "seq_k": 64, "head_dim": 64, "causal": "bottom-right", "seed": 1107,
+                "rope_layout": "neox", "rope_theta": 500_000, "attention_chunk": 16,
+            ],
+            [
+                "name": "m", "heads": 2, "seq_q": 24, "seq_k": 24, "head_dim": 192, "value_dim": 128,
+                "causal": "bottom-right",
+                "std": 0.5, "seed": 1005, "mla": "naive", "rope_dim": 64, "latent_dim": 512,
+            ],
+        ]
+        let specs = try GoldenCaseSpec.parseSuite(cases, context: "suite.json")
+        var builtIn = GoldenSuite.sinks.cases.first { $0.name == "sinks-full-causal" }!
+        builtIn.name = "s"
+        #expect(specs[0] == builtIn)
+        var kv = GoldenSuite.kvcache.cases.first { $0.name == "kvcache-batch-idx-leftpad-window" }!
+        kv.name = "k"
+        #expect(specs[1] == kv)
+        #expect(specs[2].sequsedQ == [5, 16, 0] && specs[3].attentionChunk == 16 && specs[4].latentDim == 512)
+        let error = #expect(throws: ReferenceError.self) {
+            _ = try GoldenCaseSpec.parseSuite(
+                [["name": "x", "seq_q": 1, "seq_k": 4, "head_dim": 8, "sinks": ["a", "b"]] as [String: Any]],
+                context: "suite.json")
+        }
+        #expect(error.map { "\($0)".contains("'sinks[0]' must be a finite number") } == true)
     }
 }

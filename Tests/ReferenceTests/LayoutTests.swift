@@ -121,6 +121,8 @@ import Testing
         #expect(try c.file.encode() == (try GoldenCase(spec: spec, dtype: .bf16).file.encode()))
         switch spec.goldenLayout {
         case .varlen:
+            // (A case with seqused_q/k is checked in SequsedGoldenTests: its unused keys are NaN.)
+            guard spec.sequsedQ == nil, spec.sequsedK == nil else { return }
             let layout = try VarlenLayout(seqlensQ: spec.seqlensQ!, seqlensK: spec.seqlensK!)
             #expect(
                 c.file["cu_seqlens_q"]!.dtype == .i32

@@ -351,6 +351,8 @@ extension GoldenCaseSpec {
             fields.append(("cache_batch_idx", "[" + cacheBatchIndex.map(String.init).joined(separator: ",") + "]"))
         }
         if let cacheRows { fields.append(("cache_rows", "\(cacheRows)")) }
+        if let sequsedQ { fields.append(("seqused_q", "[" + sequsedQ.map(String.init).joined(separator: ",") + "]")) }
+        if let sequsedK { fields.append(("seqused_k", "[" + sequsedK.map(String.init).joined(separator: ",") + "]")) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

@@ -99,6 +99,10 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var cacheLeftpad: [Int]?
     /// Chunked local attention (key `attention_chunk`, `AttentionOptions.attentionChunk`).
     public var attentionChunk: Int?
+    /// Varlen: FlashAttention 3's `seqused_q`, the queries each sequence uses (key `seqused_q`); nil: all.
+    public var sequsedQ: [Int]?
+    /// Varlen: FlashAttention 3's `seqused_k`, the keys each sequence uses (key `seqused_k`); nil: all.
+    public var sequsedK: [Int]?
     /// Kvcache: new tokens appended per batch element (key `new_tokens`, default seq_q; 0: attention only).
     public var newTokens: Int?
     /// Kvcache: each batch element's cache row (key `cache_batch_idx`); nil: row b.
@@ -119,6 +123,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
             "rope_scaling"
         case ropePositions = "rope_positions", cacheLeftpad = "cache_leftpad", attentionChunk = "attention_chunk"
         case newTokens = "new_tokens", cacheBatchIndex = "cache_batch_idx", cacheRows = "cache_rows"
+        case sequsedQ = "seqused_q", sequsedK = "seqused_k"
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
@@ -132,7 +137,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         mla: String? = nil, ropeDim: Int? = nil, latentDim: Int? = nil, ropeLayout: String? = nil,
         rotaryDim: Int? = nil, ropeTheta: Double? = nil, ropeScaling: String? = nil, ropePositions: String? = nil,
         cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil, newTokens: Int? = nil, cacheBatchIndex: [Int]? = nil,
-        cacheRows: Int? = nil
+        cacheRows: Int? = nil, sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil
     ) {
         self.name = name
         self.batch = batch
@@ -174,19 +179,21 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         self.newTokens = newTokens
         self.cacheBatchIndex = cacheBatchIndex
         self.cacheRows = cacheRows
+        self.sequsedQ = sequsedQ
+        self.sequsedK = sequsedK
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
     public static func varlen(
         name: String, heads: Int = 2, kvHeads: Int? = nil, seqlensQ: [Int], seqlensK: [Int], headDim: Int,
         valueDim: Int? = nil, causal: String? = nil, window: [Int]? = nil, softcap: Double? = nil,
-        alibi: Bool? = nil, seed: UInt64? = nil, sinks: [Double]? = nil
+        alibi: Bool? = nil, seed: UInt64? = nil, sinks: [Double]? = nil, sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil
     ) -> GoldenCaseSpec {
         GoldenCaseSpec(
             name: name, batch: seqlensQ.count, heads: heads, kvHeads: kvHeads, seqQ: seqlensQ.max() ?? 0,
             seqK: seqlensK.max() ?? 0, headDim: headDim, valueDim: valueDim, causal: causal, window: window,
             softcap: softcap, alibi: alibi, seed: seed, layout: "varlen", seqlensQ: seqlensQ, seqlensK: seqlensK,
-            sinks: sinks)
+            sinks: sinks, sequsedQ: sequsedQ, sequsedK: sequsedK)
     }
 
     /// Decodes a case from its snake_case keys (`kv_heads`, `seq_q`, ...): `name`, `seq_q`, `seq_k` and `head_dim`
@@ -233,6 +240,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         newTokens = try c.decodeIfPresent(Int.self, forKey: .newTokens)
         cacheBatchIndex = try c.decodeIfPresent([Int].self, forKey: .cacheBatchIndex)
         cacheRows = try c.decodeIfPresent(Int.self, forKey: .cacheRows)
+        sequsedQ = try c.decodeIfPresent([Int].self, forKey: .sequsedQ)
+        sequsedK = try c.decodeIfPresent([Int].self, forKey: .sequsedK)
     }
 
     /// The layout of the case's tensors.
@@ -323,12 +332,12 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
             ("seqlens_q", seqlensQ != nil), ("seqlens_k", seqlensK != nil), ("page_size", pageSize != nil),
             ("page_layout", pageLayout != nil), ("partials", partials != nil), ("lse_base", lseBase != nil),
             ("new_tokens", newTokens != nil), ("cache_batch_idx", cacheBatchIndex != nil),
-            ("cache_rows", cacheRows != nil),
+            ("cache_rows", cacheRows != nil), ("seqused_q", sequsedQ != nil), ("seqused_k", sequsedK != nil),
         ]
         let allowed: Set<String>
         switch kind {
         case .dense: allowed = []
-        case .varlen: allowed = ["seqlens_q", "seqlens_k"]
+        case .varlen: allowed = ["seqlens_q", "seqlens_k", "seqused_q", "seqused_k"]
         case .paged: allowed = ["page_size", "page_layout"]
         case .merge: allowed = ["partials", "lse_base"]
         case .kvcache: allowed = ["page_size", "new_tokens", "cache_batch_idx", "cache_rows"]
@@ -347,6 +356,13 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
                 return "sequence length \(bad) outside 0...65536"
             }
             guard cacheSeqlens == nil, splits == nil else { return "a varlen case takes no cache_seqlens or splits" }
+            for (key, used, lengths) in [("seqused_q", sequsedQ, q), ("seqused_k", sequsedK, k)] {
+                guard let used else { continue }
+                guard used.count == lengths.count, zip(used, lengths).allSatisfy({ $0 >= 0 && $0 <= $1 }) else {
+                    let within = key == "seqused_q" ? "seqlens_q" : "seqlens_k"
+                    return "\(key) needs one length per sequence, each within its \(within)"
+                }
+            }
             guard batch == q.count, seqQ == (q.max() ?? 0), seqK == (k.max() ?? 0) else {
                 return "a varlen case's batch, seq_q and seq_k come from seqlens_q and seqlens_k (leave them out)"
             }

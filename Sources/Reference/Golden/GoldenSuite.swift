@@ -31,7 +31,7 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     case rope
     /// flash_attn_with_kvcache: new tokens appended at cache_seqlens (dense rows and pages of 16 and 1), the updated
     /// caches as goldens, cache_batch_idx, cache_leftpad, rotary embeddings of q and the new keys, chunked local
-    /// attention, decoding with no new token, an empty row.
+    /// attention, decoding with no new token, an empty row; FlashAttention 3's varlen seqused_q/seqused_k.
     case kvcache
 
     /// The suite's cases.
@@ -294,6 +294,10 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
             name: "kvcache-no-new-tokens-empty-row", batch: 2, heads: 2, seqQ: 2, seqK: 16, headDim: 32,
             causal: "bottom-right", cacheSeqlens: [10, 16], seed: 1208, layout: "kvcache", cacheLeftpad: [10, 3],
             newTokens: 0),
+        // FlashAttention 3's varlen seqused_q/seqused_k (the lengths a paged or padded batch uses).
+        .varlen(
+            name: "varlen-seqused-causal", heads: 4, kvHeads: 2, seqlensQ: [8, 16, 4], seqlensK: [20, 16, 9],
+            headDim: 64, causal: "bottom-right", seed: 505, sequsedQ: [5, 16, 0], sequsedK: [12, 10, 9]),
     ]
 
     /// FlashInfer's merge_state (2 partials) and merge_states (many), LSE in base e and base 2, with empty (-inf)

@@ -6,6 +6,9 @@ extension GoldenCaseSpec {
         "name", "batch", "heads", "kv_heads", "seq_q", "seq_k", "head_dim", "value_dim", "causal",
         "window", "softcap", "scale", "alibi", "cache_seqlens", "std", "seed", "splits",
         "layout", "seqlens_q", "seqlens_k", "page_size", "page_layout", "partials", "lse_base",
+        "sinks", "sink_tokens", "dlse", "mla", "rope_dim", "latent_dim", "rope_layout", "rotary_dim", "rope_theta",
+        "rope_scaling", "rope_positions", "cache_leftpad", "attention_chunk", "new_tokens", "cache_batch_idx",
+        "cache_rows", "seqused_q", "seqused_k",
     ]
 
     /// Strict reader of a suite file's content (as `StructuredText.load` returns it): a list of cases, or a mapping
@@ -116,6 +119,46 @@ extension GoldenCaseSpec {
             return s
         }
         let layout = try string("layout")
+        // The keys of today's kernels (issue 25), the same on every layout (validate() refuses the misplaced ones).
+        func numberList(_ key: String) throws -> [Double]? {
+            guard let v = present(key) else { return nil }
+            guard let list = v as? [Any] else {
+                throw fail("'\(key)' must be a list of numbers, got \(SuiteValue.describe(v))")
+            }
+            return try list.enumerated().map { n, x in
+                guard let d = SuiteValue.number(x), d.isFinite else {
+                    throw fail("'\(key)[\(n)]' must be a finite number, got \(SuiteValue.describe(x))")
+                }
+                return d
+            }
+        }
+        func boolean(_ key: String) throws -> Bool? {
+            guard let v = present(key) else { return nil }
+            guard let b = SuiteValue.boolean(v) else {
+                throw fail("'\(key)' must be true or false, got \(SuiteValue.describe(v))")
+            }
+            return b
+        }
+        func addFeatures(_ spec: inout GoldenCaseSpec) throws {
+            spec.sinks = try numberList("sinks")
+            spec.sinkTokens = try int("sink_tokens", present("sink_tokens"), range: 0...(1 << 20))
+            spec.dlse = try boolean("dlse")
+            spec.mla = try string("mla")
+            spec.ropeDim = try int("rope_dim", present("rope_dim"), range: 1...1024)
+            spec.latentDim = try int("latent_dim", present("latent_dim"), range: 1...4096)
+            spec.ropeLayout = try string("rope_layout")
+            spec.rotaryDim = try int("rotary_dim", present("rotary_dim"), range: 1...4096)
+            spec.ropeTheta = try number("rope_theta")
+            spec.ropeScaling = try string("rope_scaling")
+            spec.ropePositions = try string("rope_positions")
+            spec.cacheLeftpad = try intList("cache_leftpad", range: seqs)
+            spec.attentionChunk = try int("attention_chunk", present("attention_chunk"), range: 1...(1 << 20))
+            spec.newTokens = try int("new_tokens", present("new_tokens"), range: seqs)
+            spec.cacheBatchIndex = try intList("cache_batch_idx", range: 0...4095)
+            spec.cacheRows = try int("cache_rows", present("cache_rows"), range: dims)
+            spec.sequsedQ = try intList("seqused_q", range: 0...(1 << 16))
+            spec.sequsedK = try intList("seqused_k", range: 0...(1 << 16))
+        }
         if layout == GoldenLayout.varlen.rawValue {
             // A varlen case's batch and lengths come from its sequences.
             if let bad = ["batch", "seq_q", "seq_k"].first(where: { present($0) != nil }) {
@@ -141,10 +184,11 @@ extension GoldenCaseSpec {
             for key in ["page_size", "page_layout", "partials", "lse_base"] where present(key) != nil {
                 throw fail("'\(key)' does not apply to a varlen case")
             }
+            try addFeatures(&spec)
             if let problem = spec.validationProblem() { throw fail(problem) }
             return spec
         }
-        let spec = GoldenCaseSpec(
+        var spec = GoldenCaseSpec(
             name: name, batch: try int("batch", present("batch"), range: dims) ?? 1,
             heads: try int("heads", present("heads"), range: dims) ?? 2,
             kvHeads: try int("kv_heads", present("kv_heads"), range: dims),
@@ -161,6 +205,7 @@ extension GoldenCaseSpec {
             pageSize: try int("page_size", present("page_size"), range: 1...4096),
             pageLayout: try string("page_layout"),
             partials: try int("partials", present("partials"), range: 2...1024), lseBase: try string("lse_base"))
+        try addFeatures(&spec)
         if let problem = spec.validationProblem() { throw fail(problem) }
         return spec
     }
