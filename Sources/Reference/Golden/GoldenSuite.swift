@@ -215,8 +215,8 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     /// (FlashInfer) with an empty row; the naive form in prefill (causal) and decode.
     static let mlaCases: [GoldenCaseSpec] = [
         .init(
-            name: "mla-absorbed-decode", batch: 2, heads: 16, kvHeads: 1, seqQ: 1, seqK: 256, headDim: 576,
-            valueDim: 512, cacheSeqlens: [256, 77], std: 0.5, seed: 1001, splits: [3], mla: "absorbed"),
+            name: "mla-absorbed-decode", batch: 2, heads: 16, kvHeads: 1, seqQ: 1, seqK: 160, headDim: 576,
+            valueDim: 512, cacheSeqlens: [160, 77], std: 0.5, seed: 1001, splits: [3], mla: "absorbed"),
         .init(
             name: "mla-absorbed-speculative-sq2", heads: 8, kvHeads: 1, seqQ: 2, seqK: 129, headDim: 576,
             valueDim: 512, causal: "bottom-right", std: 0.5, seed: 1002, mla: "absorbed"),
@@ -245,7 +245,7 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
             name: "rope-gptj-partial-decode", batch: 2, heads: 4, kvHeads: 1, seqQ: 1, seqK: 300, headDim: 64,
             cacheSeqlens: [300, 120], seed: 1102, ropeLayout: "gptj", rotaryDim: 32),
         .init(
-            name: "rope-llama31-speculative", heads: 4, kvHeads: 1, seqQ: 2, seqK: 2500, headDim: 128,
+            name: "rope-llama31-speculative", heads: 4, kvHeads: 1, seqQ: 2, seqK: 1100, headDim: 128,
             causal: "bottom-right", seed: 1103, ropeLayout: "neox", ropeTheta: 500_000, ropeScaling: "llama3"),
         .init(
             name: "rope-leftpad-from-first-token", batch: 2, heads: 2, seqQ: 4, seqK: 40, headDim: 32,
