@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := .build/debug/treeattn
 MPIBIN := .build/debug/treeattn-mpi
 
-.PHONY: setup build demo test docs lint warnings bench fuzz validate scale-doc clean
+.PHONY: setup build demo test docs lint warnings bench fuzz validate scale-doc golden-all clean
 
 setup:
 	@bash scripts/setup.sh
@@ -52,6 +52,10 @@ warnings: setup
 	bash scripts/build-checked.sh -c release --build-tests -Xswiftc -enable-testing
 
 # Ten minutes of seeded mutation fuzzing of every parser through the CLI (make test runs 15 s of it).
+# Every golden suite of issue 25 in every dtype through the Python client (make test checks them in bf16, with JAX).
+golden-all: build
+	GOLDEN_ALL_DTYPES=1 bash scripts/golden-check.sh $(BIN)
+
 fuzz: build
 	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds $${FUZZ_SECONDS:-600} --seed $${FUZZ_SEED:-1}
 
