@@ -80,17 +80,13 @@ extension GoldenCase {
         if let idx = spec.cacheBatchIndex { tensors.append(("cache_batch_idx", try i32(idx, [b]))) }
         if let pads = spec.cacheLeftpad { tensors.append(("cache_leftpad", try i32(pads, [b]))) }
         if let rope {
-            let longest = (queryPositions + newPositions).joined().max() ?? 0
-            let tables = (0...longest).map { rope.cosSin(position: $0) }
-            let half = rope.rotaryDim / 2
-            tensors += [
-                ("q_rotated", try TensorData(qRot, dtype: dtype)),
-                ("k_new_rotated", try TensorData(kNewRot, dtype: dtype)),
-                ("q_positions", try i32(queryPositions.flatMap { $0 }, [b, sq])),
-                ("k_new_positions", try i32(newPositions.flatMap { $0 }, [b, new])),
-                ("rotary_cos", try TensorData(values: tables.flatMap(\.cos), shape: [longest + 1, half], dtype: .f32)),
-                ("rotary_sin", try TensorData(values: tables.flatMap(\.sin), shape: [longest + 1, half], dtype: .f32)),
-            ]
+            tensors +=
+                [
+                    ("q_rotated", try TensorData(qRot, dtype: dtype)),
+                    ("k_new_rotated", try TensorData(kNewRot, dtype: dtype)),
+                    ("q_positions", try i32(queryPositions.flatMap { $0 }, [b, sq])),
+                    ("k_new_positions", try i32(newPositions.flatMap { $0 }, [b, new])),
+                ] + (try rotaryTables(rope, positions: queryPositions + newPositions))
         }
         tensors += [
             ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),

@@ -35,9 +35,6 @@ extension GoldenCase {
         let naive = try AttentionInputs(
             q: try naiveRotate(drawn.q, rope: rope, positions: qp, dtype: dtype),
             k: try naiveRotate(drawn.k, rope: rope, positions: kp, dtype: dtype), v: drawn.v)
-        let longest = (qp + kp).joined().max() ?? 0
-        let tables = (0...longest).map { rope.cosSin(position: $0) }
-        let half = rope.rotaryDim / 2
         let i32 = { (xs: [[Int]]) in
             try TensorData(
                 values: xs.joined().map(Double.init), shape: [xs.count, xs.first?.count ?? 0], dtype: .i32)
@@ -48,9 +45,19 @@ extension GoldenCase {
                 ("q_rotated", try TensorData(inputs.q, dtype: dtype)),
                 ("k_rotated", try TensorData(inputs.k, dtype: dtype)),
                 ("q_positions", try i32(qp)), ("k_positions", try i32(kp)),
-                ("rotary_cos", try TensorData(values: tables.flatMap(\.cos), shape: [longest + 1, half], dtype: .f32)),
-                ("rotary_sin", try TensorData(values: tables.flatMap(\.sin), shape: [longest + 1, half], dtype: .f32)),
-            ])
+            ] + (try rotaryTables(rope, positions: qp + kp)))
+    }
+
+    /// `rotary_cos` and `rotary_sin` (position 0 ... the largest of `positions`, rotaryDim / 2) in f32, the tables
+    /// flash_attn_with_kvcache takes.
+    static func rotaryTables(_ rope: RotaryEmbedding, positions: [[Int]]) throws -> [(name: String, data: TensorData)] {
+        let longest = positions.joined().max() ?? 0
+        let tables = (0...longest).map { rope.cosSin(position: $0) }
+        let shape = [longest + 1, rope.rotaryDim / 2]
+        return [
+            ("rotary_cos", try TensorData(values: tables.flatMap(\.cos), shape: shape, dtype: .f32)),
+            ("rotary_sin", try TensorData(values: tables.flatMap(\.sin), shape: shape, dtype: .f32)),
+        ]
     }
 
     /// x rotated as a framework does it in the dtype: cos and sin rounded to it, t(t(a cos) - t(b sin)) and
