@@ -343,6 +343,28 @@ def check_mla_naive(name, tensors, spec, meta, dtype):
     k_t = np.concatenate([t(np.stack([np.stack([f32(wk[hh], c[bb]) for hh in range(h)]) for bb in range(b_)])),
                           np.broadcast_to(kp[:, None], (b_, h) + kp.shape[1:])], axis=-1)
     v_t = t(np.stack([np.stack([f32(wv[hh], c[bb]) for hh in range(h)]) for bb in range(b_)]))
+    # The per-head q, k, v a framework that projects first hands its kernel: q exactly [q_nope | q_pe], k and v the
+    # f32-accumulated projections rounded (within an ulp of the exact ones here: NumPy's order may differ at ties).
+    check(np.array_equal(tensors["q"].astype(np.float64), q), f"{name}: stored q is [q_nope | q_pe]")
+    unit = {"bf16": 2.0 ** -7, "f16": 2.0 ** -10, "f32": 2.0 ** -23}[dtype]
+    for label, stored, exact in (("k", tensors["k"], k), ("v", tensors["v"], v)):
+        check(np.all(np.abs(stored.astype(np.float64) - exact) <= 2 * unit * np.abs(exact) + 1e-30),
+              f"{name}: stored {label} is the projection rounded to {dtype} (within an ulp and a half)")
+    if "do" in tensors:
+        # The backward: NumPy's own attention gradients of the exact per-head tensors, then the chain rule through
+        # the projections (dk_pe sums the heads: the rope key is shared).
+        do = tensors["do"].astype(np.float64)
+        dq, dk, dvv, _ = gradients(q, k, v, do, spec)
+        check(rel(tensors["dq"], dq) <= 1e-12 and rel(tensors["dk"], dk) <= 1e-12 and rel(tensors["dv"], dvv) <= 1e-12,
+              f"{name}: MLA dq, dk, dv of the per-head tensors vs NumPy f64")
+        ours = {
+            "dq_nope": dq[..., :n], "dq_pe": dq[..., n:], "dk_pe": dk[..., n:].sum(axis=1),
+            "dc_kv": np.einsum("bhjn,hnl->bjl", dk[..., :n], wk) + np.einsum("bhjd,hdl->bjl", dvv, wv),
+            "dw_uk": np.einsum("bhjn,bjl->hnl", dk[..., :n], c), "dw_uv": np.einsum("bhjd,bjl->hdl", dvv, c),
+        }
+        for label, want in ours.items():
+            check(rel(tensors[label], want) <= 1e-12, f"{name}: MLA {label} vs NumPy's chain rule ({rel(tensors[label], want):.2e})")
+            check(float(meta[f"tolerance.{label}.atol"]) > 0, f"{name}: {label} has a tolerance")
     return naive_error(q, k_t.astype(np.float64), v_t.astype(np.float64), spec, dtype, out)
 
 

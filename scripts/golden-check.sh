@@ -59,8 +59,8 @@ for c in sinks-window-causal-gqa sinks-full-causal sinks-decode-tree-empty-row s
 done
 rm -rf "$tmp/jax-sinks"
 
-echo "== mla suite (issue 25): the client recomputes both forms; JAX's absorbed (dense, paged) and naive results pass"
-"$BIN" golden --suite mla --dtype ${ALL:+f16,f32,}bf16 --out "$tmp/mla" >/dev/null
+echo "== mla suite (issue 25): the client recomputes both forms and the naive form's gradients; JAX's absorbed (dense, paged) and naive results pass"
+"$BIN" golden --suite mla --dtype ${ALL:+f16,f32,}bf16 --backward --out "$tmp/mla" >/dev/null
 $PY python/golden_client.py --golden "$tmp/mla"
 $PY python/jax_backend.py --golden "$tmp/mla" --results "$tmp/jax-mla" >/dev/null
 "$BIN" check --golden "$tmp/mla" --results "$tmp/jax-mla/exact" | tail -1
@@ -81,6 +81,9 @@ rm -rf "$tmp/jax-rope"
 echo "== kvcache suite (issue 25): the client appends, rotates and attends on its own"
 "$BIN" golden --suite kvcache --dtype ${ALL:+f16,f32,}bf16 --out "$tmp/kvcache" >/dev/null
 $PY python/golden_client.py --golden "$tmp/kvcache"
+
+echo "== treeattn attention reproduces the kvcache, seqused, rope and MLA goldens from their files (and mpmath one row)"
+$PY python/cli_goldens.py --treeattn "$BIN" --golden "$tmp/kvcache" --golden "$tmp/rope-bf16" --golden "$tmp/mla"
 
 echo "== JAX backend (exact and Algorithm 3 tree decode) checked by treeattn check"
 # (the edge suite's forward through JAX is covered by the client above; JAX's compile per case is what costs here)

@@ -25,6 +25,11 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
             merges use it). --sinks (gpt-oss) puts one logit per query head into every row's softmax, merged once \
             after any reduction; its gradient goes to --dsinks.
 
+            --k-new/--v-new run flash_attn_with_kvcache: the new tokens are appended to the cache (--k/--v, or a \
+            paged cache with --block-table) at --cache-seqlens (the lengths before the update; --cache-batch-idx \
+            remaps rows), with --rope rotated at their positions first, then q attends to the updated cache. The \
+            updated caches go to --k-cache-out/--v-cache-out or into a .safetensors --out.
+
             --cu-seqlens-q/--cu-seqlens-k take packed variable-length sequences as flash_attn_varlen_func does: q \
             (total_q, heads, dim), k and v (total_k, kv_heads, dim); sequence i is rows cu[i]..<cu[i+1]; causal, \
             window and ALiBi align per sequence and no sequence sees another's keys. The output is (total_q, heads, \
@@ -42,6 +47,7 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
     @OptionGroup var problem: AttentionOptionGroup
     @OptionGroup(title: "Gradients") var gradients: GradientOptions
     @OptionGroup(title: "Varlen and paged layouts") var layouts: AttentionLayoutOptions
+    @OptionGroup(title: "KV-cache update (flash_attn_with_kvcache)") var append: CacheAppendOptions
 
     @OptionGroup var memory: MemoryOptions
     @Flag(help: "Print the seconds spent reading, computing and writing, and the peak RSS, to stderr (one line).")
@@ -74,9 +80,10 @@ struct AttentionCommand: ParsableCommand, MemoryBoundedCommand {
         var job = AttentionJob(q: q, k: k, v: v, out: out)
         (job.problem, job.keys) = (try problem.problem(), try layouts.keys())
         (job.shards, job.reduction, job.upstreamGradient) = (shards, reduction, gradients.backward ? gradients.dO : nil)
-        job.upstreamLSEGradient = gradients.dlse
+        (job.upstreamLSEGradient, job.cacheAppend) = (gradients.dlse, try append.append())
         job.outputs = AttentionJob.Outputs(
             out: out, lse: lse, dq: gradients.dq, dk: gradients.dk, dv: gradients.dv, dsinks: gradients.dsinks)
+        (job.outputs.kCache, job.outputs.vCache) = (append.kCacheOut, append.vCacheOut)
         return job
     }
 

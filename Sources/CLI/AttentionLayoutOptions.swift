@@ -9,6 +9,10 @@ struct AttentionLayoutOptions: ParsableArguments {
     var cuSeqlensQ: String?
     @Option(help: "Varlen: cumulative key lengths (packed k and v of shape (total_k, kv_heads, dim)).")
     var cuSeqlensK: String?
+    @Option(help: "Varlen: queries each sequence uses (FlashAttention 3's seqused_q); rows past them get 0 and -inf.")
+    var sequsedQ: String?
+    @Option(help: "Varlen: keys each sequence uses (FlashAttention 3's seqused_k); keys past them are never read.")
+    var sequsedK: String?
     @Option(
         help: """
             Paged KV cache: the block table (B, max_blocks) of int32/int64 (.npy, or .safetensors tensor \
@@ -30,6 +34,9 @@ struct AttentionLayoutOptions: ParsableArguments {
         if (cuSeqlensQ == nil) != (cuSeqlensK == nil) {
             throw CLIError("varlen needs both --cu-seqlens-q and --cu-seqlens-k")
         }
+        if !varlen, sequsedQ != nil || sequsedK != nil {
+            throw CLIError("--seqused-q and --seqused-k need varlen inputs (--cu-seqlens-q/-k)")
+        }
     }
 
     /// The job's key layout.
@@ -37,7 +44,9 @@ struct AttentionLayoutOptions: ParsableArguments {
         if let cuSeqlensQ, let cuSeqlensK {
             return .varlen(
                 cuSeqlensQ: try parseIntegers(cuSeqlensQ, "--cu-seqlens-q"),
-                cuSeqlensK: try parseIntegers(cuSeqlensK, "--cu-seqlens-k"))
+                cuSeqlensK: try parseIntegers(cuSeqlensK, "--cu-seqlens-k"),
+                sequsedQ: try sequsedQ.map { try parseIntegers($0, "--seqused-q") },
+                sequsedK: try sequsedK.map { try parseIntegers($0, "--seqused-k") })
         }
         return blockTable.map { .paged(blockTable: $0, layout: pageLayout) } ?? .dense
     }
@@ -69,5 +78,34 @@ struct GradientOptions: ParsableArguments {
         } else {
             guard dO != nil else { throw CLIError("--backward needs the upstream gradient --do") }
         }
+    }
+}
+
+/// flash_attn_with_kvcache's update in `treeattn attention`: new keys and values appended to the cache (--k and --v)
+/// at --cache-seqlens before the attention, the updated caches written out. They parse into
+/// `AttentionJob.CacheAppend`.
+struct CacheAppendOptions: ParsableArguments {
+    @Option(help: "New keys appended to the cache (.npy, or .safetensors tensor 'k_new'); --k/--v are the cache.")
+    var kNew: String?
+    @Option(help: "New values appended to the cache (.npy, or .safetensors tensor 'v_new').") var vNew: String?
+    @Option(help: "Cache row of each batch element, comma separated (FlashAttention's cache_batch_idx; dense caches).")
+    var cacheBatchIdx: String?
+    @Option(help: "Updated K cache output (.npy); a .safetensors --out holds it as k_cache_updated.") var kCacheOut:
+        String?
+    @Option(help: "Updated V cache output (.npy); a .safetensors --out holds it as v_cache_updated.") var vCacheOut:
+        String?
+
+    func validate() throws {
+        if (kNew == nil) != (vNew == nil) { throw CLIError("a KV-cache update needs both --k-new and --v-new") }
+        if kNew == nil, cacheBatchIdx != nil || kCacheOut != nil || vCacheOut != nil {
+            throw CLIError("--cache-batch-idx, --k-cache-out and --v-cache-out need --k-new and --v-new")
+        }
+    }
+
+    /// The job's update, nil without --k-new.
+    func append() throws -> AttentionJob.CacheAppend? {
+        guard let kNew, let vNew else { return nil }
+        return AttentionJob.CacheAppend(
+            kNew: kNew, vNew: vNew, batchIndex: try cacheBatchIdx.map { try parseIntegers($0, "--cache-batch-idx") })
     }
 }

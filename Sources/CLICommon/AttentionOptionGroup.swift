@@ -8,6 +8,14 @@ public enum RopeScaling: String, ExpressibleByArgument, CaseIterable, Sendable {
     case llama3
 }
 
+/// `--rope-positions`'s values.
+public enum RopePositions: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Positions are cache slots (FlashAttention's rotary_cos indexed by slot).
+    case absolute
+    /// Positions count from each row's first valid token, its left padding at 0 (vLLM).
+    case fromFirstToken = "from-first-token"
+}
+
 extension RotaryEmbedding.Layout: ExpressibleByArgument {}
 
 /// The options that define one attention problem, shared by `treeattn attention` and `treeattn-mpi attention`:
@@ -51,6 +59,9 @@ public struct AttentionOptionGroup: ParsableArguments {
     @Option(help: "Rotary base theta.") public var ropeTheta = 10_000.0
     /// `--rope-scaling`: `llama3` for Llama 3.1's frequency scaling.
     @Option(help: "Rotary frequency scaling: llama3.") public var ropeScaling: RopeScaling?
+    /// `--rope-positions`: where rotary positions start (absolute slots, or each row's first valid token).
+    @Option(help: "Rotary positions: absolute (cache slots) or from-first-token (left padding at 0).")
+    public var ropePositions: RopePositions = .absolute
     /// `--mask`: path of the mask file, left for the job to read; nil for no mask.
     @Option(
         help:
@@ -85,8 +96,9 @@ public struct AttentionOptionGroup: ParsableArguments {
             p.rotary = RotaryEmbedding(
                 layout: rope, rotaryDim: rotaryDim ?? 0, theta: ropeTheta,
                 llama3: ropeScaling == .llama3 ? .init() : nil)
-        } else if rotaryDim != nil || ropeScaling != nil {
-            throw CLIError("--rotary-dim and --rope-scaling need --rope")
+            p.ropeFromFirstToken = ropePositions == .fromFirstToken
+        } else if rotaryDim != nil || ropeScaling != nil || ropePositions != .absolute {
+            throw CLIError("--rotary-dim, --rope-scaling and --rope-positions need --rope")
         }
         return p
     }

@@ -77,6 +77,41 @@ import TreeCore
                 == (try MultiHeadLatentAttention.latentValues(absorbedInputs.k, latentDim: x.latent.shape[2])).data)
     }
 
+    /// The naive form's input gradients (`MultiHeadLatentAttention.gradients`) against central finite differences
+    /// of L = sum(dO * out) through the projections, for every input (q_nope, q_pe, c, k_pe, W_UK, W_UV), with a
+    /// causal mask and an empty row.
+    @Test func latentGradientsMatchFiniteDifferences() throws {
+        let x = try Self.inputs(b: 2, h: 2, sq: 3, sk: 5, n: 3, r: 2, l: 4, dv: 3, seed: 11)
+        let options = AttentionOptions(scale: 0.4, causal: .bottomRight, cacheSeqlens: [5, 0])
+        var g = SeededGenerator(seed: 12)
+        let dO = try Tensor(shape: [2, 2, 3, 3], data: g.normals(36))
+        func loss(_ x: MultiHeadLatentAttention.Inputs) throws -> Double {
+            let out = try AttentionEnergy(inputs: try MultiHeadLatentAttention.naive(x), options: options).partial()
+            return zip(out.output.data, dO.data).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        let grads = try AttentionEnergy(inputs: try MultiHeadLatentAttention.naive(x), options: options)
+            .lossGradients(dO: dO)
+        let chain = try MultiHeadLatentAttention.gradients(x, dq: grads.dq, dk: grads.dk, dv: grads.dv)
+        let fields: [(String, WritableKeyPath<MultiHeadLatentAttention.Inputs, Tensor<Double>>, Tensor<Double>)] = [
+            ("q_nope", \.qNope, chain.dqNope), ("q_pe", \.qPe, chain.dqPe), ("c", \.latent, chain.dLatent),
+            ("k_pe", \.kPe, chain.dkPe), ("w_uk", \.wUK, chain.dwUK), ("w_uv", \.wUV, chain.dwUV),
+        ]
+        for (name, path, analytic) in fields {
+            #expect(analytic.shape == x[keyPath: path].shape, "\(name)")
+            var worst = 0.0
+            for e in 0..<analytic.count {
+                let h = 1e-5
+                var (plus, minus) = (x, x)
+                plus[keyPath: path].data[e] += h
+                minus[keyPath: path].data[e] -= h
+                let fd = (try loss(plus) - loss(minus)) / (2 * h)
+                worst = max(worst, abs(fd - analytic.data[e]) / max(1, abs(fd)))
+            }
+            #expect(worst < 1e-7, "d\(name): finite differences differ by \(worst)")
+            #expect(analytic.data.contains { abs($0) > 1e-3 }, "d\(name) is not all zero")
+        }
+    }
+
     @Test(arguments: GoldenSuite.mla.cases)
     func goldensAgreeWithTheKernel(_ spec: GoldenCaseSpec) throws {
         let c = try GoldenCase(spec: spec, dtype: .bf16)

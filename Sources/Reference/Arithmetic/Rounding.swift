@@ -66,3 +66,11 @@ public enum Rounding {
         return sign * (1 + m / 1024) * Double(sign: .plus, exponent: e - 15, significand: 1)
     }
 }
+
+extension Tensor where Element: AttentionScalar {
+    /// Every value rounded once to `dtype` (through f64; the identity for f64), as a kernel that writes a computed
+    /// value (a rotated key, say) into a tensor of that dtype keeps it.
+    public func rounded(to dtype: DType) -> Tensor {
+        dtype == .f64 ? self : map { Element(Rounding.to(dtype, Double($0))) }
+    }
+}

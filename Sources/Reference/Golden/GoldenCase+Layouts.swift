@@ -27,53 +27,26 @@ extension GoldenCase {
         var v = try quantised([tk, spec.kvHeadCount, spec.valueDimension], 1)
         let options = try spec.options(dtype: dtype)
         // FlashAttention 3's seqused_q/seqused_k: sequence i uses only its first seqused rows (its causal alignment
-        // too); the rest of its rows are storage the kernel must not read (keys) and need not write (queries).
+        // too); the rest are storage the kernel must not read (keys) and need not write (queries: 0 and -inf).
         let usedQ = spec.sequsedQ ?? spec.seqlensQ ?? [], usedK = spec.sequsedK ?? spec.seqlensK ?? []
-        let used = try VarlenLayout(seqlensQ: usedQ, seqlensK: usedK)
-        func compact(_ t: Tensor<Double>, _ cu: [Int], _ lengths: [Int]) throws -> Tensor<Double> {
-            let row = t.count / max(t.shape[0], 1)
-            let data = lengths.indices.flatMap { i in t.data[cu[i] * row..<(cu[i] + lengths[i]) * row] }
-            return try Tensor(shape: [lengths.reduce(0, +)] + Array(t.shape.dropFirst()), data: Array(data))
-        }
-        let (qUsed, kUsed, vUsed) = (
-            try compact(q, layout.cuSeqlensQ, usedQ), try compact(k, layout.cuSeqlensK, usedK),
-            try compact(v, layout.cuSeqlensK, usedK)
-        )
+        let used = try layout.using(queries: spec.sequsedQ, keys: spec.sequsedK)
         // Keys past seqused_k are NaN in the file: a kernel that reads them fails.
         for i in usedK.indices {
-            for t in (layout.cuSeqlensK[i] + usedK[i])..<layout.cuSeqlensK[i + 1] {
+            for t in used.keys(i).upperBound..<layout.cuSeqlensK[i + 1] {
                 let (rk, rv) = (k.count / max(tk, 1), v.count / max(tk, 1))
                 for e in 0..<rk { k.data[t * rk + e] = .nan }
                 for e in 0..<rv { v.data[t * rv + e] = .nan }
             }
         }
-        // The used rows' results back at their packed positions; unused query rows get output 0 and LSE -inf.
-        func scatter(_ r: (output: Tensor<Double>, lse: Tensor<Double>)) throws -> (
-            output: Tensor<Double>, lse: Tensor<Double>
-        ) {
-            let (h, dv) = (spec.heads, spec.valueDimension)
-            var out = Tensor<Double>(shape: [tq, h, dv], repeating: 0)
-            var lse = Tensor<Double>(shape: [h, tq], repeating: -.infinity)
-            for i in usedQ.indices {
-                for t in 0..<usedQ[i] {
-                    let (from, to) = (used.cuSeqlensQ[i] + t, layout.cuSeqlensQ[i] + t)
-                    for e in 0..<(h * dv) { out.data[to * h * dv + e] = r.output.data[from * h * dv + e] }
-                    for head in 0..<h { lse.data[head * tq + to] = r.lse.data[head * used.cuSeqlensQ.last! + from] }
-                }
-            }
-            return (out, lse)
+        let golden = try VarlenAttention.run(q: q, k: k, v: v, layout: used, options: options) {
+            try AttentionEnergy(inputs: $0, options: $1).partial()
         }
-        let golden = try scatter(
-            VarlenAttention.run(q: qUsed, k: kUsed, v: vUsed, layout: used, options: options) {
-                try AttentionEnergy(inputs: $0, options: $1).partial()
-            })
-        let naive = try scatter(
-            VarlenAttention.run(q: qUsed, k: kUsed, v: vUsed, layout: used, options: options) { x, o in
-                let r = try NaivePipeline.run(x, options: o, dtype: dtype)
-                return try AttentionPartial(
-                    output: Tensor(shape: [1, x.queryHeads, x.queries, x.valueDim], data: r.output),
-                    lse: Tensor(shape: [1, x.queryHeads, x.queries], data: r.lse))
-            })
+        let naive = try VarlenAttention.run(q: q, k: k, v: v, layout: used, options: options) { x, o in
+            let r = try NaivePipeline.run(x, options: o, dtype: dtype)
+            return try AttentionPartial(
+                output: Tensor(shape: [1, x.queryHeads, x.queries, x.valueDim], data: r.output),
+                lse: Tensor(shape: [1, x.queryHeads, x.queries], data: r.lse))
+        }
         let i32 = { (xs: [Int]) in try TensorData(values: xs.map(Double.init), shape: [xs.count], dtype: .i32) }
         var tensors: [(name: String, data: TensorData)] = [
             ("q", try TensorData(q, dtype: dtype)), ("k", try TensorData(k, dtype: dtype)),
@@ -93,8 +66,7 @@ extension GoldenCase {
         if spec.sequsedQ != nil || spec.sequsedK != nil {
             tensors.append(("seqused_q", try i32(usedQ)))
             tensors.append(("seqused_k", try i32(usedK)))
-            let rowUsed = usedQ.indices.flatMap { i in
-                (0..<(layout.cuSeqlensQ[i + 1] - layout.cuSeqlensQ[i])).map { $0 < usedQ[i] ? 1.0 : 0 }
+            let rowUsed = usedQ.indices.flatMap { i in layout.queries(i).map { used.queries(i).contains($0) ? 1.0 : 0 }
             }
             tensors.append(("q_used", try TensorData(values: rowUsed, shape: [tq], dtype: .u8)))
             metadata["seqused"] =

@@ -5,7 +5,14 @@ extension GoldenCase {
     /// stored too (`q_absorbed`, `out_latent`, f64), so one file tests both forms of a kernel. The tolerances come from
     /// the naive pipeline of a framework that projects first: each projection accumulated in f32 and rounded to
     /// `dtype`, then the naive same-precision attention.
-    static func mlaNaive(_ spec: GoldenCaseSpec, dtype: DType) throws -> GeneratedCase {
+    ///
+    /// The per-head `q`, `k`, `v` a framework that projects first hands its kernel (the pipeline's, in `dtype`) are
+    /// stored too. With `backward`: the upstream gradient `do` (drawn after every input), the f64 gradients of the
+    /// exact per-head q, k, v (`dq`, `dk`, `dv`, what a FlashAttention 3 backward with d_qk 192, d_v 128 returns) and
+    /// of the latent inputs through the projections (`MultiHeadLatentAttention.gradients`: `dq_nope`, `dq_pe`,
+    /// `dc_kv`, `dk_pe`, `dw_uk`, `dw_uv`), with tolerances from the naive pipeline's backward and the same chain
+    /// accumulated in f32 and rounded to `dtype`.
+    static func mlaNaive(_ spec: GoldenCaseSpec, dtype: DType, backward: Bool = false) throws -> GeneratedCase {
         let r = spec.ropeDim ?? 64, l = spec.latentDim ?? 512
         let (b, h, sq, sk, n, dv) = (
             spec.batch, spec.heads, spec.seqQ, spec.seqK, spec.headDim - r, spec.valueDimension
@@ -46,6 +53,43 @@ extension GoldenCase {
         let pipeline = try NaivePipeline.run(
             try AttentionInputs(q: naive.q, k: kT, v: vT), options: options, dtype: dtype)
         let scale = options.scale ?? 0
+        var gradientTensors: [(name: String, data: TensorData)] = []
+        var gradientTolerances: [(name: String, tolerance: GoldenTolerance)] = []
+        if backward {
+            let dO = try quantised([b, h, sq, dv], 1)
+            let grads = try AttentionEnergy(inputs: naive, options: options).lossGradients(dO: dO)
+            let chain = try MultiHeadLatentAttention.gradients(x, dq: grads.dq, dk: grads.dk, dv: grads.dv)
+            let pipelineGrads = try NaivePipeline.backward(
+                try AttentionInputs(q: naive.q, k: kT, v: vT), dO: dO, options: options, dtype: dtype)
+            let naiveChain = try MultiHeadLatentAttention.gradients(
+                x, dq: Tensor(shape: grads.dq.shape, data: pipelineGrads.dq),
+                dk: Tensor(shape: grads.dk.shape, data: pipelineGrads.dk),
+                dv: Tensor(shape: grads.dv.shape, data: pipelineGrads.dv), accumulator: Float32Accumulator.self
+            ) { Rounding.to(dtype, $0) }
+            gradientTensors.append(("do", try TensorData(dO, dtype: dtype)))
+            for (name, golden, naive) in [
+                ("dq", grads.dq, pipelineGrads.dq), ("dk", grads.dk, pipelineGrads.dk),
+                ("dv", grads.dv, pipelineGrads.dv), ("dq_nope", chain.dqNope, naiveChain.dqNope.data),
+                ("dq_pe", chain.dqPe, naiveChain.dqPe.data), ("dc_kv", chain.dLatent, naiveChain.dLatent.data),
+                ("dk_pe", chain.dkPe, naiveChain.dkPe.data), ("dw_uk", chain.dwUK, naiveChain.dwUK.data),
+                ("dw_uv", chain.dwUV, naiveChain.dwUV.data),
+            ] {
+                gradientTensors.append((name, try TensorData(golden, dtype: .f64)))
+                gradientTensors.append(("\(name)_f32", try TensorData(golden, dtype: .f32)))
+                gradientTolerances.append(
+                    (name, GoldenTolerance.derive(golden: golden.data, naive: naive, dtype: dtype)))
+            }
+        }
+        var metadata = [
+            "mla":
+                "naive form (DeepSeek-V3 prefill/training): per head k = [w_uk[h] @ c_kv | k_pe] (\(n)+\(r)), v = w_uv[h] @ c_kv (\(dv)), q = [q_nope | q_pe]; out (B,H,Sq,\(dv)) and lse are exact attention of the f64 projections. Absorbed form of the same problem: q_absorbed = [w_uk[h]^T q_nope | q_pe] (\(l + r)) against one latent head [c_kv | k_pe] with values c_kv, latent output out_latent (\(l)), out = w_uv[h] @ out_latent; lse is the same. Scale \(scale) (DeepSeek-V3's 192^-0.5 * mscale^2 unless the case gives one); tolerances from projections accumulated in f32 and rounded to \(dtype.rawValue), then the naive same-precision attention. q, k, v are those projections in \(dtype.rawValue), what a framework that projects first hands its kernel (B,H,S,\(n + r)/\(dv), one KV head per query head)",
+            "mla_layout":
+                "q_nope (B,H,Sq,\(n)), q_pe (B,H,Sq,\(r)), c_kv (B,Sk,\(l)), k_pe (B,Sk,\(r)), w_uk (H,\(n),\(l)), w_uv (H,\(dv),\(l))",
+        ]
+        if backward {
+            metadata["backward"] =
+                "do: upstream gradient, rounded once to \(dtype.rawValue); dq, dk, dv: f64 gradients of sum(do * out) with respect to the exact per-head q (B,H,Sq,\(n + r)), k (B,H,Sk,\(n + r)) and v (B,H,Sk,\(dv)); dq_nope, dq_pe, dc_kv, dk_pe, dw_uk, dw_uv: the gradients of the latent inputs through the projections (dk_pe sums the heads: the rope key is shared); *_f32 are them rounded once"
+        }
         return GeneratedCase(
             tensors: [
                 ("q_nope", try TensorData(x.qNope, dtype: dtype)), ("q_pe", try TensorData(x.qPe, dtype: dtype)),
@@ -56,14 +100,11 @@ extension GoldenCase {
                 ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
                 ("q_absorbed", try TensorData(absorbed.q, dtype: .f64)),
                 ("out_latent", try TensorData(latent.output, dtype: .f64)),
-            ],
-            metadata: [
-                "mla":
-                    "naive form (DeepSeek-V3 prefill/training): per head k = [w_uk[h] @ c_kv | k_pe] (\(n)+\(r)), v = w_uv[h] @ c_kv (\(dv)), q = [q_nope | q_pe]; out (B,H,Sq,\(dv)) and lse are exact attention of the f64 projections. Absorbed form of the same problem: q_absorbed = [w_uk[h]^T q_nope | q_pe] (\(l + r)) against one latent head [c_kv | k_pe] with values c_kv, latent output out_latent (\(l)), out = w_uv[h] @ out_latent; lse is the same. Scale \(scale) (DeepSeek-V3's 192^-0.5 * mscale^2 unless the case gives one); tolerances from projections accumulated in f32 and rounded to \(dtype.rawValue), then the naive same-precision attention",
-                "mla_layout":
-                    "q_nope (B,H,Sq,\(n)), q_pe (B,H,Sq,\(r)), c_kv (B,Sk,\(l)), k_pe (B,Sk,\(r)), w_uk (H,\(n),\(l)), w_uv (H,\(dv),\(l))",
-            ],
+                ("q", try TensorData(naive.q, dtype: dtype)), ("k", try TensorData(kT, dtype: dtype)),
+                ("v", try TensorData(vT, dtype: dtype)),
+            ] + gradientTensors, metadata: metadata,
             outputTolerance: GoldenTolerance.derive(golden: golden.output.data, naive: pipeline.output, dtype: dtype),
-            lseTolerance: GoldenTolerance.derive(golden: golden.lse.data, naive: pipeline.lse, dtype: .f32))
+            lseTolerance: GoldenTolerance.derive(golden: golden.lse.data, naive: pipeline.lse, dtype: .f32),
+            extraTolerances: gradientTolerances)
     }
 }

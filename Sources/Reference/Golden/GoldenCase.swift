@@ -40,9 +40,9 @@ public struct GoldenCase: Sendable {
             try spec.estimatedBytes(backward: backward), for: "golden case \(TextEscaping.quoted(spec.name))")
         self.spec = spec
         self.dtype = dtype
-        if backward && spec.mla != nil {
+        if backward && spec.mla == "absorbed" {
             throw ReferenceError.invalidOption(
-                "case \(TextEscaping.quoted(spec.name)): --backward does not cover MLA cases (they are forward goldens)"
+                "case \(TextEscaping.quoted(spec.name)): --backward covers MLA's naive form (the absorbed form is a decode)"
             )
         }
         if backward && spec.goldenLayout != .dense {
@@ -53,7 +53,8 @@ public struct GoldenCase: Sendable {
         if [.varlen, .merge, .kvcache].contains(spec.goldenLayout) || spec.mla == "naive" {
             let generated: GeneratedCase
             switch spec.goldenLayout {
-            case _ where spec.mla == "naive": generated = try GoldenCase.mlaNaive(spec, dtype: dtype)
+            case _ where spec.mla == "naive":
+                generated = try GoldenCase.mlaNaive(spec, dtype: dtype, backward: backward)
             case .varlen: generated = try GoldenCase.varlen(spec, dtype: dtype)
             case .kvcache: generated = try GoldenCase.kvcache(spec, dtype: dtype)
             default: generated = try GoldenCase.merge(spec, dtype: dtype)

@@ -70,10 +70,10 @@ public struct GoldenSuiteWriter {
         for spec in specs {
             for t in dtypes {
                 let start = DispatchTime.now().uptimeNanoseconds
-                // The backward covers dense cases; a suite's varlen, paged, merge and MLA cases are written forward
-                // only.
+                // The backward covers dense cases and MLA's naive form; a suite's varlen, paged, merge and absorbed
+                // MLA cases are written forward only.
                 let c = try GoldenCase(
-                    spec: spec, dtype: t, backward: backward && spec.goldenLayout == .dense && spec.mla == nil)
+                    spec: spec, dtype: t, backward: backward && spec.goldenLayout == .dense && spec.mla != "absorbed")
                 try c.file.write(to: dir + "/\(c.name).safetensors")
                 if npy {
                     let caseFolder = dir + "/\(c.name)"

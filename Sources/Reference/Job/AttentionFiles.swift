@@ -20,7 +20,7 @@ public struct AttentionFiles: Sendable {
         public let stored: StoredTensor
     }
 
-    /// q, k and v, in that order.
+    /// q, k and v, in that order (or the inputs of `init(paths:roles:rank:layout:)` in theirs).
     public let sources: [Source]
 
     /// Opens and indexes the files. `roles` names the tensors looked up in a .safetensors file; `rank` is the rank
@@ -30,9 +30,15 @@ public struct AttentionFiles: Sendable {
         q: String, k: String, v: String, roles: [String] = ["q", "k", "v"], rank: Int = 4,
         layout: TensorLayout = .bhsd
     ) throws {
+        try self.init(paths: [q, k, v], roles: roles, rank: rank, layout: layout)
+    }
+
+    /// Any number of inputs, `paths[i]` in role `roles[i]` (a kvcache update's q, k_cache, v_cache, k_new, v_new),
+    /// indexed as `init(q:k:v:roles:rank:layout:)` indexes three.
+    public init(paths: [String], roles: [String], rank: Int = 4, layout: TensorLayout = .bhsd) throws {
         var readers: [String: TensorFileReader] = [:]
         var sources: [Source] = []
-        for (path, role) in zip([q, k, v], roles) {
+        for (path, role) in zip(paths, roles) {
             let key = AtomicOutputs.resolvedPath(path)
             let reader = try readers[key] ?? TensorFileReader(path: path, npyName: role)
             readers[key] = reader

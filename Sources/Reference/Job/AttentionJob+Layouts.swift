@@ -1,11 +1,15 @@
 import Foundation
 
 extension AttentionJob.Run {
-    /// Packed variable-length sequences: each sequence alone through the exact kernel.
-    mutating func computeVarlen<S: AttentionScalar>(_: S.Type, cuSeqlensQ: [Int], cuSeqlensK: [Int]) throws {
+    /// Packed variable-length sequences: each sequence alone through the exact kernel (only the rows `used` names,
+    /// FlashAttention 3's seqused_q/seqused_k, when given).
+    mutating func computeVarlen<S: AttentionScalar>(
+        _: S.Type, cuSeqlensQ: [Int], cuSeqlensK: [Int], used: (q: [Int]?, k: [Int]?)
+    ) throws {
         let inputs = try AttentionFiles(q: job.q, k: job.k, v: job.v, rank: 3)
         let (qs, ks, vs) = (inputs.shapes[0], inputs.shapes[1], inputs.shapes[2])
         let layout = try VarlenLayout(cuSeqlensQ: cuSeqlensQ, cuSeqlensK: cuSeqlensK, totalQ: qs[0], totalK: ks[0])
+            .using(queries: used.q, keys: used.k)
         guard ks == [ks[0], vs[1], qs[2]], vs[0] == ks[0], vs[1] > 0, qs[1] % vs[1] == 0 else {
             throw ReferenceError.shape(
                 "varlen shapes do not fit: q \(qs), k \(ks), v \(vs) (q (total_q, heads, d), k (total_k, kv_heads, d), v (total_k, kv_heads, dv), heads a multiple of kv_heads)"
@@ -63,7 +67,14 @@ extension AttentionJob.Run {
     func pagedInputs<S: AttentionScalar>(
         q: Tensor<S>, kPages: Tensor<S>, vPages: Tensor<S>
     ) throws -> AttentionInputs<S> {
-        guard case .paged(let path, let pageLayout) = job.keys, let lengths = problem.cacheSeqlens else {
+        try pagedInputs(q: q, cache: try pagedCache(kPages: kPages, vPages: vPages, lengths: problem.cacheSeqlens))
+    }
+
+    /// The paged cache of `kPages` and `vPages`: the block table read from the job's file, the given lengths.
+    func pagedCache<S: AttentionScalar>(
+        kPages: Tensor<S>, vPages: Tensor<S>, lengths: [Int]?
+    ) throws -> PagedKVCache<S> {
+        guard case .paged(let path, let pageLayout) = job.keys, let lengths else {
             throw ReferenceError.invalidOption("a paged KV cache needs a block table and the cache lengths")
         }
         try MemoryBudget.current.check(try TensorFiles.readEstimate([path]), for: "reading the block table")
@@ -80,10 +91,15 @@ extension AttentionJob.Run {
             throw ReferenceError.file(path: path, problem: "block_table must hold integers")
         }
         let (rows, width) = (table.shape[0], table.shape[1])
-        let cache = try PagedKVCache(
+        return try PagedKVCache(
             kPages: kPages, vPages: vPages, layout: pageLayout,
             blockTable: (0..<rows).map { r in Array(values[r * width..<(r + 1) * width]) },
             cacheSeqlens: lengths)
+    }
+
+    /// Q over the dense K and V gathered from `cache` (see `pagedInputs(q:kPages:vPages:)`).
+    func pagedInputs<S: AttentionScalar>(q: Tensor<S>, cache: PagedKVCache<S>) throws -> AttentionInputs<S> {
+        let (rows, width, lengths) = (cache.blockTable.count, cache.blockTable.first?.count ?? 0, cache.cacheSeqlens)
         guard q.shape[0] == rows else {
             throw ReferenceError.shape("q has batch \(q.shape[0]) but the block table has \(rows) rows")
         }

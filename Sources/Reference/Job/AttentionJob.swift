@@ -18,8 +18,9 @@ public struct AttentionJob: Sendable {
         /// (batch, heads, seq, dim) tensors (or bshd, per the problem's layout).
         case dense
         /// Packed variable-length sequences as `flash_attn_varlen_func` takes them: q (total_q, heads, dim), k and v
-        /// (total_k, kv_heads, dim), and the cumulative lengths of the queries and keys.
-        case varlen(cuSeqlensQ: [Int], cuSeqlensK: [Int])
+        /// (total_k, kv_heads, dim), and the cumulative lengths of the queries and keys; with FlashAttention 3's
+        /// `seqused_q`/`seqused_k`, the rows each sequence uses (`VarlenLayout.using(queries:keys:)`).
+        case varlen(cuSeqlensQ: [Int], cuSeqlensK: [Int], sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil)
         /// A paged KV cache: k and v are the pages (tensors `k_cache`, `v_cache` in a .safetensors), `blockTable` the
         /// file of the (batch, max_blocks) block table; the problem's cache lengths are required.
         case paged(blockTable: String, layout: PageLayout)
@@ -43,6 +44,10 @@ public struct AttentionJob: Sendable {
         public var dv: String?
         /// The sinks' gradient file (.npy, one value per query head), for the backward of a problem with sinks.
         public var dsinks: String?
+        /// The updated K cache's file (.npy), for a KV-cache update (`CacheAppend`).
+        public var kCache: String?
+        /// The updated V cache's file (.npy), for a KV-cache update.
+        public var vCache: String?
 
         /// The outputs: `out`, and the LSE and gradient files when given.
         public init(
@@ -53,7 +58,7 @@ public struct AttentionJob: Sendable {
         }
 
         /// Every path given, `out` first.
-        public var paths: [String] { [out] + [lse, dq, dk, dv, dsinks].compactMap { $0 } }
+        public var paths: [String] { [out] + [lse, dq, dk, dv, dsinks, kCache, vCache].compactMap { $0 } }
 
         /// Whether `out` is a .safetensors bundle.
         public var bundled: Bool { (out as NSString).pathExtension.lowercased() == "safetensors" }
@@ -89,6 +94,8 @@ public struct AttentionJob: Sendable {
     /// The upstream gradient dO (the output's shape and layout; tensor `do` in a .safetensors): with it the run
     /// also computes dQ, dK and dV.
     public var upstreamGradient: String?
+    /// flash_attn_with_kvcache's update of the cache (k and v) before the attention; nil for none.
+    public var cacheAppend: CacheAppend?
     /// The upstream gradient of the LSE (shape (batch, heads, seq_q) in every layout; tensor `dlse` in a
     /// .safetensors), for the backward: the gradients become those of sum(do * out) + sum(dlse * lse).
     public var upstreamLSEGradient: String?
@@ -109,7 +116,10 @@ public struct AttentionJob: Sendable {
 
     /// Every file the job reads: q, k, v, the upstream gradient, the mask and the block table (no output may be one).
     public var inputPaths: [String] {
-        var paths = [q, k, v] + [upstreamGradient, upstreamLSEGradient, problem.maskPath].compactMap { $0 }
+        var paths =
+            [q, k, v]
+            + [upstreamGradient, upstreamLSEGradient, problem.maskPath, cacheAppend?.kNew, cacheAppend?.vNew]
+            .compactMap { $0 }
         if case .paged(let table, _) = keys { paths.append(table) }
         return paths
     }
@@ -137,9 +147,10 @@ public struct AttentionJob: Sendable {
                 throw ReferenceError.invalidOption("a paged KV cache needs the cache lengths")
             }
         }
-        if problem.rotary != nil, backward || keys.isPaged {
-            throw ReferenceError.invalidOption(
-                "rotary embeddings in attention cover the dense forward (the rope goldens have the backward and pages)")
+        if let cacheAppend {
+            try validateAppend(cacheAppend)
+        } else if outputs.kCache != nil || outputs.vCache != nil {
+            throw ReferenceError.invalidOption("updated-cache outputs need a KV-cache update (new keys and values)")
         }
         if problem.rotary != nil, case .varlen = keys {
             throw ReferenceError.invalidOption("rotary embeddings are not supported with varlen inputs")
@@ -182,7 +193,8 @@ public struct AttentionJob: Sendable {
 extension AttentionJob {
     /// One run in progress: the job, its reserved outputs, the phase clock and the warnings.
     struct Run {
-        let job: AttentionJob
+        /// The job (a KV-cache update moves its cache lengths past the update before the attention).
+        var job: AttentionJob
         let files: AtomicOutputs
         var summary = Summary()
         var last = DispatchTime.now().uptimeNanoseconds
@@ -203,9 +215,11 @@ extension AttentionJob {
 
         /// Reads Q, K and V once each, straight into the compute type S, then computes and writes.
         mutating func compute<S: AttentionScalar>(_: S.Type) throws {
+            if let append = job.cacheAppend { return try computeAppend(S.self, append) }
             let paged: Bool
             switch job.keys {
-            case .varlen(let cuQ, let cuK): return try computeVarlen(S.self, cuSeqlensQ: cuQ, cuSeqlensK: cuK)
+            case .varlen(let cuQ, let cuK, let usedQ, let usedK):
+                return try computeVarlen(S.self, cuSeqlensQ: cuQ, cuSeqlensK: cuK, used: (usedQ, usedK))
             case .paged: paged = true
             case .dense: paged = false
             }
@@ -241,13 +255,19 @@ extension AttentionJob {
             var (tensors, bad) = try files.values(as: S.self, swap: [swap, swap && !paged, swap && !paged])
             // A paged cache's K and V are counted after the gather (unused slots are gathered as zeros).
             if paged { bad = [bad[0], 1, 1] }
-            // Rope: q and k rotated once read (dense forward only; `validate` refuses the rest).
-            let (q, k) = paged ? (tensors[0], tensors[1]) : try problem.rotated(tensors[0], tensors[1])
-            let inputs =
+            var inputs =
                 paged
                 ? try pagedInputs(q: tensors[0], kPages: tensors[1], vPages: tensors[2])
-                : try AttentionInputs(q: q, k: k, v: tensors[2])
+                : try AttentionInputs(q: tensors[0], k: tensors[1], v: tensors[2])
             tensors = []
+            if problem.rotary != nil {
+                // Rope: q and k (a paged cache's gathered keys) rotated in f64 and rounded once to their files'
+                // dtypes, as a kernel that rotates keeps its operands.
+                let (q, k) = try problem.rotated(inputs.q, inputs.k)
+                inputs = try AttentionInputs(
+                    q: q.rounded(to: files.sources[0].stored.dtype), k: k.rounded(to: files.sources[1].stored.dtype),
+                    v: inputs.v)
+            }
             let isBad = ({ !inputs.k.data[$0].isFinite }, { !inputs.v.data[$0].isFinite })
             if let path = job.upstreamGradient {
                 try backward(inputs, upstream: path, bad: bad, isBad: isBad)
@@ -270,7 +290,8 @@ extension AttentionJob {
 
         /// The forward, exact or sharded, and its outputs.
         mutating func forward<X: AttentionOperands>(
-            _ inputs: X, bad: [Int], isBad: ((Int) -> Bool, (Int) -> Bool)
+            _ inputs: X, bad: [Int], isBad: ((Int) -> Bool, (Int) -> Bool),
+            caches: (k: TensorData, v: TensorData)? = nil
         ) throws {
             mark("read")
             let options = try problem.options(
@@ -279,7 +300,7 @@ extension AttentionJob {
             let layout = try ShardLayout(keys: inputs.keys, shards: job.shards)
             let r = try ShardedAttention.forward(inputs, options: options, layout: layout, reduction: job.reduction)
             mark("compute")
-            try AttentionOutputBundle(job: job).write(r, into: files)
+            try AttentionOutputBundle(job: job).write(r, caches: caches, into: files)
         }
 
         /// What the run holds at its peak, estimated from the headers before anything is read: Q, K and V at
@@ -390,8 +411,18 @@ extension AttentionJob {
                     ],
                     for: "the backward and its outputs"),
                 for: "the backward and its outputs")
-            let r = try ShardedBackward.backward(
+            var r = try ShardedBackward.backward(
                 inputs, dO: upstream, options: options, layout: layout, reduction: job.reduction, dlse: dlse)
+            if problem.rotary != nil {
+                // Rope: the gradients of the unrotated q and k (each shard's keys at their own positions).
+                let all = 0..<inputs.keys
+                r = ShardedBackward.Result(
+                    forward: r.forward, delta: r.delta,
+                    shards: try zip(r.shards, layout.ranges).map {
+                        try problem.unrotated($0, keys: $1, totalKeys: inputs.keys)
+                    },
+                    gradients: try problem.unrotated(r.gradients, keys: all, totalKeys: inputs.keys), dqLevels: nil)
+            }
             mark("compute")
             try AttentionOutputBundle(job: job).write(r.forward, gradients: r, into: files)
         }

@@ -11,7 +11,9 @@ import Foundation
 ///   `generator`, and `backward` describing the gradients.
 /// - Varlen: `out` (total_q, heads, value_dim) and `lse` (heads, total_q), FlashAttention's varlen layouts; a
 ///   .safetensors also holds `cu_seqlens_q`/`cu_seqlens_k` (i32) and metadata `layout` varlen.
-/// - `lse`, `dq`, `dk`, `dv` given as their own files: .npy (or a one-tensor .safetensors).
+/// - A KV-cache update (`AttentionJob.CacheAppend`): the updated caches, `k_cache_updated`, `v_cache_updated` in the
+///   bundle (the input caches' layout: dense in the problem's, or pages) and metadata `kvcache`.
+/// - `lse`, `dq`, `dk`, `dv`, and the updated caches, given as their own files: .npy (or a one-tensor .safetensors).
 public struct AttentionOutputBundle {
     /// The job whose results are written.
     public let job: AttentionJob
@@ -25,7 +27,7 @@ public struct AttentionOutputBundle {
     /// Writes the forward's results (and the backward's, when given) into the reserved `files`.
     public func write<S: AttentionScalar>(
         _ r: ShardedAttention.Result<S>, gradients: ShardedBackward.Result<S>? = nil,
-        into files: AtomicOutputs
+        caches: (k: TensorData, v: TensorData)? = nil, into files: AtomicOutputs
     ) throws {
         let problem = job.problem, outputs = job.outputs
         let bshd = problem.layout.swapsAxes
@@ -62,9 +64,18 @@ public struct AttentionOutputBundle {
                     }
                 }
             }
+            if let caches {
+                file.tensors += [("k_cache_updated", caches.k), ("v_cache_updated", caches.v)]
+                file.metadata["kvcache"] =
+                    "k_cache_updated/v_cache_updated: the caches after appending k_new/v_new at cache_seqlens (the input's layout)"
+            }
             try files.stream(to: outputs.out) { try file.write(into: $0) }
         } else {
             try files.write(output, to: outputs.out, name: "out")
+        }
+        if let caches {
+            if let path = outputs.kCache { try files.write(caches.k, to: path, name: "k_cache_updated") }
+            if let path = outputs.vCache { try files.write(caches.v, to: path, name: "v_cache_updated") }
         }
         if let g = gradients {
             for (path, key, t) in [
@@ -90,11 +101,14 @@ public struct AttentionOutputBundle {
         let outputData = try problem.data(output, swap: false), lseData = try problem.data(lse, swap: false)
         if outputs.bundled {
             let i32 = { (xs: [Int]) in try TensorData(values: xs.map(Double.init), shape: [xs.count], dtype: .i32) }
+            var tensors = [
+                ("out", outputData), ("lse", lseData), ("cu_seqlens_q", try i32(layout.cuSeqlensQ)),
+                ("cu_seqlens_k", try i32(layout.cuSeqlensK)),
+            ]
+            if let used = layout.sequsedQ { tensors.append(("seqused_q", try i32(used))) }
+            if let used = layout.sequsedK { tensors.append(("seqused_k", try i32(used))) }
             let file = SafetensorsFile(
-                tensors: [
-                    ("out", outputData), ("lse", lseData), ("cu_seqlens_q", try i32(layout.cuSeqlensQ)),
-                    ("cu_seqlens_k", try i32(layout.cuSeqlensK)),
-                ],
+                tensors: tensors,
                 metadata: [
                     "layout": "varlen", "out_layout": "thd (total_q, heads, value_dim)",
                     "lse_layout": "ht (heads, total_q)", "lse_base": "e",

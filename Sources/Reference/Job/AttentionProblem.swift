@@ -32,6 +32,9 @@ public struct AttentionProblem: Sendable {
     /// row's valid keys - Sq), as flash_attn_with_kvcache rotates them (a rotary dim of 0 means the head dim); nil:
     /// none.
     public var rotary: RotaryEmbedding?
+    /// Whether rotary positions count from each row's first valid token (its left padding at position 0, vLLM's
+    /// convention) rather than from slot 0 (FlashAttention's `rotary_cos` indexed by cache slot).
+    public var ropeFromFirstToken = false
     /// A mask file: tensor `mask`, boolean or u8 (true = takes part) or float (additive), shape (Sq, Sk) or
     /// broadcastable (B|1, H|1, Sq|1, Sk). Read when the options are made.
     public var maskPath: String?
@@ -74,20 +77,47 @@ public struct AttentionProblem: Sendable {
         try (data(r.output, swap: layout.swapsAxes), data(r.lse, swap: false))
     }
 
-    /// q and k rotated by `rotary` (when set) at the absolute positions of a problem of `batch` rows (valid keys:
-    /// the cache lengths, else all): q and k themselves without it.
-    public func rotated<S: AttentionScalar>(_ q: Tensor<S>, _ k: Tensor<S>) throws -> (q: Tensor<S>, k: Tensor<S>) {
-        guard var rotary else { return (q, k) }
-        if rotary.rotaryDim == 0 { rotary.rotaryDim = q.shape[3] }
-        let (b, sq, sk) = (q.shape[0], q.shape[2], k.shape[2])
-        let valid = cacheSeqlens ?? Array(repeating: sk, count: b)
-        guard valid.count == b else {
+    /// The rotation of `rotary` with its rotary dim resolved (0 means the head dim `headDim`); nil without rope.
+    func rotation(headDim: Int) -> RotaryEmbedding? {
+        guard var rotary else { return nil }
+        if rotary.rotaryDim == 0 { rotary.rotaryDim = headDim }
+        return rotary
+    }
+
+    /// The positions q and k are rotated at in a problem of `batch` rows: key j at j, query i at i + the row's valid
+    /// keys (the cache lengths, else all `keys`) - `queries`, both less the row's left padding with
+    /// `ropeFromFirstToken`, at least 0.
+    public func rotaryPositions(batch: Int, queries sq: Int, keys sk: Int) throws -> (q: [[Int]], k: [[Int]]) {
+        let valid = cacheSeqlens ?? Array(repeating: sk, count: batch)
+        guard valid.count == batch else {
             throw ReferenceError.invalidOption(
-                "cache_seqlens needs one length per batch row (\(b)), got \(valid.count)")
+                "cache_seqlens needs one length per batch row (\(batch)), got \(valid.count)")
         }
-        let qp = valid.map { end in (0..<sq).map { max(0, $0 + end - sq) } }
-        let kp = Array(repeating: Array(0..<sk), count: b)
+        let origins = (0..<batch).map { ropeFromFirstToken ? (cacheLeftpad?[$0] ?? 0) : 0 }
+        return (
+            zip(valid, origins).map { end, o in (0..<sq).map { max(0, $0 + end - sq - o) } },
+            origins.map { o in (0..<sk).map { max(0, $0 - o) } }
+        )
+    }
+
+    /// q and k rotated by `rotary` (when set) at `rotaryPositions`: q and k themselves without it.
+    public func rotated<S: AttentionScalar>(_ q: Tensor<S>, _ k: Tensor<S>) throws -> (q: Tensor<S>, k: Tensor<S>) {
+        guard let rotary = rotation(headDim: q.shape[3]) else { return (q, k) }
+        let (qp, kp) = try rotaryPositions(batch: q.shape[0], queries: q.shape[2], keys: k.shape[2])
         return (try rotary.rotate(q, positions: qp), try rotary.rotate(k, positions: kp))
+    }
+
+    /// Gradients of the rotated q and of the rotated keys `keys` (a range of the key axis) taken back to the
+    /// unrotated inputs: the rotation's transpose, its inverse. Themselves without rope.
+    public func unrotated<S: AttentionScalar>(
+        _ g: AttentionGradients<S>, keys: Range<Int>, totalKeys: Int
+    ) throws -> AttentionGradients<S> {
+        guard let rotary = rotation(headDim: g.dq.shape[3]) else { return g }
+        let (qp, kp) = try rotaryPositions(batch: g.dq.shape[0], queries: g.dq.shape[2], keys: totalKeys)
+        var out = g
+        out.dq = try rotary.rotate(g.dq, positions: qp, inverse: true)
+        out.dk = try rotary.rotate(g.dk, positions: kp.map { Array($0[keys]) }, inverse: true)
+        return out
     }
 
     /// The metadata every result file of this problem carries: layouts, LSE base and precision, with the run's own

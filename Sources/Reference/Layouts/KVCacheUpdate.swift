@@ -4,15 +4,15 @@
 ///
 /// The cache has R rows (B, or more with `batchIndex`: batch element b uses cache row batchIndex[b], FlashAttention's
 /// `cache_batch_idx`; rows no element names are left as they are). Slots past a row's new length keep their contents.
-public struct KVCacheUpdate: Sendable {
+public struct KVCacheUpdate<S: AttentionScalar>: Sendable {
     /// K cache before the update, (rows, KV heads, capacity, head dim).
-    public let kCache: Tensor<Double>
+    public let kCache: Tensor<S>
     /// V cache before the update, (rows, KV heads, capacity, value dim).
-    public let vCache: Tensor<Double>
+    public let vCache: Tensor<S>
     /// New keys, (batch, KV heads, new tokens, head dim), already rotated if the kernel rotates them.
-    public let kNew: Tensor<Double>
+    public let kNew: Tensor<S>
     /// New values, (batch, KV heads, new tokens, value dim).
-    public let vNew: Tensor<Double>
+    public let vNew: Tensor<S>
     /// Per batch element, its tokens in the cache before the update (the slot the first new token goes to).
     public let cacheSeqlens: [Int]
     /// Per batch element, its cache row (nil: row b).
@@ -21,7 +21,7 @@ public struct KVCacheUpdate: Sendable {
     /// Checks shapes, that every batch element's new tokens fit its row, and that no row is named twice (the kernels
     /// leave that undefined).
     public init(
-        kCache: Tensor<Double>, vCache: Tensor<Double>, kNew: Tensor<Double>, vNew: Tensor<Double>,
+        kCache: Tensor<S>, vCache: Tensor<S>, kNew: Tensor<S>, vNew: Tensor<S>,
         cacheSeqlens: [Int], batchIndex: [Int]? = nil
     ) throws {
         guard kCache.rank == 4, vCache.rank == 4, kNew.rank == 4, vNew.rank == 4,
@@ -70,8 +70,8 @@ public struct KVCacheUpdate: Sendable {
     public var lengthsAfter: [Int] { cacheSeqlens.map { $0 + kNew.shape[2] } }
 
     /// The caches after the update: new token t of element b in slot cacheSeqlens[b] + t of row row(b).
-    public func updated() -> (k: Tensor<Double>, v: Tensor<Double>) {
-        func write(_ cache: Tensor<Double>, _ new: Tensor<Double>) -> Tensor<Double> {
+    public func updated() -> (k: Tensor<S>, v: Tensor<S>) {
+        func write(_ cache: Tensor<S>, _ new: Tensor<S>) -> Tensor<S> {
             var out = cache
             let (h, cap, d, s) = (cache.shape[1], cache.shape[2], cache.shape[3], new.shape[2])
             for b in 0..<new.shape[0] {
@@ -90,16 +90,61 @@ public struct KVCacheUpdate: Sendable {
 
     /// The attention inputs of `q` over the updated caches: batch element b reads cache row row(b) (the caller's
     /// options give the valid keys: lengths `lengthsAfter`, left padding).
-    public func attentionInputs(q: Tensor<Double>, k: Tensor<Double>, v: Tensor<Double>) throws -> AttentionInputs<
-        Double
-    > {
-        func rows(_ cache: Tensor<Double>) throws -> Tensor<Double> {
+    public func attentionInputs(q: Tensor<S>, k: Tensor<S>, v: Tensor<S>) throws -> AttentionInputs<S> {
+        func rows(_ cache: Tensor<S>) throws -> Tensor<S> {
             let per = cache.count / max(cache.shape[0], 1)
-            var data: [Double] = []
+            var data: [S] = []
             data.reserveCapacity(per * kNew.shape[0])
             for b in 0..<kNew.shape[0] { data += cache.data[row(b) * per..<(row(b) + 1) * per] }
             return try Tensor(shape: [kNew.shape[0]] + Array(cache.shape.dropFirst()), data: data)
         }
         return try AttentionInputs(q: q, k: rows(k), v: rows(v))
+    }
+}
+
+extension PagedKVCache where Element: AttentionScalar {
+    /// The cache after flash_attn_with_kvcache's update of a paged cache: new token t of batch row b (`kNew`, `vNew`
+    /// (batch, KV heads, new tokens, dim), already rotated if the kernel rotates them) written to slot
+    /// cacheSeqlens[b] + t of the row, page blockTable[b][slot / pageSize]; the lengths grow by the new tokens. The
+    /// block table must hold the grown rows, and no page slot may be written twice (the kernels leave that
+    /// undefined).
+    public func appending(kNew: Tensor<Element>, vNew: Tensor<Element>) throws -> PagedKVCache {
+        let (b, new) = (cacheSeqlens.count, kNew.shape.count == 4 ? kNew.shape[2] : 0)
+        guard kNew.rank == 4, vNew.rank == 4, kNew.shape == [b, kvHeads, new, headDim],
+            vNew.shape == [b, kvHeads, new, valueDim]
+        else {
+            throw ReferenceError.shape(
+                "k_new \(kNew.shape) and v_new \(vNew.shape) must be (batch \(b), kv_heads \(kvHeads), new, dim \(headDim) / \(valueDim))"
+            )
+        }
+        let grown = try PagedKVCache(
+            kPages: kPages, vPages: vPages, layout: layout, blockTable: blockTable,
+            cacheSeqlens: try cacheSeqlens.map { try MemoryBudget.sum([$0, new], for: "the cache lengths") })
+        var (k, v) = (kPages, vPages)
+        var written = Set<Int>()
+        for row in 0..<b {
+            for t in 0..<new {
+                let position = cacheSeqlens[row] + t
+                let page = blockTable[row][position / pageSize], slot = position % pageSize
+                guard written.insert(page * pageSize + slot).inserted else {
+                    throw ReferenceError.invalidOption(
+                        "the block table gives page \(page) slot \(slot) to two new tokens (the update would be undefined)"
+                    )
+                }
+                for head in 0..<kvHeads {
+                    let (kBase, vBase) = (
+                        offset(page: page, slot: slot, head: head, dim: headDim),
+                        offset(page: page, slot: slot, head: head, dim: valueDim)
+                    )
+                    let (kSrc, vSrc) = (
+                        ((row * kvHeads + head) * new + t) * headDim, ((row * kvHeads + head) * new + t) * valueDim
+                    )
+                    for c in 0..<headDim { k.data[kBase + c] = kNew.data[kSrc + c] }
+                    for c in 0..<valueDim { v.data[vBase + c] = vNew.data[vSrc + c] }
+                }
+            }
+        }
+        return try PagedKVCache(
+            kPages: k, vPages: v, layout: layout, blockTable: blockTable, cacheSeqlens: grown.cacheSeqlens)
     }
 }

@@ -1,12 +1,19 @@
 /// Packed variable-length sequences, as FlashAttention's varlen API takes them: sequence i's queries are rows
 /// cu_seqlens_q[i] ..< cu_seqlens_q[i+1] of Q (total_q, Hq, D), its keys rows cu_seqlens_k[i] ..< cu_seqlens_k[i+1] of
-/// K and V (total_k, Hkv, D). Rows after the last offset are padding, never read.
+/// K and V (total_k, Hkv, D). Rows after the last offset are padding, never read. With FlashAttention 3's
+/// `seqused_q`/`seqused_k`, sequence i uses only the first rows of its span (`using(queries:keys:)`).
 public struct VarlenLayout: Equatable, Sendable {
     /// Cumulative query lengths (cu_seqlens_q): sequence i's queries are packed rows cuSeqlensQ[i] ..< cuSeqlensQ[i+1];
     /// one more entry than sequences, starting at 0.
     public let cuSeqlensQ: [Int]
     /// Cumulative key lengths (cu_seqlens_k): sequence i's keys are packed rows cuSeqlensK[i] ..< cuSeqlensK[i+1].
     public let cuSeqlensK: [Int]
+    /// FlashAttention 3's `seqused_q`: sequence i uses only its first sequsedQ[i] query rows (the rest are storage
+    /// the kernel need not write: output 0, LSE -inf); nil: every row.
+    public private(set) var sequsedQ: [Int]?
+    /// FlashAttention 3's `seqused_k`: sequence i uses only its first sequsedK[i] keys (the rest are never read, and
+    /// the causal alignment counts only these); nil: every key.
+    public private(set) var sequsedK: [Int]?
 
     /// Checks the offsets: the same count (at least 2), starting at 0, non-decreasing, ending within the totals.
     public init(cuSeqlensQ: [Int], cuSeqlensK: [Int], totalQ: Int, totalK: Int) throws {
@@ -35,17 +42,47 @@ public struct VarlenLayout: Equatable, Sendable {
         try self.init(cuSeqlensQ: q, cuSeqlensK: k, totalQ: q.last!, totalK: k.last!)
     }
 
+    /// This layout with sequence i using only its first `queries[i]` query rows and `keys[i]` keys (FlashAttention
+    /// 3's `seqused_q`, `seqused_k`; nil: all of them). Each count must lie within its sequence's span.
+    public func using(queries: [Int]?, keys: [Int]?) throws -> VarlenLayout {
+        var out = self
+        for (name, used, cu) in [("seqused_q", queries, cuSeqlensQ), ("seqused_k", keys, cuSeqlensK)] {
+            guard let used else { continue }
+            guard used.count == sequences else {
+                throw ReferenceError.invalidOption(
+                    "\(name) needs one count per sequence (\(sequences)), got \(used.count)")
+            }
+            for (i, n) in used.enumerated() where n < 0 || n > cu[i + 1] - cu[i] {
+                throw ReferenceError.invalidOption(
+                    "\(name)[\(i)] = \(n) outside 0...\(cu[i + 1] - cu[i]) (the sequence's packed rows)")
+            }
+        }
+        (out.sequsedQ, out.sequsedK) = (queries, keys)
+        return out
+    }
+
+    /// The same layout checked against the packed totals of its tensors.
+    public func checked(totalQ: Int, totalK: Int) throws -> VarlenLayout {
+        try VarlenLayout(cuSeqlensQ: cuSeqlensQ, cuSeqlensK: cuSeqlensK, totalQ: totalQ, totalK: totalK)
+            .using(queries: sequsedQ, keys: sequsedK)
+    }
+
     /// Number of packed sequences.
     public var sequences: Int { cuSeqlensQ.count - 1 }
-    /// The packed query rows of sequence `i`.
-    public func queries(_ i: Int) -> Range<Int> { cuSeqlensQ[i]..<cuSeqlensQ[i + 1] }
-    /// The packed key rows of sequence `i`.
-    public func keys(_ i: Int) -> Range<Int> { cuSeqlensK[i]..<cuSeqlensK[i + 1] }
+    /// The packed query rows sequence `i` uses (its first `sequsedQ[i]` with seqused_q).
+    public func queries(_ i: Int) -> Range<Int> {
+        cuSeqlensQ[i]..<(cuSeqlensQ[i] + (sequsedQ?[i] ?? span(cuSeqlensQ, i)))
+    }
+    /// The packed key rows sequence `i` uses (its first `sequsedK[i]` with seqused_k).
+    public func keys(_ i: Int) -> Range<Int> { cuSeqlensK[i]..<(cuSeqlensK[i] + (sequsedK?[i] ?? span(cuSeqlensK, i))) }
+
+    private func span(_ cu: [Int], _ i: Int) -> Int { cu[i + 1] - cu[i] }
 }
 
 /// Attention over packed variable-length sequences: each sequence is its own problem (causal alignment, windows and
 /// ALiBi use that sequence's lengths, as `flash_attn_varlen_func` does) and never sees another sequence's keys.
-/// Output (total_q, Hq, Dv) and LSE (Hq, total_q), FlashAttention's varlen layouts; padding rows give (0, -inf).
+/// Output (total_q, Hq, Dv) and LSE (Hq, total_q), FlashAttention's varlen layouts; padding rows, and rows past a
+/// sequence's `seqused_q`, give (0, -inf); keys past its `seqused_k` are never read.
 public enum VarlenAttention {
     /// Runs `compute` on each sequence's (1, H, s, D) inputs and packs the results. Options may not hold cache
     /// lengths or masks (a sequence's lengths are its own).
@@ -61,9 +98,7 @@ public enum VarlenAttention {
             throw ReferenceError.invalidOption(
                 "varlen attention takes no cache lengths or masks (each sequence's lengths are its own)")
         }
-        let layoutChecked = try VarlenLayout(
-            cuSeqlensQ: layout.cuSeqlensQ, cuSeqlensK: layout.cuSeqlensK,
-            totalQ: q.shape[0], totalK: k.shape[0])
+        let layoutChecked = try layout.checked(totalQ: q.shape[0], totalK: k.shape[0])
         let (hq, dv) = (q.shape[1], v.shape[2])
         var output = Tensor<S>(shape: [q.shape[0], hq, dv], repeating: 0)
         var lse = Tensor<S>(shape: [hq, q.shape[0]], repeating: -.infinity)
