@@ -8,7 +8,9 @@ its own readers:
     --cache-batch-idx, --cache-leftpad, windows, chunks and rope (--rope-positions): out, lse and the updated caches;
   * varlen cases with FlashAttention 3's seqused_q/seqused_k (--seqused-q/--seqused-k): out and lse;
   * rope cases (dense, with --backward): out, lse and the gradients of the unrotated q and k;
-  * MLA absorbed cases, dense and paged (v is the latent part of the cache): out and lse.
+  * MLA absorbed cases, dense and paged (v is the latent part of the cache): out and lse;
+  * MLA naive cases: the stored per-head q, k, v (the projections rounded to the dtype) through the command, forward
+    and backward, as a kernel under test: within each tensor's tolerance of the golden.
 The command's BLAS kernel and the goldens' energy formulation are different code: they must agree to 1e-12 (relative
 to max(1, |value|)). One kvcache row with rope is also recomputed in mpmath at 50 digits from the stored unrotated
 tensors (rotation, update and attention), to 1e-13.
@@ -86,10 +88,10 @@ def score_flags(spec, d):
 def command(path, spec, tensors):
     """The command line of a case, or None when the command does not take it (with the reason)."""
     layout = spec.get("layout", "dense")
-    if "q" not in tensors:  # MLA's naive form: the command takes the projected q, k and v, not the latent
-        return None
     d = tensors["q"].shape[-1]
     io = ["--q", path, "--k", path, "--v", path]
+    if spec.get("mla") == "naive":  # the projected per-head q, k, v (rounded): checked as a kernel, within tolerance
+        return io + score_flags(spec, d) + (["--backward", "--do", path] if "do" in tensors else [])
     if layout == "kvcache":
         f = io + ["--k-new", path, "--v-new", path, "--cache-seqlens", ints(tensors["cache_seqlens"])]
         if "cache_batch_idx" in tensors:
@@ -183,6 +185,14 @@ def main():
             with safe_open(out, framework="np") as f:
                 got = {k: f.get_tensor(k) for k in f.keys()}
             names = ["out", "lse"] + [n for n in ("k_cache_updated", "v_cache_updated", "dq", "dk", "dv") if n in tensors]
+            if spec.get("mla") == "naive":
+                # The stored k, v are the projections rounded to the dtype: the command on them is a kernel under
+                # test, within each tensor's tolerance of the exact golden (and not trivially: the error is > 0).
+                for n in names:
+                    err = float(np.max(np.abs(got[n].astype(np.float64) - tensors[n]))) if n in got else float("inf")
+                    check(0 < err <= float(meta[f"tolerance.{n}.atol"]),
+                          f"{name}: {n} of the command on the rounded projections within tolerance ({err:.2e})")
+                continue
             for n in names:
                 check(n in got and rel(got[n], tensors[n]) <= 1e-12, f"{name}: {n} of the command vs the golden "
                       f"({rel(got[n], tensors[n]) if n in got else 'missing'})")
