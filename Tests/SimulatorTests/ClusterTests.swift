@@ -75,7 +75,7 @@ struct ClusterTests {
             base + "\nlinks:\n  - {from: gpu9, to: sw, class: wire, bandwidth_GBps: 1, latency_ns: 1}",
             containing: "unknown node 'gpu9'")
         expectError("gpus: 0\ngpu: H100-SXM5\nlinks: []", containing: "'gpus' must be in 1...65536")
-        expectError("preset: dgx-a100", containing: "unknown preset")
+        expectError("preset: dgx-a900", containing: "unknown preset")
         expectError("preset: dgx-h100\ncolour: blue", containing: "unknown key 'colour'")
         expectError("preset: mi300x\nnodes: 12", containing: "1 to 8")
         expectError("gpus: [", containing: "syntax error")

@@ -13,10 +13,16 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
     /// Quantum-2 QM9700, as in the DGX SuperPOD reference architecture): 2 tiers (up to 2,048 servers, 16,384 GPUs)
     /// or 3 tiers (up to 8,192 servers, 65,536 GPUs). See `FatTreeSpec.dgxH100` and docs/simulator.md.
     case dgxH100FatTree(servers: Int, tiers: Int)
+    /// N NVLink domains of another NVIDIA system (`NVLinkDomain.dgxA100`, `.dgxH200`, `.dgxB200`, `.gb200NVL72`) on
+    /// the rail-optimised fabric `dgx-h100` has: `dgx-a100[:N]`, `dgx-h200[:N]`, `dgx-b200[:N]`, `gb200-nvl72[:RACKS]`.
+    case nvlinkSystem(NVLinkDomain, domains: Int)
+
+    /// The systems `nvlinkSystem` takes, by preset name.
+    public static let nvlinkSystems: [NVLinkDomain] = [.dgxA100, .dgxH200, .dgxB200, .gb200NVL72]
 
     /// The preset names with their optional counts, for help texts and error messages.
     public static let usage =
-        "dgx-h100[:NODES], dgx-h100-2tier[:NODES (<= 2048)], dgx-h100-3tier[:NODES (<= 8192)], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
+        "dgx-h100[:NODES], dgx-h100-2tier[:NODES (<= 2048)], dgx-h100-3tier[:NODES (<= 8192)], dgx-a100[:NODES], dgx-h200[:NODES], dgx-b200[:NODES], gb200-nvl72[:RACKS (<= 910)], mi300x[:GPUS (2-8)], rtx4090-pcie[:GPUS]"
 
     /// The preset as `parse(_:count:)` accepts it, count included: e.g. "dgx-h100:2", "dgx-h100-3tier:64", "mi300x:8".
     public var description: String {
@@ -25,6 +31,7 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
         case .mi300x(let g): return "mi300x:\(g)"
         case .rtx4090PCIe(let g): return "rtx4090-pcie:\(g)"
         case .dgxH100FatTree(let n, let t): return "dgx-h100-\(t)tier:\(n)"
+        case .nvlinkSystem(let d, let n): return "\(d.name):\(n)"
         }
     }
 
@@ -74,6 +81,14 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
                 throw SimulatorError.cluster("rtx4090-pcie takes 1 to \(maxGPUs) GPUs, got \(g)")
             }
             return .rtx4090PCIe(gpus: g)
+        case let name where nvlinkSystems.contains { $0.name == name }:
+            let domain = nvlinkSystems.first { $0.name == name }!
+            let count = n ?? 1, most = maxGPUs / domain.gpusPerDomain
+            guard (1...most).contains(count) else {
+                throw SimulatorError.cluster(
+                    "\(name) takes 1 to \(most) \(domain.gpusPerDomain == 8 ? "nodes" : "racks"), got \(count)")
+            }
+            return .nvlinkSystem(domain, domains: count)
         default:
             throw SimulatorError.cluster("unknown preset '\(text)' (known: \(usage))")
         }
@@ -84,39 +99,9 @@ public enum ClusterPreset: Equatable, Sendable, CustomStringConvertible {
         var net = Network()
         switch self {
         case .dgxH100(let servers):
-            let nvlink = try net.addLinkClass(LinkClass(name: "nvlink", forwarding: .cutThrough))
-            let pcie = try net.addLinkClass(LinkClass(name: "pcie", forwarding: .cutThrough))
-            let ib = try net.addLinkClass(LinkClass(name: "ib", forwarding: .packetised(mtuBytes: 4096)))
-            var gpus: [Int] = [], serverOf: [Int] = [], nics: [[Int]] = []
-            for s in 0..<servers {
-                let sw = try net.addNode("s\(s)/nvswitch", kind: .switch)
-                var serverNICs: [Int] = []
-                for i in 0..<8 {
-                    let g = try net.addNode("s\(s)/gpu\(i)", kind: .gpu)
-                    gpus.append(g)
-                    serverOf.append(s)
-                    try net.addDuplexLink(g, sw, bandwidth: 450e9, latency: .nanoseconds(25), linkClass: nvlink)
-                    if servers > 1 {
-                        let nic = try net.addNode("s\(s)/nic\(i)", kind: .nic)
-                        try net.addDuplexLink(g, nic, bandwidth: 64e9, latency: .nanoseconds(100), linkClass: pcie)
-                        serverNICs.append(nic)
-                    }
-                }
-                nics.append(serverNICs)
-            }
-            if servers > 1 {
-                let spine = try net.addNode("spine", kind: .switch)
-                for rail in 0..<8 {
-                    let leaf = try net.addNode("rail\(rail)", kind: .switch)
-                    for s in 0..<servers {
-                        try net.addDuplexLink(
-                            nics[s][rail], leaf, bandwidth: 50e9, latency: .nanoseconds(500), linkClass: ib)
-                    }
-                    try net.addDuplexLink(
-                        leaf, spine, bandwidth: 50e9 * Double(servers), latency: .nanoseconds(500), linkClass: ib)
-                }
-            }
-            return try Cluster(name: description, gpu: .h100SXM5, network: net, gpus: gpus, serverOf: serverOf)
+            return try NVLinkDomain.dgxH100.build(domains: servers, name: description)
+        case .nvlinkSystem(let domain, let count):
+            return try domain.build(domains: count, name: description)
         case .mi300x(let count):
             let xgmi = try net.addLinkClass(LinkClass(name: "xgmi", forwarding: .cutThrough))
             let gpus = try (0..<count).map { try net.addNode("gpu\($0)", kind: .gpu) }

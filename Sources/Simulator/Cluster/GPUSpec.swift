@@ -85,6 +85,16 @@ public struct GPUSpec: Equatable, Sendable {
     /// NVIDIA H100 SXM5: 80 GB HBM3 at 3.35 TB/s, 989 TFLOP/s dense BF16.
     public static let h100SXM5 = GPUSpec(
         uncheckedName: "H100-SXM5", memoryBandwidth: 3.35e12, flops: 989e12, memory: 80e9)
+    /// NVIDIA A100 SXM4 80 GB: HBM2e at 2.039 TB/s, 312 TFLOP/s dense BF16.
+    public static let a100SXM4 = GPUSpec(
+        uncheckedName: "A100-SXM4-80GB", memoryBandwidth: 2.039e12, flops: 312e12, memory: 80e9)
+    /// NVIDIA H200 SXM: 141 GB HBM3e at 4.8 TB/s, 989 TFLOP/s dense BF16 (the H100's Hopper compute).
+    public static let h200SXM = GPUSpec(
+        uncheckedName: "H200-SXM", memoryBandwidth: 4.8e12, flops: 989e12, memory: 141e9)
+    /// NVIDIA B200 (HGX/DGX B200, 1,000 W): 180 GB HBM3e at 8 TB/s, 2,250 TFLOP/s dense BF16.
+    public static let b200 = GPUSpec(uncheckedName: "B200", memoryBandwidth: 8e12, flops: 2250e12, memory: 180e9)
+    /// NVIDIA Blackwell in a GB200 superchip (1,200 W): 186 GB HBM3e at 8 TB/s, 2,500 TFLOP/s dense BF16.
+    public static let gb200 = GPUSpec(uncheckedName: "GB200", memoryBandwidth: 8e12, flops: 2500e12, memory: 186e9)
     /// AMD Instinct MI300X: 192 GB HBM3 at 5.3 TB/s, 1307 TFLOP/s dense BF16.
     public static let mi300x = GPUSpec(
         uncheckedName: "MI300X", memoryBandwidth: 5.3e12, flops: 1307.4e12, memory: 192e9)
@@ -93,7 +103,7 @@ public struct GPUSpec: Equatable, Sendable {
         uncheckedName: "RTX-4090", memoryBandwidth: 1008e9, flops: 165.2e12, memory: 24e9)
 
     /// Built-in models by name.
-    public static let known: [GPUSpec] = [.h100SXM5, .mi300x, .rtx4090]
+    public static let known: [GPUSpec] = [.a100SXM4, .h100SXM5, .h200SXM, .b200, .gb200, .mi300x, .rtx4090]
 
     /// The built-in spec (`known`) whose name is `name`, ignoring case. Throws `SimulatorError.cluster` for an
     /// unknown name.

@@ -2,8 +2,12 @@
 /// Latencies are NCCL's tables (microseconds); the bandwidth side is simplified (documented in
 /// docs/simulator.md): bus bandwidth = min(intra-server GPU bandwidth, inter-server bandwidth per GPU times GPUs
 /// per server), scaled by a protocol factor (LL 1/4, LL128 0.92, Simple 1) and, for Tree, 0.92; then converted to
-/// algorithm bandwidth with NCCL's ratios (ring p/nsteps, tree 1/2). Not modelled: NVLS/CollNet/PAT, the LL
-/// bandwidth caps (llMaxBws), per-channel caps and NCCL's tuning overrides.
+/// algorithm bandwidth with NCCL's ratios (ring p/nsteps, tree 1/2). With a known GPU generation
+/// (`Inputs.architecture`) the intra-server bandwidth is NCCL's own per-NVLink speed times the links (A100 20.0,
+/// H100/H200 20.6, B200 40.1 GB/s per link: 240, 370.8 and 721.8 GB/s), capped by the cluster's, and NVLink SHARP
+/// (`Algorithm.nvls`) is offered for all-reduce inside one NVSwitch domain on Hopper and later (`nvls(_:)`). Not
+/// modelled: NVLS across domains (NVLS_TREE), NVLS all-gather/reduce-scatter, CollNet, PAT, the LL bandwidth caps
+/// (llMaxBws), per-channel caps and NCCL's tuning overrides.
 public enum NCCLModel {
     /// NCCL's collective algorithms the model covers.
     public enum Algorithm: String, Sendable, CaseIterable {
@@ -11,6 +15,75 @@ public enum NCCLModel {
         case ring
         /// Tree (all-reduce only): a latency that grows with the GPUs per server and log2 of the servers.
         case tree
+        /// NVLink SHARP (all-reduce in one NVSwitch domain, Hopper and later, Simple protocol only): the switch
+        /// reduces and multicasts, so each GPU sends and receives its data about once (`NCCLModel.nvls(_:)`).
+        case nvls
+    }
+
+    /// GPU generations as NCCL's tables index them (compute capability 7.x, 8.x, 9.x, 10.x).
+    public enum Architecture: String, Sendable, CaseIterable {
+        /// V100 (sm70).
+        case volta
+        /// A100 (sm80).
+        case ampere
+        /// H100, H200 (sm90).
+        case hopper
+        /// B200, GB200 (sm100).
+        case blackwell
+
+        /// NCCL's model of one NVLink's bandwidth, GB/s (src/graph/topo.h: SM80 20.0, SM90 20.6, SM100 40.1).
+        public var nvlinkGBps: Double {
+            switch self {
+            case .volta: return 20.0
+            case .ampere: return 20.0
+            case .hopper: return 20.6
+            case .blackwell: return 40.1
+            }
+        }
+
+        /// NVLinks per GPU of the generation's SXM parts (V100 6, A100 12, H100/H200/B200 18).
+        public var nvlinks: Int {
+            switch self {
+            case .volta: return 6
+            case .ampere: return 12
+            case .hopper, .blackwell: return 18
+            }
+        }
+
+        /// NCCL's NVLS efficiency (tuning.cc nvlsEfficiency: Volta 0, Ampere 0, Hopper 0.85, Blackwell 0.74).
+        public var nvlsEfficiency: Double {
+            switch self {
+            case .volta, .ampere: return 0
+            case .hopper: return 0.85
+            case .blackwell: return 0.74
+            }
+        }
+
+        /// The per-channel speeds NCCL's graph search tries for an NVLS graph, GB/s, fastest first (search.cc:
+        /// sm90SpeedArrayIntra, sm100SpeedArrayIntra).
+        var nvlsSpeeds: [Double] {
+            switch self {
+            case .volta, .ampere: return []
+            case .hopper: return [60, 50, 40, 30, 24, 20, 15, 12, 11, 6, 3]
+            case .blackwell: return [90, 80, 70, 60, 50, 45, 40, 30, 24, 20, 19, 18]
+            }
+        }
+
+        /// The generation of a built-in GPU, by name (A100, H100, H200, B200, GB200); nil for others.
+        public init?(gpuName: String) {
+            let n = gpuName.uppercased()
+            if n.hasPrefix("A100") {
+                self = .ampere
+            } else if n.hasPrefix("H100") || n.hasPrefix("H200") {
+                self = .hopper
+            } else if n.hasPrefix("B200") || n.hasPrefix("GB200") {
+                self = .blackwell
+            } else if n.hasPrefix("V100") {
+                self = .volta
+            } else {
+                return nil
+            }
+        }
     }
     /// NCCL's wire protocols (raw values as NCCL names them), each scaling the bus bandwidth by a factor.
     public enum WireProtocol: String, Sendable, CaseIterable {
@@ -41,6 +114,7 @@ public enum NCCLModel {
     /// Base latency (us), indexed [algorithm][protocol] (LL, LL128, Simple).
     public static func baseLatency(_ a: Algorithm, _ p: WireProtocol) -> Double {
         switch (a, p) {
+        case (.nvls, _): return 0
         case (.tree, .ll): return 6.8
         case (.tree, .ll128): return 14.0
         case (.tree, .simple): return 8.4
@@ -53,9 +127,9 @@ public enum NCCLModel {
     /// Per-step hardware latency (us).
     public static func hardwareLatency(_ h: Hardware, _ a: Algorithm, _ p: WireProtocol) -> Double {
         let table: [Hardware: [Algorithm: [Double]]] = [
-            .nvlink: [.tree: [0.6, 1.25, 4.0], .ring: [0.6, 1.9, 3.4]],
-            .pcie: [.tree: [1.0, 1.9, 4.0], .ring: [1.0, 2.5, 5.7]],
-            .network: [.tree: [5.0, 8.5, 14.0], .ring: [2.7, 4.0, 14.0]],
+            .nvlink: [.tree: [0.6, 1.25, 4.0], .ring: [0.6, 1.9, 3.4], .nvls: [0, 0, 25]],
+            .pcie: [.tree: [1.0, 1.9, 4.0], .ring: [1.0, 2.5, 5.7], .nvls: [0, 0, 0]],
+            .network: [.tree: [5.0, 8.5, 14.0], .ring: [2.7, 4.0, 14.0], .nvls: [0, 0, 18]],
         ]
         let i = p == .ll ? 0 : p == .ll128 ? 1 : 2
         return table[h]![a]![i]
@@ -73,6 +147,11 @@ public enum NCCLModel {
         public var intraBandwidth: Double
         /// Bottleneck bandwidth between GPUs of different servers, bytes/s (per GPU; multiplied by GPUs per server).
         public var interBandwidth: Double
+        /// The GPUs' generation, when known: NCCL's own NVLink speeds then set the intra-server bandwidth, and NVLS
+        /// is offered where `switchReduction` allows it; nil keeps the simplified bandwidth model.
+        public var architecture: Architecture?
+        /// Whether the GPUs of a server meet in an NVSwitch (NVLS needs one, and Hopper or later).
+        public var switchReduction = false
 
         /// Inputs with every field given (bandwidths in bytes/s); `init(cluster:)` derives them from a cluster.
         public init(ranks: Int, servers: Int, intraHardware: Hardware, intraBandwidth: Double, interBandwidth: Double) {
@@ -106,16 +185,43 @@ public enum NCCLModel {
         if algorithm == .tree && op != .allreduce {
             throw SimulatorError.unsupported("NCCL's tree algorithm only implements allreduce, not \(op)")
         }
-        let algorithms = algorithm.map { [$0] } ?? (op == .allreduce ? [.ring, .tree] : [.ring])
-        let protocols = proto.map { [$0] } ?? WireProtocol.allCases
+        let nvlsBusBandwidth = nvls(inputs)
+        if algorithm == .nvls {
+            guard op == .allreduce, nvlsBusBandwidth != nil else {
+                throw SimulatorError.unsupported(
+                    "NVLS (NVLink SHARP) is modelled for allreduce in one NVSwitch domain of Hopper or later GPUs, not \(op) on this cluster"
+                )
+            }
+            if let proto, proto != .simple {
+                throw SimulatorError.unsupported("NVLS runs the Simple protocol only, not \(proto.rawValue)")
+            }
+        }
+        var algorithms = algorithm.map { [$0] } ?? (op == .allreduce ? [.ring, .tree] : [.ring])
+        if algorithm == nil, op == .allreduce, nvlsBusBandwidth != nil { algorithms.append(.nvls) }
         var best: Prediction?
         for a in algorithms {
-            for p in protocols {
+            for p in proto.map({ [$0] }) ?? (a == .nvls ? [.simple] : WireProtocol.allCases) {
                 let candidate = predictOne(op, bytes: bytes, inputs: inputs, a, p)
                 if best == nil || candidate.time < best!.time { best = candidate }
             }
         }
         return best!
+    }
+
+    /// NVLS all-reduce bus bandwidth (bytes/s) as NCCL's tuner models it (tuning.cc since 2.28.3), or nil where NCCL
+    /// builds no NVLS graph (before Hopper, no NVSwitch, more than one server, one GPU): with h = min(32, GPUs)
+    /// channels (every GPU a head) and the fastest per-channel speed s of the generation's list for which
+    /// (h + 1) s fits the GPU's NVLink bandwidth (NCCL's links x speed; the head's traffic counts twice),
+    /// busBw = 2 x efficiency x (h - 1)/h x h x s. 8 H100: 2 x 0.85 x 7/8 x 8 x 40 = 476 GB/s (measured ~480);
+    /// 8 B200: 2 x 0.74 x 7/8 x 8 x 80 = 828.8 GB/s (measured 830+).
+    public static func nvls(_ x: Inputs) -> Double? {
+        guard let arch = x.architecture, x.switchReduction, x.servers == 1, x.ranks > 1, arch.nvlsEfficiency > 0
+        else { return nil }
+        let heads = min(32, x.ranks)
+        let links = min(x.intraBandwidth / 1e9, Double(arch.nvlinks) * arch.nvlinkGBps)
+        guard let speed = arch.nvlsSpeeds.first(where: { Double(heads + 1) * $0 <= links }) else { return nil }
+        let h = Double(heads)
+        return 2 * arch.nvlsEfficiency * (h - 1) / h * h * speed * 1e9
     }
 
     static func predictOne(
@@ -126,6 +232,15 @@ public enum NCCLModel {
         // tuning.cc: "if (comm->nNodes > 1 && p == NCCL_PROTO_LL) intraLat *= 1.8;" (LL across servers).
         let intraLat = hardwareLatency(x.intraHardware, a, p) * (nNodes > 1 && p == .ll ? 1.8 : 1)
         let interLat = hardwareLatency(.network, a, p)
+        if a == .nvls {
+            // NVLS: NCCL's base latency 0 and 25 us of NVLink hardware latency (Simple); algorithm bandwidth from
+            // the bus bandwidth by the ring's ratio p / (2(p - 1)), as NCCL and nccl-tests convert it.
+            let busBw = nvls(x) ?? 0
+            let algBw = busBw * Double(nRanks) / Double(2 * (nRanks - 1))
+            return Prediction(
+                algorithm: a, proto: p, latency: .microseconds(25), algorithmBandwidth: algBw,
+                time: .seconds(25e-6 + bytes / algBw))
+        }
         var latency = baseLatency(a, p)
         let nsteps: Int, nInterSteps: Int
         switch op {
@@ -146,6 +261,10 @@ public enum NCCLModel {
             latency += 2 * (Double(ppn - 1) * intraLat + log2Nodes * interLat)
         }
         var busBw = x.intraBandwidth
+        if let arch = x.architecture, x.intraHardware == .nvlink {
+            // NCCL's own NVLink speed times the links, capped by the cluster's link.
+            busBw = min(busBw, Double(arch.nvlinks) * arch.nvlinkGBps * 1e9)
+        }
         if nNodes > 1 { busBw = min(busBw, x.interBandwidth * Double(ppn)) }
         busBw *= p.bandwidthFactor
         if a == .tree { busBw *= 0.92 }
@@ -182,5 +301,11 @@ extension NCCLModel.Inputs {
         self.init(
             ranks: cluster.gpuCount, servers: groups.count, intraHardware: hardware, intraBandwidth: intraBw,
             interBandwidth: interBw.isFinite ? interBw : intraBw)
+        architecture = cluster.gpu.kind == .gpu ? NCCLModel.Architecture(gpuName: cluster.gpu.name) : nil
+        // NVLS needs the server's GPUs to meet in a switch: the route between two of them passes one.
+        if let g = groups.first, g.count > 1, hardware == .nvlink {
+            let r = try net.route(from: cluster.gpus[g[0]], to: cluster.gpus[g[1]])
+            switchReduction = r.links.dropLast().contains { net.nodes[net.links[$0].to].kind == .switch }
+        }
     }
 }
