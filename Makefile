@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := .build/debug/treeattn
 MPIBIN := .build/debug/treeattn-mpi
 
-.PHONY: setup build demo test docs lint warnings bench fuzz validate scale-doc golden-all clean
+.PHONY: setup build demo test docs lint warnings bench fuzz validate scale-doc golden-all mpi-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,7 +28,7 @@ test: setup
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
 	$(PYTHON) python/backward_check.py --treeattn $(BIN)
 	bash scripts/golden-check.sh $(BIN)
-	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN)
+	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN) --ranks 1,2,3,5,8
 	bash scripts/validate-smoke.sh $(MPIBIN)
 	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds 15
 	@# make bench's Python scripts on tiny shapes (debug build: the ratios mean nothing, the parsing of every result
@@ -55,6 +55,11 @@ warnings: setup
 # Every golden suite of issue 25 in every dtype through the Python client (make test checks them in bf16, with JAX).
 golden-all: build
 	GOLDEN_ALL_DTYPES=1 bash scripts/golden-check.sh $(BIN)
+
+# The MPI cross-check over every rank count 1..8 (make test runs 1, 2, 3, 5 and 8).
+mpi-check: build
+	$(SWIFT) build
+	$(PYTHON) python/mpi_check.py --treeattn $(BIN) --mpi $(MPIBIN)
 
 fuzz: build
 	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds $${FUZZ_SECONDS:-600} --seed $${FUZZ_SEED:-1}

@@ -62,6 +62,9 @@ def main():
     ap.add_argument("--treeattn", required=True)
     ap.add_argument("--mpi", required=True)
     ap.add_argument("--max-ranks", type=int, default=8)
+    ap.add_argument("--ranks", default=None,
+                    help="comma-separated rank counts of the dense grid (default every count 1..--max-ranks; make test "
+                         "runs 1,2,3,5,8: one rank, powers of two, odd and prime counts, the largest)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="mpi-check-")
     T, M = os.path.abspath(a.treeattn), os.path.abspath(a.mpi)
@@ -81,7 +84,7 @@ def main():
         exact, exact_lse = np.load(f"exact-{precision}.npy"), np.load(f"exact-lse-{precision}.npy")
         masked = exact_lse == -np.inf
         check(masked.sum() == 2 * 4 * 2, f"{precision}: expected 16 fully masked rows, got {masked.sum()}")
-        for p in range(1, a.max_ranks + 1):
+        for p in (list(map(int, a.ranks.split(","))) if a.ranks else range(1, a.max_ranks + 1)):
             for red in REDUCTIONS:
                 out, lse = f"o-{precision}-{p}-{red}.npy", f"l-{precision}-{p}-{red}.npy"
                 r = run(mpirun(["attention"] + files + ["--precision", precision, "--reduction", red, "--out", out, "--lse", lse], p, M))
