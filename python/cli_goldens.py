@@ -26,6 +26,7 @@ import ml_dtypes
 import mpmath
 import numpy as np
 from safetensors import safe_open
+from safetensors.numpy import save_file
 
 from golden_common import load_case, load_manifest, rope_inverse_frequencies, softmax_scale, visibility
 
@@ -161,6 +162,37 @@ def mpmath_kvcache_row(t, spec, b, h, i):
     return out, float(m + mpmath.log(total))
 
 
+def bshd_kvcache(exe, folders, work):
+    """FlashAttention's own layout: one dense kvcache case with rope written as (B, S, H, D) tensors (the safetensors
+    package's writer, the case's dtype) and run with --layout bshd; out comes back in bshd, the updated caches in the caches' bshd,
+    and both equal the golden (bhsd) transposed."""
+    for folder in folders:
+        for entry in load_manifest(folder)["cases"]:
+            tensors, meta, spec = load_case(folder, entry)
+            if spec.get("layout") != "kvcache" or "block_table" in tensors or "rope_layout" not in spec:
+                continue
+            # One .safetensors in the case's dtype (the rotated new keys are rounded to it, as the kernel writes them).
+            path = os.path.join(work, "bshd.safetensors")
+            save_file({n: np.ascontiguousarray(tensors[n].transpose(0, 2, 1, 3))
+                       for n in ("q", "k_cache", "v_cache", "k_new", "v_new")}, path)
+            flags = ["--q", path, "--k", path, "--v", path, "--k-new", path, "--v-new", path, "--layout", "bshd",
+                     "--cache-seqlens", ints(tensors["cache_seqlens"])]
+            if "cache_batch_idx" in tensors:
+                flags += ["--cache-batch-idx", ints(tensors["cache_batch_idx"])]
+            flags += score_flags(spec, tensors["q"].shape[-1]) + rope_flags(spec)
+            outs = [os.path.join(work, f"bshd-{n}.npy") for n in ("out", "kc", "vc")]
+            r = subprocess.run([exe, "attention", *flags, "--out", outs[0], "--k-cache-out", outs[1], "--v-cache-out",
+                                outs[2]], capture_output=True, text=True)
+            if r.returncode != 0:
+                check(False, f"{entry['file']} in bshd: {r.stderr.strip()}")
+                return
+            for path, golden in zip(outs, ("out", "k_cache_updated", "v_cache_updated")):
+                got = np.load(path).transpose(0, 2, 1, 3)
+                check(rel(got, tensors[golden]) <= 1e-12, f"{entry['file']} in bshd: {golden} ({rel(got, tensors[golden]):.2e})")
+            return
+    check(False, "a dense kvcache case with rope to run in bshd")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--treeattn", required=True)
@@ -205,6 +237,7 @@ def main():
                     check(rel(got["out"][b, h, i], o_mp) <= 1e-13, f"{name} row {(b, h, i)}: command vs mpmath")
                 mp_done = True
     check(mp_done, "a kvcache case with rope was checked in mpmath")
+    bshd_kvcache(args.treeattn, args.golden, work)
     print(f"cli_goldens: {PASSES[0]} passed, {len(FAILS)} failed; cases the command does not take: {len(SKIPS)} "
           f"({', '.join(SKIPS[:6])}{', ...' if len(SKIPS) > 6 else ''})")
     sys.exit(1 if FAILS else 0)
