@@ -13,6 +13,7 @@ struct TreeAttn: ParsableCommand {
         subcommands: [
             DemoCommand.self, ExplainCommand.self, AttentionCommand.self, RandomInputsCommand.self, GoldenCommand.self,
             CheckCommand.self, SimulateCommand.self, SweepCommand.self, ScaleCommand.self, ReproducePaperCommand.self,
+            ValidatePublishedCommand.self,
             BenchCommand.self,
         ])
 
