@@ -39,6 +39,20 @@ struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArgument
     @Option(name: .long, help: "bf16, fp16, fp32, f64 (or fp64) or fp8.")
     var dtype: String = "bf16"
 
+    @Option(name: .long, help: "Value dimension d_v (default: head-dim).")
+    var valueDim: Int?
+
+    @Flag(
+        name: .long, help: "MLA's latent cache: one KV head whose rows are the keys, their first value-dim the values.")
+    var latentKV = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A model's attention instead of the shape options: \(ModelAttention.all.map(\.name).joined(separator: ", ")).",
+            valueName: "model"))
+    var model: String?
+
     static func note(_ value: Int?) -> String { value.map { " (default: \($0))" } ?? " (required)" }
 
     /// --heads, or the command's default.
@@ -47,7 +61,25 @@ struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArgument
     /// --head-dim, or the command's default.
     var resolvedHeadDim: Int { headDim ?? Defaults.headDim ?? 0 }
 
+    /// The workload at `sequenceLength` tokens: the model's (`--model`), or the shape options'.
+    func workload(sequenceLength: Int) throws -> DecodeWorkload {
+        if let model {
+            return try ModelAttention.named(model).workload(sequenceLength: sequenceLength, batch: batch, dtype: dtype)
+        }
+        return try DecodeWorkload(
+            sequenceLength: sequenceLength, batch: batch, heads: resolvedHeads, kvHeads: kvHeads,
+            headDim: resolvedHeadDim, dtype: dtype, valueDim: valueDim, latentKV: latentKV)
+    }
+
     func validate() throws {
+        if model != nil {
+            guard heads == nil, kvHeads == nil, headDim == nil, valueDim == nil, !latentKV else {
+                throw ValidationError(
+                    "--model sets the heads and dims: give no --heads, --kv-heads, --head-dim, --value-dim or --latent-kv"
+                )
+            }
+            return
+        }
         if heads == nil && Defaults.heads == nil {
             throw ValidationError("Missing expected argument '--heads <heads>'")
         }

@@ -87,10 +87,7 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         }
         defer { traceFile?.discard() }
         let cluster = try clusterOptions.load()
-        let w = workloadOptions
-        let workload = try DecodeWorkload(
-            sequenceLength: seqLen, batch: w.batch, heads: w.resolvedHeads, kvHeads: w.kvHeads,
-            headDim: w.resolvedHeadDim, dtype: w.dtype)
+        let workload = try workloadOptions.workload(sequenceLength: seqLen)
         let strategies = try parseList(strategy, "--strategy") { try DecodeStrategy.parse($0) }
         let model = try DecodeModel(
             cluster: cluster, workload: workload, options: try overheads.decodeOptions(for: cluster),

@@ -33,8 +33,11 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
 
     @OptionGroup var workload: DecodeWorkloadOptions<SweepModelShape>
 
-    @Option(name: .long, help: "Comma-separated hidden sizes d for the memory plot (\"\" for none).")
-    var hiddenSizes: String = "2048,4096"
+    @Option(
+        name: .long,
+        help:
+            "Comma-separated hidden sizes d for the memory plot (\"\" for none; default 2048,4096, none with --model).")
+    var hiddenSizes: String?
 
     @Option(name: .long, help: "Output directory (created if missing).")
     var out: String = "sweep-out"
@@ -51,14 +54,14 @@ struct SweepCommand: ParsableCommand, MemoryBoundedCommand {
         var c = SweepConfiguration(
             cluster: cluster, sequenceLengths: try parseList(seqLens, "--seq-lens", parseCount),
             gpuCounts: try parseList(gpus, "--gpus", parseCount), strategies: strategies)
-        c.heads = workload.resolvedHeads
-        c.kvHeads = workload.kvHeads
-        c.headDim = workload.resolvedHeadDim
-        c.batch = workload.batch
-        c.dtype = workload.dtype
+        (c.heads, c.kvHeads, c.headDim, c.batch, c.dtype) = (
+            workload.resolvedHeads, workload.kvHeads, workload.resolvedHeadDim, workload.batch, workload.dtype
+        )
+        (c.valueDim, c.latentKV) = (workload.valueDim, workload.latentKV)
+        if let model = workload.model { c.use(try ModelAttention.named(model)) }
+        let sizes = hiddenSizes ?? (workload.model == nil ? "2048,4096" : "")
         c.hiddenSizes =
-            hiddenSizes.trimmingCharacters(in: .whitespaces).isEmpty
-            ? [] : try parseList(hiddenSizes, "--hidden-sizes", parseCount)
+            sizes.trimmingCharacters(in: .whitespaces).isEmpty ? [] : try parseList(sizes, "--hidden-sizes", parseCount)
         c.options = try overheads.decodeOptions(for: try Cluster.resolve(cluster))
         try c.validate()
         return c

@@ -20,6 +20,12 @@ public struct SweepConfiguration: Sendable {
     public var kvHeads: Int? = nil
     /// Head dimension d_h of the decode workload.
     public var headDim: Int = 128
+    /// Value dimension d_v (nil: `headDim`).
+    public var valueDim: Int? = nil
+    /// MLA's latent cache (`DecodeWorkload.latentKV`).
+    public var latentKV = false
+    /// A sliding window: at most this many tokens attended (`ModelAttention.window`); nil for none.
+    public var window: Int? = nil
     /// Element type of K/V and the query: bf16, fp16, fp32, f64 or fp8.
     public var dtype: String = "bf16"
     /// Hidden sizes d = n_h d_h of the memory plot (n_h = d / d_h, the GQA group size kept); evaluated at the
@@ -38,6 +44,11 @@ public struct SweepConfiguration: Sendable {
 
     /// Rejects empty lists, duplicates, non-positive values and hidden sizes that are not a multiple of d_h.
     public func validate() throws {
+        if !hiddenSizes.isEmpty, latentKV || (valueDim ?? headDim) != headDim {
+            throw StudyError.invalidArgument(
+                "the memory plot over hidden sizes covers plain attention (d_v = d_h, separate K and V): give no hidden sizes"
+            )
+        }
         for (list, name) in [(sequenceLengths, "--seq-lens"), (gpuCounts, "--gpus")] {
             guard !list.isEmpty else { throw StudyError.invalidArgument("\(name) is empty") }
             guard list.allSatisfy({ $0 >= 1 }) else { throw StudyError.invalidArgument("\(name) values must be >= 1") }
@@ -75,7 +86,15 @@ public struct SweepConfiguration: Sendable {
         let n = h ?? heads
         let kv = h.map { $0 / (heads / (kvHeads ?? heads)) } ?? kvHeads
         return try DecodeWorkload(
-            sequenceLength: sequenceLength, batch: batch, heads: n, kvHeads: kv, headDim: headDim, dtype: dtype)
+            sequenceLength: window.map { min($0, sequenceLength) } ?? sequenceLength, batch: batch, heads: n,
+            kvHeads: kv, headDim: headDim, dtype: dtype, valueDim: valueDim, latentKV: latentKV)
+    }
+
+    /// The configuration of `model`'s attention (heads, KV heads, dims, latent cache, window).
+    public mutating func use(_ model: ModelAttention) {
+        (heads, kvHeads, headDim, valueDim, latentKV, window) = (
+            model.heads, model.kvHeads, model.headDim, model.valueDim, model.latentKV, model.window
+        )
     }
 
     /// Units of work reported to the progress callback.

@@ -352,6 +352,34 @@ import Testing
             try CLI.run(["validate-published", "--out", blocked]), contains: "exists and is not a directory")
     }
 
+    /// `--model` (issue 26, part 3): DeepSeek-V3's latent cache in the table, and the one-line refusals.
+    @Test func modelsOfTodayRunOrAreRefused() throws {
+        let r = try CLI.run([
+            "simulate", "decode", "--cluster", "dgx-h100:2", "--model", "deepseek-v3", "--seq-len", "160000",
+            "--strategy", "tree,ring",
+        ])
+        CLI.expectSuccess(r)
+        #expect(r.stdout.contains("n_h=128 n_kv=1 d_h=576 d_v=512 latent K/V"), "\(r.stdout)")
+        let json = try CLI.run([
+            "simulate", "decode", "--cluster", "dgx-h100", "--model", "gpt-oss-120b-sliding", "--seq-len", "1000000",
+            "--strategy", "tree", "--format", "json",
+        ])
+        CLI.expectSuccess(json)
+        #expect(json.stdout.contains("\"seq_len\" : 128") || json.stdout.contains("\"seq_len\":128"), "\(json.stdout)")
+        let base = ["simulate", "decode", "--cluster", "dgx-h100", "--seq-len", "1000"]
+        CLI.expectOneLineError(
+            try CLI.run(base + ["--model", "deepseek-v3", "--heads", "4"]), contains: "--model sets")
+        CLI.expectOneLineError(try CLI.run(base + ["--model", "llama-2"]), contains: "unknown model 'llama-2'")
+        CLI.expectOneLineError(
+            try CLI.run(base + ["--heads", "4", "--kv-heads", "2", "--head-dim", "8", "--latent-kv"]),
+            contains: "a latent KV cache (MLA) has one KV head")
+        CLI.expectOneLineError(
+            try CLI.run([
+                "sweep", "--cluster", "dgx-h100", "--model", "deepseek-v3", "--seq-lens", "1000", "--gpus", "8",
+                "--hidden-sizes", "2048", "--out", "/nonexistent/never",
+            ]), contains: "covers plain attention")
+    }
+
     @Test func benchSimulatorRunsTiny() throws {
         let r = try CLI.run([
             "bench", "simulator", "--gpus", "8", "--bytes", "1MB", "--heap-operations", "1000", "--decode-gpus", "16",

@@ -100,3 +100,46 @@ import Testing
         }
     }
 }
+
+/// Issue 26, part 3: today's models' attention in decode (`ModelAttention`, `DecodeWorkload.valueDim`/`latentKV`):
+/// the cache per token and what Tree and Ring move follow from it, against closed forms.
+@Suite struct TodaysModelsTests {
+    @Test func cachePerTokenFollowsTheModel() throws {
+        let ds = try ModelAttention.deepSeekV3.workload(sequenceLength: 1000)
+        // MLA: one 576-wide latent row per token serves K and V; the output is 128 heads x 512.
+        #expect(ds.kvElements(tokens: 1) == 576 && ds.kvElements(tokens: 1, heads: 128) == 576)
+        #expect(ds.outputDim == 128 * 512 && ds.modelDim == 128 * 576 && !ds.isPlain)
+        #expect(ds.partialElements == Double(128 * 512 + 128))
+        let llama = try ModelAttention.llama31_70B.workload(sequenceLength: 1000)
+        #expect(llama.kvElements(tokens: 1) == 2 * 8 * 128 && llama.isPlain)
+        #expect(try ModelAttention.llama31_405B.workload(sequenceLength: 9).heads == 128)
+        // The sliding layers of gpt-oss attend to (and cache) the last 128 tokens only.
+        #expect(try ModelAttention.gptOss120BSliding.workload(sequenceLength: 1_000_000).sequenceLength == 128)
+        #expect(try ModelAttention.gptOss120B.workload(sequenceLength: 1_000_000).sequenceLength == 1_000_000)
+        // Flash-decode FLOPs: 2 b n_h t (d_qk + d_v).
+        let roof = try Roofline(gpu: .h100SXM5)
+        let t = roof.flashDecode(tokens: 1000, ds)
+        #expect(t >= .seconds(2 * 128 * 1000 * (576 + 512) / GPUSpec.h100SXM5.peakFlopsPerSecond))
+        #expect(throws: SimulatorError.self) {
+            try DecodeWorkload(sequenceLength: 8, heads: 4, kvHeads: 2, headDim: 8, latentKV: true)
+        }
+        #expect(throws: SimulatorError.self) { try ModelAttention.named("llama-2") }
+    }
+
+    @Test func treeAndRingVolumesFollowTheCachePerToken() throws {
+        let cluster = try ClusterPreset.parse("dgx-h100:2").build()
+        let p = 16.0, n = 1_280_000
+        let ds = try DecodeModel(cluster: cluster, workload: ModelAttention.deepSeekV3.workload(sequenceLength: n))
+        // Ring: p - 1 hops of one rank's latent rows, N/p x 576 values.
+        let ring = try ds.run(.ring(overlap: true))
+        #expect(ring.elementsSentPerDevice == (p - 1) * Double(n) / p * 576)
+        // Tree: three all-reduces of b n_h (max), b n_h d_v (numerator), b n_h (denominator); a ring all-reduce
+        // sends 2(p-1)/p of each.
+        let tree = try ds.run(.tree(collective: .ring))
+        #expect(abs(tree.elementsSentPerDevice - 2 * (p - 1) / p * Double(128 * 512 + 2 * 128)) < 1e-6)
+        #expect(ring.paperVolumeElements == nil && tree.paperPeakMemoryElements == nil)
+        // Llama 3.1 70B sends its GQA cache expanded to 64 heads by default: 64 x 256 values per token.
+        let llama = try DecodeModel(cluster: cluster, workload: ModelAttention.llama31_70B.workload(sequenceLength: n))
+        #expect(try llama.run(.ring(overlap: true)).elementsSentPerDevice == (p - 1) * Double(n) / p * 64 * 256)
+    }
+}

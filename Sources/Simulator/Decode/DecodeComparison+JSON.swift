@@ -32,16 +32,20 @@ extension DecodeComparison {
     /// The workload's shape.
     struct Workload: Encodable {
         var seqLen: Int, batch: Int, heads: Int, kvHeads: Int, headDim: Int, dtype: String
+        /// Present only when they differ from plain attention (d_v = d_h, separate K and V).
+        var valueDim: Int?, latentKV: Bool?
 
         enum CodingKeys: String, CodingKey {
             case batch, heads, dtype
-            case seqLen = "seq_len", kvHeads = "kv_heads", headDim = "head_dim"
+            case seqLen = "seq_len", kvHeads = "kv_heads", headDim = "head_dim", valueDim = "value_dim"
+            case latentKV = "latent_kv"
         }
 
         init(_ w: DecodeWorkload) {
             (seqLen, batch, heads, kvHeads, headDim, dtype) = (
                 w.sequenceLength, w.batch, w.heads, w.kvHeads, w.headDim, w.dtype
             )
+            (valueDim, latentKV) = (w.valueDim == w.headDim ? nil : w.valueDim, w.latentKV ? true : nil)
         }
     }
 

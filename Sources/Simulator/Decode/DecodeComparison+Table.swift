@@ -41,7 +41,7 @@ extension DecodeComparison {
             }
         }
         var text =
-            "\(model.cluster.name): \(model.gpus) x \(model.cluster.gpu.label); N=\(w.sequenceLength) b=\(w.batch) n_h=\(w.heads) n_kv=\(w.kvHeads) d_h=\(w.headDim) \(w.dtype)"
+            "\(model.cluster.name): \(model.gpus) x \(model.cluster.gpu.label); N=\(w.sequenceLength) b=\(w.batch) n_h=\(w.heads) n_kv=\(w.kvHeads) d_h=\(w.headDim)\(w.valueDim == w.headDim ? "" : " d_v=\(w.valueDim)")\(w.latentKV ? " latent K/V" : "") \(w.dtype)"
         text += withBackward ? "; \(model.step.rawValue) step (sent/dev in elements)\n" : "\n"
         text += renderTable(header, rows)
         var linkRows: [[String]] = []

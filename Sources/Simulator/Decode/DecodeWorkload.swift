@@ -18,12 +18,19 @@ public struct DecodeWorkload: Equatable, Sendable {
     /// Partials (outputs, max, denominators) travel and are stored in max(4, `elementBytes`) bytes per element:
     /// fp32 for bf16, fp16, fp32 and fp8 workloads, f64 for f64 ones.
     public var partialElementBytes: Int
+    /// Dimension of each value head, d_v (`headDim` unless given): the output's and the numerator's width per head.
+    public var valueDim: Int
+    /// Multi-head latent attention in its absorbed form (DeepSeek-V2/V3): one KV head whose cached row of `headDim`
+    /// values per token (latent 512 + rope 64 = 576) serves as the key, and its first `valueDim` values (512) as the
+    /// value, so a token's cache is `headDim` values, not `headDim + valueDim`.
+    public var latentKV: Bool
 
     /// Validates the shape: every count >= 1 and within bounds that keep derived counts far from overflow,
     /// `heads` a multiple of `kvHeads` (nil: as many as `heads`), and a known `dtype` (any case, see `elementSizes`).
     /// Throws `SimulatorError.invalidArgument` otherwise.
     public init(
-        sequenceLength: Int, batch: Int = 1, heads: Int, kvHeads: Int? = nil, headDim: Int, dtype: String = "bf16"
+        sequenceLength: Int, batch: Int = 1, heads: Int, kvHeads: Int? = nil, headDim: Int, dtype: String = "bf16",
+        valueDim: Int? = nil, latentKV: Bool = false
     ) throws {
         let kv = kvHeads ?? heads
         for (value, name) in [
@@ -47,6 +54,19 @@ public struct DecodeWorkload: Equatable, Sendable {
         guard let size = Self.elementSizes[dtype.lowercased()] else {
             throw SimulatorError.invalidArgument("unknown dtype '\(dtype)' (bf16, fp16, fp32, f64, fp8)")
         }
+        let dv = valueDim ?? headDim
+        guard (1...(1 << 16)).contains(dv) else {
+            throw SimulatorError.invalidArgument("value-dim must be in 1...65536, got \(dv)")
+        }
+        if latentKV {
+            guard kv == 1, dv <= headDim else {
+                throw SimulatorError.invalidArgument(
+                    "a latent KV cache (MLA) has one KV head and values within its rows (kv-heads 1, value-dim <= head-dim), got kv-heads \(kv), value-dim \(dv), head-dim \(headDim)"
+                )
+            }
+        }
+        self.valueDim = dv
+        self.latentKV = latentKV
         self.sequenceLength = sequenceLength
         self.batch = batch
         self.heads = heads
@@ -62,15 +82,27 @@ public struct DecodeWorkload: Equatable, Sendable {
         "bf16": 2, "fp16": 2, "f16": 2, "fp32": 4, "f32": 4, "f64": 8, "fp64": 8, "fp8": 1,
     ]
 
-    /// d = n_h d_h.
+    /// d = n_h d_h, the width of the queries (and of dQ).
     public var modelDim: Int { heads * headDim }
+    /// n_h d_v, the width of the output and of the numerator partial (`modelDim` unless d_v differs).
+    public var outputDim: Int { heads * valueDim }
     /// GQA repeat factor n_h / n_kv.
     public var groupSize: Int { heads / kvHeads }
+    /// Whether the workload is plain multi-head (or GQA) attention with d_v = d_h and separate K and V, the paper's
+    /// setting (its volume and memory formulas apply).
+    public var isPlain: Bool { valueDim == headDim && !latentKV }
 
-    /// K and V elements for `tokens` tokens stored natively (n_kv heads).
-    public func kvElements(tokens: Int) -> Double {
-        2 * Double(batch) * Double(tokens) * Double(kvHeads) * Double(headDim)
+    /// K and V elements for `tokens` tokens stored natively (n_kv heads): b t n_kv (d_h + d_v), or b t d_h for a
+    /// latent cache.
+    public func kvElements(tokens: Int) -> Double { kvElements(tokens: tokens, heads: kvHeads) }
+
+    /// K and V elements for `tokens` tokens held as `heads` heads (a ring that sends GQA expanded; a latent cache is
+    /// one row per token whatever the heads).
+    public func kvElements(tokens: Int, heads h: Int) -> Double {
+        latentKV
+            ? Double(batch) * Double(tokens) * Double(headDim)
+            : Double(batch) * Double(tokens) * Double(h) * Double(headDim + valueDim)
     }
-    /// Elements of one partial result: output (b d) plus log-sum-exp (b n_h).
-    public var partialElements: Double { Double(batch) * Double(modelDim + heads) }
+    /// Elements of one partial result: output (b n_h d_v) plus log-sum-exp (b n_h).
+    public var partialElements: Double { Double(batch) * Double(outputDim + heads) }
 }

@@ -36,13 +36,13 @@ public struct Roofline: Equatable, Sendable {
 
     /// Flash-decoding over `tokens` keys: reads K and V (native n_kv heads) and q, writes the partial
     /// (`partialElementBytes` per element);
-    /// 4 b n_h t d_h FLOPs (QK^T and PV). Zero tokens cost nothing.
+    /// 2 b n_h t (d_h + d_v) FLOPs (QK^T and PV; 4 b n_h t d_h when d_v = d_h). Zero tokens cost nothing.
     public func flashDecode(tokens: Int, _ w: DecodeWorkload) -> SimTime {
         guard tokens > 0 else { return .zero }
         let bytes =
             w.kvElements(tokens: tokens) * Double(w.elementBytes)
             + Double(w.batch * w.modelDim * w.elementBytes) + w.partialElements * Double(w.partialElementBytes)
-        let flops = 4 * Double(w.batch * w.heads * tokens * w.headDim)
+        let flops = 2 * Double(w.batch * w.heads * tokens * (w.headDim + w.valueDim))
         return time(bytes: bytes, flops: flops)
     }
 
@@ -55,18 +55,20 @@ public struct Roofline: Equatable, Sendable {
     /// nothing.
     public func flashBackward(tokens: Int, _ w: DecodeWorkload) -> SimTime {
         guard tokens > 0 else { return .zero }
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), dOut = Double(w.outputDim)
+        // q (b d) and dO (b n_h d_v) in the model dtype; dQ (b d) and LSE, D (b n_h each) in partial precision.
         let bytes =
-            2 * w.kvElements(tokens: tokens) * Double(w.elementBytes) + 2 * b * d * Double(w.elementBytes)
+            2 * w.kvElements(tokens: tokens) * Double(w.elementBytes) + b * (d + dOut) * Double(w.elementBytes)
             + (2 * b * nh + b * d) * Double(w.partialElementBytes)
-        let flops = 10 * b * nh * Double(tokens) * Double(w.headDim)
+        // S = q K^T, dQ = dS K and dK = dS^T q over d_h; dV = P^T dO and dP = dO V^T over d_v.
+        let flops = 2 * b * nh * Double(tokens) * Double(3 * w.headDim + 2 * w.valueDim)
         return time(bytes: bytes, flops: flops)
     }
 
     /// FlashAttention's backward preprocessing D = rowsum(dO o O): reads dO (b d, model dtype) and O (b d, partial
     /// precision), writes D (b n_h, partial precision); 2 b d FLOPs.
     public func backwardPreprocess(_ w: DecodeWorkload) -> SimTime {
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let b = Double(w.batch), d = Double(w.outputDim), nh = Double(w.heads)
         return time(
             bytes: b * d * Double(w.elementBytes) + (b * d + b * nh) * Double(w.partialElementBytes), flops: 2 * b * d)
     }

@@ -23,12 +23,12 @@ struct GatherDecode: DecodeProgram {
     /// Stored K/V, q and output, plus the p partials gathered on rank 0.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim)
+        let b = Double(w.batch), d = Double(w.modelDim), dOut = Double(w.outputDim)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
         let gathered = Double(c.ranks) * w.partialElements
         return (
-            kv + 2 * b * d + gathered,
-            (kv + b * d) * Double(w.elementBytes) + (b * d + gathered) * Double(w.partialElementBytes)
+            kv + b * (d + dOut) + gathered,
+            (kv + b * d) * Double(w.elementBytes) + (b * dOut + gathered) * Double(w.partialElementBytes)
         )
     }
 

@@ -23,11 +23,11 @@ struct PassPartialsDecode: DecodeProgram {
     /// Stored K/V, q, output and statistics, plus the partial received.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), dOut = Double(w.outputDim)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
         return (
-            kv + 2 * b * d + 2 * b * nh + w.partialElements,
-            (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + w.partialElements)
+            kv + b * (d + dOut) + 2 * b * nh + w.partialElements,
+            (kv + b * d) * Double(w.elementBytes) + (b * dOut + 2 * b * nh + w.partialElements)
                 * Double(w.partialElementBytes)
         )
     }

@@ -14,7 +14,7 @@ struct RingDecode: DecodeProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload
         let heads = sentHeads(c)
-        let chunkBytes = c.tokens.map { 2 * Double(w.batch * $0 * heads * w.headDim * w.elementBytes) }
+        let chunkBytes = c.tokens.map { w.kvElements(tokens: $0, heads: heads) * Double(w.elementBytes) }
         let times = c.tokens.map { c.roofline.flashDecode(tokens: $0, w) }
         var notes: [String] = []
         if c.options.ringSendsExpandedKV && w.groupSize > 1 {
@@ -33,19 +33,21 @@ struct RingDecode: DecodeProgram {
     /// Two K/V buffers as sent (the chunk computed on and the one arriving), q and output.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim)
-        let buffer = 2 * b * Double(c.tokens.max() ?? 0) * Double(sentHeads(c) * w.headDim)
-        return (2 * buffer + 2 * b * d, (2 * buffer + 2 * b * d) * Double(w.elementBytes))
+        let b = Double(w.batch), d = Double(w.modelDim), dOut = Double(w.outputDim)
+        let buffer = w.kvElements(tokens: c.tokens.max() ?? 0, heads: sentHeads(c))
+        return (2 * buffer + b * (d + dOut), (2 * buffer + b * (d + dOut)) * Double(w.elementBytes))
     }
 
-    /// V_ring = 2 b t d p.
+    /// V_ring = 2 b t d p (the paper's, for plain attention; nil otherwise).
     func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double? {
+        guard w.isPlain else { return nil }
         let P = Double(p)
         return 2 * Double(w.batch) * (Double(w.sequenceLength) / P) * Double(w.modelDim) * P
     }
 
     /// 4 b t d + 2 b d.
     func paperMemory(_ w: DecodeWorkload, ranks p: Int) -> Double? {
+        guard w.isPlain else { return nil }
         let b = Double(w.batch), d = Double(w.modelDim), t = Double(w.sequenceLength) / Double(p)
         return 4 * b * t * d + 2 * b * d
     }
@@ -69,7 +71,7 @@ struct RingBackward: DecodeBackwardProgram {
     func build(_ c: DecodeContext) throws -> DecodePhases {
         let w = c.workload, roof = c.roofline
         let heads = forward.sentHeads(c)
-        let chunkElements = c.tokens.map { 2 * Double(w.batch) * Double($0) * Double(heads) * Double(w.headDim) }
+        let chunkElements = c.tokens.map { w.kvElements(tokens: $0, heads: heads) }
         let chunkBytes = chunkElements.map { $0 * Double(w.elementBytes) }
         let ring = try KVGradientRingProgram(
             ranks: c.ranks, overlap: forward.overlap, messagesPerChunk: forward.messagesPerChunk,
@@ -95,9 +97,10 @@ struct RingBackward: DecodeBackwardProgram {
     /// sequential two), dO in the model dtype, and dQ (b d), LSE and D (b n_h each) in partial precision.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
-        let buffer = 2 * b * Double(c.tokens.max() ?? 0) * Double(forward.sentHeads(c) * w.headDim)
-        let modelDtype = (forward.overlap ? 5 : 4) * buffer + 3 * b * d, partial = b * d + 2 * b * nh
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), dOut = Double(w.outputDim)
+        let buffer = w.kvElements(tokens: c.tokens.max() ?? 0, heads: forward.sentHeads(c))
+        // q (b d), output and dO (b n_h d_v each) in the model dtype.
+        let modelDtype = (forward.overlap ? 5 : 4) * buffer + b * (d + 2 * dOut), partial = b * d + 2 * b * nh
         return (modelDtype + partial, modelDtype * Double(w.elementBytes) + partial * Double(w.partialElementBytes))
     }
 

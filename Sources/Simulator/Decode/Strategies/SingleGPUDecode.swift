@@ -16,7 +16,7 @@ struct SingleGPUDecode: DecodeProgram {
     /// All of K/V, q and output.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let kv = w.kvElements(tokens: w.sequenceLength), qo = 2 * Double(w.batch) * Double(w.modelDim)
+        let kv = w.kvElements(tokens: w.sequenceLength), qo = Double(w.batch) * Double(w.modelDim + w.outputDim)
         return (kv + qo, (kv + qo) * Double(w.elementBytes))
     }
 
@@ -42,8 +42,8 @@ struct SingleGPUBackward: DecodeBackwardProgram {
     /// precision.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
-        let modelDtype = 2 * w.kvElements(tokens: w.sequenceLength) + 3 * b * d, partial = b * d + 2 * b * nh
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), dOut = Double(w.outputDim)
+        let modelDtype = 2 * w.kvElements(tokens: w.sequenceLength) + b * (d + 2 * dOut), partial = b * d + 2 * b * nh
         return (modelDtype + partial, modelDtype * Double(w.elementBytes) + partial * Double(w.partialElementBytes))
     }
 }

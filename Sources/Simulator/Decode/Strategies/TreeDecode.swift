@@ -12,7 +12,7 @@ struct TreeDecode: DecodeProgram {
         var phases: [RankProgram] = [c.localFlashDecode]
         let sizes: [(String, Double)] = [
             ("allreduce max", Double(w.batch * w.heads)),
-            ("allreduce numerator", Double(w.batch * w.modelDim)),
+            ("allreduce numerator", Double(w.batch * w.outputDim)),
             ("allreduce denominator", Double(w.batch * w.heads)),
         ]
         for (i, (label, elements)) in sizes.enumerated() {
@@ -25,29 +25,32 @@ struct TreeDecode: DecodeProgram {
         }
         phases.append(
             c.everyRank(
-                roof.elementwise(Double(w.batch * w.modelDim), elementBytes: w.partialElementBytes), label: "divide"))
-        return allReduces.finish(phases, volume: Double(w.batch * w.modelDim) + 2 * Double(w.batch * w.heads))
+                roof.elementwise(Double(w.batch * w.outputDim), elementBytes: w.partialElementBytes), label: "divide"))
+        return allReduces.finish(phases, volume: Double(w.batch * w.outputDim) + 2 * Double(w.batch * w.heads))
     }
 
-    /// Stored K/V, q and output in the model dtype; numerator and the two b n_h statistics as partials (fp32, f64).
+    /// Stored K/V and q in the model dtype; the numerator (b n_h d_v) and the two b n_h statistics as partials
+    /// (fp32, f64).
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), dOut = Double(w.outputDim)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
         return (
-            kv + 2 * b * d + 2 * b * nh,
-            (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh) * Double(w.partialElementBytes)
+            kv + b * (d + dOut) + 2 * b * nh,
+            (kv + b * d) * Double(w.elementBytes) + (b * dOut + 2 * b * nh) * Double(w.partialElementBytes)
         )
     }
 
-    /// V_tree = 2(p-1)/p (b d + 2 b n_h).
+    /// V_tree = 2(p-1)/p (b d + 2 b n_h) (the paper's, for d_v = d_h; nil otherwise).
     func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double? {
+        guard w.isPlain else { return nil }
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), P = Double(p)
         return 2 * (P - 1) / P * (b * d + 2 * b * nh)
     }
 
-    /// 2 b t d + 2 b d + 2 b n_h.
+    /// 2 b t d + 2 b d + 2 b n_h (the paper's, for plain attention; nil otherwise).
     func paperMemory(_ w: DecodeWorkload, ranks p: Int) -> Double? {
+        guard w.isPlain else { return nil }
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), t = Double(w.sequenceLength) / Double(p)
         return 2 * b * t * d + 2 * b * d + 2 * b * nh
     }
@@ -83,16 +86,19 @@ struct TreeBackward: DecodeBackwardProgram {
     /// and dO in the model dtype, dQ (b d) and D (b n_h) in partial precision.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), dOut = Double(w.outputDim)
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
+        // q, dO in the model dtype; output (b n_h d_v) and dQ (b d) in partial precision.
         return (
-            2 * kv + 4 * b * d + 3 * b * nh,
-            (2 * kv + 2 * b * d) * Double(w.elementBytes) + (2 * b * d + 3 * b * nh) * Double(w.partialElementBytes)
+            2 * kv + 2 * b * (d + dOut) + 3 * b * nh,
+            (2 * kv + b * (d + dOut)) * Double(w.elementBytes) + (b * (d + dOut) + 3 * b * nh)
+                * Double(w.partialElementBytes)
         )
     }
 
     /// Two all-reduces, of D (b n_h) and of dQ (b d), counted as the paper counts V_tree: 2(p-1)/p (b d + b n_h).
     func paperVolume(_ w: DecodeWorkload, ranks p: Int) -> Double? {
+        guard w.isPlain else { return nil }
         let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), P = Double(p)
         return 2 * (P - 1) / P * (b * d + b * nh)
     }

@@ -31,7 +31,7 @@ struct TreeReduceDecode: DecodeProgram {
     /// Stored K/V, q, output and statistics, plus the children's partials received at the widest node.
     func peakMemory(_ c: DecodeContext) -> (elements: Double, bytes: Double) {
         let w = c.workload
-        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads)
+        let b = Double(w.batch), d = Double(w.modelDim), nh = Double(w.heads), dOut = Double(w.outputDim)
         let fanIn: Double
         switch shape {
         case .binary: fanIn = 1
@@ -42,8 +42,8 @@ struct TreeReduceDecode: DecodeProgram {
         let kv = w.kvElements(tokens: c.tokens.max() ?? 0)
         let received = fanIn * w.partialElements
         return (
-            kv + 2 * b * d + 2 * b * nh + received,
-            (kv + b * d) * Double(w.elementBytes) + (b * d + 2 * b * nh + received) * Double(w.partialElementBytes)
+            kv + b * (d + dOut) + 2 * b * nh + received,
+            (kv + b * d) * Double(w.elementBytes) + (b * dOut + 2 * b * nh + received) * Double(w.partialElementBytes)
         )
     }
 
