@@ -67,11 +67,10 @@ extension AttentionJob.Run {
                 "cache_seqlens needs one length per batch element (q \(q.shape[0]), k_new \(kNew.shape[0])), got \(lengths.count)"
             )
         }
-        if var rope = problem.rotary {
-            if rope.rotaryDim == 0 { rope.rotaryDim = q.shape[3] }
+        if let rope = problem.rotation(headDim: q.shape[3]) {
             let (sq, new) = (q.shape[2], kNew.shape[2])
             let dtypes = files.sources.map(\.stored.dtype)
-            let origins = lengths.indices.map { problem.ropeFromFirstToken ? (problem.cacheLeftpad?[$0] ?? 0) : 0 }
+            let origins = problem.rotaryOrigins(batch: lengths.count)
             let qp = zip(lengths, origins).map { n, o in (0..<sq).map { max(0, $0 + n + new - sq - o) } }
             let kp = zip(lengths, origins).map { n, o in (0..<new).map { max(0, n + $0 - o) } }
             q = try rope.rotate(q, positions: qp).rounded(to: dtypes[0])

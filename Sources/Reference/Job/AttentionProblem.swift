@@ -93,11 +93,17 @@ public struct AttentionProblem: Sendable {
             throw ReferenceError.invalidOption(
                 "cache_seqlens needs one length per batch row (\(batch)), got \(valid.count)")
         }
-        let origins = (0..<batch).map { ropeFromFirstToken ? (cacheLeftpad?[$0] ?? 0) : 0 }
+        let origins = rotaryOrigins(batch: batch)
         return (
             zip(valid, origins).map { end, o in (0..<sq).map { max(0, $0 + end - sq - o) } },
             origins.map { o in (0..<sk).map { max(0, $0 - o) } }
         )
+    }
+
+    /// Per batch row, the position of slot 0: minus the row's left padding with `ropeFromFirstToken`, else 0 (the
+    /// positions are max(0, slot - origin)).
+    func rotaryOrigins(batch: Int) -> [Int] {
+        (0..<batch).map { ropeFromFirstToken ? (cacheLeftpad?[$0] ?? 0) : 0 }
     }
 
     /// q and k rotated by `rotary` (when set) at `rotaryPositions`: q and k themselves without it.

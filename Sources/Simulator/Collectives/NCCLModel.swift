@@ -286,8 +286,10 @@ extension NCCLModel.Inputs {
         let groups = cluster.serverGroups
         var intraBw = Double.infinity, interBw = Double.infinity
         var hardware = NCCLModel.Hardware.nvlink
+        var intraRoute: Route? = nil
         if let g = groups.first, g.count > 1 {
             let r = try net.route(from: cluster.gpus[g[0]], to: cluster.gpus[g[1]])
+            intraRoute = r
             intraBw = r.links.map { net.links[$0].bandwidth }.min() ?? .infinity
             let cls = net.linkClasses[net.links[r.links[0]].linkClass].name.lowercased()
             hardware =
@@ -303,8 +305,7 @@ extension NCCLModel.Inputs {
             interBandwidth: interBw.isFinite ? interBw : intraBw)
         architecture = cluster.gpu.kind == .gpu ? NCCLModel.Architecture(gpuName: cluster.gpu.name) : nil
         // NVLS needs the server's GPUs to meet in a switch: the route between two of them passes one.
-        if let g = groups.first, g.count > 1, hardware == .nvlink {
-            let r = try net.route(from: cluster.gpus[g[0]], to: cluster.gpus[g[1]])
+        if let r = intraRoute, hardware == .nvlink {
             switchReduction = r.links.dropLast().contains { net.nodes[net.links[$0].to].kind == .switch }
         }
     }
