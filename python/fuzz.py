@@ -619,6 +619,10 @@ class Fuzzer:
          "--do", "{base}/npy/q.npy", "--dlse", "{base}/npy/q.npy", "--sinks", "1,2", "--dsinks", "{out}/ds.npy",
          "--out", "{out}/o.npy", "--dq", "{out}/dq.npy", "--dk", "{out}/dk.npy", "--dv", "{out}/dv.npy"],
         ["explain", "--sinks", "--sink-logit", "2", "--shards", "3"],
+        ["simulate", "prefill", "--cluster", "dgx-h100", "--strategy", "ring,zigzag,pass-q", "--seq-len", "65536",
+         "--heads", "16", "--kv-heads", "4", "--head-dim", "128"],
+        ["simulate", "decode", "--cluster", "dgx-h100:2", "--strategy", "pass-q,all-gather", "--seq-len", "100000",
+         "--batch", "16", "--heads", "16", "--head-dim", "128"],
         ["simulate", "decode", "--cluster", "dgx-h100:2", "--strategy", "tree:ring,ring", "--seq-len", "100000",
          "--heads", "16", "--head-dim", "128", "--step", "training"],
     ]

@@ -7,8 +7,11 @@ import Simulator
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Discrete-event cluster simulation: collectives and Tree vs Ring decoding.",
-        subcommands: [SimulateCollectiveCommand.self, SimulateDecodeCommand.self, SimulateClusterCommand.self])
+        abstract: "Discrete-event cluster simulation: collectives, Tree vs Ring decoding, context-parallel prefill.",
+        subcommands: [
+            SimulateCollectiveCommand.self, SimulateDecodeCommand.self, SimulatePrefillCommand.self,
+            SimulateClusterCommand.self,
+        ])
 }
 
 /// Options shared by the simulate subcommands to pick a cluster.

@@ -36,6 +36,44 @@ import Testing
             try CLI.run(["simulate", "cluster", "--cluster", file]), contains: "does not split 64 ports")
     }
 
+    /// `simulate prefill` (issue 26, part 4): every strategy in the table; JSON whose causal pairs add up to
+    /// n(n+1)/2 per strategy, with the zigzag ring perfectly balanced and the contiguous ring at (2p-1)/p; CSV with
+    /// the documented header; a trace; MLA and sliding-window models refused with one line.
+    @Test func simulatePrefillTableJSONCSVAndTrace() throws {
+        let args = [
+            "simulate", "prefill", "--cluster", "dgx-h100", "--seq-len", "16384", "--heads", "16", "--kv-heads", "4",
+            "--head-dim", "128",
+        ]
+        let table = try CLI.run(args)
+        CLI.expectSuccess(table)
+        for s in ["ring", "zigzag", "striped", "all-gather", "pass-q", "imbalance"] {
+            #expect(table.stdout.contains(s), "\(s)")
+        }
+        let json = try CLI.run(args + ["--format", "json"])
+        CLI.expectSuccess(json)
+        let object = try #require(try CLI.json(json.stdout) as? [String: Any])
+        let strategies = try #require(object["strategies"] as? [[String: Any]])
+        #expect(strategies.count == 5)
+        for s in strategies { #expect(s["visible_pairs"] as? Int == 16384 * 16385 / 2) }
+        // The contiguous ring's last rank: t(t+1)/2 + 7 t^2 pairs (t = 2048) against a mean of n(n+1)/16.
+        let t = 2048.0, last = t * (t + 1) / 2 + 7 * t * t, mean = 16384.0 * 16385 / 16
+        let ring = try #require(strategies[0]["imbalance"] as? Double)
+        #expect(abs(ring - last / mean) < 1e-12, "\(ring)")
+        #expect(strategies[1]["strategy"] as? String == "zigzag" && strategies[1]["imbalance"] as? Double == 1)
+        let csv = try CLI.run(args + ["--format", "csv", "--strategy", "zigzag"])
+        CLI.expectSuccess(csv)
+        #expect(csv.stdout.hasPrefix("strategy,gpus,latency_s,compute_s,communication_s,idle_s,bytes_sent_per_device"))
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        CLI.expectSuccess(try CLI.run(args + ["--trace", dir + "/prefill.json"]))
+        #expect(FileManager.default.fileExists(atPath: dir + "/prefill.json"))
+        for model in ["deepseek-v3", "gpt-oss-120b-sliding"] {
+            CLI.expectOneLineError(
+                try CLI.run(["simulate", "prefill", "--cluster", "dgx-h100", "--seq-len", "4096", "--model", model]),
+                contains: model == "deepseek-v3" ? "latent K/V" : "sliding-window")
+        }
+    }
+
     @Test func simulateCollectiveTableAndJSON() throws {
         let args = [
             "simulate", "collective", "--cluster", "dgx-h100:1", "--op", "allreduce", "--algorithm", "ring", "--bytes",

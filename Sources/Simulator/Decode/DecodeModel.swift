@@ -35,11 +35,7 @@ public struct DecodeModel: Sendable {
 
     /// The roofline of the cluster's device with the options' efficiencies and kernel launch cost. Throws
     /// `SimulatorError.invalidArgument` when an efficiency is outside (0, 1] (`init` checks it once).
-    public func roofline() throws -> Roofline {
-        try Roofline(
-            gpu: cluster.gpu, memoryEfficiency: options.memoryEfficiency,
-            computeEfficiency: options.computeEfficiency, kernelLaunch: options.kernelLaunch)
-    }
+    public func roofline() throws -> Roofline { try options.roofline(gpu: cluster.gpu) }
 
     /// Token counts per rank (Reference's even split: the first N mod p ranks get one extra token).
     public func shardTokens(ranks p: Int) throws -> [Int] {

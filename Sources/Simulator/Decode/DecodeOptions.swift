@@ -22,6 +22,14 @@ public struct DecodeOptions: Equatable, Sendable {
     /// The idealised defaults: no overheads, 100% efficiencies, expanded K/V on the ring, default collective options
     /// and `RingSimulation.auto`.
     public init() {}
+
+    /// The roofline of `gpu` with these efficiencies and kernel launch cost. Throws
+    /// `SimulatorError.invalidArgument` when an efficiency is outside (0, 1].
+    public func roofline(gpu: GPUSpec) throws -> Roofline {
+        try Roofline(
+            gpu: gpu, memoryEfficiency: memoryEfficiency, computeEfficiency: computeEfficiency,
+            kernelLaunch: kernelLaunch)
+    }
 }
 
 /// How the K/V rings of `ring`, `ring-sequential` and `ring-sendrecv` are simulated (forward, and the gradient ring of

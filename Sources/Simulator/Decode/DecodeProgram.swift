@@ -85,8 +85,8 @@ struct DecodePhases {
     var notes: [String] = []
     /// Bytes per element sent (to report elements sent per device): partial elements (fp32; f64 for f64 workloads) unless the strategy sends K/V.
     var sentElementBytes: Double
-    /// Elements sent per device when the communication is a closed-form model rather than simulated messages
-    /// (nil: measured from the simulated bytes).
+    /// Elements sent per device when the communication is a closed-form model rather than simulated messages, or
+    /// its messages mix element sizes (nil: measured from the simulated bytes).
     var modelledElementsSentPerDevice: Double? = nil
 }
 

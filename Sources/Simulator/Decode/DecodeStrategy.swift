@@ -19,9 +19,14 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
     case gatherToOne
     /// Everything on one GPU (no communication).
     case singleGPU
+    /// Pass-Q ring decode (Meta's context parallelism): the batch's queries travel the ring, the partials return to
+    /// their owners by all-to-all and are merged there.
+    case passQ
+    /// Llama 3's all-gather context parallelism for decode: every rank gathers the whole K/V, then decodes alone.
+    case allGather
 
     /// The name `parse(_:)` accepts: "tree" or "tree:ALG", "ring", "ring-sequential", "ring-sendrecv",
-    /// "tree-reduce" or "tree-reduce:SHAPE", "pass-partials", "gather", "single".
+    /// "tree-reduce" or "tree-reduce:SHAPE", "pass-partials", "gather", "single", "pass-q", "all-gather".
     public var description: String {
         switch self {
         case .tree(let c): return c == .tree ? "tree" : "tree:\(c)"
@@ -31,12 +36,14 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
         case .passPartials: return "pass-partials"
         case .gatherToOne: return "gather"
         case .singleGPU: return "single"
+        case .passQ: return "pass-q"
+        case .allGather: return "all-gather"
         }
     }
 
     /// The accepted strategy names, for help texts and error messages.
     public static let usage =
-        "tree[:COLLECTIVE], ring, ring-sequential, ring-sendrecv, tree-reduce[:SHAPE], pass-partials, gather, single"
+        "tree[:COLLECTIVE], ring, ring-sequential, ring-sendrecv, tree-reduce[:SHAPE], pass-partials, gather, single, pass-q, all-gather"
 
     /// Parses a strategy name (see `usage`; also "ring-no-overlap", "gather-to-one", "single-gpu"). Throws
     /// `SimulatorError.invalidArgument` for an unknown name or reduction shape, `SimulatorError.unsupported` for
@@ -52,6 +59,8 @@ public enum DecodeStrategy: Equatable, Sendable, CustomStringConvertible {
         case "pass-partials": return .passPartials
         case "gather", "gather-to-one": return .gatherToOne
         case "single", "single-gpu": return .singleGPU
+        case "pass-q": return .passQ
+        case "all-gather": return .allGather
         default:
             if text.hasPrefix("tree-reduce:") {
                 do { return .treeReduce(try ReductionPlan.parseShape(String(text.dropFirst(12)))) } catch let error
@@ -87,6 +96,8 @@ extension DecodeStrategy {
         case .passPartials: return PassPartialsDecode()
         case .gatherToOne: return GatherDecode()
         case .singleGPU: return SingleGPUDecode()
+        case .passQ: return PassQDecode()
+        case .allGather: return AllGatherDecode()
         }
     }
 }

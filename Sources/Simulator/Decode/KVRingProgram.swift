@@ -19,6 +19,10 @@ public struct KVRingProgram: SteppedProgram {
         /// Causal prefill: rank r computes its own diagonal block at step 0 (`diagonal`, "causal block"), a full
         /// block ("block") against the chunks of ranks before it (steps 1...r), and skips the chunks of later ranks.
         case causal(diagonal: SimTime, full: SimTime)
+        /// Any block per (rank, origin of the chunk held): `time(rank, origin)`, labelled `label`; a zero time is a
+        /// block with nothing visible, skipped (the prefill strategies of `Prefill/`: causal masks over any token
+        /// placement, or queries travelling instead of K/V).
+        case pairwise(label: String, time: @Sendable (_ rank: Int, _ origin: Int) -> SimTime)
     }
 
     public let ranks: Int
@@ -69,14 +73,14 @@ public struct KVRingProgram: SteppedProgram {
     /// its hops (overlapped: one more block than hops).
     private func computing(rank: Int) -> Int {
         switch blocks {
-        case .perChunk: return ranks - (allHops - hops)
+        case .perChunk, .pairwise: return ranks - (allHops - hops)
         case .causal: return rank + 1
         }
     }
 
-    /// The hops (every step moves each chunk once); nil for causal blocks, whose steps differ per rank.
+    /// The hops (every step moves each chunk once); nil for causal and pairwise blocks, whose steps differ per rank.
     public var steps: Int? {
-        if case .causal = blocks { return nil }
+        guard case .perChunk = blocks else { return nil }
         return allHops
     }
 
@@ -132,6 +136,9 @@ public struct KVRingProgram: SteppedProgram {
         case .perChunk(let times, let label): return .compute(times[origin], label: label)
         case .causal(let diagonal, let full):
             return s == 0 ? .compute(diagonal, label: "causal block") : .compute(full, label: "block")
+        case .pairwise(let label, let time):
+            let t = time(rank, origin)
+            return .compute(t, label: t == .zero ? "skipped (masked)" : label)
         }
     }
 }

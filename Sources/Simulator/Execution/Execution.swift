@@ -51,7 +51,8 @@ public struct Execution {
         let estimate = ExecutionEstimate(phases, links: network.links.count)
         try memoryBudget.check(estimate.bytes, for: "simulating \(cluster.gpuCount) GPUs")
         try timeBudget.check(
-            estimate.events / assumedEventsPerSecond, for: "simulating \(cluster.gpuCount) GPUs", detail: estimate.detail)
+            estimate.events / assumedEventsPerSecond, for: "simulating \(cluster.gpuCount) GPUs",
+            detail: estimate.detail)
         if recording {
             try checkRecordingMemory(
                 phases, budget: MemoryBudget(limitBytes: max(0, memoryBudget.limitBytes - estimate.bytes)))
