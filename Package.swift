@@ -49,13 +49,15 @@ let package = Package(
         // The exact attention oracle on OpenBLAS: kernels, reductions, energy, file formats, goldens, layouts, the job.
         .target(
             name: "Reference",
-            dependencies: ["TreeCore", "COpenBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: [
+                "TreeCore", "COpenBLAS", "CKernels", .product(name: "RealModule", package: "swift-numerics"),
+            ],
             exclude: readme
         ),
         // The discrete-event cluster simulator (no BLAS).
         .target(
             name: "Simulator",
-            dependencies: ["TreeCore", .product(name: "Collections", package: "swift-collections")],
+            dependencies: ["TreeCore", .product(name: "DequeModule", package: "swift-collections")],
             exclude: readme
         ),
         // Studies on the simulator: sweeps, the paper reproduction, the scale study, calibration and validation.
@@ -67,7 +69,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "Reference", "Simulator", "Studies", "CKernels",
-                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             exclude: readme
         ),
@@ -81,10 +83,19 @@ let package = Package(
             ],
             exclude: readme
         ),
+        // The options of the simulator's studies both executables take (sweep, scale, the decode workload and overheads).
+        .target(
+            name: "StudyOptions",
+            dependencies: [
+                "CLICommon", "Simulator", "Studies", "TreeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: readme
+        ),
         .executableTarget(
             name: "MPICLI",
             dependencies: [
-                "Benchmarks", "CLICommon", "Distributed", "Reference", "Studies", "TreeCore",
+                "Benchmarks", "CLICommon", "Distributed", "Reference", "Studies", "StudyOptions", "TreeCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: readme
@@ -92,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Benchmarks", "CLICommon", "Reference", "Simulator", "Studies", "Walkthrough",
+                "Benchmarks", "CLICommon", "Reference", "Simulator", "Studies", "StudyOptions", "Walkthrough",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: readme
@@ -100,7 +111,7 @@ let package = Package(
         .testTarget(name: "TreeCoreTests", dependencies: ["TreeCore"]),
         .testTarget(
             name: "ReferenceTests",
-            dependencies: ["Reference", "TreeCore", .product(name: "Numerics", package: "swift-numerics")]
+            dependencies: ["Reference", "TreeCore", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TreeCore"]),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Simulator", "TreeCore"]),

@@ -12,6 +12,7 @@ keys than ranks (empty shards), in f64 and f32:
   * `--random` shards equal the bytes of `treeattn random-inputs` (same result files);
   * bshd layout, window, softcap, ALiBi, cache lengths, a bool mask, sinks (merged once on rank 0) and sink tokens,
     at P = 3 and 8.
+Studies: `treeattn-mpi sweep|scale` on 1, 3 and 7 ranks write the same files, byte for byte, as `treeattn sweep|scale`.
 Faults: a file missing on one rank's path only, a truncated shard on one rank, a memory limit: one stderr line
 `Error: rank N: ...`, a non-zero exit within seconds, no output file. Files are read with NumPy's own reader.
 """
@@ -183,6 +184,33 @@ def main():
     check(hop["bytes_sent"] == 1024 * 4 * 32 * 8, f"report: hop bytes {hop['bytes_sent']}")
     st = rep["step_seconds"]
     check(0 < st["min"] <= st["median"] <= st["max"], f"report: step stats {st}")
+
+    # Issue 26, part 6: studies split over ranks write the same bytes as one process (sweep with its memory steps,
+    # and the scale study), for one rank, fewer ranks than steps and more ranks than steps.
+    sweep = ["sweep", "--cluster", "dgx-h100:2", "--seq-lens", "80k,1.28M", "--gpus", "8,16", "--strategy",
+             "tree,ring,pass-q", "--hidden-sizes", "2048,4096", "--launch-us", "3", "--quiet"]
+    scale = ["scale", "--gpus", "8,64", "--seq-lens", "1M,10M", "--quiet"]
+    for name, args in [("sweep", sweep), ("scale", scale)]:
+        r = run([T] + args + ["--out", f"{name}-one"], timeout=300)
+        check(r.returncode == 0, f"{name}: one process: {r.stderr}")
+        reference = sorted(os.path.relpath(os.path.join(d, f), f"{name}-one")
+                           for d, _, fs in os.walk(f"{name}-one") for f in fs)
+        check(len(reference) >= 3, f"{name}: one process wrote {reference}")
+        for p in [1, 3, 7]:
+            out = f"{name}-mpi-{p}"
+            r = run(mpirun(args + ["--out", out], p, M), timeout=300)
+            check(r.returncode == 0 and "wrote" in r.stdout, f"{name} on {p} ranks: {r.stdout} {r.stderr}")
+            files = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs)
+            check(files == reference, f"{name} on {p} ranks: files {files} != {reference}")
+            for f in reference:
+                check(os.path.exists(os.path.join(out, f)) and same_bytes(os.path.join(out, f), os.path.join(f"{name}-one", f)),
+                      f"{name} on {p} ranks: {f} differs from one process's")
+    # A bad option under mpirun: one line, nothing written.
+    r = run(mpirun(sweep[:-1] + ["--gpus", "8,64", "--out", "sweep-bad"], 3, M), timeout=60)
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    check(r.returncode != 0 and len(lines) == 1 and lines[0].startswith("Error: ") and "exceeds" in lines[0],
+          f"sweep over too many GPUs under mpirun: {lines}")
+    check(not os.path.exists("sweep-bad"), "sweep over too many GPUs under mpirun: wrote its folder")
 
     print(f"mpi_check: {PASSES[0]} passed, {len(FAILS)} failed ({time.time() - t0:.0f} s)")
     sys.exit(1 if FAILS else 0)

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DOCS_OUT:-.build/docs}
-targets=${DOCS_TARGETS:-"TreeCore Reference Simulator Studies Walkthrough Benchmarks Distributed CLICommon"}
+targets=${DOCS_TARGETS:-"TreeCore Reference Simulator Studies Walkthrough Benchmarks Distributed CLICommon StudyOptions"}
 mkdir -p "$out"
 status=0
 for target in $targets; do

@@ -12,14 +12,6 @@ enum SimulateFormat: String, CaseIterable, ExpressibleByArgument {
     case table, json, csv
 }
 
-/// Which K/V heads Ring Attention sends.
-enum RingKV: String, CaseIterable, ExpressibleByArgument {
-    /// n_h heads, as the paper's code.
-    case expanded
-    /// n_kv heads.
-    case native
-}
-
 /// `golden --suite`: a built-in suite (names from `GoldenSuite`) or a YAML/JSON suite file.
 enum SuiteChoice: ExpressibleByArgument {
     case builtIn(GoldenSuite)
@@ -62,8 +54,6 @@ extension CollectiveOperation: ExpressibleByArgument {
 }
 
 extension DecodeStep: ExpressibleByArgument {}
-
-extension RingSimulation: ExpressibleByArgument {}
 
 extension GoldenChecker.Layout: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Self.auto, .bhsd, .bshd].map(\.rawValue) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLICommon
 import Foundation
 import Simulator
+import StudyOptions
 
 /// `treeattn simulate decode`: one decode step under several strategies, with breakdowns, volumes and memory.
 struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLICommon
 import Foundation
 import Simulator
+import StudyOptions
 
 /// `treeattn simulate prefill`: one layer's context-parallel causal prefill under several strategies.
 struct SimulatePrefillCommand: ParsableCommand, MemoryBoundedCommand {

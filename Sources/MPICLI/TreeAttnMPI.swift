@@ -9,8 +9,12 @@ import Foundation
 struct TreeAttnMPI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "treeattn-mpi",
-        abstract: "Tree Attention on MPI: distributed exact attention, calibration and validation of the simulator.",
-        subcommands: [MPIAttentionCommand.self, CalibrateCommand.self, ValidateCommand.self, MPIBenchCommand.self])
+        abstract:
+            "Tree Attention on MPI: distributed exact attention, calibration and validation of the simulator, studies split over ranks.",
+        subcommands: [
+            MPIAttentionCommand.self, CalibrateCommand.self, ValidateCommand.self, MPIBenchCommand.self,
+            MPISweepCommand.self, MPIScaleCommand.self,
+        ])
 
     /// The one error path (`ErrorReport.run`). Under mpirun every rank agrees on the error before reporting it
     /// (`Communicator.agree`), so only rank 0 prints the line; every rank exits 2. An error in the options comes

@@ -51,7 +51,7 @@ public enum ScaleStudy {
     }
 
     /// One (GPU count, sequence length, strategy) cell; `report` nil when not simulated.
-    public struct Point: Sendable {
+    public struct Point: Sendable, Codable {
         /// Number of GPUs of the cell.
         public var gpus: Int
         /// Sequence length N in tokens of the cell.
@@ -64,37 +64,59 @@ public enum ScaleStudy {
         public var extrapolated: Bool { report?.notes.contains { $0.contains("extrapolated") } ?? false }
     }
 
-    /// Runs every cell; `progress(done, total, label)` after each.
+    /// Runs every cell; `progress(done, total, label)` after each (the steps of `Grid`).
     public static func run(_ c: Configuration, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> [Point]
     {
-        try c.validate()
-        var points: [Point] = []
-        let total = c.gpuCounts.count * c.sequenceLengths.count * c.strategies.count
-        for p in c.gpuCounts {
-            let cluster = try Cluster.resolve(c.cluster(p))
-            for n in c.sequenceLengths {
-                let model = try DecodeModel(
-                    cluster: cluster,
-                    workload: try DecodeWorkload(sequenceLength: n, heads: c.heads, headDim: c.headDim),
-                    options: c.options)
-                let first = points.count
-                for s in c.strategies {
-                    let skip = s == .gatherToOne && p > c.gatherLimit
-                    points.append(
-                        Point(
-                            gpus: p, sequenceLength: n, strategy: s,
-                            report: skip ? nil : try model.run(s, recording: false)))
-                    progress(points.count, total, "p=\(p) N=\(n) \(s)")
-                }
-                // Speedups against the cell's ring (the ring is among the strategies by default).
-                if let ring = points[first...].first(where: { $0.strategy == .ring(overlap: true) })?.report?.latency {
-                    for i in first..<points.count where (points[i].report?.latency.picoseconds ?? 0) > 0 {
-                        points[i].report!.speedupVsRing = ring.seconds / points[i].report!.latency.seconds
-                    }
+        let grid = try Grid(c)
+        return try grid.runAll(progress: progress).flatMap { $0 }
+    }
+
+    /// The study as a `StudyGrid`: one step per (GPU count, sequence length) cell, GPU counts outer, yielding the
+    /// cell's points (one per strategy, with speedups against the cell's ring).
+    public struct Grid: StudyGrid {
+        /// The study's configuration (validated).
+        public let configuration: Configuration
+
+        /// Validates `c`.
+        public init(_ c: Configuration) throws {
+            try c.validate()
+            configuration = c
+        }
+
+        public var stepCount: Int { configuration.gpuCounts.count * configuration.sequenceLengths.count }
+
+        private func cell(_ i: Int) -> (p: Int, n: Int) {
+            let c = configuration
+            return (c.gpuCounts[i / c.sequenceLengths.count], c.sequenceLengths[i % c.sequenceLengths.count])
+        }
+
+        public func label(_ i: Int) -> String { "p=\(cell(i).p) N=\(cell(i).n)" }
+
+        public func run(step i: Int) throws -> [Point] {
+            let c = configuration, (p, n) = cell(i)
+            let model = try DecodeModel(
+                cluster: try Cluster.resolve(c.cluster(p)),
+                workload: try DecodeWorkload(sequenceLength: n, heads: c.heads, headDim: c.headDim),
+                options: c.options)
+            var points = try c.strategies.map { s in
+                let skip = s == .gatherToOne && p > c.gatherLimit
+                return Point(
+                    gpus: p, sequenceLength: n, strategy: s, report: skip ? nil : try model.run(s, recording: false))
+            }
+            // Speedups against the cell's ring (the ring is among the strategies by default).
+            if let ring = points.first(where: { $0.strategy == .ring(overlap: true) })?.report?.latency {
+                for i in points.indices where (points[i].report?.latency.picoseconds ?? 0) > 0 {
+                    points[i].report!.speedupVsRing = ring.seconds / points[i].report!.latency.seconds
                 }
             }
+            return points
         }
-        return points
+
+        public var fileNames: [String] { ScaleStudy.fileNames(configuration) }
+
+        public func files(_ steps: [[Point]]) throws -> [(name: String, contents: String)] {
+            try ScaleStudy.files(configuration, steps.flatMap { $0 })
+        }
     }
 
     /// The fastest simulated strategy of a cell.

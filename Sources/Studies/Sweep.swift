@@ -102,7 +102,7 @@ public struct SweepConfiguration: Sendable {
 }
 
 /// One simulated point.
-public struct SweepPoint: Sendable {
+public struct SweepPoint: Sendable, Codable {
     /// Name of the cluster the point ran on (its first `sweepGPUs` GPUs).
     public var cluster: String
     /// Name of the cluster's GPU model.
@@ -121,7 +121,7 @@ public struct SweepPoint: Sendable {
 }
 
 /// Peak memory per device at one hidden size, for one strategy: the paper's formula (tree and ring) and ours.
-public struct MemoryPoint: Sendable, Equatable {
+public struct MemoryPoint: Sendable, Equatable, Codable {
     /// Hidden size d = n_h d_h.
     public var hidden: Int
     /// Query heads n_h at this hidden size.
@@ -155,55 +155,12 @@ public struct SweepResult: Sendable {
 /// same bytes.
 public enum Sweep {
     /// Runs every point; `progress(done, total, label)` is called after each (GPU count, sequence length) and each
-    /// hidden size.
+    /// hidden size (the steps of `SweepGrid`).
     public static func run(_ c: SweepConfiguration, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws
         -> SweepResult
     {
-        try c.validate()
-        let cluster = try Cluster.resolve(c.cluster)
-        guard let maxGPUs = c.gpuCounts.max(), maxGPUs <= cluster.gpuCount else {
-            throw StudyError.invalidArgument(
-                "--gpus \(c.gpuCounts.max() ?? 0) exceeds the \(cluster.gpuCount) GPUs of \(cluster.name)")
-        }
-        var points: [SweepPoint] = []
-        var done = 0
-        let total = c.totalSteps
-        for p in c.gpuCounts {
-            for n in c.sequenceLengths {
-                let w = try c.workload(sequenceLength: n)
-                let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
-                for (s, report) in zip(c.strategies, try model.compare(c.strategies, recording: false, baseline: true))
-                {
-                    points.append(
-                        SweepPoint(
-                            cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
-                            workload: w, strategy: s, report: report))
-                }
-                done += 1
-                progress(done, total, "p=\(p) N=\(n)")
-            }
-        }
-        var memory: [MemoryPoint] = []
-        if !c.hiddenSizes.isEmpty {
-            let n = c.sequenceLengths.max()!, p = c.gpuCounts.min()!
-            for d in c.hiddenSizes {
-                let w = try c.workload(sequenceLength: n, heads: d / c.headDim)
-                let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
-                for s in c.strategies {
-                    let r = try model.run(s, recording: false)
-                    // `gpus` is what the strategy uses: a single-GPU run holds all N tokens on one device.
-                    memory.append(
-                        MemoryPoint(
-                            hidden: d, heads: w.heads, strategy: s.description, decodeStrategy: s, sequenceLength: n,
-                            gpus: r.gpus,
-                            paperBytes: model.paperMemory(s, p: model.gpus).map { $0 * Double(w.elementBytes) },
-                            simulatedBytes: r.peakMemoryBytes))
-                }
-                done += 1
-                progress(done, total, "memory d=\(d)")
-            }
-        }
-        return SweepResult(configuration: c, points: points, memory: memory)
+        let grid = try SweepGrid(c)
+        return grid.result(try grid.runAll(progress: progress))
     }
 
     /// Columns of the point CSV, in order (the link-class byte columns `bytes_<class>` follow, sorted by name).
@@ -358,5 +315,86 @@ public enum Sweep {
             files.append(("memory.svg", try memoryPlot(result).render()))
         }
         return files
+    }
+}
+
+/// A sweep as a `StudyGrid`: one step per (GPU count, sequence length), GPU counts outer, then one per hidden size of
+/// the memory plot.
+public struct SweepGrid: StudyGrid {
+    /// The sweep's configuration (validated).
+    public let configuration: SweepConfiguration
+    /// The cluster every step cuts its GPUs from.
+    let cluster: Cluster
+
+    /// What one step yields: its points (one per strategy) or its memory points.
+    public struct Step: Codable, Sendable {
+        /// The (GPU count, sequence length) step's points, one per strategy; empty for a memory step.
+        public var points: [SweepPoint] = []
+        /// The hidden-size step's memory points, one per strategy; empty for a latency step.
+        public var memory: [MemoryPoint] = []
+    }
+
+    /// Validates `c` and resolves its cluster. Throws `StudyError.invalidArgument` when the largest GPU count exceeds
+    /// the cluster's.
+    public init(_ c: SweepConfiguration) throws {
+        try c.validate()
+        let cluster = try Cluster.resolve(c.cluster)
+        guard let maxGPUs = c.gpuCounts.max(), maxGPUs <= cluster.gpuCount else {
+            throw StudyError.invalidArgument(
+                "--gpus \(c.gpuCounts.max() ?? 0) exceeds the \(cluster.gpuCount) GPUs of \(cluster.name)")
+        }
+        (configuration, self.cluster) = (c, cluster)
+    }
+
+    public var stepCount: Int { configuration.totalSteps }
+
+    /// Latency steps come first: step i is GPU count i / (sequence lengths) and length i mod (sequence lengths).
+    private var latencySteps: Int { configuration.gpuCounts.count * configuration.sequenceLengths.count }
+
+    public func label(_ i: Int) -> String {
+        let c = configuration
+        guard i < latencySteps else { return "memory d=\(c.hiddenSizes[i - latencySteps])" }
+        return "p=\(c.gpuCounts[i / c.sequenceLengths.count]) N=\(c.sequenceLengths[i % c.sequenceLengths.count])"
+    }
+
+    public func run(step i: Int) throws -> Step {
+        let c = configuration
+        guard i < latencySteps else {
+            let d = c.hiddenSizes[i - latencySteps], n = c.sequenceLengths.max()!, p = c.gpuCounts.min()!
+            let w = try c.workload(sequenceLength: n, heads: d / c.headDim)
+            let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
+            return Step(
+                memory: try c.strategies.map { s in
+                    let r = try model.run(s, recording: false)
+                    // `gpus` is what the strategy uses: a single-GPU run holds all N tokens on one device.
+                    return MemoryPoint(
+                        hidden: d, heads: w.heads, strategy: s.description, decodeStrategy: s, sequenceLength: n,
+                        gpus: r.gpus,
+                        paperBytes: model.paperMemory(s, p: model.gpus).map { $0 * Double(w.elementBytes) },
+                        simulatedBytes: r.peakMemoryBytes)
+                })
+        }
+        let p = c.gpuCounts[i / c.sequenceLengths.count], n = c.sequenceLengths[i % c.sequenceLengths.count]
+        let w = try c.workload(sequenceLength: n)
+        let model = try DecodeModel(cluster: cluster, workload: w, options: c.options, gpus: p)
+        let reports = try model.compare(c.strategies, recording: false, baseline: true)
+        return Step(
+            points: zip(c.strategies, reports).map { s, report in
+                SweepPoint(
+                    cluster: model.cluster.name, gpuName: cluster.gpu.name, sweepGPUs: p, sequenceLength: n,
+                    workload: w, strategy: s, report: report)
+            })
+    }
+
+    /// The sweep's result from every step's, in step order.
+    public func result(_ steps: [Step]) -> SweepResult {
+        SweepResult(
+            configuration: configuration, points: steps.flatMap(\.points), memory: steps.flatMap(\.memory))
+    }
+
+    public var fileNames: [String] { Sweep.fileNames(configuration) }
+
+    public func files(_ steps: [Step]) throws -> [(name: String, contents: String)] {
+        try Sweep.files(result(steps))
     }
 }

@@ -97,3 +97,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension SimTime: Codable {
+    /// Decodes the integer picoseconds `encode(to:)` wrote.
+    public init(from decoder: Decoder) throws {
+        picoseconds = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    /// Encodes the time as its integer picoseconds (exact).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(picoseconds)
+    }
+}

@@ -101,3 +101,20 @@ extension DecodeStrategy {
         }
     }
 }
+
+extension DecodeStrategy: Codable {
+    /// Decodes a strategy from its name (`parse(_:)`).
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        do { self = try DecodeStrategy.parse(name) } catch {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "\(error)"))
+        }
+    }
+
+    /// Encodes the strategy as its name (`description`).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}

@@ -1,6 +1,6 @@
 /// One decode step of attention: a single new query token per sequence attending to N cached keys.
 /// Notation follows the paper: b batch, n_h query heads, n_kv key/value heads, d_h head dim, d = n_h d_h.
-public struct DecodeWorkload: Equatable, Sendable {
+public struct DecodeWorkload: Equatable, Sendable, Codable {
     /// Cached tokens N each query attends to, split over the GPUs.
     public var sequenceLength: Int
     /// Sequences decoded together (b).

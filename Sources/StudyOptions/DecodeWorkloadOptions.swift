@@ -1,29 +1,37 @@
 import ArgumentParser
-import CLICommon
 import Simulator
 
 /// Per-command defaults of the decode workload options: `sweep` has defaults for the model shape, `simulate decode`
 /// requires it (nil = required).
-protocol DecodeWorkloadDefaults {
+public protocol DecodeWorkloadDefaults {
+    /// The default --heads (nil: required).
     static var heads: Int? { get }
+    /// The default --head-dim (nil: required).
     static var headDim: Int? { get }
 }
 
 /// `simulate decode`: --heads and --head-dim are required.
-enum RequiredModelShape: DecodeWorkloadDefaults {
-    static let heads: Int? = nil
-    static let headDim: Int? = nil
+public enum RequiredModelShape: DecodeWorkloadDefaults {
+    /// Required.
+    public static let heads: Int? = nil
+    /// Required.
+    public static let headDim: Int? = nil
 }
 
 /// `sweep`: the paper's Fig. 3 block, 16 heads x 128.
-enum SweepModelShape: DecodeWorkloadDefaults {
-    static let heads: Int? = 16
-    static let headDim: Int? = 128
+public enum SweepModelShape: DecodeWorkloadDefaults {
+    /// 16 heads.
+    public static let heads: Int? = 16
+    /// 128 per head.
+    public static let headDim: Int? = 128
 }
 
 /// The decode workload shared by `simulate decode` and `sweep`: batch, heads, KV heads, head dim and dtype.
 /// `Defaults` supplies the command's defaults for --heads and --head-dim, and the help says which apply.
-struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArguments {
+public struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArguments {
+    /// The options at their defaults (ArgumentParser fills them in).
+    public init() {}
+
     @Option(name: .long, help: "Batch size b.")
     var batch: Int = 1
 
@@ -46,23 +54,25 @@ struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArgument
         name: .long, help: "MLA's latent cache: one KV head whose rows are the keys, their first value-dim the values.")
     var latentKV = false
 
+    /// --model: a model's attention instead of the shape options.
     @Option(
         name: .long,
         help: ArgumentHelp(
             "A model's attention instead of the shape options: \(ModelAttention.all.map(\.name).joined(separator: ", ")).",
             valueName: "model"))
-    var model: String?
+    public var model: String?
 
+    /// " (default: V)" or " (required)" for the help.
     static func note(_ value: Int?) -> String { value.map { " (default: \($0))" } ?? " (required)" }
 
     /// --heads, or the command's default.
-    var resolvedHeads: Int { heads ?? Defaults.heads ?? 0 }
+    public var resolvedHeads: Int { heads ?? Defaults.heads ?? 0 }
 
     /// --head-dim, or the command's default.
-    var resolvedHeadDim: Int { headDim ?? Defaults.headDim ?? 0 }
+    public var resolvedHeadDim: Int { headDim ?? Defaults.headDim ?? 0 }
 
     /// The workload at `sequenceLength` tokens: the model's (`--model`), or the shape options'.
-    func workload(sequenceLength: Int) throws -> DecodeWorkload {
+    public func workload(sequenceLength: Int) throws -> DecodeWorkload {
         if let model {
             return try ModelAttention.named(model).workload(sequenceLength: sequenceLength, batch: batch, dtype: dtype)
         }
@@ -71,7 +81,8 @@ struct DecodeWorkloadOptions<Defaults: DecodeWorkloadDefaults>: ParsableArgument
             headDim: resolvedHeadDim, dtype: dtype, valueDim: valueDim, latentKV: latentKV)
     }
 
-    func validate() throws {
+    /// Refuses --model beside the shape options, and a missing required shape option.
+    public func validate() throws {
         if model != nil {
             guard heads == nil, kvHeads == nil, headDim == nil, valueDim == nil, !latentKV else {
                 throw ValidationError(

@@ -1,11 +1,13 @@
 import ArgumentParser
-import CLICommon
 import Simulator
 
 /// The overhead and efficiency knobs shared by `simulate decode` and `sweep`. An option left out takes the cluster
 /// file's calibrated value (`overheads:`, `Cluster.overheads`) if it has one, else the idealised default; an option
 /// given overrides the file.
-struct DecodeOverheadOptions: ParsableArguments {
+public struct DecodeOverheadOptions: ParsableArguments {
+    /// The options at their defaults (ArgumentParser fills them in).
+    public init() {}
+
     @Option(name: .long, help: "Ring K/V heads on the wire: expanded (n_h, as the paper's code) or native (n_kv).")
     var ringKv: RingKV = .expanded
 
@@ -51,7 +53,7 @@ struct DecodeOverheadOptions: ParsableArguments {
     var segments: Int?
 
     /// Checks the options given; a bad value is a one-line error naming its option.
-    func validate() throws {
+    public func validate() throws {
         for (value, name) in [
             (launchUs, "--launch-us"), (collectiveCallUs, "--collective-call-us"), (perMessageUs, "--per-message-us"),
         ] {
@@ -67,7 +69,7 @@ struct DecodeOverheadOptions: ParsableArguments {
 
     /// The validated `DecodeOptions` for `cluster`: `DecodeOptions(cluster:)` (the file's overheads, if any), with
     /// every option given here overriding it.
-    func decodeOptions(for cluster: Cluster) throws -> DecodeOptions {
+    public func decodeOptions(for cluster: Cluster) throws -> DecodeOptions {
         try validate()
         var options = DecodeOptions(cluster: cluster)
         if let v = launchUs { options.kernelLaunch = .microseconds(v) }
