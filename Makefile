@@ -27,9 +27,10 @@ test: setup
 	bash scripts/build-checked.sh --build-tests
 	bash scripts/build-checked.sh -c release --build-tests -Xswiftc -enable-testing
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Examples
-	bash scripts/check-docs.sh
 	$(SWIFT) test -c release --skip-build -Xswiftc -enable-testing
-	$(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
+	@# The DocC check and the example package run beside the Python checks (scripts/beside.sh; waited for below).
+	bash scripts/beside.sh start docs bash scripts/check-docs.sh
+	bash scripts/beside.sh start example $(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
 	$(PYTHON) python/backward_check.py --treeattn $(BIN)
 	bash scripts/golden-check.sh $(RBIN)
@@ -40,6 +41,7 @@ test: setup
 	@# kind the CLI prints is what is checked).
 	$(PYTHON) python/bench_numpy.py --treeattn $(BIN) --repeats 1 -- --seq 64 --heads 1 --decode-log2-keys 12 --timing-keys 4096 >/dev/null
 	$(PYTHON) python/bench_cli.py --treeattn $(BIN) --log2-keys 10 --prefill-seq 64 --random-log2-keys 10 --repeats 1 >/dev/null
+	bash scripts/beside.sh wait docs example
 
 # DocC documentation of every library into .build/docs/<Target> (the same build and checks as make test's).
 docs: setup

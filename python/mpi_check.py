@@ -205,6 +205,14 @@ def main():
             for f in reference:
                 check(os.path.exists(os.path.join(out, f)) and same_bytes(os.path.join(out, f), os.path.join(f"{name}-one", f)),
                       f"{name} on {p} ranks: {f} differs from one process's")
+    # Issue 26, part 7: calibrate --kernel-curve writes the decode kernel at every shard size, and the cluster loads.
+    r = run(mpirun(["calibrate", "--quiet", "--out", "curve.yaml", "--kernel-curve", "--heads", "1", "--head-dim", "4",
+                    "--decode-keys", "4096", "--max-message", "65536"], 2, M), timeout=300)
+    check(r.returncode == 0, f"calibrate --kernel-curve: {r.stderr}")
+    text = open("curve.yaml").read() if os.path.exists("curve.yaml") else ""
+    check("decode_kernel:" in text and text.count("kv_bytes:") >= 3, f"calibrate --kernel-curve wrote {text[-400:]}")
+    r = run([T, "simulate", "cluster", "--cluster", "curve.yaml"])
+    check(r.returncode == 0 and "decode kernel measured at" in r.stdout, f"curve.yaml: {r.stdout} {r.stderr}")
     # A bad option under mpirun: one line, nothing written.
     r = run(mpirun(sweep[:-1] + ["--gpus", "8,64", "--out", "sweep-bad"], 3, M), timeout=60)
     lines = [x for x in r.stderr.splitlines() if x.strip()]

@@ -31,6 +31,10 @@ public struct MachineCalibration: Sendable {
     public var decodeFixed = 0.0
     /// K/V bytes per second the decode kernel reaches on a large problem, its fixed cost subtracted, all ranks running.
     public var decodeBandwidth = 0.0
+    /// With `kernelCurve`: the decode kernel's time at shard sizes from 2^11 keys up by factors of 4 (`curveKeys`), all
+    /// ranks running: its K/V bytes and median seconds, kept only where the time grows (the simulator's
+    /// `KernelCurve`); empty otherwise.
+    public var decodeCurve: [(bytes: Double, seconds: Double)] = []
     /// Median time of an 8-byte MPI_Allreduce.
     public var smallAllreduce = 0.0
     /// Physical memory of the machine, bytes.
@@ -40,10 +44,11 @@ public struct MachineCalibration: Sendable {
     public init() {}
 
     /// Runs every measurement on all ranks of `comm`; every rank must call it. `decode` is the decode problem whose
-    /// kernel rate is measured (heads, head dim; keys per rank), `maxMessage` the largest ping-pong message.
+    /// kernel rate is measured (heads, head dim; keys per rank), `maxMessage` the largest ping-pong message;
+    /// `kernelCurve` also measures the decode kernel at every size of `curveKeys` (`decodeCurve`).
     public static func measure(
         _ comm: Communicator, heads: Int, headDim: Int, decodeKeys: Int,
-        maxMessage: Int = 16 << 20, progress: (String) -> Void = { _ in }
+        maxMessage: Int = 16 << 20, kernelCurve: Bool = false, progress: (String) -> Void = { _ in }
     ) throws -> MachineCalibration {
         var c = MachineCalibration()
         c.ranks = comm.size
@@ -72,12 +77,33 @@ public struct MachineCalibration: Sendable {
         c.decodeFixed = try concurrently(comm, repeats: 50) { try small.run() }
         let largeSeconds = try concurrently(comm, repeats: 7) { try large.run() }
         c.decodeBandwidth = Double(decodeKeys * heads * 2 * headDim * 8) / max(largeSeconds - c.decodeFixed, 1e-9)
+        let sizes =
+            kernelCurve ? curveKeys(heads: heads, headDim: headDim, ranks: comm.size, memoryBytes: c.memoryBytes) : []
+        if !sizes.isEmpty {
+            progress("the decode kernel at \(sizes.count) shard sizes (\(sizes.first ?? 0) to \(sizes.last ?? 0) keys)")
+        }
+        for keys in sizes {
+            let problem = try DecodeProblem(heads: heads, headDim: headDim, keys: keys)
+            let seconds = try concurrently(comm, repeats: keys >= 1 << 19 ? 3 : 7) { try problem.run() }
+            if seconds > max(c.decodeFixed, c.decodeCurve.last?.seconds ?? 0) {
+                c.decodeCurve.append((Double(keys * heads * 2 * headDim * 8), seconds))
+            }
+        }
         progress("8-byte MPI_Allreduce")
         c.smallAllreduce = try medianTime(comm, repeats: 200) {
             var x = [1.0]
             try comm.allreduce(&x, .sum)
         }
         return c
+    }
+
+    /// The shard sizes (keys per rank) at which the decode kernel's curve is measured: 2^11, 2^13, ... up to 2^21, as
+    /// long as every rank's problem (q, K, V in f64, twice while generated) fits a quarter of the machine's memory.
+    public static func curveKeys(heads: Int, headDim: Int, ranks: Int, memoryBytes: Double) -> [Int] {
+        let perKey = Double(heads * 2 * headDim * 8) * 2
+        return stride(from: 11, through: 21, by: 2).map { 1 << $0 }.filter {
+            Double($0) * perKey * Double(max(ranks, 1)) <= memoryBytes / 4
+        }
     }
 
     /// Median one-way time of `bytes` between ranks 0 and 1 (others wait at the barrier).

@@ -26,6 +26,10 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "Head dim of the decode kernel measured.") var headDim = 32
     @Option(help: "Keys per rank of the large decode measured.") var decodeKeys = 1 << 17
     @Option(help: "Largest ping-pong message, bytes.") var maxMessage = 16 << 20
+    @Flag(
+        help:
+            "Also measure the decode kernel at shard sizes 2^11..2^21 keys and write them as decode_kernel: (the simulator then times flash-decode from them; not the default: docs/distributed.md)."
+    ) var kernelCurve = false
     @Flag(help: "No progress lines.") var quiet = false
     @OptionGroup var memory: MemoryOptions
 
@@ -53,7 +57,7 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
             }
             let c = try MachineCalibration.measure(
                 comm, heads: heads, headDim: headDim, decodeKeys: decodeKeys,
-                maxMessage: maxMessage, progress: say)
+                maxMessage: maxMessage, kernelCurve: kernelCurve, progress: say)
             try comm.agree {
                 guard let outputs else { return }
                 let cluster = CalibratedCluster(
@@ -78,6 +82,7 @@ extension CalibratedCluster.Measurements {
         (memoryBandwidth, gemmFlops, decodeFixed, decodeBandwidth) = (
             c.memoryBandwidth, c.gemmFlops, c.decodeFixed, c.decodeBandwidth
         )
+        decodeCurve = c.decodeCurve
         (smallAllreduce, memoryBytes) = (c.smallAllreduce, c.memoryBytes)
     }
 }

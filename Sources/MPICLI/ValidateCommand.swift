@@ -33,6 +33,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Head dim.") var headDim = 16
     @Option(help: "Timed runs per point (after one warm-up).") var repeats = 3
     @Option(help: "Rate of the emulated network (tc tbf syntax).") var rate = "1gbit"
+    @Flag(help: "Calibrate with the decode kernel's curve over shard sizes (calibrate --kernel-curve).")
+    var kernelCurve = false
     @Option(help: "The treeattn-mpi binary to launch (default: this one).") var binary: String?
 
     /// The campaign these options describe.
@@ -51,6 +53,7 @@ struct ValidateCommand: ParsableCommand {
         (c.methods, c.heads, c.headDim, c.repeats, c.rate) = (
             try parseList(methods, "--methods") { $0 }, heads, headDim, repeats, rate
         )
+        c.kernelCurve = kernelCurve
         return c
     }
 

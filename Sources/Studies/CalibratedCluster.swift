@@ -26,6 +26,9 @@ public struct CalibratedCluster: Sendable {
         public var decodeFixed = 0.0
         /// The decode kernel's K/V bytes/s on a large problem.
         public var decodeBandwidth = 0.0
+        /// The decode kernel's time at several shard sizes: K/V bytes and seconds, both increasing (the file's
+        /// `decode_kernel:`; empty: not measured, the roofline with `memory_efficiency` times the kernel).
+        public var decodeCurve: [(bytes: Double, seconds: Double)] = []
         /// Seconds of an 8-byte all-reduce.
         public var smallAllreduce = 0.0
         /// The machine's physical memory, in bytes.
@@ -87,6 +90,14 @@ public struct CalibratedCluster: Sendable {
             "  per_message_us: 0",
             "  memory_efficiency: \(f(memoryEfficiency))",
             "  compute_efficiency: 1",
+        ]
+        if !c.decodeCurve.isEmpty {
+            lines.append("  decode_kernel:  # measured at each shard size, all ranks running; replaces the roofline")
+            for p in c.decodeCurve {
+                lines.append("    - {kv_bytes: \(String(format: "%.0f", p.bytes)), us: \(f(p.seconds * 1e6))}")
+            }
+        }
+        lines += [
             "switches: [core-in, core-out]",
             "link_classes:",
             "  net: {forwarding: cut-through}",

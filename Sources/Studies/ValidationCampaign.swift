@@ -24,6 +24,9 @@ public struct ValidationCampaign {
     public var netnsKeys = [16_384, 65_536, 262_144, 1_048_576]
     /// Distributed reductions measured (`treeattn-mpi attention --reduction` values).
     public var methods = ["algorithm3", "binary", "ring"]
+    /// Whether each calibration also measures the decode kernel's curve over shard sizes (`calibrate --kernel-curve`),
+    /// which then times the predictions' kernels.
+    public var kernelCurve = false
     /// Query heads of the decode shape.
     public var heads = 2
     /// Head dimension of the decode shape.
@@ -63,7 +66,7 @@ public struct ValidationCampaign {
                     mpirun + [
                         "calibrate", "--quiet", "--out", calibration, "--heads", "\(heads)", "--head-dim", "\(headDim)",
                         "--max-message", network == .netns ? "\(4 << 20)" : "\(16 << 20)",
-                    ])
+                    ] + (kernelCurve ? ["--kernel-curve"] : []))
                 let cluster = try ClusterFile.load(path: calibration)
                 for n in network == .netns ? netnsKeys : keys {
                     for method in methods {

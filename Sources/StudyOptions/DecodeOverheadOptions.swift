@@ -68,7 +68,8 @@ public struct DecodeOverheadOptions: ParsableArguments {
     }
 
     /// The validated `DecodeOptions` for `cluster`: `DecodeOptions(cluster:)` (the file's overheads, if any), with
-    /// every option given here overriding it.
+    /// every option given here overriding it (`--launch-us` or `--eta-mem` also replace the file's measured decode
+    /// kernel curve by the roofline).
     public func decodeOptions(for cluster: Cluster) throws -> DecodeOptions {
         try validate()
         var options = DecodeOptions(cluster: cluster)
@@ -80,6 +81,9 @@ public struct DecodeOverheadOptions: ParsableArguments {
         options.collective.segments = segments
         options.ringSendsExpandedKV = ringKv == .expanded
         options.ringSimulation = ringSimulation
+        // A launch cost or memory efficiency given here times the decode kernel by the roofline, not by the file's
+        // measured curve.
+        if launchUs != nil || etaMem != nil { options.decodeKernel = nil }
         return options
     }
 }

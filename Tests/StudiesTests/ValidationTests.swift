@@ -50,6 +50,27 @@ import Testing
         #expect(abs(call - (30e-6 - simulated) * 1e6) < 1e-9 && call > 0)
     }
 
+    /// Issue 26, part 7: the decode kernel measured at several shard sizes is written as `decode_kernel:` and times
+    /// the predictions' flash-decode from the file (the largest miss of the last validation was one rate calibrated
+    /// at 2^17 keys for shards of 2^11 to 2^21).
+    @Test func theMeasuredKernelCurveReachesThePredictions() throws {
+        var m = Self.measurements
+        m.decodeCurve = [(1_048_576, 40e-6), (4_194_304, 150e-6), (16_777_216, 900e-6)]
+        let cluster = try ClusterFile.parse(try CalibratedCluster(m, name: "c").yaml(collectiveCallUs: 0), origin: "c")
+        let curve = try #require(cluster.overheads?.decodeKernel)
+        #expect(curve.points.map(\.bytes) == [1_048_576, 4_194_304, 16_777_216])
+        #expect(curve.points.map(\.seconds) == [40e-6, 150e-6, 900e-6])
+        #expect(curve.fixed == .microseconds(5))
+        // A shard of 4096 keys (2 heads x 32 values x 8 bytes each: 2 MiB) falls between the first two points.
+        let w = try DecodeWorkload(sequenceLength: 8192, heads: 2, headDim: 16, dtype: "f64")
+        let roof = try DecodeOptions(cluster: cluster).roofline(gpu: cluster.gpu)
+        #expect(abs(roof.flashDecode(tokens: 4096, w).seconds - (40e-6 + 110e-6 / 3)) < 1e-12)
+        // Without a curve the file keeps the one rate (memory_efficiency) of the roofline.
+        #expect(
+            try ClusterFile.parse(try CalibratedCluster(Self.measurements, name: "c").yaml(collectiveCallUs: 0))
+                .overheads?.decodeKernel == nil)
+    }
+
     @Test func aPointReadsTheSlowestRanksAttentionAndPredicts() throws {
         var point = try ValidationPoint(
             network: "shm", ranks: 4, keys: 65_536, method: "ring",

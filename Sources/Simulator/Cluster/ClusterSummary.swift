@@ -69,6 +69,9 @@ public struct ClusterSummary: Sendable {
             o.kernelLaunch.map { "kernel launch \($0)" }, o.collectiveCall.map { "collective call \($0)" },
             o.perMessage.map { "per message \($0)" }, o.memoryEfficiency.map { "eta_mem \($0)" },
             o.computeEfficiency.map { "eta_compute \($0)" },
+            o.decodeKernel.map { c in
+                "decode kernel measured at \(c.points.count) sizes (\(formatBytes(c.points[0].bytes)) to \(formatBytes(c.points[c.points.count - 1].bytes)) of K/V)"
+            },
         ].compactMap { $0 }
         return parts.isEmpty ? "none given" : parts.joined(separator: ", ")
     }

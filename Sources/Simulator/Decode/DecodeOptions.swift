@@ -16,6 +16,9 @@ public struct DecodeOptions: Equatable, Sendable {
     public var ringSendsExpandedKV: Bool = true
     /// Options of the collectives used by `tree` (reduction cost, segmentation, pacing).
     public var collective: CollectiveOptions = CollectiveOptions()
+    /// The decode kernel's measured time by K/V bytes (a calibrated cluster file's `decode_kernel:`), which replaces
+    /// the roofline for flash-decode; nil (default) for the roofline.
+    public var decodeKernel: KernelCurve? = nil
     /// How K/V rings are simulated (`RingSimulation`).
     public var ringSimulation: RingSimulation = .auto
 
@@ -23,12 +26,14 @@ public struct DecodeOptions: Equatable, Sendable {
     /// and `RingSimulation.auto`.
     public init() {}
 
-    /// The roofline of `gpu` with these efficiencies and kernel launch cost. Throws
+    /// The roofline of `gpu` with these efficiencies, kernel launch cost and decode kernel curve. Throws
     /// `SimulatorError.invalidArgument` when an efficiency is outside (0, 1].
     public func roofline(gpu: GPUSpec) throws -> Roofline {
-        try Roofline(
+        var roofline = try Roofline(
             gpu: gpu, memoryEfficiency: memoryEfficiency, computeEfficiency: computeEfficiency,
             kernelLaunch: kernelLaunch)
+        roofline.decodeKernel = decodeKernel
+        return roofline
     }
 }
 

@@ -10,6 +10,9 @@ public struct Roofline: Equatable, Sendable {
     public var computeEfficiency: Double
     /// Fixed cost per kernel (0 = idealised; 3-5 us is typical).
     public var kernelLaunch: SimTime
+    /// The decode kernel's measured time by K/V bytes (a calibrated cluster's `overheads: decode_kernel:`): when set,
+    /// `flashDecode` takes its time from it instead of from the roofline; nil for the roofline.
+    public var decodeKernel: KernelCurve? = nil
 
     /// A roofline for `gpu` with the given efficiencies and launch cost (idealised by default). Throws
     /// `SimulatorError.invalidArgument` unless both efficiencies are in (0, 1].
@@ -36,9 +39,11 @@ public struct Roofline: Equatable, Sendable {
 
     /// Flash-decoding over `tokens` keys: reads K and V (native n_kv heads) and q, writes the partial
     /// (`partialElementBytes` per element);
-    /// 2 b n_h t (d_h + d_v) FLOPs (QK^T and PV; 4 b n_h t d_h when d_v = d_h). Zero tokens cost nothing.
+    /// 2 b n_h t (d_h + d_v) FLOPs (QK^T and PV; 4 b n_h t d_h when d_v = d_h). Zero tokens cost nothing. With a
+    /// measured `decodeKernel` curve, its time for the K/V bytes instead.
     public func flashDecode(tokens: Int, _ w: DecodeWorkload) -> SimTime {
         guard tokens > 0 else { return .zero }
+        if let curve = decodeKernel { return curve.time(bytes: w.kvElements(tokens: tokens) * Double(w.elementBytes)) }
         let bytes =
             w.kvElements(tokens: tokens) * Double(w.elementBytes)
             + Double(w.batch * w.modelDim * w.elementBytes) + w.partialElements * Double(w.partialElementBytes)
