@@ -77,15 +77,19 @@ public struct MachineCalibration: Sendable {
         c.decodeFixed = try concurrently(comm, repeats: 50) { try small.run() }
         let largeSeconds = try concurrently(comm, repeats: 7) { try large.run() }
         c.decodeBandwidth = Double(decodeKeys * heads * 2 * headDim * 8) / max(largeSeconds - c.decodeFixed, 1e-9)
+        // Every rank measures the same sizes (each is a collective round): from the smallest memory of any rank.
+        var memory = [c.memoryBytes]
+        try comm.allreduce(&memory, .min)
         let sizes =
-            kernelCurve ? curveKeys(heads: heads, headDim: headDim, ranks: comm.size, memoryBytes: c.memoryBytes) : []
+            kernelCurve ? curveKeys(heads: heads, headDim: headDim, ranks: comm.size, memoryBytes: memory[0]) : []
         if !sizes.isEmpty {
             progress("the decode kernel at \(sizes.count) shard sizes (\(sizes.first ?? 0) to \(sizes.last ?? 0) keys)")
         }
         for keys in sizes {
             let problem = try DecodeProblem(heads: heads, headDim: headDim, keys: keys)
             let seconds = try concurrently(comm, repeats: keys >= 1 << 19 ? 3 : 7) { try problem.run() }
-            if seconds > max(c.decodeFixed, c.decodeCurve.last?.seconds ?? 0) {
+            // Kept 0.1% above the fixed cost and the point before, so that the file's 9 digits keep them increasing.
+            if seconds > 1.001 * max(c.decodeFixed, c.decodeCurve.last?.seconds ?? 0) {
                 c.decodeCurve.append((Double(keys * heads * 2 * headDim * 8), seconds))
             }
         }

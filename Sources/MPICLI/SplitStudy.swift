@@ -2,14 +2,19 @@ import Distributed
 import Foundation
 import Studies
 import StudyOptions
+import TreeCore
 
 /// Runs a study's grid over the MPI ranks (`treeattn-mpi sweep|scale`): rank r runs steps r, r+P, r+2P, ...
 /// (`StudyGrid.steps(part:of:)`), the ranks' results are gathered on rank 0 as JSON (`StudyGrid.encode`), and rank 0
 /// puts them in grid order (`StudyGrid.assemble`) and writes the same files, byte for byte, as one process writes.
 /// Every step that can fail on some ranks is agreed on (`Communicator.agree`): one `Error:` line, nothing written.
-/// Prints the written paths on rank 0 (and progress on stderr unless `quiet`).
+/// Prints the written paths on rank 0 (and progress on stderr unless `quiet`). The steps keep the command's
+/// `--max-time`: unlike an attention job's, they run no collective, and a rank stopped by the deadline reports it
+/// through the `agree` that follows them.
 func runSplit<Grid: StudyGrid>(_ makeGrid: () throws -> Grid, into out: String, title: String, quiet: Bool) throws {
+    let budget = TimeBudget.current
     try withCommunicator { comm in
+        TimeBudget.current = budget
         let grid = try comm.agree { try makeGrid() }
         let folder: StudyFolder? = try comm.agree {
             comm.rank == 0 ? try StudyFolder(out, names: grid.fileNames) : nil

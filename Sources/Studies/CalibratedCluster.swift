@@ -26,7 +26,8 @@ public struct CalibratedCluster: Sendable {
         public var decodeFixed = 0.0
         /// The decode kernel's K/V bytes/s on a large problem.
         public var decodeBandwidth = 0.0
-        /// The decode kernel's time at several shard sizes: K/V bytes and seconds, both increasing (the file's
+        /// The decode kernel's time at several shard sizes: K/V bytes and seconds, both increasing, the first above
+        /// `decodeFixed` (by more than the file's 6 digits of `kernel_launch_us` round away; the file's
         /// `decode_kernel:`; empty: not measured, the roofline with `memory_efficiency` times the kernel).
         public var decodeCurve: [(bytes: Double, seconds: Double)] = []
         /// Seconds of an 8-byte all-reduce.
@@ -94,7 +95,9 @@ public struct CalibratedCluster: Sendable {
         if !c.decodeCurve.isEmpty {
             lines.append("  decode_kernel:  # measured at each shard size, all ranks running; replaces the roofline")
             for p in c.decodeCurve {
-                lines.append("    - {kv_bytes: \(String(format: "%.0f", p.bytes)), us: \(f(p.seconds * 1e6))}")
+                lines.append(
+                    "    - {kv_bytes: \(String(format: "%.0f", p.bytes)), us: \(String(format: "%.9g", p.seconds * 1e6))}"
+                )
             }
         }
         lines += [

@@ -253,4 +253,23 @@ struct PrefillTests {
         #expect(close(r.elementsSentPerDevice, elements, tolerance: 1e-12))
         #expect(try DecodeStrategy.parse("pass-q") == .passQ && DecodeStrategy.passQ.description == "pass-q")
     }
+
+    /// Decode pass-Q with fewer query rows than ranks: the ranks that own none send empty chunks and run no kernel
+    /// for them (no launch cost), so the step is that of the two owners' chunks.
+    @Test func passQDecodeWithFewerRowsThanRanks() throws {
+        let cluster = try fullyConnected(8, bandwidth: 50e9, latency: .microseconds(1))
+        let w = try DecodeWorkload(sequenceLength: 8 * 50_000, batch: 2, heads: 16, kvHeads: 4, headDim: 128)
+        var options = DecodeOptions()
+        options.kernelLaunch = .microseconds(5)
+        let r = try DecodeModel(cluster: cluster, workload: w, options: options).run(.passQ)
+        #expect(r.notes.contains { $0.contains("6 ranks own no query") })
+        // Each rank decodes the two owners' single rows (2 kernels) and merges only if it owns a row: compute per
+        // rank is 2 flash-decodes of one row (+ a merge on the owners), never 8.
+        var one = w
+        one.batch = 1
+        let roof = try options.roofline(gpu: cluster.gpu)
+        let decode = roof.flashDecode(tokens: 50_000, one).seconds
+        #expect(r.compute.seconds < 3 * decode + roof.merge(partials: 8, one).seconds)
+        #expect(r.compute.seconds >= 2 * decode)
+    }
 }

@@ -65,6 +65,11 @@ import Testing
         let w = try DecodeWorkload(sequenceLength: 8192, heads: 2, headDim: 16, dtype: "f64")
         let roof = try DecodeOptions(cluster: cluster).roofline(gpu: cluster.gpu)
         #expect(abs(roof.flashDecode(tokens: 4096, w).seconds - (40e-6 + 110e-6 / 3)) < 1e-12)
+        // Points 0.1% apart (what calibrate keeps at the least) stay increasing in the file.
+        m.decodeFixed = 5e-6
+        m.decodeCurve = [(1_048_576, 5.006e-6), (4_194_304, 5.011e-6)]
+        let close = try ClusterFile.parse(try CalibratedCluster(m, name: "c").yaml(collectiveCallUs: 0), origin: "c")
+        #expect(close.overheads?.decodeKernel?.points.map(\.seconds) == [5.006e-6, 5.011e-6])
         // Without a curve the file keeps the one rate (memory_efficiency) of the roofline.
         #expect(
             try ClusterFile.parse(try CalibratedCluster(Self.measurements, name: "c").yaml(collectiveCallUs: 0))

@@ -16,7 +16,7 @@ public struct AllToAllProgram: RankProgram {
 
     public func operation(rank: Int, lane: Int, step: Int) -> RankOperation? {
         let peers = ranks - 1
-        guard step < 2 * peers else { return nil }
+        guard step < 2 * peers else { return step == 2 * peers && peers > 0 ? .waitSends : nil }
         if step < peers {
             let to = (rank + step + 1) % ranks
             return .send(to: to, bytes: bytes(rank, to), tag: 0)

@@ -72,6 +72,9 @@ public struct PrefillComparison: Sendable {
         var workload: DecodeComparison.Workload, options: Options
         var strategies: [[String: JSONValue]]
 
+        /// The columns written as exact integers.
+        static let integers: Set<String> = ["gpus", "visible_pairs", "max_visible_pairs_per_device"]
+
         enum CodingKeys: String, CodingKey {
             case cluster, gpus, gpu, causal, workload, options, strategies
             case schemaVersion = "schema_version"
@@ -87,12 +90,15 @@ public struct PrefillComparison: Sendable {
             strategies = table.rows.map { row in
                 var entry: [String: JSONValue] = [:]
                 for (key, cell) in zip(table.header, row) {
-                    entry[key] =
-                        key == "strategy"
-                        ? .text(cell)
-                        : key == "fits_in_memory"
-                            ? .flag(cell == "true")
-                            : Double(cell).map { .number($0) } ?? .null
+                    if Self.integers.contains(key), let n = Int(cell) {
+                        entry[key] = .integer(n)  // exact (pair counts go past 2^53)
+                    } else if key == "strategy" {
+                        entry[key] = .text(cell)
+                    } else if key == "fits_in_memory" {
+                        entry[key] = .flag(cell == "true")
+                    } else {
+                        entry[key] = Double(cell).map { .number($0) } ?? .null
+                    }
                 }
                 return entry
             }
@@ -116,13 +122,14 @@ public struct PrefillComparison: Sendable {
 
     /// A JSON cell of a strategy's entry.
     enum JSONValue: Encodable {
-        case text(String), number(Double), flag(Bool), null
+        case text(String), number(Double), integer(Int), flag(Bool), null
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.singleValueContainer()
             switch self {
             case .text(let s): try c.encode(s)
             case .number(let x): try c.encode(x)
+            case .integer(let n): try c.encode(n)
             case .flag(let b): try c.encode(b)
             case .null: try c.encodeNil()
             }

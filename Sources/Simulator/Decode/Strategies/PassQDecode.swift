@@ -17,11 +17,15 @@ struct PassQDecode: DecodeProgram {
         let tokens = c.tokens
         let ring = try KVRingProgram(
             ranks: p, overlap: true, chunkBytes: rows.map { Double($0 * w.modelDim * w.elementBytes) },
-            blocks: .pairwise(label: "flash-decode") { r, o in roof.flashDecode(tokens: tokens[r], owning(rows[o])) })
+            blocks: .pairwise(label: "flash-decode") { r, o in
+                rows[o] == 0 ? .zero : roof.flashDecode(tokens: tokens[r], owning(rows[o]))
+            })
         let partials = rows.map { owning($0).partialElements }
         let returned = try AllToAllProgram(ranks: p) { _, owner in partials[owner] * Double(w.partialElementBytes) }
         let merge = ListProgram(
-            singleLane: rows.map { [.compute(roof.merge(partials: p, owning($0)), label: "merge partials")] })
+            singleLane: rows.map {
+                [.compute($0 == 0 ? .zero : roof.merge(partials: p, owning($0)), label: "merge partials")]
+            })
         let P = Double(p)
         let sent = (P - 1) / P * (Double(w.batch * w.modelDim) + partials.reduce(0, +))
         var notes = ["queries travel the ring; the partials return by all-to-all in partial precision"]

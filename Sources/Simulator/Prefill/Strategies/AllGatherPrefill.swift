@@ -27,7 +27,8 @@ struct AllGatherPrefill: PrefillProgram {
     func peakMemoryBytes(_ c: PrefillContext) -> Double {
         let t = (0..<c.ranks).map { c.tokens(placement, rank: $0) }.max() ?? 0
         let w = c.workload
-        return Double(w.batch * t * (w.modelDim + w.outputDim) * w.elementBytes) + c.kvBytes(tokens: c.n)
+        return Double(w.batch) * Double(t) * Double(w.modelDim + w.outputDim) * Double(w.elementBytes)
+            + c.kvBytes(tokens: c.n)
             + c.partialBytes(tokens: t)
     }
 }

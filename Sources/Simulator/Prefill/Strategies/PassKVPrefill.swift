@@ -31,7 +31,8 @@ struct PassKVPrefill: PrefillProgram {
     func peakMemoryBytes(_ c: PrefillContext) -> Double {
         let t = (0..<c.ranks).map { c.tokens(placement, rank: $0) }.max() ?? 0
         let w = c.workload
-        return Double(w.batch * t * (w.modelDim + w.outputDim) * w.elementBytes) + 2 * c.kvBytes(tokens: t)
+        return Double(w.batch) * Double(t) * Double(w.modelDim + w.outputDim) * Double(w.elementBytes) + 2
+            * c.kvBytes(tokens: t)
             + c.partialBytes(tokens: t)
     }
 }

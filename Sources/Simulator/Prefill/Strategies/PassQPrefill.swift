@@ -11,7 +11,7 @@ struct PassQPrefill: PrefillProgram {
     func build(_ c: PrefillContext) throws -> PrefillPhases {
         let p = c.ranks, n = c.n, causal = c.causal, placement = placement, w = c.workload
         let tokens = (0..<p).map { c.tokens(placement, rank: $0) }
-        let qBytes = tokens.map { Double(w.batch * $0 * w.modelDim * w.elementBytes) }
+        let qBytes = tokens.map { Double(w.batch) * Double($0) * Double(w.modelDim) * Double(w.elementBytes) }
         let ring = try KVRingProgram(
             ranks: p, overlap: true, chunkBytes: qBytes,
             blocks: .pairwise(label: "attention block") { r, o in
@@ -42,7 +42,8 @@ struct PassQPrefill: PrefillProgram {
     func peakMemoryBytes(_ c: PrefillContext) -> Double {
         let t = (0..<c.ranks).map { c.tokens(placement, rank: $0) }.max() ?? 0
         let w = c.workload
-        return Double(w.batch * t * (2 * w.modelDim + w.outputDim) * w.elementBytes) + c.kvBytes(tokens: t)
+        return Double(w.batch) * Double(t) * Double(2 * w.modelDim + w.outputDim) * Double(w.elementBytes)
+            + c.kvBytes(tokens: t)
             + Double(c.ranks) * c.partialBytes(tokens: t)
     }
 }
