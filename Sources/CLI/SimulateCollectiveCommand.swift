@@ -52,25 +52,15 @@ struct SimulateCollectiveCommand: ParsableCommand, MemoryBoundedCommand {
 
     func run() throws {
         // The trace's location is checked (and reserved) before the simulation runs.
-        let traceFile = try trace.map {
-            try AtomicOutputs([$0], inputs: [clusterOptions.cluster], standardOutput: true)
-        }
-        defer { traceFile?.discard() }
+        let output = try SimulationOutput(format: format, trace: trace, cluster: clusterOptions.cluster)
+        defer { output.discard() }
         let cluster = try clusterOptions.load()
         let collective = try Collective(
             op, algorithm: algorithm, bytes: try parseBytes(bytes),
             options: CollectiveOptions(reductionSecondsPerByte: gamma, segments: segments, pacing: pacing))
-        let report = try collective.run(on: cluster, recording: trace != nil)
-        if let path = trace, let traceFile {
-            try traceFile.write([UInt8](try report.trace(on: cluster).jsonData()), to: path)
-            try traceFile.commit()
-        }
-        // A trace on standard output is the command's output: the report is not printed after it.
-        if let trace, AtomicFile.isStandardOutput(trace) { return }
-        switch format {
-        case .table: print(report.table)
-        case .json: print(try report.json())
-        case .csv: print(report.csv.render(), terminator: "")
-        }
+        let report = try collective.run(on: cluster, recording: output.recording)
+        try output.finish(
+            trace: { try report.trace(on: cluster) }, table: { report.table }, json: { try report.json() },
+            csv: { report.csv })
     }
 }

@@ -83,10 +83,8 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
 
     func run() throws {
         // The trace's location is checked (and reserved) before the simulation runs.
-        let traceFile = try trace.map {
-            try AtomicOutputs([$0], inputs: [clusterOptions.cluster], standardOutput: true)
-        }
-        defer { traceFile?.discard() }
+        let output = try SimulationOutput(format: format, trace: trace, cluster: clusterOptions.cluster)
+        defer { output.discard() }
         let cluster = try clusterOptions.load()
         let workload = try workloadOptions.workload(sequenceLength: seqLen)
         let strategies = try parseList(strategy, "--strategy") { try DecodeStrategy.parse($0) }
@@ -96,21 +94,13 @@ struct SimulateDecodeCommand: ParsableCommand, MemoryBoundedCommand {
         // Long simulations (thousands of GPUs, a ring's p^2 messages) say how far they are, every 2 s.
         let progress = ProgressLines(title: "simulate decode", enabled: !quiet)
         let comparison = try DecodeComparison(
-            model: model, strategies: strategies, recording: trace != nil,
+            model: model, strategies: strategies, recording: output.recording,
             ringBaseline: ringBaseline
         ) { strategy, events, expected, now in
             progress.sayEvents("\(strategy): ", events, of: expected, simulated: now.description)
         }
-        if let path = trace, let traceFile {
-            try traceFile.write([UInt8](try comparison.trace().jsonData()), to: path)
-            try traceFile.commit()
-        }
-        // A trace on standard output is the command's output: the report is not printed after it.
-        if let trace, AtomicFile.isStandardOutput(trace) { return }
-        switch format {
-        case .table: print(comparison.table)
-        case .json: print(try comparison.json())
-        case .csv: print(comparison.csv.render(), terminator: "")
-        }
+        try output.finish(
+            trace: { comparison.trace() }, table: { comparison.table }, json: { try comparison.json() },
+            csv: { comparison.csv })
     }
 }

@@ -45,10 +45,8 @@ struct SimulatePrefillCommand: ParsableCommand, MemoryBoundedCommand {
     @OptionGroup var memory: MemoryOptions
 
     func run() throws {
-        let traceFile = try trace.map {
-            try AtomicOutputs([$0], inputs: [clusterOptions.cluster], standardOutput: true)
-        }
-        defer { traceFile?.discard() }
+        let output = try SimulationOutput(format: format, trace: trace, cluster: clusterOptions.cluster)
+        defer { output.discard() }
         let cluster = try clusterOptions.load()
         if let name = workloadOptions.model, try ModelAttention.named(name).window != nil {
             throw CLIError(
@@ -59,19 +57,12 @@ struct SimulatePrefillCommand: ParsableCommand, MemoryBoundedCommand {
             options: try overheads.decodeOptions(for: cluster), causal: !nonCausal)
         let strategies = try parseList(strategy, "--strategy") { try PrefillStrategy.parse($0) }
         let progress = ProgressLines(title: "simulate prefill", enabled: !quiet)
-        let comparison = try PrefillComparison(model: model, strategies: strategies, recording: trace != nil) {
+        let comparison = try PrefillComparison(model: model, strategies: strategies, recording: output.recording) {
             strategy, events, expected, now in
             progress.sayEvents("\(strategy): ", events, of: expected, simulated: now.description)
         }
-        if let path = trace, let traceFile {
-            try traceFile.write([UInt8](try comparison.trace().jsonData()), to: path)
-            try traceFile.commit()
-        }
-        if let trace, AtomicFile.isStandardOutput(trace) { return }
-        switch format {
-        case .table: print(comparison.table)
-        case .json: print(try comparison.json())
-        case .csv: print(comparison.csv.render(), terminator: "")
-        }
+        try output.finish(
+            trace: { comparison.trace() }, table: { comparison.table }, json: { try comparison.json() },
+            csv: { comparison.csv })
     }
 }
