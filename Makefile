@@ -9,7 +9,7 @@ MPIBIN := .build/debug/treeattn-mpi
 RBIN := .build/release/treeattn
 RMPIBIN := .build/release/treeattn-mpi
 
-.PHONY: setup build demo test docs lint warnings bench fuzz validate scale-doc golden-all mpi-check clean
+.PHONY: setup build demo test docs lint warnings bench fuzz validate validate-two-tier scale-doc golden-all mpi-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -83,6 +83,13 @@ bench: setup
 validate: setup
 	$(SWIFT) build -c release
 	.build/release/treeattn-mpi validate --out docs/validation.md
+
+# The two-tier validation (issue 26): 2 emulated hosts, Tree two-level vs flat vs Ring, 16 heads of 64 so that the
+# partials crossing the 100 Mbit/s links matter (about 10 minutes; root).
+validate-two-tier: setup
+	$(SWIFT) build -c release
+	.build/release/treeattn-mpi validate --networks two-tier --ranks 2,4,8 --heads 16 --head-dim 64 \
+	  --two-tier-keys 1024,4096,16384 --out docs/validation-two-tier.md
 
 # docs/scale.md and docs/scale/: Tree vs Ring, pass-partials and gather from 8 to 65,536 GPUs (about 5 minutes).
 scale-doc: setup

@@ -2,11 +2,13 @@
 """Checks `treeattn-mpi attention` (issue 10) against the single-process `treeattn attention`, under
 `mpirun --oversubscribe --allow-run-as-root -q`.
 
-For P = 1..8 ranks and every distributed reduction (algorithm3, merge-op, binary, ring, pass-partials), on inputs with
+For P = 1..8 ranks and every distributed reduction (algorithm3, merge-op, binary, ring, pass-partials, and in the dense
+grid flat and two-level), on inputs with
 GQA, bottom-right causal masking with Sq > Sk (fully masked rows), keys not divisible by P (uneven shards) and fewer
 keys than ranks (empty shards), in f64 and f32:
   * `binary` is byte-identical to `treeattn attention --shards P --reduction binary` (output and LSE files);
   * `ring` is byte-identical to `treeattn attention --shards P --reduction ring` (rank 0 visits shards in the same order);
+  * `flat` and `two-level` (all ranks on one host) are byte-identical to `--reduction flat` and `two-level:P`;
   * the others agree with the single-process exact reference to 1e-13 relative in f64 (2e-6 in f32), and fully
     masked rows are exactly (0, -inf);
   * `--random` shards equal the bytes of `treeattn random-inputs` (same result files);
@@ -27,6 +29,13 @@ import numpy as np
 
 FAILS, PASSES = [], [0]
 REDUCTIONS = ["algorithm3", "merge-op", "binary", "ring", "pass-partials"]
+# The plan trees: every rank on one host, so two-level is one merge of all P partials (two-level:P).
+PLAN_TREES = ["flat", "two-level"]
+
+
+def single_process(red, p):
+    """The single-process reduction a distributed one is byte-identical to, or None."""
+    return {"binary": "binary", "ring": "ring", "flat": "flat", "two-level": f"two-level:{p}"}.get(red)
 
 
 def check(cond, what):
@@ -86,19 +95,20 @@ def main():
         masked = exact_lse == -np.inf
         check(masked.sum() == 2 * 4 * 2, f"{precision}: expected 16 fully masked rows, got {masked.sum()}")
         for p in (list(map(int, a.ranks.split(","))) if a.ranks else range(1, a.max_ranks + 1)):
-            for red in REDUCTIONS:
+            for red in REDUCTIONS + PLAN_TREES:
                 out, lse = f"o-{precision}-{p}-{red}.npy", f"l-{precision}-{p}-{red}.npy"
                 r = run(mpirun(["attention"] + files + ["--precision", precision, "--reduction", red, "--out", out, "--lse", lse], p, M))
                 if r.returncode != 0:
                     check(False, f"P={p} {red} {precision}: exit {r.returncode}: {r.stderr.strip()}")
                     continue
-                if red in ("binary", "ring"):
+                single = single_process(red, p)
+                if single:
                     ref, ref_lse = f"ref-{precision}-{p}-{red}.npy", f"ref-lse-{precision}-{p}-{red}.npy"
-                    rr = run([T, "attention"] + files + ["--precision", precision, "--shards", str(p), "--reduction", red,
-                                                         "--out", ref, "--lse", ref_lse])
-                    check(rr.returncode == 0, f"single-process {red} P={p}: {rr.stderr}")
+                    rr = run([T, "attention"] + files + ["--precision", precision, "--shards", str(p), "--reduction",
+                                                         single, "--out", ref, "--lse", ref_lse])
+                    check(rr.returncode == 0, f"single-process {single} P={p}: {rr.stderr}")
                     check(same_bytes(out, ref) and same_bytes(lse, ref_lse),
-                          f"P={p} {red} {precision}: not byte-identical to treeattn attention --shards {p} --reduction {red}")
+                          f"P={p} {red} {precision}: not byte-identical to treeattn attention --shards {p} --reduction {single}")
                 o, l = np.load(out), np.load(lse)
                 e, same = rel(o, exact)
                 el, same_l = rel(l, exact_lse)

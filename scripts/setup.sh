@@ -15,11 +15,17 @@ if ! command -v mpirun >/dev/null 2>&1 || ! pkg-config --exists ompi-c 2>/dev/nu
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
 fi
-# Network emulation for `treeattn-mpi validate --networks netns` (ip, tc); usually present.
+# Network emulation for `treeattn-mpi validate --networks netns,two-tier` (ip, tc; unshare gives each emulated host
+# its own host name); usually present.
 if ! command -v tc >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
   echo "setup: installing iproute2"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq iproute2 >/dev/null
+fi
+if ! command -v unshare >/dev/null 2>&1; then
+  echo "setup: installing util-linux"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq util-linux >/dev/null
 fi
 # GNU time (/usr/bin/time -f): python/bench_cli.py reads random-inputs' peak RSS from it.
 if [ ! -x /usr/bin/time ]; then

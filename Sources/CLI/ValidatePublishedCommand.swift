@@ -5,15 +5,16 @@ import Simulator
 import Studies
 
 /// `treeattn validate-published`: the simulator's NCCL model against published measurements of GPU systems
-/// (Studies' `PublishedValidation`): writes validation-published.md, its CSV and its plot, together or not at all.
+/// (Studies' `PublishedValidation`): writes validation-published.md, its CSV and its plots, together or not at all.
 struct ValidatePublishedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate-published",
-        abstract: "Predict published nccl-tests measurements; write validation-published.md, CSV and plot.",
+        abstract: "Predict published nccl-tests measurements; write validation-published.md, CSV and plots.",
         discussion: """
-            Writes --out's validation-published.md and its validation-published/ folder (CSV, SVG). Every measurement \
-            is cited and predicted on its preset without refitting; the calibration and held-out sets are reported \
-            separately. The defaults are the published docs/validation-published.md.
+            Writes --out's validation-published.md and its validation-published/ folder (CSV, two SVG plots). Every \
+            measurement is cited and predicted on its preset; the calibration rows set the model's pipeline fill, the \
+            held-out rows are predicted without refitting, and the two sets are reported separately. The defaults are \
+            the published docs/validation-published.md.
             """)
 
     @Option(name: .long, help: "Folder for validation-published.md and validation-published/ (created if missing).")

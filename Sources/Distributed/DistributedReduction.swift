@@ -10,6 +10,13 @@ public enum DistributedReduction: String, CaseIterable, Sendable {
     /// The pinned binary tree of `ReductionPlan` by point-to-point messages: bit-identical to
     /// `treeattn attention --shards P --reduction binary`.
     case binary
+    /// One n-ary merge on rank 0 of every rank's partial (the flat `ReductionPlan`): bit-identical to
+    /// `treeattn attention --shards P --reduction flat`.
+    case flat
+    /// Topology-aware: one merge per host (the ranks `MPI_Comm_split_type` finds sharing memory, which must hold
+    /// equal numbers of consecutive ranks), then one merge of the hosts' results on rank 0: bit-identical to
+    /// `treeattn attention --shards P --reduction two-level:G` with G ranks per host.
+    case twoLevel = "two-level"
     /// Ring Attention: K/V shards passed with `MPI_Sendrecv` over p-1 hops, every rank folding each block.
     case ring
     /// Partials passed along the chain p-1 -> ... -> 0, each rank merging what it receives with its own.
@@ -20,17 +27,22 @@ public enum DistributedReduction: String, CaseIterable, Sendable {
         switch self {
         case .algorithm3: return Algorithm3Reduction()
         case .mergeOp: return MergeOpReduction()
-        case .binary: return BinaryTreeReduction()
+        case .binary: return PlanTreeReduction(shape: .binary)
+        case .flat: return PlanTreeReduction(shape: .flat)
+        case .twoLevel: return PlanTreeReduction(shape: nil)
         case .ring: return RingReduction()
         case .passPartials: return PassPartialsReduction()
         }
     }
 
-    /// The single-process reduction that gives the same result (`binary`: the same bits).
-    public var singleProcess: Reduction {
+    /// The single-process reduction that gives the same result (`binary`, `flat`, `two-level` and `ring`: the same
+    /// bits), with `groupSize` ranks per host.
+    public func singleProcess(groupSize: Int) -> Reduction {
         switch self {
         case .algorithm3, .mergeOp, .passPartials: return .algorithm3
         case .binary: return .tree(.binary)
+        case .flat: return .tree(.flat)
+        case .twoLevel: return .tree(.twoLevel(groupSize: groupSize))
         case .ring: return .ring
         }
     }

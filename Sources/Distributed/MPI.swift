@@ -48,6 +48,8 @@ public final class Communicator {
     /// Bytes this rank passed to send calls (point-to-point exactly; for collectives the buffer size, what the
     /// rank contributes: the bytes on the wire depend on Open MPI's algorithm).
     public private(set) var bytesSent = 0
+    /// The answer of the first `hosts()` call.
+    var knownHosts: [Int]?
 
     /// `MPI_Init` and `MPI_COMM_WORLD` with errors returned to the caller. Call once per process.
     ///
@@ -203,6 +205,39 @@ public final class Communicator {
         try values.withUnsafeMutableBufferPointer { buffer in
             try check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), S.mpiType, Int32(root), comm), "MPI_Bcast")
         }
+    }
+
+    /// The host of every rank, numbered 0, 1, ... in order of each host's lowest rank: the ranks that
+    /// `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)` finds sharing memory are one host. Collective on the first call
+    /// (every rank must make it at the same point); later calls return the answer kept from it.
+    public func hosts() throws -> [Int] {
+        if let knownHosts { return knownHosts }
+        var local: MPI_Comm? = nil
+        try check(
+            MPI_Comm_split_type(comm, cmpi_comm_type_shared(), Int32(rank), cmpi_info_null(), &local),
+            "MPI_Comm_split_type")
+        defer { MPI_Comm_free(&local) }
+        // The host's lowest world rank (its local rank 0, keyed by world rank), told to every rank of the host.
+        var leader = [Double(rank)]
+        try leader.withUnsafeMutableBufferPointer { buffer in
+            try check(MPI_Bcast(buffer.baseAddress, 1, cmpi_double(), 0, local), "MPI_Bcast")
+        }
+        let leaders = try allgather(leader[0]).map { Int($0) }
+        let order = Array(Set(leaders)).sorted()
+        knownHosts = leaders.map { order.firstIndex(of: $0)! }
+        return knownHosts!
+    }
+
+    /// The ranks per host, when every host holds the same number of consecutive ranks (as `mpirun --map-by slot` places
+    /// them); throws `DistributedError.invalid` otherwise. Collective on the first call (`hosts()`).
+    public func hostGroupSize() throws -> Int {
+        let h = try hosts()
+        let count = (h.last ?? 0) + 1, g = size / count
+        guard size % count == 0, h.enumerated().allSatisfy({ $0.element == $0.offset / g }) else {
+            throw DistributedError.invalid(
+                "the hosts must hold equal numbers of consecutive ranks (mpirun --map-by slot), got hosts \(h)")
+        }
+        return g
     }
 
     /// Gathers one value per rank on every rank.

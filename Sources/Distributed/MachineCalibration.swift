@@ -13,14 +13,30 @@ public struct MachineCalibration: Sendable {
     }
     /// Number of ranks measured (`comm.size`).
     public var ranks = 1
-    /// Ping-pong points from 8 bytes up to the largest message, by factors of 4; empty with a single rank.
+    /// The host of every rank (`Communicator.hosts`). With more than one host the calibration has two tiers: the
+    /// ping-pong, latency, bandwidth and aggregate fields describe the network inside a host, the `inter` fields and
+    /// `uplinkBandwidth` the network between hosts.
+    public var hosts = [0]
+    /// Ping-pong points between rank 0 and the next rank on its host, from 8 bytes up to the largest message, by
+    /// factors of 4; empty with a single rank (or one rank per host).
     public var pingPong: [PingPong] = []
     /// alpha (s) of t = alpha + bytes / beta, least squares over the ping-pong points.
     public var latency = 0.0
     /// beta (bytes/s) of t = alpha + bytes / beta, fitted with `latency`; infinity with a single rank.
     public var bandwidth = Double.infinity
-    /// Bytes per second all ranks move together while each exchanges `exchangeBytes` with its ring neighbours at once.
+    /// Bytes per second all ranks move together while each exchanges `exchangeBytes` with its ring neighbours at once
+    /// (with two tiers: its neighbours on its own host, every host at once).
     public var aggregateBandwidth = Double.infinity
+    /// Two tiers: ping-pong points between rank 0 and the lowest rank of the next host; empty with one host.
+    public var interPingPong: [PingPong] = []
+    /// Two tiers: alpha (s) of the ping-pong between hosts.
+    public var interLatency = 0.0
+    /// Two tiers: beta (bytes/s) of the ping-pong between hosts; infinity with one host.
+    public var interBandwidth = Double.infinity
+    /// Two tiers: bytes per second through one host's link each way while every rank sends `exchangeBytes` to a rank on
+    /// another host and receives as much from a third (from the same rank with two ranks), all at once; infinity with
+    /// one host.
+    public var uplinkBandwidth = Double.infinity
     /// Bytes each rank sends to its ring neighbour in the exchange measurement (0 with a single rank).
     public var exchangeBytes = 0
     /// Streaming-read bytes/s of one rank (BLAS asum over 64 MiB, far larger than the caches), all ranks reading at once.
@@ -53,18 +69,37 @@ public struct MachineCalibration: Sendable {
         var c = MachineCalibration()
         c.ranks = comm.size
         c.memoryBytes = Double(ProcessInfo.processInfo.physicalMemory)
-        progress("ping-pong between ranks 0 and 1")
-        if comm.size >= 2 {
-            var size = 8
-            while size <= maxMessage {
-                c.pingPong.append(PingPong(bytes: size, seconds: try pingPong(comm, bytes: size)))
-                size *= 4
-            }
+        c.hosts = try comm.hosts()
+        let hostCount = (c.hosts.last ?? 0) + 1
+        // With two tiers every host holds g consecutive ranks (the exchanges pair ranks by their place on the host).
+        let g = hostCount > 1 ? try comm.hostGroupSize() : comm.size
+        let (place, base) = (comm.rank % g, comm.rank - comm.rank % g)
+        if g >= 2 {
+            progress(hostCount > 1 ? "ping-pong between ranks 0 and 1 (one host)" : "ping-pong between ranks 0 and 1")
+            c.pingPong = try pingPongs(comm, peer: 1, maxMessage: maxMessage)
             (c.latency, c.bandwidth) = fitAlphaBeta(c.pingPong)
-            progress("all ranks exchanging with their ring neighbours")
+            progress("all ranks exchanging with their ring neighbours" + (hostCount > 1 ? " on their host" : ""))
             c.exchangeBytes = maxMessage
-            let t = try exchange(comm, bytes: c.exchangeBytes)
+            let t = try exchange(
+                comm, bytes: c.exchangeBytes, right: base + (place + 1) % g, left: base + (place + g - 1) % g)
             c.aggregateBandwidth = Double(comm.size * c.exchangeBytes) / t
+        }
+        if hostCount > 1 {
+            progress("ping-pong between ranks 0 and \(g) (two hosts)")
+            c.interPingPong = try pingPongs(comm, peer: g, maxMessage: maxMessage)
+            (c.interLatency, c.interBandwidth) = fitAlphaBeta(c.interPingPong)
+            progress("every rank sending to the next host while receiving from another")
+            c.exchangeBytes = maxMessage
+            // A cycle through the ranks that changes host at every step, (host 0, place 0), (host 1, place 0), ...,
+            // (last host, place 0), (host 0, place 1), ...: each rank sends across to its successor and receives from
+            // its predecessor, a different rank when there are more than two ranks (as the ring's hops are), so the
+            // measurement is the hosts' links both ways and not one TCP connection carrying both directions.
+            let cycle = (0..<comm.size).map { i in (i % hostCount) * g + i / hostCount }
+            let at = cycle.firstIndex(of: comm.rank)!
+            let t = try exchange(
+                comm, bytes: c.exchangeBytes, right: cycle[(at + 1) % comm.size],
+                left: cycle[(at + comm.size - 1) % comm.size])
+            c.uplinkBandwidth = Double(g * c.exchangeBytes) / t
         }
         progress("memory bandwidth, GEMM rate and the decode kernel on every rank")
         // Rates with every rank working at once, from the slowest rank's total time: with more ranks than cores
@@ -114,28 +149,38 @@ public struct MachineCalibration: Sendable {
         }
     }
 
-    /// Median one-way time of `bytes` between ranks 0 and 1 (others wait at the barrier).
+    /// Ping-pong points between rank 0 and `peer` from 8 bytes up to `maxMessage`, by factors of 4.
+    static func pingPongs(_ comm: Communicator, peer: Int, maxMessage: Int) throws -> [PingPong] {
+        var points: [PingPong] = []
+        var size = 8
+        while size <= maxMessage {
+            points.append(PingPong(bytes: size, seconds: try pingPong(comm, bytes: size, peer: peer)))
+            size *= 4
+        }
+        return points
+    }
+
+    /// Median one-way time of `bytes` between ranks 0 and `peer` (others wait at the barrier).
     /// Buffers are allocated and touched before timing (as a real run's are after its warm-up).
-    static func pingPong(_ comm: Communicator, bytes: Int) throws -> Double {
+    static func pingPong(_ comm: Communicator, bytes: Int, peer: Int) throws -> Double {
         let doubles = [Double](repeating: 1, count: max(1, bytes / 8))
         var back = [Double](repeating: 0, count: doubles.count)
         let repeats = bytes >= 1 << 20 ? 5 : (bytes >= 1 << 16 ? 20 : 100)
         return try medianTime(comm, repeats: repeats) {
             if comm.rank == 0 {
-                try comm.send(doubles, to: 1, tag: 7)
-                try comm.receive(into: &back, from: 1, tag: 8)
-            } else if comm.rank == 1 {
+                try comm.send(doubles, to: peer, tag: 7)
+                try comm.receive(into: &back, from: peer, tag: 8)
+            } else if comm.rank == peer {
                 try comm.receive(into: &back, from: 0, tag: 7)
                 try comm.send(back, to: 0, tag: 8)
             }
         } / 2
     }
 
-    /// Time of one simultaneous exchange: every rank sends `bytes` to rank+1 while receiving from rank-1.
-    static func exchange(_ comm: Communicator, bytes: Int) throws -> Double {
+    /// Time of one simultaneous exchange: every rank sends `bytes` to `right` while receiving from `left`.
+    static func exchange(_ comm: Communicator, bytes: Int, right: Int, left: Int) throws -> Double {
         let values = [Double](repeating: 1, count: bytes / 8)
         var received = [Double](repeating: 0, count: values.count)
-        let right = (comm.rank + 1) % comm.size, left = (comm.rank - 1 + comm.size) % comm.size
         // Best of 5 (a capacity): the slowest rank's time of each exchange, the fastest exchange.
         try comm.sendReceive(values, to: right, into: &received, from: left, tag: 9)
         var best = Double.infinity

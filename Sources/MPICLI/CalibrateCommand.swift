@@ -17,7 +17,10 @@ struct CalibrateCommand: ParsableCommand, MemoryBoundedCommand {
             run too). The cluster file describes the ranks as CPU devices (kind: cpu) on a star: each rank's uplink \
             and downlink at the ping-pong bandwidth, and one shared core link at the bandwidth all ranks reached \
             together (a shared memory bus, or one shaped queue), with the fitted latency; `overheads:` holds the \
-            decode kernel's fixed cost and efficiency and the fixed cost of one collective call.
+            decode kernel's fixed cost and efficiency and the fixed cost of one collective call. Ranks on several hosts \
+            (as MPI_Comm_split_type finds them; each host holding as many consecutive ranks) give two tiers: one such \
+            star per host, joined by each host's uplink and downlink to a core switch at the bandwidth one host's \
+            ranks reached sending across at once, with the latency measured between hosts.
             """)
 
     @Option(help: "Cluster file to write (YAML), by rank 0.") var out: String
@@ -83,6 +86,10 @@ extension CalibratedCluster.Measurements {
             c.memoryBandwidth, c.gemmFlops, c.decodeFixed, c.decodeBandwidth
         )
         decodeCurve = c.decodeCurve
+        (hosts, interPingPong, interLatency, interBandwidth, uplinkBandwidth) = (
+            c.hosts, c.interPingPong.map { ($0.bytes, $0.seconds) }, c.interLatency, c.interBandwidth,
+            c.uplinkBandwidth
+        )
         (smallAllreduce, memoryBytes) = (c.smallAllreduce, c.memoryBytes)
     }
 }

@@ -27,8 +27,9 @@ struct MPIAttentionCommand: ParsableCommand, MemoryBoundedCommand {
     var random = false
     @OptionGroup(title: "Random inputs (with --random)") var shape: RandomShapeOptions
 
-    @Option(help: "algorithm3, merge-op, binary, ring or pass-partials.") var reduction: DistributedReduction =
-        .algorithm3
+    @Option(help: "algorithm3, merge-op, binary, flat, two-level, ring or pass-partials.") var reduction:
+        DistributedReduction =
+            .algorithm3
     @OptionGroup var problem: AttentionOptionGroup
     @Option(help: "Output file (.npy or .safetensors), written by rank 0.") var out: String?
     @Option(help: "LSE output file (.npy or .safetensors), written by rank 0.") var lse: String?

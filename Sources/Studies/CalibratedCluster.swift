@@ -3,14 +3,26 @@ import Simulator
 
 /// The cluster file a calibration writes: the ranks as CPU devices on a star (rank uplinks and downlinks at the
 /// ping-pong bandwidth, one shared core link at the aggregate bandwidth with the fitted latency) plus the measured
-/// overheads. The collective call's fixed cost is what the measured 8-byte all-reduce takes beyond the simulator's
+/// overheads. With two tiers (ranks on several hosts), one such star per host, and each host's star joined to a
+/// core switch by an uplink and a downlink at the measured uplink bandwidth, with the latency between hosts. The collective call's fixed cost is what the measured 8-byte all-reduce takes beyond the simulator's
 /// own prediction of it on this star.
 public struct CalibratedCluster: Sendable {
     /// What was measured on the ranks (Distributed's `MachineCalibration` fills it under MPI). Times are medians.
     public struct Measurements: Sendable {
         /// The ranks measured.
         public var ranks = 1
-        /// Ping-pong points between ranks 0 and 1: message bytes and one-way seconds.
+        /// The host of every rank, 0, 1, ...; more than one host makes the cluster two-tier (hosts hold equal
+        /// numbers of consecutive ranks).
+        public var hosts = [0]
+        /// Two tiers: ping-pong points between hosts (rank 0 and the first rank of host 1).
+        public var interPingPong: [(bytes: Int, seconds: Double)] = []
+        /// Two tiers: fitted alpha (s) between hosts.
+        public var interLatency = 0.0
+        /// Two tiers: fitted beta (bytes/s) between hosts; infinity with one host.
+        public var interBandwidth = Double.infinity
+        /// Two tiers: bytes/s through one host's link each way with every rank sending across and receiving at once.
+        public var uplinkBandwidth = Double.infinity
+        /// Ping-pong points between ranks 0 and 1 (on one host): message bytes and one-way seconds.
         public var pingPong: [(bytes: Int, seconds: Double)] = []
         /// Fitted alpha (s) of the ping-pong, t = alpha + bytes / beta.
         public var latency = 0.0
@@ -61,6 +73,22 @@ public struct CalibratedCluster: Sendable {
             c.aggregateBandwidth.isFinite ? c.aggregateBandwidth / 1e9 : linkGBps * Double(c.ranks),
             linkGBps * Double(c.ranks))
     }
+    /// The number of hosts (two tiers when more than one).
+    var hostCount: Int { (c.hosts.max() ?? 0) + 1 }
+    /// Two tiers: the ranks per host.
+    var perHost: Int { max(1, c.ranks / hostCount) }
+    /// Two tiers: each direction of a host's link in GB/s, what one message between hosts reached (the ping-pong's
+    /// fitted bandwidth).
+    var uplinkGBps: Double { c.interBandwidth.isFinite ? c.interBandwidth / 1e9 : linkGBps }
+    /// Two tiers: what a host's link carries in both directions together, in GB/s: twice what each direction got while
+    /// every rank sent across and received from another rank at once, and both directions' full rate when the exchange
+    /// reached it (a full-duplex link; then this shared limit never binds). On the emulated hosts the links are full
+    /// duplex, except with two ranks, where the exchange is both directions of one pair: Open MPI's TCP carries one
+    /// pair's two directions at about half the rate each.
+    var hostLinkGBps: Double {
+        let both = c.uplinkBandwidth.isFinite ? 2 * c.uplinkBandwidth / 1e9 : 2 * uplinkGBps
+        return both >= 1.9 * uplinkGBps ? 2 * uplinkGBps : both
+    }
     /// The decode kernel's K/V rate over the streaming read, in (0, 1]: the file's `memory_efficiency`.
     var memoryEfficiency: Double { min(1, max(1e-6, c.decodeBandwidth / c.memoryBandwidth)) }
 
@@ -77,8 +105,18 @@ public struct CalibratedCluster: Sendable {
             "# Fitted: latency \(f(c.latency * 1e6)) us, bandwidth \(f(c.bandwidth / 1e9)) GB/s; all ranks exchanging at once: \(f(c.aggregateBandwidth / 1e9)) GB/s in total.",
             "# Per rank with all ranks busy: streaming read \(f(c.memoryBandwidth / 1e9)) GB/s, dgemm \(f(c.gemmFlops / 1e9)) GFLOP/s;",
             "# decode kernel: fixed \(f(c.decodeFixed * 1e6)) us, \(f(c.decodeBandwidth / 1e9)) GB/s of K/V; 8-byte MPI_Allreduce \(f(c.smallAllreduce * 1e6)) us.",
+        ]
+        if hostCount > 1 {
+            lines += [
+                "# Two tiers: \(hostCount) hosts of \(perHost) ranks. Between hosts (rank 0 <-> \(perHost), one-way): "
+                    + c.interPingPong.map { "\($0.bytes) B \(f($0.seconds * 1e6)) us" }.joined(separator: ", "),
+                "# Fitted between hosts: latency \(f(c.interLatency * 1e6)) us, bandwidth \(f(c.interBandwidth / 1e9)) GB/s; one host's ranks sending across at once: \(f(c.uplinkBandwidth / 1e9)) GB/s.",
+            ]
+        }
+        lines += [
             "name: \(q(name))",
             "gpus: \(c.ranks)",
+            "gpus_per_server: \(hostCount > 1 ? perHost : c.ranks)",
             "gpu:",
             "  kind: cpu",
             "  name: \(q(Self.cpuModel + " (MPI rank)"))",
@@ -100,24 +138,67 @@ public struct CalibratedCluster: Sendable {
                 )
             }
         }
-        lines += [
-            "switches: [core-in, core-out]",
+        if hostCount > 1 {
+            lines += twoTierTopology(f)
+        } else {
+            lines += [
+                "switches: [core-in, core-out]",
+                "link_classes:",
+                "  net: {forwarding: cut-through}",
+                "links:",
+            ]
+            for r in 0..<c.ranks {
+                lines.append(
+                    "  - {from: cpu\(r), to: core-in, class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
+                )
+                lines.append(
+                    "  - {from: core-out, to: cpu\(r), class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
+                )
+            }
+            lines.append(
+                "  - {from: core-in, to: core-out, class: net, bandwidth_GBps: \(f(coreGBps)), latency_us: \(f(c.latency * 1e6)), duplex: false}"
+            )
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Two tiers: a star per host (`hK-in` to `hK-out` at the host's share of the aggregate, with the latency inside a
+    /// host), and each host's link: the uplink `hK-in` to `hK-a` (with the latency between hosts) and the downlink
+    /// `core` to `hK-a` at `uplinkGBps`, both then crossing one `hK-a` to `hK-b` link at `hostLinkGBps` (what the two
+    /// directions share), and on from `hK-b` to `core` or to `hK-out`. Shortest routes: inside a host, rank, hK-in,
+    /// hK-out, rank; between hosts, rank, hK-in, hK-a, hK-b, core, hJ-a, hJ-b, hJ-out, rank.
+    func twoTierTopology(_ f: (Double) -> String) -> [String] {
+        let hostShare = coreGBps / Double(hostCount)
+        var lines = [
+            "switches: ["
+                + (0..<hostCount).map { "h\($0)-in, h\($0)-out, h\($0)-a, h\($0)-b" }.joined(separator: ", ")
+                + ", core]",
             "link_classes:",
+            "  host: {forwarding: cut-through}",
             "  net: {forwarding: cut-through}",
             "links:",
         ]
         for r in 0..<c.ranks {
+            let h = c.hosts[r]
             lines.append(
-                "  - {from: cpu\(r), to: core-in, class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
+                "  - {from: cpu\(r), to: h\(h)-in, class: host, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
             )
             lines.append(
-                "  - {from: core-out, to: cpu\(r), class: net, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
+                "  - {from: h\(h)-out, to: cpu\(r), class: host, bandwidth_GBps: \(f(linkGBps)), latency_ns: 0, duplex: false}"
             )
         }
-        lines.append(
-            "  - {from: core-in, to: core-out, class: net, bandwidth_GBps: \(f(coreGBps)), latency_us: \(f(c.latency * 1e6)), duplex: false}"
-        )
-        return lines.joined(separator: "\n") + "\n"
+        let up = f(uplinkGBps), both = f(hostLinkGBps)
+        for h in 0..<hostCount {
+            lines += [
+                "  - {from: h\(h)-in, to: h\(h)-out, class: host, bandwidth_GBps: \(f(hostShare)), latency_us: \(f(c.latency * 1e6)), duplex: false}",
+                "  - {from: h\(h)-in, to: h\(h)-a, class: net, bandwidth_GBps: \(up), latency_us: \(f(c.interLatency * 1e6)), duplex: false}",
+                "  - {from: core, to: h\(h)-a, class: net, bandwidth_GBps: \(up), latency_ns: 0, duplex: false}",
+                "  - {from: h\(h)-a, to: h\(h)-b, class: net, bandwidth_GBps: \(both), latency_ns: 0, duplex: false}",
+                "  - {from: h\(h)-b, to: core, class: net, bandwidth_GBps: \(up), latency_ns: 0, duplex: false}",
+                "  - {from: h\(h)-b, to: h\(h)-out, class: net, bandwidth_GBps: \(up), latency_ns: 0, duplex: false}",
+            ]
+        }
+        return lines
     }
 
     /// Measured 8-byte all-reduce minus the simulator's time for it on this star with no call overhead, microseconds.

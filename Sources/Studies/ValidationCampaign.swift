@@ -12,6 +12,9 @@ public struct ValidationCampaign {
         case shm
         /// TCP over loopback inside a network namespace rate-limited to `rate`.
         case netns
+        /// Two tiers: `hosts` hosts as network namespaces (`TwoTierNetwork`), shared memory inside a host and TCP
+        /// over links rate-limited to `twoTierRate` between hosts.
+        case twoTier = "two-tier"
     }
 
     /// Networks measured.
@@ -24,6 +27,14 @@ public struct ValidationCampaign {
     public var netnsKeys = [16_384, 65_536, 262_144, 1_048_576]
     /// Distributed reductions measured (`treeattn-mpi attention --reduction` values).
     public var methods = ["algorithm3", "binary", "ring"]
+    /// Two tiers: the number of hosts (every rank count must be a multiple of it).
+    public var hosts = 2
+    /// Two tiers: key counts N.
+    public var twoTierKeys = [4096, 16_384, 65_536, 262_144]
+    /// Two tiers: the reductions measured (the topology-aware tree, the flat tree, Open MPI's all-reduce, the ring).
+    public var twoTierMethods = ["two-level", "flat", "algorithm3", "ring"]
+    /// Two tiers: the rate of each host's link, each way (tc tbf syntax).
+    public var twoTierRate = "100mbit"
     /// Whether each calibration also measures the decode kernel's curve over shard sizes (`calibrate --kernel-curve`),
     /// which then times the predictions' kernels.
     public var kernelCurve = false
@@ -48,9 +59,11 @@ public struct ValidationCampaign {
     ) throws -> [ValidationPoint] {
         var points: [ValidationPoint] = []
         for network in networks {
+            if network == .twoTier, let p = ranks.first(where: { $0 < hosts || $0 % hosts != 0 }) {
+                throw StudyError.invalidArgument("two-tier: \(p) ranks do not fill \(hosts) hosts equally")
+            }
             let namespace = network == .netns ? try NetworkNamespace(rate: rate, launch: launch) : nil
             defer { namespace?.remove() }
-            let prefix = namespace?.prefix ?? []
             let mca =
                 network == .netns
                 ? [
@@ -58,18 +71,31 @@ public struct ValidationCampaign {
                     "lo",
                 ] : []
             for p in ranks {
+                let twoTier =
+                    network == .twoTier
+                    ? try TwoTierNetwork(
+                        hosts: hosts, slots: p / hosts, rate: twoTierRate, folder: work, launch: launch) : nil
+                defer { twoTier?.remove() }
                 let mpirun =
-                    prefix + ["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", "\(p)"] + mca + [binary]
+                    (twoTier?.mpirun(ranks: p)
+                        ?? (namespace?.prefix ?? []) + [
+                            "mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", "\(p)",
+                        ]
+                            + mca)
+                    + [binary]
                 let calibration = work + "/\(network.rawValue)-\(p).yaml"
                 say("\(network.rawValue), \(p) ranks: calibrating")
                 try launch(
                     mpirun + [
                         "calibrate", "--quiet", "--out", calibration, "--heads", "\(heads)", "--head-dim", "\(headDim)",
-                        "--max-message", network == .netns ? "\(4 << 20)" : "\(16 << 20)",
+                        "--max-message", network == .shm ? "\(16 << 20)" : "\(4 << 20)",
                     ] + (kernelCurve ? ["--kernel-curve"] : []))
                 let cluster = try ClusterFile.load(path: calibration)
-                for n in network == .netns ? netnsKeys : keys {
-                    for method in methods {
+                let grid =
+                    network == .twoTier
+                    ? (twoTierKeys, twoTierMethods) : (network == .netns ? netnsKeys : keys, methods)
+                for n in grid.0 {
+                    for method in grid.1 {
                         say("\(network.rawValue), \(p) ranks, N = \(n), \(method)")
                         points.append(
                             try Self.measure(

@@ -17,6 +17,8 @@ public struct ValidationDocument: Sendable {
     public let rate: String
     /// The file name of the plot, linked from the markdown.
     public let svgName: String
+    /// Two tiers: the number of hosts and the rate of each host's link (tc tbf syntax).
+    public var hosts = 2, twoTierRate = "100mbit"
 
     /// A document of `points`.
     public init(
@@ -25,6 +27,35 @@ public struct ValidationDocument: Sendable {
     ) {
         (self.points, self.command, self.heads, self.headDim, self.repeats, self.rate, self.svgName) =
             (points, command, heads, headDim, repeats, rate, svgName)
+    }
+
+    /// The methods measured, in the order tables and plots show them.
+    var methods: [String] {
+        let known = ["algorithm3", "binary", "two-level", "flat", "merge-op", "pass-partials", "ring"]
+        let present = Set(points.map(\.method))
+        return known.filter(present.contains) + present.subtracting(known).sorted()
+    }
+
+    /// Two tiers: at how many (P, N) the measured and the predicted step agree on which method is fastest, and on
+    /// whether two-level beats flat.
+    func topologyOrders() -> (fastest: Int, cells: Int, twoLevelRight: Int, twoLevelCells: Int) {
+        let mine = points.filter { $0.network == ValidationCampaign.Network.twoTier.rawValue }
+        var (fastest, cells, right, pairs) = (0, 0, 0, 0)
+        for cell in Set(mine.map { [$0.ranks, $0.keys] }).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let here = mine.filter { [$0.ranks, $0.keys] == cell }
+            if here.count > 1 {
+                cells += 1
+                let m = here.min { $0.measured.median < $1.measured.median }!.method
+                if m == here.min(by: { $0.predicted < $1.predicted })!.method { fastest += 1 }
+            }
+            if let t = here.first(where: { $0.method == "two-level" }),
+                let f = here.first(where: { $0.method == "flat" })
+            {
+                pairs += 1
+                if (t.measured.median < f.measured.median) == (t.predicted < f.predicted) { right += 1 }
+            }
+        }
+        return (fastest, cells, right, pairs)
     }
 
     func f(_ x: Double) -> String {
@@ -64,8 +95,16 @@ public struct ValidationDocument: Sendable {
             return
                 "\(n): \(s.within)/\(s.total) points within 25% of the measured median (P <= \(Self.cores) cores: \(within(fit)); "
                 + "P > cores, oversubscribed: \(within(over))), worst \(String(format: "%.0f%%", worst * 100)); "
-                + "Tree/Ring order right in \(s.orderRight)/\(s.orders)"
+                + "Tree/Ring order right in \(s.orderRight)/\(s.orders)" + topologyHeadline(n)
         }.joined(separator: "\n")
+    }
+
+    /// Two tiers: the headline's words on topology (empty for the other networks).
+    func topologyHeadline(_ network: String) -> String {
+        guard network == ValidationCampaign.Network.twoTier.rawValue else { return "" }
+        let o = topologyOrders()
+        return "; fastest method predicted in \(o.fastest)/\(o.cells) (P, N) cells; two-level vs flat order right in "
+            + "\(o.twoLevelRight)/\(o.twoLevelCells)"
     }
 
     /// Median absolute error of the points matching `filter`, as a percentage string.
@@ -91,7 +130,15 @@ public struct ValidationDocument: Sendable {
             "Networks: **shm** is Open MPI's shared memory on this machine (\(HostMachine.cpuModel ?? "CPU"), "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores; more ranks than cores share them); **netns** is Open MPI over TCP "
                 + "on the loopback of a network namespace rate-limited to \(rate) by a token bucket (`tc qdisc ... tbf`, burst 256 KB), "
-                + "created and removed by the command: every rank's traffic crosses that one queue, modelled as one shared core link.",
+                + "created and removed by the command: every rank's traffic crosses that one queue, modelled as one shared core link."
+                + (points.contains { $0.network == ValidationCampaign.Network.twoTier.rawValue }
+                    ? " **two-tier** is \(hosts) hosts emulated as network namespaces (`TwoTierNetwork`), each with its own "
+                        + "host name and one veth link to a bridge, rate-limited to \(twoTierRate) each way by a token bucket: "
+                        + "ranks on one host use shared memory, ranks on different hosts TCP across both hosts' links; "
+                        + "consecutive ranks share a host. Calibrated in two tiers (a star per host joined by each host's "
+                        + "measured uplink), and predicted with two-level as `tree-reduce:two-level:G` (G ranks per host), "
+                        + "flat as `tree-reduce:flat`."
+                    : ""),
             "",
             "## Headline", "",
         ]
@@ -115,8 +162,7 @@ public struct ValidationDocument: Sendable {
             "| network | method | P <= cores | P > cores |", "|---|---|---|---|",
         ]
         for network in Set(points.map(\.network)).sorted() {
-            for method in ["algorithm3", "binary", "ring"]
-            where points.contains(where: { $0.network == network && $0.method == method }) {
+            for method in methods where points.contains(where: { $0.network == network && $0.method == method }) {
                 md.append(
                     "| \(network) | \(method) | \(medianError { $0.network == network && $0.method == method && $0.ranks <= Self.cores }) | "
                         + "\(medianError { $0.network == network && $0.method == method && $0.ranks > Self.cores }) |")
@@ -220,7 +266,7 @@ public struct ValidationDocument: Sendable {
             series.append(PlotSeries(name: "predicted = measured", points: [(lo, lo), (hi, hi)], colour: 7, dash: 1))
         }
         for (i, network) in Set(points.map(\.network)).sorted().enumerated() {
-            for (j, method) in ["algorithm3", "binary", "ring"].enumerated() {
+            for (j, method) in methods.enumerated() {
                 let pts = points.filter { $0.network == network && $0.method == method }
                     .map { (x: $0.measured.median, y: $0.predicted) }.sorted { $0.x < $1.x }
                 if !pts.isEmpty {

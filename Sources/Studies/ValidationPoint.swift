@@ -4,7 +4,7 @@ import Simulator
 /// One measured point of a validation (`treeattn-mpi validate`, `bench`) and the simulator's prediction of it: a
 /// decode step run under mpirun, read from its `--report` JSON, and the same step simulated on the calibrated cluster.
 public struct ValidationPoint: Sendable {
-    /// The network, "shm" or "netns".
+    /// The network, "shm", "netns" or "two-tier".
     public let network: String
     /// The MPI rank count P.
     public let ranks: Int
@@ -56,9 +56,11 @@ public struct ValidationPoint: Sendable {
             }.max() ?? 0
     }
 
-    /// The simulator's decode strategy for each measured method.
-    public static func strategy(_ method: String) throws -> DecodeStrategy {
+    /// The simulator's decode strategy for each measured method, with `groupSize` ranks per host (`two-level`).
+    public static func strategy(_ method: String, groupSize: Int) throws -> DecodeStrategy {
         switch method {
+        case "two-level": return .treeReduce(.twoLevel(groupSize: groupSize))
+        case "flat": return .treeReduce(.flat)
         case "algorithm3": return .tree(collective: .recursiveDoubling)
         case "binary": return .treeReduce(.binary)
         case "ring": return .ringSendrecv
@@ -71,7 +73,7 @@ public struct ValidationPoint: Sendable {
     /// Simulates the point on `cluster` (a calibrated cluster file) with its overheads.
     public mutating func predict(cluster: Cluster, heads: Int, headDim: Int) throws {
         let workload = try DecodeWorkload(sequenceLength: keys, heads: heads, headDim: headDim, dtype: "f64")
-        let s = try Self.strategy(method)
+        let s = try Self.strategy(method, groupSize: cluster.serverGroups.first?.count ?? ranks)
         let report = try DecodeModel(cluster: cluster, workload: workload, options: DecodeOptions(cluster: cluster))
             .run(s, recording: true)
         predicted = report.latency.seconds

@@ -62,10 +62,16 @@ import Testing
 
     @Test func theTunerPicksNVLSForLargeAllReducesOnly() throws {
         let h100 = try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-h100").build())
-        // 4 GiB: NVLS, 25 us + bytes / (476 GB/s x 8/14).
+        // 4 GiB: NVLS, 25 us + (sqrt(bytes / (476 GB/s x 8/14)) + sqrt(3.67 us))^2, the pipeline fill calibrated.
         let big = try NCCLModel.predict(.allreduce, bytes: 4_294_967_296, inputs: h100)
         #expect(big.algorithm == .nvls && big.proto == .simple)
-        #expect(close(big.time.seconds, 25e-6 + 4_294_967_296 / (476e9 * 8 / 14), 1e-6))
+        let pipelined = ((4_294_967_296 / (476e9 * 8 / 14)).squareRoot() + (3.67e-6).squareRoot())
+        #expect(close(big.time.seconds, 25e-6 + pipelined * pipelined, 1e-6))
+        // With the fill at zero the model is NCCL's tuner as it is: latency + bytes / algBw.
+        var tuner = h100
+        tuner.pipelineFill = [:]
+        let plainNVLS = try NCCLModel.predict(.allreduce, bytes: 4_294_967_296, inputs: tuner)
+        #expect(close(plainNVLS.time.seconds, 25e-6 + 4_294_967_296 / (476e9 * 8 / 14), 1e-6))
         // 1 KiB: latency-bound, a ring or tree with LL (6.6 + 14 x 0.6 = 15 us for the ring), not NVLS's 25 us.
         let small = try NCCLModel.predict(.allreduce, bytes: 1024, inputs: h100)
         #expect(small.algorithm != .nvls && small.proto == .ll)

@@ -95,26 +95,36 @@ import Testing
             _ = try ValidationPoint(
                 network: "shm", ranks: 1, keys: 1, method: "ring", report: Data("{}".utf8), origin: "bad")
         }
-        #expect(throws: StudyError.self) { _ = try ValidationPoint.strategy("star") }
+        #expect(throws: StudyError.self) { _ = try ValidationPoint.strategy("star", groupSize: 1) }
+    }
+
+    /// A launcher that plays mpirun: `calibrate` writes the cluster file of `measurements(ranks)`, `attention` a report
+    /// whose times grow with N; every command line goes to `record` first.
+    static func fakeMPIRun(
+        record: @escaping ([String]) -> Void, measurements: @escaping (Int) -> CalibratedCluster.Measurements
+    ) -> CommandLauncher.Launch {
+        { arguments in
+            record(arguments)
+            func value(_ option: String) -> String? { arguments.firstIndex(of: option).map { arguments[$0 + 1] } }
+            if arguments.contains("calibrate"), let out = value("--out") {
+                try CalibratedCluster(measurements(Int(value("-np")!)!), name: "fake").yaml(collectiveCallUs: 1)
+                    .write(toFile: out, atomically: true, encoding: .utf8)
+            } else if arguments.contains("attention"), let report = value("--report") {
+                let n = Double(value("--seq-k")!)!
+                try Self.report(step: [n * 1e-8, n * 1.1e-8, n * 1.3e-8], attention: n * 5e-9).write(
+                    toFile: report, atomically: true, encoding: .utf8)
+            }
+        }
     }
 
     @Test func theCampaignRunsEveryPointThroughItsLauncher() throws {
         let work = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: work) }
         var launched: [[String]] = []
-        let fake: CommandLauncher.Launch = { arguments in
-            launched.append(arguments)
-            func value(_ option: String) -> String? { arguments.firstIndex(of: option).map { arguments[$0 + 1] } }
-            if arguments.contains("calibrate"), let out = value("--out") {
-                var m = Self.measurements
-                m.ranks = Int(value("-np")!)!
-                try CalibratedCluster(m, name: "fake").yaml(collectiveCallUs: 1).write(
-                    toFile: out, atomically: true, encoding: .utf8)
-            } else if arguments.contains("attention"), let report = value("--report") {
-                let n = Double(value("--seq-k")!)!
-                try Self.report(step: [n * 1e-8, n * 1.1e-8, n * 1.3e-8], attention: n * 5e-9).write(
-                    toFile: report, atomically: true, encoding: .utf8)
-            }
+        let fake = Self.fakeMPIRun(record: { launched.append($0) }) { ranks in
+            var m = Self.measurements
+            m.ranks = ranks
+            return m
         }
         var campaign = ValidationCampaign(binary: "/bin/treeattn-mpi")
         (campaign.networks, campaign.ranks, campaign.keys, campaign.netnsKeys) = (

@@ -1,4 +1,5 @@
-/// Closed-form model of NCCL's tuner (src/graph/tuning.cc): time = baseLat + steps * hwLat + bytes / algBw.
+/// Closed-form model of NCCL's tuner (src/graph/tuning.cc): time = baseLat + steps * hwLat + bytes / algBw, plus our
+/// one calibrated term, the pipeline fill D: time = latency + (sqrt(bytes / algBw) + sqrt(D))^2 (`pipelineFill`).
 /// Latencies are NCCL's tables (microseconds); the bandwidth side is simplified (documented in
 /// docs/simulator.md): bus bandwidth = min(intra-server GPU bandwidth, inter-server bandwidth per GPU times GPUs
 /// per server), scaled by a protocol factor (LL 1/4, LL128 0.92, Simple 1) and, for Tree, 0.92; then converted to
@@ -152,6 +153,8 @@ public enum NCCLModel {
         public var architecture: Architecture?
         /// Whether the GPUs of a server meet in an NVSwitch (NVLS needs one, and Hopper or later).
         public var switchReduction = false
+        /// The pipeline fill D of each algorithm, seconds (`NCCLModel.pipelineFill`); zero for NCCL's tuner as it is.
+        public var pipelineFill: [Algorithm: Double] = NCCLModel.calibratedPipelineFill
 
         /// Inputs with every field given (bandwidths in bytes/s); `init(cluster:)` derives them from a cluster.
         public init(ranks: Int, servers: Int, intraHardware: Hardware, intraBandwidth: Double, interBandwidth: Double) {
@@ -173,8 +176,26 @@ public enum NCCLModel {
         public var latency: SimTime
         /// Algorithm bandwidth, bytes/s.
         public var algorithmBandwidth: Double
-        /// Predicted time: `latency` plus bytes over `algorithmBandwidth` (zero for one rank).
+        /// Predicted time: `latency` plus (sqrt(bytes / `algorithmBandwidth`) + sqrt(D))^2, D the algorithm's pipeline
+        /// fill (zero for one rank).
         public var time: SimTime
+    }
+
+    /// The pipeline fill D calibrated on published nccl-tests curves (docs/validation-published.md, its calibration
+    /// rows; `PublishedValidation.fitPipelineFill` refits them): NVLS 3.67 us on Azure ND H100 v5's all-reduce curve,
+    /// ring 7.93 us on an 8-GPU A100-40GB curve; tree none measured (0).
+    ///
+    /// Why the term: NCCL moves a buffer as a pipeline of chunks through its channels. A pipeline of depth k whose
+    /// chunks each cost a fixed o beyond their bytes takes (n/c + k - 1)(o + c/B) for chunk size c; at the best c that
+    /// is (sqrt(n/B) + sqrt(D))^2 with D = (k - 1) o (the optimum of a segmented pipeline, as in MPI's pipelined
+    /// broadcasts). NCCL's tuner leaves it out (time = latency + n/B), which puts its bus bandwidth 35-50% above
+    /// measured curves from 1 to 64 MB; with D its latency and bandwidth stay NCCL's own.
+    public static let calibratedPipelineFill: [Algorithm: Double] = [.nvls: 3.67e-6, .ring: 7.93e-6, .tree: 0]
+
+    /// The pipelined time of `bytes` at `algBw` with fill `fill` (seconds): (sqrt(bytes / algBw) + sqrt(fill))^2.
+    static func pipelined(_ bytes: Double, _ algBw: Double, _ fill: Double) -> Double {
+        let s = (bytes / algBw).squareRoot() + max(0, fill).squareRoot()
+        return s * s
     }
 
     /// Predicts one (algorithm, protocol), or the fastest over the allowed ones when nil (NCCL's tuner choice).
@@ -239,7 +260,7 @@ public enum NCCLModel {
             let algBw = busBw * Double(nRanks) / Double(2 * (nRanks - 1))
             return Prediction(
                 algorithm: a, proto: p, latency: .microseconds(25), algorithmBandwidth: algBw,
-                time: .seconds(25e-6 + bytes / algBw))
+                time: .seconds(25e-6 + pipelined(bytes, algBw, x.pipelineFill[a] ?? 0)))
         }
         var latency = baseLatency(a, p)
         let nsteps: Int, nInterSteps: Int
@@ -270,7 +291,7 @@ public enum NCCLModel {
         if a == .tree { busBw *= 0.92 }
         let ratio = a == .ring ? Double(nRanks) / Double(max(1, nsteps)) : 0.5
         let algBw = busBw * ratio
-        let seconds = nRanks == 1 ? 0 : latency * 1e-6 + bytes / algBw
+        let seconds = nRanks == 1 ? 0 : latency * 1e-6 + pipelined(bytes, algBw, x.pipelineFill[a] ?? 0)
         return Prediction(
             algorithm: a, proto: p, latency: .microseconds(latency), algorithmBandwidth: algBw,
             time: .seconds(seconds))

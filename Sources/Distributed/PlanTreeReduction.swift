@@ -1,14 +1,18 @@
 import Reference
 
-/// The pinned binary tree of `ReductionPlan` by point-to-point messages. Leaf i is rank i; a node lives on the rank
-/// of its first child, which receives the other children's partials (MPI_Recv, in child order) and merges them with
-/// `MergeOperator.merge`, exactly as `TreeReduction.reduce` does in one process: the root on rank 0 has the same bits
-/// as `treeattn attention --shards P --reduction binary`.
-struct BinaryTreeReduction: RankReduction {
+/// A pinned `ReductionPlan` (binary, flat, or two-level by host) by point-to-point messages. Leaf i is rank i; a node
+/// lives on the rank of its first child, which receives the other children's partials (MPI_Recv, in child order) and
+/// merges them with `MergeOperator.merge`, exactly as `TreeReduction.reduce` does in one process: the root on rank 0
+/// has the same bits as `treeattn attention --shards P --reduction SHAPE`.
+struct PlanTreeReduction: RankReduction {
+    /// The plan's shape; nil: two-level with one group per host (`Communicator.hostGroupSize`).
+    var shape: ReductionPlan.Shape?
+
     func run<S: MPIScalar>(
         _ shard: RankShard<S>, comm: Communicator, log: inout PhaseLog
     ) throws -> AttentionPartial<S>? {
-        let plan = try ReductionPlan(leaves: comm.size, shape: .binary)
+        let plan = try ReductionPlan(
+            leaves: comm.size, shape: try shape ?? .twoLevel(groupSize: comm.hostGroupSize()))
         var mine: AttentionPartial<S>? = try log.time("local attention", comm) { try shard.localPartial() }
         let count = mine!.output.count + mine!.rows
         var owners = Array(0..<comm.size)  // rank holding each node of the previous level
