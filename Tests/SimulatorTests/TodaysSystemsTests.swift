@@ -44,7 +44,7 @@ import Testing
         // 72 GPUs in one NVLink domain: 32 heads (NCCL_MAX_NVLS_ARITY); 33 s <= 721.8 -> s = 20.
         let nvl72 = try NCCLModel.Inputs(cluster: ClusterPreset.parse("gb200-nvl72").build())
         #expect(close(try #require(NCCLModel.nvls(nvl72)), 2 * 0.74 * 31 / 32 * 32 * 20 * 1e9))
-        // No NVLS on A100 (no NVLink SHARP), across servers (NVLS_TREE is not modelled), without a switch.
+        // No NVLS on A100 (no NVLink SHARP), across servers (NVLS_TREE there), without a switch.
         for text in ["dgx-a100", "dgx-h100:2", "mi300x"] {
             let x = try NCCLModel.Inputs(cluster: ClusterPreset.parse(text).build())
             #expect(NCCLModel.nvls(x) == nil, "\(text)")
@@ -53,7 +53,7 @@ import Testing
             }
         }
         #expect(throws: SimulatorError.self) {
-            try NCCLModel.predict(.allgather, bytes: 1e9, inputs: h100, algorithm: .nvls)
+            try NCCLModel.predict(.broadcast, bytes: 1e9, inputs: h100, algorithm: .nvls)
         }
         #expect(throws: SimulatorError.self) {
             try NCCLModel.predict(.allreduce, bytes: 1e9, inputs: h100, algorithm: .nvls, proto: .ll)
@@ -84,6 +84,74 @@ import Testing
         let plain = try NCCLModel.predict(.allreduce, bytes: 4e9, inputs: unknown, algorithm: .ring, proto: .simple)
         #expect(close(plain.algorithmBandwidth * 14 / 8, 450e9))
         #expect(try NCCLModel.predict(.allreduce, bytes: 4e9, inputs: unknown).algorithm != .nvls)
+    }
+
+    /// NVLS all-gather and reduce-scatter in one server, NVLS_TREE across servers (tuning.cc, NCCL 2.30), each against
+    /// its closed form.
+    @Test func nvlsGatherScatterAndTreeAreNCCLs() throws {
+        var h100 = try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-h100").build())
+        h100.pipelineFill = [:]
+        // All-gather: per channel 40 x 0.85 x 7/8 x (ppn - 1)/ppn, 8 channels: 208.25 GB/s, and no conversion to
+        // algorithm bandwidth for NVLS all-gather and reduce-scatter: time = 25 us + bytes / 208.25 GB/s.
+        #expect(close(try #require(NCCLModel.nvls(h100, .allgather)), 8 * 40 * 0.85 * 7 / 8 * 7 / 8 * 1e9))
+        for op in [CollectiveOperation.allgather, .reducescatter] {
+            let p = try NCCLModel.predict(op, bytes: 1e9, inputs: h100, algorithm: .nvls)
+            #expect(close(p.time.seconds, 25e-6 + 1e9 / 208.25e9, 1e-9))
+            // NCCL's model puts the ring ahead for large all-gathers (370.8 x 8/7 GB/s of algorithm bandwidth).
+            #expect(try NCCLModel.predict(op, bytes: 1e9, inputs: h100).algorithm == .ring)
+        }
+        // NVLS_TREE, 2 x 8 H100 (400 Gb/s per GPU): 8 channels x min(2 x 40 x 0.85 x 7/8 = 59.5, 2 x 50, 57.7).
+        var two = try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-h100:2").build())
+        two.pipelineFill = [:]
+        #expect(close(try #require(NCCLModel.nvlsTree(two)), 8 * 57.7e9, 1e-6))
+        let tree = try NCCLModel.predict(.allreduce, bytes: 8e9, inputs: two, algorithm: .nvlsTree)
+        // Latency 25 + 2 log2(2) x 20.9 us; algorithm bandwidth busBw x 16/30.
+        #expect(close(tree.latency.microseconds, 25 + 2 * 20.9))
+        #expect(close(tree.time.seconds, (25 + 41.8) * 1e-6 + 8e9 / (8 * 57.7e9 * 16 / 30), 1e-9))
+        // NCCL's tuner takes it for large all-reduces across servers: above the ring's 370.8 GB/s.
+        #expect(try NCCLModel.predict(.allreduce, bytes: 8e9, inputs: two).algorithm == .nvlsTree)
+        // 4 servers: the network per channel (50 GB/s) and the cap (45.5) bind: 8 x 45.5; latency 25 + 2 x 2 x 20.9.
+        let four = try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-h100:4").build())
+        #expect(close(try #require(NCCLModel.nvlsTree(four)), 8 * 45.5e9, 1e-6))
+        #expect(
+            close(
+                try NCCLModel.predict(.allreduce, bytes: 1, inputs: four, algorithm: .nvlsTree).latency.microseconds,
+                108.6))
+        // None in one server, on A100, or for all-gather; Simple only.
+        #expect(NCCLModel.nvlsTree(h100) == nil)
+        #expect(NCCLModel.nvlsTree(try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-a100:2").build())) == nil)
+        #expect(throws: SimulatorError.self) {
+            try NCCLModel.predict(.allgather, bytes: 1e9, inputs: two, algorithm: .nvlsTree)
+        }
+        #expect(throws: SimulatorError.self) {
+            try NCCLModel.predict(.allreduce, bytes: 1e9, inputs: h100, algorithm: .nvlsTree)
+        }
+        #expect(throws: SimulatorError.self) {
+            try NCCLModel.predict(.allreduce, bytes: 1e9, inputs: two, algorithm: .nvlsTree, proto: .ll128)
+        }
+    }
+
+    /// NCCL's bandwidth refinements per protocol (tuning.cc): ring LL min(llMaxBw, busBw/2), ring LL128 0.92, tree
+    /// 0.92 then LL min(/3.8, llMaxBw) or LL128 7/9 on one server and 120/128 across.
+    @Test func protocolBandwidthsAreNCCLs() throws {
+        var h100 = try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-h100").build())
+        h100.pipelineFill = [:]
+        func algBw(_ x: NCCLModel.Inputs, _ a: NCCLModel.Algorithm, _ p: NCCLModel.WireProtocol) throws -> Double {
+            try NCCLModel.predict(.allreduce, bytes: 1e9, inputs: x, algorithm: a, proto: p).algorithmBandwidth
+        }
+        let bus = 370.8e9, ring = 8.0 / 14, treeRatio = 0.5
+        #expect(close(try algBw(h100, .ring, .ll), 141e9 * ring, 1e-9))  // llMaxBw Hopper, one server: 141 < 185.4
+        #expect(close(try algBw(h100, .ring, .ll128), bus * 0.92 * ring, 1e-9))
+        #expect(close(try algBw(h100, .ring, .simple), bus * ring, 1e-9))
+        #expect(close(try algBw(h100, .tree, .ll), bus * 0.92 / 3.8 * treeRatio, 1e-9))  // 89.8 < 141
+        #expect(close(try algBw(h100, .tree, .ll128), bus * 0.92 * 7 / 9 * treeRatio, 1e-9))
+        #expect(close(try algBw(h100, .tree, .simple), bus * 0.92 * treeRatio, 1e-9))
+        // Across servers: Intel's llMaxBw row (39.0 for two servers, 20.4 for more), LL128 tree x 120/128.
+        let two = try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-h100:2").build())
+        #expect(close(try algBw(two, .ring, .ll), 39e9 * 16 / 30, 1e-9))
+        #expect(close(try algBw(two, .tree, .ll128), 370.8e9 * 0.92 * 120 / 128 * treeRatio, 1e-9))
+        let eight = try NCCLModel.Inputs(cluster: ClusterPreset.parse("dgx-h100:8").build())
+        #expect(close(try algBw(eight, .ring, .ll), 20.4e9 * 64 / 126, 1e-9))
     }
 
     /// Published nccl-tests all_reduce_perf bus bandwidths on one 8-GPU node at GB-size messages (sources in

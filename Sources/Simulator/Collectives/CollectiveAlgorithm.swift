@@ -45,7 +45,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
     /// The accepted algorithm names, for help texts and error messages.
     public static let usage =
         "ring, tree, double-binary-tree, recursive-doubling, rabenseifner, binomial, chain, "
-        + "hierarchical[:INNER], plan:binary|kary:K|two-level:G|flat, nccl, nccl-ring, nccl-tree, nccl-nvls"
+        + "hierarchical[:INNER], plan:binary|kary:K|two-level:G|flat, nccl, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree"
 
     /// Parses an algorithm name (see `usage`; also "binary-tree", "dbt", "recursive-halving", "two-level[:INNER]";
     /// "hierarchical" alone has a tree inside). Throws `SimulatorError.invalidArgument` for an unknown name or plan
@@ -65,6 +65,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
         case "nccl-ring": return .nccl(algorithm: .ring)
         case "nccl-tree": return .nccl(algorithm: .tree)
         case "nccl-nvls": return .nccl(algorithm: .nvls)
+        case "nccl-nvls-tree": return .nccl(algorithm: .nvlsTree)
         default: break
         }
         if text.hasPrefix("hierarchical:") || text.hasPrefix("two-level:") {
