@@ -158,9 +158,20 @@ public enum PublishedValidation {
         _ measurements: [Measurement] = all,
         pipelineFill: [NCCLModel.Algorithm: Double] = NCCLModel.calibratedPipelineFill
     ) throws -> [Row] {
-        try measurements.map { m in
-            let cluster = try ClusterPreset.parse(m.preset).build().prefix(m.gpus)
-            var inputs = try NCCLModel.Inputs(cluster: cluster)
+        try predict(try measurements.map { ($0, try inputs($0)) }, pipelineFill: pipelineFill)
+    }
+
+    /// The NCCL model's inputs for a measurement: the first `gpus` GPUs of its preset.
+    static func inputs(_ m: Measurement) throws -> NCCLModel.Inputs {
+        try NCCLModel.Inputs(cluster: try ClusterPreset.parse(m.preset).build().prefix(m.gpus))
+    }
+
+    /// Predicts measurements whose model inputs are already built, with `pipelineFill`.
+    static func predict(
+        _ cases: [(Measurement, NCCLModel.Inputs)], pipelineFill: [NCCLModel.Algorithm: Double]
+    ) throws -> [Row] {
+        try cases.map { m, built in
+            var inputs = built
             inputs.pipelineFill = pipelineFill
             let p = try NCCLModel.predict(
                 .allreduce, bytes: m.bytes, inputs: inputs, algorithm: m.algorithm, proto: .simple)
@@ -177,8 +188,9 @@ public enum PublishedValidation {
     {
         let rows = measurements.filter { $0.split == .calibration && $0.algorithm == algorithm }
         guard !rows.isEmpty else { return nil }
+        let cases = try rows.map { ($0, try inputs($0)) }  // the clusters built once, only D varies
         func cost(_ d: Double) throws -> Double {
-            try run(rows, pipelineFill: [algorithm: d]).reduce(0) { $0 + pow(log1p($1.error), 2) }
+            try predict(cases, pipelineFill: [algorithm: d]).reduce(0) { $0 + pow(log1p($1.error), 2) }
         }
         var (lo, hi) = (0.0, 1e-3)
         let g = (5.0.squareRoot() - 1) / 2
