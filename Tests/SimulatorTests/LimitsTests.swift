@@ -202,16 +202,17 @@ import TreeCore
         #expect(refused?.description.contains("would take about") == true, "\(String(describing: refused))")
         #expect(estimate64.seconds > 1e-3)
         // Let through by its estimate (here assumed to run at 1e12 events/s, so that no build's speed decides the
-        // outcome), then stopped by a 100 ms deadline while it runs: a 512-rank ring on a star (2 x 512 x 511 sends,
-        // about 1.3M events) takes over 250 ms at the ~5M events/s of a release build, while estimating it takes a
-        // few ms even in a debug build. An error naming how far it got, never a partial result.
-        let star512 = try star(512, bandwidth: 10e9, latency: .microseconds(1))
-        let ring512 = try Collective(
+        // outcome), then stopped by a 1 s deadline while it runs: a 1024-rank ring on a star (2 x 1024 x 1023 sends,
+        // about 4.2M messages) takes about 2 s at the ~5M events/s of a release build, while estimating it takes tens
+        // of ms in a debug build (a 100 ms limit was used up by the estimate itself when the test ran beside others on
+        // two loaded cores). An error naming how far it got, never a partial result.
+        let star1024 = try star(1024, bandwidth: 10e9, latency: .microseconds(1))
+        let ring1024 = try Collective(
             .allreduce, algorithm: .ring, bytes: 1e6, options: CollectiveOptions(reductionSecondsPerByte: 1e-12)
-        ).phases(ranks: 512, serverGroups: star512.serverGroups)
-        var fast = Execution(timeBudget: TimeBudget(limitSeconds: 0.1))
+        ).phases(ranks: 1024, serverGroups: star1024.serverGroups)
+        var fast = Execution(timeBudget: TimeBudget(limitSeconds: 1))
         fast.assumedEventsPerSecond = 1e12
-        let stopped = #expect(throws: CoreError.self) { _ = try fast.run(ring512, on: star512) }
+        let stopped = #expect(throws: CoreError.self) { _ = try fast.run(ring1024, on: star1024) }
         #expect(stopped?.description.contains("passed the") == true, "\(String(describing: stopped))")
     }
 

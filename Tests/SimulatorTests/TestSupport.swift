@@ -87,11 +87,12 @@ func fullyConnected(_ p: Int, bandwidth: Double, latency: SimTime, gpusPerServer
 }
 
 /// p GPUs, each with one duplex link (bandwidth B, latency a, cut-through) to a single switch: every transfer is two
-/// hops, and all messages to one GPU share its one inbound link (incast).
-func star(_ p: Int, bandwidth: Double, latency: SimTime) throws -> Cluster {
+/// hops, and all messages to one GPU share its one inbound link (incast). `reduces`: the switch reduces and multicasts
+/// (NVLink SHARP).
+func star(_ p: Int, bandwidth: Double, latency: SimTime, reduces: Bool = false) throws -> Cluster {
     var net = Network()
     let cls = try net.addLinkClass(LinkClass(name: "star", forwarding: .cutThrough))
-    let sw = try net.addNode("sw", kind: .switch)
+    let sw = try net.addNode("sw", kind: .switch, reduces: reduces)
     let gpus = try (0..<p).map { try net.addNode("gpu\($0)", kind: .gpu) }
     for g in gpus { try net.addDuplexLink(g, sw, bandwidth: bandwidth, latency: latency, linkClass: cls) }
     return try Cluster(name: "star\(p)", gpu: .h100SXM5, network: net, gpus: gpus)

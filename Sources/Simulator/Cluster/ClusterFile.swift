@@ -38,8 +38,8 @@ public enum ClusterFile {
             try top.onlyKeys(["name", "fat_tree", "gpu", "overheads"])
         } else {
             try top.onlyKeys([
-                "name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "nics", "hosts", "links",
-                "overheads",
+                "name", "gpus", "gpu", "gpus_per_server", "link_classes", "switches", "reducing_switches", "nics",
+                "hosts", "links", "overheads",
             ])
         }
         let name = try top.string("name") ?? origin
@@ -64,8 +64,10 @@ public enum ClusterFile {
             return cluster
         }
         if let tree = top.raw("fat_tree") {
-            let spec = try FatTreeFile.parse(tree)
+            var spec = try FatTreeFile.parse(tree)
             let gpu = try top.raw("gpu").map { try gpuSpec($0) } ?? .h100SXM5
+            // The servers' NVSwitches reduce in the fabric where the GPU generation has NVLink SHARP (Hopper on).
+            spec.nvswitchReduces = (NCCLModel.Architecture(gpuName: gpu.name)?.nvlsEfficiency ?? 0) > 0
             try top.finish()
             var cluster = try spec.build(name: name, gpu: gpu)
             cluster.overheads = overheads
@@ -86,7 +88,14 @@ public enum ClusterFile {
         // endpoints that never forward, whatever the device).
         let rankPrefix = spec.kind.rawValue
         let gpus = try (0..<gpuCount).map { try net.addNode("\(rankPrefix)\($0)", kind: .gpu) }
-        for (key, kind) in [("switches", NetworkNode.Kind.switch), ("nics", .nic), ("hosts", .host)] {
+        // `reducing_switches`: those of `switches` that reduce and multicast in the fabric (NVLink SHARP).
+        let reducing = Set(try top.stringList("reducing_switches"))
+        let switches = try top.stringList("switches")
+        if let stray = reducing.subtracting(switches).sorted().first {
+            throw SimulatorError.cluster("reducing_switches: '\(stray)' is not one of 'switches'")
+        }
+        for n in switches { try net.addNode(n, kind: .switch, reduces: reducing.contains(n)) }
+        for (key, kind) in [("nics", NetworkNode.Kind.nic), ("hosts", .host)] {
             for n in try top.stringList(key) { try net.addNode(n, kind: kind) }
         }
         guard let classes = top.raw("link_classes") as? [String: Any] else {

@@ -50,6 +50,8 @@ public struct FatTreeSpec: Equatable, Sendable {
     public var pcieLatency = SimTime.nanoseconds(100)
     /// MTU of the packetised InfiniBand links.
     public var mtuBytes = 4096
+    /// Whether each server's NVSwitch reduces in the fabric (NVLink SHARP; DGX H100's third-generation NVSwitch does).
+    public var nvswitchReduces = true
 
     /// Validates the spec. Throws `SimulatorError.cluster` ("fat_tree: ...") for `gpusPerNode` outside 1...8, no
     /// nodes, more than `ClusterPreset.maxGPUs` GPUs, a radix that is odd or outside 4...1024, other than 2 or 3 tiers,
@@ -195,7 +197,7 @@ public struct FatTreeSpec: Equatable, Sendable {
         serverOf.reserveCapacity(nodes * g)
         var routing = FatTreeRouting(spec: self, shape: s)
         for server in 0..<nodes {
-            let sw = g > 1 ? try net.addNode("s\(server)/nvswitch", kind: .switch) : -1
+            let sw = g > 1 ? try net.addNode("s\(server)/nvswitch", kind: .switch, reduces: nvswitchReduces) : -1
             routing.nvswitch.append(Int32(sw))
             for i in 0..<g {
                 let gpuNode = try net.addNode("s\(server)/gpu\(i)", kind: .gpu)

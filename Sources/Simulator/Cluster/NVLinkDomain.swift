@@ -56,7 +56,7 @@ public struct NVLinkDomain: Equatable, Sendable {
         let ib = try net.addLinkClass(LinkClass(name: "ib", forwarding: .packetised(mtuBytes: 4096)))
         var gpus: [Int] = [], serverOf: [Int] = [], nics: [[Int]] = []
         for s in 0..<domains {
-            let sw = try net.addNode("s\(s)/nvswitch", kind: .switch)
+            let sw = try net.addNode("s\(s)/nvswitch", kind: .switch, reduces: inSwitchReduction)
             var domainNICs: [Int] = []
             for i in 0..<gpusPerDomain {
                 let g = try net.addNode("s\(s)/gpu\(i)", kind: .gpu)

@@ -50,7 +50,7 @@ public struct Collective: Sendable {
     /// Whether the algorithm splits its message into pipelined segments (so `segments` means something).
     static func pipelines(_ algorithm: CollectiveAlgorithm) -> Bool {
         switch algorithm {
-        case .tree, .chain, .doubleBinaryTree, .plan: return true
+        case .tree, .chain, .doubleBinaryTree, .plan, .nvls: return true
         case .hierarchical(let inner): return pipelines(inner)
         case .ring, .recursiveDoubling, .rabenseifner, .binomial, .nccl: return false
         }
@@ -66,6 +66,15 @@ public struct Collective: Sendable {
         switch (operation, algorithm) {
         case (_, .nccl):
             throw SimulatorError.unsupported("the NCCL model is closed-form; use Collective.run(on:) instead of phases")
+        case (.allreduce, .nvls), (.reducescatter, .nvls), (.allgather, .nvls):
+            guard serverGroups.count <= 1 else {
+                throw SimulatorError.unsupported(
+                    "nvls reduces in one server's NVSwitch; these ranks span \(serverGroups.count) servers "
+                        + "(nccl-nvls-tree is NCCL's model across servers)")
+            }
+            let kind: NVLSProgram.Kind =
+                operation == .allreduce ? .allReduce : operation == .reducescatter ? .reduceScatter : .allGather
+            return [try NVLSProgram(kind, ranks: p, bytes: n, segments: try o.segmentCount(bytes: n / Double(p)))]
         case (.allreduce, .ring):
             return [RingProgram.allReduce(ranks: p, bytes: n, options: o)]
         case (.reducescatter, .ring):
@@ -167,7 +176,7 @@ public struct Collective: Sendable {
             (.broadcast, .doubleBinaryTree), (.broadcast, .recursiveDoubling), (.allgather, .rabenseifner),
             (.broadcast, .rabenseifner), (.allreduce, .binomial), (.allgather, .binomial), (.reducescatter, .binomial),
             (.allgather, .plan), (.reducescatter, .plan), (.allgather, .hierarchical), (.reducescatter, .hierarchical),
-            (.broadcast, .hierarchical):
+            (.broadcast, .hierarchical), (.broadcast, .nvls):
             throw unsupported()
         }
     }

@@ -23,6 +23,9 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
     /// Reduce along a Reference `ReductionPlan` (the same object the reference computes with), then broadcast
     /// back down the same tree; pipelined like `tree`.
     case plan(ReductionPlan.Shape)
+    /// NVLink SHARP in the switch (`NVLSProgram`): every GPU of one NVSwitch domain; the switch reduces and
+    /// multicasts (all-reduce, reduce-scatter, all-gather), pipelined over segments.
+    case nvls
     /// NCCL's closed-form latency/bandwidth model; `algorithm` nil lets the model choose, like NCCL's tuner.
     case nccl(algorithm: NCCLModel.Algorithm?)
 
@@ -38,6 +41,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
         case .chain: return "chain"
         case .hierarchical(let inter): return "hierarchical:\(inter)"
         case .plan(let shape): return "plan:\(shape)"
+        case .nvls: return "nvls"
         case .nccl(let a): return a.map { "nccl-\($0.rawValue)" } ?? "nccl"
         }
     }
@@ -45,7 +49,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
     /// The accepted algorithm names, for help texts and error messages.
     public static let usage =
         "ring, tree, double-binary-tree, recursive-doubling, rabenseifner, binomial, chain, "
-        + "hierarchical[:INNER], plan:binary|kary:K|two-level:G|flat, nccl, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree"
+        + "hierarchical[:INNER], plan:binary|kary:K|two-level:G|flat, nvls, nccl, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree"
 
     /// Parses an algorithm name (see `usage`; also "binary-tree", "dbt", "recursive-halving", "two-level[:INNER]";
     /// "hierarchical" alone has a tree inside). Throws `SimulatorError.invalidArgument` for an unknown name or plan
@@ -60,6 +64,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
         case "rabenseifner": return .rabenseifner
         case "binomial": return .binomial
         case "chain": return .chain
+        case "nvls": return .nvls
         case "hierarchical", "two-level": return .hierarchical(inter: .tree)
         case "nccl": return .nccl(algorithm: nil)
         case "nccl-ring": return .nccl(algorithm: .ring)
@@ -72,7 +77,7 @@ public enum CollectiveAlgorithm: Equatable, Sendable, CustomStringConvertible {
             let inner = try parse(String(text[text.index(after: text.firstIndex(of: ":")!)...]))
             switch inner {
             case .ring, .tree, .doubleBinaryTree, .recursiveDoubling, .rabenseifner: return .hierarchical(inter: inner)
-            case .binomial, .chain, .hierarchical, .plan, .nccl:
+            case .binomial, .chain, .hierarchical, .plan, .nvls, .nccl:
                 throw SimulatorError.unsupported(
                     "hierarchical inner algorithm must be ring, tree, double-binary-tree, recursive-doubling or rabenseifner, got '\(inner)'"
                 )

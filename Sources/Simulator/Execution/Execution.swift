@@ -129,6 +129,8 @@ public struct Execution {
                         step += 1
                         switch op {
                         case .send: records += messageOverhead.picoseconds > 0 ? 2 : 1
+                        case .switchFlow(let flow):
+                            records += flow.destinations.count + (messageOverhead.picoseconds > 0 ? 1 : 0)
                         case .compute(let t, _), .overhead(let t, _), .modelledCommunication(let t, _):
                             if t.picoseconds > 0 { records += 1 }
                         case .recv, .waitSends: break

@@ -56,7 +56,7 @@ public struct ExecutionEstimate: Sendable, Equatable {
                     while let op = phase.operation(rank: rank, lane: lane, step: step) {
                         step += 1
                         switch op {
-                        case .send: s += 1
+                        case .send, .switchFlow: s += 1
                         case .compute(let d, _), .overhead(let d, _), .modelledCommunication(let d, _):
                             if d.picoseconds > 0 { t += 1 }
                         case .recv, .waitSends: break

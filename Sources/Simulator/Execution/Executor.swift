@@ -81,6 +81,12 @@ public struct Executor: NetworkObserver {
     private var lastChannel: [LastChannel]
     private var channelBusy: [Bool] = []
     private var channelRoute: [Int32] = []
+    /// For a switch-flow channel (`RankOperation.switchFlow`), its index in `switchTargets`; -1 for point to point.
+    private var channelTargets: [Int32] = []
+    /// The destination ranks of each switch-flow channel.
+    private var switchTargets: [[Int32]] = []
+    /// Why the run cannot go on (a switch flow with no common switch): the stalled rank stops, and `result` throws it.
+    private var failure: SimulatorError? = nil
     /// FIFO of messages waiting for each channel, linked through `mNext` (-1: empty / end).
     private var channelHead: [Int32] = [], channelTail: [Int32] = []
     // Messages in flight.
@@ -141,6 +147,7 @@ public struct Executor: NetworkObserver {
     /// What the run produced, once the event queue has drained. Throws if a program deadlocked (a receive without a
     /// matching send).
     func result(network: FlowScheduler, events: Int) throws -> ExecutionResult {
+        if let failure { throw failure }
         let p = devices.count
         for r in 0..<p where Int(rankPhase[r]) < phases.count {
             var waiting: (tag: Int64, source: Int32)? = nil
@@ -269,6 +276,23 @@ public struct Executor: NetworkObserver {
                     from: rank, to: to, bytes: bytes,
                     key: MessageKey(phase: Int32(phase), source: Int32(rank), tag: tag),
                     channel: channel, process: proc, network: &network, queue: &queue)
+            case .switchFlow(let flow):
+                guard (flow.sources + flow.destinations).allSatisfy({ $0 >= 0 && $0 < devices.count }),
+                    !flow.destinations.isEmpty, !flow.sources.isEmpty
+                else {
+                    failure = .invalidArgument("a switch flow names no rank or a rank outside 0..<\(devices.count)")
+                    return
+                }
+                let c: Int32
+                do { c = try findSwitchChannel(from: rank, flow, network: &network) } catch {
+                    failure = error as? SimulatorError ?? .invalidArgument("\(error)")
+                    return
+                }
+                enqueue(
+                    channel: c, from: rank, to: flow.destinations[0], bytes: flow.bytes,
+                    key: MessageKey(phase: Int32(phase), source: Int32(rank), tag: flow.tag), process: proc,
+                    network: &network, queue: &queue)
+                for source in flow.sources { bytesSent[source] += flow.bytes }
             case .waitSends:
                 if pOutstanding[i] > 0 {
                     pWaitingSends[i] = true
@@ -344,11 +368,34 @@ public struct Executor: NetworkObserver {
         channelBusy.append(false)
         channelHead.append(-1)
         channelTail.append(-1)
+        channelTargets.append(-1)
         do {
             channelRoute.append(try network.routeID(devices[from], devices[to]))
         } catch {
             preconditionFailure("route between ranks failed after validation: \(error)")
         }
+        return c
+    }
+
+    /// The index of the switch-flow channel of `flow` started by rank `from`, created (with its route through the
+    /// switch) on first use; throws where the ranks share no switch.
+    private mutating func findSwitchChannel(from: Int, _ flow: SwitchFlow, network: inout FlowScheduler) throws
+        -> Int32
+    {
+        let route = try network.switchTreeID(
+            sources: flow.sources.map { devices[$0] }, destinations: flow.destinations.map { devices[$0] })
+        let ck = IndexTable.Key(
+            a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(bitPattern: route)),
+            b: UInt64(UInt32(bitPattern: flow.channel)), c: 1)
+        if let existing = channelIndex[ck] { return existing }
+        let c = Int32(channelBusy.count)
+        channelIndex.insert(ck, c)
+        channelBusy.append(false)
+        channelHead.append(-1)
+        channelTail.append(-1)
+        channelRoute.append(route)
+        channelTargets.append(Int32(switchTargets.count))
+        switchTargets.append(flow.destinations.map { Int32($0) })
         return c
     }
 
@@ -364,6 +411,16 @@ public struct Executor: NetworkObserver {
             c = findChannel(from: from, to: to, channel, network: &network)
             lastChannel[from] = LastChannel(destination: Int32(to), channel: channel, index: c)
         }
+        bytesSent[from] += bytes
+        enqueue(
+            channel: c, from: from, to: to, bytes: bytes, key: key, process: process, network: &network, queue: &queue)
+    }
+
+    /// Creates message (from, to, bytes, key) on channel `c` and starts it, or queues it behind the channel's.
+    private mutating func enqueue(
+        channel c: Int32, from: Int, to: Int, bytes: Double, key: MessageKey, process: Int32,
+        network: inout FlowScheduler, queue: inout EventQueue
+    ) {
         let m: Int32
         if let reused = freeMessages.popLast() {
             m = reused
@@ -390,7 +447,6 @@ public struct Executor: NetworkObserver {
         }
         pOutstanding[Int(process)] += 1
         messageCount += 1
-        bytesSent[from] += bytes
         if channelBusy[Int(c)] {
             mNext[Int(m)] = -1
             let tail = channelTail[Int(c)]
@@ -455,19 +511,28 @@ public struct Executor: NetworkObserver {
         let i = Int(m)
         let now = queue.now
         lastActivity = max(lastActivity, now)
+        let channel = mChannel[i]
+        let targets = channelTargets[Int(channel)]
         if busy != nil {
             busy!.addCommunication(rank: Int(mSource[i]), start: mStart[i], end: mTransmitted[i], now: now)
-            busy!.addCommunication(rank: Int(mDestination[i]), start: mStart[i], end: now, now: now)
+            if targets < 0 {
+                busy!.addCommunication(rank: Int(mDestination[i]), start: mStart[i], end: now, now: now)
+            } else {
+                for r in switchTargets[Int(targets)] {
+                    busy!.addCommunication(rank: Int(r), start: mStart[i], end: now, now: now)
+                }
+            }
             busy!.delivered(serial: mSerial[i])
         }
         if recording {
-            transfers.append(
-                TransferRecord(
-                    sourceRank: Int(mSource[i]), destinationRank: Int(mDestination[i]),
-                    bytes: mBytes[i], start: mStart[i], transmitted: mTransmitted[i], delivered: now))
+            for r in targets < 0 ? [mDestination[i]] : switchTargets[Int(targets)] {
+                transfers.append(
+                    TransferRecord(
+                        sourceRank: Int(mSource[i]), destinationRank: Int(r),
+                        bytes: mBytes[i], start: mStart[i], transmitted: mTransmitted[i], delivered: now))
+            }
         }
-        let channel = mChannel[i]
-        let rank = Int(mDestination[i])
+        let destination = mDestination[i]
         let key = mKey[i]
         let sender = mProcess[i], generation = mGeneration[i]
         freeMessages.append(m)
@@ -479,6 +544,16 @@ public struct Executor: NetworkObserver {
             }
         }
         if pacing == .afterDelivery { release(channel: channel, network: &network, queue: &queue) }
+        if targets < 0 {
+            arrive(rank: Int(destination), key, network: &network, queue: &queue)
+        } else {
+            for r in switchTargets[Int(targets)] { arrive(rank: Int(r), key, network: &network, queue: &queue) }
+        }
+    }
+
+    /// A message with `key` has arrived at `rank`: wakes the process waiting for it, or leaves it in the mailbox.
+    @inline(__always)
+    private mutating func arrive(rank: Int, _ key: MessageKey, network: inout FlowScheduler, queue: inout EventQueue) {
         let entry = mailboxFind(rank: rank, key)
         if let v = entry.value, v >= 0 {
             mailboxRemove(rank: rank, entry)

@@ -15,6 +15,10 @@ public enum RankOperation: Sendable {
     case modelledCommunication(SimTime, label: String)
     /// Block until every message this lane has sent so far has been delivered (MPI_Waitall).
     case waitSends
+    /// Start one flow through the ranks' common switch that reduces and multicasts in the fabric (NVLink SHARP; see
+    /// `SwitchFlow`): non-blocking like `send`, delivered to every destination as a message from this rank. Flows
+    /// between the same ranks leave in FIFO order.
+    case switchFlow(SwitchFlow)
 
     /// A send on channel 0.
     public static func send(to: Int, bytes: Double, tag: Int64) -> RankOperation {

@@ -56,6 +56,10 @@ public struct ParallelProgram: RankProgram {
                     return .send(to: to, bytes: bytes, tag: tag * m + Int64(i), channel: channel * Int32(m) + Int32(i))
                 case .recv(let from, let tag)?:
                     return .recv(from: from, tag: tag * m + Int64(i))
+                case .switchFlow(var flow)?:
+                    flow.tag = flow.tag * m + Int64(i)
+                    flow.channel = flow.channel * Int32(m) + Int32(i)
+                    return .switchFlow(flow)
                 case let other:
                     return other
                 }
@@ -116,6 +120,8 @@ public struct GroupedProgram: RankProgram {
             return .send(to: members[to], bytes: bytes, tag: tag, channel: channel)
         case .recv(let from, let tag)?:
             return .recv(from: members[from], tag: tag)
+        case .switchFlow(let flow)?:
+            return .switchFlow(flow.mapRanks { members[$0] })
         case let other:
             return other
         }

@@ -33,6 +33,7 @@ public struct FlowScheduler {
         var linkStart: Int32, linkEnd: Int32, packetStart: Int32, packetEnd: Int32
     }
     private var routeIndex: [Int64: Int32] = [:]
+    private var switchTreeIndex: [[Int]: Int32] = [:]
     private var routes: [Route] = []
     private var routeState: [RouteState] = []
     private var segments: [SegmentState] = []
@@ -133,10 +134,25 @@ public struct FlowScheduler {
     mutating func routeID(_ source: Int, _ destination: Int) throws -> Int32 {
         let key = Int64(source) << 32 | Int64(destination)
         if let id = routeIndex[key] { return id }
-        let route = try network.route(from: source, to: destination)
+        let id = register(try network.route(from: source, to: destination))
+        routeIndex[key] = id
+        return id
+    }
+
+    /// Index of the (cached) route of a flow through a reducing and multicasting switch from the nodes `sources` to
+    /// the nodes `destinations` (`Network.switchTree`), for `send(route:bytes:context:)`.
+    mutating func switchTreeID(sources: [Int], destinations: [Int]) throws -> Int32 {
+        let key = sources + [-1] + destinations
+        if let id = switchTreeIndex[key] { return id }
+        let id = register(try network.switchTree(sources: sources, destinations: destinations))
+        switchTreeIndex[key] = id
+        return id
+    }
+
+    /// Adds `route` to the tables and returns its index.
+    private mutating func register(_ route: Route) -> Int32 {
         routes.append(route)
         let id = Int32(routes.count - 1)
-        routeIndex[key] = id
         routeState.append(RouteState(firstSegment: Int32(segments.count), segmentCount: Int32(route.segments.count)))
         for segment in route.segments {
             if segment.links.count > maxHops { widenPositions(to: segment.links.count) }

@@ -85,3 +85,35 @@ extension Network {
         return result
     }
 }
+
+extension Network {
+    /// The links of one flow through a switch that reduces and multicasts (`SwitchFlow`): every source's link into
+    /// the switch and the switch's link to every destination, as one pipelined segment whose latency is the slowest
+    /// link in plus the slowest link out. The switch is the first switch node (in the first source's link order)
+    /// linked directly from every source and to every destination; throws `SimulatorError.unsupported` where there
+    /// is none.
+    public func switchTree(sources: [Int], destinations: [Int]) throws -> Route {
+        guard let first = sources.first, !destinations.isEmpty,
+            (sources + destinations).allSatisfy({ nodes.indices.contains($0) })
+        else {
+            throw SimulatorError.invalidArgument("a switch flow needs sources and destinations among the nodes")
+        }
+        for l in outgoing[first] where nodes[links[l].to].kind == .switch && nodes[links[l].to].reduces {
+            let w = links[l].to
+            let ins = sources.map { link(from: $0, to: w) }, outs = destinations.map { link(from: w, to: $0) }
+            guard ins.allSatisfy({ $0 != nil }), outs.allSatisfy({ $0 != nil }) else { continue }
+            var seen = Set<Int>(), path: [Int] = []
+            for l in (ins + outs).compactMap({ $0 }) where seen.insert(l).inserted { path.append(l) }
+            let latency =
+                (ins.map { links[$0!].latency }.max() ?? .zero) + (outs.map { links[$0!].latency }.max() ?? .zero)
+            let segment = Route.Segment(
+                links: path.map { Int32($0) }, latency: latency, packetDelays: [],
+                bottleneck: path.map { links[$0].bandwidth }.min() ?? .infinity)
+            return Route(source: first, destination: destinations[0], links: path, segments: [segment])
+        }
+        throw SimulatorError.unsupported(
+            "in-switch reduction (NVLS) needs every GPU of the group linked directly to one switch that reduces "
+                + "(NVLink SHARP: Hopper's and later NVSwitches; a cluster file's reducing_switches); "
+                + "'\(nodes[first].name)' has none shared with the others")
+    }
+}

@@ -27,10 +27,13 @@ public struct Network: Sendable {
 
     /// Adds a node; names must be unique.
     @discardableResult
-    public mutating func addNode(_ name: String, kind: NetworkNode.Kind) throws -> Int {
+    public mutating func addNode(_ name: String, kind: NetworkNode.Kind, reduces: Bool = false) throws -> Int {
         guard !name.isEmpty else { throw SimulatorError.cluster("node names must not be empty") }
         guard nodeIndex[name] == nil else { throw SimulatorError.cluster("duplicate node name '\(name)'") }
-        nodes.append(NetworkNode(name: name, kind: kind))
+        guard !reduces || kind == .switch else {
+            throw SimulatorError.cluster("'\(name)': only a switch reduces in the fabric")
+        }
+        nodes.append(NetworkNode(name: name, kind: kind, reduces: reduces))
         outgoing.append([])
         nodeIndex[name] = nodes.count - 1
         return nodes.count - 1

@@ -19,10 +19,15 @@ public struct NetworkNode: Equatable, Sendable {
     public var name: String
     /// What the node is; decides whether routes may pass through it.
     public var kind: Kind
+    /// Whether the node (a switch) reduces and multicasts in the fabric, as third-generation and later NVSwitches do
+    /// (NVLink SHARP): the `SwitchFlow`s of the `nvls` collectives need one.
+    public var reduces: Bool
 
-    /// A node called `name` of kind `kind` (`Network.addNode` checks the name is non-empty and unique).
-    public init(name: String, kind: Kind) {
+    /// A node called `name` of kind `kind` (`Network.addNode` checks the name is non-empty and unique); `reduces`
+    /// for a switch with in-fabric reduction and multicast.
+    public init(name: String, kind: Kind, reduces: Bool = false) {
         self.name = name
         self.kind = kind
+        self.reduces = reduces
     }
 }
