@@ -9,9 +9,10 @@ import Studies
 struct ValidatePublishedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate-published",
-        abstract: "Predict published nccl-tests measurements; write validation-published.md, CSV and plots.",
+        abstract:
+            "Predict published nccl-tests and context-parallel attention measurements; write validation-published.md, CSVs and plots.",
         discussion: """
-            Writes --out's validation-published.md and its validation-published/ folder (CSV, two SVG plots). Every \
+            Writes --out's validation-published.md and its validation-published/ folder (CSVs, SVG plots). Every \
             measurement is cited and predicted on its preset; the calibration rows set the model's pipeline fill, the \
             held-out rows are predicted without refitting, and the two sets are reported separately. The defaults are \
             the published docs/validation-published.md.
@@ -22,10 +23,13 @@ struct ValidatePublishedCommand: ParsableCommand {
 
     func run() throws {
         let outputs = try AtomicOutputs(
-            PublishedValidation.fileNames.map { (out as NSString).appendingPathComponent($0) }, createFolders: true)
+            (PublishedValidation.fileNames + PublishedAttentionValidation.fileNames).map {
+                (out as NSString).appendingPathComponent($0)
+            }, createFolders: true)
         defer { outputs.discard() }
         let rows = try PublishedValidation.run()
-        let files = try PublishedValidation.files(rows)
+        let attention = try PublishedAttentionValidation.run()
+        let files = try PublishedValidation.files(rows, attention: attention)
         for f in files { try outputs.write(f.contents, to: (out as NSString).appendingPathComponent(f.name)) }
         try outputs.commit()
         let held = PublishedValidation.summary(rows, .heldOut)
@@ -34,6 +38,10 @@ struct ValidatePublishedCommand: ParsableCommand {
                 + (held.map {
                     String(format: "; held out: median |error| %.1f%%, largest %.1f%%", $0.median * 100, $0.max * 100)
                 } ?? "")
-                + ")")
+                + (PublishedAttentionValidation.summary(attention.rows, .heldOut).map {
+                    String(
+                        format: "; attention held out: %d of %d within 30%%, median %.1f%%", $0.within, $0.count,
+                        $0.median * 100)
+                } ?? "") + ")")
     }
 }

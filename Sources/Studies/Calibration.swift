@@ -97,7 +97,7 @@ public struct Calibration: Equatable, Sendable {
         guard linkEfficiency != 1 else { return cluster }
         let old = cluster.network
         var net = Network()
-        for n in old.nodes { _ = try net.addNode(n.name, kind: n.kind) }
+        for n in old.nodes { _ = try net.addNode(n.name, kind: n.kind, reduces: n.reduces) }
         for c in old.linkClasses { _ = try net.addLinkClass(c) }
         for l in old.links {
             _ = try net.addLink(

@@ -215,11 +215,16 @@ public enum PublishedValidation {
         "validation-published/validation-published.svg", "validation-published/curves.svg",
     ]
 
-    /// The document, the CSV and the plots of `rows`.
-    public static func files(_ rows: [Row]) throws -> [(name: String, contents: String)] {
-        [
-            (fileNames[0], try markdown(rows)), (fileNames[1], csv(rows).render()),
+    /// The document, the CSV and the plots of `rows`, with the context-parallel attention section of `attention`
+    /// (its CSV and plot: `PublishedAttentionValidation.fileNames`).
+    public static func files(_ rows: [Row], attention: PublishedAttentionValidation.Result) throws -> [(
+        name: String, contents: String
+    )] {
+        let a = PublishedAttentionValidation.self
+        return [
+            (fileNames[0], try markdown(rows) + a.markdown(attention)), (fileNames[1], csv(rows).render()),
             (fileNames[2], try plot(rows).render()), (fileNames[3], try curvePlot(rows).render()),
+            (a.fileNames[0], a.csv(attention).render()), (a.fileNames[1], try a.plot(attention).render()),
         ]
     }
 
@@ -390,9 +395,9 @@ public enum PublishedValidation {
 
             Not compared yet: more multi-node runs (further published 2 x 8 H100 and H200 tables could not be traced to
             a citable file; GCP's A3 Mega runs over its own TCP transport, which no preset models), GB200 NVL72 and B200 curves (no complete measurement found published),
-            ASTRA-sim's HGX-H100 measurements (published as plots only: its 9.7-20.6% geometric-mean errors are the
-            figure to compare with), and attention-level numbers (ring and context-parallel attention throughputs; the
-            Tree Attention paper's tables are compared in [paper-reproduction.md](paper-reproduction.md)).
+            and ASTRA-sim's HGX-H100 measurements (published as plots only: its 9.7-20.6% geometric-mean errors are the
+            figure to compare with). Attention-level numbers: context-parallel attention below; the Tree Attention
+            paper's tables are compared in [paper-reproduction.md](paper-reproduction.md).
 
             """
         return md
