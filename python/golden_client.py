@@ -178,6 +178,88 @@ def naive_error(q, k, v, spec, dtype, golden, sinks=None):
     return worst
 
 
+FP8 = {"f8e4m3fn": (ml_dtypes.float8_e4m3fn, 448.0), "f8e5m2": (ml_dtypes.float8_e5m2, 57344.0)}
+
+
+def fp8_naive_error(codes, descales, spec, dtype, golden, p_fp8):
+    """The naive FP8 pipeline in NumPy f32 (FlashAttention 3's rounding points): S accumulated in f32 from the codes,
+    times q_descale * k_descale * scale in f32; softmax in f32 with P = exp(s - m) rounded to e4m3fn (p_fp8) or to
+    the test dtype; P.V accumulated in f32, times v_descale / rowsum, rounded to the test dtype."""
+    t = rounder(dtype)
+    q, k, v = codes
+    qd, kd, vd = descales
+    b_, hq, sq, d = q.shape
+    hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
+    worst = 0.0
+    for b in range(b_):
+        vis = visibility(spec, b, sq, sk)
+        for h in range(hq):
+            kvh = h // (hq // hkv)
+            scale = np.float32(qd[b, kvh]) * np.float32(kd[b, kvh]) * np.float32(softmax_scale(spec, d))
+            prods = q[b, h].astype(np.float32)[:, None, :] * k[b, kvh].astype(np.float32)[None, :, :]
+            s = np.cumsum(prods, axis=-1, dtype=np.float32)[..., -1] * scale
+            if "softcap" in spec:
+                s = np.float32(spec["softcap"]) * np.tanh(s.astype(np.float64) / spec["softcap"]).astype(np.float32)
+            s = np.where(vis, s, -np.inf).astype(np.float32)
+            m = s.max(axis=1)
+            rows = np.isfinite(m)
+            e = np.exp(s[rows] - m[rows, None]).astype(np.float32)
+            tot = np.cumsum(e, axis=1, dtype=np.float32)[:, -1] if e.shape[1] else np.zeros(0, np.float32)
+            p = e.astype(ml_dtypes.float8_e4m3fn).astype(np.float32) if p_fp8 else t(e)
+            pv = p[:, :, None] * v[b, kvh].astype(np.float32)[None, :, :]
+            acc = np.cumsum(pv, axis=1, dtype=np.float32)[:, -1, :]
+            o = t(acc * (np.float32(vd[b, kvh]) / tot)[:, None])
+            worst = max(worst, float(np.max(np.abs(o - golden[b, h, rows]), initial=0.0)))
+    return worst
+
+
+def check_fp8(name, tensors, spec, meta, entry):
+    """An FP8 case from its own bytes: the codes are ml_dtypes' saturating rounding of the stored unquantised values,
+    bit for bit (and q_cast their plain astype, NaN/inf on overflow); the descales are f32(amax / largest); the
+    golden is attention over code x descale in f64; the recorded naive errors match NumPy's FP8 pipelines."""
+    f8, largest = FP8[entry["input_dtype"]]
+    b_, hkv = tensors["k"].shape[0], tensors["k"].shape[1]
+    codes, descales = [], []
+    for n in "qkv":
+        x, un, ds = tensors[n], tensors[f"{n}_unquantised"], tensors[f"{n}_descale"]
+        check(x.dtype == f8 and ds.dtype == np.float32 and ds.shape == (b_, hkv), f"{name}: {n} in {entry['input_dtype']}, {n}_descale f32 (batch, kv_heads)")
+        ours = np.clip(un, -largest, largest).astype(f8)
+        check(np.array_equal(x.view(np.uint8), ours.view(np.uint8)), f"{name}: {n} is ml_dtypes' saturating rounding of {n}_unquantised, bit for bit")
+        if spec.get("fp8_edges") and n == "q":
+            check(np.all(ds == 1), f"{name}: edge q has descale 1")
+        else:
+            per = ds[:, :, None, None] if spec.get("descale", "head") == "head" else ds.reshape(-1)[0]
+            group = x.shape[1] // hkv
+            full = np.repeat(np.asarray(per, np.float64), group, axis=1) if np.ndim(per) else per
+            amax = np.abs(un * full).reshape(b_, hkv, -1).max(axis=2) if np.ndim(per) else np.abs(un * per).max()
+            want = np.float32(np.asarray(amax) / largest)
+            check(np.allclose(ds if np.ndim(per) else ds.reshape(-1)[0], want, rtol=2e-7, atol=0), f"{name}: {n}_descale = f32(amax / {largest})")
+            if spec.get("descale", "head") == "tensor":
+                check(np.all(ds == ds.reshape(-1)[0]), f"{name}: per-tensor descale repeated")
+        codes.append(x.astype(np.float64))
+        descales.append(ds.astype(np.float64))
+    if spec.get("fp8_edges"):
+        cast = tensors["q_cast"]
+        theirs = tensors["q_unquantised"].astype(f8)
+        fin = np.isfinite(theirs.astype(np.float64))
+        check(np.array_equal(cast.view(np.uint8)[fin], theirs.view(np.uint8)[fin])
+              and np.array_equal(np.isnan(cast.astype(np.float64)), np.isnan(theirs.astype(np.float64)))
+              and np.array_equal(np.isinf(cast.astype(np.float64)), np.isinf(theirs.astype(np.float64))),
+              f"{name}: q_cast is ml_dtypes' astype of q_unquantised (finite values bit for bit, overflow alike)")
+        n_edges = int(meta["inputs"].split("first ")[1].split(" values")[0])
+        check(n_edges > 900, f"{name}: {n_edges} edge values")
+    q, k, v = (c * np.repeat(d, c.shape[1] // d.shape[1], axis=1)[:, :, None, None] for c, d in zip(codes, descales))
+    out, lse = attention(q, k, v, spec)
+    check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: fp8 golden vs NumPy f64 over code x descale")
+    variants = entry.get("out_atol_variants", {})
+    check(list(variants) == ["p-fp8", "p-dtype"] and variants["p-fp8"] == entry["out_atol"]
+          and float(meta["tolerance.out.p-dtype.atol"]) == variants["p-dtype"], f"{name}: both tolerance variants recorded")
+    for label, p_fp8, key in (("p-fp8", True, "tolerance.out.naive_max_abs_error"), ("p-dtype", False, "tolerance.out.p-dtype.naive_max_abs_error")):
+        ours = fp8_naive_error(codes, descales, spec, entry["dtype"], tensors["out"], p_fp8)
+        recorded = float(meta[key])
+        check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: {label} naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
+
+
 def gather_pages(tensors, spec):
     """Dense (B, Hkv, capacity, D) K and V read from the pages through the block table; positions past a row's
     length stay 0 (they are masked). Also checks the paging invariants."""
@@ -381,6 +463,10 @@ def main():
         check(float(meta["tolerance.out.atol"]) == entry["out_atol"], f"{name}: manifest tolerance matches metadata")
         check(np.array_equal(tensors["out"].astype(np.float32), tensors["out_f32"]), f"{name}: out_f32 is out rounded once")
         layout = spec.get("layout", "dense")
+        if "fp8" in spec:
+            check(meta.get("input_dtype") == entry.get("input_dtype") and "fp8 x descale" in meta["golden"], f"{name}: metadata names the FP8 inputs")
+            check_fp8(name, tensors, spec, meta, entry)
+            continue
         if layout == "merge":
             check(meta.get("layout") == "merge", f"{name}: metadata layout merge")
             check_merge(name, tensors, spec, meta)

@@ -13,9 +13,37 @@ def load_manifest(folder):
         return json.load(f)
 
 
+# safetensors' dtype names and their NumPy types; the FP8 ones come from ml_dtypes (safetensors' own NumPy loader
+# looks for np.float8_* and fails, so files with FP8 tensors are read by read_safetensors below).
+ST_DTYPES = {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": ml_dtypes.bfloat16,
+    "F8_E4M3": ml_dtypes.float8_e4m3fn, "F8_E5M2": ml_dtypes.float8_e5m2,
+    "I64": np.int64, "I32": np.int32, "U8": np.uint8, "BOOL": np.bool_,
+}
+
+
+def read_safetensors(path):
+    """(tensors, metadata) of a .safetensors file, read from its format alone: an 8-byte little-endian header length,
+    the JSON header (dtype, shape, data_offsets per tensor; __metadata__), then the data."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    data = raw[8 + n:]
+    tensors = {}
+    for name, t in header.items():
+        begin, end = t["data_offsets"]
+        tensors[name] = np.frombuffer(data[begin:end], dtype=ST_DTYPES[t["dtype"]]).reshape(t["shape"])
+    return tensors, meta
+
+
 def load_case(folder, entry):
     """Returns (tensors as NumPy arrays, metadata dict, parsed case spec)."""
     path = os.path.join(folder, entry["file"])
+    if entry.get("input_dtype", "").startswith("f8"):
+        tensors, meta = read_safetensors(path)
+        return tensors, meta, json.loads(meta["case"])
     tensors = {}
     with safe_open(path, framework="np") as f:
         meta = f.metadata()

@@ -20,6 +20,9 @@ the backward differentiates sum(do * out) + sum(dlse * lse) in q, k, v and the s
 from the visibility mask. MLA (issue 25): absorbed cases are plain MQA over the latent cache (d 576, values its
 first 512) with DeepSeek-V3's scale; naive cases project the latent cache per head in f32 first. Rope cases rotate the
 unrotated q and k in f32 at the file's positions inside each program (paged caches on the fly).
+FP8 (issue 27): the exact and tree programs run on code x descale in f32; FlashAttention 3's FP8 pipeline (S from the
+codes, P rounded to float8_e4m3fn before P.V, out in bfloat16) writes RESULTS/fp8/<case>.safetensors with metadata
+p_rounding fp8.
 """
 import argparse
 import os
@@ -75,7 +78,10 @@ def with_sinks(o, lse, sinks):
     if sinks is None:
         return o, lse
     total = jnp.logaddexp(lse, sinks[None, :, None])
-    return o * jnp.exp(lse - total)[..., None], total
+    # A row that sees no key and no sink (the -inf stand-in when a case has none) keeps (0, -inf): exp(-inf - -inf)
+    # would be NaN.
+    seen = jnp.isfinite(total)
+    return o * jnp.where(seen, jnp.exp(lse - jnp.where(seen, total, 0.0)), 0.0)[..., None], total
 
 
 def tree_decode(q, k, v, bias, spec, mesh, p):
@@ -191,6 +197,27 @@ def merge_states(tensors, spec, meta):
     return out, lse
 
 
+def fp8_attention(q8, k8, v8, qd, kd, vd, bias, spec):
+    """FlashAttention 3's FP8 forward without its tiling: S from the codes in f32, times q_descale * k_descale * scale;
+    P = exp(s - m) cast to float8_e4m3fn before P.V; O times v_descale / rowsum, returned in bfloat16; LSE in f32."""
+    hq, hkv = q8.shape[1], k8.shape[1]
+    g = hq // hkv
+    k, v = jnp.repeat(k8, g, axis=1), jnp.repeat(v8, g, axis=1)
+    qd, kd, vd = (jnp.repeat(d, g, axis=1)[:, :, None, None] for d in (qd, kd, vd))
+    s = jnp.einsum("bhqd,bhkd->bhqk", q8, k) * (qd * kd * jnp.float32(softmax_scale(spec, q8.shape[-1])))
+    if "softcap" in spec:
+        s = spec["softcap"] * jnp.tanh(s / spec["softcap"])
+    s = s + bias
+    m = jnp.max(s, axis=-1, keepdims=True)
+    seen = jnp.isfinite(m)
+    p = jnp.where(seen, jnp.exp(s - jnp.where(seen, m, 0.0)), 0.0)
+    tot = jnp.sum(p, axis=-1, keepdims=True)
+    p8 = p.astype(jnp.float8_e4m3fn).astype(jnp.float32)
+    o = jnp.einsum("bhqk,bhkd->bhqd", p8, v) * (vd / jnp.where(seen, tot, 1.0))
+    lse = jnp.where(seen, m + jnp.log(jnp.where(seen, tot, 1.0)), -jnp.inf)[..., 0]
+    return jnp.where(seen, o, 0.0).astype(jnp.bfloat16), lse
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", required=True)
@@ -227,6 +254,20 @@ def main():
             k = jnp.concatenate([jnp.einsum("hnl,bjl->bhjn", wk, c),
                                  jnp.broadcast_to(kp[:, None], (kp.shape[0], h) + kp.shape[1:])], axis=-1)
             v = jnp.einsum("hdl,bjl->bhjd", wv, c)
+        elif "fp8" in spec:
+            # FP8 (issue 27): the codes times their descales in f32 for the exact and tree programs; and FlashAttention
+            # 3's FP8 pipeline (P rounded to e4m3fn, out in bf16) to RESULTS/fp8, checked with the p-fp8 tolerance.
+            codes = [jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv"]
+            scales = [jnp.asarray(tensors[f"{n}_descale"]) for n in "qkv"]
+            group = codes[0].shape[1] // codes[1].shape[1]
+            q, k, v = (c * jnp.repeat(d, group if i == 0 else 1, axis=1)[:, :, None, None]
+                       for i, (c, d) in enumerate(zip(codes, scales)))
+            fp8_bias = jnp.asarray(score_bias(spec, q.shape[0], q.shape[1], q.shape[2], k.shape[2]))
+            o8, l8 = jax.jit(lambda *a: fp8_attention(*a, fp8_bias, spec))(*codes, *scales)
+            os.makedirs(os.path.join(args.results, "fp8"), exist_ok=True)
+            save_file({"out": np.asarray(o8), "lse": np.asarray(l8, np.float32)},
+                      os.path.join(args.results, "fp8", entry["name"] + ".safetensors"),
+                      metadata={"layout": "bhsd", "lse_base": "e", "p_rounding": "fp8", "backend": "jax-fp8"})
         else:
             q, k, v = (jnp.asarray(tensors[n].astype(np.float32)) for n in "qkv")
         b_, hq, sq, _ = q.shape

@@ -82,6 +82,17 @@ echo "== kvcache suite (issue 25): the client appends, rotates and attends on it
 "$BIN" golden --suite kvcache --dtype ${ALL:+f16,f32,}bf16 --out "$tmp/kvcache" >/dev/null
 $PY python/golden_client.py --golden "$tmp/kvcache"
 
+echo "== fp8 suite (issue 27): the client checks ml_dtypes' rounding bit for bit and recomputes every case; JAX's exact,"
+echo "   tree and FP8 (P in e4m3fn) results pass; FP8 kernels with a missing descale or P rounded in the wrong place fail"
+"$BIN" golden --suite fp8 --dtype bf16${ALL:+,f16} --out "$tmp/fp8" >/dev/null
+$PY python/golden_client.py --golden "$tmp/fp8"
+$PY python/jax_backend.py --golden "$tmp/fp8" --results "$tmp/jax-fp8" >/dev/null
+for sub in exact tree fp8; do
+  "$BIN" check --golden "$tmp/fp8" --results "$tmp/jax-fp8/$sub" | tail -1
+done
+rm -rf "$tmp/jax-fp8"
+$PY python/fp8_kernels.py --golden "$tmp/fp8" --treeattn "$BIN"
+
 echo "== treeattn attention reproduces the kvcache, seqused, rope and MLA goldens from their files (and mpmath one row)"
 $PY python/cli_goldens.py --treeattn "$BIN" --golden "$tmp/kvcache" --golden "$tmp/rope-bf16" --golden "$tmp/mla"
 

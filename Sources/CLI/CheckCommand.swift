@@ -15,7 +15,10 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
             LSE of empty rows is recognised. Varlen and merge results must have the golden's exact shape; merge results \
             may use FlashInfer's names v_merged and s_merged (and LSE, softmax_lse), in the golden's LSE base unless \
             their metadata or --lse-base says otherwise. Backward cases: dq, dk, dv are checked when the results hold \
-            them. Rule: \(GoldenTolerance.rule).
+            them. FP8 cases (suite fp8) carry two output tolerances, p-fp8 (P rounded to e4m3fn before P.V, \
+            FlashAttention 3) and p-dtype (P in the test dtype): --tolerance-variant or the results' metadata \
+            p_rounding (fp8, dtype) picks one, else p-fp8; the report names it. FP8 results in .npy are raw '|u1' \
+            bytes: say their format with --results-dtype. Rule: \(GoldenTolerance.rule).
             """)
 
     @Option(help: "Golden folder (with manifest.json).") var golden: String
@@ -25,6 +28,10 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "auto, bhsd or bshd.") var layout: GoldenChecker.Layout = .auto
     @Option(help: "auto, e or 2.") var lseBase: GoldenChecker.LSEBase = .auto
     @Option(help: "Only cases whose name contains this text.") var cases: String?
+    @Option(help: "FP8 cases' output tolerance: p-fp8 or p-dtype (default: the results' p_rounding, else p-fp8).")
+    var toleranceVariant: NaivePipeline.PRounding?
+    @Option(help: "Read raw-byte results ('|u1' .npy, U8) as this FP8 dtype: f8e4m3fn or f8e5m2.")
+    var resultsDtype: DType?
 
     @OptionGroup var memory: MemoryOptions
 
@@ -40,6 +47,13 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
         checker.layout = layout
         checker.lseBase = lseBase
         checker.filter = cases
+        checker.toleranceVariant = toleranceVariant?.rawValue
+        if let resultsDtype {
+            guard resultsDtype.float8Format != nil else {
+                throw ValidationError("--results-dtype is for FP8 results read from raw bytes: f8e4m3fn or f8e5m2")
+            }
+            checker.resultsDtype = resultsDtype
+        }
         let rows = try checker.run()
         // A report on standard output is the command's output: the table is not printed before it.
         if !(json.map(AtomicFile.isStandardOutput) ?? false) { print(GoldenChecker.table(rows)) }

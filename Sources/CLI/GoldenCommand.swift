@@ -13,7 +13,9 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
             seq_q, seq_k, head_dim, value_dim, causal, window, softcap, scale, alibi, cache_seqlens, std, seed, splits; \
             layout varlen|paged|merge with seqlens_q/seqlens_k, page_size/page_layout, partials/lse_base). \
             Inputs are rounded once to each dtype; goldens are f64 (and f32) computed from those exact values; \
-            tolerances come from an emulated naive pipeline in the same dtype. \
+            tolerances come from an emulated naive pipeline in the same dtype. The fp8 suite's inputs are FP8 codes \
+            (e4m3fn, e5m2) with descale factors, its dtype the output's (bf16 or f16), its output tolerance in two \
+            variants (P rounded to e4m3fn or not). \
             --backward adds the upstream gradient do (rounded to the dtype) and the f64 gradients dq, dk, dv (and \
             their f32 roundings), per-shard gradients for tree splits, and each gradient's tolerance from an emulated \
             naive same-precision backward (docs/backward.md). Layouts: docs/golden.md.
@@ -23,7 +25,8 @@ struct GoldenCommand: ParsableCommand, MemoryBoundedCommand {
         .standard)
     @Option(help: "Comma-separated test dtypes: bf16, f16, f32.") var dtype = "bf16,f16,f32"
     @Option(help: "Output folder: must not exist or be empty; appears complete at the end.") var out: String
-    @Flag(help: "Also write every tensor as .npy under <out>/<case>/ (bf16 as '<u2' bits).") var npy = false
+    @Flag(help: "Also write every tensor as .npy under <out>/<case>/ (bf16 as '<u2' bits, FP8 as '|u1' bytes).")
+    var npy = false
     @Flag(help: "Also write the backward: do, dq, dk, dv (and per-shard gradients of tree splits) with tolerances.")
     var backward = false
 

@@ -23,8 +23,10 @@ public struct RandomShapeOptions: ParsableArguments {
     @Option(help: "Standard deviation of q and k entries.") public var std = 1.0
     /// `--seed`: seed of the random stream; the same seed gives the same bytes on every machine.
     @Option public var seed: UInt64 = 0
-    /// `--dtype`: element type the values are rounded to once (f64, f32, f16 or bf16).
-    @Option(help: "f64, f32, f16 or bf16 (rounded once, to nearest even).") public var dtype: DType = .f64
+    /// `--dtype`: element type the values are rounded to once (f64, f32, f16, bf16, or FP8 f8e4m3fn / f8e5m2 with
+    /// the cast's overflow rule, `Float8Overflow.cast`).
+    @Option(help: "f64, f32, f16, bf16, f8e4m3fn or f8e5m2 (rounded once, to nearest even).")
+    public var dtype: DType = .f64
 
     /// The options, unparsed.
     public init() {}

@@ -26,12 +26,17 @@ extension Reduction: ExpressibleByArgument {
 
 /// `DType` as a command-line value (`--dtype`).
 extension DType: ExpressibleByArgument {
-    /// Parses a dtype name (`f64`, `f32`, `f16`, `bf16` and their aliases).
+    /// Parses a dtype name (`f64`, `f32`, `f16`, `bf16`, `f8e4m3fn`, `f8e5m2` and their aliases).
     public init?(argument: String) {
         guard let value = try? DType(parsing: argument) else { return nil }
         self = value
     }
 
     /// The spellings listed in --help and in errors.
-    public static var allValueStrings: [String] { [Self.f64, .f32, .f16, .bf16].map(\.rawValue) }
+    public static var allValueStrings: [String] {
+        [Self.f64, .f32, .f16, .bf16, .f8e4m3fn, .f8e5m2].map(\.rawValue)
+    }
 }
+
+/// `NaivePipeline.PRounding` as a command-line value (`check --tolerance-variant p-fp8|p-dtype`).
+extension NaivePipeline.PRounding: ExpressibleByArgument {}

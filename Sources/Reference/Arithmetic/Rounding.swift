@@ -23,7 +23,7 @@ public enum Rounding {
     /// The f64 value of the f32 nearest to `x`.
     public static func toFloat32(_ x: Double) -> Double { Double(Float(x)) }
 
-    /// Rounds to `dtype` (identity for f64).
+    /// Rounds to `dtype` (identity for f64; the FP8 formats with the cast's overflow rule, `Float8Overflow.cast`).
     public static func to(_ dtype: DType, _ x: Double) -> Double {
         switch dtype {
         case .f64: return x
@@ -32,6 +32,8 @@ public enum Rounding {
         case .bf16: return toBFloat16(x)
         case .i64, .i32, .u8: return x.rounded(.toNearestOrEven)
         case .bool: return x != 0 ? 1 : 0
+        case .f8e4m3fn: return toFloat8(x, .e4m3fn)
+        case .f8e5m2: return toFloat8(x, .e5m2)
         }
     }
 

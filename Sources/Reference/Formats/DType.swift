@@ -1,4 +1,6 @@
-/// Element types our files carry. bf16 has no NumPy dtype: in .npy it is stored as '<u2' bits (say so to readers).
+/// Element types our files carry. bf16 has no NumPy dtype: in .npy it is stored as '<u2' bits (say so to readers);
+/// the FP8 formats likewise as '|u1' bytes, their format named by the golden's metadata and manifest (readers
+/// reinterpret with `TensorData.reinterpreted(as:)`).
 public enum DType: String, CaseIterable, Sendable {
     /// IEEE binary64, 8 bytes.
     case f64
@@ -16,6 +18,12 @@ public enum DType: String, CaseIterable, Sendable {
     case u8
     /// Boolean, one byte per element (written as 0 or 1).
     case bool
+    /// FP8 e4m3fn (`Float8Format.e4m3fn`: no infinity, largest 448), one byte; '|u1' bytes in .npy, F8_E4M3 in
+    /// safetensors.
+    case f8e4m3fn
+    /// FP8 e5m2 (`Float8Format.e5m2`: IEEE-like, largest 57344), one byte; '|u1' bytes in .npy, F8_E5M2 in
+    /// safetensors.
+    case f8e5m2
 
     /// Bytes per element: 8, 4, 2 or 1.
     public var byteSize: Int {
@@ -23,12 +31,21 @@ public enum DType: String, CaseIterable, Sendable {
         case .f64, .i64: return 8
         case .f32, .i32: return 4
         case .f16, .bf16: return 2
-        case .u8, .bool: return 1
+        case .u8, .bool, .f8e4m3fn, .f8e5m2: return 1
         }
     }
 
-    /// True for f64, f32, f16 and bf16.
-    public var isFloatingPoint: Bool { [.f64, .f32, .f16, .bf16].contains(self) }
+    /// True for f64, f32, f16, bf16 and the FP8 formats.
+    public var isFloatingPoint: Bool { [.f64, .f32, .f16, .bf16, .f8e4m3fn, .f8e5m2].contains(self) }
+
+    /// The FP8 format of an FP8 dtype; nil for the others.
+    public var float8Format: Float8Format? {
+        switch self {
+        case .f8e4m3fn: return .e4m3fn
+        case .f8e5m2: return .e5m2
+        default: return nil
+        }
+    }
 
     /// safetensors' dtype names.
     public var safetensorsName: String {
@@ -41,6 +58,8 @@ public enum DType: String, CaseIterable, Sendable {
         case .i32: return "I32"
         case .u8: return "U8"
         case .bool: return "BOOL"
+        case .f8e4m3fn: return "F8_E4M3"
+        case .f8e5m2: return "F8_E5M2"
         }
     }
 
@@ -51,7 +70,7 @@ public enum DType: String, CaseIterable, Sendable {
         self = t
     }
 
-    /// NumPy descr written to .npy files (bf16 as its raw bits, '<u2').
+    /// NumPy descr written to .npy files (bf16 as its raw bits, '<u2'; FP8 as raw bytes, '|u1').
     public var npyDescr: String {
         switch self {
         case .f64: return "<f8"
@@ -62,10 +81,12 @@ public enum DType: String, CaseIterable, Sendable {
         case .i32: return "<i4"
         case .u8: return "|u1"
         case .bool: return "|b1"
+        case .f8e4m3fn, .f8e5m2: return "|u1"
         }
     }
 
-    /// Parses a .npy descr; '<u2', '<V2' and '|V2' are read as bf16 bits.
+    /// Parses a .npy descr; '<u2', '<V2' and '|V2' are read as bf16 bits, '|V1' (ml_dtypes' FP8 arrays) as raw bytes
+    /// (u8) for `TensorData.reinterpreted(as:)` to name their format.
     public init?(npyDescr: String) {
         switch npyDescr {
         case "<f8": self = .f64
@@ -74,20 +95,24 @@ public enum DType: String, CaseIterable, Sendable {
         case "<u2", "<V2", "|V2": self = .bf16
         case "<i8": self = .i64
         case "<i4": self = .i32
-        case "|u1", "<u1": self = .u8
+        case "|u1", "<u1", "|V1", "<V1": self = .u8
         case "|b1": self = .bool
         default: return nil
         }
     }
 
-    /// Parses user-facing names: f64, f32, f16, bf16 (and float64, float32, float16, bfloat16).
+    /// Parses user-facing names: f64, f32, f16, bf16 (and float64, float32, float16, bfloat16), and the FP8 formats
+    /// f8e4m3fn, f8e5m2 (and float8_e4m3fn, float8_e5m2, e4m3fn, e5m2, as ml_dtypes and PyTorch spell them).
     public init(parsing text: String) throws {
         switch text.lowercased() {
         case "f64", "float64", "fp64": self = .f64
         case "f32", "float32", "fp32": self = .f32
         case "f16", "float16", "fp16", "half": self = .f16
         case "bf16", "bfloat16": self = .bf16
-        default: throw ReferenceError.invalidOption("unknown dtype '\(text)' (f64, f32, f16, bf16)")
+        case "f8e4m3fn", "float8_e4m3fn", "e4m3fn", "fp8e4m3fn": self = .f8e4m3fn
+        case "f8e5m2", "float8_e5m2", "e5m2", "fp8e5m2": self = .f8e5m2
+        default:
+            throw ReferenceError.invalidOption("unknown dtype '\(text)' (f64, f32, f16, bf16, f8e4m3fn, f8e5m2)")
         }
     }
 }

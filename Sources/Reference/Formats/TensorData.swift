@@ -102,6 +102,7 @@ public struct TensorData: Equatable, Sendable {
                     put(w)
                 }
             case .bool: out.append(x != 0 ? 1 : 0)
+            case .f8e4m3fn, .f8e5m2: break  // floatBytes
             }
         }
         try self.init(dtype: dtype, shape: shape, bytes: out)
@@ -120,7 +121,7 @@ public struct TensorData: Equatable, Sendable {
     static func floatBytes(_ values: [Double], dtype: DType) -> [UInt8]? {
         let n = values.count
         switch dtype {
-        case .f64, .f32, .f16, .bf16: break
+        case .f64, .f32, .f16, .bf16, .f8e4m3fn, .f8e5m2: break
         case .i64, .i32, .u8, .bool: return nil
         }
         return [UInt8](unsafeUninitializedCapacity: n * dtype.byteSize) { buffer, initialized in
@@ -138,6 +139,11 @@ public struct TensorData: Equatable, Sendable {
                 case .f16:
                     let dst = raw.bindMemory(to: UInt16.self, capacity: n)
                     for i in 0..<n { dst[i] = Rounding.float16Bits(Rounding.toFloat16(src[i])).littleEndian }
+                case .f8e4m3fn, .f8e5m2:
+                    // ml_dtypes' and PyTorch's cast (Float8Overflow.cast); quantisers clamp before they get here.
+                    let format = dtype.float8Format!
+                    let dst = raw.bindMemory(to: UInt8.self, capacity: n)
+                    for i in 0..<n { dst[i] = Rounding.float8Bits(Rounding.toFloat8(src[i], format), format) }
                 default:
                     let dst = raw.bindMemory(to: UInt16.self, capacity: n)
                     for i in 0..<n { dst[i] = Rounding.bfloat16Bits(Rounding.toBFloat16(src[i])).littleEndian }
@@ -180,7 +186,7 @@ public struct TensorData: Equatable, Sendable {
                     Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * size, as: Int32.self)))
                 }
             case .u8, .bool: return (0..<count).map { Int(raw[$0]) }
-            case .f64, .f32, .f16, .bf16: return nil
+            case .f64, .f32, .f16, .bf16, .f8e4m3fn, .f8e5m2: return nil
             }
         }
     }
@@ -208,10 +214,24 @@ public struct TensorData: Equatable, Sendable {
                 case .i64: out[i] = Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int64.self)))
                 case .i32: out[i] = Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)))
                 case .u8, .bool: out[i] = Double(raw[o])
+                case .f8e4m3fn: out[i] = Rounding.float8Value(raw[o], .e4m3fn)
+                case .f8e5m2: out[i] = Rounding.float8Value(raw[o], .e5m2)
                 }
             }
         }
         return out
+    }
+
+    /// The same bytes read as `dtype`, of the same byte size: FP8 stored in .npy as '|u1' bytes (or ml_dtypes' '|V1')
+    /// named by the golden's metadata. Throws `ReferenceError.format` when the sizes differ.
+    public func reinterpreted(as dtype: DType) throws -> TensorData {
+        guard dtype.byteSize == self.dtype.byteSize else {
+            throw ReferenceError.format(
+                "cannot read \(self.dtype.rawValue) bytes as \(dtype.rawValue) (\(self.dtype.byteSize) vs \(dtype.byteSize) bytes per element)"
+            )
+        }
+        if dtype == self.dtype { return self }
+        return try TensorData(dtype: dtype, shape: shape, bytes: bytes)
     }
 
     /// The elements as an f64 tensor of the same shape (exact for every dtype).

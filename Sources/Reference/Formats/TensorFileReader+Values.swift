@@ -197,6 +197,10 @@ extension TensorFileReader {
                         bitPattern: UInt32(
                             UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16))
             }
+        case .f8e4m3fn, .f8e5m2:
+            // Every FP8 value is exact in f32: decode through a table of the 256 codes.
+            let table = (0..<256).map { S(Rounding.float8Value(UInt8($0), dtype.float8Format!)) }
+            for i in 0..<count { out[i] = table[Int(raw.load(fromByteOffset: i, as: UInt8.self))] }
         case .i64, .i32, .u8, .bool:
             preconditionFailure("decode of a non-float tensor")
         }

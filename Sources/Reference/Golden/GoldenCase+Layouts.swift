@@ -8,6 +8,8 @@ struct GeneratedCase {
     var lseTolerance: GoldenTolerance
     /// Tolerances of further checked tensors (a kvcache case's updated caches).
     var extraTolerances: [(name: String, tolerance: GoldenTolerance)] = []
+    /// The output's tolerance per naive-pipeline variant, the default first (an FP8 case's); empty for others.
+    var outputVariants: [(name: String, tolerance: GoldenTolerance)] = []
 }
 
 extension GoldenCase {

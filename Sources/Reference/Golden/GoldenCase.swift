@@ -17,6 +17,9 @@ public struct GoldenCase: Sendable {
     /// The tolerances of the further checked tensors: a backward case's gradients (dq, dk, dv, then dsinks), a kvcache
     /// case's updated caches; nil when there are none.
     public let gradientTolerances: [(name: String, tolerance: GoldenTolerance)]?
+    /// The output's tolerance under each variant of the naive pipeline, the default (`outputTolerance`) first: an
+    /// FP8 case's `p-fp8` and `p-dtype`; empty for other cases.
+    public private(set) var outputVariantTolerances: [(name: String, tolerance: GoldenTolerance)] = []
 
     /// File stem: `<case name>-<dtype>`.
     public var name: String { "\(spec.name)-\(dtype.rawValue)" }
@@ -45,14 +48,26 @@ public struct GoldenCase: Sendable {
                 "case \(TextEscaping.quoted(spec.name)): --backward covers MLA's naive form (the absorbed form is a decode)"
             )
         }
+        if spec.fp8 != nil && dtype == .f32 {
+            throw ReferenceError.invalidOption(
+                "case \(TextEscaping.quoted(spec.name)): fp8 cases return bf16 or f16, as FP8 kernels do (FlashAttention 3, FlashInfer); f32 is not a test dtype for them"
+            )
+        }
+        if backward && spec.fp8 != nil {
+            throw ReferenceError.invalidOption(
+                "case \(TextEscaping.quoted(spec.name)): --backward does not cover fp8 cases (FlashAttention 3's FP8 path is a forward)"
+            )
+        }
         if backward && spec.goldenLayout != .dense {
             throw ReferenceError.invalidOption(
                 "case \(TextEscaping.quoted(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))"
             )
         }
-        if [.varlen, .merge, .kvcache].contains(spec.goldenLayout) || spec.mla == "naive" {
+        if [.varlen, .merge, .kvcache].contains(spec.goldenLayout) || spec.mla == "naive" || spec.fp8 != nil {
             let generated: GeneratedCase
             switch spec.goldenLayout {
+            case _ where spec.fp8 != nil:
+                generated = try GoldenCase.fp8(spec, dtype: dtype)
             case _ where spec.mla == "naive":
                 generated = try GoldenCase.mlaNaive(spec, dtype: dtype, backward: backward)
             case .varlen: generated = try GoldenCase.varlen(spec, dtype: dtype)
@@ -61,6 +76,7 @@ public struct GoldenCase: Sendable {
             }
             (outputTolerance, lseTolerance) = (generated.outputTolerance, generated.lseTolerance)
             gradientTolerances = generated.extraTolerances.isEmpty ? nil : generated.extraTolerances
+            outputVariantTolerances = generated.outputVariants
             var metadata = GoldenCase.commonMetadata(
                 spec, dtype: dtype, output: generated.outputTolerance, lse: generated.lseTolerance
             )
@@ -354,6 +370,9 @@ extension GoldenCaseSpec {
         if let cacheRows { fields.append(("cache_rows", "\(cacheRows)")) }
         if let sequsedQ { fields.append(("seqused_q", "[" + sequsedQ.map(String.init).joined(separator: ",") + "]")) }
         if let sequsedK { fields.append(("seqused_k", "[" + sequsedK.map(String.init).joined(separator: ",") + "]")) }
+        if let fp8 { fields.append(("fp8", TextEscaping.jsonLiteral(fp8))) }
+        if let descale { fields.append(("descale", TextEscaping.jsonLiteral(descale))) }
+        if let fp8Edges { fields.append(("fp8_edges", "\(fp8Edges)")) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

@@ -109,6 +109,13 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var cacheBatchIndex: [Int]?
     /// Kvcache: rows of the cache (key `cache_rows`, default batch).
     public var cacheRows: Int?
+    /// FP8 inputs (FlashAttention 3's FP8 forward): q, k and v in `e4m3fn` or `e5m2` with descale factors (key
+    /// `fp8`); nil: inputs in the test dtype. The test dtype is then the output's.
+    public var fp8: String?
+    /// FP8: the descale granularity, `head` (one per (batch, KV head), the default) or `tensor` (key `descale`).
+    public var descale: String?
+    /// FP8: q holds the format's rounding edge values (key `fp8_edges`), with their cast in `q_cast`.
+    public var fp8Edges: Bool?
 
     enum CodingKeys: String, CodingKey {
         case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
@@ -124,6 +131,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case ropePositions = "rope_positions", cacheLeftpad = "cache_leftpad", attentionChunk = "attention_chunk"
         case newTokens = "new_tokens", cacheBatchIndex = "cache_batch_idx", cacheRows = "cache_rows"
         case sequsedQ = "seqused_q", sequsedK = "seqused_k"
+        case fp8, descale, fp8Edges = "fp8_edges"
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
@@ -137,7 +145,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         mla: String? = nil, ropeDim: Int? = nil, latentDim: Int? = nil, ropeLayout: String? = nil,
         rotaryDim: Int? = nil, ropeTheta: Double? = nil, ropeScaling: String? = nil, ropePositions: String? = nil,
         cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil, newTokens: Int? = nil, cacheBatchIndex: [Int]? = nil,
-        cacheRows: Int? = nil, sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil
+        cacheRows: Int? = nil, sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil, fp8: String? = nil,
+        descale: String? = nil, fp8Edges: Bool? = nil
     ) {
         self.name = name
         self.batch = batch
@@ -181,6 +190,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         self.cacheRows = cacheRows
         self.sequsedQ = sequsedQ
         self.sequsedK = sequsedK
+        self.fp8 = fp8
+        self.descale = descale
+        self.fp8Edges = fp8Edges
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
@@ -242,7 +254,13 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         cacheRows = try c.decodeIfPresent(Int.self, forKey: .cacheRows)
         sequsedQ = try c.decodeIfPresent([Int].self, forKey: .sequsedQ)
         sequsedK = try c.decodeIfPresent([Int].self, forKey: .sequsedK)
+        fp8 = try c.decodeIfPresent(String.self, forKey: .fp8)
+        descale = try c.decodeIfPresent(String.self, forKey: .descale)
+        fp8Edges = try c.decodeIfPresent(Bool.self, forKey: .fp8Edges)
     }
+
+    /// The FP8 format of the inputs (`fp8`), or nil.
+    public var float8Format: Float8Format? { fp8.flatMap(Float8Format.init(rawValue:)) }
 
     /// The layout of the case's tensors.
     public var goldenLayout: GoldenLayout { layout.flatMap(GoldenLayout.init(rawValue:)) ?? .dense }
@@ -311,6 +329,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
             return "cache_seqlens needs one length per batch row (\(batch)), got \(cacheSeqlens.count)"
         }
         if let problem = layoutProblem() { return problem }
+        if let problem = fp8Problem() { return problem }
         if let problem = mlaProblem() { return problem }
         if let problem = ropeProblem() { return problem }
         do {
@@ -319,6 +338,32 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
             return message
         } catch {
             return "\(error)"
+        }
+        return nil
+    }
+
+    /// Problems with the FP8 keys: a known format and granularity, a dense case without the options FlashAttention 3's
+    /// FP8 forward lacks here (splits, sinks, MLA, rope), and edges only where q holds them all.
+    func fp8Problem() -> String? {
+        guard let fp8 else {
+            return descale != nil || fp8Edges != nil ? "'descale' and 'fp8_edges' apply to fp8 cases only" : nil
+        }
+        guard let format = Float8Format(rawValue: fp8) else {
+            return "unknown fp8 \(TextEscaping.quoted(fp8)) (e4m3fn, e5m2)"
+        }
+        if let descale, descale != "head", descale != "tensor" {
+            return "descale must be head or tensor, got \(TextEscaping.quoted(descale))"
+        }
+        guard goldenLayout == .dense, splits == nil, sinks == nil, sinkTokens == nil, mla == nil, ropeLayout == nil,
+            dlse == nil, alibi == nil
+        else {
+            return "an fp8 case is dense and takes no splits, sinks, sink_tokens, mla, rope, dlse or alibi"
+        }
+        if fp8Edges == true {
+            let needed = GoldenCase.float8Edges(format).count
+            guard batch * heads * seqQ * headDim >= needed else {
+                return "fp8_edges needs q to hold \(needed) values (batch x heads x seq_q x head_dim)"
+            }
         }
         return nil
     }

@@ -59,6 +59,13 @@ public struct GoldenChecker {
     public var lseBase: LSEBase = .auto
     /// Only cases whose name contains this text (nil: every case in the manifest).
     public var filter: String?
+    /// The naive-pipeline variant whose output tolerance applies to cases that have several (FP8: `p-fp8`, P rounded
+    /// to e4m3fn before P.V as FlashAttention 3 does; `p-dtype`, P kept in the test dtype); nil: the results'
+    /// metadata `p_rounding` (`fp8` or `dtype`), else the manifest's default (its first).
+    public var toleranceVariant: String?
+    /// The dtype of results stored as raw bytes ('|u1' .npy or U8 safetensors: FP8, whose format .npy cannot name);
+    /// nil reads every tensor as its file says.
+    public var resultsDtype: DType?
 
     /// A checker of every case in `goldenFolder` against `results`, layout and LSE base detected.
     public init(goldenFolder: String, results: String) {
@@ -128,10 +135,11 @@ public struct GoldenChecker {
                 for r in unusedRows { for e in r * width..<(r + 1) * width { gotOut[e] = wantOut[e] } }
             }
             let skipped = unusedRows.isEmpty ? "" : ", \(unusedRows.count) rows past seqused_q not compared"
+            let (outAtol, variant) = try outputTolerance(entry, metadata: found.metadata)
             rows.append(
                 compare(
                     entry.name, "out", got: gotOut, want: wantOut, shape: goldenOut.shape,
-                    atol: entry.outputAtol, note: "layout \(outLayout)\(skipped)"))
+                    atol: outAtol, note: "layout \(outLayout)\(skipped)\(variant)"))
             if let lse = found.lse {
                 guard lse.dtype.isFloatingPoint else {
                     throw mismatch(entry.name, "lse has dtype \(lse.dtype.rawValue), expected a float type")
@@ -193,19 +201,47 @@ public struct GoldenChecker {
         return rows
     }
 
+    /// The output tolerance of `entry` for these results and the note naming its variant ("" for a case with one).
+    func outputTolerance(_ entry: GoldenManifest.Entry, metadata: [String: String]) throws -> (Double, String) {
+        guard let first = entry.outputVariantAtols.first else { return (entry.outputAtol, "") }
+        let asked = toleranceVariant ?? metadata["p_rounding"].map { "p-" + $0 }
+        let name = asked ?? first.name
+        guard let chosen = entry.outputVariantAtols.first(where: { $0.name == name }) else {
+            throw ReferenceError.invalidOption(
+                "case \(TextEscaping.quoted(entry.name)) has no tolerance variant \(TextEscaping.quoted(name)) ("
+                    + entry.outputVariantAtols.map(\.name).joined(separator: ", ") + ")")
+        }
+        let how = toleranceVariant != nil ? "asked" : asked != nil ? "results' p_rounding" : "default"
+        return (chosen.atol, ", tolerance variant \(chosen.name) (\(how))")
+    }
+
+    /// `t` read as `resultsDtype` when it holds raw bytes (u8) and FP8 results were announced.
+    func typed(_ t: TensorData) throws -> TensorData {
+        guard let d = resultsDtype, t.dtype == .u8, d.byteSize == 1 else { return t }
+        return try t.reinterpreted(as: d)
+    }
+
     /// Names a result's output and LSE may have: ours, FlashInfer's merge_state (v_merged, s_merged) and
     /// FlashAttention's softmax_lse.
     static let outNames = ["out", "v_merged"]
     static let lseNames = ["lse", "s_merged", "softmax_lse"]
 
     struct Found {
-        let out: TensorData
-        let lse: TensorData?
+        var out: TensorData
+        var lse: TensorData?
         let metadata: [String: String]
         var gradients: [String: TensorData] = [:]
     }
 
     func locate(_ name: String, in file: SafetensorsFile?) throws -> Found {
+        var found = try locateRaw(name, in: file)
+        found.out = try typed(found.out)
+        found.lse = try found.lse.map(typed)
+        for (k, v) in found.gradients { found.gradients[k] = try typed(v) }
+        return found
+    }
+
+    func locateRaw(_ name: String, in file: SafetensorsFile?) throws -> Found {
         if let file {
             guard let out = Self.outNames.lazy.compactMap({ file["\(name).\($0)"] }).first else {
                 throw ReferenceError.file(

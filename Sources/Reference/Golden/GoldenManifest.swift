@@ -17,7 +17,23 @@ public struct GoldenManifest: Sendable {
         /// Tolerances of the gradients (keys dq, dk, dv, and dsinks with sinks) of a backward case; empty for a
         /// forward-only case.
         public var gradientAtols: [String: Double] = [:]
+        /// The output's tolerance under each variant of the naive pipeline (an FP8 case's `p-fp8` and `p-dtype`,
+        /// key `out_atol_variants`); `outputAtol` is the first variant's. Empty for other cases.
+        public var outputVariantAtols: [(name: String, atol: Double)] = []
+        /// The inputs' dtype when it is not the test dtype (an FP8 case's f8e4m3fn or f8e5m2, key `input_dtype`).
+        public var inputDtype: String? = nil
+
+        /// Every field equal, variants in order.
+        public static func == (a: Entry, b: Entry) -> Bool {
+            a.name == b.name && a.file == b.file && a.dtype == b.dtype && a.outputAtol == b.outputAtol
+                && a.lseAtol == b.lseAtol && a.gradientAtols == b.gradientAtols && a.inputDtype == b.inputDtype
+                && a.outputVariantAtols.map(\.name) == b.outputVariantAtols.map(\.name)
+                && a.outputVariantAtols.map(\.atol) == b.outputVariantAtols.map(\.atol)
+        }
     }
+
+    /// The naive-pipeline variants in the order manifests list them (the default first).
+    public static let variantOrder = ["p-fp8", "p-dtype"]
 
     /// The gradients a backward case holds, in file and report order.
     public static let gradientNames = ["dq", "dk", "dv", "dsinks", "k_cache_updated", "v_cache_updated"]
@@ -35,6 +51,8 @@ public struct GoldenManifest: Sendable {
                 name: c.name, file: "\(c.name).safetensors", dtype: c.dtype.rawValue,
                 outputAtol: c.outputTolerance.atol, lseAtol: c.lseTolerance.atol)
             for (name, tol) in c.gradientTolerances ?? [] { e.gradientAtols[name] = tol.atol }
+            e.outputVariantAtols = c.outputVariantTolerances.map { ($0.name, $0.tolerance.atol) }
+            e.inputDtype = c.spec.float8Format?.dtype.rawValue
             return e
         }
         specs = cases.map(\.spec.canonicalJSON)
@@ -58,6 +76,12 @@ public struct GoldenManifest: Sendable {
                     + "\"out_atol\": \(e.outputAtol), \"lse_atol\": \(e.lseAtol), "
                     + GoldenManifest.gradientNames.compactMap { n in e.gradientAtols[n].map { "\"\(n)_atol\": \($0), " }
                     }.joined()
+                    + (e.inputDtype.map { "\"input_dtype\": \(TextEscaping.jsonLiteral($0)), " } ?? "")
+                    + (e.outputVariantAtols.isEmpty
+                        ? ""
+                        : "\"out_atol_variants\": {"
+                            + e.outputVariantAtols.map { "\(TextEscaping.jsonLiteral($0.name)): \($0.atol)" }.joined(
+                                separator: ", ") + "}, ")
                     + "\"case\": \(spec)}"
                     + (n + 1 < entries.count ? "," : ""))
         }
@@ -90,6 +114,28 @@ public struct GoldenManifest: Sendable {
                         problem: "case \(TextEscaping.quoted(name)): \(n)_atol must be a non-negative number")
                 }
                 entry.gradientAtols[n] = atol
+            }
+            entry.inputDtype = c["input_dtype"] as? String
+            if let variants = c["out_atol_variants"] {
+                // Key order is the file's; JSONSerialization loses it, so the variants are re-read in the order the
+                // writer uses (the default first) and any others after, sorted.
+                guard let map = variants as? [String: Any] else {
+                    throw ReferenceError.file(
+                        path: path, problem: "case \(TextEscaping.quoted(name)): out_atol_variants must be an object")
+                }
+                let order = GoldenManifest.variantOrder
+                for key in map.keys.sorted(by: {
+                    (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1)
+                }) {
+                    guard let atol = (map[key] as? NSNumber)?.doubleValue, atol.isFinite, atol >= 0 else {
+                        throw ReferenceError.file(
+                            path: path,
+                            problem:
+                                "case \(TextEscaping.quoted(name)): out_atol_variants.\(key) must be a non-negative number"
+                        )
+                    }
+                    entry.outputVariantAtols.append((key, atol))
+                }
             }
             return entry
         }

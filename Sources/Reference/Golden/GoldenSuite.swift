@@ -33,6 +33,10 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     /// caches as goldens, cache_batch_idx, cache_leftpad, rotary embeddings of q and the new keys, chunked local
     /// attention, decoding with no new token, an empty row; FlashAttention 3's varlen seqused_q/seqused_k.
     case kvcache
+    /// FlashAttention 3's FP8 forward: q, k, v in float8_e4m3fn or float8_e5m2 with descale factors per tensor or per
+    /// (batch, KV head), causal, GQA, a window with softcap, decoding with an empty row, and each format's rounding
+    /// edges in q (every code, midpoints, overflow and subnormal thresholds); the test dtype is the output's.
+    case fp8
 
     /// The suite's cases.
     public var cases: [GoldenCaseSpec] {
@@ -49,8 +53,30 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         case .mla: return GoldenSuite.mlaCases
         case .rope: return GoldenSuite.ropeCases
         case .kvcache: return GoldenSuite.kvcacheCases
+        case .fp8: return GoldenSuite.fp8Cases
         }
     }
+
+    static let fp8Cases: [GoldenCaseSpec] = [
+        .init(
+            name: "fp8-e4m3fn-head-causal-gqa", batch: 2, heads: 4, kvHeads: 2, seqQ: 64, seqK: 128, headDim: 64,
+            causal: "bottom-right", seed: 1301, fp8: "e4m3fn", descale: "head"),
+        .init(
+            name: "fp8-e4m3fn-tensor-decode-empty-row", batch: 2, heads: 8, kvHeads: 1, seqQ: 1, seqK: 512,
+            headDim: 128, cacheSeqlens: [512, 0], seed: 1302, fp8: "e4m3fn", descale: "tensor"),
+        .init(
+            name: "fp8-e4m3fn-window-softcap", heads: 2, seqQ: 48, seqK: 80, headDim: 96, causal: "bottom-right",
+            window: [16, 0], softcap: 30, std: 2, seed: 1303, fp8: "e4m3fn"),
+        .init(
+            name: "fp8-e5m2-head-gqa", batch: 1, heads: 4, kvHeads: 1, seqQ: 32, seqK: 96, headDim: 64, seed: 1304,
+            fp8: "e5m2"),
+        .init(
+            name: "fp8-e4m3fn-rounding-edges", heads: 2, seqQ: 16, seqK: 40, headDim: 64, seed: 1305, fp8: "e4m3fn",
+            fp8Edges: true),
+        .init(
+            name: "fp8-e5m2-rounding-edges", heads: 2, seqQ: 16, seqK: 40, headDim: 64, seed: 1306, fp8: "e5m2",
+            fp8Edges: true),
+    ]
 
     static let standardCases: [GoldenCaseSpec] = [
         .init(

@@ -8,7 +8,7 @@ extension GoldenCaseSpec {
         "layout", "seqlens_q", "seqlens_k", "page_size", "page_layout", "partials", "lse_base",
         "sinks", "sink_tokens", "dlse", "mla", "rope_dim", "latent_dim", "rope_layout", "rotary_dim", "rope_theta",
         "rope_scaling", "rope_positions", "cache_leftpad", "attention_chunk", "new_tokens", "cache_batch_idx",
-        "cache_rows", "seqused_q", "seqused_k",
+        "cache_rows", "seqused_q", "seqused_k", "fp8", "descale", "fp8_edges",
     ]
 
     /// Strict reader of a suite file's content (as `StructuredText.load` returns it): a list of cases, or a mapping
@@ -158,6 +158,9 @@ extension GoldenCaseSpec {
             spec.cacheRows = try int("cache_rows", present("cache_rows"), range: dims)
             spec.sequsedQ = try intList("seqused_q", range: 0...(1 << 16))
             spec.sequsedK = try intList("seqused_k", range: 0...(1 << 16))
+            spec.fp8 = try string("fp8")
+            spec.descale = try string("descale")
+            spec.fp8Edges = try boolean("fp8_edges")
         }
         if layout == GoldenLayout.varlen.rawValue {
             // A varlen case's batch and lengths come from its sequences.

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""FP8 kernels, right and wrong, against `treeattn check` (issue 27): the FP8 goldens' tolerances must pass the kernels
+that compute what the case means and fail the ones with the bugs FP8 kernels have.
+
+For every case of an FP8 golden folder (`treeattn golden --suite fp8`), NumPy computes, from the stored codes and
+descales alone:
+  fa3                 FlashAttention 3's FP8 pipeline: S from the codes in f32, times q_descale * k_descale * scale,
+                      P = exp(s - m) rounded to float8_e4m3fn before P.V, O times v_descale / rowsum, out in bf16
+                      (metadata p_rounding fp8)                                          -> must pass
+  f32                 attention over code x descale in f32, out in the test dtype (p_rounding dtype) -> must pass
+  no-k-descale        fa3 without k_descale                                              -> must fail
+  no-v-descale        fa3 without v_descale                                              -> must fail
+  scores-in-fp8       fa3 with S rounded to float8_e4m3fn before the softmax (P rounded at the wrong point) -> fail
+  p-fp8-as-dtype      fa3's P rounding while claiming P stays in the test dtype (p_rounding dtype) -> must fail
+and runs `treeattn check` on each, asserting its exit status and that the report names the tolerance variant.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import ml_dtypes
+import numpy as np
+from safetensors.numpy import save_file
+
+from golden_common import load_case, load_manifest, softmax_scale, visibility
+
+E4M3 = ml_dtypes.float8_e4m3fn
+OUT = {"bf16": ml_dtypes.bfloat16, "f16": np.float16, "f32": np.float32}
+
+
+def kernel(tensors, spec, dtype, bug=None):
+    """(out, lse) of one FP8 kernel variant (see the module docstring), in f32 arithmetic."""
+    codes = [tensors[n].astype(np.float32) for n in "qkv"]
+    qd, kd, vd = (tensors[f"{n}_descale"].astype(np.float32) for n in "qkv")
+    if bug == "no-k-descale":
+        kd = np.ones_like(kd)
+    if bug == "no-v-descale":
+        vd = np.ones_like(vd)
+    q, k, v = codes
+    b_, hq, sq, d = q.shape
+    hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
+    out = np.zeros((b_, hq, sq, dv), np.float32)
+    lse = np.full((b_, hq, sq), -np.inf, np.float32)
+    for b in range(b_):
+        vis = visibility(spec, b, sq, sk)
+        for h in range(hq):
+            g = h // (hq // hkv)
+            if bug == "f32":
+                s = (q[b, h] * qd[b, g]) @ (k[b, g] * kd[b, g]).T * np.float32(softmax_scale(spec, d))
+            else:
+                s = (q[b, h] @ k[b, g].T) * (qd[b, g] * kd[b, g] * np.float32(softmax_scale(spec, d)))
+            if "softcap" in spec:  # in f64, rounded to f32, as the goldens' naive pipelines: only the bug differs
+                s = (spec["softcap"] * np.tanh(s.astype(np.float64) / spec["softcap"])).astype(np.float32)
+            if bug == "scores-in-fp8":
+                s = s.astype(E4M3).astype(np.float32)
+            s = np.where(vis, s, -np.inf).astype(np.float32)
+            m = s.max(axis=1)
+            rows = np.isfinite(m)
+            p = np.exp(s[rows] - m[rows, None]).astype(np.float32)
+            tot = p.sum(axis=1)
+            if bug != "f32":
+                p = p.astype(E4M3).astype(np.float32)
+            vv = v[b, g] * vd[b, g] if bug == "f32" else v[b, g]
+            o = p @ vv
+            out[b, h, rows] = o / tot[:, None] if bug == "f32" else o * (vd[b, g] / tot)[:, None]
+            lse[b, h, rows] = m[rows] + np.log(tot)
+    return out.astype(OUT[dtype]), lse
+
+
+KERNELS = {  # name -> (bug, p_rounding claimed, must pass)
+    "fa3": (None, "fp8", True),
+    "f32": ("f32", "dtype", True),
+    "no-k-descale": ("no-k-descale", "fp8", False),
+    "no-v-descale": ("no-v-descale", "fp8", False),
+    "scores-in-fp8": ("scores-in-fp8", "fp8", False),
+    "p-fp8-as-dtype": (None, "dtype", False),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--golden", required=True)
+    ap.add_argument("--treeattn", required=True)
+    args = ap.parse_args()
+    manifest = load_manifest(args.golden)
+    entries = [e for e in manifest["cases"] if e.get("input_dtype", "").startswith("f8")]
+    if not entries:
+        print("no FP8 case in", args.golden)
+        return 1
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (bug, claim, must_pass) in KERNELS.items():
+            folder = os.path.join(tmp, name)
+            os.makedirs(folder)
+            for e in entries:
+                tensors, _, spec = load_case(args.golden, e)
+                out, lse = kernel(tensors, spec, e["dtype"], bug)
+                save_file({"out": out, "lse": lse}, os.path.join(folder, e["name"] + ".safetensors"),
+                          metadata={"layout": "bhsd", "lse_base": "e", "p_rounding": claim})
+            report = os.path.join(tmp, name + ".json")
+            r = subprocess.run([args.treeattn, "check", "--golden", args.golden, "--results", folder, "--json", report],
+                               capture_output=True, text=True)
+            rows = json.load(open(report))["rows"] if os.path.exists(report) else []
+            named = all(f"tolerance variant p-{claim}" in row["note"] for row in rows if row["tensor"] == "out")
+            failed = sorted({row["case"] for row in rows if not row["passed"]})
+            ok = (r.returncode == 0) == must_pass and r.returncode in (0, 1) and named and rows
+            print(f"{'ok  ' if ok else 'FAIL'} {name}: check exit {r.returncode} ({'must pass' if must_pass else 'must fail'}),"
+                  f" {len(failed)} of {len(entries)} cases failed{': ' + ', '.join(failed) if failed and not must_pass else ''}")
+            if not ok:
+                fails.append(name)
+                print(r.stdout[-2000:], r.stderr[-2000:])
+    print(f"{len(KERNELS) - len(fails)} of {len(KERNELS)} kernels as expected")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
