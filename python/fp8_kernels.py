@@ -13,6 +13,8 @@ descales alone:
   scores-in-fp8       fa3 with S rounded to float8_e4m3fn before the softmax (P rounded at the wrong point) -> fail
   p-fp8-as-dtype      fa3's P rounding while claiming P stays in the test dtype (p_rounding dtype) -> must fail
 and runs `treeattn check` on each, asserting its exit status and that the report names the tolerance variant.
+For an FP8 KV-cache folder (`--suite fp8-kvcache`): a decode kernel that dequantises the cache to f32 (code x scale)
+must pass the tighter kv-scale tolerance; one that forgets the K scale or the V scale must fail.
 """
 import argparse
 import json
@@ -70,6 +72,46 @@ def kernel(tensors, spec, dtype, bug=None):
     return out.astype(OUT[dtype]), lse
 
 
+def dense_kv(tensors, spec):
+    """K and V codes as dense (B, Hkv, capacity, D) f32, gathered through the block table for a paged case."""
+    if "k" in tensors:
+        return tensors["k"].astype(np.float32), tensors["v"].astype(np.float32)
+    out = []
+    for n in "kv":
+        c = tensors[f"{n}_cache"].astype(np.float32)
+        if spec.get("page_layout", "nhd") == "hnd":
+            c = c.transpose(0, 2, 1, 3)
+        table, lens, ps = tensors["block_table"], tensors["cache_seqlens"], spec["page_size"]
+        dense = np.zeros((len(lens), c.shape[2], spec["seq_k"], c.shape[3]), np.float32)
+        for b, n_tok in enumerate(lens):
+            for t in range(int(n_tok)):
+                dense[b, :, t] = c[table[b, t // ps], t % ps]
+        out.append(dense)
+    return out
+
+
+def kv_kernel(tensors, spec, dtype, bug=None):
+    """(out, lse) of a decode kernel over an FP8 KV cache: K and V dequantised to f32 (code x scale), attention in
+    f32, out in the test dtype (`kernel`'s f32 path with q's descale 1); bugs: the K scale or the V scale forgotten."""
+    k8, v8 = dense_kv(tensors, spec)
+    b_, hkv = k8.shape[0], k8.shape[1]
+    scales = {}
+    for n in "kv":
+        sc = tensors[f"{n}_scale"].astype(np.float32)
+        scales[n] = np.broadcast_to(sc if sc.shape[0] > 1 else sc[0], (b_, hkv)).astype(np.float32)
+        if bug == f"no-{n}-scale":
+            scales[n] = np.ones((b_, hkv), np.float32)
+    as_fp8 = {"q": tensors["q"], "k": k8, "v": v8, "q_descale": np.ones((b_, hkv), np.float32),
+              "k_descale": scales["k"], "v_descale": scales["v"]}
+    return kernel(as_fp8, spec, dtype, "f32")
+
+
+KV_KERNELS = {  # name -> (bug, kv_dequant claimed, must pass)
+    "kv-f32": (None, "scale", True),
+    "kv-no-k-scale": ("no-k-scale", "dequant", False),
+    "kv-no-v-scale": ("no-v-scale", "dequant", False),
+}
+
 KERNELS = {  # name -> (bug, p_rounding claimed, must pass)
     "fa3": (None, "fp8", True),
     "f32": ("f32", "dtype", True),
@@ -90,21 +132,28 @@ def main():
     if not entries:
         print("no FP8 case in", args.golden)
         return 1
+    kv = "kv_fp8" in json.loads(json.dumps(load_case(args.golden, entries[0])[2]))
+    table = KV_KERNELS if kv else KERNELS
     fails = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (bug, claim, must_pass) in KERNELS.items():
+        for name, (bug, claim, must_pass) in table.items():
             folder = os.path.join(tmp, name)
             os.makedirs(folder)
             for e in entries:
                 tensors, _, spec = load_case(args.golden, e)
-                out, lse = kernel(tensors, spec, e["dtype"], bug)
-                save_file({"out": out, "lse": lse}, os.path.join(folder, e["name"] + ".safetensors"),
-                          metadata={"layout": "bhsd", "lse_base": "e", "p_rounding": claim})
+                if kv:
+                    out, lse = kv_kernel(tensors, spec, e["dtype"], bug)
+                    meta = {"layout": "bhsd", "lse_base": "e", "kv_dequant": "dtype" if claim == "dequant" else "scale"}
+                else:
+                    out, lse = kernel(tensors, spec, e["dtype"], bug)
+                    meta = {"layout": "bhsd", "lse_base": "e", "p_rounding": claim}
+                save_file({"out": out, "lse": lse}, os.path.join(folder, e["name"] + ".safetensors"), metadata=meta)
             report = os.path.join(tmp, name + ".json")
             r = subprocess.run([args.treeattn, "check", "--golden", args.golden, "--results", folder, "--json", report],
                                capture_output=True, text=True)
             rows = json.load(open(report))["rows"] if os.path.exists(report) else []
-            named = all(f"tolerance variant p-{claim}" in row["note"] for row in rows if row["tensor"] == "out")
+            variant = ("kv-dequant" if claim == "dequant" else "kv-scale") if kv else f"p-{claim}"
+            named = all(f"tolerance variant {variant}" in row["note"] for row in rows if row["tensor"] == "out")
             failed = sorted({row["case"] for row in rows if not row["passed"]})
             ok = (r.returncode == 0) == must_pass and r.returncode in (0, 1) and named and rows
             print(f"{'ok  ' if ok else 'FAIL'} {name}: check exit {r.returncode} ({'must pass' if must_pass else 'must fail'}),"
@@ -112,7 +161,7 @@ def main():
             if not ok:
                 fails.append(name)
                 print(r.stdout[-2000:], r.stderr[-2000:])
-    print(f"{len(KERNELS) - len(fails)} of {len(KERNELS)} kernels as expected")
+    print(f"{len(table) - len(fails)} of {len(table)} kernels as expected")
     return 1 if fails else 0
 
 

@@ -260,6 +260,55 @@ def check_fp8(name, tensors, spec, meta, entry):
         check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: {label} naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
 
 
+def check_fp8_kvcache(name, tensors, spec, meta, entry):
+    """An FP8 KV cache: the codes (dense, or gathered through the block table) are ml_dtypes' saturating rounding of
+    k_unquantised/v_unquantised bit for bit; the scales are f32(amax / largest) per tensor or per KV head; the golden is
+    q's attention over code x scale in f64; the recorded naive errors match NumPy's kv-dequant and kv-scale pipelines."""
+    f8, largest = FP8[entry["input_dtype"]]
+    want_dtype = {"bf16": ml_dtypes.bfloat16, "f16": np.float16}[entry["dtype"]]
+    q = tensors["q"]
+    check(q.dtype == want_dtype, f"{name}: q in {entry['dtype']}")
+    paged = spec.get("layout") == "paged"
+    if paged:
+        check(tensors["k_cache"].dtype == f8 and tensors["v_cache"].dtype == f8, f"{name}: pages in {entry['input_dtype']}")
+        k, v, nan_ok, csr_ok, _ = gather_pages(tensors, spec)
+        check(nan_ok and csr_ok, f"{name}: NaN in unused page storage, FlashInfer's indices match")
+    else:
+        check(tensors["k"].dtype == f8 and tensors["v"].dtype == f8, f"{name}: k, v in {entry['input_dtype']}")
+        k, v = tensors["k"].astype(np.float64), tensors["v"].astype(np.float64)
+    lens = spec.get("cache_seqlens", [spec["seq_k"]] * q.shape[0])
+    used = (np.arange(spec["seq_k"])[None, :] < np.array(lens)[:, None])[:, None, :, None]
+    per_head = spec.get("kv_scale", "tensor") == "head"
+    scaled = []
+    for n, codes in (("k", k), ("v", v)):
+        un, sc = tensors[f"{n}_unquantised"], tensors[f"{n}_scale"]
+        check(sc.dtype == np.float32 and sc.shape == ((codes.shape[1],) if per_head else (1,)), f"{name}: {n}_scale f32 per {'head' if per_head else 'tensor'}")
+        ours = np.clip(un, -largest, largest).astype(f8).astype(np.float64)
+        check(np.array_equal(np.where(used, ours, 0.0), np.where(used, codes, 0.0)), f"{name}: {n} codes are ml_dtypes' saturating rounding of {n}_unquantised")
+        if not paged:
+            check(np.array_equal(codes.astype(f8).view(np.uint8), np.clip(un, -largest, largest).astype(f8).view(np.uint8)), f"{name}: {n} bit for bit")
+        full = sc.astype(np.float64)[None, :, None, None] if per_head else float(sc[0])
+        x = un * full
+        amax = np.abs(x).max(axis=(0, 2, 3)) if per_head else np.abs(x).max()
+        check(np.allclose(sc, np.float32(np.asarray(amax) / largest), rtol=2e-7, atol=0), f"{name}: {n}_scale = f32(amax / {largest})")
+        scaled.append(codes * full)
+    qf = q.astype(np.float64)
+    out, lse = attention(qf, scaled[0], scaled[1], spec)
+    check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: golden vs NumPy f64 over code x scale")
+    variants = entry.get("out_atol_variants", {})
+    check(list(variants) == ["kv-dequant", "kv-scale"] and variants["kv-dequant"] == entry["out_atol"]
+          and float(meta["tolerance.out.kv-scale.atol"]) == variants["kv-scale"], f"{name}: both tolerance variants recorded")
+    t = rounder(entry["dtype"])
+    dequant = naive_error(qf, t(scaled[0]).astype(np.float64), t(scaled[1]).astype(np.float64), spec, entry["dtype"], tensors["out"])
+    b_, hkv = q.shape[0], k.shape[1]
+    sk, sv = (np.broadcast_to(tensors[f"{n}_scale"].astype(np.float64), (b_, hkv)) if per_head
+              else np.full((b_, hkv), float(tensors[f"{n}_scale"][0])) for n in "kv")
+    scale_err = fp8_naive_error((qf, k, v), (np.ones((b_, hkv)), sk, sv), spec, entry["dtype"], tensors["out"], False)
+    for label, ours, key in (("kv-dequant", dequant, "tolerance.out.naive_max_abs_error"), ("kv-scale", scale_err, "tolerance.out.kv-scale.naive_max_abs_error")):
+        recorded = float(meta[key])
+        check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: {label} naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
+
+
 def gather_pages(tensors, spec):
     """Dense (B, Hkv, capacity, D) K and V read from the pages through the block table; positions past a row's
     length stay 0 (they are masked). Also checks the paging invariants."""
@@ -463,6 +512,10 @@ def main():
         check(float(meta["tolerance.out.atol"]) == entry["out_atol"], f"{name}: manifest tolerance matches metadata")
         check(np.array_equal(tensors["out"].astype(np.float32), tensors["out_f32"]), f"{name}: out_f32 is out rounded once")
         layout = spec.get("layout", "dense")
+        if "kv_fp8" in spec:
+            check(meta.get("input_dtype") == entry.get("input_dtype") and "code x scale" in meta["golden"], f"{name}: metadata names the FP8 cache")
+            check_fp8_kvcache(name, tensors, spec, meta, entry)
+            continue
         if "fp8" in spec:
             check(meta.get("input_dtype") == entry.get("input_dtype") and "fp8 x descale" in meta["golden"], f"{name}: metadata names the FP8 inputs")
             check_fp8(name, tensors, spec, meta, entry)

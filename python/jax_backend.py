@@ -22,7 +22,7 @@ first 512) with DeepSeek-V3's scale; naive cases project the latent cache per he
 unrotated q and k in f32 at the file's positions inside each program (paged caches on the fly).
 FP8 (issue 27): the exact and tree programs run on code x descale in f32; FlashAttention 3's FP8 pipeline (S from the
 codes, P rounded to float8_e4m3fn before P.V, out in bfloat16) writes RESULTS/fp8/<case>.safetensors with metadata
-p_rounding fp8.
+p_rounding fp8. FP8 KV caches run on code x scale in f32 (dense through both programs, pages through the exact one).
 """
 import argparse
 import os
@@ -218,6 +218,26 @@ def fp8_attention(q8, k8, v8, qd, kd, vd, bias, spec):
     return jnp.where(seen, o, 0.0).astype(jnp.bfloat16), lse
 
 
+def dequantised_kv(tensors, spec):
+    """An FP8 KV-cache case's tensors with K and V (dense, or the pages) as code x scale in f32: per tensor, or per KV
+    head along the pages' head axis (NHD: 2, HND: 1; dense: 1). NaN in unused page storage stays NaN."""
+    out = dict(tensors)
+    per_head = spec.get("kv_scale", "tensor") == "head"
+    for n in "kv":
+        key = f"{n}_cache" if f"{n}_cache" in tensors else n
+        x = tensors[key].astype(np.float32)
+        sc = tensors[f"{n}_scale"].astype(np.float32)
+        if per_head:
+            axis = 2 if key.endswith("cache") and spec.get("page_layout", "nhd") == "nhd" else 1
+            shape = [1] * x.ndim
+            shape[axis] = sc.shape[0]
+            sc = sc.reshape(shape)
+        else:
+            sc = sc[0]
+        out[key] = x * sc
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", required=True)
@@ -232,6 +252,8 @@ def main():
     for entry in manifest["cases"]:
         tensors, meta, spec = load_case(args.golden, entry)
         layout = spec.get("layout", "dense")
+        if "kv_fp8" in spec:  # FP8 KV cache (issue 27): attention over code x scale in f32
+            tensors = dequantised_kv(tensors, spec)
         if layout == "kvcache":
             print(f"{entry['name']}: kvcache cases are not run by this backend (skipped)")
             continue

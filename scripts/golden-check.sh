@@ -92,6 +92,14 @@ for sub in exact tree fp8; do
 done
 rm -rf "$tmp/jax-fp8"
 $PY python/fp8_kernels.py --golden "$tmp/fp8" --treeattn "$BIN"
+echo "== fp8-kvcache suite (issue 27): FP8 K/V (dense, pages) with scales; the client, JAX and the decode kernels"
+"$BIN" golden --suite fp8-kvcache --dtype bf16${ALL:+,f16} --out "$tmp/kvfp8" >/dev/null
+$PY python/golden_client.py --golden "$tmp/kvfp8"
+$PY python/jax_backend.py --golden "$tmp/kvfp8" --results "$tmp/jax-kvfp8" >/dev/null
+"$BIN" check --golden "$tmp/kvfp8" --results "$tmp/jax-kvfp8/exact" | tail -1
+"$BIN" check --golden "$tmp/kvfp8" --results "$tmp/jax-kvfp8/tree" --cases kvfp8-e4m3fn-head-window-chunk | tail -1
+rm -rf "$tmp/jax-kvfp8"
+$PY python/fp8_kernels.py --golden "$tmp/kvfp8" --treeattn "$BIN"
 
 echo "== treeattn attention reproduces the kvcache, seqused, rope and MLA goldens from their files (and mpmath one row)"
 $PY python/cli_goldens.py --treeattn "$BIN" --golden "$tmp/kvcache" --golden "$tmp/rope-bf16" --golden "$tmp/mla"

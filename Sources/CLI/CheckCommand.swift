@@ -17,7 +17,9 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
             their metadata or --lse-base says otherwise. Backward cases: dq, dk, dv are checked when the results hold \
             them. FP8 cases (suite fp8) carry two output tolerances, p-fp8 (P rounded to e4m3fn before P.V, \
             FlashAttention 3) and p-dtype (P in the test dtype): --tolerance-variant or the results' metadata \
-            p_rounding (fp8, dtype) picks one, else p-fp8; the report names it. FP8 results in .npy are raw '|u1' \
+            p_rounding (fp8, dtype) picks one, else p-fp8; FP8 KV-cache cases (suite fp8-kvcache) likewise with \
+            kv-dequant (vLLM) and kv-scale (FlashInfer), metadata kv_dequant (dtype, scale); the report names the \
+            variant. FP8 results in .npy are raw '|u1' \
             bytes: say their format with --results-dtype. Rule: \(GoldenTolerance.rule).
             """)
 
@@ -28,8 +30,11 @@ struct CheckCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "auto, bhsd or bshd.") var layout: GoldenChecker.Layout = .auto
     @Option(help: "auto, e or 2.") var lseBase: GoldenChecker.LSEBase = .auto
     @Option(help: "Only cases whose name contains this text.") var cases: String?
-    @Option(help: "FP8 cases' output tolerance: p-fp8 or p-dtype (default: the results' p_rounding, else p-fp8).")
-    var toleranceVariant: NaivePipeline.PRounding?
+    @Option(
+        help:
+            "Output tolerance of cases with several: p-fp8 or p-dtype (fp8), kv-dequant or kv-scale (fp8-kvcache); default: the results' metadata, else the case's first."
+    )
+    var toleranceVariant: ToleranceVariant?
     @Option(help: "Read raw-byte results ('|u1' .npy, U8) as this FP8 dtype: f8e4m3fn or f8e5m2.")
     var resultsDtype: DType?
 

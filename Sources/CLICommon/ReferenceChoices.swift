@@ -38,5 +38,5 @@ extension DType: ExpressibleByArgument {
     }
 }
 
-/// `NaivePipeline.PRounding` as a command-line value (`check --tolerance-variant p-fp8|p-dtype`).
-extension NaivePipeline.PRounding: ExpressibleByArgument {}
+/// `ToleranceVariant` as a command-line value (`check --tolerance-variant p-fp8|p-dtype|kv-dequant|kv-scale`).
+extension ToleranceVariant: ExpressibleByArgument {}

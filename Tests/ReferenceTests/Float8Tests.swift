@@ -130,6 +130,45 @@ import Testing
         }
     }
 
+    /// FP8 KV caches: pages hold the codes of the dense cache (NaN elsewhere), the golden is q's attention over
+    /// code x scale (the naive oracle in f64), kv-dequant and kv-scale are recorded, and misuse is refused.
+    @Test func fp8KVCachesAreAttentionOverScaledCodes() throws {
+        let dense = GoldenCaseSpec(
+            name: "d", batch: 2, heads: 4, kvHeads: 2, seqQ: 2, seqK: 40, headDim: 16, causal: "bottom-right",
+            cacheSeqlens: [40, 9], seed: 5, kvFp8: "e4m3fn", kvScale: "head")
+        let c = try GoldenCase(spec: dense, dtype: .bf16)
+        let f = c.file
+        #expect(f["q"]!.dtype == .bf16 && f["k"]!.dtype == .f8e4m3fn && f["k_scale"]!.shape == [2])
+        let scale = (k: f["k_scale"]!.doubles(), v: f["v_scale"]!.doubles())
+        func scaled(_ n: String, _ s: [Double]) throws -> Tensor<Double> {
+            let t = f[n]!
+            let per = t.count / 4  // (batch 2, kv heads 2) blocks of seq_k x dim
+            return try Tensor(
+                shape: t.shape, data: t.doubles().enumerated().map { $0.element * s[($0.offset / per) % 2] })
+        }
+        let oracle = NaiveOracle.Case(
+            b: 2, hq: 4, hkv: 2, sq: 2, sk: 40, d: 16, dv: 16, causal: .bottomRight, seqlens: [40, 9])
+        let exact = NaiveOracle.attention(
+            oracle, try AttentionInputs(q: f["q"]!.tensor(), k: scaled("k", scale.k), v: scaled("v", scale.v)))
+        #expect(zip(f["out"]!.doubles(), exact.0).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) })
+        #expect(c.outputVariantTolerances.map(\.name) == ["kv-dequant", "kv-scale"])
+        var paged = dense
+        (paged.layout, paged.pageSize, paged.kvScale) = ("paged", 8, "tensor")
+        let p = try GoldenCase(spec: paged, dtype: .f16).file
+        #expect(p["k"] == nil && p["k_cache"]!.dtype == .f8e4m3fn && p["k_scale"]!.shape == [1])
+        let pages = p["k_cache"]!.doubles()
+        #expect(pages.filter(\.isNaN).count == pages.count - (40 + 9) * 2 * 16)
+        for bad in [
+            GoldenCaseSpec(name: "x", seqQ: 1, seqK: 1, headDim: 8, kvFp8: "e4m3"),
+            GoldenCaseSpec(name: "x", seqQ: 1, seqK: 1, headDim: 8, kvFp8: "e5m2", kvScale: "page"),
+            GoldenCaseSpec(name: "x", seqQ: 1, seqK: 1, headDim: 8, kvScale: "head"),
+            GoldenCaseSpec(name: "x", seqQ: 1, seqK: 1, headDim: 8, fp8: "e4m3fn", kvFp8: "e4m3fn"),
+        ] {
+            #expect(throws: ReferenceError.self) { try bad.validate() }
+        }
+        #expect(throws: ReferenceError.self) { try GoldenCase(spec: dense, dtype: .f32) }
+    }
+
     /// The checker picks the variant (asked, from the results' p_rounding, else p-fp8), names it, and reads FP8
     /// results from raw '|u1' .npy bytes when told their format.
     @Test func theCheckerAppliesAndNamesTheVariant() throws {
@@ -155,7 +194,7 @@ import Testing
         #expect(try row().passed && row().note.contains("p-fp8 (default)"))
         #expect(try !row("p-dtype").passed && row("p-dtype").note.contains("p-dtype (asked)"))
         try write(["p_rounding": "dtype"])
-        #expect(try !row().passed && row().note.contains("p-dtype (results' p_rounding)"))
+        #expect(try !row().passed && row().note.contains("p-dtype (results' metadata)"))
         #expect(throws: ReferenceError.self) { try row("p-f16") }
         // Raw FP8 bytes in .npy: read as u8 they are refused as a float output; told the format, they are compared.
         try FileManager.default.removeItem(atPath: results + "/\(c.name).safetensors")

@@ -25,22 +25,12 @@ extension GoldenCase {
         ) {
             var x = g.normals(shape.reduce(1, *), std: s)
             let perGroup = x.count / (b * hkv)  // (batch, head) of q spans its group's query heads
-            var descale = [Double](repeating: 1, count: b * hkv)
-            if let edges {
-                for (i, e) in edges.enumerated() where i < x.count { x[i] = e }
-            } else {
-                let groups = perHead ? (0..<(b * hkv)).map { [$0] } : [Array(0..<(b * hkv))]
-                for members in groups {
-                    let amax = members.flatMap { x[$0 * perGroup..<($0 + 1) * perGroup] }.map(abs).max() ?? 0
-                    let s = amax > 0 ? Double(Float(amax / format.largest)) : 1
-                    for m in members { descale[m] = s }
-                }
-            }
-            let unquantised = x.indices.map { x[$0] / descale[$0 / perGroup] }
-            let codes = unquantised.map { Rounding.toFloat8($0, format, overflow: .saturate) }
-            return (
-                try Tensor(shape: shape, data: codes), try Tensor(shape: shape, data: unquantised), descale
-            )
+            for (i, e) in (edges ?? []).enumerated() where i < x.count { x[i] = e }
+            let q = GoldenCase.quantise(
+                x, groups: edges != nil || !perHead ? 1 : b * hkv, format: format, unit: edges != nil
+            ) { $0 / perGroup }
+            let descale = (0..<(b * hkv)).map { q.scale[q.scale.count == 1 ? 0 : $0] }
+            return (try Tensor(shape: shape, data: q.codes), try Tensor(shape: shape, data: q.unquantised), descale)
         }
         let edges = spec.fp8Edges == true ? Self.float8Edges(format) : nil
         let q = try quantised([b, hq, sq, d], std, edges: edges)
@@ -91,7 +81,7 @@ extension GoldenCase {
                     : ""),
             "golden":
                 "f64 attention over fp8 x descale: compensated sums, portable exp/log; out_f32/lse_f32 are it rounded once; a kernel returns out in \(dtype.rawValue)",
-            "tolerance.out.variant": NaivePipeline.PRounding.fp8.rawValue,
+            "tolerance.out.variant": ToleranceVariant.pFP8.rawValue,
             "tolerance.variants":
                 "p-fp8: the naive FP8 pipeline with P = exp(s - m) rounded to float8_e4m3fn before P.V (FlashAttention 3), the default; p-dtype: the same pipeline with P kept in \(dtype.rawValue). Both: S accumulated in f32 from the codes, times q_descale * k_descale * scale in f32, softmax in f32, P.V accumulated in f32 and times v_descale / rowsum, out rounded to \(dtype.rawValue), lse in f32. Pick one with `treeattn check --tolerance-variant` or the results' metadata p_rounding (fp8, dtype)",
             "tolerance.out.p-dtype.atol": "\(outDtype.atol)",
@@ -102,8 +92,22 @@ extension GoldenCase {
         return GeneratedCase(
             tensors: tensors, metadata: metadata, outputTolerance: outFP8, lseTolerance: lse,
             outputVariants: [
-                (NaivePipeline.PRounding.fp8.rawValue, outFP8), (NaivePipeline.PRounding.dtype.rawValue, outDtype),
+                (ToleranceVariant.pFP8.rawValue, outFP8), (ToleranceVariant.pDtype.rawValue, outDtype),
             ])
+    }
+
+    /// Quantises `x` as kernels do, per group (`groupOf` of an element's index, used when there are several groups):
+    /// scale = f32(amax / largest) of the group's values (1 for a zero group, or every group with `unit`), code = the
+    /// saturating round of x / scale. Returns the codes, x / scale and the scales.
+    static func quantise(
+        _ x: [Double], groups: Int, format: Float8Format, unit: Bool = false, groupOf: (Int) -> Int
+    ) -> (codes: [Double], unquantised: [Double], scale: [Double]) {
+        let group = x.indices.map { groups == 1 ? 0 : groupOf($0) }
+        var amax = [Double](repeating: 0, count: groups)
+        for i in x.indices { amax[group[i]] = max(amax[group[i]], abs(x[i])) }
+        let scale = amax.map { unit || $0 == 0 ? 1 : Double(Float($0 / format.largest)) }
+        let unquantised = x.indices.map { x[$0] / scale[group[$0]] }
+        return (unquantised.map { Rounding.toFloat8($0, format, overflow: .saturate) }, unquantised, scale)
     }
 
     /// The values around which a format's rounding can go wrong, positive and negative: every finite code, the
@@ -193,5 +197,101 @@ extension NaivePipeline {
             }
         }
         return Result(output: output, lse: lse)
+    }
+}
+
+extension GoldenCase {
+    /// An FP8 KV cache as vLLM's and FlashInfer's decode take it (`spec.kvFP8`): q in the test dtype (bf16 or f16),
+    /// K and V stored as FP8 codes, dense (batch, kv_heads, seq_k, dim) or in pages (`layout: paged`), with a K scale
+    /// and a V scale (f32; `kv_scale: tensor`, shape (1,), or `head`, shape (kv_heads,), shared by the batch). The
+    /// values attended are code x scale, exact in f64. Each scale is f32(amax / largest) of its seeded normals, each
+    /// code the saturating round of x / scale (`k_unquantised`, `v_unquantised` keep x / scale). Tolerances from two
+    /// naive pipelines: K and V dequantised into the query's dtype (code x scale rounded, then the naive attention;
+    /// vLLM, the default `kv-dequant`) and the codes in the products with the K scale on the f32 scores and the V
+    /// scale on the f32 output (FlashInfer, `kv-scale`).
+    static func fp8KVCache(_ spec: GoldenCaseSpec, dtype: DType) throws -> GeneratedCase {
+        guard let format = spec.kvFloat8Format else { throw ReferenceError.invalidOption("not an fp8 KV-cache case") }
+        let (b, hq, hkv, sq, sk, d, dv) = (
+            spec.batch, spec.heads, spec.kvHeadCount, spec.seqQ, spec.seqK, spec.headDim, spec.valueDimension
+        )
+        let perHead = (spec.kvScale ?? "tensor") == "head"
+        var g = SeededGenerator(seed: spec.seed ?? 0)
+        let std = spec.std ?? 1
+        let q = try Tensor(
+            shape: [b, hq, sq, d], data: g.normals(b * hq * sq * d, std: std).map { Rounding.to(dtype, $0) })
+        // Scales per tensor or per KV head (over the whole batch), then the codes.
+        func quantised(_ dim: Int, _ s: Double) throws -> (
+            codes: Tensor<Double>, unquantised: Tensor<Double>, scale: [Double]
+        ) {
+            let shape = [b, hkv, sk, dim]
+            let q = GoldenCase.quantise(
+                g.normals(b * hkv * sk * dim, std: s), groups: perHead ? hkv : 1, format: format
+            ) { ($0 / (sk * dim)) % hkv }
+            return (try Tensor(shape: shape, data: q.codes), try Tensor(shape: shape, data: q.unquantised), q.scale)
+        }
+        let k = try quantised(d, std), v = try quantised(dv, 1)
+        func values(_ t: (codes: Tensor<Double>, unquantised: Tensor<Double>, scale: [Double]), round: Bool) -> Tensor<
+            Double
+        > {
+            let dim = t.codes.shape[3]
+            var i = -1
+            return t.codes.map { c in
+                i += 1
+                let x = c * t.scale[perHead ? (i / (sk * dim)) % hkv : 0]
+                return round ? Rounding.to(dtype, x) : x
+            }
+        }
+        let options = try spec.options(dtype: dtype)
+        let golden = try AttentionEnergy(
+            inputs: try AttentionInputs(q: q, k: values(k, round: false), v: values(v, round: false)), options: options
+        ).partial()
+        let dequant = try NaivePipeline.run(
+            try AttentionInputs(q: q, k: values(k, round: true), v: values(v, round: true)), options: options,
+            dtype: dtype)
+        let perGroup = { (s: [Double]) in (0..<(b * hkv)).map { s[perHead ? $0 % hkv : 0] } }
+        let scaled = try NaivePipeline.fp8(
+            try AttentionInputs(q: q, k: k.codes, v: v.codes),
+            descale: ([Double](repeating: 1, count: b * hkv), perGroup(k.scale), perGroup(v.scale)), options: options,
+            dtype: dtype, p: .dtype)
+        let outDequant = GoldenTolerance.derive(golden: golden.output.data, naive: dequant.output, dtype: dtype)
+        let outScale = GoldenTolerance.derive(golden: golden.output.data, naive: scaled.output, dtype: dtype)
+        let lse = GoldenTolerance.derive(golden: golden.lse.data, naive: dequant.lse, dtype: .f32)
+        let f8 = format.dtype
+        let scaleShape = [perHead ? hkv : 1]
+        var tensors: [(name: String, data: TensorData)] = [("q", try TensorData(q, dtype: dtype))]
+        if spec.goldenLayout == .paged {
+            tensors += try GoldenCase.paged(spec, dtype: f8, k: k.codes, v: v.codes)
+        } else {
+            tensors += [("k", try TensorData(k.codes, dtype: f8)), ("v", try TensorData(v.codes, dtype: f8))]
+        }
+        tensors += [
+            ("k_scale", try TensorData(values: k.scale, shape: scaleShape, dtype: .f32)),
+            ("v_scale", try TensorData(values: v.scale, shape: scaleShape, dtype: .f32)),
+            ("k_unquantised", try TensorData(k.unquantised, dtype: .f64)),
+            ("v_unquantised", try TensorData(v.unquantised, dtype: .f64)),
+            ("out", try TensorData(golden.output, dtype: .f64)), ("lse", try TensorData(golden.lse, dtype: .f64)),
+            ("out_f32", try TensorData(golden.output, dtype: .f32)),
+            ("lse_f32", try TensorData(golden.lse, dtype: .f32)),
+        ]
+        var metadata: [String: String] = [
+            "input_dtype": f8.rawValue,
+            "inputs":
+                "q: seeded normals rounded once to \(dtype.rawValue); K and V in float8_\(format.rawValue) (ml_dtypes, PyTorch; safetensors \(f8.safetensorsName))\(spec.goldenLayout == .paged ? " pages" : "") with k_scale and v_scale (f32, \(perHead ? "one per KV head, shared by the batch, as vLLM's per-head scales" : "one per tensor, as vLLM's and FlashInfer's k_scale/v_scale")); the values attended are code x scale, exact in f64. Quantisation: scale = f32(amax / \(format.largest)) of the seeded normals x, code = round to nearest even of clamp(x / scale, -\(format.largest), \(format.largest)); k_unquantised, v_unquantised hold x / scale (dense (batch, kv_heads, seq_k, dim))",
+            "golden":
+                "f64 attention of q over code x scale: compensated sums, portable exp/log; out_f32/lse_f32 are it rounded once; a kernel returns out in \(dtype.rawValue)",
+            "tolerance.out.variant": ToleranceVariant.kvDequant.rawValue,
+            "tolerance.variants":
+                "kv-dequant: K and V dequantised into \(dtype.rawValue) (code x scale rounded once, vLLM), then the naive attention (S, P, O rounded to \(dtype.rawValue), f32 accumulation), the default; kv-scale: S accumulated in f32 from q and the K codes, times k_scale * scale in f32, softmax in f32, P in \(dtype.rawValue), P.V accumulated in f32 from the V codes and times v_scale / rowsum (FlashInfer's k_scale/v_scale). Pick one with `treeattn check --tolerance-variant` or the results' metadata kv_dequant (dtype, scale)",
+            "tolerance.out.kv-scale.atol": "\(outScale.atol)",
+            "tolerance.out.kv-scale.naive_max_abs_error": "\(outScale.naiveMaxAbsError)",
+            "tolerance.out.kv-scale.floor": "\(outScale.floor)",
+            "kv_scale": perHead ? "head" : "tensor",
+        ]
+        if spec.goldenLayout == .paged { metadata.merge(GoldenCase.pagedMetadata(spec)) { $1 } }
+        return GeneratedCase(
+            tensors: tensors, metadata: metadata, outputTolerance: outDequant, lseTolerance: lse,
+            outputVariants: [
+                (ToleranceVariant.kvDequant.rawValue, outDequant), (ToleranceVariant.kvScale.rawValue, outScale),
+            ])
     }
 }

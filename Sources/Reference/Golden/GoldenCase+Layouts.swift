@@ -146,6 +146,19 @@ extension GoldenCase {
         ]
     }
 
+    /// The metadata of a paged case's layout: `kv_layout` and how `paging` maps tokens to slots.
+    static func pagedMetadata(_ spec: GoldenCaseSpec) -> [String: String] {
+        [
+            "kv_layout": "paged-\(spec.pageLayout ?? "nhd")",
+            "paging":
+                "token t of batch row b: slot t % page_size of page block_table[b][t / page_size]; k_cache/v_cache are "
+                + ((spec.pageLayout ?? "nhd") == "hnd"
+                    ? "(num_pages, kv_heads, page_size, dim)" : "(num_pages, page_size, kv_heads, dim)")
+                + "; pages shuffled; unused slots, unused pages and the block table's padding (an unused page) hold NaN; "
+                + "kv_indptr/kv_indices/kv_last_page_len are FlashInfer's form of the same table",
+        ]
+    }
+
     /// Merge: `partials` states (v, s) per (row, head), v in `dtype`, s in f32 in `lse_base`; some partials are
     /// -inf (empty) and every fifth row is -inf in all of them. The goldens are their merge in f64 (portable exp/log,
     /// compensated sums); tolerances from the same merge in f32 (v rounded to `dtype`).

@@ -48,12 +48,12 @@ public struct GoldenCase: Sendable {
                 "case \(TextEscaping.quoted(spec.name)): --backward covers MLA's naive form (the absorbed form is a decode)"
             )
         }
-        if spec.fp8 != nil && dtype == .f32 {
+        if (spec.fp8 != nil || spec.kvFp8 != nil) && dtype == .f32 {
             throw ReferenceError.invalidOption(
-                "case \(TextEscaping.quoted(spec.name)): fp8 cases return bf16 or f16, as FP8 kernels do (FlashAttention 3, FlashInfer); f32 is not a test dtype for them"
+                "case \(TextEscaping.quoted(spec.name)): fp8 cases return bf16 or f16, as FP8 kernels do (FlashAttention 3, FlashInfer, vLLM); f32 is not a test dtype for them"
             )
         }
-        if backward && spec.fp8 != nil {
+        if backward && (spec.fp8 != nil || spec.kvFp8 != nil) {
             throw ReferenceError.invalidOption(
                 "case \(TextEscaping.quoted(spec.name)): --backward does not cover fp8 cases (FlashAttention 3's FP8 path is a forward)"
             )
@@ -63,11 +63,15 @@ public struct GoldenCase: Sendable {
                 "case \(TextEscaping.quoted(spec.name)): --backward covers dense cases only (this one is \(spec.goldenLayout.rawValue))"
             )
         }
-        if [.varlen, .merge, .kvcache].contains(spec.goldenLayout) || spec.mla == "naive" || spec.fp8 != nil {
+        if [.varlen, .merge, .kvcache].contains(spec.goldenLayout) || spec.mla == "naive" || spec.fp8 != nil
+            || spec.kvFp8 != nil
+        {
             let generated: GeneratedCase
             switch spec.goldenLayout {
             case _ where spec.fp8 != nil:
                 generated = try GoldenCase.fp8(spec, dtype: dtype)
+            case _ where spec.kvFp8 != nil:
+                generated = try GoldenCase.fp8KVCache(spec, dtype: dtype)
             case _ where spec.mla == "naive":
                 generated = try GoldenCase.mlaNaive(spec, dtype: dtype, backward: backward)
             case .varlen: generated = try GoldenCase.varlen(spec, dtype: dtype)
@@ -193,13 +197,7 @@ public struct GoldenCase: Sendable {
             let pagedTensors = try GoldenCase.paged(spec, dtype: dtype, k: drawn.k, v: drawn.v)
             tensors.removeAll { $0.name == "k" || $0.name == "v" }
             tensors.insert(contentsOf: pagedTensors, at: 1)
-            metadata["kv_layout"] = "paged-\(spec.pageLayout ?? "nhd")"
-            metadata["paging"] =
-                "token t of batch row b: slot t % page_size of page block_table[b][t / page_size]; k_cache/v_cache are "
-                + ((spec.pageLayout ?? "nhd") == "hnd"
-                    ? "(num_pages, kv_heads, page_size, dim)" : "(num_pages, page_size, kv_heads, dim)")
-                + "; pages shuffled; unused slots, unused pages and the block table's padding (an unused page) hold NaN; "
-                + "kv_indptr/kv_indices/kv_last_page_len are FlashInfer's form of the same table"
+            metadata.merge(GoldenCase.pagedMetadata(spec)) { $1 }
         }
         if let gradientTolerances {
             metadata["backward"] =
@@ -373,6 +371,8 @@ extension GoldenCaseSpec {
         if let fp8 { fields.append(("fp8", TextEscaping.jsonLiteral(fp8))) }
         if let descale { fields.append(("descale", TextEscaping.jsonLiteral(descale))) }
         if let fp8Edges { fields.append(("fp8_edges", "\(fp8Edges)")) }
+        if let kvFp8 { fields.append(("kv_fp8", TextEscaping.jsonLiteral(kvFp8))) }
+        if let kvScale { fields.append(("kv_scale", TextEscaping.jsonLiteral(kvScale))) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

@@ -116,6 +116,11 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var descale: String?
     /// FP8: q holds the format's rounding edge values (key `fp8_edges`), with their cast in `q_cast`.
     public var fp8Edges: Bool?
+    /// An FP8 KV cache (vLLM, FlashInfer decode): K and V in `e4m3fn` or `e5m2` with a K and a V scale, q in the test
+    /// dtype (key `kv_fp8`); dense or paged; nil: none.
+    public var kvFp8: String?
+    /// FP8 KV cache: the scale granularity, `tensor` (the default) or `head` (key `kv_scale`).
+    public var kvScale: String?
 
     enum CodingKeys: String, CodingKey {
         case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
@@ -131,7 +136,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case ropePositions = "rope_positions", cacheLeftpad = "cache_leftpad", attentionChunk = "attention_chunk"
         case newTokens = "new_tokens", cacheBatchIndex = "cache_batch_idx", cacheRows = "cache_rows"
         case sequsedQ = "seqused_q", sequsedK = "seqused_k"
-        case fp8, descale, fp8Edges = "fp8_edges"
+        case fp8, descale, fp8Edges = "fp8_edges", kvFp8 = "kv_fp8", kvScale = "kv_scale"
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
@@ -146,7 +151,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         rotaryDim: Int? = nil, ropeTheta: Double? = nil, ropeScaling: String? = nil, ropePositions: String? = nil,
         cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil, newTokens: Int? = nil, cacheBatchIndex: [Int]? = nil,
         cacheRows: Int? = nil, sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil, fp8: String? = nil,
-        descale: String? = nil, fp8Edges: Bool? = nil
+        descale: String? = nil, fp8Edges: Bool? = nil, kvFp8: String? = nil, kvScale: String? = nil
     ) {
         self.name = name
         self.batch = batch
@@ -193,6 +198,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         self.fp8 = fp8
         self.descale = descale
         self.fp8Edges = fp8Edges
+        self.kvFp8 = kvFp8
+        self.kvScale = kvScale
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
@@ -257,7 +264,12 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         fp8 = try c.decodeIfPresent(String.self, forKey: .fp8)
         descale = try c.decodeIfPresent(String.self, forKey: .descale)
         fp8Edges = try c.decodeIfPresent(Bool.self, forKey: .fp8Edges)
+        kvFp8 = try c.decodeIfPresent(String.self, forKey: .kvFp8)
+        kvScale = try c.decodeIfPresent(String.self, forKey: .kvScale)
     }
+
+    /// The FP8 format of an FP8 KV cache (`kv_fp8`), or nil.
+    public var kvFloat8Format: Float8Format? { kvFp8.flatMap(Float8Format.init(rawValue:)) }
 
     /// The FP8 format of the inputs (`fp8`), or nil.
     public var float8Format: Float8Format? { fp8.flatMap(Float8Format.init(rawValue:)) }
@@ -345,6 +357,22 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     /// Problems with the FP8 keys: a known format and granularity, a dense case without the options FlashAttention 3's
     /// FP8 forward lacks here (splits, sinks, MLA, rope), and edges only where q holds them all.
     func fp8Problem() -> String? {
+        if let kvFp8 {
+            guard Float8Format(rawValue: kvFp8) != nil else {
+                return "unknown kv_fp8 \(TextEscaping.quoted(kvFp8)) (e4m3fn, e5m2)"
+            }
+            if let kvScale, kvScale != "head", kvScale != "tensor" {
+                return "kv_scale must be head or tensor, got \(TextEscaping.quoted(kvScale))"
+            }
+            guard [.dense, .paged].contains(goldenLayout), fp8 == nil, splits == nil, sinks == nil, sinkTokens == nil,
+                mla == nil, ropeLayout == nil, dlse == nil, alibi == nil
+            else {
+                return
+                    "an fp8 KV-cache case is dense or paged and takes no fp8, splits, sinks, sink_tokens, mla, rope, dlse or alibi"
+            }
+        } else if kvScale != nil {
+            return "'kv_scale' applies to kv_fp8 cases only"
+        }
         guard let fp8 else {
             return descale != nil || fp8Edges != nil ? "'descale' and 'fp8_edges' apply to fp8 cases only" : nil
         }

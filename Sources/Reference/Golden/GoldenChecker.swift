@@ -59,9 +59,9 @@ public struct GoldenChecker {
     public var lseBase: LSEBase = .auto
     /// Only cases whose name contains this text (nil: every case in the manifest).
     public var filter: String?
-    /// The naive-pipeline variant whose output tolerance applies to cases that have several (FP8: `p-fp8`, P rounded
-    /// to e4m3fn before P.V as FlashAttention 3 does; `p-dtype`, P kept in the test dtype); nil: the results'
-    /// metadata `p_rounding` (`fp8` or `dtype`), else the manifest's default (its first).
+    /// The naive-pipeline variant whose output tolerance applies to cases that have several (`ToleranceVariant`: an
+    /// FP8 case's `p-fp8` or `p-dtype`, an FP8 KV-cache case's `kv-dequant` or `kv-scale`); nil: the results' metadata
+    /// (`tolerance_variant`, or `p_rounding` fp8/dtype, or `kv_dequant` dtype/scale), else the case's first.
     public var toleranceVariant: String?
     /// The dtype of results stored as raw bytes ('|u1' .npy or U8 safetensors: FP8, whose format .npy cannot name);
     /// nil reads every tensor as its file says.
@@ -204,14 +204,17 @@ public struct GoldenChecker {
     /// The output tolerance of `entry` for these results and the note naming its variant ("" for a case with one).
     func outputTolerance(_ entry: GoldenManifest.Entry, metadata: [String: String]) throws -> (Double, String) {
         guard let first = entry.outputVariantAtols.first else { return (entry.outputAtol, "") }
-        let asked = toleranceVariant ?? metadata["p_rounding"].map { "p-" + $0 }
+        let fromMetadata =
+            metadata["tolerance_variant"] ?? metadata["p_rounding"].map { "p-" + $0 }
+            ?? metadata["kv_dequant"].map { $0 == "dtype" ? "kv-dequant" : "kv-scale" }
+        let asked = toleranceVariant ?? fromMetadata
         let name = asked ?? first.name
         guard let chosen = entry.outputVariantAtols.first(where: { $0.name == name }) else {
             throw ReferenceError.invalidOption(
                 "case \(TextEscaping.quoted(entry.name)) has no tolerance variant \(TextEscaping.quoted(name)) ("
                     + entry.outputVariantAtols.map(\.name).joined(separator: ", ") + ")")
         }
-        let how = toleranceVariant != nil ? "asked" : asked != nil ? "results' p_rounding" : "default"
+        let how = toleranceVariant != nil ? "asked" : asked != nil ? "results' metadata" : "default"
         return (chosen.atol, ", tolerance variant \(chosen.name) (\(how))")
     }
 

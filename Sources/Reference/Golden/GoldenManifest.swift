@@ -33,7 +33,7 @@ public struct GoldenManifest: Sendable {
     }
 
     /// The naive-pipeline variants in the order manifests list them (the default first).
-    public static let variantOrder = ["p-fp8", "p-dtype"]
+    public static let variantOrder = ToleranceVariant.allCases.map(\.rawValue)
 
     /// The gradients a backward case holds, in file and report order.
     public static let gradientNames = ["dq", "dk", "dv", "dsinks", "k_cache_updated", "v_cache_updated"]
@@ -52,7 +52,7 @@ public struct GoldenManifest: Sendable {
                 outputAtol: c.outputTolerance.atol, lseAtol: c.lseTolerance.atol)
             for (name, tol) in c.gradientTolerances ?? [] { e.gradientAtols[name] = tol.atol }
             e.outputVariantAtols = c.outputVariantTolerances.map { ($0.name, $0.tolerance.atol) }
-            e.inputDtype = c.spec.float8Format?.dtype.rawValue
+            e.inputDtype = (c.spec.float8Format ?? c.spec.kvFloat8Format)?.dtype.rawValue
             return e
         }
         specs = cases.map(\.spec.canonicalJSON)

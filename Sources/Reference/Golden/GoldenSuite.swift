@@ -37,6 +37,10 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     /// (batch, KV head), causal, GQA, a window with softcap, decoding with an empty row, and each format's rounding
     /// edges in q (every code, midpoints, overflow and subnormal thresholds); the test dtype is the output's.
     case fp8
+    /// FP8 KV caches as vLLM's and FlashInfer's decode take them: bf16/f16 queries over K and V in float8_e4m3fn or
+    /// float8_e5m2 with a K and a V scale (per tensor or per KV head), dense and paged (NHD, HND), decoding with an
+    /// empty row, speculative tokens with a causal mask, a windowed chunk.
+    case fp8KVCache = "fp8-kvcache"
 
     /// The suite's cases.
     public var cases: [GoldenCaseSpec] {
@@ -54,6 +58,7 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         case .rope: return GoldenSuite.ropeCases
         case .kvcache: return GoldenSuite.kvcacheCases
         case .fp8: return GoldenSuite.fp8Cases
+        case .fp8KVCache: return GoldenSuite.fp8KVCacheCases
         }
     }
 
@@ -76,6 +81,23 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         .init(
             name: "fp8-e5m2-rounding-edges", heads: 2, seqQ: 16, seqK: 40, headDim: 64, seed: 1306, fp8: "e5m2",
             fp8Edges: true),
+    ]
+
+    static let fp8KVCacheCases: [GoldenCaseSpec] = [
+        .init(
+            name: "kvfp8-e4m3fn-tensor-decode-gqa-empty-row", batch: 3, heads: 8, kvHeads: 2, seqQ: 1, seqK: 300,
+            headDim: 128, cacheSeqlens: [300, 17, 0], seed: 1401, kvFp8: "e4m3fn", kvScale: "tensor"),
+        .init(
+            name: "kvfp8-e4m3fn-head-paged-nhd", batch: 2, heads: 4, kvHeads: 2, seqQ: 1, seqK: 200, headDim: 64,
+            cacheSeqlens: [200, 33], seed: 1402, layout: "paged", pageSize: 16, pageLayout: "nhd", kvFp8: "e4m3fn",
+            kvScale: "head"),
+        .init(
+            name: "kvfp8-e5m2-tensor-paged-hnd-speculative", batch: 2, heads: 2, kvHeads: 1, seqQ: 4, seqK: 100,
+            headDim: 64, causal: "bottom-right", cacheSeqlens: [100, 57], seed: 1403, layout: "paged", pageSize: 8,
+            pageLayout: "hnd", kvFp8: "e5m2", kvScale: "tensor"),
+        .init(
+            name: "kvfp8-e4m3fn-head-window-chunk", heads: 4, kvHeads: 4, seqQ: 16, seqK: 64, headDim: 96,
+            causal: "bottom-right", window: [31, 0], softcap: 50, seed: 1404, kvFp8: "e4m3fn", kvScale: "head"),
     ]
 
     static let standardCases: [GoldenCaseSpec] = [

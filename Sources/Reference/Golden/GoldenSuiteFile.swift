@@ -8,7 +8,7 @@ extension GoldenCaseSpec {
         "layout", "seqlens_q", "seqlens_k", "page_size", "page_layout", "partials", "lse_base",
         "sinks", "sink_tokens", "dlse", "mla", "rope_dim", "latent_dim", "rope_layout", "rotary_dim", "rope_theta",
         "rope_scaling", "rope_positions", "cache_leftpad", "attention_chunk", "new_tokens", "cache_batch_idx",
-        "cache_rows", "seqused_q", "seqused_k", "fp8", "descale", "fp8_edges",
+        "cache_rows", "seqused_q", "seqused_k", "fp8", "descale", "fp8_edges", "kv_fp8", "kv_scale",
     ]
 
     /// Strict reader of a suite file's content (as `StructuredText.load` returns it): a list of cases, or a mapping
@@ -161,6 +161,8 @@ extension GoldenCaseSpec {
             spec.fp8 = try string("fp8")
             spec.descale = try string("descale")
             spec.fp8Edges = try boolean("fp8_edges")
+            spec.kvFp8 = try string("kv_fp8")
+            spec.kvScale = try string("kv_scale")
         }
         if layout == GoldenLayout.varlen.rawValue {
             // A varlen case's batch and lengths come from its sequences.

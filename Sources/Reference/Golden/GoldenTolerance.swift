@@ -1,3 +1,17 @@
+/// The naive pipelines a case with several output tolerances derives them from (`GoldenCase.outputVariantTolerances`;
+/// `treeattn check --tolerance-variant`).
+public enum ToleranceVariant: String, CaseIterable, Sendable {
+    /// FP8 inputs: P = exp(s - m) rounded to float8_e4m3fn before P.V (FlashAttention 3).
+    case pFP8 = "p-fp8"
+    /// FP8 inputs: P kept in the test dtype.
+    case pDtype = "p-dtype"
+    /// FP8 KV cache: K and V dequantised into the query's dtype (code x scale, rounded) before attention (vLLM).
+    case kvDequant = "kv-dequant"
+    /// FP8 KV cache: the codes in the products, the K scale on the f32 scores and the V scale on the f32 output
+    /// (FlashInfer).
+    case kvScale = "kv-scale"
+}
+
 /// A derived tolerance (FlashAttention's rule): a backend passes when its max abs error against the f64 golden is
 /// at most 2 x the max abs error of the emulated naive same-precision pipeline plus a floor. The floor is
 /// FlashAttention 3's: 2 x max |t(t(g + 0.3) - 0.3) - g|, the rounding noise of dtype t at the golden's magnitude.
