@@ -260,6 +260,80 @@ def check_fp8(name, tensors, spec, meta, entry):
         check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: {label} naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
 
 
+def dropout_reference(q, k, v, spec, mask, p, do=None):
+    """NumPy f64 attention with dropout: P the softmax of the scores, W = P M / (1 - p), out = W v, lse of the undropped
+    scores; with do, the gradients of sum(do * out): dV = W^T do, dP = M / (1 - p) (do v^T), dS = P (dP - rowsum(P dP)),
+    dQ = scale dS K, dK = scale dS^T Q (GQA summed)."""
+    b_, hq, sq, d = q.shape
+    hkv, sk, dv = k.shape[1], k.shape[2], v.shape[3]
+    scale = softmax_scale(spec, d)
+    out, lse = np.zeros((b_, hq, sq, dv)), np.full((b_, hq, sq), -np.inf)
+    dq, dk, dvv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    for b in range(b_):
+        vis = visibility(spec, b, sq, sk)
+        for h in range(hq):
+            g = h // (hq // hkv)
+            s = np.where(vis, scale * (q[b, h] @ k[b, g].T) + alibi_bias(spec, b, h, sq, sk), -np.inf)
+            m = s.max(axis=1)
+            rows = np.isfinite(m)
+            pr = np.zeros_like(s)
+            pr[rows] = np.exp(s[rows] - m[rows, None])
+            tot = pr.sum(axis=1)
+            pr[rows] /= tot[rows, None]
+            lse[b, h, rows] = m[rows] + np.log(tot[rows])
+            keep = mask[b, h] / (1 - p)
+            out[b, h] = (pr * keep) @ v[b, g]
+            if do is not None:
+                dp = keep * (do[b, h] @ v[b, g].T)
+                dsc = pr * (dp - (pr * dp).sum(axis=1, keepdims=True))
+                dq[b, h] = scale * dsc @ k[b, g]
+                dk[b, g] += scale * dsc.T @ q[b, h]
+                dvv[b, g] += (pr * keep).T @ do[b, h]
+    return out, lse, (dq, dk, dvv)
+
+
+def check_dropout(name, tensors, spec, meta, entry):
+    """A dropout case: the mask is bool (batch, heads, seq_q, seq_k) and keeps about 1 - p; out, lse (of the undropped
+    scores) and any gradients recomputed in NumPy f64 with it to 1e-12; the naive error (attention_ref with the mask)
+    matches."""
+    p, mask = spec["dropout_p"], tensors["dropout_mask"]
+    q, k, v = (tensors[n].astype(np.float64) for n in "qkv")
+    check(mask.dtype == np.bool_ and mask.shape == q.shape[:3] + (k.shape[2],), f"{name}: dropout_mask bool (batch, heads, seq_q, seq_k)")
+    check(abs(mask.mean() - (1 - p)) < 6 * np.sqrt(p * (1 - p) / mask.size) + 1e-9, f"{name}: the mask keeps about 1 - p ({mask.mean():.3f})")
+    check("undropped" in meta["dropout"] and float(meta["dropout_p"]) == p, f"{name}: metadata states the LSE convention and p")
+    do = tensors["do"].astype(np.float64) if "do" in tensors else None
+    out, lse, grads = dropout_reference(q, k, v, spec, mask, p, do)
+    check(rel(tensors["out"], out) <= 1e-12 and rel(tensors["lse"], lse) <= 1e-12, f"{name}: dropout out, lse vs NumPy f64")
+    plain = attention(q, k, v, spec)[1]
+    check(rel(tensors["lse"], plain) <= 1e-12, f"{name}: lse is the undropped attention's")
+    if do is not None:
+        for g_name, g in zip(("dq", "dk", "dv"), grads):
+            check(rel(tensors[g_name], g) <= 1e-12, f"{name}: dropout {g_name} vs NumPy f64 ({rel(tensors[g_name], g):.2e})")
+            check(float(meta[f"tolerance.{g_name}.atol"]) == entry[f"{g_name}_atol"] > 0, f"{name}: {g_name} tolerance")
+    # attention_ref with dropout in the dtype: P rounded, masked, V scaled in the dtype, f32 accumulation.
+    t = rounder(entry["dtype"])
+    vs = t(v * np.float32(1 / (1 - p)))
+    ours = 0.0
+    b_, hq, sq, d = q.shape
+    hkv, sk = k.shape[1], k.shape[2]
+    for b in range(b_):
+        vis = visibility(spec, b, sq, sk)
+        for h in range(hq):
+            g = h // (hq // hkv)
+            prods = q[b, h].astype(np.float32)[:, None, :] * k[b, g].astype(np.float32)[None, :, :]
+            s_ = t(t(np.cumsum(prods, axis=-1, dtype=np.float32)[..., -1]) * t(softmax_scale(spec, d)))
+            s_ = t(s_ + alibi_bias(spec, b, h, sq, sk))
+            s_ = np.where(vis, s_, -np.inf).astype(np.float32)
+            m = s_.max(axis=1)
+            rows = np.isfinite(m)
+            e = np.exp(s_[rows] - m[rows, None]).astype(np.float32)
+            pr = t(e / e.sum(axis=1, keepdims=True)) * mask[b, h][rows]
+            o = t(np.cumsum(pr[:, :, None] * vs[b, g][None, :, :], axis=1, dtype=np.float32)[:, -1, :])
+            ours = max(ours, float(np.max(np.abs(o - tensors["out"][b, h][rows]), initial=0.0)))
+    recorded = float(meta["tolerance.out.naive_max_abs_error"])
+    check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: dropout naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
+
+
 def check_fp8_kvcache(name, tensors, spec, meta, entry):
     """An FP8 KV cache: the codes (dense, or gathered through the block table) are ml_dtypes' saturating rounding of
     k_unquantised/v_unquantised bit for bit; the scales are f32(amax / largest) per tensor or per KV head; the golden is
@@ -512,6 +586,11 @@ def main():
         check(float(meta["tolerance.out.atol"]) == entry["out_atol"], f"{name}: manifest tolerance matches metadata")
         check(np.array_equal(tensors["out"].astype(np.float32), tensors["out_f32"]), f"{name}: out_f32 is out rounded once")
         layout = spec.get("layout", "dense")
+        if "dropout_p" in spec:
+            check(all(tensors[n].dtype == {"bf16": ml_dtypes.bfloat16, "f16": np.float16, "f32": np.float32}[entry["dtype"]] for n in "qkv"), f"{name}: inputs in {entry['dtype']}")
+            check(("dq_atol" in entry) == ("do" in tensors), f"{name}: gradient tolerances exactly with do")
+            check_dropout(name, tensors, spec, meta, entry)
+            continue
         if "kv_fp8" in spec:
             check(meta.get("input_dtype") == entry.get("input_dtype") and "code x scale" in meta["golden"], f"{name}: metadata names the FP8 cache")
             check_fp8_kvcache(name, tensors, spec, meta, entry)

@@ -101,6 +101,12 @@ $PY python/jax_backend.py --golden "$tmp/kvfp8" --results "$tmp/jax-kvfp8" >/dev
 rm -rf "$tmp/jax-kvfp8"
 $PY python/fp8_kernels.py --golden "$tmp/kvfp8" --treeattn "$BIN"
 
+echo "== dropout suite (issue 27): the client recomputes out, lse and gradients with the stored mask; a kernel that"
+echo "   forgets 1/(1-p) or takes the LSE of the dropped scores fails"
+"$BIN" golden --suite dropout --dtype ${ALL:+f16,f32,}bf16 --backward --out "$tmp/dropout" >/dev/null
+$PY python/golden_client.py --golden "$tmp/dropout"
+$PY python/mask_kernels.py --golden "$tmp/dropout" --treeattn "$BIN"
+
 echo "== treeattn attention reproduces the kvcache, seqused, rope and MLA goldens from their files (and mpmath one row)"
 $PY python/cli_goldens.py --treeattn "$BIN" --golden "$tmp/kvcache" --golden "$tmp/rope-bf16" --golden "$tmp/mla"
 

@@ -64,7 +64,7 @@ public struct GoldenCase: Sendable {
             )
         }
         if [.varlen, .merge, .kvcache].contains(spec.goldenLayout) || spec.mla == "naive" || spec.fp8 != nil
-            || spec.kvFp8 != nil
+            || spec.kvFp8 != nil || spec.dropoutP != nil
         {
             let generated: GeneratedCase
             switch spec.goldenLayout {
@@ -72,6 +72,8 @@ public struct GoldenCase: Sendable {
                 generated = try GoldenCase.fp8(spec, dtype: dtype)
             case _ where spec.kvFp8 != nil:
                 generated = try GoldenCase.fp8KVCache(spec, dtype: dtype)
+            case _ where spec.dropoutP != nil:
+                generated = try GoldenCase.dropout(spec, dtype: dtype, backward: backward)
             case _ where spec.mla == "naive":
                 generated = try GoldenCase.mlaNaive(spec, dtype: dtype, backward: backward)
             case .varlen: generated = try GoldenCase.varlen(spec, dtype: dtype)
@@ -299,7 +301,10 @@ extension GoldenCaseSpec {
         // row's pages, its last one padded to a whole page, plus two spare pages, as f64, the file's copy and its
         // encoded bytes).
         var layoutBytes = 0
-        if goldenLayout == .merge {
+        if dropoutP != nil {
+            // The keep mask as Bool, as the file's bytes and its encoding's f64 values.
+            layoutBytes = try MemoryBudget.product([batch, heads, seqQ, seqK, 10], for: what)
+        } else if goldenLayout == .merge {
             layoutBytes = try MemoryBudget.product([seqQ, self.partials ?? 2, heads, headDim + 1, 8, 4], for: what)
         } else if goldenLayout == .paged {
             let size = max(1, pageSize ?? 16)
@@ -373,6 +378,7 @@ extension GoldenCaseSpec {
         if let fp8Edges { fields.append(("fp8_edges", "\(fp8Edges)")) }
         if let kvFp8 { fields.append(("kv_fp8", TextEscaping.jsonLiteral(kvFp8))) }
         if let kvScale { fields.append(("kv_scale", TextEscaping.jsonLiteral(kvScale))) }
+        if let dropoutP { fields.append(("dropout_p", "\(dropoutP)")) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

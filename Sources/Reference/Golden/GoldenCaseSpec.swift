@@ -121,6 +121,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     public var kvFp8: String?
     /// FP8 KV cache: the scale granularity, `tensor` (the default) or `head` (key `kv_scale`).
     public var kvScale: String?
+    /// Dropout probability p in (0, 1) (key `dropout_p`): the case carries a seeded keep mask, kept probabilities
+    /// scaled by 1 / (1 - p); nil: none.
+    public var dropoutP: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
@@ -136,7 +139,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case ropePositions = "rope_positions", cacheLeftpad = "cache_leftpad", attentionChunk = "attention_chunk"
         case newTokens = "new_tokens", cacheBatchIndex = "cache_batch_idx", cacheRows = "cache_rows"
         case sequsedQ = "seqused_q", sequsedK = "seqused_k"
-        case fp8, descale, fp8Edges = "fp8_edges", kvFp8 = "kv_fp8", kvScale = "kv_scale"
+        case fp8, descale, fp8Edges = "fp8_edges", kvFp8 = "kv_fp8", kvScale = "kv_scale", dropoutP = "dropout_p"
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
@@ -151,7 +154,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         rotaryDim: Int? = nil, ropeTheta: Double? = nil, ropeScaling: String? = nil, ropePositions: String? = nil,
         cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil, newTokens: Int? = nil, cacheBatchIndex: [Int]? = nil,
         cacheRows: Int? = nil, sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil, fp8: String? = nil,
-        descale: String? = nil, fp8Edges: Bool? = nil, kvFp8: String? = nil, kvScale: String? = nil
+        descale: String? = nil, fp8Edges: Bool? = nil, kvFp8: String? = nil, kvScale: String? = nil,
+        dropoutP: Double? = nil
     ) {
         self.name = name
         self.batch = batch
@@ -200,6 +204,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         self.fp8Edges = fp8Edges
         self.kvFp8 = kvFp8
         self.kvScale = kvScale
+        self.dropoutP = dropoutP
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
@@ -266,6 +271,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         fp8Edges = try c.decodeIfPresent(Bool.self, forKey: .fp8Edges)
         kvFp8 = try c.decodeIfPresent(String.self, forKey: .kvFp8)
         kvScale = try c.decodeIfPresent(String.self, forKey: .kvScale)
+        dropoutP = try c.decodeIfPresent(Double.self, forKey: .dropoutP)
     }
 
     /// The FP8 format of an FP8 KV cache (`kv_fp8`), or nil.
@@ -342,6 +348,20 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         }
         if let problem = layoutProblem() { return problem }
         if let problem = fp8Problem() { return problem }
+        if let p = dropoutP {
+            guard p > 0, p < 1 else { return "dropout_p must be in (0, 1), got \(p)" }
+            let mask = (try? MemoryBudget.product([batch, heads, seqQ, seqK], for: "dropout mask")) ?? .max
+            guard mask <= 1 << 26 else {
+                return
+                    "a dropout mask of \(mask) elements (batch x heads x seq_q x seq_k) exceeds the 2^26 limit of a golden case"
+            }
+            guard goldenLayout == .dense, softcap == nil, splits == nil, sinks == nil, sinkTokens == nil, mla == nil,
+                ropeLayout == nil, dlse == nil, fp8 == nil, kvFp8 == nil
+            else {
+                return
+                    "a dropout case is dense and takes no softcap, splits, sinks, sink_tokens, mla, rope, dlse or fp8"
+            }
+        }
         if let problem = mlaProblem() { return problem }
         if let problem = ropeProblem() { return problem }
         do {

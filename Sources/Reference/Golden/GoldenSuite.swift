@@ -41,6 +41,9 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     /// float8_e5m2 with a K and a V scale (per tensor or per KV head), dense and paged (NHD, HND), decoding with an
     /// empty row, speculative tokens with a causal mask, a windowed chunk.
     case fp8KVCache = "fp8-kvcache"
+    /// Dropout with its keep mask as an input (p from 0.1 to 0.9): causal GQA, a window, decoding with an empty row,
+    /// ALiBi; forward, and with --backward the gradients.
+    case dropout
 
     /// The suite's cases.
     public var cases: [GoldenCaseSpec] {
@@ -59,6 +62,7 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         case .kvcache: return GoldenSuite.kvcacheCases
         case .fp8: return GoldenSuite.fp8Cases
         case .fp8KVCache: return GoldenSuite.fp8KVCacheCases
+        case .dropout: return GoldenSuite.dropoutCases
         }
     }
 
@@ -98,6 +102,21 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         .init(
             name: "kvfp8-e4m3fn-head-window-chunk", heads: 4, kvHeads: 4, seqQ: 16, seqK: 64, headDim: 96,
             causal: "bottom-right", window: [31, 0], softcap: 50, seed: 1404, kvFp8: "e4m3fn", kvScale: "head"),
+    ]
+
+    static let dropoutCases: [GoldenCaseSpec] = [
+        .init(
+            name: "dropout-p0.1-causal-gqa", batch: 2, heads: 4, kvHeads: 2, seqQ: 64, seqK: 64, headDim: 32,
+            causal: "bottom-right", seed: 1501, dropoutP: 0.1),
+        .init(
+            name: "dropout-p0.5-window", heads: 2, seqQ: 40, seqK: 100, headDim: 64, window: [20, 5], seed: 1502,
+            dropoutP: 0.5),
+        .init(
+            name: "dropout-p0.17-decode-empty-row", batch: 2, heads: 4, seqQ: 1, seqK: 300, headDim: 128,
+            cacheSeqlens: [300, 0], seed: 1503, dropoutP: 0.17),
+        .init(
+            name: "dropout-p0.9-alibi", heads: 2, seqQ: 16, seqK: 48, headDim: 16, alibi: true, seed: 1504,
+            dropoutP: 0.9),
     ]
 
     static let standardCases: [GoldenCaseSpec] = [

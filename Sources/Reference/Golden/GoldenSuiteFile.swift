@@ -8,7 +8,7 @@ extension GoldenCaseSpec {
         "layout", "seqlens_q", "seqlens_k", "page_size", "page_layout", "partials", "lse_base",
         "sinks", "sink_tokens", "dlse", "mla", "rope_dim", "latent_dim", "rope_layout", "rotary_dim", "rope_theta",
         "rope_scaling", "rope_positions", "cache_leftpad", "attention_chunk", "new_tokens", "cache_batch_idx",
-        "cache_rows", "seqused_q", "seqused_k", "fp8", "descale", "fp8_edges", "kv_fp8", "kv_scale",
+        "cache_rows", "seqused_q", "seqused_k", "fp8", "descale", "fp8_edges", "kv_fp8", "kv_scale", "dropout_p",
     ]
 
     /// Strict reader of a suite file's content (as `StructuredText.load` returns it): a list of cases, or a mapping
@@ -163,6 +163,7 @@ extension GoldenCaseSpec {
             spec.fp8Edges = try boolean("fp8_edges")
             spec.kvFp8 = try string("kv_fp8")
             spec.kvScale = try string("kv_scale")
+            spec.dropoutP = try number("dropout_p")
         }
         if layout == GoldenLayout.varlen.rawValue {
             // A varlen case's batch and lengths come from its sequences.

@@ -6,6 +6,8 @@ extension NaivePipeline {
     ///   dlse the LSE's upstream gradient, 0 without one),
     ///   through the softcap dS = t(dS (1 - tanh^2)), then dS = t(dS * scale), dQ = t(dS K), dK = t(dS^T Q);
     /// GQA's dK, dV are each head's t-rounded gradient summed over the group in f32, rounded to t.
+    /// With dropout (`attention_ref`'s masked_fill and V scaled in t): dP = t(dO t(V / (1-p))^T) masked where the
+    /// keep mask is false, dV = t(t(P_drop^T dO) / (1-p)), D and dS from the undropped P.
     /// Their errors against the f64 goldens are the baselines of the gradients' pass rule.
     public struct Gradients: Sendable {
         /// dQ, flat (batch, query heads, seq_q, head dim), rounded to the test dtype.
@@ -23,14 +25,16 @@ extension NaivePipeline {
     /// first; throws `ReferenceError.invalidOption` or `ReferenceError.shape` when `options` do not fit the inputs.
     public static func backward(
         _ x: AttentionInputs<Double>, dO: Tensor<Double>, options: AttentionOptions,
-        dtype: DType, dlse: Tensor<Double>? = nil
+        dtype: DType, dlse: Tensor<Double>? = nil, dropout: AttentionDropout? = nil
     ) throws -> Gradients {
         let rule = try ScoreRule(
             options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
             keys: x.keys, headDim: x.headDim)
         func t(_ v: Float) -> Float { Float(Rounding.to(dtype, Double(v))) }
         let (d, dv, sk, g) = (x.headDim, x.valueDim, x.keys, x.groupSize)
-        let q = x.q.data.map { Float($0) }, k = x.k.data.map { Float($0) }, v = x.v.data.map { Float($0) }
+        let q = x.q.data.map { Float($0) }, k = x.k.data.map { Float($0) }
+        let scaling = Float(dropout?.scaling ?? 1)
+        let v = x.v.data.map { dropout == nil ? Float($0) : t(Float($0) * scaling) }
         let gradOut = dO.data.map { t(Float($0)) }
         let scale = t(Float(rule.scale))
         var dq = [Double](repeating: 0, count: x.q.count)
@@ -76,6 +80,7 @@ extension NaivePipeline {
                         var acc: Float = 0
                         for c in 0..<dv { acc += gradOut[row * dv + c] * v[(kv0 + j) * dv + c] }
                         ds[j] = t(acc)  // dP
+                        if let dropout, !dropout.keep.data[row * sk + j] { ds[j] = 0 }
                         delta += p[j] * ds[j]
                     }
                     if let sink {
@@ -90,7 +95,8 @@ extension NaivePipeline {
                             grad = t(grad * Float(1 - th * th))
                         }
                         grad = t(grad * scale)
-                        for c in 0..<dv { dvHead[j * dv + c] += p[j] * gradOut[row * dv + c] }
+                        let kept = dropout.map { $0.keep.data[row * sk + j] } ?? true
+                        if kept { for c in 0..<dv { dvHead[j * dv + c] += p[j] * gradOut[row * dv + c] } }
                         for c in 0..<d {
                             dkHead[j * d + c] += grad * q[row * d + c]
                             dqRow[c] += grad * k[(kv0 + j) * d + c]
@@ -99,7 +105,9 @@ extension NaivePipeline {
                     for c in 0..<d { dq[row * d + c] = Double(t(dqRow[c])) }
                 }
                 for e in dkHead.indices { dkSum[kv0 * d + e] += t(dkHead[e]) }
-                for e in dvHead.indices { dvSum[kv0 * dv + e] += t(dvHead[e]) }
+                for e in dvHead.indices {
+                    dvSum[kv0 * dv + e] += dropout == nil ? t(dvHead[e]) : t(t(dvHead[e]) * scaling)
+                }
             }
         }
         return Gradients(

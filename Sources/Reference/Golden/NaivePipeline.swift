@@ -2,6 +2,8 @@
 /// (FlashAttention's `attention_ref` without upcast): inputs in t; S = t(f32-accumulated Q.K^T); S = t(S * scale);
 /// softcap and biases applied, rounded to t; P = t(softmax computed in f32, over the scores and any sink); O =
 /// t(f32-accumulated P.V); LSE in f32 (including the sink).
+/// With dropout (FlashAttention's `attention_ref`): P masked to 0 where the keep mask is false, and V scaled in t,
+/// O = t(f32-accumulated P_drop . t(V * 1/(1-p))); the LSE stays that of the undropped scores.
 /// Its error against the f64 golden is the baseline of the pass rule. Pure IEEE arithmetic: same bits everywhere.
 public enum NaivePipeline {
     /// The naive pipeline's output and LSE.
@@ -15,7 +17,9 @@ public enum NaivePipeline {
 
     /// Runs the naive pipeline in test dtype `dtype` on inputs already rounded to it; throws
     /// `ReferenceError.invalidOption` or `ReferenceError.shape` when `options` do not fit the inputs.
-    public static func run(_ x: AttentionInputs<Double>, options: AttentionOptions, dtype: DType) throws -> Result {
+    public static func run(
+        _ x: AttentionInputs<Double>, options: AttentionOptions, dtype: DType, dropout: AttentionDropout? = nil
+    ) throws -> Result {
         let rule = try ScoreRule(
             options: options, batch: x.batch, queryHeads: x.queryHeads, queries: x.queries,
             keys: x.keys, headDim: x.headDim)
@@ -23,7 +27,8 @@ public enum NaivePipeline {
         let (d, dv) = (x.headDim, x.valueDim)
         var output = [Double](repeating: 0, count: x.batch * x.queryHeads * x.queries * dv)
         var lse = [Double](repeating: -.infinity, count: x.batch * x.queryHeads * x.queries)
-        let q = x.q.data.map { Float($0) }, k = x.k.data.map { Float($0) }, v = x.v.data.map { Float($0) }
+        let q = x.q.data.map { Float($0) }, k = x.k.data.map { Float($0) }
+        let v = x.v.data.map { dropout == nil ? Float($0) : t(Float($0) * Float(dropout!.scaling)) }
         let scale = t(Float(rule.scale))
         var scores = [Float](repeating: 0, count: x.keys)
         var visible = [Bool](repeating: false, count: x.keys)
@@ -59,6 +64,7 @@ public enum NaivePipeline {
                     lse[row] = Double(m + Float(PortableMath.log(Double(sum))))
                     var acc = [Float](repeating: 0, count: dv)
                     for j in 0..<x.keys where visible[j] {
+                        if let dropout, !dropout.keep.data[row * x.keys + j] { continue }
                         let p = t(scores[j] / sum)
                         let vBase = ((b * x.kvHeads + kvh) * x.keys + j) * dv
                         for c in 0..<dv { acc[c] += p * v[vBase + c] }
