@@ -28,7 +28,7 @@ import sys
 import ml_dtypes
 import numpy as np
 
-from golden_common import (alibi_bias, even_shards, load_case, load_manifest, rope_positions, rope_rotate, softmax_scale,
+from golden_common import (head_mask, alibi_bias, even_shards, load_case, load_manifest, rope_positions, rope_rotate, softmax_scale,
                            visibility)
 
 RESULTS = {"pass": 0, "fail": []}
@@ -76,7 +76,7 @@ def attention(q, k, v, spec, keys=None, sinks=None):
             if "softcap" in spec:
                 s = spec["softcap"] * np.tanh(s / spec["softcap"])
             s = s + alibi_bias(spec, b, h, sq, sk)
-            s = with_sink(np.where(vis, s, -np.inf), None if sinks is None else float(sinks[h]))
+            s = with_sink(np.where(vis & head_mask(spec, b, h), s, -np.inf), None if sinks is None else float(sinks[h]))
             m = s.max(axis=1)
             rows = np.isfinite(m)
             w = np.exp(s[rows] - m[rows, None])
@@ -102,7 +102,7 @@ def gradients(q, k, v, do, spec, keys=None, sinks=None, dlse=None):
             kvh = h // (hq // hkv)
             t = scale * (q[b, h] @ k[b, kvh].T)
             s = spec["softcap"] * np.tanh(t / spec["softcap"]) if "softcap" in spec else t
-            s = np.where(vis, s + alibi_bias(spec, b, h, sq, sk), -np.inf)
+            s = np.where(vis & head_mask(spec, b, h), s + alibi_bias(spec, b, h, sq, sk), -np.inf)
             s = with_sink(s, None if sinks is None else float(sinks[h]))
             m = s.max(axis=1)
             rows = np.isfinite(m)
@@ -167,7 +167,7 @@ def naive_error(q, k, v, spec, dtype, golden, sinks=None):
             if "softcap" in spec:
                 s = t(spec["softcap"] * np.tanh(s.astype(np.float64) / spec["softcap"]))
             s = t(s + alibi_bias(spec, b, h, sq, sk))
-            s = with_sink(np.where(vis, s, -np.inf), None if sinks is None else float(sinks[h])).astype(np.float32)
+            s = with_sink(np.where(vis & head_mask(spec, b, h), s, -np.inf), None if sinks is None else float(sinks[h])).astype(np.float32)
             m = s.max(axis=1)
             rows = np.isfinite(m)
             e = np.exp(s[rows] - m[rows, None]).astype(np.float32)
@@ -634,6 +634,17 @@ def main():
             check(0.5 <= (ours + 1e-300) / (recorded + 1e-300) <= 2, f"{name}: naive error recorded {recorded:.3e} vs NumPy {ours:.3e}")
             continue
         check(meta.get("layout") == "bhsd" and meta.get("lse_base") == "e" and "generator" in meta, f"{name}: metadata")
+        if "_mask" in spec:
+            # Sparse (issue 27): the layout's own mask (rebuilt by the reader) is the stored dense mask; partial blocks
+            # and an empty block row are present where the case has blocks.
+            stored = tensors["mask"]
+            check(stored.dtype == np.bool_ and np.array_equal(stored, spec["_mask"]), f"{name}: the dense mask is the layout's")
+            check("sparse" in meta, f"{name}: metadata describes the layout")
+            if "bsr_indptr" in tensors or "kv_num_blocks" in tensors:
+                r, c = ((int(x) for x in tensors["bsr_block_size"]) if "bsr_indptr" in tensors
+                        else (int(tensors["q_block_size"][0]), int(tensors["kv_block_size"][0])))
+                check(spec["seq_q"] % r != 0 or spec["seq_k"] % c != 0 or spec["seq_q"] < r, f"{name}: a partial block")
+                check(not stored[..., min(r, spec["seq_q"] - 1), :].any(), f"{name}: block row 1 is empty")
         q = tensors["q"].astype(np.float64)
         if layout == "paged":
             check("k" not in tensors and tensors["k_cache"].dtype == want_dtype, f"{name}: K/V only as pages, in {entry['dtype']}")

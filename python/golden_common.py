@@ -39,7 +39,8 @@ def read_safetensors(path):
 
 
 def load_case(folder, entry):
-    """Returns (tensors as NumPy arrays, metadata dict, parsed case spec)."""
+    """Returns (tensors as NumPy arrays, metadata dict, parsed case spec). A sparse case's spec carries the mask its
+    layout means (rebuilt here from the layout, not read from the stored dense mask) as spec["_mask"]."""
     path = os.path.join(folder, entry["file"])
     if entry.get("input_dtype", "").startswith("f8"):
         tensors, meta = read_safetensors(path)
@@ -49,7 +50,49 @@ def load_case(folder, entry):
         meta = f.metadata()
         for key in f.keys():
             tensors[key] = f.get_tensor(key)
-    return tensors, meta, json.loads(meta["case"])
+    spec = json.loads(meta["case"])
+    mask = sparse_mask(tensors, spec)
+    if mask is not None:
+        spec["_mask"] = mask
+    return tensors, meta, spec
+
+
+def head_mask(spec, b, h):
+    """A sparse case's extra mask for (batch b, head h), rebuilt by the reader and kept in spec["_mask"] (B|1, H|1,
+    sq, sk); True when the case has none."""
+    m = spec.get("_mask")
+    if m is None:
+        return True
+    return m[min(b, m.shape[0] - 1), min(h, m.shape[1] - 1)]
+
+
+def sparse_mask(tensors, spec):
+    """The dense mask (B|1, H|1, sq, sk) a sparse case means, rebuilt from its layout tensors alone (docs/golden.md):
+    document_ids; flex_attention's kv_num_blocks/kv_indices with q_block_size/kv_block_size; FlashInfer's
+    bsr_indptr/bsr_indices with bsr_block_size. None for other cases."""
+    sq, sk = spec["seq_q"], spec["seq_k"]
+    if "document_ids" in tensors:
+        ids = tensors["document_ids"][0].astype(np.int64)
+        return (ids[sk - sq:][:, None] == ids[None, :])[None, None]
+    if "kv_num_blocks" in tensors:
+        num, idx = tensors["kv_num_blocks"], tensors["kv_indices"]
+        r, c = int(tensors["q_block_size"][0]), int(tensors["kv_block_size"][0])
+        mask = np.zeros(num.shape[:2] + (sq, sk), bool)
+        for b in range(num.shape[0]):
+            for h in range(num.shape[1]):
+                for row in range(num.shape[2]):
+                    for col in idx[b, h, row, :num[b, h, row]]:
+                        mask[b, h, row * r:(row + 1) * r, col * c:(col + 1) * c] = True
+        return mask
+    if "bsr_indptr" in tensors:
+        ptr, ind = tensors["bsr_indptr"], tensors["bsr_indices"]
+        r, c = (int(x) for x in tensors["bsr_block_size"])
+        mask = np.zeros((1, 1, sq, sk), bool)
+        for row in range(len(ptr) - 1):
+            for col in ind[ptr[row]:ptr[row + 1]]:
+                mask[0, 0, row * r:(row + 1) * r, col * c:(col + 1) * c] = True
+        return mask
+    return None
 
 
 def visibility(spec, b, sq, sk):

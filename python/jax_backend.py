@@ -23,6 +23,8 @@ unrotated q and k in f32 at the file's positions inside each program (paged cach
 FP8 (issue 27): the exact and tree programs run on code x descale in f32; FlashAttention 3's FP8 pipeline (S from the
 codes, P rounded to float8_e4m3fn before P.V, out in bfloat16) writes RESULTS/fp8/<case>.safetensors with metadata
 p_rounding fp8. FP8 KV caches run on code x scale in f32 (dense through both programs, pages through the exact one).
+Sparse cases (document ids, flex_attention's BlockMask, FlashInfer's BSR) add the mask their layout means (rebuilt by
+golden_common from the layout tensors) to the score bias of both programs.
 """
 import argparse
 import os
@@ -37,7 +39,7 @@ import numpy as np  # noqa: E402
 from jax.sharding import Mesh, PartitionSpec as P  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 
-from golden_common import (alibi_bias, load_case, load_manifest, rope_inverse_frequencies, softmax_scale,  # noqa: E402
+from golden_common import (alibi_bias, head_mask, load_case, load_manifest, rope_inverse_frequencies, softmax_scale,  # noqa: E402
                            visibility)
 
 jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 on GPUs
@@ -49,7 +51,7 @@ def score_bias(spec, b_, hq, sq, sk):
     for b in range(b_):
         vis = visibility(spec, b, sq, sk)
         for h in range(hq):
-            bias[b, h] = np.where(vis, alibi_bias(spec, b, h, sq, sk), -np.inf)
+            bias[b, h] = np.where(vis & head_mask(spec, b, h), alibi_bias(spec, b, h, sq, sk), -np.inf)
     return bias
 
 

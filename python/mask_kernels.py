@@ -77,7 +77,7 @@ def sparse_allowed(tensors, spec, bug):
         docs = tensors["document_ids"].astype(np.int64)
         if shift:
             docs = np.concatenate([docs[:, :1], docs[:, :-1]], axis=1)
-        return lambda b, h: docs[b, -sq:][:, None] == docs[b, :sk][None, :]
+        return lambda b, h: docs[0, sk - sq:][:, None] == docs[0, :sk][None, :]
     if "kv_num_blocks" in tensors:
         num, idx = tensors["kv_num_blocks"], tensors["kv_indices"]
         qb, kb = int(tensors["q_block_size"][0]), int(tensors["kv_block_size"][0])

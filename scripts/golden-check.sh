@@ -107,6 +107,21 @@ echo "   forgets 1/(1-p) or takes the LSE of the dropped scores fails"
 $PY python/golden_client.py --golden "$tmp/dropout"
 $PY python/mask_kernels.py --golden "$tmp/dropout" --treeattn "$BIN"
 
+echo "== sparse suite (issue 27): documents, flex_attention BlockMask, FlashInfer BSR; the client rebuilds each mask from"
+echo "   its layout and recomputes; JAX exact and tree pass; a kernel with every block index off by one fails"
+if [ -n "$ALL" ]; then
+  "$BIN" golden --suite sparse --dtype f16,f32 --backward --out "$tmp/sparse" >/dev/null
+  $PY python/golden_client.py --golden "$tmp/sparse"
+fi
+"$BIN" golden --suite sparse --dtype bf16 --backward --out "$tmp/sparse-bf16" >/dev/null
+$PY python/golden_client.py --golden "$tmp/sparse-bf16"
+$PY python/jax_backend.py --golden "$tmp/sparse-bf16" --results "$tmp/jax-sparse" >/dev/null
+for sub in exact tree; do
+  "$BIN" check --golden "$tmp/sparse-bf16" --results "$tmp/jax-sparse/$sub" | tail -1
+done
+rm -rf "$tmp/jax-sparse"
+$PY python/mask_kernels.py --golden "$tmp/sparse-bf16" --treeattn "$BIN"
+
 echo "== treeattn attention reproduces the kvcache, seqused, rope and MLA goldens from their files (and mpmath one row)"
 $PY python/cli_goldens.py --treeattn "$BIN" --golden "$tmp/kvcache" --golden "$tmp/rope-bf16" --golden "$tmp/mla"
 

@@ -194,6 +194,17 @@ public struct GoldenCase: Sendable {
             }
         }
         var metadata = GoldenCase.commonMetadata(spec, dtype: dtype, output: outputTolerance, lse: lseTolerance)
+        if let sparse = try spec.sparseLayout() {
+            tensors += sparse.tensors
+            tensors.append(
+                (
+                    "mask",
+                    try TensorData(values: sparse.mask.data.map { $0 ? 1 : 0 }, shape: sparse.mask.shape, dtype: .bool)
+                ))
+            metadata["sparse"] =
+                sparse.description
+                + "; mask is the equivalent dense boolean mask (true: the key takes part), broadcast (B|1, H|1, seq_q, seq_k)"
+        }
         if spec.goldenLayout == .paged {
             // The dense K and V the goldens were computed from go into pages instead (k_cache, v_cache).
             let pagedTensors = try GoldenCase.paged(spec, dtype: dtype, k: drawn.k, v: drawn.v)
@@ -379,6 +390,12 @@ extension GoldenCaseSpec {
         if let kvFp8 { fields.append(("kv_fp8", TextEscaping.jsonLiteral(kvFp8))) }
         if let kvScale { fields.append(("kv_scale", TextEscaping.jsonLiteral(kvScale))) }
         if let dropoutP { fields.append(("dropout_p", "\(dropoutP)")) }
+        if let documents { fields.append(("documents", "[" + documents.map(String.init).joined(separator: ",") + "]")) }
+        if let sparse { fields.append(("sparse", TextEscaping.jsonLiteral(sparse))) }
+        if let blockSize {
+            fields.append(("block_size", "[" + blockSize.map(String.init).joined(separator: ",") + "]"))
+        }
+        if let blockDensity { fields.append(("block_density", "\(blockDensity)")) }
         return "{" + fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

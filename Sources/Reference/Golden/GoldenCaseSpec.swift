@@ -124,6 +124,15 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
     /// Dropout probability p in (0, 1) (key `dropout_p`): the case carries a seeded keep mask, kept probabilities
     /// scaled by 1 / (1 - p); nil: none.
     public var dropoutP: Double?
+    /// Packed documents' lengths, summing to seq_k (key `documents`): flex_attention's document mask; nil: none.
+    public var documents: [Int]?
+    /// A block-sparse layout (key `sparse`): `flex` (flex_attention's BlockMask, per batch and head) or `bsr`
+    /// (FlashInfer's BSR, shared); nil: none.
+    public var sparse: String?
+    /// Sparse: the block size [R, C] (key `block_size`): queries per block row, keys per block column.
+    public var blockSize: [Int]?
+    /// Sparse: the fraction of blocks kept (key `block_density`, default 0.5).
+    public var blockDensity: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, batch, heads, seed, std, causal, window, softcap, scale, alibi, splits
@@ -140,6 +149,7 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         case newTokens = "new_tokens", cacheBatchIndex = "cache_batch_idx", cacheRows = "cache_rows"
         case sequsedQ = "seqused_q", sequsedK = "seqused_k"
         case fp8, descale, fp8Edges = "fp8_edges", kvFp8 = "kv_fp8", kvScale = "kv_scale", dropoutP = "dropout_p"
+        case documents, sparse, blockSize = "block_size", blockDensity = "block_density"
     }
 
     /// A case from its values; nil leaves an option unset (its default). Not validated: see `validate()`.
@@ -155,7 +165,8 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         cacheLeftpad: [Int]? = nil, attentionChunk: Int? = nil, newTokens: Int? = nil, cacheBatchIndex: [Int]? = nil,
         cacheRows: Int? = nil, sequsedQ: [Int]? = nil, sequsedK: [Int]? = nil, fp8: String? = nil,
         descale: String? = nil, fp8Edges: Bool? = nil, kvFp8: String? = nil, kvScale: String? = nil,
-        dropoutP: Double? = nil
+        dropoutP: Double? = nil, documents: [Int]? = nil, sparse: String? = nil, blockSize: [Int]? = nil,
+        blockDensity: Double? = nil
     ) {
         self.name = name
         self.batch = batch
@@ -205,6 +216,10 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         self.kvFp8 = kvFp8
         self.kvScale = kvScale
         self.dropoutP = dropoutP
+        self.documents = documents
+        self.sparse = sparse
+        self.blockSize = blockSize
+        self.blockDensity = blockDensity
     }
 
     /// A varlen case: batch, seq_q and seq_k follow from the sequences' lengths.
@@ -272,6 +287,10 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         kvFp8 = try c.decodeIfPresent(String.self, forKey: .kvFp8)
         kvScale = try c.decodeIfPresent(String.self, forKey: .kvScale)
         dropoutP = try c.decodeIfPresent(Double.self, forKey: .dropoutP)
+        documents = try c.decodeIfPresent([Int].self, forKey: .documents)
+        sparse = try c.decodeIfPresent(String.self, forKey: .sparse)
+        blockSize = try c.decodeIfPresent([Int].self, forKey: .blockSize)
+        blockDensity = try c.decodeIfPresent(Double.self, forKey: .blockDensity)
     }
 
     /// The FP8 format of an FP8 KV cache (`kv_fp8`), or nil.
@@ -348,6 +367,26 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         }
         if let problem = layoutProblem() { return problem }
         if let problem = fp8Problem() { return problem }
+        if documents != nil || sparse != nil || blockSize != nil || blockDensity != nil {
+            if let sparse, sparse != "flex", sparse != "bsr" {
+                return "unknown sparse \(TextEscaping.quoted(sparse)) (flex, bsr)"
+            }
+            guard (documents == nil) != (sparse == nil), (blockSize != nil || blockDensity != nil) == (sparse != nil)
+            else {
+                return "give documents, or sparse with block_size (and block_density), not both"
+            }
+            if let blockDensity, !(blockDensity >= 0 && blockDensity <= 1) {
+                return "block_density must be in [0, 1], got \(blockDensity)"
+            }
+            let perHead = sparse == "flex" ? [batch, heads] : [1, 1]
+            let mask = (try? MemoryBudget.product(perHead + [seqQ, seqK], for: "sparse mask")) ?? .max
+            guard mask <= 1 << 26 else {
+                return "a sparse mask of \(mask) elements exceeds the 2^26 limit of a golden case"
+            }
+            guard goldenLayout == .dense, mla == nil, fp8 == nil, kvFp8 == nil else {
+                return "a sparse or document case is dense and takes no mla or fp8"
+            }
+        }
         if let p = dropoutP {
             guard p > 0, p < 1 else { return "dropout_p must be in (0, 1), got \(p)" }
             let mask = (try? MemoryBudget.product([batch, heads, seqQ, seqK], for: "dropout mask")) ?? .max
@@ -609,6 +648,9 @@ public struct GoldenCaseSpec: Codable, Equatable, Sendable {
         o.cacheLeftpad = cacheLeftpad
         o.attentionChunk = attentionChunk
         if let window { o.window = SlidingWindow(left: window[0], right: window[1]) }
+        if let layout = try sparseLayout() {
+            o.mask = try BroadcastMask(layout.mask, batch: batch, heads: heads, queries: seqQ, keys: seqK)
+        }
         if alibi == true { o.alibiSlopes = GoldenCaseSpec.alibiSlopes(heads: heads) }
         _ = try ScoreRule(options: o, batch: batch, queryHeads: heads, queries: seqQ, keys: seqK, headDim: headDim)
         return o

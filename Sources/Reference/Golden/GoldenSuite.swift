@@ -44,6 +44,10 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
     /// Dropout with its keep mask as an input (p from 0.1 to 0.9): causal GQA, a window, decoding with an empty row,
     /// ALiBi; forward, and with --backward the gradients.
     case dropout
+    /// Document masks (packed documents, flex_attention) and block-sparse layouts (flex_attention's BlockMask per
+    /// batch and head, FlashInfer's BSR), each with its dense mask: partial blocks, an empty block row, causal
+    /// documents, GQA, decoding.
+    case sparse
 
     /// The suite's cases.
     public var cases: [GoldenCaseSpec] {
@@ -63,6 +67,7 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         case .fp8: return GoldenSuite.fp8Cases
         case .fp8KVCache: return GoldenSuite.fp8KVCacheCases
         case .dropout: return GoldenSuite.dropoutCases
+        case .sparse: return GoldenSuite.sparseCases
         }
     }
 
@@ -117,6 +122,27 @@ public enum GoldenSuite: String, CaseIterable, Sendable {
         .init(
             name: "dropout-p0.9-alibi", heads: 2, seqQ: 16, seqK: 48, headDim: 16, alibi: true, seed: 1504,
             dropoutP: 0.9),
+    ]
+
+    static let sparseCases: [GoldenCaseSpec] = [
+        .init(
+            name: "documents-causal-gqa", heads: 4, kvHeads: 2, seqQ: 100, seqK: 100, headDim: 64,
+            causal: "bottom-right", seed: 1601, documents: [30, 1, 45, 0, 24]),
+        .init(
+            name: "documents-decode-tail", batch: 2, heads: 2, seqQ: 3, seqK: 200, headDim: 32, seed: 1602,
+            documents: [120, 78, 2]),
+        .init(
+            name: "flex-blockmask-partial-gqa", batch: 2, heads: 4, kvHeads: 2, seqQ: 100, seqK: 150, headDim: 64,
+            seed: 1603, sparse: "flex", blockSize: [32, 32], blockDensity: 0.4),
+        .init(
+            name: "flex-blockmask-causal-128", heads: 2, seqQ: 300, seqK: 300, headDim: 32, causal: "bottom-right",
+            seed: 1604, sparse: "flex", blockSize: [128, 128], blockDensity: 0.7),
+        .init(
+            name: "bsr-r16-c8-partial", heads: 2, seqQ: 70, seqK: 90, headDim: 64, seed: 1605, sparse: "bsr",
+            blockSize: [16, 8], blockDensity: 0.3),
+        .init(
+            name: "bsr-r1-c64-decode-mqa", heads: 8, kvHeads: 1, seqQ: 4, seqK: 250, headDim: 128, seed: 1606,
+            sparse: "bsr", blockSize: [1, 64], blockDensity: 0.5),
     ]
 
     static let standardCases: [GoldenCaseSpec] = [

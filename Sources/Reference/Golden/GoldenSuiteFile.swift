@@ -9,6 +9,7 @@ extension GoldenCaseSpec {
         "sinks", "sink_tokens", "dlse", "mla", "rope_dim", "latent_dim", "rope_layout", "rotary_dim", "rope_theta",
         "rope_scaling", "rope_positions", "cache_leftpad", "attention_chunk", "new_tokens", "cache_batch_idx",
         "cache_rows", "seqused_q", "seqused_k", "fp8", "descale", "fp8_edges", "kv_fp8", "kv_scale", "dropout_p",
+        "documents", "sparse", "block_size", "block_density",
     ]
 
     /// Strict reader of a suite file's content (as `StructuredText.load` returns it): a list of cases, or a mapping
@@ -164,6 +165,10 @@ extension GoldenCaseSpec {
             spec.kvFp8 = try string("kv_fp8")
             spec.kvScale = try string("kv_scale")
             spec.dropoutP = try number("dropout_p")
+            spec.documents = try intList("documents", range: 0...(1 << 20))
+            spec.sparse = try string("sparse")
+            spec.blockSize = try intList("block_size", range: 1...4096)
+            spec.blockDensity = try number("block_density")
         }
         if layout == GoldenLayout.varlen.rawValue {
             // A varlen case's batch and lengths come from its sequences.
