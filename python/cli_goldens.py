@@ -10,7 +10,9 @@ its own readers:
   * rope cases (dense, with --backward): out, lse and the gradients of the unrotated q and k;
   * MLA absorbed cases, dense and paged (v is the latent part of the cache): out and lse;
   * MLA naive cases: the stored per-head q, k, v (the projections rounded to the dtype) through the command, forward
-    and backward, as a kernel under test: within each tensor's tolerance of the golden.
+    and backward, as a kernel under test: within each tensor's tolerance of the golden;
+  * sparse cases (document ids, flex BlockMask, FlashInfer BSR; issue 27): the file's dense mask through --mask,
+    forward and backward.
 The command's BLAS kernel and the goldens' energy formulation are different code: they must agree to 1e-12 (relative
 to max(1, |value|)). One kvcache row with rope is also recomputed in mpmath at 50 digits from the stored unrotated
 tensors (rotation, update and attention), to 1e-13.
@@ -106,6 +108,11 @@ def command(path, spec, tensors):
         return io + ["--cu-seqlens-q", ints(tensors["cu_seqlens_q"]), "--cu-seqlens-k", ints(tensors["cu_seqlens_k"]),
                      "--seqused-q", ints(tensors["seqused_q"]), "--seqused-k", ints(tensors["seqused_k"])
                      ] + score_flags(spec, d)
+    if "_mask" in spec:  # sparse (issue 27): the file's own dense mask through --mask
+        f = io + score_flags(spec, d) + ["--mask", path]
+        if "cache_seqlens" in spec:
+            f += ["--cache-seqlens", ints(spec["cache_seqlens"])]
+        return f + (["--backward", "--do", path] if "do" in tensors else [])
     if spec.get("mla") == "absorbed" or ("rope_layout" in spec and layout in ("dense", "paged")):
         f = io + score_flags(spec, d)
         if "cache_seqlens" in spec:

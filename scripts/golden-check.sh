@@ -122,8 +122,9 @@ done
 rm -rf "$tmp/jax-sparse"
 $PY python/mask_kernels.py --golden "$tmp/sparse-bf16" --treeattn "$BIN"
 
-echo "== treeattn attention reproduces the kvcache, seqused, rope and MLA goldens from their files (and mpmath one row)"
-$PY python/cli_goldens.py --treeattn "$BIN" --golden "$tmp/kvcache" --golden "$tmp/rope-bf16" --golden "$tmp/mla"
+echo "== treeattn attention reproduces the kvcache, seqused, rope, MLA and sparse goldens from their files (and mpmath one row)"
+$PY python/cli_goldens.py --treeattn "$BIN" --golden "$tmp/kvcache" --golden "$tmp/rope-bf16" --golden "$tmp/mla" \
+  --golden "$tmp/sparse-bf16"
 
 echo "== JAX backend (exact and Algorithm 3 tree decode) checked by treeattn check"
 # (the edge suite's forward through JAX is covered by the client above; JAX's compile per case is what costs here)
