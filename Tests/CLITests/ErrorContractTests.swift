@@ -54,11 +54,11 @@ import Testing
             contains: "Please provide one of 'back-to-back' and 'after-delivery'")
         CLI.expectOneLineError(
             try CLI.run(["random-inputs", "--dtype", "f8", "--out", "x"]),
-            contains: "Please provide one of 'f64', 'f32', 'f16' or 'bf16'")
+            contains: "Please provide one of the following: f64, f32, f16, bf16, f8e4m3fn, f8e5m2")
         CLI.expectOneLineError(
             try CLI.run(["golden", "--suite", "nightly", "--out", "x"]),
             contains:
-                "unknown suite 'nightly' (standard, decode, edge, tree, varlen, paged-decode, paged-append, merge, sinks, mla, rope, kvcache, or a .yaml/.json file)"
+                "unknown suite 'nightly' (standard, decode, edge, tree, varlen, paged-decode, paged-append, merge, sinks, mla, rope, kvcache, fp8, fp8-kvcache, dropout, sparse, or a .yaml/.json file)"
         )
     }
 
