@@ -35,25 +35,20 @@ extension AttentionEnergy {
         try checkMask(dropout)
         var result = AttentionPartial<Double>.empty(
             batch: x.batch, heads: x.queryHeads, queries: x.queries, valueDim: dv)
-        for b in 0..<x.batch {
-            for h in 0..<x.queryHeads {
-                for i in 0..<x.queries {
-                    let row = (b * x.queryHeads + h) * x.queries + i
-                    let e = exponents(batch: b, head: h, query: i, zeta: nil, keys: 0..<x.keys)
-                    let f = AttentionEnergy.logSumExp(e.map(\.value))
-                    guard f != -.infinity else { continue }
-                    result.lse.data[row] = f
-                    let kvh = h / x.groupSize
-                    let kept = e.filter { dropout.keep.data[row * x.keys + $0.key] }
-                    let weights = kept.map { PortableMath.exp($0.value - f) * dropout.scaling }
-                    for c in 0..<dv {
-                        var acc = CompensatedSum()
-                        for (n, (j, _)) in kept.enumerated() {
-                            acc.add(weights[n] * x.v.data[((b * x.kvHeads + kvh) * x.keys + j) * dv + c])
-                        }
-                        result.output.data[row * dv + c] = acc.value
-                    }
+        forEachRow { b, h, i, row in
+            let e = exponents(batch: b, head: h, query: i, zeta: nil, keys: 0..<x.keys)
+            let f = AttentionEnergy.logSumExp(e.map(\.value))
+            guard f != -.infinity else { return }
+            result.lse.data[row] = f
+            let kvh = h / x.groupSize
+            let kept = e.filter { dropout.keep.data[row * x.keys + $0.key] }
+            let weights = kept.map { PortableMath.exp($0.value - f) * dropout.scaling }
+            for c in 0..<dv {
+                var acc = CompensatedSum()
+                for (n, (j, _)) in kept.enumerated() {
+                    acc.add(weights[n] * x.v.data[((b * x.kvHeads + kvh) * x.keys + j) * dv + c])
                 }
+                result.output.data[row * dv + c] = acc.value
             }
         }
         return result

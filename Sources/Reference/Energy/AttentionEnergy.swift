@@ -140,7 +140,8 @@ public struct AttentionEnergy: Sendable {
         zeta.map { $0.data[row * inputs.valueDim..<(row + 1) * inputs.valueDim] }
     }
 
-    private func forEachRow(_ body: (Int, Int, Int, Int) -> Void) {
+    /// Calls `body(batch, head, query, flat row)` for every row, in C order.
+    func forEachRow(_ body: (Int, Int, Int, Int) -> Void) {
         let x = inputs
         for b in 0..<x.batch {
             for h in 0..<x.queryHeads {

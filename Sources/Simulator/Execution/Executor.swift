@@ -363,17 +363,22 @@ public struct Executor: NetworkObserver {
             a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(truncatingIfNeeded: to)),
             b: UInt64(UInt32(bitPattern: channel)), c: 0)
         if let existing = channelIndex[ck] { return existing }
-        let c = Int32(channelBusy.count)
-        channelIndex.insert(ck, c)
-        channelBusy.append(false)
-        channelHead.append(-1)
-        channelTail.append(-1)
-        channelTargets.append(-1)
         do {
-            channelRoute.append(try network.routeID(devices[from], devices[to]))
+            return addChannel(ck, route: try network.routeID(devices[from], devices[to]), targets: -1)
         } catch {
             preconditionFailure("route between ranks failed after validation: \(error)")
         }
+    }
+
+    /// A new idle channel under `key` with its route and, for a switch flow, its index in `switchTargets` (-1: none).
+    private mutating func addChannel(_ key: IndexTable.Key, route: Int32, targets: Int32) -> Int32 {
+        let c = Int32(channelBusy.count)
+        channelIndex.insert(key, c)
+        channelBusy.append(false)
+        channelHead.append(-1)
+        channelTail.append(-1)
+        channelRoute.append(route)
+        channelTargets.append(targets)
         return c
     }
 
@@ -388,15 +393,8 @@ public struct Executor: NetworkObserver {
             a: UInt64(UInt32(truncatingIfNeeded: from)) << 32 | UInt64(UInt32(bitPattern: route)),
             b: UInt64(UInt32(bitPattern: flow.channel)), c: 1)
         if let existing = channelIndex[ck] { return existing }
-        let c = Int32(channelBusy.count)
-        channelIndex.insert(ck, c)
-        channelBusy.append(false)
-        channelHead.append(-1)
-        channelTail.append(-1)
-        channelRoute.append(route)
-        channelTargets.append(Int32(switchTargets.count))
         switchTargets.append(flow.destinations.map { Int32($0) })
-        return c
+        return addChannel(ck, route: route, targets: Int32(switchTargets.count - 1))
     }
 
     private mutating func post(
