@@ -17,8 +17,11 @@ setup:
 build: setup
 	$(SWIFT) build
 
+# The tour, then the interactive explainer site (open .build/explainer/index.html in a browser).
 demo: build
 	$(BIN) demo
+	@rm -rf .build/explainer
+	$(BIN) explain --html .build/explainer
 
 # Every test. The debug and release builds of every target and test must print no warning (scripts/build-checked.sh),
 # the sources must be swift-format clean, and every public declaration of the libraries documented with no broken DocC
@@ -33,6 +36,7 @@ test: setup
 	bash scripts/beside.sh start example $(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
 	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
 	$(PYTHON) python/backward_check.py --treeattn $(BIN)
+	$(PYTHON) python/explainer_browser.py --treeattn $(BIN) --screenshots .build/explainer-screenshots
 	bash scripts/golden-check.sh $(RBIN)
 	$(PYTHON) python/mpi_check.py --treeattn $(RBIN) --mpi $(RMPIBIN) --ranks 1,2,3,5,8
 	bash scripts/validate-smoke.sh $(MPIBIN)

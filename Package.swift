@@ -63,7 +63,12 @@ let package = Package(
         // Studies on the simulator: sweeps, the paper reproduction, the scale study, calibration and validation.
         .target(name: "Studies", dependencies: ["Simulator", "TreeCore"], exclude: readme),
         // The learner's walkthrough (`explain`) and the tour (`demo`) as data and text, on the libraries.
-        .target(name: "Walkthrough", dependencies: ["Reference", "Simulator", "Studies"], exclude: readme),
+        .target(
+            name: "Walkthrough", dependencies: ["Reference", "Simulator", "Studies", "TreeCore"], exclude: readme,
+            // The explainer site's static files, compiled into the binary (`PackageResources`): `explain --html`
+            // works from any copy of treeattn, with no resource bundle to find.
+            resources: ["index.html", "explainer.css", "explainer.js"].map { .embedInCode("Site/" + $0) }
+        ),
         // Release-build benchmark harnesses: ratios against baselines measured in the same run.
         .target(
             name: "Benchmarks",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the project needs, idempotently: OpenBLAS + LAPACKE, Open MPI and GNU time (Debian) and the Python packages of the checks.
+# Installs what the project needs, idempotently: OpenBLAS + LAPACKE, Open MPI, GNU time and Chromium (Debian) and the
+# Python packages of the checks.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
@@ -34,9 +35,17 @@ if [ ! -x /usr/bin/time ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq time >/dev/null
 fi
 
+# Headless Chromium and its driver for the explainer's browser test (python/explainer_browser.py): Debian's own, so no
+# browser is downloaded.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "setup: installing chromium chromium-driver (the explainer's browser test)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 PY=${PYTHON:-python3}
 missing=()
-for spec in numpy:numpy mpmath:mpmath safetensors:safetensors ml_dtypes:ml_dtypes jax:jax; do
+for spec in numpy:numpy mpmath:mpmath safetensors:safetensors ml_dtypes:ml_dtypes jax:jax selenium:selenium; do
   module=${spec%%:*}; package=${spec##*:}
   "$PY" -c "import $module" >/dev/null 2>&1 || missing+=("$package")
 done

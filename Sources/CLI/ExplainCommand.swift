@@ -24,7 +24,18 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
     @Flag(help: "Also walk through an attention sink (gpt-oss): an extra term of the log-sum-exp, merged once.")
     var sinks = false
     @Option(help: "The sink logit of --sinks.") var sinkLogit = 1.0
+    @Flag(help: "Make the query causal: it sits at --query-position and does not see the keys after it.")
+    var causal = false
+    @Option(help: "The causal query's position (default: the middle key).") var queryPosition: Int?
+    @Option(help: "Keys per block of FlashAttention's loop inside a shard.") var blockSize = 1
+    @Option(help: "The shard that owns the query in the ring order.") var ringOwner = 0
+    @Option(help: "The coordinate c of zeta for the energy line F(t e_c).") var energyComponent = 0
     @Flag(help: "Print the walkthrough's numbers as JSON instead of text.") var json = false
+    @Option(
+        help: ArgumentHelp(
+            "Write the interactive explainer site (index.html and its files) into this new or empty folder.",
+            valueName: "dir"))
+    var html: String?
 
     @OptionGroup var memory: MemoryOptions
 
@@ -40,10 +51,20 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
         (s.tokens, s.shards, s.headDim, s.seed, s.tree, s.backward) = (tokens, shards, headDim, seed, tree, backward)
         (s.cluster, s.seqLen, s.modelHeads, s.modelHeadDim) = (cluster, seqLen, parts[0], parts[1])
         s.sink = sinks ? sinkLogit : nil
+        (s.causal, s.queryPosition, s.blockSize, s.ringOwner) = (causal, queryPosition, blockSize, ringOwner)
+        s.energyComponent = energyComponent
         return s
     }
 
     func run() throws {
+        if let html {
+            let folder = try AtomicFolder(html)  // a folder it cannot use is refused before any work
+            let bar = ProgressBar(title: "explain --html: simulating the cluster grid")
+            let site = try ExplainerSite(settings: try settings()) { bar.update($0, $1, "") }
+            try site.write(into: folder)
+            print("Wrote the explainer to \(html)/index.html (open it in a browser; it needs no network).")
+            return
+        }
         let walkthrough = try Walkthrough(try settings())
         print(json ? try walkthrough.json() : walkthrough.text)
     }

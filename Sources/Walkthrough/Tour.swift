@@ -35,7 +35,7 @@ public struct Tour: Sendable {
         try golden(say)
         try simulator(say)
         say(
-            "\nNext: `treeattn explain` (a learner's walk-through), `treeattn golden --help`, `treeattn simulate --help`, README.md."
+            "\nNext: `treeattn explain` (a learner's walk-through; `--html DIR` writes it as an interactive page), `treeattn golden --help`, `treeattn simulate --help`, README.md."
         )
     }
 

@@ -32,11 +32,12 @@ extension Walkthrough {
 
     /// The sink walk of inputs `x` (one query), with step 2's exact result, the shards' partials and the tree's root.
     static func sink(
-        _ x: AttentionInputs<Double>, logit z: Double, exact: AttentionPartial<Double>,
+        _ x: AttentionInputs<Double>, logit z: Double, options base: AttentionOptions, exact: AttentionPartial<Double>,
         partials: [AttentionPartial<Double>], root: AttentionPartial<Double>
     ) throws -> Sink {
         let d = x.headDim
-        let options = AttentionOptions(sinks: [z])
+        var options = base
+        options.sinks = [z]
         let l = exact.lse.data[0]
         let m = max(l, z)
         let lseWith = m + Foundation.log(Foundation.exp(l - m) + Foundation.exp(z - m))

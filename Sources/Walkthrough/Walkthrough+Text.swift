@@ -9,6 +9,11 @@ extension Walkthrough {
         func say(_ line: String = "") { lines.append(line) }
         let s = settings, d = s.headDim, n = s.tokens
         say("1. One decoding query q and \(n) cached keys/values (head dim \(d), seed \(s.seed)).")
+        if s.causal {
+            say(
+                "   Causal: the query sits at position \(visibleKeys - 1) and does not see keys \(visibleKeys)...\(n - 1) (score -inf)."
+            )
+        }
         say("   q = \(Self.vector(query))")
         say("   key  score s_j = q.k_j / sqrt(\(d))   value v_j")
         for j in 0..<n {
@@ -42,6 +47,12 @@ extension Walkthrough {
             )
         }
         say("   logsumexp of the shard energies = \(Self.f(shardEnergyLogSumExp)) = F(0) = \(Self.f(energy))")
+        if let first = shards.first, first.blocks.count > 1 {
+            say(
+                "   FlashAttention builds a partial block by block (\(s.blockSize) key\(s.blockSize == 1 ? "" : "s") each); shard 0's running max m: "
+                    + first.blocks.map { Self.f($0.max, 0) }.joined(separator: " -> ")
+                    + "; each rise rescales l and the sum of exp(s_j - m) v_j by exp(m_old - m_new).")
+        }
 
         let shape = (try? ReductionPlan.parseShape(s.tree)) ?? .binary
         say("\n5. Merge the partials up a \(shape) tree (depth \(depth)). Each merge of (o_a, l_a) and (o_b, l_b):")
@@ -70,6 +81,12 @@ extension Walkthrough {
         )
         say("   (Algorithm 3 is what the paper runs: one all-reduce of max(lse_i), then all-reduces of the sums")
         say("    n = sum_i o_i exp(lse_i - m) and d = sum_i exp(lse_i - m); z = n / d.)")
+        say(
+            "   Ring order from shard \(s.ringOwner): shards \(ring.map { String($0.shard) }.joined(separator: ", ")) folded one after another (\(ring.count) steps, the tree's depth is \(depth)):"
+        )
+        say(
+            "   ring o        = \(Self.vector(ring.last!.output))   max |ring - exact| = \(String(format: "%.1e", ringError))"
+        )
 
         if let k = sink { lines += sinkText(k) }
         if let b = backward { lines += backwardText(b, shape: shape) }

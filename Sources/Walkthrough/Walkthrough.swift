@@ -7,7 +7,7 @@ import Simulator
 /// with the libraries; `text` prints it for a learner and `json()` hands it to other tools (`explain --json`).
 public struct Walkthrough: Codable, Sendable {
     /// The version of the JSON layout.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// What the learner chose.
     public struct Settings: Codable, Sendable {
@@ -33,6 +33,28 @@ public struct Walkthrough: Codable, Sendable {
         public var backward = false
         /// A sink logit to walk through (step 6b, `explain --sinks`); nil: none.
         public var sink: Double?
+        /// Whether the query is causal: it sits at `queryPosition` and sees keys 0...queryPosition only (the keys after
+        /// it are masked, as in prefill; a decode query sits at the last position and sees every key).
+        public var causal = false
+        /// The causal query's position (0..<tokens); nil: the middle, (tokens - 1) / 2. Ignored unless `causal`.
+        public var queryPosition: Int?
+        /// Keys per block of FlashAttention's loop inside each shard (1...64); 1 shows the online softmax key by key.
+        public var blockSize = 1
+        /// The device that owns the query in Ring Attention's order (0..<shards): it visits its own shard, then
+        /// owner-1, owner-2, ... (mod p).
+        public var ringOwner = 0
+        /// The coordinate c of zeta along which the energy is drawn, F(t e_c) (0..<headDim).
+        public var energyComponent = 0
+
+        /// The keys the query sees: all of them, or 0...queryPosition when causal.
+        public var visibleKeys: Int { causal ? (queryPosition ?? (tokens - 1) / 2) + 1 : tokens }
+
+        /// The attention options of the example: a causal query's later keys are past its cache length.
+        public var options: AttentionOptions {
+            var o = AttentionOptions()
+            if causal { o.cacheSeqlens = [visibleKeys] }
+            return o
+        }
 
         /// The defaults (8 keys, 4 shards, head dim 4, seed 7, a binary tree, 16 x 128 at 640k tokens on one DGX).
         public init() {}
@@ -49,6 +71,19 @@ public struct Walkthrough: Codable, Sendable {
             }
             _ = try ReductionPlan.parseShape(tree)
             if let sink, !sink.isFinite { throw ReferenceError.invalidOption("--sink-logit must be finite") }
+            if let queryPosition, !(0..<tokens).contains(queryPosition) {
+                throw ReferenceError.invalidOption("--query-position must be in 0..<\(tokens) (the keys)")
+            }
+            guard (1...64).contains(blockSize) else {
+                throw ReferenceError.invalidOption("--block-size must be in 1...64")
+            }
+            guard (0..<shards).contains(ringOwner) else {
+                throw ReferenceError.invalidOption("--ring-owner must be in 0..<\(shards) (a shard)")
+            }
+            guard (0..<headDim).contains(energyComponent) else {
+                throw ReferenceError.invalidOption(
+                    "--energy-component must be in 0..<\(headDim) (a coordinate of zeta)")
+            }
         }
     }
 
@@ -65,6 +100,12 @@ public struct Walkthrough: Codable, Sendable {
         public var lse: Double
         /// The shard's normalised output o_i (head dimension values).
         public var output: [Double]
+        /// FlashAttention's loop over the shard's keys, block by block: the running state after each block.
+        public var blocks: [BlockState]
+        /// The shard's energy F_i(0) from `AttentionEnergy` over its keys (equal to `lse`).
+        public var energy: Double
+        /// The chain rule's weight exp(F_i - F) of the shard's output in o (0 for an empty shard).
+        public var weight: Double
     }
 
     /// One merge of the tree: its level and index, its children's LSEs, their common max and weights, and the
@@ -84,6 +125,10 @@ public struct Walkthrough: Codable, Sendable {
         public var weights: [Double]
         /// The merged node's LSE.
         public var lse: Double
+        /// The children's outputs, in the order of `children`.
+        public var childOutputs: [[Double]]
+        /// The merged node's output (sum_c w_c o_c) / (sum_c w_c).
+        public var output: [Double]
     }
 
     /// One key's row of the backward: p_j, dO.v_j, dS_j and dk_j.
@@ -96,6 +141,8 @@ public struct Walkthrough: Codable, Sendable {
         public var dS: Double
         /// The key's gradient dk_j (head dimension values).
         public var dk: [Double]
+        /// The value's gradient dv_j = p_j dO (head dimension values).
+        public var dv: [Double]
     }
 
     /// The backward on the example: dO, D, each key's gradients, dq, the energy formulation's difference, and the
@@ -161,8 +208,12 @@ public struct Walkthrough: Codable, Sendable {
     public var keys: [[Double]]
     /// Step 1: the values v_j, one row of head dimension values per key.
     public var values: [[Double]]
-    /// Step 1: the scores s_j = q.k_j / sqrt(d), one per key.
+    /// Step 1: the scores s_j = q.k_j / sqrt(d), one per key (-inf for a key a causal query does not see).
     public var scores: [Double]
+    /// Step 1: the keys the query sees (all, or 0...position when causal).
+    public var visibleKeys: Int
+    /// Step 2: the softmax p_j = exp(s_j - LSE), one per key (0 for a masked key).
+    public var probabilities: [Double]
     /// Step 2: the max score m.
     public var maxScore: Double
     /// Step 2: the sum of exp(s_j - m) over all keys.
@@ -179,10 +230,16 @@ public struct Walkthrough: Codable, Sendable {
     public var gradient: [Double]
     /// Step 3: the central differences of F along each coordinate of zeta (h = 1e-5), to compare with `gradient`.
     public var centralDifference: [Double]
+    /// Step 3: F along the direction e_c of zeta, F(t e_c), its slope at 0 being o_c.
+    public var energyLine: EnergyLine
     /// Step 4: the shards' partials, in shard order.
     public var shards: [Shard]
     /// Step 4: the log-sum-exp of the shards' energies (equal to `energy`).
     public var shardEnergyLogSumExp: Double
+    /// Step 4: the chain rule sum_i exp(F_i - F) o_i (equal to `output`).
+    public var chainRuleOutput: [Double]
+    /// Step 5: the tree's levels: levels[l][n] are the children (in level l-1) that node n merges; level 0 is empty.
+    public var plan: [[[Int]]]
     /// Step 5: the tree's depth (merge levels above the leaves).
     public var depth: Int
     /// Step 5: every node's LSE, by level (level 0 the shards).
@@ -197,6 +254,10 @@ public struct Walkthrough: Codable, Sendable {
     public var algorithm3Output: [Double]
     /// Step 6: the largest absolute difference between Algorithm 3's output and exact attention's.
     public var algorithm3Error: Double
+    /// Step 6: Ring Attention's order: the owner folds the shards one by one, p - 1 merges in sequence.
+    public var ring: [RingStep]
+    /// Step 6: the largest absolute difference between the ring's output and exact attention's.
+    public var ringError: Double
     /// Step 6b (with `settings.sink`): the sink as one more term of the log-sum-exp, merged once.
     public var sink: Sink?
     /// Steps 7-8 (with `settings.backward`).
@@ -222,16 +283,21 @@ public struct Walkthrough: Codable, Sendable {
         query = Array(x.q.data[0..<d])
         keys = (0..<n).map { Array(x.k.data[$0 * d..<($0 + 1) * d]) }
         values = (0..<n).map { Array(x.v.data[$0 * d..<($0 + 1) * d]) }
-        scores = (0..<n).map { j in scale * (0..<d).reduce(0.0) { $0 + x.q.data[$1] * x.k.data[j * d + $1] } }
+        let visible = settings.visibleKeys, options = settings.options
+        visibleKeys = visible
+        scores = (0..<n).map { j in
+            j < visible ? scale * (0..<d).reduce(0.0) { $0 + x.q.data[$1] * x.k.data[j * d + $1] } : -.infinity
+        }
 
-        let exact = try ExactAttention.forward(x)
+        let exact = try ExactAttention.forward(x, options: options)
         maxScore = scores.max()!
         expSum = scores.reduce(0.0) { [maxScore] in $0 + Foundation.exp($1 - maxScore) }
         lse = maxScore + Foundation.log(expSum)
+        probabilities = scores.map { [lse] in Foundation.exp($0 - lse) }
         output = Array(exact.output.data[0..<d])
         kernelLogSumExp = exact.lse.data[0]
 
-        let energyFunction = try AttentionEnergy(inputs: x)
+        let energyFunction = try AttentionEnergy(inputs: x, options: options)
         gradient = Array(try energyFunction.gradient().data)
         energy = try energyFunction.value().data[0]
         centralDifference = try (0..<d).map { c in
@@ -242,25 +308,31 @@ public struct Walkthrough: Codable, Sendable {
             let minus = try energyFunction.value(zeta: zeta).data[0]
             return (plus - minus) / 2e-5
         }
+        energyLine = try Self.energyLine(energyFunction, component: settings.energyComponent, headDim: d)
 
         let layout = try ShardLayout(keys: n, shards: settings.shards)
-        let partials = try ShardedAttention.partials(x, options: AttentionOptions(), layout: layout)
-        let allScores = scores
-        shards = layout.ranges.enumerated().map { i, range in
+        let partials = try ShardedAttention.partials(x, options: options, layout: layout)
+        let (allScores, allValues, f) = (scores, values, energy)
+        shards = try layout.ranges.enumerated().map { i, range in
             let s = Array(allScores[range])
             let mi = s.max() ?? -.infinity
+            let fi = range.isEmpty ? -.infinity : try energyFunction.value(keys: range).data[0]
             return Shard(
                 keys: [range.lowerBound, range.upperBound], max: mi,
-                sum: s.reduce(0.0) { $0 + Foundation.exp($1 - mi) },
-                lse: partials[i].lse.data[0], output: Array(partials[i].output.data[0..<d]))
+                sum: mi == -.infinity ? 0 : s.reduce(0.0) { $0 + Foundation.exp($1 - mi) },
+                lse: partials[i].lse.data[0], output: Array(partials[i].output.data[0..<d]),
+                blocks: Self.blockLoop(
+                    scores: allScores, values: allValues, keys: range, blockSize: settings.blockSize),
+                energy: fi, weight: fi == -.infinity ? 0 : Foundation.exp(fi - f))
         }
-        shardEnergyLogSumExp = AttentionEnergy.logSumExp(
-            try layout.ranges.map { try energyFunction.value(keys: $0).data[0] })
+        shardEnergyLogSumExp = AttentionEnergy.logSumExp(shards.map(\.energy))
+        chainRuleOutput = (0..<d).map { [shards] c in shards.reduce(0.0) { $0 + $1.weight * $1.output[c] } }
 
         let shape = try ReductionPlan.parseShape(settings.tree)
         let plan = try ReductionPlan(leaves: settings.shards, shape: shape)
         let trace = try TreeReduction.reduce(partials, plan: plan)
         depth = plan.depth
+        self.plan = plan.levels
         nodeLogSumExp = trace.levels.map { level in level.map { $0.lse.data[0] } }
         var merges: [Merge] = []
         for (l, level) in plan.levels.enumerated().dropFirst() {
@@ -271,7 +343,9 @@ public struct Walkthrough: Codable, Sendable {
                     Merge(
                         level: l, node: node, children: children, childLogSumExp: ls, max: m,
                         weights: ls.map { $0 == -.infinity ? 0 : Foundation.exp($0 - m) },
-                        lse: trace.levels[l][node].lse.data[0]))
+                        lse: trace.levels[l][node].lse.data[0],
+                        childOutputs: children.map { Array(trace.levels[l - 1][$0].output.data[0..<d]) },
+                        output: Array(trace.levels[l][node].output.data[0..<d])))
             }
         }
         self.merges = merges
@@ -281,15 +355,17 @@ public struct Walkthrough: Codable, Sendable {
         algorithm3Output = Array(alg3.output.data[0..<d])
         treeError = zip(trace.result.output.data, exact.output.data).map { abs($0 - $1) }.max()!
         algorithm3Error = zip(alg3.output.data, exact.output.data).map { abs($0 - $1) }.max()!
+        ring = Self.ringSteps(partials, owner: settings.ringOwner)
+        ringError = zip(ring.last!.output, output).map { abs($0 - $1) }.max()!
 
         sink = try settings.sink.map {
-            try Self.sink(x, logit: $0, exact: exact, partials: partials, root: trace.result)
+            try Self.sink(x, logit: $0, options: options, exact: exact, partials: partials, root: trace.result)
         }
         backward =
             settings.backward
             ? try Self.backward(
-                x, scores: scores, lse: exact.lse.data[0], layout: layout, plan: plan, shape: shape, seed: settings.seed
-            )
+                x, options: options, scores: scores, lse: exact.lse.data[0], layout: layout, plan: plan, shape: shape,
+                seed: settings.seed)
             : nil
 
         let cluster = try Cluster.resolve(settings.cluster)
@@ -311,27 +387,29 @@ public struct Walkthrough: Codable, Sendable {
 
     /// Steps 7-8: the gradients of L = dO . o, by hand, from the energy, and over the shards.
     static func backward(
-        _ x: AttentionInputs<Double>, scores: [Double], lse: Double, layout: ShardLayout,
+        _ x: AttentionInputs<Double>, options: AttentionOptions, scores: [Double], lse: Double, layout: ShardLayout,
         plan: ReductionPlan, shape: ReductionPlan.Shape, seed: UInt64
     ) throws -> Backward {
         let d = x.headDim, n = x.keys
         var g = SeededGenerator(seed: seed &+ 1)
         let dO = try Tensor(shape: [1, 1, 1, d], data: g.normals(d))
-        let (forward, full) = try AttentionBackward.gradients(x, dO: dO)
+        let (forward, full) = try AttentionBackward.gradients(x, dO: dO, options: options)
         let o = forward.output.data
         let delta = (0..<d).reduce(0.0) { $0 + dO.data[$1] * o[$1] }
         let perKey = (0..<n).map { j -> KeyGradient in
             let p = Foundation.exp(scores[j] - lse)
             let dOv = (0..<d).reduce(0.0) { $0 + dO.data[$1] * x.v.data[j * d + $1] }
-            return KeyGradient(p: p, dOv: dOv, dS: p * (dOv - delta), dk: Array(full.dk.data[j * d..<(j + 1) * d]))
+            return KeyGradient(
+                p: p, dOv: dOv, dS: p * (dOv - delta), dk: Array(full.dk.data[j * d..<(j + 1) * d]),
+                dv: Array(full.dv.data[j * d..<(j + 1) * d]))
         }
         // The energy view: L(e) = d/de F(e dO) at 0; its derivatives are the Hessian-vector products of F.
-        let energy = try AttentionEnergy(inputs: x).lossGradients(dO: dO)
+        let energy = try AttentionEnergy(inputs: x, options: options).lossGradients(dO: dO)
         let energyError =
             zip(energy.dq.data + energy.dk.data + energy.dv.data, full.dq.data + full.dk.data + full.dv.data)
             .map { abs($0 - $1) }.max() ?? 0
         let sharded = try ShardedBackward.backward(
-            x, dO: dO, options: AttentionOptions(), layout: layout, reduction: .tree(shape))
+            x, dO: dO, options: options, layout: layout, reduction: .tree(shape))
         var sums: [Backward.DQSum] = []
         if let levels = sharded.dqLevels {
             for (l, level) in plan.levels.enumerated().dropFirst() {
@@ -356,11 +434,16 @@ public struct Walkthrough: Codable, Sendable {
 
     /// The walkthrough as JSON: snake_case keys, sorted, pretty-printed; infinities as the strings "inf" and "-inf".
     public func json() throws -> String {
+        String(decoding: try Self.encoder(pretty: true).encode(self), as: UTF8.self)
+    }
+
+    /// The JSON encoder of `json()` (and of the explainer site's data): snake_case, sorted keys, infinities as strings.
+    static func encoder(pretty: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        return encoder
     }
 }

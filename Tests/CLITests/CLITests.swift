@@ -246,6 +246,31 @@ enum CLI {
         CLI.expectOneLineError(try CLI.run(["explain", "--tokens", "0"]), contains: "--tokens must be in 1...64")
         CLI.expectOneLineError(try CLI.run(["explain", "--tree", "star"]), contains: "unknown reduction shape")
         CLI.expectOneLineError(try CLI.run(["explain", "--cluster", "nowhere-9000"]), contains: "nowhere-9000")
+        CLI.expectOneLineError(
+            try CLI.run(["explain", "--block-size", "0"]), contains: "--block-size must be in 1...64")
+        CLI.expectOneLineError(
+            try CLI.run(["explain", "--causal", "--query-position", "8"]), contains: "--query-position must be in 0..<8"
+        )
+        CLI.expectOneLineError(
+            try CLI.run(["explain", "--ring-owner", "4"]), contains: "--ring-owner must be in 0..<4")
+    }
+
+    /// `explain --html`: the site's four files appear together in a new folder; a non-empty folder, or a sink the
+    /// page has no step for, is one error line and leaves nothing behind.
+    @Test func htmlWritesTheSiteWholeOrNotAtAll() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["explain", "--html", dir + "/site", "--shards", "5", "--tree", "kary:3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("/site/index.html"))
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir + "/site").sorted()
+                == ["data.js", "explainer.css", "explainer.js", "index.html"])
+        let data = try String(contentsOfFile: dir + "/site/data.js", encoding: .utf8)
+        #expect(data.contains("\"tree\":\"kary:3\"") && data.contains("\"shards\":5"))
+        CLI.expectOneLineError(try CLI.run(["explain", "--html", dir + "/site"]), contains: "not empty")
+        CLI.expectOneLineError(try CLI.run(["explain", "--html", dir + "/other", "--sinks"]), contains: "no sink step")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["site"])
     }
 }
 
