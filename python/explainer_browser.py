@@ -9,12 +9,15 @@ and after each change reads every number the page shows (each carries `data-key`
 same choices: |page - reference| <= 1e-12 max(1, |reference|), central differences within their stated rounding bound
 (`data-tol`, 16 eps max(1, |F|) / h). The cluster view's numbers are compared with `treeattn simulate decode
 --format json`. It checks that every control has a label, that the page fits a phone's width, that the console shows
-no error and that no request leaves the site's folder, and saves a screenshot of each stage.
+no error and that no request leaves the site's folder, loads it once more from a static HTTP server on loopback, and
+saves a screenshot of each stage.
 
 Usage: explainer_browser.py --treeattn BIN [--screenshots DIR]
 """
 
 import argparse
+import functools
+import http.server
 import json
 import math
 import os
@@ -22,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 try:
@@ -256,6 +260,41 @@ class Explainer:
         print(f"console: {len(errors)} errors; requests: {sorted(u[len(folder):] for u in urls)} (all in the site)")
 
 
+def check_static_host(t):
+    """The same site served by a static HTTP server on this machine's loopback (a port of its own): it loads, checks
+    itself against the reference and asks for nothing but its own files."""
+    handler = functools.partial(QuietHandler, directory=t.site)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        t.driver.get_log("performance")
+        t.driver.get_log("browser")
+        origin = f"http://127.0.0.1:{server.server_address[1]}/"
+        t.driver.get(origin + "index.html")
+        t.wait(lambda: t.driver.execute_script("return document.body.dataset.ready === 'true'"), "page ready over HTTP")
+        check = t.driver.find_element(By.ID, "reference-check").text
+        if not check.startswith("Agrees with the Swift reference"):
+            fail(f"over HTTP the page's own check says: {check!r}")
+        urls = {json.loads(e["message"])["message"]["params"]["request"]["url"]
+                for e in t.driver.get_log("performance")
+                if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"}
+        outside = [u for u in urls if not (u.startswith(origin) and u[len(origin):] in SITE_FILES)]
+        if outside:
+            fail(f"over HTTP, requests outside the site: {sorted(outside)}")
+        errors = [e["message"] for e in t.driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+        for e in errors:
+            fail(f"console over HTTP: {e}")
+        print(f"static host (loopback HTTP): loads, agrees with the reference, {len(urls)} requests, all its own files")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--treeattn", required=True)
@@ -299,8 +338,9 @@ def main():
                                                     "seed": 18446744073709551557},
              ["--shards", "16", "--tree", "flat", "--seed", "18446744073709551557", "--tokens", "20", "--head-dim",
               "3", "--block-size", "3", "--ring-owner", "2", "--energy-component", "1"]),
+            # The ring owner (2) follows p down to 1 by itself.
             ("2 shards of 12 keys, blocks of 1 and 5",
-             {"shards": 2, "tokens": 24, "block-size": 1, "ring-owner": 1},
+             {"shards": 2, "tokens": 24, "block-size": 1},
              ["--shards", "2", "--tree", "flat", "--seed", "18446744073709551557", "--tokens", "24", "--head-dim",
               "3", "--block-size", "1", "--ring-owner", "1", "--energy-component", "1"]),
             ("blocks of 5", {"block-size": 5},
@@ -346,6 +386,7 @@ def main():
         t.check_cluster("dgx-b200", 64, 2560000)
         t.check_phone()
         t.check_console_and_network()
+        check_static_host(t)
     finally:
         if hasattr(t, "driver"):
             t.driver.quit()

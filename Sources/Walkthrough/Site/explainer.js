@@ -289,8 +289,8 @@ TA.fmt = (x, digits = 5) => {
   if (x === Infinity) return "∞";
   if (x === 0) return "0";
   const a = Math.abs(x);
-  if (a < 1e-3 || a >= 1e6) return x.toExponential(2).replace("-", "−");
-  return Number(x.toPrecision(digits)).toString().replace("-", "−");
+  if (a < 1e-3 || a >= 1e6) return x.toExponential(2).replace(/-/g, "−");
+  return Number(x.toPrecision(digits)).toString().replace(/-/g, "−");
 };
 TA.valueText = (x) => (x === -Infinity ? "-inf" : x === Infinity ? "inf" : String(x));
 
@@ -550,9 +550,17 @@ TA.readSettings = () => {
   };
   const tokens = int("tokens", 1, 64, "Keys");
   const headDim = int("head-dim", 1, 16, "Head dim");
+  // A choice bounded by another (the ring owner by p, the query position by n, the coordinate by d) follows it down.
+  const follow = (id, hi) => {
+    const e = document.getElementById(id);
+    if (Number.isInteger(Number(e.value)) && Number(e.value) > hi) e.value = String(hi);
+  };
+  follow("query-position", tokens - 1);
+  follow("energy-component", headDim - 1);
   if (!/^[0-9]{1,20}$/.test(v("seed")) || BigInt(v("seed")) > TA.M64) throw new Error("Seed must be a whole number in 0…2^64−1");
   const seed = BigInt(v("seed"));
   const shards = int("shards", 1, 16, "Shards");
+  follow("ring-owner", shards - 1);
   const shapeName = v("tree-shape");
   let shapeText = shapeName;
   if (shapeName === "kary") shapeText = `kary:${int("tree-arg", 2, 16, "Arity k")}`;
