@@ -6,8 +6,9 @@ It writes the site twice (the bytes must be equal), loads it from file://, chang
 shape, the seed, causality, ...), steps through every merge of the tree and the ring with the buttons and the keys,
 and after each change reads every number the page shows (each carries `data-key`, its path in
 `treeattn explain --json`, and `data-v`, its full value) and compares it with `treeattn explain --json` run with the
-same choices: |page - reference| <= 1e-12 max(1, |reference|), central differences within their stated rounding bound
-(`data-tol`, 16 eps max(1, |F|) / h). The cluster view's numbers are compared with `treeattn simulate decode
+same choices: |page - reference| <= 1e-12 max(1, |reference|); where the page states a bound (`data-tol`), that one:
+central differences within 16 eps max(1, |F|) / h, and the rounding errors the page shows (max |tree - exact|, ...),
+whose exact values depend on the order of sums, within 1e-12 of the size of what they measure. The cluster view's numbers are compared with `treeattn simulate decode
 --format json`. It checks that every control has a label, that the page fits a phone's width, that the console shows
 no error and that no request leaves the site's folder, loads it once more from a static HTTP server on loopback, and
 saves a screenshot of each stage.
@@ -295,6 +296,23 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def check_site_of_typed_values(t):
+    """A site written from typed values (`explain --html DIR --values FILE`) starts from them and agrees with them."""
+    values = os.path.join(t.tmp, "start-values.json")
+    with open(values, "w") as f:
+        json.dump({"q": [1, -2, 0.5], "k": [[1, 0, 2], [0, 1, -1], [2, 2, 2], [-3, 1, 0]],
+                   "v": [[1, 2, 3], [4, 5, 6], [7, 8, 9], [-1, -2, -3]]}, f)
+    site = os.path.join(t.tmp, "typed-site")
+    t.run("explain", "--html", site, "--values", values, "--shards", "3", "--tree", "flat")
+    t.driver.get("file://" + os.path.join(site, "index.html"))
+    t.wait(lambda: t.driver.execute_script("return document.body.dataset.ready === 'true'"), "typed site ready")
+    check = t.driver.find_element(By.ID, "reference-check").text
+    if not check.startswith("Agrees with the Swift reference"):
+        fail(f"a site written from typed values says: {check!r}")
+    t.compare("site written from typed values", ["--values", values, "--shards", "3", "--tree", "flat"], least=100)
+    t.driver.get_log("browser")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--treeattn", required=True)
@@ -365,13 +383,27 @@ def main():
         folds = t.step_through("merge case", flags, "ring")
         print(f"stepped through {merges} tree merges and {folds} ring folds, each compared")
 
-        # Typed values: the page recomputes them (there is no reference run for them) and says so.
+        # Typed values: edited in the box, recomputed by the page, and by the reference from the same JSON
+        # (`--values`); a box with 5 keys of head dim 2 sets n and d.
         t.driver.find_element(By.ID, "fill-typed").click()
         typed = json.loads(t.driver.find_element(By.ID, "typed-values").get_attribute("value"))
         typed["q"][0] += 1.0
+        typed["v"][3] = [-2.5, 0.125, 3.0, 1e6]
         t.set("typed-values", json.dumps(typed))
-        if "Typed values" not in t.driver.find_element(By.ID, "reference-check").text:
-            fail("typed values: the page does not say they have no reference run")
+        if "--values values.json" not in t.driver.find_element(By.ID, "command").text:
+            fail("typed values: the page does not give the --values command")
+        values = os.path.join(t.tmp, "values.json")
+        with open(values, "w") as f:
+            f.write(t.driver.find_element(By.ID, "typed-values").get_attribute("value"))
+        t.compare("typed values", ["--values", values] + flags, least=100)
+        small = {"q": [0.5, -1.0], "k": [[1, 0], [0, 1], [1, 1], [-1, 2], [3, -3]], "v": [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]}
+        t.set("shards", 5)
+        t.set("typed-values", json.dumps(small))
+        with open(values, "w") as f:
+            json.dump(small, f)
+        small_flags = ["--values", values, "--shards", "5", "--tree", "binary", "--causal", "--query-position", "4",
+                       "--ring-owner", "4", "--block-size", "2"]
+        t.compare("typed values setting n = 5, d = 2", small_flags, least=50)
         t.set("typed-values", "")
         # A refused choice names itself and leaves the last good state.
         t.set("tokens", 0)
@@ -387,6 +419,7 @@ def main():
         t.check_phone()
         t.check_console_and_network()
         check_static_host(t)
+        check_site_of_typed_values(t)
     finally:
         if hasattr(t, "driver"):
             t.driver.quit()

@@ -30,6 +30,11 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
     @Option(help: "Keys per block of FlashAttention's loop inside a shard.") var blockSize = 1
     @Option(help: "The shard that owns the query in the ring order.") var ringOwner = 0
     @Option(help: "The coordinate c of zeta for the energy line F(t e_c).") var energyComponent = 0
+    @Option(
+        help: ArgumentHelp(
+            "Values instead of the seeded ones: a JSON file {\"q\": [d numbers], \"k\": [n rows], \"v\": [n rows]} (sets --tokens and --head-dim).",
+            valueName: "file"))
+    var values: String?
     @Flag(help: "Print the walkthrough's numbers as JSON instead of text.") var json = false
     @Option(
         help: ArgumentHelp(
@@ -53,6 +58,10 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
         s.sink = sinks ? sinkLogit : nil
         (s.causal, s.queryPosition, s.blockSize, s.ringOwner) = (causal, queryPosition, blockSize, ringOwner)
         s.energyComponent = energyComponent
+        if let values {
+            s.values = try Walkthrough.Values.load(path: values)
+            (s.tokens, s.headDim) = (s.values?.k.count ?? tokens, s.values?.q.count ?? headDim)
+        }
         return s
     }
 

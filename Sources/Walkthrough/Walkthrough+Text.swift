@@ -8,7 +8,9 @@ extension Walkthrough {
         var lines: [String] = []
         func say(_ line: String = "") { lines.append(line) }
         let s = settings, d = s.headDim, n = s.tokens
-        say("1. One decoding query q and \(n) cached keys/values (head dim \(d), seed \(s.seed)).")
+        say(
+            "1. One decoding query q and \(n) cached keys/values (head dim \(d), \(s.values == nil ? "seed \(s.seed)" : "typed values"))."
+        )
         if s.causal {
             say(
                 "   Causal: the query sits at position \(visibleKeys - 1) and does not see keys \(visibleKeys)...\(n - 1) (score -inf)."

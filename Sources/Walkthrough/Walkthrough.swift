@@ -45,6 +45,8 @@ public struct Walkthrough: Codable, Sendable {
         public var ringOwner = 0
         /// The coordinate c of zeta along which the energy is drawn, F(t e_c) (0..<headDim).
         public var energyComponent = 0
+        /// Typed values instead of the seeded ones; they set `tokens` and `headDim` (`init` checks that they agree).
+        public var values: Values?
 
         /// The keys the query sees: all of them, or 0...queryPosition when causal.
         public var visibleKeys: Int { causal ? (queryPosition ?? (tokens - 1) / 2) + 1 : tokens }
@@ -79,6 +81,14 @@ public struct Walkthrough: Codable, Sendable {
             }
             guard (0..<shards).contains(ringOwner) else {
                 throw ReferenceError.invalidOption("--ring-owner must be in 0..<\(shards) (a shard)")
+            }
+            if let values {
+                try values.validate()
+                guard values.k.count == tokens, values.q.count == headDim else {
+                    throw ReferenceError.invalidOption(
+                        "--values hold \(values.k.count) keys of head dim \(values.q.count), but the settings say \(tokens) x \(headDim)"
+                    )
+                }
             }
             guard (0..<headDim).contains(energyComponent) else {
                 throw ReferenceError.invalidOption(
@@ -275,10 +285,11 @@ public struct Walkthrough: Codable, Sendable {
         self.settings = settings
         let d = settings.headDim, n = settings.tokens
         var g = SeededGenerator(seed: settings.seed)
+        let typed = settings.values
         let x = try AttentionInputs(
-            q: Tensor(shape: [1, 1, 1, d], data: g.normals(d)),
-            k: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)),
-            v: Tensor(shape: [1, 1, n, d], data: g.normals(n * d)))
+            q: Tensor(shape: [1, 1, 1, d], data: typed?.q ?? g.normals(d)),
+            k: Tensor(shape: [1, 1, n, d], data: typed.map { Array($0.k.joined()) } ?? g.normals(n * d)),
+            v: Tensor(shape: [1, 1, n, d], data: typed.map { Array($0.v.joined()) } ?? g.normals(n * d)))
         let scale = 1 / Double(d).squareRoot()
         query = Array(x.q.data[0..<d])
         keys = (0..<n).map { Array(x.k.data[$0 * d..<($0 + 1) * d]) }

@@ -253,6 +253,8 @@ enum CLI {
         )
         CLI.expectOneLineError(
             try CLI.run(["explain", "--ring-owner", "4"]), contains: "--ring-owner must be in 0..<4")
+        CLI.expectOneLineError(
+            try CLI.run(["explain", "--values", "/nonexistent/values.json"]), contains: "--values: cannot read")
     }
 
     /// `explain --html`: the site's four files appear together in a new folder; a non-empty folder, or a sink the

@@ -152,6 +152,35 @@ import Walkthrough
         }
     }
 
+    /// Typed values replace the seeded ones (and agree with plain loops); bad shapes, sizes and files are refused.
+    @Test func typedValuesReplaceTheSeededOnes() throws {
+        var s = Walkthrough.Settings()
+        let values = Walkthrough.Values(q: [0.5, -1], k: [[1, 0], [0, 1], [1, 1]], v: [[1, 2], [3, 4], [5, 6]])
+        (s.values, s.tokens, s.headDim, s.shards) = (values, 3, 2, 2)
+        let w = try Walkthrough(s)
+        #expect(w.query == values.q && w.keys == values.k && w.values == values.v)
+        #expect(Self.close(w.output, Self.softmax(w, 0..<3).output) && w.text.contains("typed values"))
+        for bad in [
+            Walkthrough.Values(q: [1, 2], k: [[1, 0]], v: [[1, 2], [3, 4]]),
+            Walkthrough.Values(q: [1, .nan], k: [[1, 0]], v: [[1, 2]]),
+            Walkthrough.Values(q: [1, 2e6], k: [[1, 0]], v: [[1, 2]]),
+            Walkthrough.Values(q: [1, 2], k: [[1, 0, 3]], v: [[1, 2]]),
+        ] {
+            #expect(throws: (any Error).self) { try bad.validate() }
+        }
+        (s.tokens, s.headDim) = (4, 2)
+        #expect(throws: (any Error).self) { try Walkthrough(s) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("values-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("{\"q\": [1], \"k\": [[2]], \"v\": [[3]]}".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try Walkthrough.Values.load(path: path) == Walkthrough.Values(q: [1], k: [[2]], v: [[3]]))
+        try Data("{\"q\": [1]".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: (any Error).self) { try Walkthrough.Values.load(path: path) }
+        try Data(count: Walkthrough.Values.maxFileBytes + 1).write(to: URL(fileURLWithPath: path))
+        #expect(throws: (any Error).self) { try Walkthrough.Values.load(path: path) }
+        #expect(throws: (any Error).self) { try Walkthrough.Values.load(path: path + ".missing") }
+    }
+
     static let smallGrid: ClusterTimelines.Grid = {
         var g = ClusterTimelines.Grid()
         (g.presets, g.gpus, g.sequenceLengths) = (["dgx-h100"], [8, 16], [10_000])
@@ -169,7 +198,7 @@ import Walkthrough
         #expect(page.contains("Content-Security-Policy\" content=\"default-src 'none'"))
         // Only the site's own files are referenced; the script asks for nothing over a network.
         for source in page.matches(of: #/(?:src|href)="([^"#]+)"/#).map({ String($0.output.1) }) {
-            #expect(["explainer.css", "data.js", "explainer.js"].contains(source), "\(source)")
+            #expect(["explainer.css", "data.js", "explainer.js", "data:,"].contains(source), "\(source)")
         }
         for call in ["fetch(", "XMLHttpRequest", "import(", "WebSocket", "https://", "sendBeacon"] {
             #expect(!script.contains(call), "\(call)")

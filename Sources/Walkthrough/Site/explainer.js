@@ -313,7 +313,13 @@ TA.num = (key, x, opts = {}) => {
   if (opts.tol !== undefined) attrs["data-tol"] = String(opts.tol);
   return TA.h("span", attrs);
 };
-TA.err = (key, x) => TA.h("span", { class: "num err", "data-key": key, "data-v": TA.valueText(x), text: x.toExponential(1) });
+// A rounding error (the difference of two computations of one quantity): its exact value depends on the order of the
+// sums, so it is held to 1e-12 of the size of what it measures (`scale`), not of itself.
+TA.err = (key, x, scale) => TA.h("span", {
+  class: "num err", "data-key": key, "data-v": TA.valueText(x), text: x.toExponential(1),
+  "data-tol": scale === undefined ? undefined : String(1e-12 * Math.max(1, scale)),
+});
+TA.scale = (...vectors) => Math.max(0, ...vectors.flat(Infinity).map(Math.abs));
 TA.vec = (key, xs) => TA.h("span", { class: "vec" }, "[", ...xs.flatMap((x, i) => [i ? ", " : "", TA.num(`${key}.${i}`, x)]), "]");
 TA.table = (caption, head, rows) =>
   TA.h("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": caption },
@@ -378,9 +384,9 @@ TA.renderMerges = (w, settings, state) => {
     detail = [TA.h("h4", { text: `Result after ${count} ${state.view === "ring" ? "folds in sequence" : `merges, depth ${w.depth}`}` }),
       TA.p(state.view === "ring" ? "Ring output = " : "Tree output = ", state.view === "ring" ? TA.vec(`ring.${w.ring.length - 1}.output`, out) : TA.vec("tree_output", out)),
       TA.p("Exact attention = ", TA.vec("output", w.output)),
-      TA.p("max |difference| = ", TA.err(errKey, w[errKey]), " — rounding only: the merge is exact because log-sum-exp is associative."),
+      TA.p("max |difference| = ", TA.err(errKey, w[errKey], TA.scale(w.output)), " — rounding only: the merge is exact because log-sum-exp is associative."),
       TA.p("Algorithm 3 (a max all-reduce, then sum all-reduces) gives ", TA.vec("algorithm3_output", w.algorithm3_output),
-        ", max |difference| ", TA.err("algorithm3_error", w.algorithm3_error), ".")];
+        ", max |difference| ", TA.err("algorithm3_error", w.algorithm3_error, TA.scale(w.output)), ".")];
   } else if (state.view === "ring") {
     const r = steps[k], key = `ring.${k}`;
     detail = [TA.h("h4", { text: `Fold ${k + 1} of ${count}: the owner (shard ${settings.ringOwner}) folds in shard ${r.shard}` }),
@@ -487,7 +493,7 @@ TA.renderBackward = (w) => {
     TA.p("Each shard owns its keys' dK and dV: they never leave it. The query's gradient is a sum over all keys, so each shard computes its share of dq (with the global LSE and D, which the forward's tree already made known) and the shares are summed up the same tree."),
     TA.table("Each shard's share of dq", ["shard", "dq share"], b.shard_shares.map((s, i) => [String(i), TA.vec(`backward.shard_shares.${i}`, s)])),
     TA.table("The sums up the tree", ["node", "children", "sum"], b.sums.map((s, i) => [`L${s.level}.${s.node}`, s.children.join(", "), TA.vec(`backward.sums.${i}.sum`, s.sum)])),
-    TA.p("Full backward dq = ", TA.vec("backward.dq", b.dq), "; tree-parallel backward's max |difference| = ", TA.err("backward.tree_error", b.tree_error), "."));
+    TA.p("Full backward dq = ", TA.vec("backward.dq", b.dq), "; tree-parallel backward's max |difference| = ", TA.err("backward.tree_error", b.tree_error, TA.scale(b.dq, b.per_key.map((r) => [r.dk, r.dv]))), "."));
 };
 
 // ---- The cluster view: drawn from the grid in data.js. ----
@@ -572,9 +578,18 @@ TA.readSettings = () => {
   if (typedText) {
     let t;
     try { t = JSON.parse(typedText); } catch (e) { throw new Error("Typed values: not JSON (" + e.message + ")"); }
-    const okRow = (r) => Array.isArray(r) && r.length === headDim && r.every((x) => typeof x === "number" && Number.isFinite(x));
-    if (!t || !okRow(t.q) || !Array.isArray(t.k) || !Array.isArray(t.v) || t.k.length !== tokens || t.v.length !== tokens || !t.k.every(okRow) || !t.v.every(okRow)) {
-      throw new Error(`Typed values need {"q": [${headDim} numbers], "k": [${tokens} rows], "v": [${tokens} rows]} of finite numbers`);
+    // As the reference's --values: the values set n and d; every number finite and at most 1e6 in size.
+    const okRow = (r, d) => Array.isArray(r) && r.length === d && r.every((x) => typeof x === "number" && Number.isFinite(x) && Math.abs(x) <= 1e6);
+    const d = t && Array.isArray(t.q) ? t.q.length : 0;
+    const n = t && Array.isArray(t.k) ? t.k.length : 0;
+    if (!t || d < 1 || d > 16 || n < 1 || n > 64 || !okRow(t.q, d) || !Array.isArray(t.v) || t.v.length !== n ||
+        !t.k.every((r) => okRow(r, d)) || !t.v.every((r) => okRow(r, d))) {
+      throw new Error('Typed values need {"q": [d numbers], "k": [n rows of d], "v": [n rows of d]} (n 1…64, d 1…16, |x| ≤ 1e6)');
+    }
+    if (n !== tokens || d !== headDim) {
+      document.getElementById("tokens").value = String(n);
+      document.getElementById("head-dim").value = String(d);
+      return TA.readSettings();
     }
     typed = { q: t.q, k: t.k, v: t.v };
   }
@@ -586,7 +601,8 @@ TA.readSettings = () => {
 };
 
 TA.command = (s) => {
-  let c = `treeattn explain --json --backward --tokens ${s.tokens} --head-dim ${s.headDim} --seed ${s.seed} --shards ${s.shards} --tree ${s.shapeText}`;
+  const inputs = s.typed ? `--values values.json --seed ${s.seed}` : `--tokens ${s.tokens} --head-dim ${s.headDim} --seed ${s.seed}`;
+  let c = `treeattn explain --json --backward ${inputs} --shards ${s.shards} --tree ${s.shapeText}`;
   if (s.causal) c += ` --causal --query-position ${s.queryPosition}`;
   return c + ` --block-size ${s.blockSize} --ring-owner ${s.ringOwner} --energy-component ${s.energyComponent}`;
 };
@@ -614,7 +630,9 @@ TA.compare = (mine, reference) => {
   return { worst, worstCD, count, missing };
 };
 
-TA.sameAsReference = (s, r) => !s.typed && s.tokens === r.tokens && s.headDim === r.head_dim && String(s.seed) === String(r.seed) &&
+TA.sameValues = (a, b) => JSON.stringify([a.q, a.k, a.v]) === JSON.stringify([b.q, b.k, b.v]);
+TA.sameAsReference = (s, r) => (s.typed ? !!r.values && TA.sameValues(s.typed, r.values) : !r.values && String(s.seed) === String(r.seed)) &&
+  s.tokens === r.tokens && s.headDim === r.head_dim &&
   s.shards === r.shards && s.shapeText === r.tree && s.causal === r.causal && (!s.causal || s.queryPosition === (r.query_position ?? Math.floor((r.tokens - 1) / 2))) &&
   s.blockSize === r.block_size && s.ringOwner === r.ring_owner && s.energyComponent === r.energy_component;
 
@@ -645,7 +663,9 @@ TA.update = (resetStep = true) => {
       TA.err("check.worst", r.worst), " (≤ 1e-12 required), central differences ", TA.err("check.worst_cd", r.worstCD), " (limited by rounding / h).");
   } else {
     check.className = "check";
-    TA.fill("reference-check", "Recomputed in your browser for your choices. ", s.typed ? "Typed values have no reference run." : "The reference computes the same numbers with the command below.");
+    TA.fill("reference-check", "Recomputed in your browser for your choices. ", s.typed
+      ? "Typed values: save the box's text as values.json; the reference computes the same numbers with the command below."
+      : "The reference computes the same numbers with the command below.");
   }
   TA.renderScores(w);
   TA.renderBlocks(w, s);
@@ -679,6 +699,7 @@ TA.init = () => {
   document.getElementById("causal").checked = s.causal;
   set("query-position", s.query_position ?? Math.floor((s.tokens - 1) / 2));
   set("block-size", s.block_size); set("ring-owner", s.ring_owner); set("energy-component", s.energy_component);
+  if (s.values) set("typed-values", JSON.stringify(s.values));
   for (const id of ["tokens", "head-dim", "seed", "shards", "tree-shape", "tree-arg", "causal", "query-position", "block-size", "ring-owner", "energy-component", "typed-values"]) {
     document.getElementById(id).addEventListener("change", () => TA.update());
   }
