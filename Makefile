@@ -3,9 +3,10 @@ SWIFT ?= swift
 PYTHON ?= python3
 BIN := .build/debug/treeattn
 MPIBIN := .build/debug/treeattn-mpi
-# make test runs the Swift tests and the heavy cross-checks (goldens, MPI) on the release build it checks for warnings
-# anyway (5x faster than debug here; preconditions, overflow and exclusivity checks stay on in -O), and the quick
-# contract checks (oracle, fuzz, bench parsing, validate smoke) on the debug build that make demo runs.
+# make test runs the Swift tests and the heavy cross-checks (goldens, MPI, validate smoke) on the release build it checks
+# for warnings anyway (5x faster than debug here; preconditions, overflow and exclusivity checks stay on in -O), and the
+# quick contract checks (oracle, explainer, fuzz, bench parsing: scripts/debug-checks.sh) on the debug build that make
+# demo runs, beside the release build.
 RBIN := .build/release/treeattn
 RMPIBIN := .build/release/treeattn-mpi
 
@@ -28,24 +29,19 @@ demo: build
 # link (scripts/check-docs.sh).
 test: setup
 	bash scripts/build-checked.sh --build-tests
+	@# The checks of the debug build (oracles, the explainer in Chromium, fuzz and bench-parsing smokes) run beside the
+	@# release build, which leaves a core idle much of the time (scripts/beside.sh; waited for below).
+	bash scripts/beside.sh start debug-checks bash scripts/debug-checks.sh $(BIN) $(MPIBIN)
 	bash scripts/build-checked.sh -c release --build-tests -Xswiftc -enable-testing
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Examples
 	$(SWIFT) test -c release --skip-build -Xswiftc -enable-testing
-	@# The DocC check and the example package run beside the Python checks (scripts/beside.sh; waited for below).
+	@# The DocC check and the example package run beside the Python checks.
 	bash scripts/beside.sh start docs bash scripts/check-docs.sh
 	bash scripts/beside.sh start example $(SWIFT) run --package-path Examples/UsingTheLibrary UsingTheLibrary
-	$(PYTHON) python/oracle_check.py --treeattn $(BIN)
-	$(PYTHON) python/backward_check.py --treeattn $(BIN)
-	$(PYTHON) python/explainer_browser.py --treeattn $(BIN) --screenshots .build/explainer-screenshots
 	bash scripts/golden-check.sh $(RBIN)
 	$(PYTHON) python/mpi_check.py --treeattn $(RBIN) --mpi $(RMPIBIN) --ranks 1,2,3,5,8
-	bash scripts/validate-smoke.sh $(MPIBIN)
-	$(PYTHON) python/fuzz.py --treeattn $(BIN) --treeattn-mpi $(MPIBIN) --seconds 15
-	@# make bench's Python scripts on tiny shapes (debug build: the ratios mean nothing, the parsing of every result
-	@# kind the CLI prints is what is checked).
-	$(PYTHON) python/bench_numpy.py --treeattn $(BIN) --repeats 1 -- --seq 64 --heads 1 --decode-log2-keys 12 --timing-keys 4096 >/dev/null
-	$(PYTHON) python/bench_cli.py --treeattn $(BIN) --log2-keys 10 --prefill-seq 64 --random-log2-keys 10 --repeats 1 >/dev/null
-	bash scripts/beside.sh wait docs example
+	bash scripts/validate-smoke.sh $(RMPIBIN)
+	bash scripts/beside.sh wait debug-checks docs example
 
 # DocC documentation of every library into .build/docs/<Target> (the same build and checks as make test's).
 docs: setup
