@@ -52,6 +52,7 @@ struct ExplainCommand: ParsableCommand, MemoryBoundedCommand {
         guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
             throw CLIError("--model needs HEADSxDIM, e.g. 16x128")
         }
+        guard queryPosition == nil || causal else { throw CLIError("--query-position needs --causal") }
         var s = Walkthrough.Settings()
         (s.tokens, s.shards, s.headDim, s.seed, s.tree, s.backward) = (tokens, shards, headDim, seed, tree, backward)
         (s.cluster, s.seqLen, s.modelHeads, s.modelHeadDim) = (cluster, seqLen, parts[0], parts[1])

@@ -255,6 +255,8 @@ enum CLI {
             try CLI.run(["explain", "--ring-owner", "4"]), contains: "--ring-owner must be in 0..<4")
         CLI.expectOneLineError(
             try CLI.run(["explain", "--values", "/nonexistent/values.json"]), contains: "--values: cannot read")
+        CLI.expectOneLineError(
+            try CLI.run(["explain", "--query-position", "2"]), contains: "--query-position needs --causal")
     }
 
     /// `explain --html`: the site's four files appear together in a new folder; a non-empty folder, or a sink the
