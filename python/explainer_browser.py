@@ -33,6 +33,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 except ImportError:
     sys.exit("explainer_browser.py: selenium is missing (bash scripts/setup.sh installs it)")
@@ -151,7 +152,48 @@ class Explainer:
             if not diff <= bound:
                 fail(f"{stage}: {key} = {text} on the page, {ref[key]} from the reference (|diff| {diff:.3g} > {bound:.3g})")
         self.compared += len(numbers)
-        print(f"{stage}: {len(numbers)} numbers equal the reference's (largest relative difference {worst:.2g})")
+        whole = f", and all {self.compare_whole(stage, ref)} of the reference's are in the page's walkthrough" \
+            if scope == "document" else ""
+        print(f"{stage}: {len(numbers)} numbers equal the reference's (largest relative difference {worst:.2g}){whole}")
+
+    # What the reference has and the page does not compute: the choices, the cost at scale, the energy formulation of
+    # the backward (Hessian-vector products) and the sink step.
+    NOT_ON_THE_PAGE = ("settings.", "costs.", "cluster_name", "cluster_devices", "schema_version",
+                       "backward.energy_error", "sink.")
+
+    def compare_whole(self, stage, ref):
+        """The other direction: the page's whole walkthrough (what it computed, shown or not: every merge, fold, sum,
+        the plan, the ring order, the shard ranges) must hold every number of the reference's, with the same counts."""
+        page = flatten(json.loads(self.driver.execute_script(
+            "return JSON.stringify(TA.state.walkthrough, (k, v) => v === -Infinity ? '-inf' : v === Infinity ? 'inf' : v);")))
+        def scale(prefixes):
+            return max([abs(value(v)) for k, v in ref.items() if k.startswith(prefixes)] + [0.0])
+        forward_scale = scale(("output.",))
+        backward_scale = scale(("backward.dq.", "backward.per_key."))
+        h, eps = 1e-5, 2.0 ** -52
+        for key, theirs in ref.items():
+            if key.startswith(self.NOT_ON_THE_PAGE):
+                continue
+            if key not in page:
+                fail(f"{stage}: the reference has {key}, the page's walkthrough does not")
+                continue
+            mine, theirs = value(page[key]), value(theirs)
+            if mine == theirs:
+                continue
+            if key.startswith("central_difference."):
+                bound = 16 * eps * max(1.0, abs(value(ref["energy"]))) / h
+            elif key in ("tree_error", "ring_error", "algorithm3_error"):
+                bound = 1e-12 * max(1.0, forward_scale)
+            elif key == "backward.tree_error":
+                bound = 1e-12 * max(1.0, backward_scale)
+            else:
+                bound = 1e-12 * max(1.0, abs(theirs))
+            if not abs(mine - theirs) <= bound:
+                fail(f"{stage}: the page's {key} = {page[key]}, the reference's {ref[key]}")
+        extra = [k for k in page if k not in ref]
+        if extra:
+            fail(f"{stage}: the page computed {len(extra)} numbers the reference does not have, e.g. {extra[:3]}")
+        return sum(1 for k in ref if not k.startswith(self.NOT_ON_THE_PAGE))
 
     def screenshot(self, name, element_id=None):
         if not self.screenshots:
@@ -175,16 +217,20 @@ class Explainer:
         while True:
             self.compare(f"{stage} {view} step {count + 1}", flags, "document.getElementById('merge-detail')")
             button = self.driver.find_element(By.ID, "merge-next")
-            if not button.is_enabled():
+            if button.get_attribute("aria-disabled") == "true":
                 break
             if count == 1:
                 self.screenshot(f"merges-{view}", "merges")
             button.click()
             count += 1
-        # And back with the keyboard: Home from the stepper, then ArrowRight.
-        self.driver.find_element(By.ID, "merge-prev").send_keys(Keys.HOME)
+        # At the end the focused Forward button keeps the focus, so the keys go on working: Home, then ArrowRight,
+        # sent to whatever has the focus (as a keyboard does).
+        active = self.driver.execute_script("return document.activeElement.id")
+        if active != "merge-next":
+            fail(f"{stage} {view}: at the last step the focus went to {active!r}")
+        ActionChains(self.driver).send_keys(Keys.HOME).perform()
         first = self.merge_position()
-        self.driver.find_element(By.ID, "merge-next").send_keys(Keys.ARROW_RIGHT)
+        ActionChains(self.driver).send_keys(Keys.ARROW_RIGHT).perform()
         second = self.merge_position()
         if not (first.split(" of ")[0].endswith(" 1") and second != first):
             fail(f"{stage} {view}: the keys did not step ({first!r}, then {second!r})")
@@ -204,6 +250,10 @@ class Explainer:
             fail(f"{buttons} buttons without a name")
 
     def check_phone(self):
+        """At phone width with the widest choices (64 keys, d = 16, 16 shards): nothing wider than the window."""
+        for element_id, text in {"typed-values": "", "tokens": 64, "head-dim": 16, "shards": 16,
+                                 "energy-component": 15}.items():
+            self.set(element_id, text)
         self.driver.set_window_size(390, 844)
         time.sleep(0.2)
         widths = self.driver.execute_script(
@@ -310,7 +360,22 @@ def check_site_of_typed_values(t):
     if not check.startswith("Agrees with the Swift reference"):
         fail(f"a site written from typed values says: {check!r}")
     t.compare("site written from typed values", ["--values", values, "--shards", "3", "--tree", "flat"], least=100)
-    t.driver.get_log("browser")
+    # The seed still matters with typed values (dO is seeded by seed + 1).
+    t.set("seed", 8)
+    if "Differs" in t.driver.find_element(By.ID, "reference-check").text:
+        fail("a typed-values site with another seed claims to differ from its reference")
+    t.compare("typed values, seed 8", ["--values", values, "--shards", "3", "--tree", "flat", "--seed", "8"], least=100)
+    # A seed above 2^53 survives data.js (JavaScript's numbers would round it).
+    big = os.path.join(t.tmp, "big-seed-site")
+    t.run("explain", "--html", big, "--seed", "18446744073709551557")
+    t.driver.get("file://" + os.path.join(big, "index.html"))
+    t.wait(lambda: t.driver.execute_script("return document.body.dataset.ready === 'true'"), "big-seed site ready")
+    check = t.driver.find_element(By.ID, "reference-check").text
+    if not check.startswith("Agrees with the Swift reference"):
+        fail(f"a site written with seed 2^64 - 59 says: {check!r}")
+    for e in t.driver.get_log("browser"):
+        if e["level"] in ("SEVERE", "WARNING"):
+            fail(f"console (typed and big-seed sites): {e['message']}")
 
 
 def main():
@@ -364,6 +429,9 @@ def main():
             ("blocks of 5", {"block-size": 5},
              ["--shards", "2", "--tree", "flat", "--seed", "18446744073709551557", "--tokens", "24", "--head-dim",
               "3", "--block-size", "5", "--ring-owner", "1", "--energy-component", "1"]),
+            ("8 shards over 3 keys (5 shards empty)", {"tokens": 3, "shards": 8, "tree-shape": "binary"},
+             ["--shards", "8", "--tree", "binary", "--seed", "18446744073709551557", "--tokens", "3", "--head-dim",
+              "3", "--block-size", "5", "--ring-owner", "1", "--energy-component", "1"]),
         ]
         for stage, changes, flags in stages:
             for element_id, text in changes.items():
@@ -371,7 +439,7 @@ def main():
             t.compare(stage, flags, least=100)
         t.screenshot("after-changes")
 
-        # Every merge, forward and back, of a binary tree and of the ring, on a causal case with empty shards.
+        # Every merge, forward and back, of a binary tree and of the ring, on a causal case with fully masked shards.
         flags = ["--shards", "6", "--tree", "binary", "--tokens", "12", "--causal", "--query-position", "6",
                  "--ring-owner", "4", "--block-size", "2"]
         for element_id, text in {"seed": 7, "tokens": 12, "head-dim": 4, "block-size": 2, "energy-component": 0,
@@ -388,7 +456,7 @@ def main():
         t.driver.find_element(By.ID, "fill-typed").click()
         typed = json.loads(t.driver.find_element(By.ID, "typed-values").get_attribute("value"))
         typed["q"][0] += 1.0
-        typed["v"][3] = [-2.5, 0.125, 3.0, 1e6]
+        typed["v"][3] = [-2.5, 0.125, 3.0, 1000.0]
         t.set("typed-values", json.dumps(typed))
         if "--values values.json" not in t.driver.find_element(By.ID, "command").text:
             fail("typed values: the page does not give the --values command")
@@ -405,11 +473,17 @@ def main():
                        "--ring-owner", "4", "--block-size", "2"]
         t.compare("typed values setting n = 5, d = 2", small_flags, least=50)
         t.set("typed-values", "")
-        # A refused choice names itself and leaves the last good state.
-        t.set("tokens", 0)
-        error = t.driver.find_element(By.ID, "control-error").text
-        if "Keys must be" not in error:
-            fail(f"an out-of-range choice gives {error!r}")
+        seeded = ["--tokens", "5", "--head-dim", "2", "--shards", "5", "--tree", "binary", "--causal",
+                  "--query-position", "4", "--ring-owner", "4", "--block-size", "2"]
+        t.compare("seeded again (n and d as the typed values set them)", seeded, least=50)
+        # A refused choice names itself and leaves the last good state, and an emptied field is refused too.
+        for element_id, text, message in [("tokens", 0, "Keys must be"), ("ring-owner", "", "Ring owner is empty")]:
+            t.set(element_id, text)
+            error = t.driver.find_element(By.ID, "control-error").text
+            if message not in error:
+                fail(f"{element_id} = {text!r} gives {error!r}")
+            t.compare(f"the last good state after {element_id} = {text!r}", seeded, least=50)
+            t.set(element_id, {"tokens": 5, "ring-owner": 4}[element_id])
         t.set("tokens", 12)
 
         t.check_cluster("dgx-h100", 32, 640000)

@@ -4,7 +4,8 @@ import TreeCore
 /// `treeattn explain --html DIR`: a static site a learner opens from file:// or any static host, with no network.
 /// Its page (`Site/index.html`, `explainer.css`, `explainer.js`, compiled into the library) recomputes the walkthrough
 /// in the browser for the learner's choices; `data.js` embeds this library's own `Walkthrough` for the initial choices
-/// (the page shows how far its numbers are from it) and the `ClusterTimelines` grid it draws. The same settings give
+/// (the page shows how far its numbers are from it; the seed also as text, which JavaScript reads exactly) and the
+/// `ClusterTimelines` grid it draws. The same settings give
 /// the same bytes.
 public struct ExplainerSite: Sendable {
     /// The reference walkthrough of the page's initial state (with the backward).
@@ -35,6 +36,8 @@ public struct ExplainerSite: Sendable {
         let data =
             "// Written by `treeattn explain --html`: the Swift reference's walkthrough and the simulated cluster grid.\n"
             + "window.TREEATTN_DATA = {\"reference\": \(String(decoding: reference, as: UTF8.self)),\n"
+            // The seed once more as text: JavaScript reads JSON numbers as doubles, exact only below 2^53.
+            + "\"seed\": \"\(walkthrough.settings.seed)\",\n"
             + "\"clusters\": \(String(decoding: grid, as: UTF8.self))};\n"
         return [
             ("index.html", PackageResources.index_html), ("explainer.css", PackageResources.explainer_css),

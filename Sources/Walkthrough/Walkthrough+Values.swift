@@ -12,9 +12,9 @@ extension Walkthrough {
         /// The values, one row of d numbers each.
         public var v: [[Double]]
 
-        /// The largest magnitude accepted: beyond it a tiny example's scores stop being readable (and products could
-        /// overflow).
-        public static let maxMagnitude = 1e6
+        /// The largest magnitude accepted (1000): a tiny example to read, and sums whose rounding stays far below the
+        /// page's 1e-12 agreement with the reference unless large terms cancel.
+        public static let maxMagnitude = 1e3
         /// The largest file `load(path:)` reads (64 keys x 16 dims of long numbers fit easily).
         public static let maxFileBytes = 1 << 20
 
@@ -52,7 +52,7 @@ extension Walkthrough {
                     "--values needs q of d numbers and k, v of n rows of d numbers each (n in 1...64, d in 1...16)")
             }
             guard (q + k.joined() + v.joined()).allSatisfy({ $0.isFinite && abs($0) <= Self.maxMagnitude }) else {
-                throw ReferenceError.invalidOption("--values must be finite numbers of magnitude at most 1e6")
+                throw ReferenceError.invalidOption("--values must be finite numbers of magnitude at most 1000")
             }
         }
     }

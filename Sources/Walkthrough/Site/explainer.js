@@ -334,6 +334,7 @@ TA.fill = (id, ...children) => {
 };
 TA.p = (...children) => TA.h("p", {}, ...children);
 TA.shardColour = (i) => `hsl(${(i * 360) / 7 + 200}, 55%, 48%)`;
+TA.keyRange = ([a, b]) => (b > a ? `keys ${a}…${b - 1}` : "no keys");
 TA.shardOf = (w, j) => w.shards.findIndex((s) => j >= s.keys[0] && j < s.keys[1]);
 
 // ---- The sections. ----
@@ -359,13 +360,13 @@ TA.renderBlocks = (w, settings) => {
   TA.fill("blocks-body",
     TA.p(`Each device runs FlashAttention over its own keys in blocks of ${settings.blockSize}: a running max m, a running sum l and an accumulator. `,
       "A block with a larger max first rescales both by exp(m_old − m_new). The state after the last block is the shard's partial (m_i, l_i, o_i)."),
-    w.shards.map((s, i) => TA.table(`Shard ${i}: keys ${s.keys[0]}…${s.keys[1] - 1}`,
+    w.shards.map((s, i) => TA.table(`Shard ${i}: ${TA.keyRange(s.keys)}`,
       ["block keys", "block max", "m", "rescale", "l", "o = acc / l"],
       s.blocks.map((b, k) => [`${b.keys[0]}…${b.keys[1] - 1}`, TA.num(`shards.${i}.blocks.${k}.block_max`, b.block_max),
         TA.num(`shards.${i}.blocks.${k}.max`, b.max), TA.num(`shards.${i}.blocks.${k}.rescale`, b.rescale),
         TA.num(`shards.${i}.blocks.${k}.sum`, b.sum), TA.vec(`shards.${i}.blocks.${k}.output`, b.output)]))),
     TA.table("The shards' partials (the leaves of the tree)", ["shard", "keys", "m_i", "l_i", "lse_i = m_i + log l_i", "o_i"],
-      w.shards.map((s, i) => [String(i), `${s.keys[0]}…${s.keys[1] - 1}`, TA.num(`shards.${i}.max`, s.max), TA.num(`shards.${i}.sum`, s.sum),
+      w.shards.map((s, i) => [String(i), TA.keyRange(s.keys), TA.num(`shards.${i}.max`, s.max), TA.num(`shards.${i}.sum`, s.sum),
         TA.num(`shards.${i}.lse`, s.lse), TA.vec(`shards.${i}.output`, s.output)])));
 };
 
@@ -407,8 +408,9 @@ TA.renderMerges = (w, settings, state) => {
   }
   TA.fill("merge-position", `${state.view === "ring" ? "Fold" : "Merge"} ${Math.min(k + 1, count)} of ${count}${k === count ? " — result" : ""}`);
   TA.fill("merge-detail", detail);
-  document.getElementById("merge-prev").disabled = k === 0;
-  document.getElementById("merge-next").disabled = k === count;
+  // aria-disabled, not disabled: a focused button that reaches the end keeps the focus (and the keys keep working).
+  document.getElementById("merge-prev").setAttribute("aria-disabled", String(k === 0));
+  document.getElementById("merge-next").setAttribute("aria-disabled", String(k === count));
   TA.fill("merge-diagram", state.view === "ring" ? TA.ringDiagram(w, k) : TA.treeDiagram(w, k));
 };
 
@@ -550,6 +552,7 @@ TA.renderCluster = (clusters, choice) => {
 TA.readSettings = () => {
   const v = (id) => document.getElementById(id).value.trim();
   const int = (id, lo, hi, label) => {
+    if (v(id) === "") throw new Error(`${label} is empty: it must be a whole number in ${lo}…${hi}`);
     const x = Number(v(id));
     if (!Number.isInteger(x) || x < lo || x > hi) throw new Error(`${label} must be a whole number in ${lo}…${hi}`);
     return x;
@@ -578,13 +581,13 @@ TA.readSettings = () => {
   if (typedText) {
     let t;
     try { t = JSON.parse(typedText); } catch (e) { throw new Error("Typed values: not JSON (" + e.message + ")"); }
-    // As the reference's --values: the values set n and d; every number finite and at most 1e6 in size.
-    const okRow = (r, d) => Array.isArray(r) && r.length === d && r.every((x) => typeof x === "number" && Number.isFinite(x) && Math.abs(x) <= 1e6);
+    // As the reference's --values: the values set n and d; every number finite and at most 1000 in size.
+    const okRow = (r, d) => Array.isArray(r) && r.length === d && r.every((x) => typeof x === "number" && Number.isFinite(x) && Math.abs(x) <= 1e3);
     const d = t && Array.isArray(t.q) ? t.q.length : 0;
     const n = t && Array.isArray(t.k) ? t.k.length : 0;
     if (!t || d < 1 || d > 16 || n < 1 || n > 64 || !okRow(t.q, d) || !Array.isArray(t.v) || t.v.length !== n ||
         !t.k.every((r) => okRow(r, d)) || !t.v.every((r) => okRow(r, d))) {
-      throw new Error('Typed values need {"q": [d numbers], "k": [n rows of d], "v": [n rows of d]} (n 1…64, d 1…16, |x| ≤ 1e6)');
+      throw new Error('Typed values need {"q": [d numbers], "k": [n rows of d], "v": [n rows of d]} (n 1…64, d 1…16, |x| ≤ 1000)');
     }
     if (n !== tokens || d !== headDim) {
       document.getElementById("tokens").value = String(n);
@@ -631,7 +634,9 @@ TA.compare = (mine, reference) => {
 };
 
 TA.sameValues = (a, b) => JSON.stringify([a.q, a.k, a.v]) === JSON.stringify([b.q, b.k, b.v]);
-TA.sameAsReference = (s, r) => (s.typed ? !!r.values && TA.sameValues(s.typed, r.values) : !r.values && String(s.seed) === String(r.seed)) &&
+// The seed is compared as text (data.js holds it exactly as "seed"); typed values use it too (dO is seeded by seed + 1).
+TA.sameAsReference = (s, r) => String(s.seed) === window.TREEATTN_DATA.seed &&
+  (s.typed ? !!r.values && TA.sameValues(s.typed, r.values) : !r.values) &&
   s.tokens === r.tokens && s.headDim === r.head_dim &&
   s.shards === r.shards && s.shapeText === r.tree && s.causal === r.causal && (!s.causal || s.queryPosition === (r.query_position ?? Math.floor((r.tokens - 1) / 2))) &&
   s.blockSize === r.block_size && s.ringOwner === r.ring_owner && s.energyComponent === r.energy_component;
@@ -677,6 +682,7 @@ TA.update = (resetStep = true) => {
 };
 
 TA.step = (delta) => {
+  if (!TA.state.walkthrough) return;
   const count = TA.steps(TA.state.walkthrough, TA.state.view).length;
   TA.state.step = Math.min(Math.max(TA.state.step + delta, 0), count);
   TA.renderMerges(TA.state.walkthrough, TA.state.settings, TA.state);
@@ -692,7 +698,7 @@ TA.init = () => {
   const data = window.TREEATTN_DATA;
   const s = data.reference.settings;
   const set = (id, value) => { document.getElementById(id).value = String(value); };
-  set("tokens", s.tokens); set("head-dim", s.head_dim); set("seed", s.seed); set("shards", s.shards);
+  set("tokens", s.tokens); set("head-dim", s.head_dim); set("seed", data.seed); set("shards", s.shards);
   const [shape, arg] = s.tree.split(":");
   set("tree-shape", shape);
   set("tree-arg", arg ?? (shape === "kary" ? 4 : 2));
@@ -705,6 +711,7 @@ TA.init = () => {
   }
   document.getElementById("fill-typed").addEventListener("click", () => {
     const w = TA.state.walkthrough;
+    if (!w) return;
     set("typed-values", JSON.stringify({ q: w.query, k: w.keys, v: w.values }));
     TA.update();
   });
@@ -718,7 +725,9 @@ TA.init = () => {
   });
   for (const view of ["tree", "ring"]) {
     document.getElementById(`view-${view}`).addEventListener("change", (e) => {
-      if (e.target.checked) { TA.state.view = view; TA.state.step = 0; TA.renderMerges(TA.state.walkthrough, TA.state.settings, TA.state); }
+      TA.state.view = document.getElementById("view-ring").checked ? "ring" : "tree";
+      TA.state.step = 0;
+      if (TA.state.walkthrough) TA.renderMerges(TA.state.walkthrough, TA.state.settings, TA.state);
     });
   }
   const grid = data.clusters.grid;
