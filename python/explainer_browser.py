@@ -105,9 +105,18 @@ class Explainer:
             options.add_argument(a)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        self.url = "file://" + os.path.join(self.site, "index.html")
-        self.driver.get(self.url)
-        self.wait(lambda: self.driver.execute_script("return document.body.dataset.ready === 'true'"), "page ready")
+        self.open("file://" + os.path.join(self.site, "index.html"))
+
+    def open(self, url):
+        """Loads a page and waits until it has computed and drawn its first state."""
+        self.driver.get(url)
+        self.wait(lambda: self.driver.execute_script("return document.body.dataset.ready === 'true'"), url)
+
+    def expect_agrees(self, what):
+        """The page's own check of its embedded reference must say it agrees."""
+        check = self.driver.find_element(By.ID, "reference-check").text
+        if not check.startswith("Agrees with the Swift reference"):
+            fail(f"{what}: the page's own check of the embedded reference says: {check!r}")
 
     def wait(self, condition, what, seconds=10):
         end = time.time() + seconds
@@ -321,11 +330,8 @@ def check_static_host(t):
         t.driver.get_log("performance")
         t.driver.get_log("browser")
         origin = f"http://127.0.0.1:{server.server_address[1]}/"
-        t.driver.get(origin + "index.html")
-        t.wait(lambda: t.driver.execute_script("return document.body.dataset.ready === 'true'"), "page ready over HTTP")
-        check = t.driver.find_element(By.ID, "reference-check").text
-        if not check.startswith("Agrees with the Swift reference"):
-            fail(f"over HTTP the page's own check says: {check!r}")
+        t.open(origin + "index.html")
+        t.expect_agrees("over HTTP")
         urls = {json.loads(e["message"])["message"]["params"]["request"]["url"]
                 for e in t.driver.get_log("performance")
                 if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"}
@@ -354,11 +360,8 @@ def check_site_of_typed_values(t):
                    "v": [[1, 2, 3], [4, 5, 6], [7, 8, 9], [-1, -2, -3]]}, f)
     site = os.path.join(t.tmp, "typed-site")
     t.run("explain", "--html", site, "--values", values, "--shards", "3", "--tree", "flat")
-    t.driver.get("file://" + os.path.join(site, "index.html"))
-    t.wait(lambda: t.driver.execute_script("return document.body.dataset.ready === 'true'"), "typed site ready")
-    check = t.driver.find_element(By.ID, "reference-check").text
-    if not check.startswith("Agrees with the Swift reference"):
-        fail(f"a site written from typed values says: {check!r}")
+    t.open("file://" + os.path.join(site, "index.html"))
+    t.expect_agrees("a site written from typed values")
     t.compare("site written from typed values", ["--values", values, "--shards", "3", "--tree", "flat"], least=100)
     # The seed still matters with typed values (dO is seeded by seed + 1).
     t.set("seed", 8)
@@ -368,11 +371,8 @@ def check_site_of_typed_values(t):
     # A seed above 2^53 survives data.js (JavaScript's numbers would round it).
     big = os.path.join(t.tmp, "big-seed-site")
     t.run("explain", "--html", big, "--seed", "18446744073709551557")
-    t.driver.get("file://" + os.path.join(big, "index.html"))
-    t.wait(lambda: t.driver.execute_script("return document.body.dataset.ready === 'true'"), "big-seed site ready")
-    check = t.driver.find_element(By.ID, "reference-check").text
-    if not check.startswith("Agrees with the Swift reference"):
-        fail(f"a site written with seed 2^64 - 59 says: {check!r}")
+    t.open("file://" + os.path.join(big, "index.html"))
+    t.expect_agrees("a site written with seed 2^64 - 59")
     for e in t.driver.get_log("browser"):
         if e["level"] in ("SEVERE", "WARNING"):
             fail(f"console (typed and big-seed sites): {e['message']}")
@@ -393,9 +393,7 @@ def main():
     try:
         t.write_sites()
         t.start()
-        check = t.driver.find_element(By.ID, "reference-check").text
-        if not check.startswith("Agrees with the Swift reference"):
-            fail(f"the page's own check of the embedded reference says: {check!r}")
+        t.expect_agrees("the first load")
         t.screenshot("page")
         t.screenshot("scores", "scores")
         t.screenshot("shards", "blocks")

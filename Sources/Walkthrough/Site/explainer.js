@@ -724,7 +724,7 @@ TA.init = () => {
     if (e.key in moves) { TA.step(moves[e.key]); e.preventDefault(); }
   });
   for (const view of ["tree", "ring"]) {
-    document.getElementById(`view-${view}`).addEventListener("change", (e) => {
+    document.getElementById(`view-${view}`).addEventListener("change", () => {
       TA.state.view = document.getElementById("view-ring").checked ? "ring" : "tree";
       TA.state.step = 0;
       if (TA.state.walkthrough) TA.renderMerges(TA.state.walkthrough, TA.state.settings, TA.state);
